@@ -1,0 +1,64 @@
+"""lamina: the deep-learning canon on PyTorch.
+
+Define a network in Python or in a TOML experiment file, train it with the classic optimizers and regularizers,
+pretrain it greedily with RBMs or autoencoders, and reproduce the classic papers' results::
+
+    import lamina
+    exp = lamina.load_experiment("examples/digits_mlp.toml", overrides=["train.epochs=5"])
+    run = lamina.train(exp)
+    run.evaluate("test")
+"""
+__version__ = "0.1.0"
+
+from lamina import data, losses, nn, optim  # noqa: E402  (registers layers, datasets, losses, optimizers)
+from lamina.config.loader import load_experiment, parse_experiment, to_toml  # noqa: E402
+from lamina.config.schema import Experiment, TrainConfig  # noqa: E402
+from lamina.errors import (  # noqa: E402
+    CheckpointError,
+    ConfigError,
+    DataError,
+    LaminaError,
+    ShapeError,
+    TrainingDivergedError,
+)
+from lamina.nn.builder import ModelConfig, build_model  # noqa: E402
+from lamina.nn.summary import format_summary, summarize  # noqa: E402
+from lamina.registry import register, registry, resolve  # noqa: E402
+from lamina.train import metrics as _metrics  # noqa: E402,F401  (registers metrics)
+from lamina.train.callbacks import Callback, EarlyStopping  # noqa: E402
+from lamina.train.experiment import train  # noqa: E402
+from lamina.train.history import History  # noqa: E402
+from lamina.train.runs import Run  # noqa: E402
+from lamina.train.trainer import Trainer  # noqa: E402
+
+__all__ = [
+    "Callback",
+    "CheckpointError",
+    "ConfigError",
+    "DataError",
+    "EarlyStopping",
+    "Experiment",
+    "History",
+    "LaminaError",
+    "ModelConfig",
+    "Run",
+    "ShapeError",
+    "TrainConfig",
+    "Trainer",
+    "TrainingDivergedError",
+    "__version__",
+    "build_model",
+    "data",
+    "format_summary",
+    "load_experiment",
+    "losses",
+    "nn",
+    "optim",
+    "parse_experiment",
+    "register",
+    "registry",
+    "resolve",
+    "summarize",
+    "to_toml",
+    "train",
+]

@@ -1,0 +1,136 @@
+"""Field types for config sections, each with an error message in plain words.
+
+``number(0, 1, hi_open=True)`` fails as ``expected a number in [0, 1), got 1.5``; ``choice("sync", "async")``
+as ``expected one of 'sync', 'async', got 'snyc'; did you mean 'sync'?``; ``component("layer")`` dispatches a
+table to the layer registered under its ``type``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, SerializeAsAny
+from pydantic_core import PydanticCustomError
+
+from lamina.errors import did_you_mean
+
+__all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems"]
+
+
+def fail(message: str) -> PydanticCustomError:
+    """A validation error carrying ``message`` verbatim (braces and all)."""
+    return PydanticCustomError("lamina", "{message}", {"message": message})
+
+
+def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    if lo is not None and hi is not None:
+        return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+    if lo is not None:
+        return f"{'>' if lo_open else '>='} {lo:g}"
+    if hi is not None:
+        return f"{'<' if hi_open else '<='} {hi:g}"
+    return ""
+
+
+def number(
+    lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False
+) -> Any:
+    """A finite float (ints accepted) within the given bounds."""
+    rule = _interval(lo, hi, lo_open, hi_open)
+    expected = f"a number {rule}".strip()
+
+    def reject_bool(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail(f"expected {expected}, got {value!r}")
+        return float(value)
+
+    def check(value: float) -> float:
+        bad = not math.isfinite(value)
+        bad |= lo is not None and (value <= lo if lo_open else value < lo)
+        bad |= hi is not None and (value >= hi if hi_open else value > hi)
+        if bad:
+            raise fail(f"expected {expected}, got {value!r}")
+        return value
+
+    return Annotated[float, BeforeValidator(reject_bool), AfterValidator(check)]
+
+
+def count(lo: int = 1, hi: int | None = None) -> Any:
+    """An integer within ``[lo, hi]`` (``count()`` is a positive integer)."""
+    expected = f"an integer {_interval(lo, hi, False, False)}"
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(f"expected {expected}, got {value!r}")
+        if value < lo or (hi is not None and value > hi):
+            raise fail(f"expected {expected}, got {value!r}")
+        return value
+
+    return Annotated[int, BeforeValidator(check)]
+
+
+def choice(*options: str) -> Any:
+    """One of a fixed set of strings; a misspelling gets the closest option."""
+    listed = ", ".join(repr(o) for o in options)
+
+    def check(value: Any) -> str:
+        if value not in options:
+            hint = did_you_mean(value, options) if isinstance(value, str) else ""
+            raise fail(f"expected one of {listed}, got {value!r};{hint}".rstrip(";"))
+        return value
+
+    return Annotated[str, BeforeValidator(check)]
+
+
+def _check_identifier(value: Any) -> str:
+    if not isinstance(value, str) or not value.isidentifier():
+        raise fail(f"expected a name of letters, digits and '_' (not starting with a digit), got {value!r}")
+    return value
+
+
+identifier = Annotated[str, BeforeValidator(_check_identifier)]
+
+
+def component(kind: str) -> Any:
+    """A field holding a registered component of ``kind``: a name, a table naming it, or a spec instance."""
+
+    def dispatch(value: Any) -> Any:
+        from lamina.config.spec import Spec
+        from lamina.registry import registry
+
+        reg = registry(kind)
+        if isinstance(value, Spec):
+            return value
+        if isinstance(value, str):
+            name, options = value, {}
+        elif isinstance(value, dict):
+            options = dict(value)
+            if reg.key not in options:
+                raise fail(f"missing {reg.key!r}: which {kind}? valid: {', '.join(reg.names()) or '(none installed)'}")
+            name = options.pop(reg.key)
+            if not isinstance(name, str):
+                raise fail(f"{reg.key}: expected a {kind} name, got {name!r}")
+        else:
+            raise fail(f"expected a {kind} name or a table with {reg.key} = ..., got {value!r}")
+        if name not in reg:
+            raise fail(reg.unknown_message(name))
+        spec = reg.lookup(name).model_validate(options)
+        spec._name = name
+        return spec
+
+    from lamina.config.spec import Spec
+
+    # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
+    return Annotated[SerializeAsAny[Spec], BeforeValidator(dispatch)]
+
+
+def raise_problems(title: str, problems: list[tuple[tuple, str]]) -> None:
+    """Raise one pydantic ``ValidationError`` holding several located problems (``[(loc, message), ...]``);
+    pydantic prefixes each location with the field the validator ran on."""
+    from pydantic import ValidationError
+    from pydantic_core import InitErrorDetails
+
+    if problems:
+        raise ValidationError.from_exception_data(
+            title, [InitErrorDetails(type=fail(msg), loc=loc, input=None) for loc, msg in problems]
+        )

@@ -1,0 +1,80 @@
+"""Base classes of every configuration object: :class:`Section` (a TOML table) and :class:`Spec` (a
+registered component that builds something).
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
+
+__all__ = ["Section", "Spec", "UnknownKey"]
+
+
+@dataclass(frozen=True)
+class UnknownKey:
+    """Stands in for the value of a key a section does not know, so the error can suggest a valid key."""
+
+    key: str
+    value: Any
+    valid: tuple[str, ...]
+
+    def message(self) -> str:
+        close = difflib.get_close_matches(self.key, self.valid, n=1, cutoff=0.6)
+        hint = f" did you mean {close[0]!r}?" if close else ""
+        valid = ", ".join(self.valid) or "(none)"
+        return f"unknown key {self.key!r};{hint} valid keys: {valid}"
+
+
+class Section(BaseModel):
+    """A table of an experiment file: unknown keys are errors, values are never coerced across types.
+
+    ``strict`` keeps ``epochs = "5"`` an error instead of quietly becoming 5; an int is still accepted
+    where a float is expected.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, protected_namespaces=())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_unknown_keys(cls, data: Any) -> Any:
+        # Wrapping the value (rather than raising here) lets pydantic go on to report the other fields'
+        # problems too; the problem formatter turns the wrapper into a did-you-mean.
+        if isinstance(data, dict):
+            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
+            valid = tuple(sorted(known))
+            # tuples become lists: TOML has only lists, and strict mode would refuse a tuple from Python
+            data = {k: (list(v) if isinstance(v, tuple) else v) if k in known else UnknownKey(str(k), v, valid)
+                    for k, v in data.items()}
+        return data
+
+
+class Spec(Section):
+    """A registered component: validated options plus a ``build`` method.
+
+    Subclasses are registered with :func:`lamina.registry.register`; the registry sets ``registered_name``
+    and ``registry_kind``. Dumping a spec writes its name back under its registry's key, so every component
+    round-trips through its config.
+    """
+
+    registered_name: ClassVar[str] = ""
+    registry_kind: ClassVar[str] = ""
+    _name: str | None = PrivateAttr(default=None)
+
+    @property
+    def type_name(self) -> str:
+        """The name this spec was given in the config (an alias stays an alias)."""
+        return self._name or self.registered_name
+
+    @model_serializer(mode="wrap")
+    def _serialize_with_name(self, handler: Any) -> dict[str, Any]:
+        from lamina.registry import KINDS
+
+        data = handler(self)
+        key = KINDS.get(self.registry_kind, "type")
+        return {key: self.type_name, **data} if self.type_name else data
+
+    def to_config(self) -> dict[str, Any]:
+        """The spec as a TOML-ready table, defaults included (``{"type": "dense", "units": 10, ...}``)."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,147 @@
+"""In-memory datasets (:class:`ArrayDataset`), train/validation/test :class:`Splits`, and the base of every
+registered dataset spec (:class:`DatasetSpec`).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any, ClassVar, NamedTuple
+
+import torch
+from pydantic import BeforeValidator
+from torch.utils.data import Dataset
+
+from lamina.config.fields import fail
+from lamina.config.spec import Spec
+from lamina.data.sources import RemoteFile
+from lamina.errors import DataError
+
+__all__ = ["ArrayDataset", "Splits", "DatasetSpec", "hold_out", "Holdout"]
+
+
+class ArrayDataset(Dataset):
+    """Examples held as tensors whose first dimension indexes the example.
+
+    ``dataset[i]`` is ``(x, y)``: ``x`` a tensor (a tuple of tensors for several inputs), ``y`` the target
+    (``None`` for unlabelled data). The trainer batches it by index, on the training device, without a
+    ``DataLoader``.
+
+    Args:
+        inputs: one tensor, or a sequence of tensors for a model with several inputs.
+        targets: labels (int64 class indices) or regression targets; ``None`` for unlabelled data.
+        classes: class names, if the targets are class indices.
+        name: for messages and reports.
+    """
+
+    def __init__(self, inputs: torch.Tensor | Sequence[torch.Tensor], targets: torch.Tensor | None = None, *,
+                 classes: Sequence[str] | None = None, name: str = "") -> None:
+        self.inputs: tuple[torch.Tensor, ...] = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
+        self.targets = targets
+        self.classes = list(classes) if classes is not None else None
+        self.name = name
+        sizes = {len(t) for t in self.inputs} | ({len(targets)} if targets is not None else set())
+        if len(sizes) != 1:
+            raise DataError(f"{name or 'dataset'}: inputs and targets hold different numbers of examples: {sorted(sizes)}")
+
+    def __len__(self) -> int:
+        return len(self.inputs[0])
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        x = self.inputs[0][index] if len(self.inputs) == 1 else tuple(t[index] for t in self.inputs)
+        return x, (self.targets[index] if self.targets is not None else None)
+
+    @property
+    def x(self) -> torch.Tensor:
+        """The input tensor of a single-input dataset."""
+        if len(self.inputs) != 1:
+            raise DataError(f"{self.name or 'dataset'} has {len(self.inputs)} inputs; use .inputs")
+        return self.inputs[0]
+
+    @property
+    def y(self) -> torch.Tensor | None:
+        """The targets."""
+        return self.targets
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | list[tuple[int, ...]]:
+        """One example's shape (a list of shapes for several inputs)."""
+        shapes = [tuple(t.shape[1:]) for t in self.inputs]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes, for labelled classification data."""
+        if self.classes is not None:
+            return len(self.classes)
+        if self.targets is not None and not self.targets.is_floating_point() and len(self.targets):
+            return int(self.targets.max()) + 1
+        return None
+
+    def subset(self, index: torch.Tensor | slice) -> ArrayDataset:
+        """The examples at ``index`` (a slice gives views, an index tensor copies)."""
+        return ArrayDataset([t[index] for t in self.inputs], self.targets[index] if self.targets is not None else None,
+                            classes=self.classes, name=self.name)
+
+    def to(self, device: torch.device | str) -> ArrayDataset:
+        """The same examples on ``device``."""
+        return ArrayDataset([t.to(device) for t in self.inputs],
+                            self.targets.to(device) if self.targets is not None else None,
+                            classes=self.classes, name=self.name)
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(tuple(t.shape)) for t in self.inputs)
+        return f"ArrayDataset({self.name!r}, inputs {shapes}, targets {None if self.targets is None else tuple(self.targets.shape)})"
+
+
+class Splits(NamedTuple):
+    """A dataset's train, validation (``None`` if none was held out) and test parts."""
+
+    train: ArrayDataset
+    validation: ArrayDataset | None
+    test: ArrayDataset | None
+
+
+def _holdout(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"expected a count of examples (integer >= 0) or a fraction in [0, 1), got {value!r}")
+    if isinstance(value, int) and value < 0 or isinstance(value, float) and not 0 <= value < 1:
+        raise fail(f"expected a count of examples (integer >= 0) or a fraction in [0, 1), got {value!r}")
+    return value
+
+
+Holdout = Annotated[int | float, BeforeValidator(_holdout)]
+
+
+def hold_out(train: ArrayDataset, validation: int | float, split_seed: int | None = None) -> tuple[ArrayDataset, ArrayDataset | None]:
+    """Split ``validation`` examples (a count, or a fraction) off ``train``, deterministically.
+
+    With ``split_seed=None`` the last examples are held out (MNIST's usual validation set is the last 10,000
+    training images); with a seed, a seeded random permutation chooses them.
+    """
+    n = len(train)
+    k = round(validation * n) if isinstance(validation, float) else validation
+    if k == 0:
+        return train, None
+    if k >= n:
+        raise DataError(f"{train.name}: validation = {validation} leaves no training examples (there are {n})")
+    if split_seed is None:
+        return train.subset(slice(0, n - k)), train.subset(slice(n - k, n))
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
+    return train.subset(perm[: n - k].sort().values), train.subset(perm[n - k:].sort().values)
+
+
+class DatasetSpec(Spec):
+    """A registered dataset (``[data] name = "mnist"``): options, and ``load() -> Splits``.
+
+    Args:
+        validation: examples held out of the training set for validation: a count or a fraction.
+        split_seed: ``None`` holds out the last examples; an integer, a seeded random choice.
+    """
+
+    files: ClassVar[dict[str, RemoteFile]] = {}  # the downloadable files, by name (empty if generated or bundled)
+
+    validation: Holdout = 0
+    split_seed: int | None = None
+
+    def load(self) -> Splits:
+        """Read (downloading if needed) and split the dataset."""
+        raise NotImplementedError(f"{type(self).__name__} must define load()")

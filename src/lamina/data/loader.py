@@ -1,0 +1,99 @@
+"""Batches for the trainer. Data that fits in memory (:class:`~lamina.data.ArrayDataset`) is moved to the
+training device once and batched by index, with no ``DataLoader`` workers, collation or host-to-device copies;
+any other ``torch.utils.data.Dataset`` streams through a ``DataLoader``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lamina.data.dataset import ArrayDataset
+
+__all__ = ["BatchLoader", "make_loader", "Batch"]
+
+Batch = tuple[Any, Any]  # (inputs: Tensor | tuple[Tensor, ...], targets: Tensor | None)
+
+
+class BatchLoader:
+    """Iterate over an :class:`ArrayDataset` in batches of ``batch_size``, reshuffled each epoch.
+
+    Args:
+        dataset: the examples (moved to ``device`` once, at construction).
+        batch_size: examples per batch.
+        shuffle: draw a new permutation (from ``generator``) at each ``iter()``.
+        generator: the source of the permutations; its state is the loader's state for resuming.
+        drop_last: skip a final batch smaller than ``batch_size``.
+        device: where the tensors live.
+
+    Yields:
+        ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets or ``None``.
+    """
+
+    def __init__(self, dataset: ArrayDataset, batch_size: int, *, shuffle: bool = False,
+                 generator: torch.Generator | None = None, drop_last: bool = False,
+                 device: torch.device | str | None = None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+        self.dataset = dataset.to(device) if device is not None else dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = generator
+        self.drop_last = drop_last
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[Batch]:
+        inputs, targets = self.dataset.inputs, self.dataset.targets
+        n, bs = len(self.dataset), self.batch_size
+        stop = n - n % bs if self.drop_last else n
+        if self.shuffle:
+            perm = torch.randperm(n, generator=self.generator).to(inputs[0].device)
+            for i in range(0, stop, bs):
+                idx = perm[i: i + bs]
+                xs = tuple(t.index_select(0, idx) for t in inputs)
+                yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
+        else:
+            for i in range(0, stop, bs):
+                xs = tuple(t[i: i + bs] for t in inputs)
+                yield (xs[0] if len(xs) == 1 else xs), (targets[i: i + bs] if targets is not None else None)
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    return batch
+
+
+class _StreamingLoader:
+    """A ``DataLoader`` whose batches are moved to ``device`` and shaped ``(x, y)``."""
+
+    def __init__(self, loader: DataLoader, device: torch.device | None) -> None:
+        self.loader, self.device = loader, device
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self) -> Iterator[Batch]:
+        for batch in self.loader:
+            if isinstance(batch, (list, tuple)) and len(batch) == 2:
+                x, y = batch
+            else:
+                x, y = batch, None
+            yield _to_device(x, self.device), _to_device(y, self.device)
+
+
+def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
+                drop_last: bool = False, device: torch.device | None = None, num_workers: int = 0):
+    """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``."""
+    if isinstance(dataset, ArrayDataset):
+        return BatchLoader(dataset, batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, device=device)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,
+                        num_workers=num_workers, pin_memory=device is not None and torch.device(device).type == "cuda")
+    return _StreamingLoader(loader, torch.device(device) if device is not None else None)

@@ -1,0 +1,178 @@
+"""Activation functions by name, usable as a layer option (``activation = "relu"``) and as layers of their own
+(``{ type = "relu" }``). Each builds the torch module.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from lamina.config.fields import number
+from lamina.config.spec import Spec
+from lamina.nn.spec import LayerSpec, Shape
+from lamina.registry import register
+
+__all__ = ["ActivationSpec", "activation_module"]
+
+
+class ActivationSpec(Spec):
+    """An element-wise (or, for softmax, per-row) nonlinearity; its output has its input's shape."""
+
+    def module(self) -> nn.Module:
+        """The torch module applying the function."""
+        raise NotImplementedError
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        """Activations keep the shape."""
+        return input_shape
+
+    def build(self, input_shape: Shape | None = None) -> nn.Module:
+        """The torch module (``input_shape`` is ignored: activations take any shape)."""
+        return self.module()
+
+
+def _activation(name: str, aliases: tuple[str, ...] = ()):
+    """Register an activation spec as an activation and as a layer of the same name."""
+
+    def decorate(cls: type[ActivationSpec]) -> type[ActivationSpec]:
+        register("activation", name, aliases=aliases)(cls)
+        layer = type(f"{cls.__name__}Layer", (cls, LayerSpec), {"__module__": cls.__module__, "__doc__": cls.__doc__})
+        register("layer", name, aliases=aliases)(layer)
+        return cls
+
+    return decorate
+
+
+@_activation("relu")
+class ReLU(ActivationSpec):
+    """max(0, x) (Nair & Hinton, 2010)."""
+
+    def module(self) -> nn.Module:
+        return nn.ReLU()
+
+
+@_activation("leaky_relu")
+class LeakyReLU(ActivationSpec):
+    """max(0, x) + negative_slope * min(0, x) (Maas et al., 2013)."""
+
+    negative_slope: number(0) = 0.01
+
+    def module(self) -> nn.Module:
+        return nn.LeakyReLU(self.negative_slope)
+
+
+@_activation("sigmoid", aliases=("logistic",))
+class Sigmoid(ActivationSpec):
+    """1 / (1 + exp(-x)); its derivative is at most 1/4, why deep sigmoid nets' gradients vanish."""
+
+    def module(self) -> nn.Module:
+        return nn.Sigmoid()
+
+
+@_activation("tanh")
+class Tanh(ActivationSpec):
+    """tanh(x) = 2 sigmoid(2x) - 1."""
+
+    def module(self) -> nn.Module:
+        return nn.Tanh()
+
+
+@_activation("softmax")
+class Softmax(ActivationSpec):
+    """exp(x_i) / sum_j exp(x_j) along ``dim`` (-1: the last). Losses take logits: leave it off an output
+    layer trained with ``cross_entropy``."""
+
+    dim: int = -1
+
+    def module(self) -> nn.Module:
+        return nn.Softmax(dim=self.dim)
+
+
+@_activation("log_softmax")
+class LogSoftmax(ActivationSpec):
+    """log softmax(x) along ``dim``."""
+
+    dim: int = -1
+
+    def module(self) -> nn.Module:
+        return nn.LogSoftmax(dim=self.dim)
+
+
+@_activation("selu")
+class SELU(ActivationSpec):
+    """Scaled ELU, self-normalizing with ``lecun_normal`` init (Klambauer et al., 2017)."""
+
+    def module(self) -> nn.Module:
+        return nn.SELU()
+
+
+@_activation("elu")
+class ELU(ActivationSpec):
+    """x if x > 0 else alpha (exp(x) - 1) (Clevert et al., 2016)."""
+
+    alpha: number(0, lo_open=True) = 1.0
+
+    def module(self) -> nn.Module:
+        return nn.ELU(self.alpha)
+
+
+@_activation("gelu")
+class GELU(ActivationSpec):
+    """x Phi(x) (Hendrycks & Gimpel, 2016)."""
+
+    def module(self) -> nn.Module:
+        return nn.GELU()
+
+
+@_activation("softplus")
+class Softplus(ActivationSpec):
+    """log(1 + exp(beta x)) / beta."""
+
+    beta: number(0, lo_open=True) = 1.0
+
+    def module(self) -> nn.Module:
+        return nn.Softplus(self.beta)
+
+
+@_activation("identity", aliases=("linear",))
+class Identity(ActivationSpec):
+    """f(x) = x."""
+
+    def module(self) -> nn.Module:
+        return nn.Identity()
+
+
+@_activation("hardtanh")
+class Hardtanh(ActivationSpec):
+    """Clip x to [min_val, max_val]."""
+
+    min_val: number() = -1.0
+    max_val: number() = 1.0
+
+    def module(self) -> nn.Module:
+        return nn.Hardtanh(self.min_val, self.max_val)
+
+
+@_activation("softsign")
+class Softsign(ActivationSpec):
+    """x / (1 + |x|)."""
+
+    def module(self) -> nn.Module:
+        return nn.Softsign()
+
+
+@_activation("threshold")
+class Step(ActivationSpec):
+    """The perceptron's step: 1 where x > 0, else 0 (Rosenblatt, 1958). No gradient: for demonstrations."""
+
+    def module(self) -> nn.Module:
+        return _StepModule()
+
+
+class _StepModule(nn.Module):
+    def forward(self, x):  # noqa: D102
+        return (x > 0).to(x.dtype)
+
+
+def activation_module(spec: ActivationSpec | None) -> nn.Module | None:
+    """The module of an activation spec, or ``None`` for no activation."""
+    return None if spec is None else spec.module()
+

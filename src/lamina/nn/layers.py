@@ -1,0 +1,144 @@
+"""The basic layers: dense, flatten, reshape, dropout and embedding."""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from lamina.config.fields import component, count, number
+from lamina.errors import ShapeError
+from lamina.nn.activations import activation_module
+from lamina.nn.init import initialize
+from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
+from lamina.registry import register
+
+__all__ = ["DenseSpec", "FlattenSpec", "ReshapeSpec", "DropoutSpec", "EmbeddingSpec", "Reshape", "with_activation"]
+
+
+def with_activation(module: nn.Module, activation) -> nn.Module:
+    """``module`` followed by ``activation`` (a spec or ``None``) as one named block."""
+    act = activation_module(activation)
+    if act is None:
+        return module
+    return nn.Sequential(OrderedDict(linear=module, activation=act))
+
+
+@register("layer", "dense", aliases=("fully_connected",))
+class DenseSpec(LayerSpec):
+    """Fully connected layer: ``y = f(x W^T + b)``.
+
+    Args:
+        units: output features.
+        activation: applied after the affine map (``None``: linear output, as an output layer wants).
+        init: weight initializer (``None``: torch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+        bias: whether to learn ``b``.
+        bias_init: bias initializer (``None``: torch's default).
+
+    Shape: ``(N, in_features) -> (N, units)``.
+    """
+
+    units: count()
+    activation: component("activation") | None = None
+    init: component("initializer") | None = None
+    bias: bool = True
+    bias_init: component("initializer") | None = None
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        require_rank(input_shape, 1, "a dense layer", hint='; add { type = "flatten" } before it')
+        return (self.units,)
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        linear = initialize(nn.Linear(input_shape[0], self.units, bias=self.bias), self.init, self.bias_init)
+        return with_activation(linear, self.activation)
+
+
+@register("layer", "flatten")
+class FlattenSpec(LayerSpec):
+    """Flatten each example to a vector. Shape: ``(N, *dims) -> (N, prod(dims))``."""
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return (math.prod(input_shape),)
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        return nn.Flatten()
+
+
+class Reshape(nn.Module):
+    """Reshape each example to ``shape`` (the batch dimension is kept)."""
+
+    def __init__(self, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(x.shape[0], *self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+@register("layer", "reshape")
+class ReshapeSpec(LayerSpec):
+    """Reshape each example, e.g. ``shape = [1, 28, 28]`` after a dense layer of 784 units; one entry may be -1."""
+
+    shape: list[int]
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        size, target = math.prod(input_shape), list(self.shape)
+        if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
+            raise ShapeError(f"shape {target} may hold one -1 and otherwise positive sizes")
+        known = math.prod(d for d in target if d != -1)
+        if -1 in target:
+            if size % known:
+                raise ShapeError(f"cannot reshape {fmt_shape(input_shape)} ({size} values) to {target}")
+            target[target.index(-1)] = size // known
+        if math.prod(target) != size:
+            raise ShapeError(f"cannot reshape {fmt_shape(input_shape)} ({size} values) to {target}")
+        return tuple(target)
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        return Reshape(self.output_shape(input_shape))
+
+
+@register("layer", "dropout")
+class DropoutSpec(LayerSpec):
+    """Zero each activation with probability ``p`` during training, scaling the rest by 1/(1-p)
+    (Srivastava et al., 2014). Shape unchanged."""
+
+    p: number(0, 1, hi_open=True) = 0.5
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        return nn.Dropout(self.p)
+
+
+@register("layer", "embedding")
+class EmbeddingSpec(LayerSpec):
+    """Look up a learned vector for each integer token.
+
+    Args:
+        num_embeddings: vocabulary size (tokens are ``0 .. num_embeddings - 1``).
+        embedding_dim: the vector size.
+        padding_idx: a token whose vector stays zero and gets no gradient.
+
+    Shape: ``(N, *) -> (N, *, embedding_dim)``, integer input.
+    """
+
+    input_dtype: ClassVar[torch.dtype] = torch.long
+
+    num_embeddings: count()
+    embedding_dim: count()
+    padding_idx: count(0) | None = None
+    init: component("initializer") | None = None
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        return (*input_shape, self.embedding_dim)
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        emb = nn.Embedding(self.num_embeddings, self.embedding_dim, padding_idx=self.padding_idx)
+        return initialize(emb, self.init)

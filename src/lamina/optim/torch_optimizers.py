@@ -1,0 +1,152 @@
+"""The optimizers torch ships, by name (``optimizer = { type = "sgd", lr = 0.1, momentum = 0.9 }``).
+
+Each spec validates its options in config terms (so ``lamina config check`` catches them) and builds the
+``torch.optim`` optimizer. Optimizers that re-evaluate the loss (L-BFGS here; Hessian-free and EKF in their
+own modules) set ``needs_closure`` and the trainer passes them a :class:`~lamina.train.closure.Closure`.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, ClassVar
+
+import torch
+from pydantic import Field, model_validator
+
+from lamina.config.fields import choice, count, number, raise_problems
+from lamina.config.spec import Spec
+from lamina.registry import register
+
+__all__ = ["OptimizerSpec"]
+
+Params = Iterable[torch.nn.Parameter] | Iterable[dict]
+
+
+class OptimizerSpec(Spec):
+    """An optimizer: ``build(params) -> torch.optim.Optimizer``.
+
+    Attributes:
+        needs_closure: ``step`` must be given a closure that re-evaluates the loss (L-BFGS, Hessian-free, EKF).
+    """
+
+    needs_closure: ClassVar[bool] = False
+
+    lr: number(0, lo_open=True) = 1e-3
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        """The optimizer over ``params``."""
+        raise NotImplementedError
+
+
+_decay = number(0)
+
+
+@register("optimizer", "sgd")
+class SGDSpec(OptimizerSpec):
+    """Stochastic gradient descent with optional (Nesterov) momentum (Robbins & Monro, 1951; Polyak, 1964;
+    Sutskever et al., 2013): ``v <- mu v + g``, ``w <- w - lr v``."""
+
+    lr: number(0, lo_open=True) = 0.01
+    momentum: number(0, 1, hi_open=True) = 0.0
+    dampening: number(0, 1) = 0.0
+    nesterov: bool = False
+    weight_decay: _decay = 0.0
+
+    @model_validator(mode="after")
+    def _nesterov(self) -> SGDSpec:
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
+            raise_problems("sgd", [(("nesterov",), "Nesterov momentum requires a momentum > 0 and zero dampening")])
+        return self
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, dampening=self.dampening,
+                               nesterov=self.nesterov, weight_decay=self.weight_decay)
+
+
+@register("optimizer", "adagrad")
+class AdaGradSpec(OptimizerSpec):
+    """AdaGrad: per-weight rates ``lr / sqrt(sum g^2)`` (Duchi, Hazan & Singer, 2011)."""
+
+    lr: number(0, lo_open=True) = 0.01
+    lr_decay: _decay = 0.0
+    weight_decay: _decay = 0.0
+    initial_accumulator_value: _decay = 0.0
+    eps: number(0, lo_open=True) = 1e-10
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.Adagrad(params, lr=self.lr, lr_decay=self.lr_decay, weight_decay=self.weight_decay,
+                                   initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
+
+
+@register("optimizer", "adadelta")
+class AdaDeltaSpec(OptimizerSpec):
+    """AdaDelta: rates from running averages of squared gradients and updates (Zeiler, 2012)."""
+
+    lr: number(0, lo_open=True) = 1.0
+    rho: number(0, 1, hi_open=True) = 0.9
+    eps: number(0, lo_open=True) = 1e-6
+    weight_decay: _decay = 0.0
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=self.eps, weight_decay=self.weight_decay)
+
+
+@register("optimizer", "rmsprop")
+class RMSPropSpec(OptimizerSpec):
+    """RMSProp: divide by a running RMS of the gradient, optionally with momentum (Tieleman & Hinton, 2012)."""
+
+    lr: number(0, lo_open=True) = 0.01
+    alpha: number(0, 1, hi_open=True) = 0.99
+    eps: number(0, lo_open=True) = 1e-8
+    momentum: number(0, 1, hi_open=True) = 0.0
+    centered: bool = False
+    weight_decay: _decay = 0.0
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.RMSprop(params, lr=self.lr, alpha=self.alpha, eps=self.eps, momentum=self.momentum,
+                                   centered=self.centered, weight_decay=self.weight_decay)
+
+
+@register("optimizer", "adam")
+class AdamSpec(OptimizerSpec):
+    """Adam: bias-corrected running moments of the gradient (Kingma & Ba, 2015)."""
+
+    lr: number(0, lo_open=True) = 1e-3
+    betas: Annotated[list[number(0, 1, hi_open=True)], Field(min_length=2, max_length=2)] = [0.9, 0.999]
+    eps: number(0, lo_open=True) = 1e-8
+    weight_decay: _decay = 0.0
+    amsgrad: bool = False
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+                                weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+
+
+@register("optimizer", "adamw")
+class AdamWSpec(AdamSpec):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
+
+    weight_decay: _decay = 0.01
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
+                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+
+
+@register("optimizer", "lbfgs", aliases=("l-bfgs",))
+class LBFGSSpec(OptimizerSpec):
+    """Limited-memory BFGS (Liu & Nocedal, 1989); re-evaluates the loss through a closure. Best full-batch
+    (``batch_size`` = the training set size). Memory: ``2 * history_size`` copies of the parameters."""
+
+    needs_closure: ClassVar[bool] = True
+
+    lr: number(0, lo_open=True) = 1.0
+    max_iter: count() = 20
+    history_size: count() = 100
+    tolerance_grad: number(0) = 1e-7
+    tolerance_change: number(0) = 1e-9
+    line_search_fn: choice("strong_wolfe", "none") = "strong_wolfe"
+
+    def build(self, params: Params) -> torch.optim.Optimizer:
+        return torch.optim.LBFGS(params, lr=self.lr, max_iter=self.max_iter, history_size=self.history_size,
+                                 tolerance_grad=self.tolerance_grad, tolerance_change=self.tolerance_change,
+                                 line_search_fn=None if self.line_search_fn == "none" else self.line_search_fn)

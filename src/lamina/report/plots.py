@@ -1,0 +1,89 @@
+"""Learning curves: one figure per metric, training beside validation, saved as PNG."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+__all__ = ["plot_learning_curves", "plot_step_loss", "metric_label", "save_figure"]
+
+_SKIP = {"epoch", "time", "step", "kind", "lr"}
+_LABELS = {
+    "loss": "loss",
+    "accuracy": "accuracy (fraction correct)",
+    "mse": "mean squared error",
+    "mae": "mean absolute error",
+}
+
+
+def metric_label(name: str, loss_name: str | None = None) -> str:
+    """An axis label for a metric (the loss says which loss it is, and its unit)."""
+    if name == "loss" and loss_name:
+        unit = " (nats)" if "cross_entropy" in loss_name else ""
+        return f"loss: {loss_name}{unit}"
+    if name.startswith("top") and name.endswith("_accuracy"):
+        return f"{name.replace('_', ' ')} (fraction)"
+    return _LABELS.get(name, name.replace("_", " "))
+
+
+def save_figure(fig: Any, path: Path) -> Path:
+    """Save and close a figure (PNG, 120 dpi, tight)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_learning_curves(epochs: Sequence[dict[str, Any]], folder: str | Path, *, loss_name: str | None = None,
+                         title: str = "") -> list[Path]:
+    """One PNG per metric (``loss.png``, ``accuracy.png``, ...): the training curve and, when logged, the validation
+    curve against the epoch; plus ``lr.png`` when the learning rate changed."""
+    folder = Path(folder)
+    names = []
+    for e in epochs:
+        names += [k for k in e if k not in _SKIP and not k.startswith("val_") and k not in names]
+    names += [k[4:] for e in epochs for k in e if k.startswith("val_") and k[4:] not in names]
+    paths = []
+    x = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
+    for name in dict.fromkeys(names):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for key, label, style in ((name, "training", "-o"), (f"val_{name}", "validation", "-s")):
+            ys = [e.get(key) for e in epochs]
+            if any(y is not None for y in ys):
+                ax.plot(x, [float("nan") if y is None else y for y in ys], style, markersize=3, label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric_label(name, loss_name))
+        ax.set_title(f"{title}: {name}" if title else name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        paths.append(save_figure(fig, folder / f"{name}.png"))
+    lrs = [e.get("lr") for e in epochs if e.get("lr") is not None]
+    if len(set(lrs)) > 1:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        ax.plot(x[: len(lrs)], lrs, "-o", markersize=3)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("learning rate (end of epoch)")
+        ax.set_title(f"{title}: learning rate" if title else "learning rate")
+        ax.grid(alpha=0.3)
+        paths.append(save_figure(fig, folder / "lr.png"))
+    return paths
+
+
+def plot_step_loss(steps: Sequence[dict[str, Any]], path: str | Path, *, loss_name: str | None = None,
+                   title: str = "") -> Path | None:
+    """The training loss logged every few optimizer steps (``metrics.jsonl`` step lines)."""
+    points = [(s["step"], s["loss"]) for s in steps if s.get("loss") is not None]
+    if len(points) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(*zip(*points), linewidth=1)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(metric_label("loss", loss_name) + " (one batch)")
+    ax.set_title(f"{title}: training loss per step" if title else "training loss per step")
+    ax.grid(alpha=0.3)
+    return save_figure(fig, Path(path))

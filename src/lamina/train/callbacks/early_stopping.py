@@ -1,0 +1,93 @@
+"""Stop training when a monitored metric stops improving (Prechelt, 1998, "Early stopping - but when?")."""
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from lamina.config.fields import choice, count, number
+from lamina.errors import ConfigError, did_you_mean
+from lamina.registry import register
+from lamina.train.callbacks.base import Callback, CallbackSpec
+
+__all__ = ["EarlyStopping", "EarlyStoppingSpec"]
+
+_MODES = {"min": lambda new, best, delta: new < best - delta, "max": lambda new, best, delta: new > best + delta}
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor: a logged metric, e.g. ``val_loss`` or ``val_accuracy``.
+        patience: epochs without improvement before stopping.
+        mode: ``min``, ``max``, or ``auto`` (``max`` for accuracies, else ``min``).
+        min_delta: the smallest change that counts as an improvement.
+        restore_best: put back the weights of the best epoch when training ends.
+    """
+
+    def __init__(self, monitor: str = "val_loss", *, patience: int = 5, mode: str = "auto", min_delta: float = 0.0,
+                 restore_best: bool = True) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"`mode` must be one of 'auto', 'min', 'max', got {mode!r}")
+        self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
+        self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
+        self.on_train_begin(None)
+
+    def on_train_begin(self, trainer: Any) -> None:
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch = -1
+        self.wait = 0
+        self.best_weights: dict | None = None
+        self.stopped_epoch: int | None = None
+
+    def _evaluate(self, current: float) -> tuple[bool, bool, str]:
+        """(improved, should_stop, reason) for the epoch's value of the monitored metric."""
+        if _MODES[self.mode](current, self.best, self.min_delta):
+            return True, False, ""
+        if self.wait + 1 >= self.patience:
+            return False, True, (f"{self.monitor} has not improved for {self.patience} epochs "
+                                 f"(best {self.best:.6g} at epoch {self.best_epoch + 1})")
+        return False, False, ""
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        if self.monitor not in logs:
+            raise ConfigError(f"early_stopping.monitor: no metric {self.monitor!r};"
+                              f"{did_you_mean(self.monitor, logs)} logged metrics: {', '.join(sorted(logs))}")
+        improved, stop, reason = self._evaluate(logs[self.monitor])
+        if improved:
+            self.best, self.best_epoch, self.wait = logs[self.monitor], epoch, 0
+            if self.restore_best:
+                self.best_weights = copy.deepcopy(trainer.model.state_dict())
+        else:
+            self.wait += 1
+        if stop:
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+            trainer.stop_reason = reason
+
+    def on_train_end(self, trainer: Any) -> None:
+        if self.restore_best and self.best_weights is not None and self.best_epoch != trainer.epoch - 1:
+            trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.best_weights = state.get("best_weights")
+
+
+@register("callback", "early_stopping")
+class EarlyStoppingSpec(CallbackSpec):
+    """``early_stopping = { monitor = "val_loss", patience = 5 }`` (see :class:`EarlyStopping`)."""
+
+    monitor: str = "val_loss"
+    patience: count() = 5
+    mode: choice("auto", "min", "max") = "auto"
+    min_delta: number(0) = 0.0
+    restore_best: bool = True
+
+    def build(self) -> EarlyStopping:
+        return EarlyStopping(self.monitor, patience=self.patience, mode=self.mode, min_delta=self.min_delta,
+                             restore_best=self.restore_best)

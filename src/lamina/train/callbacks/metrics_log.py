@@ -1,0 +1,62 @@
+"""``metrics.jsonl``: one JSON line per epoch and one per ``log_every`` optimizer steps."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from lamina.train.callbacks.base import Callback
+
+__all__ = ["MetricsLog", "read_metrics"]
+
+
+def _clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: write them as null."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+class MetricsLog(Callback):
+    """Append training logs to a JSON-lines file.
+
+    Lines are ``{"kind": "epoch", "epoch": 3, "step": 1170, "loss": ..., "val_loss": ..., ...}`` and
+    ``{"kind": "step", "epoch": 3, "step": 1050, "loss": ...}``. On resume, lines past the checkpoint's step are
+    dropped first, so the file always matches the weights.
+    """
+
+    def __init__(self, path: str | Path, *, log_every: int = 50) -> None:
+        self.path = Path(path)
+        self.log_every = log_every
+
+    def on_train_begin(self, trainer: Any) -> None:
+        if self.path.exists():  # resuming: keep only what the restored state has seen
+            kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
+                    and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
+            self.path.write_text("".join(json.dumps(line) + "\n" for line in kept))
+        self._fh = open(self.path, "a", encoding="utf-8")
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._fh.write(json.dumps({k: _clean(v) for k, v in line.items()}) + "\n")
+        self._fh.flush()
+
+    def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        if step % self.log_every == 0:
+            self._write({"kind": "step", "epoch": trainer.epoch + 1, "step": step, "loss": float(loss),
+                         "lr": trainer.optimizer.param_groups[0]["lr"]})
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        self._write({"kind": "epoch", "epoch": epoch + 1, "step": trainer.step, **logs})
+
+    def on_train_end(self, trainer: Any) -> None:
+        self._fh.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """The lines of a ``metrics.jsonl`` (a torn last line, from a killed run, is skipped)."""
+    lines = []
+    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            lines.append(json.loads(raw))
+        except json.JSONDecodeError:
+            continue
+    return lines

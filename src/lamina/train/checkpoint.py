@@ -1,0 +1,93 @@
+"""Checkpoints: written atomically (temporary file, fsync, rename, fsync of the folder) so a reader never sees a
+torn file, and read with ``torch.load(weights_only=True)`` so a checkpoint can never run code.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lamina.errors import CheckpointError
+
+__all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "FORMAT"]
+
+FORMAT = 1  # bumped when the layout of a checkpoint changes incompatibly
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # some filesystems cannot open folders; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: str | Path, write: Any) -> Path:
+    """Write a file atomically: ``write(fileobj)`` fills a temporary file in the same folder, which is flushed,
+    fsynced and renamed over ``path``. A crash at any point leaves either the old file or the new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:
+    """Atomically save a trainer's ``state_dict()`` (plus ``meta``: the lamina version, the run's config, ...)."""
+    from lamina import __version__
+
+    payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": torch.__version__, **meta,
+               "state": state}
+    return atomic_write(path, lambda fh: torch.save(payload, fh))
+
+
+def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint written by :func:`save_checkpoint`, refusing anything that is not plain tensors and
+    containers (``weights_only=True``: a pickled payload is rejected, never run).
+
+    Raises:
+        CheckpointError: the file is missing, torn, not a lamina checkpoint, or from an incompatible version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f"{path}: refused: the file holds Python objects other than tensors and plain containers, which "
+            f"could run code when loaded ({str(err).splitlines()[0]}). Only load checkpoints lamina wrote."
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
+        raise CheckpointError(
+            f"{path}: corrupted or not a checkpoint ({str(err).splitlines()[0]}); delete it and resume from "
+            "another checkpoint, or train again"
+        ) from None
+    if not isinstance(payload, dict) or "state" not in payload or "format" not in payload:
+        raise CheckpointError(f"{path}: not a lamina checkpoint (no 'format' and 'state' entries)")
+    if payload["format"] != FORMAT:
+        raise CheckpointError(
+            f"{path}: written by lamina {payload.get('lamina_version', '?')} in checkpoint format "
+            f"{payload['format']}; this lamina reads format {FORMAT}. Use that lamina version to resume it."
+        )
+    return payload

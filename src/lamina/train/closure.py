@@ -1,0 +1,68 @@
+"""The closure handed to optimizers that re-evaluate the loss (L-BFGS, Hessian-free, EKF).
+
+Calling it is what ``torch.optim.LBFGS`` expects: zero the gradients, compute the loss on the batch, back-propagate
+and return the loss. Second-order and Kalman-filter optimizers need more than the loss: the network's outputs
+(``forward()``), the loss as a function of those outputs (``loss_of``) and the targets, which it also carries.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["Closure"]
+
+
+class Closure:
+    """Re-evaluate one batch.
+
+    Attributes:
+        model: the module being trained.
+        inputs: the batch inputs (a tensor, or a tuple for several inputs).
+        targets: the batch targets.
+        loss_fn: ``loss_fn(outputs, targets) -> scalar`` (``None`` for models with their own ``training_loss``).
+        last_loss, last_output: from the latest call (detached), for logging and metrics.
+    """
+
+    def __init__(self, model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None, *,
+                 penalty: Callable[[], torch.Tensor] | None = None,
+                 autocast: Callable[[], AbstractContextManager] = nullcontext,
+                 zero_grad: Callable[[], None] | None = None) -> None:
+        self.model, self.inputs, self.targets, self.loss_fn = model, inputs, targets, loss_fn
+        self.penalty, self.autocast = penalty, autocast
+        self._zero_grad = zero_grad or (lambda: model.zero_grad(set_to_none=True))
+        self.last_loss: torch.Tensor | None = None
+        self.last_output: torch.Tensor | None = None
+        self.evaluations = 0
+
+    def forward(self) -> Any:
+        """The model's outputs on the batch, with the autograd graph."""
+        with self.autocast():
+            return self.model(*self.inputs) if isinstance(self.inputs, tuple) else self.model(self.inputs)
+
+    def loss_of(self, outputs: Any) -> torch.Tensor:
+        """The training loss for given ``outputs`` (the penalty included)."""
+        with self.autocast():
+            loss = self.loss_fn(outputs, self.targets)
+            return loss + self.penalty() if self.penalty is not None else loss
+
+    def loss(self) -> tuple[torch.Tensor, Any]:
+        """``(loss, outputs)`` on the batch, with the graph, without back-propagating."""
+        if self.loss_fn is None:  # a model with its own objective (an RBM's CD surrogate, ...)
+            with self.autocast():
+                loss = self.model.training_loss((self.inputs, self.targets))
+            return (loss + self.penalty() if self.penalty is not None else loss), None
+        outputs = self.forward()
+        return self.loss_of(outputs), outputs
+
+    def __call__(self) -> torch.Tensor:
+        self._zero_grad()
+        loss, outputs = self.loss()
+        loss.backward()
+        self.evaluations += 1
+        self.last_loss = loss.detach()
+        self.last_output = outputs.detach() if isinstance(outputs, torch.Tensor) else outputs
+        return self.last_loss

@@ -1,0 +1,148 @@
+"""Metrics accumulated over an epoch (``metrics = ["accuracy", { type = "top_k_accuracy", k = 5 }]``).
+
+A metric keeps running sums as tensors on the training device, so updating it never waits for the device;
+``compute()`` reads them once, at the end of the epoch.
+"""
+from __future__ import annotations
+
+import torch
+
+from lamina.config.fields import count
+from lamina.config.spec import Spec
+from lamina.registry import register
+
+__all__ = ["Metric", "MetricSpec", "Mean", "Accuracy", "TopKAccuracy", "MeanSquaredError", "MeanAbsoluteError"]
+
+
+class Metric:
+    """A running average over batches: ``update(output, target)`` each batch, ``compute()`` at the end."""
+
+    name: str = "metric"
+
+    def __init__(self) -> None:
+        self.total: torch.Tensor | float = 0.0
+        self.count: torch.Tensor | float = 0
+
+    def reset(self) -> None:
+        """Forget everything accumulated."""
+        self.total, self.count = 0.0, 0
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch."""
+        raise NotImplementedError
+
+    def compute(self) -> float:
+        """The average so far (NaN before any update)."""
+        count = float(self.count)
+        return float(self.total) / count if count else float("nan")
+
+
+class Mean(Metric):
+    """The mean of a per-batch value (the loss), weighted by batch size."""
+
+    def __init__(self, name: str = "loss") -> None:
+        super().__init__()
+        self.name = name
+
+    def add(self, value: torch.Tensor, n: int) -> None:
+        """Add a batch mean ``value`` over ``n`` examples."""
+        self.total = self.total + value.detach() * n
+        self.count = self.count + n
+
+
+def _class_predictions(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Predicted labels: argmax over classes, or logit > 0 when there is one output per target (binary)."""
+    if output.shape == target.shape or (output.dim() == target.dim() + 1 and output.shape[-1] == 1):
+        return (output.reshape(target.shape) > 0).to(target.dtype)
+    if output.dim() == 3 and target.dim() == 2 and output.shape[:2] == target.shape:  # (N, L, C) sequences
+        return output.argmax(-1)
+    return output.argmax(1)
+
+
+class Accuracy(Metric):
+    """Fraction of correct predictions (argmax of the logits; logit > 0 for binary outputs)."""
+
+    name = "accuracy"
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        pred = _class_predictions(output, target)
+        self.total = self.total + (pred == target).sum()
+        self.count = self.count + target.numel()
+
+
+class TopKAccuracy(Metric):
+    """Fraction of examples whose label is among the ``k`` largest logits."""
+
+    def __init__(self, k: int = 5) -> None:
+        super().__init__()
+        self.k = k
+        self.name = f"top{k}_accuracy"
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        topk = output.topk(min(self.k, output.shape[1]), dim=1).indices  # (N, k)
+        self.total = self.total + (topk == target.unsqueeze(1)).any(dim=1).sum()
+        self.count = self.count + target.numel()
+
+
+class MeanSquaredError(Metric):
+    """Mean squared error per output value."""
+
+    name = "mse"
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        diff = output.reshape(target.shape) - target if output.numel() == target.numel() else output - target
+        self.total = self.total + diff.pow(2).sum()
+        self.count = self.count + diff.numel()
+
+
+class MeanAbsoluteError(Metric):
+    """Mean absolute error per output value."""
+
+    name = "mae"
+
+    def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        diff = output.reshape(target.shape) - target if output.numel() == target.numel() else output - target
+        self.total = self.total + diff.abs().sum()
+        self.count = self.count + diff.numel()
+
+
+class MetricSpec(Spec):
+    """A metric by name: ``build()`` returns a fresh :class:`Metric`."""
+
+    def build(self) -> Metric:
+        """A fresh accumulator."""
+        raise NotImplementedError
+
+
+@register("metric", "accuracy", aliases=("acc",))
+class AccuracySpec(MetricSpec):
+    """Classification accuracy."""
+
+    def build(self) -> Metric:
+        return Accuracy()
+
+
+@register("metric", "top_k_accuracy", aliases=("top_k",))
+class TopKAccuracySpec(MetricSpec):
+    """Top-k accuracy (logged as ``top{k}_accuracy``)."""
+
+    k: count() = 5
+
+    def build(self) -> Metric:
+        return TopKAccuracy(self.k)
+
+
+@register("metric", "mse", aliases=("mean_squared_error",))
+class MSESpec(MetricSpec):
+    """Mean squared error."""
+
+    def build(self) -> Metric:
+        return MeanSquaredError()
+
+
+@register("metric", "mae", aliases=("mean_absolute_error",))
+class MAESpec(MetricSpec):
+    """Mean absolute error."""
+
+    def build(self) -> Metric:
+        return MeanAbsoluteError()

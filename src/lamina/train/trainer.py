@@ -1,0 +1,375 @@
+"""The training loop every method plugs into.
+
+A model is trained either on ``loss(model(x), y)`` or, if it defines ``training_loss(batch)``, on that
+(an RBM's CD/PCD surrogate, an autoencoder's reconstruction error). Optimizers that re-evaluate the loss
+(L-BFGS, Hessian-free, EKF) get a :class:`~lamina.train.closure.Closure`. Callbacks observe; the trainer owns the
+optimizer, scheduler, device, precision and randomness, and all of it is in :meth:`Trainer.state_dict`, so a run
+resumed from a checkpoint continues bit for bit.
+
+The hot path is a hand-written PyTorch loop plus a running loss sum kept on the device
+(``benchmarks/trainer_overhead.py`` measures the difference).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.data.loader import make_loader
+from lamina.errors import ConfigError, TrainingDivergedError
+from lamina.registry import resolve
+from lamina.train.callbacks.base import Callback
+from lamina.train.closure import Closure
+from lamina.train.history import History
+from lamina.train.metrics import Mean, Metric
+from lamina.train.rng import RngStreams, resolve_device
+
+__all__ = ["Trainer"]
+
+
+def _build(kind: str, spec: Any, path: str, *args: Any, **kwargs: Any) -> Any:
+    return resolve(kind, spec, path=path).build(*args, **kwargs)
+
+
+class Trainer:
+    """Train a ``torch.nn.Module``.
+
+    Args:
+        model: the network; if it defines ``training_loss(batch)``, that is minimised and ``loss`` is unused.
+        loss: a loss name or table (``"cross_entropy"``), or any callable ``loss(output, target)``.
+        optimizer: a name or table (``{"type": "sgd", "lr": 0.1}``), a ``torch.optim.Optimizer`` already built
+            on the model's parameters, a function ``params -> Optimizer``, or ``None`` for a trainer that only
+            evaluates and predicts.
+        schedule: a schedule name or table, or ``None``.
+        metrics: metric names/tables or :class:`Metric` objects; default: those suited to the loss.
+        epochs: passes over the training set.
+        batch_size: examples per optimizer step.
+        callbacks: :class:`Callback` objects, run in order.
+        device: ``"auto"`` (cuda, then mps, then cpu), or any torch device.
+        seed: seeds weights-independent randomness (shuffling, dropout, sampling) inside the trainer without
+            touching the caller's global RNG; ``None`` uses the global generators as they are.
+        grad_clip: clip the gradients' global L2 norm to this value.
+        l1, l2: penalties ``l1 * sum|w|`` and ``(l2 / 2) * sum w^2`` over weight matrices and kernels (not biases).
+        precision: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 uses a gradient scaler on CUDA).
+        compile: wrap the model's forward in ``torch.compile``.
+        eval_batch_size: batch size for evaluation (default: ``max(batch_size, 1024)``).
+
+    Example:
+        >>> trainer = Trainer(model, loss="cross_entropy", optimizer={"type": "adam", "lr": 1e-3}, epochs=5)
+        >>> history = trainer.fit(train, val)
+        >>> trainer.evaluate(test)["accuracy"]
+    """
+
+    # restored by load_state_dict, applied by the next fit (the scheduler and callbacks are built there)
+    _pending_scheduler_state: dict | None = None
+    _pending_callback_states: list | None = None
+    _spec_needs_closure: bool = False
+
+    def __init__(self, model: nn.Module, *, loss: Any = "cross_entropy", optimizer: Any = "adam",
+                 schedule: Any = None, metrics: Sequence[Any] | None = None, epochs: int = 10, batch_size: int = 128,
+                 callbacks: Iterable[Callback] = (), device: str | torch.device = "auto", seed: int | None = 0,
+                 grad_clip: float | None = None, l1: float = 0.0, l2: float = 0.0, precision: str = "fp32",
+                 compile: bool = False, eval_batch_size: int | None = None) -> None:
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
+        if grad_clip is not None and not grad_clip > 0:
+            raise ValueError(f"`grad_clip` must be a positive number or None, got {grad_clip!r}")
+        if l1 < 0 or l2 < 0:
+            raise ValueError(f"`l1` and `l2` must be >= 0, got l1={l1!r}, l2={l2!r}")
+        if precision not in ("fp32", "bf16", "fp16"):
+            raise ValueError(f"`precision` must be one of 'fp32', 'bf16', 'fp16', got {precision!r}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device)
+        self.uses_model_loss = hasattr(model, "training_loss")
+        self.loss_spec = None if self.uses_model_loss or callable(loss) else resolve("loss", loss, path="train.loss")
+        self.loss_fn = None if self.uses_model_loss else (loss if callable(loss) else self.loss_spec.build())
+        self.metrics = self._metrics(metrics)
+        self.optimizer = self._optimizer(optimizer)
+        self.needs_closure = bool(getattr(self.optimizer, "needs_closure", False)) or isinstance(
+            self.optimizer, torch.optim.LBFGS) or getattr(self, "_spec_needs_closure", False)
+        self.schedule_spec = None if schedule is None or isinstance(schedule, torch.optim.lr_scheduler.LRScheduler) \
+            else resolve("schedule", schedule, path="train.schedule")
+        self.scheduler = schedule if isinstance(schedule, torch.optim.lr_scheduler.LRScheduler) else None
+        self.epochs, self.batch_size = epochs, batch_size
+        self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
+        self.callbacks = list(callbacks)
+        self.grad_clip, self.l1, self.l2 = grad_clip, l1, l2
+        self.precision = precision
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
+        self.forward_model = torch.compile(self.model) if compile else self.model
+        self.rng = RngStreams(seed, self.device)
+        self.epoch = 0  # completed epochs
+        self.step = 0  # optimizer steps taken
+        self.history = History()
+        self.stop_training = False
+        self.stop_reason = ""
+        self._last_good: dict[str, torch.Tensor] | None = None
+
+    # -- setup ------------------------------------------------------------------------------------------------
+
+    def _metrics(self, metrics: Sequence[Any] | None) -> list[Metric]:
+        if self.uses_model_loss and not metrics:
+            return []
+        if metrics is None:
+            metrics = list(getattr(self.loss_spec, "default_metrics", ()))
+        return [m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]")
+                for i, m in enumerate(metrics)]
+
+    def _optimizer(self, optimizer: Any) -> torch.optim.Optimizer | None:
+        if optimizer is None or isinstance(optimizer, torch.optim.Optimizer):
+            return optimizer
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError("the model has no trainable parameters to optimize")
+        if callable(optimizer) and not isinstance(optimizer, (str, dict)) and not hasattr(optimizer, "build"):
+            return optimizer(params)
+        spec = resolve("optimizer", optimizer, path="train.optimizer")
+        self._spec_needs_closure = spec.needs_closure
+        return spec.build(params)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    def _penalty(self) -> torch.Tensor | None:
+        if not (self.l1 or self.l2):
+            return None
+        weights = [p for p in self.model.parameters() if p.requires_grad and p.dim() > 1]
+        total = torch.zeros((), device=self.device)
+        for w in weights:
+            if self.l1:
+                total = total + self.l1 * w.abs().sum()
+            if self.l2:
+                total = total + 0.5 * self.l2 * w.pow(2).sum()
+        return total
+
+    # -- one step ---------------------------------------------------------------------------------------------
+
+    def _forward_loss(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
+        if self.uses_model_loss:
+            loss, out = self.model.training_loss((x, y)), None
+        else:
+            out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
+            loss = self.loss_fn(out, y)
+        penalty = self._penalty()
+        return (loss + penalty if penalty is not None else loss), out
+
+    def _train_step(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
+        if self.needs_closure:
+            closure = Closure(self.forward_model, x, y, self.loss_fn, penalty=self._penalty if (self.l1 or self.l2)
+                              else None, autocast=self._autocast, zero_grad=self.optimizer.zero_grad)
+            self.optimizer.step(closure)
+            loss, out = closure.last_loss, closure.last_output
+            if loss is None:
+                raise RuntimeError(f"{type(self.optimizer).__name__}.step() never called its closure")
+            if not torch.isfinite(loss):
+                self._diverged(loss)
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            with self._autocast():
+                loss, out = self._forward_loss(x, y)
+            if not torch.isfinite(loss):
+                self._diverged(loss)
+            if self.scaler is not None:
+                self.scaler.scale(loss).backward()
+                if self.grad_clip:
+                    self.scaler.unscale_(self.optimizer)
+                    nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+            else:
+                loss.backward()
+                if self.grad_clip:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+                self.optimizer.step()
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return loss.detach(), out
+
+    def _diverged(self, loss: torch.Tensor) -> None:
+        finite = all(torch.isfinite(p).all() for p in self.model.parameters())
+        if finite:
+            kept = f"the weights after step {self.step} are kept"
+        else:
+            self.model.load_state_dict(self._last_good)
+            kept = f"the weights were non-finite too; those from the end of epoch {self.epoch} are restored"
+        self.stop_training = True
+        self.stop_reason = f"the loss became {float(loss.detach())} at epoch {self.epoch + 1}, step {self.step + 1}"
+        raise TrainingDivergedError(
+            f"{self.stop_reason}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
+            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1, step=self.step + 1)
+
+    # -- epochs -----------------------------------------------------------------------------------------------
+
+    def _train_epoch(self, loader: Iterable) -> dict[str, float]:
+        self.model.train()
+        loss_meter = Mean("loss")
+        for m in self.metrics:
+            m.reset()
+        batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        for x, y in loader:
+            loss, out = self._train_step(x, y)
+            self.step += 1
+            n = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
+            loss_meter.add(loss, n)
+            if self.metrics and out is not None:
+                with torch.no_grad():
+                    for m in self.metrics:
+                        m.update(out, y)
+            for cb in batch_callbacks:
+                cb.on_batch_end(self, self.step, loss)
+            if self.stop_training:
+                break
+        logs = {"loss": loss_meter.compute()}
+        logs.update({m.name: m.compute() for m in self.metrics})
+        return logs
+
+    def fit(self, train: Any, val: Any = None, *, epochs: int | None = None) -> History:
+        """Train for ``epochs`` (default: the constructor's) epochs in total, continuing from :attr:`epoch`.
+
+        Args:
+            train: an :class:`~lamina.data.ArrayDataset` (batched in memory on the device) or any ``Dataset``
+                of ``(x, y)`` pairs.
+            val: evaluated after every epoch; its metrics are logged with a ``val_`` prefix.
+
+        Returns:
+            The :class:`History` of every epoch so far.
+
+        Raises:
+            TrainingDivergedError: the loss became NaN or infinite (the model keeps its last finite weights).
+        """
+        if self.optimizer is None:
+            raise ValueError("this Trainer was made with optimizer=None (evaluation only); give it an optimizer to fit")
+        epochs = epochs or self.epochs
+        loader = make_loader(train, self.batch_size, shuffle=True, generator=self.rng.shuffle, device=self.device)
+        if len(loader) == 0:
+            raise ValueError(f"the training set is empty (batch size {self.batch_size}, {len(train)} examples)")
+        self.epochs, self.steps_per_epoch = epochs, len(loader)
+        if self.scheduler is None and self.schedule_spec is not None:
+            self.scheduler = self.schedule_spec.build(self.optimizer, steps_per_epoch=len(loader), epochs=epochs)
+            if self._pending_scheduler_state is not None:
+                self._restore_scheduler(self._pending_scheduler_state)
+        self.stop_training, self.stop_reason = False, ""
+        with self.rng.active():
+            for cb in self.callbacks:
+                cb.on_train_begin(self)
+            if getattr(self, "_pending_callback_states", None):
+                for cb, state in zip(self.callbacks, self._pending_callback_states):
+                    cb.load_state_dict(state)
+                self._pending_callback_states = None
+            try:
+                while self.epoch < epochs and not self.stop_training:
+                    self._last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+                    for cb in self.callbacks:
+                        cb.on_epoch_begin(self, self.epoch)
+                    start = time.perf_counter()
+                    logs = self._train_epoch(loader)
+                    if val is not None:
+                        logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
+                    logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                    logs["time"] = time.perf_counter() - start
+                    self.epoch += 1
+                    self.history.append({"epoch": self.epoch, **logs})
+                    for cb in self.callbacks:
+                        cb.on_epoch_end(self, self.epoch - 1, logs)
+            finally:
+                for cb in self.callbacks:
+                    cb.on_train_end(self)
+        return self.history
+
+    # -- evaluation -------------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, dataset: Any, *, batch_size: int | None = None) -> dict[str, float]:
+        """The loss and metrics on ``dataset``, in evaluation mode (dropout off, batch-norm running stats)."""
+        was_training = self.model.training
+        self.model.eval()
+        loss_meter = Mean("loss")
+        metrics = [copy.copy(m) for m in self.metrics]
+        for m in metrics:
+            m.reset()
+        custom = getattr(self.model, "validation_metrics", None)
+        sums: dict[str, float] = {}
+        count = 0
+        try:
+            for x, y in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
+                n = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
+                with self._autocast():
+                    if custom is not None:
+                        for k, v in custom((x, y)).items():
+                            sums[k] = sums.get(k, 0.0) + v.detach() * n
+                        count += n
+                        continue
+                    loss, out = self._forward_loss(x, y)
+                loss_meter.add(loss.float(), n)
+                if out is not None:
+                    for m in metrics:
+                        m.update(out.float(), y)
+        finally:
+            self.model.train(was_training)
+        if custom is not None:
+            return {k: float(v) / max(count, 1) for k, v in sums.items()}
+        return {"loss": loss_meter.compute(), **{m.name: m.compute() for m in metrics}}
+
+    @torch.no_grad()
+    def predict(self, data: Any, *, batch_size: int | None = None) -> torch.Tensor:
+        """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU)."""
+        from lamina.data.dataset import ArrayDataset
+
+        dataset = ArrayDataset(data) if isinstance(data, torch.Tensor) else data
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            outs = []
+            for x, _ in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
+                with self._autocast():
+                    out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
+                outs.append(out.float().cpu())
+            return torch.cat(outs)
+        finally:
+            self.model.train(was_training)
+
+    # -- state ------------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: weights, optimizer, scheduler, RNG streams, counters, history, callbacks."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "rng": self.rng.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": self.history.state_dict(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+        }
+
+    def _restore_scheduler(self, state: dict[str, Any]) -> None:
+        # Building a scheduler resets each group's rate to base * f(0); put back the rates it had reached.
+        self.scheduler.load_state_dict(state)
+        for group, lr, base in zip(self.optimizer.param_groups, state["_last_lr"], state["base_lrs"]):
+            group["lr"], group["initial_lr"] = lr, base
+        self._pending_scheduler_state = None
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`; the next :meth:`fit` continues where that run was."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self._pending_scheduler_state = state.get("scheduler")
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self._restore_scheduler(state["scheduler"])
+        if self.scaler is not None and state.get("scaler") is not None:
+            self.scaler.load_state_dict(state["scaler"])
+        self.rng.load_state_dict(state["rng"])
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.history = History(state["history"])
+        self._pending_callback_states = state.get("callbacks") or None
