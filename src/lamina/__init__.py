@@ -11,6 +11,7 @@ pretrain it greedily with RBMs or autoencoders, and reproduce the classic papers
 __version__ = "0.1.0"
 
 from lamina import data, losses, nn, optim  # noqa: E402  (registers layers, datasets, losses, optimizers)
+from lamina import diagnostics, generative, memory, timeseries  # noqa: E402,F401  (register their components)
 from lamina.config.loader import load_experiment, parse_experiment, to_toml  # noqa: E402
 from lamina.config.schema import Experiment, TrainConfig  # noqa: E402
 from lamina.errors import (  # noqa: E402
@@ -49,6 +50,10 @@ __all__ = [
     "__version__",
     "build_model",
     "data",
+    "diagnostics",
+    "generative",
+    "memory",
+    "timeseries",
     "format_summary",
     "load_experiment",
     "losses",

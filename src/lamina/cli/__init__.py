@@ -1,7 +1,13 @@
-"""The ``lamina`` command line (typer + rich). Each command group lives in its own module and registers itself on
-:data:`app`; later features add a module here."""
-from lamina.cli import config_cmds, data_cmds, predict, runs_cmds, train  # noqa: F401  (register commands)
+"""The ``lamina`` command line (typer + rich). Each command group lives in its own module of this package and
+registers itself on :data:`app`; every module here is imported, so a new feature adds a file, not an edit."""
+import importlib
+import pkgutil
+
 from lamina.cli.app import app
+
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name != "app":
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["app", "main"]
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from lamina.config.spec import UnknownKey
 from lamina.errors import Problem
 
-__all__ = ["problems_from", "format_path"]
+__all__ = ["problems_from", "format_path", "message_of"]
 
 # pydantic error type -> what was expected, in the words of a config file
 _EXPECTED = {
@@ -43,7 +43,8 @@ def format_path(loc: tuple[Any, ...], prefix: str = "") -> str:
     return path
 
 
-def _message(err: dict[str, Any]) -> str:
+def message_of(err: dict[str, Any]) -> str:
+    """One pydantic error in plain words."""
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden" and isinstance(value, UnknownKey):
         return value.message()
@@ -73,7 +74,7 @@ def problems_from(err: ValidationError, *, prefix: str = "") -> list[Problem]:
         loc = tuple(e["loc"])
         if e["type"] == "extra_forbidden" and isinstance(e.get("input"), UnknownKey):
             loc = loc[:-1] + (e["input"].key,)
-        p = Problem(format_path(loc, prefix), _message(e))
+        p = Problem(format_path(loc, prefix), message_of(e))
         if (p.path, p.message) not in seen:
             seen.add((p.path, p.message))
             problems.append(p)

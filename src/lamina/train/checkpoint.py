@@ -56,7 +56,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Pat
     """Atomically save a trainer's ``state_dict()`` (plus ``meta``: the lamina version, the run's config, ...)."""
     from lamina import __version__
 
-    payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": torch.__version__, **meta,
+    payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
                "state": state}
     return atomic_write(path, lambda fh: torch.save(payload, fh))
 

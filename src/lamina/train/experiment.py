@@ -139,7 +139,7 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
     summary: dict[str, Any] = {
         "name": exp.name, "status": "running", "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
         "device": str(trainer.device), "input_shape": splits.train.input_shape, "parameters": count_parameters(model),
-        "lamina_version": __version__, "torch_version": torch.__version__,
+        "lamina_version": __version__, "torch_version": str(torch.__version__),
         "train_examples": len(splits.train), "validation_examples": len(splits.validation or []),
         "test_examples": len(splits.test or []),
     }

@@ -1,0 +1,53 @@
+"""Shared by the benchmark scripts: machine facts and the JSON result every benchmark writes.
+
+Each script runs lamina and its competitors in the same process and writes ``benchmarks/results/<name>.json``
+(figures, ratios, the published figure where there is one, the command, the machine); ``benchmarks/RESULTS.md`` is
+the table people read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    """The facts a reader needs to compare figures: CPU count, torch threads and version, device."""
+    import torch
+
+    import lamina
+
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "torch": str(torch.__version__), "torch_threads": torch.get_num_threads(), "lamina": lamina.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return info
+
+
+def write_result(name: str, payload: dict[str, Any]) -> Path:
+    """Write ``results/<name>.json`` with the payload, the command that produced it, the date and the machine."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    record = {"benchmark": name, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **payload}
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return path
+
+
+def throughput(step, *, samples_per_step: int, min_seconds: float = 2.0, warmup: int = 5) -> float:
+    """Samples per second of ``step()`` over at least ``min_seconds`` after ``warmup`` calls."""
+    for _ in range(warmup):
+        step()
+    calls, start = 0, time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return calls * samples_per_step / elapsed

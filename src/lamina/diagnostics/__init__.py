@@ -1,0 +1,2 @@
+"""Diagnostics: gradient checks, gradient flow, Jacobian spectra, unit statistics."""
+__all__: list[str] = []

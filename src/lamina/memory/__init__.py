@@ -1,0 +1,2 @@
+"""Associative memories: the Hopfield network (Hebbian, pseudo-inverse, desaturation) and its modern form."""
+__all__: list[str] = []
