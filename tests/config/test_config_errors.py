@@ -183,3 +183,18 @@ def test_config_never_executes_code(tmp_path):
 def test_resolve_from_python_uses_the_same_messages():
     with pytest.raises(ConfigError, match=r"train.optimizer.lr: expected a number > 0, got -1"):
         lamina.resolve("optimizer", {"type": "sgd", "lr": -1}, path="train.optimizer")
+
+
+def test_every_section_round_trips_including_direct_spec_fields(tmp_path):
+    raw = copy.deepcopy(VALID)
+    raw["train"]["early_stopping"] = {"monitor": "val_accuracy", "patience": 3}
+    raw["train"]["schedule"] = {"type": "cosine", "warmup_steps": 10}
+    raw["train"]["metrics"] = ["accuracy", {"type": "top_k_accuracy", "k": 3}]
+    exp = parse_experiment(raw)
+    path = tmp_path / "again.toml"
+    path.write_text(to_toml(exp))
+    assert load_experiment(path).model_dump() == exp.model_dump() | {"name": "again"}
+    wrong = copy.deepcopy(raw)
+    wrong["train"]["early_stopping"]["type"] = "something_else"
+    found, _ = problems(wrong)
+    assert "unknown key 'type'" in found["train.early_stopping.type"]

@@ -42,11 +42,17 @@ class Section(BaseModel):
         # Wrapping the value (rather than raising here) lets pydantic go on to report the other fields'
         # problems too; the problem formatter turns the wrapper into a did-you-mean.
         if isinstance(data, dict):
+            data = cls._drop_own_name(data)
             known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
             valid = tuple(sorted(known))
             # tuples become lists: TOML has only lists, and strict mode would refuse a tuple from Python
             data = {k: (list(v) if isinstance(v, tuple) else v) if k in known else UnknownKey(str(k), v, valid)
                     for k, v in data.items()}
+        return data
+
+
+    @classmethod
+    def _drop_own_name(cls, data: dict) -> dict:
         return data
 
 
@@ -61,6 +67,20 @@ class Spec(Section):
     registered_name: ClassVar[str] = ""
     registry_kind: ClassVar[str] = ""
     _name: str | None = PrivateAttr(default=None)
+
+    @classmethod
+    def _drop_own_name(cls, data: dict) -> dict:
+        # A spec written out names itself (``type = "early_stopping"``); where a field holds this class directly
+        # (not through the registry), that key comes back and is accepted if it names this very class.
+        from lamina.registry import KINDS, registry
+
+        key = KINDS.get(cls.registry_kind)
+        if key is None or key not in data or key in cls.model_fields or not cls.registry_kind:
+            return data
+        name = data[key]
+        if isinstance(name, str) and name in registry(cls.registry_kind) and registry(cls.registry_kind).lookup(name) is cls:
+            return {k: v for k, v in data.items() if k != key}
+        return data
 
     @property
     def type_name(self) -> str:

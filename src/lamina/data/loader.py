@@ -27,6 +27,9 @@ class BatchLoader:
         generator: the source of the permutations; its state is the loader's state for resuming.
         drop_last: skip a final batch smaller than ``batch_size``.
         device: where the tensors live.
+        rank, world_size: in distributed training every process draws the same global batches (the generator is
+            seeded alike) and keeps its own contiguous shard of each; ``current_global_size`` is the size of the
+            global batch the last shard came from, so losses can be weighted to equal the one-process mean.
 
     Yields:
         ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets or ``None``.
@@ -34,14 +37,18 @@ class BatchLoader:
 
     def __init__(self, dataset: ArrayDataset, batch_size: int, *, shuffle: bool = False,
                  generator: torch.Generator | None = None, drop_last: bool = False,
-                 device: torch.device | str | None = None) -> None:
+                 device: torch.device | str | None = None, rank: int = 0, world_size: int = 1) -> None:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
+        if not 0 <= rank < world_size:
+            raise ValueError(f"`rank` must be in [0, world_size), got rank={rank}, world_size={world_size}")
         self.dataset = dataset.to(device) if device is not None else dataset
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
         self.drop_last = drop_last
+        self.rank, self.world_size = rank, world_size
+        self.current_global_size = 0
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -51,14 +58,19 @@ class BatchLoader:
         inputs, targets = self.dataset.inputs, self.dataset.targets
         n, bs = len(self.dataset), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        if self.shuffle:
-            perm = torch.randperm(n, generator=self.generator).to(inputs[0].device)
+        if self.shuffle or self.world_size > 1:
+            perm = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
+            perm = perm.to(inputs[0].device)
             for i in range(0, stop, bs):
                 idx = perm[i: i + bs]
+                self.current_global_size = len(idx)
+                if self.world_size > 1:
+                    idx = idx.tensor_split(self.world_size)[self.rank]
                 xs = tuple(t.index_select(0, idx) for t in inputs)
                 yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
         else:
             for i in range(0, stop, bs):
+                self.current_global_size = min(bs, n - i)
                 xs = tuple(t[i: i + bs] for t in inputs)
                 yield (xs[0] if len(xs) == 1 else xs), (targets[i: i + bs] if targets is not None else None)
 
@@ -90,10 +102,17 @@ class _StreamingLoader:
 
 
 def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
-                drop_last: bool = False, device: torch.device | None = None, num_workers: int = 0):
+                drop_last: bool = False, device: torch.device | None = None, num_workers: int = 0, rank: int = 0,
+                world_size: int = 1):
     """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``."""
     if isinstance(dataset, ArrayDataset):
-        return BatchLoader(dataset, batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, device=device)
+        return BatchLoader(dataset, batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, device=device,
+                           rank=rank, world_size=world_size)
+    if world_size > 1:
+        from lamina.errors import ConfigError
+
+        raise ConfigError(f"distributed training shards in-memory datasets (ArrayDataset); got a "
+                          f"{type(dataset).__name__}, which would be read whole by every process")
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,
                         num_workers=num_workers, pin_memory=device is not None and torch.device(device).type == "cuda")
     return _StreamingLoader(loader, torch.device(device) if device is not None else None)

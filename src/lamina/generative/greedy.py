@@ -189,6 +189,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
     """
     from lamina.data.dataset import ArrayDataset
     from lamina.registry import resolve
+    from lamina.train import distributed
     from lamina.train.checkpoint import load_checkpoint, save_checkpoint
     from lamina.train.experiment import seeded
     from lamina.train.rng import resolve_device
@@ -232,7 +233,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                     if linear.bias is not None:
                         linear.bias.copy_(greedy.hidden_bias.to(linear.bias.device))
                 results.append(PretrainedLayer(name, greedy, history.state_dict()))
-                if progress is not None:
+                if progress is not None and distributed.is_main():
                     save_checkpoint({"model": model.state_dict(), "layers_done": index + 1}, progress)
             index += 1
             if index == len(targets):

@@ -14,7 +14,7 @@ import torch
 
 from lamina.errors import CheckpointError
 
-__all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "FORMAT"]
+__all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_temporaries", "FORMAT"]
 
 FORMAT = 1  # bumped when the layout of a checkpoint changes incompatibly
 
@@ -61,6 +61,11 @@ def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Pat
     return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
     """Load a checkpoint written by :func:`save_checkpoint`, refusing anything that is not plain tensors and
     containers (``weights_only=True``: a pickled payload is rejected, never run).
@@ -76,11 +81,11 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"{path}: refused: the file holds Python objects other than tensors and plain containers, which "
-            f"could run code when loaded ({str(err).splitlines()[0]}). Only load checkpoints lamina wrote."
+            f"could run code when loaded ({_first_line(err)}). Only load checkpoints lamina wrote."
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
         raise CheckpointError(
-            f"{path}: corrupted or not a checkpoint ({str(err).splitlines()[0]}); delete it and resume from "
+            f"{path}: corrupted or not a checkpoint ({_first_line(err)}); delete it and resume from "
             "another checkpoint, or train again"
         ) from None
     if not isinstance(payload, dict) or "state" not in payload or "format" not in payload:
@@ -91,3 +96,12 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
             f"{payload['format']}; this lamina reads format {FORMAT}. Use that lamina version to resume it."
         )
     return payload
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a killed :func:`atomic_write` left in ``folder`` (never read by anyone)."""
+    folder = Path(folder)
+    stale = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale

@@ -20,8 +20,9 @@ from lamina.nn.builder import build_model
 from lamina.nn.summary import count_parameters, summarize
 from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
                                     read_metrics)
-from lamina.train.checkpoint import load_checkpoint, save_checkpoint
+from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
+from lamina.train import distributed
 from lamina.train.trainer import Trainer
 
 __all__ = ["train", "build_trainer", "seeded"]
@@ -68,7 +69,9 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
         return payload.get("pretrain_summary", {})
     summary = exp.pretrain.pretrain(model, splits.train, device=device, seed=exp.train.seed,
                                     folder=run_dir / "checkpoints")
-    save_checkpoint({"model": model.state_dict()}, done, pretrain_summary=summary)
+    if distributed.is_main():
+        save_checkpoint({"model": model.state_dict()}, done, pretrain_summary=summary)
+    distributed.barrier()
     return summary
 
 
@@ -89,10 +92,58 @@ def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], m
                  curves=curves, title=exp.name or run_dir.name)
 
 
+def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
+              overrides: Iterable[str]) -> tuple[Path, Experiment, dict[str, Any]]:
+    """The run folder (made by rank 0 for a new run), the experiment and the previous summary of a resumed run."""
+    if resume is not None:
+        run_dir = Path(resume)
+        if not (run_dir / "config.toml").is_file():
+            raise CheckpointError(f"{run_dir}: not a run folder (no config.toml); give the folder `lamina train` made")
+        exp = load_experiment(run_dir / "config.toml", overrides)
+        if distributed.is_main():
+            remove_stale_temporaries(run_dir / "checkpoints")
+        return run_dir, exp, read_summary(run_dir)
+    exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment, overrides)
+    run_dir = None
+    if distributed.is_main():
+        run_dir = new_run_dir(out, exp.name or "run")
+        (run_dir / "config.toml").write_text(to_toml(exp), encoding="utf-8")
+    return Path(distributed.broadcast_object(str(run_dir))), exp, {}
+
+
+def _run_callbacks(exp: Experiment, run_dir: Path, monitor: str, mode: str, progress: str) -> list[Callback]:
+    """The callbacks that write the run folder (rank 0 only); the checkpointer last, so that every other callback's
+    state is in the checkpoint."""
+    if not distributed.is_main():
+        return []
+    found: list[Callback] = [MetricsLog(run_dir / "metrics.jsonl", log_every=exp.train.log_every)]
+    if exp.train.tensorboard:
+        found.append(TensorBoard(run_dir / "tensorboard", log_every=exp.train.log_every))
+    bar = progress_callback(progress)
+    found += [bar] if bar else []
+    found.append(Checkpointer(run_dir / "checkpoints", every=exp.train.checkpoint_every, monitor=monitor, mode=mode,
+                              meta={"config": to_toml(exp)}))
+    return found
+
+
+def _conclude(summary: dict[str, Any], trainer: Trainer, run_dir: Path, splits: Any, elapsed: float,
+              previous: dict[str, Any]) -> None:
+    summary["wall_time_s"] = round(previous.get("wall_time_s", 0.0) + elapsed, 3)
+    summary.update(epochs=trainer.epoch, steps=trainer.step, final=trainer.history[-1] if len(trainer.history) else {})
+    restored = any(getattr(cb, "restore_best", False) and getattr(cb, "best_weights", None) is not None
+                   for cb in trainer.callbacks)
+    summary["weights"] = "best.pt" if restored and (run_dir / "checkpoints" / "best.pt").is_file() else "last.pt"
+    if summary["status"] in ("completed", "stopped") and splits.test is not None:
+        summary["test"] = trainer.evaluate(splits.test)
+
+
 def train(experiment: Experiment | str | Path | None = None, *, out: str | Path = "runs",
           resume: str | Path | None = None, overrides: Iterable[str] = (), callbacks: Iterable[Callback] = (),
           progress: str = "auto") -> Run:
     """Run an experiment and return its :class:`Run`.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains its shard of each batch with
+    ``DistributedDataParallel``; only rank 0 writes the run folder.
 
     Args:
         experiment: an :class:`Experiment` or the path of an experiment file (not needed with ``resume``).
@@ -106,40 +157,33 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
         ConfigError, DataError, ShapeError: bad input, before any training.
         TrainingDivergedError: the loss became NaN/inf; the run folder keeps the last good checkpoint.
     """
-    if resume is not None:
-        run_dir = Path(resume)
-        if not (run_dir / "config.toml").is_file():
-            raise CheckpointError(f"{run_dir}: not a run folder (no config.toml); give the folder `lamina train` made")
-        exp = load_experiment(run_dir / "config.toml", overrides)
-        previous = read_summary(run_dir)
-    else:
-        exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment, overrides)
-        run_dir = new_run_dir(out, exp.name or "run")
-        (run_dir / "config.toml").write_text(to_toml(exp), encoding="utf-8")
-        previous = {}
+    joined = distributed.init_from_env()
+    try:
+        return _train(experiment, out, resume, overrides, callbacks, progress)
+    finally:
+        if joined:
+            torch.distributed.destroy_process_group()
 
+
+def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
+           callbacks: Iterable[Callback], progress: str) -> Run:
+    run_dir, exp, previous = _open_run(experiment, out, resume, overrides)
+    main = distributed.is_main()
     splits = exp.data.load()
     with seeded(exp.train.seed):
         model = build_model(exp.model, splits.train.input_shape)
     monitor, mode = _monitor(exp, splits.validation is not None)
     last = run_dir / "checkpoints" / "last.pt"
     state = load_checkpoint(last)["state"] if resume is not None and last.is_file() else None
-
-    run_callbacks: list[Callback] = [*callbacks, MetricsLog(run_dir / "metrics.jsonl", log_every=exp.train.log_every)]
-    if exp.train.tensorboard:
-        run_callbacks.append(TensorBoard(run_dir / "tensorboard", log_every=exp.train.log_every))
-    bar = progress_callback(progress)
-    run_callbacks += [bar] if bar else []
-    checkpointer = Checkpointer(run_dir / "checkpoints", every=exp.train.checkpoint_every, monitor=monitor, mode=mode,
-                                meta={"config": to_toml(exp)})
-    run_callbacks.append(checkpointer)  # last, so every other callback's state is in the checkpoint
-    trainer = build_trainer(exp, model, callbacks=run_callbacks)
-    checkpointer.follow = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
+    trainer = build_trainer(exp, model, callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)])
+    for cb in trainer.callbacks:
+        if isinstance(cb, Checkpointer):
+            cb.follow = next((es for es in trainer.callbacks if isinstance(es, EarlyStopping)), None)
 
     summary: dict[str, Any] = {
         "name": exp.name, "status": "running", "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
-        "device": str(trainer.device), "input_shape": splits.train.input_shape, "parameters": count_parameters(model),
-        "lamina_version": __version__, "torch_version": str(torch.__version__),
+        "device": str(trainer.device), "processes": trainer.world_size, "input_shape": splits.train.input_shape,
+        "parameters": count_parameters(model), "lamina_version": __version__, "torch_version": str(torch.__version__),
         "train_examples": len(splits.train), "validation_examples": len(splits.validation or []),
         "test_examples": len(splits.test or []),
     }
@@ -149,7 +193,8 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
         summary["pretrain"] = previous["pretrain"]
     if state is not None:
         trainer.load_state_dict(state)
-    write_summary(run_dir, summary)
+    if main:
+        write_summary(run_dir, summary)
 
     start = time.perf_counter()
     try:
@@ -163,12 +208,7 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
         summary.update(status="interrupted", message="interrupted; resume with `lamina train --resume RUN`")
         raise
     finally:
-        summary["wall_time_s"] = round(previous.get("wall_time_s", 0.0) + time.perf_counter() - start, 3)
-        summary.update(epochs=trainer.epoch, steps=trainer.step, final=trainer.history[-1] if len(trainer.history) else {})
-        restored = any(getattr(cb, "restore_best", False) and getattr(cb, "best_weights", None) is not None
-                       for cb in trainer.callbacks)
-        summary["weights"] = "best.pt" if restored and (run_dir / "checkpoints" / "best.pt").is_file() else "last.pt"
-        if summary["status"] in ("completed", "stopped") and splits.test is not None:
-            summary["test"] = trainer.evaluate(splits.test)
-        write_run_outputs(run_dir, exp, summary, model)
+        _conclude(summary, trainer, run_dir, splits, time.perf_counter() - start, previous)
+        if main:
+            write_run_outputs(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)

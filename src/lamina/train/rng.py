@@ -40,9 +40,10 @@ class RngStreams:
     the caller's global state is put back on exit. With ``seed=None`` the global generators are used as they are.
     """
 
-    def __init__(self, seed: int | None, device: torch.device) -> None:
+    def __init__(self, seed: int | None, device: torch.device, *, rank: int = 0) -> None:
         self.seed = seed
         self.device = device
+        self.rank = rank  # each process of a distributed run draws its own dropout masks
         self.shuffle = torch.Generator()
         # without a seed, shuffling still varies from run to run: draw its seed from the global generator
         self.shuffle.manual_seed(seed if seed is not None else int(torch.randint(2**62, ())))
@@ -70,7 +71,7 @@ class RngStreams:
             return
         with torch.random.fork_rng(devices=self._cuda_devices()):
             if self._global is None:
-                torch.manual_seed(self.seed)
+                torch.manual_seed(self.seed + self.rank)
             else:
                 self._restore(self._global)
             self._inside = True

@@ -27,6 +27,7 @@ from lamina.train.callbacks.base import Callback
 from lamina.train.closure import Closure
 from lamina.train.history import History
 from lamina.train.metrics import Mean, Metric
+from lamina.train import distributed
 from lamina.train.rng import RngStreams, resolve_device
 
 __all__ = ["Trainer"]
@@ -103,7 +104,11 @@ class Trainer:
         self.precision = precision
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
         self.forward_model = torch.compile(self.model) if compile else self.model
-        self.rng = RngStreams(seed, self.device)
+        self.objective = getattr(self.model, "training_loss", None)
+        self.rank, self.world_size = distributed.world()
+        if self.world_size > 1:
+            self._distribute()
+        self.rng = RngStreams(seed, self.device, rank=self.rank)
         self.epoch = 0  # completed epochs
         self.step = 0  # optimizer steps taken
         self.history = History()
@@ -112,6 +117,20 @@ class Trainer:
         self._last_good: dict[str, torch.Tensor] | None = None
 
     # -- setup ------------------------------------------------------------------------------------------------
+
+    def _distribute(self) -> None:
+        if self.needs_closure:
+            raise ConfigError(f"train.optimizer: {type(self.optimizer).__name__} re-evaluates the loss through a "
+                              "closure, which distributed data-parallel training cannot synchronise; run it in one "
+                              "process (plain `lamina train`)")
+        if self.batch_size < self.world_size:
+            raise ConfigError(f"train.batch_size: {self.batch_size} cannot be sharded over {self.world_size} processes; "
+                              f"the global batch needs at least one example per process")
+        if self.uses_model_loss:
+            wrapped = distributed.wrap(distributed.Objective(self.model), self.device)
+            self.objective = lambda batch: wrapped(*batch)
+        else:
+            self.forward_model = distributed.wrap(self.forward_model, self.device)
 
     def _metrics(self, metrics: Sequence[Any] | None) -> list[Metric]:
         if self.uses_model_loss and not metrics:
@@ -155,7 +174,7 @@ class Trainer:
 
     def _forward_loss(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
         if self.uses_model_loss:
-            loss, out = self.model.training_loss((x, y)), None
+            loss, out = self.objective((x, y)), None
         else:
             out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
             loss = self.loss_fn(out, y)
@@ -178,21 +197,30 @@ class Trainer:
                 loss, out = self._forward_loss(x, y)
             if not torch.isfinite(loss):
                 self._diverged(loss)
+            if self.world_size > 1:  # DDP averages gradients over processes: weight each shard by its size
+                share = self._shard_weight(x, y)
+                loss_to_backward = loss * share
+            else:
+                loss_to_backward = loss
             if self.scaler is not None:
-                self.scaler.scale(loss).backward()
+                self.scaler.scale(loss_to_backward).backward()
                 if self.grad_clip:
                     self.scaler.unscale_(self.optimizer)
                     nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
             else:
-                loss.backward()
+                loss_to_backward.backward()
                 if self.grad_clip:
                     nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
                 self.optimizer.step()
         if self.scheduler is not None:
             self.scheduler.step()
         return loss.detach(), out
+
+    def _shard_weight(self, x: Any, y: Any) -> float:
+        n_local = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
+        return n_local * self.world_size / self._loader.current_global_size
 
     def _diverged(self, loss: torch.Tensor) -> None:
         finite = all(torch.isfinite(p).all() for p in self.model.parameters())
@@ -228,6 +256,9 @@ class Trainer:
                 cb.on_batch_end(self, self.step, loss)
             if self.stop_training:
                 break
+        if self.world_size > 1:
+            for meter in (loss_meter, *self.metrics):
+                meter.total, meter.count = distributed.all_reduce_sum([meter.total, meter.count], self.device)
         logs = {"loss": loss_meter.compute()}
         logs.update({m.name: m.compute() for m in self.metrics})
         return logs
@@ -249,7 +280,9 @@ class Trainer:
         if self.optimizer is None:
             raise ValueError("this Trainer was made with optimizer=None (evaluation only); give it an optimizer to fit")
         epochs = epochs or self.epochs
-        loader = make_loader(train, self.batch_size, shuffle=True, generator=self.rng.shuffle, device=self.device)
+        loader = make_loader(train, self.batch_size, shuffle=True, generator=self.rng.shuffle, device=self.device,
+                             rank=self.rank, world_size=self.world_size)
+        self._loader = loader
         if len(loader) == 0:
             raise ValueError(f"the training set is empty (batch size {self.batch_size}, {len(train)} examples)")
         self.epochs, self.steps_per_epoch = epochs, len(loader)
