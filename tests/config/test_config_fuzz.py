@@ -33,6 +33,8 @@ def mutated(draw):
     raw = copy.deepcopy(VALID)
     for _ in range(draw(st.integers(1, 4))):
         paths = [p for p in _paths(raw) if p]
+        if not paths:  # everything was deleted already
+            break
         path = draw(st.sampled_from(paths))
         parent = raw
         for key in path[:-1]:

@@ -141,5 +141,17 @@ def to_toml(exp: Experiment) -> str:
     """The resolved experiment (defaults filled in) as TOML text, loadable again by :func:`load_experiment`."""
     import tomli_w
 
-    data = exp.model_dump(mode="json", exclude_none=True)
+    data = _collapse_named(exp.model_dump(mode="json", exclude_none=True))
     return tomli_w.dumps(data)
+
+
+def _collapse_named(node: Any) -> Any:
+    """``{"type": "relu"}`` -> ``"relu"``: a component without options is written by name, as people write it
+    (and as inline tables, which keeps layer lists one line per layer)."""
+    if isinstance(node, dict):
+        if list(node) == ["type"]:
+            return node["type"]
+        return {k: _collapse_named(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_collapse_named(v) for v in node]
+    return node

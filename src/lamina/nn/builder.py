@@ -64,12 +64,15 @@ class Stack(nn.Sequential):
     Attributes:
         input_shape: one example's input shape.
         shapes: the output shape of each layer, in order.
+        kinds: each layer's config type, e.g. ``dense (relu)``, for summaries.
     """
 
-    def __init__(self, layers: Mapping[str, nn.Module], input_shape: Shape, shapes: Sequence[Shape]) -> None:
+    def __init__(self, layers: Mapping[str, nn.Module], input_shape: Shape, shapes: Sequence[Shape],
+                 kinds: Sequence[str] | None = None) -> None:
         super().__init__(OrderedDict(layers))
         self.input_shape = tuple(input_shape)
         self.shapes = [tuple(s) for s in shapes]
+        self.kinds = list(kinds) if kinds is not None else [type(m).__name__ for m in self.children()]
 
 
 def _as_config(spec: Any) -> ModelConfig:
@@ -88,6 +91,12 @@ def _shape_of(spec: LayerSpec, shape: Any, where: str) -> Shape:
         return tuple(spec.output_shape(shape))
     except ShapeError as err:
         raise ShapeError(f"{where} ({spec.type_name}): {err}") from None
+
+
+def describe_layer(spec: LayerSpec) -> str:
+    """``dense (relu)``: a layer's type, with its activation if it has one."""
+    activation = getattr(spec, "activation", None)
+    return f"{spec.type_name} ({activation.type_name})" if activation is not None else spec.type_name
 
 
 def _default_names(specs: Sequence[LayerSpec]) -> list[str]:
@@ -131,7 +140,7 @@ def build_model(spec: Any, input_shape: Shape | Mapping[str, Shape] | Sequence[S
             modules[name] = layer.build(shape)
             shapes.append(out)
             shape = out
-        return Stack(modules, input_shape, shapes)
+        return Stack(modules, input_shape, shapes, [describe_layer(layer) for layer in cfg.layers])
     return _build_graph(cfg, input_shape)
 
 
@@ -158,6 +167,7 @@ def _build_graph(cfg: ModelConfig, input_shape: Any) -> Graph:
     outputs = cfg.outputs or [cfg.nodes[-1].name]
     graph = Graph(cfg.inputs, modules, {cfg.nodes[i].name: wiring[i] for i in range(len(cfg.nodes))}, outputs)
     graph.shapes = {name: shapes[name] for name in modules}
+    graph.kinds = {cfg.nodes[i].name: describe_layer(cfg.nodes[i]) for i in range(len(cfg.nodes))}
     graph.input_shape = {n: shapes[n] for n in cfg.inputs}
     return graph
 

@@ -27,8 +27,9 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = False) -> int:
 
 
 def summarize(model: nn.Module) -> list[LayerRow]:
-    """A row per top-level layer: name, module class, output shape (where the builder recorded it), parameters."""
+    """A row per top-level layer: name, config type (or module class), output shape (where the builder recorded it), parameters."""
     shapes = getattr(model, "shapes", None)
+    kinds = getattr(model, "kinds", None)
     rows = []
     children = list(model.layers.items()) if hasattr(model, "layers") and isinstance(model.layers, nn.ModuleDict) \
         else list(model.named_children())
@@ -39,7 +40,13 @@ def summarize(model: nn.Module) -> list[LayerRow]:
             shape = shapes[i]
         else:
             shape = None
-        rows.append(LayerRow(name, type(child).__name__, fmt_shape(shape) if shape is not None else "?",
+        if isinstance(kinds, dict):
+            kind = kinds.get(name, type(child).__name__)
+        elif isinstance(kinds, list) and i < len(kinds):
+            kind = kinds[i]
+        else:
+            kind = type(child).__name__
+        rows.append(LayerRow(name, kind, fmt_shape(shape) if shape is not None else "?",
                              count_parameters(child), count_parameters(child, trainable_only=True)))
     return rows
 
