@@ -1,6 +1,7 @@
 """``lamina train``, ``lamina evaluate``, ``lamina report``."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +29,8 @@ def train(
     if config is not None and resume is not None:
         raise fail("give either CONFIG or --resume RUN, not both (a resumed run uses its own config.toml)")
     run = lamina.train(config, out=out, resume=resume, overrides=set_, progress="none" if quiet else "auto")
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+        return
     summary = run.summary
     test = summary.get("test") or {}
     if summary.get("message"):
