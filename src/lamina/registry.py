@@ -58,7 +58,7 @@ class Registry:
     def register(self, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:
         """Class decorator registering a spec class under ``name`` (and ``aliases``)."""
 
-        def decorate(cls: T) -> T:
+        def _decorate(cls: T) -> T:
             for n in (name, *aliases):
                 if n in self._entries and self._entries[n] is not cls:
                     raise ValueError(f"{self.kind} {n!r} is already registered to {self._entries[n].__name__}")
@@ -68,7 +68,7 @@ class Registry:
             cls.registry_kind = self.kind
             return cls
 
-        return decorate
+        return _decorate
 
     def lookup(self, name: str) -> type:
         """The spec class registered as ``name``; a ``KeyError`` names the closest valid choice."""

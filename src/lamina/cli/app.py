@@ -46,7 +46,7 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn lamina's errors into a message and an exit code (2: bad input, 1: a run that failed)."""
 
     @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def _wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except TrainingDivergedError as err:
@@ -57,4 +57,4 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print("interrupted")
             sys.exit(130)
 
-    return wrapper
+    return _wrapper

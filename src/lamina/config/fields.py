@@ -39,12 +39,12 @@ def number(
     rule = _interval(lo, hi, lo_open, hi_open)
     expected = f"a number {rule}".strip()
 
-    def reject_bool(value: Any) -> Any:
+    def _reject_bool(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise fail(f"expected {expected}, got {value!r}")
         return float(value)
 
-    def check(value: float) -> float:
+    def _check(value: float) -> float:
         bad = not math.isfinite(value)
         bad |= lo is not None and (value <= lo if lo_open else value < lo)
         bad |= hi is not None and (value >= hi if hi_open else value > hi)
@@ -52,34 +52,34 @@ def number(
             raise fail(f"expected {expected}, got {value!r}")
         return value
 
-    return Annotated[float, BeforeValidator(reject_bool), AfterValidator(check)]
+    return Annotated[float, BeforeValidator(_reject_bool), AfterValidator(_check)]
 
 
 def count(lo: int = 1, hi: int | None = None) -> Any:
     """An integer within ``[lo, hi]`` (``count()`` is a positive integer)."""
     expected = f"an integer {_interval(lo, hi, False, False)}"
 
-    def check(value: Any) -> int:
+    def _check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise fail(f"expected {expected}, got {value!r}")
         if value < lo or (hi is not None and value > hi):
             raise fail(f"expected {expected}, got {value!r}")
         return value
 
-    return Annotated[int, BeforeValidator(check)]
+    return Annotated[int, BeforeValidator(_check)]
 
 
 def choice(*options: str) -> Any:
     """One of a fixed set of strings; a misspelling gets the closest option."""
     listed = ", ".join(repr(o) for o in options)
 
-    def check(value: Any) -> str:
+    def _check(value: Any) -> str:
         if value not in options:
             hint = did_you_mean(value, options) if isinstance(value, str) else ""
             raise fail(f"expected one of {listed}, got {value!r};{hint}".rstrip(";"))
         return value
 
-    return Annotated[str, BeforeValidator(check)]
+    return Annotated[str, BeforeValidator(_check)]
 
 
 def _check_identifier(value: Any) -> str:
@@ -94,7 +94,7 @@ identifier = Annotated[str, BeforeValidator(_check_identifier)]
 def component(kind: str) -> Any:
     """A field holding a registered component of ``kind``: a name, a table naming it, or a spec instance."""
 
-    def dispatch(value: Any) -> Any:
+    def _dispatch(value: Any) -> Any:
         from lamina.config.spec import Spec
         from lamina.registry import registry
 
@@ -121,7 +121,7 @@ def component(kind: str) -> Any:
     from lamina.config.spec import Spec
 
     # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
-    return Annotated[SerializeAsAny[Spec], BeforeValidator(dispatch)]
+    return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch)]
 
 
 def raise_problems(title: str, problems: list[tuple[tuple, str]]) -> None:

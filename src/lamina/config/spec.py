@@ -21,6 +21,7 @@ class UnknownKey:
     valid: tuple[str, ...]
 
     def message(self) -> str:
+        """The problem in words, with the closest valid key."""
         close = difflib.get_close_matches(self.key, self.valid, n=1, cutoff=0.6)
         hint = f" did you mean {close[0]!r}?" if close else ""
         valid = ", ".join(self.valid) or "(none)"

@@ -34,17 +34,17 @@ def mackey_glass(n: int, *, tau: float = 17.0, a: float = 0.2, b: float = 0.1, p
     else:
         x[: delay + 1] = x0 + np.random.default_rng(seed).uniform(-0.1, 0.1, delay + 1)
 
-    def f(now: float, lagged: float) -> float:
+    def _f(now: float, lagged: float) -> float:
         return a * lagged / (1.0 + lagged ** power) - b * now
 
     for i in range(delay, delay + steps):
         lag0, lag1 = x[i - delay], x[i - delay + 1]
         lag_half = 0.5 * (lag0 + lag1)
         xi = x[i]
-        k1 = f(xi, lag0)
-        k2 = f(xi + 0.5 * dt * k1, lag_half)
-        k3 = f(xi + 0.5 * dt * k2, lag_half)
-        k4 = f(xi + dt * k3, lag1)
+        k1 = _f(xi, lag0)
+        k2 = _f(xi + 0.5 * dt * k1, lag_half)
+        k3 = _f(xi + 0.5 * dt * k2, lag_half)
+        k4 = _f(xi + dt * k3, lag1)
         x[i + 1] = xi + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
     samples = x[delay::stride]  # t = 0, sample_every, 2 sample_every, ...
     return samples[discard: discard + n].copy()

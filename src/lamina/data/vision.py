@@ -114,6 +114,7 @@ class _IdxDataset(ImageDatasetSpec):
         return torch.from_numpy(read_idx(fetch(self.files[filename]), expected_magic=magic))
 
     def load(self) -> Splits:
+        """Read the four IDX files (verified by sha256), split and scale them."""
         x_train = self._read("train-images-idx3-ubyte.gz", 2051)
         y_train = self._read("train-labels-idx1-ubyte.gz", 2049).long()
         x_test = self._read("t10k-images-idx3-ubyte.gz", 2051)
@@ -153,6 +154,7 @@ class Digits(ImageDatasetSpec):
     test_fraction: number(0, 1, lo_open=True, hi_open=True) = 0.2
 
     def load(self) -> Splits:
+        """scikit-learn's digits, split by the fixed permutation, then scaled."""
         from sklearn.datasets import load_digits
 
         bunch = load_digits()

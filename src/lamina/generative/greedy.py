@@ -144,6 +144,7 @@ class LayerwisePretrainSpec(PretrainSpec):
 
     def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
                  folder: Path | None = None) -> dict[str, Any]:
+        """Run :func:`pretrain_layerwise` with these options; return a per-layer summary."""
         layers = pretrain_layerwise(model, data, self, device=device,
                                     seed=self.seed if self.seed is not None else seed, folder=folder)
         return {"method": self.type_name, "layers": [p.summary() for p in layers]}

@@ -32,13 +32,13 @@ class ActivationSpec(Spec):
 def _activation(name: str, aliases: tuple[str, ...] = ()):
     """Register an activation spec as an activation and as a layer of the same name."""
 
-    def decorate(cls: type[ActivationSpec]) -> type[ActivationSpec]:
+    def _decorate(cls: type[ActivationSpec]) -> type[ActivationSpec]:
         register("activation", name, aliases=aliases)(cls)
         layer = type(f"{cls.__name__}Layer", (cls, LayerSpec), {"__module__": cls.__module__, "__doc__": cls.__doc__})
         register("layer", name, aliases=aliases)(layer)
         return cls
 
-    return decorate
+    return _decorate
 
 
 @_activation("relu")
@@ -46,6 +46,7 @@ class ReLU(ActivationSpec):
     """max(0, x) (Nair & Hinton, 2010)."""
 
     def module(self) -> nn.Module:
+        """``nn.ReLU()``."""
         return nn.ReLU()
 
 
@@ -56,6 +57,7 @@ class LeakyReLU(ActivationSpec):
     negative_slope: number(0) = 0.01
 
     def module(self) -> nn.Module:
+        """``nn.LeakyReLU(self.negative_slope)``."""
         return nn.LeakyReLU(self.negative_slope)
 
 
@@ -64,6 +66,7 @@ class Sigmoid(ActivationSpec):
     """1 / (1 + exp(-x)); its derivative is at most 1/4, why deep sigmoid nets' gradients vanish."""
 
     def module(self) -> nn.Module:
+        """``nn.Sigmoid()``."""
         return nn.Sigmoid()
 
 
@@ -72,6 +75,7 @@ class Tanh(ActivationSpec):
     """tanh(x) = 2 sigmoid(2x) - 1."""
 
     def module(self) -> nn.Module:
+        """``nn.Tanh()``."""
         return nn.Tanh()
 
 
@@ -83,6 +87,7 @@ class Softmax(ActivationSpec):
     dim: int = -1
 
     def module(self) -> nn.Module:
+        """``nn.Softmax(dim=self.dim)``."""
         return nn.Softmax(dim=self.dim)
 
 
@@ -93,6 +98,7 @@ class LogSoftmax(ActivationSpec):
     dim: int = -1
 
     def module(self) -> nn.Module:
+        """``nn.LogSoftmax(dim=self.dim)``."""
         return nn.LogSoftmax(dim=self.dim)
 
 
@@ -101,6 +107,7 @@ class SELU(ActivationSpec):
     """Scaled ELU, self-normalizing with ``lecun_normal`` init (Klambauer et al., 2017)."""
 
     def module(self) -> nn.Module:
+        """``nn.SELU()``."""
         return nn.SELU()
 
 
@@ -111,6 +118,7 @@ class ELU(ActivationSpec):
     alpha: number(0, lo_open=True) = 1.0
 
     def module(self) -> nn.Module:
+        """``nn.ELU(self.alpha)``."""
         return nn.ELU(self.alpha)
 
 
@@ -119,6 +127,7 @@ class GELU(ActivationSpec):
     """x Phi(x) (Hendrycks & Gimpel, 2016)."""
 
     def module(self) -> nn.Module:
+        """``nn.GELU()``."""
         return nn.GELU()
 
 
@@ -129,6 +138,7 @@ class Softplus(ActivationSpec):
     beta: number(0, lo_open=True) = 1.0
 
     def module(self) -> nn.Module:
+        """``nn.Softplus(self.beta)``."""
         return nn.Softplus(self.beta)
 
 
@@ -137,6 +147,7 @@ class Identity(ActivationSpec):
     """f(x) = x."""
 
     def module(self) -> nn.Module:
+        """``nn.Identity()``."""
         return nn.Identity()
 
 
@@ -148,6 +159,7 @@ class Hardtanh(ActivationSpec):
     max_val: number() = 1.0
 
     def module(self) -> nn.Module:
+        """``nn.Hardtanh(self.min_val, self.max_val)``."""
         return nn.Hardtanh(self.min_val, self.max_val)
 
 
@@ -156,6 +168,7 @@ class Softsign(ActivationSpec):
     """x / (1 + |x|)."""
 
     def module(self) -> nn.Module:
+        """``nn.Softsign()``."""
         return nn.Softsign()
 
 
@@ -164,6 +177,7 @@ class Step(ActivationSpec):
     """The perceptron's step: 1 where x > 0, else 0 (Rosenblatt, 1958). No gradient: for demonstrations."""
 
     def module(self) -> nn.Module:
+        """``_StepModule()``."""
         return _StepModule()
 
 

@@ -112,6 +112,7 @@ class ConvSpec(_Windowed):
     bias_init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(C, *spatial) -> (filters, *spatial_out)``; checks that the kernel fits and groups divide."""
         spatial = self._spatial(input_shape, f"a {self.dims}-D convolution")
         if input_shape[0] % self.groups or self.filters % self.groups:
             raise ShapeError(
@@ -121,6 +122,7 @@ class ConvSpec(_Windowed):
         return (self.filters, *spatial)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.Conv1d``/``nn.Conv2d`` over the input's channels (initialised as asked), then the activation."""
         self.output_shape(input_shape)
         kernel, stride, padding, dilation = self._geometry(input_shape, "")
         conv_cls = nn.Conv1d if self.dims == 1 else nn.Conv2d
@@ -131,13 +133,15 @@ class ConvSpec(_Windowed):
 
 @register("layer", "conv1d")
 class Conv1dSpec(ConvSpec):
-    __doc__ = ConvSpec.__doc__
+    """1-D convolution over ``(channels, length)`` inputs (TDNN-style filters over time); options as :class:`ConvSpec`."""
+
     dims: ClassVar[int] = 1
 
 
 @register("layer", "conv2d", aliases=("conv",))
 class Conv2dSpec(ConvSpec):
-    __doc__ = ConvSpec.__doc__
+    """2-D convolution over ``(channels, height, width)`` images (LeCun et al., 1989); options as :class:`ConvSpec`."""
+
     dims: ClassVar[int] = 2
 
 
@@ -154,11 +158,13 @@ class PoolSpec(_Windowed):
         return list(kernel)
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(C, *spatial) -> (C, *spatial_out)``; the channels are kept."""
         if self.ceil_mode:
             return super().output_shape(input_shape)
         return (input_shape[0], *self._spatial(input_shape, f"{self.dims}-D {self.mode} pooling"))
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.MaxPool*d`` or ``nn.AvgPool*d`` with the window geometry."""
         kernel, stride, padding, dilation = self._geometry(input_shape, f"{self.dims}-D {self.mode} pooling")
         if any(p > k // 2 for p, k in zip(padding, kernel)):
             raise ShapeError(f"pooling padding {list(padding)} must be at most half the kernel {list(kernel)}")
@@ -204,10 +210,12 @@ class GlobalAvgPoolSpec(LayerSpec):
     """Average over every spatial position (Lin et al., 2014). Shape: ``(N, C, *spatial) -> (N, C)``."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(C, *spatial) -> (C,)``."""
         require_rank(input_shape, (2, 3), "global average pooling")
         return (input_shape[0],)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """Adaptive average pooling to one position, flattened."""
         self.output_shape(input_shape)
         pool = nn.AdaptiveAvgPool1d(1) if len(input_shape) == 2 else nn.AdaptiveAvgPool2d(1)
         return nn.Sequential(pool, nn.Flatten())

@@ -55,6 +55,7 @@ class VarianceScaling(InitSpec):
     uniform: ClassVar[bool] = False
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Draw zero-mean weights with variance ``scale / fan``."""
         fan_in, fan_out = fan_in_out(tensor)
         fan = fan_in if self.mode == "fan_in" else (fan_in + fan_out) / 2
         std = math.sqrt(self.scale / fan)
@@ -117,6 +118,7 @@ class Orthogonal(InitSpec):
     gain: number(0, lo_open=True) = 1.0
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``nn.init.orthogonal_`` with ``gain``."""
         return nn.init.orthogonal_(tensor, gain=self.gain)
 
 
@@ -128,6 +130,7 @@ class Normal(InitSpec):
     std: number(0, lo_open=True) = 0.01
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Draw N(mean, std^2)."""
         return nn.init.normal_(tensor, self.mean, self.std)
 
 
@@ -139,6 +142,7 @@ class Uniform(InitSpec):
     high: number() = 0.05
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Draw U(low, high)."""
         return nn.init.uniform_(tensor, self.low, self.high)
 
 
@@ -147,6 +151,7 @@ class Zeros(InitSpec):
     """Every weight 0 (the usual bias init)."""
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Set every weight to 0."""
         return nn.init.zeros_(tensor)
 
 
@@ -157,6 +162,7 @@ class Constant(InitSpec):
     value: number() = 0.0
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Set every weight to ``value``."""
         return nn.init.constant_(tensor, self.value)
 
 

@@ -47,10 +47,12 @@ class DenseSpec(LayerSpec):
     bias_init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(in_features,) -> (units,)``; an image must be flattened first."""
         require_rank(input_shape, 1, "a dense layer", hint='; add { type = "flatten" } before it')
         return (self.units,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.Linear(in_features, units)`` (initialised as asked), then the activation."""
         linear = initialize(nn.Linear(input_shape[0], self.units, bias=self.bias), self.init, self.bias_init)
         return with_activation(linear, self.activation)
 
@@ -60,9 +62,11 @@ class FlattenSpec(LayerSpec):
     """Flatten each example to a vector. Shape: ``(N, *dims) -> (N, prod(dims))``."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(*dims) -> (prod(dims),)``."""
         return (math.prod(input_shape),)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.Flatten()``."""
         return nn.Flatten()
 
 
@@ -87,6 +91,7 @@ class ReshapeSpec(LayerSpec):
     shape: list[int]
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``shape`` with a -1 resolved; the number of values must not change."""
         size, target = math.prod(input_shape), list(self.shape)
         if target.count(-1) > 1 or any(d == 0 or d < -1 for d in target):
             raise ShapeError(f"shape {target} may hold one -1 and otherwise positive sizes")
@@ -100,6 +105,7 @@ class ReshapeSpec(LayerSpec):
         return tuple(target)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`Reshape` to the resolved shape."""
         return Reshape(self.output_shape(input_shape))
 
 
@@ -111,9 +117,11 @@ class DropoutSpec(LayerSpec):
     p: number(0, 1, hi_open=True) = 0.5
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """The input shape."""
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.Dropout(p)``."""
         return nn.Dropout(self.p)
 
 
@@ -137,8 +145,10 @@ class EmbeddingSpec(LayerSpec):
     init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(*) -> (*, embedding_dim)``."""
         return (*input_shape, self.embedding_dim)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.Embedding`` (initialised as asked)."""
         emb = nn.Embedding(self.num_embeddings, self.embedding_dim, padding_idx=self.padding_idx)
         return initialize(emb, self.init)

@@ -65,6 +65,7 @@ class ConcatSpec(MergeSpec):
     dim: int = -1
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """The inputs' common shape with ``dim`` summed."""
         ranks = {len(s) for s in input_shape}
         rank = ranks.pop()
         if ranks or not -rank <= self.dim < rank:
@@ -81,6 +82,7 @@ class ConcatSpec(MergeSpec):
         return tuple(out)
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """A :class:`Concat` along ``dim``."""
         return Concat(self.dim)
 
 
@@ -89,9 +91,11 @@ class AddSpec(MergeSpec):
     """Element-wise sum of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """The inputs' common shape."""
         return _same_shapes(input_shape, "add")
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """An :class:`Add`."""
         return Add()
 
 
@@ -100,9 +104,11 @@ class MultiplySpec(MergeSpec):
     """Element-wise product of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """The inputs' common shape."""
         return _same_shapes(input_shape, "multiply")
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """A :class:`Multiply`."""
         return Multiply()
 
 
@@ -111,7 +117,9 @@ class AverageSpec(MergeSpec):
     """Element-wise mean of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """The inputs' common shape."""
         return _same_shapes(input_shape, "average")
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """An :class:`Average`."""
         return Average()

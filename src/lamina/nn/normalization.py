@@ -24,10 +24,12 @@ class BatchNormSpec(LayerSpec):
     affine: bool = True
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """The input shape, for inputs of 1 to 3 dimensions."""
         require_rank(input_shape, (1, 2, 3), "batch normalization")
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.BatchNorm2d`` for images, else ``nn.BatchNorm1d``, over the first dimension."""
         self.output_shape(input_shape)
         cls = nn.BatchNorm2d if len(input_shape) == 3 else nn.BatchNorm1d
         return cls(input_shape[0], eps=self.eps, momentum=self.momentum, affine=self.affine)
@@ -42,9 +44,11 @@ class LayerNormSpec(LayerSpec):
     elementwise_affine: bool = True
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """The input shape."""
         require_rank(input_shape, tuple(range(self.dims, 8)), f"layer normalization over {self.dims} dims")
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.LayerNorm`` over the last ``dims`` dimensions."""
         self.output_shape(input_shape)
         return nn.LayerNorm(list(input_shape[-self.dims:]), eps=self.eps, elementwise_affine=self.elementwise_affine)

@@ -68,6 +68,7 @@ class RecurrentSpec(LayerSpec):
     recurrent_init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(L, F) -> (L, H * D)`` with ``return_sequences``, else ``(H * D,)``."""
         require_rank(input_shape, 2, "a recurrent layer (sequence length, features)")
         width = self.units * (2 if self.bidirectional else 1)
         return (input_shape[0], width) if self.return_sequences else (width,)
@@ -76,6 +77,7 @@ class RecurrentSpec(LayerSpec):
         return {}
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """The batch-first torch RNN (initialised per gate as asked) inside a :class:`Recurrent`."""
         self.output_shape(input_shape)
         rnn = self.torch_class(input_shape[1], self.units, num_layers=self.num_layers, batch_first=True,
                                bidirectional=self.bidirectional, dropout=self.dropout, **self._torch_kwargs())

@@ -66,9 +66,11 @@ class MergeSpec(LayerSpec):
     arity: ClassVar[int] = 0
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:  # type: ignore[override]
+        """The output shape for the inputs' shapes."""
         raise NotImplementedError
 
     def build(self, input_shape: list[Shape]) -> nn.Module:  # type: ignore[override]
+        """The module joining inputs of these shapes."""
         raise NotImplementedError
 
 

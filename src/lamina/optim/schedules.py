@@ -40,12 +40,12 @@ class ScheduleSpec(Spec):
         total = epochs if per_epoch else epochs * steps_per_epoch
         warmup = self.warmup_steps
 
-        def multiplier(step: int) -> float:
+        def _multiplier(step: int) -> float:
             t = step // steps_per_epoch if per_epoch else step
             warm = min(1.0, (step + 1) / warmup) if warmup else 1.0
             return warm * self.factor(t, total)
 
-        return LambdaLR(optimizer, multiplier)
+        return LambdaLR(optimizer, _multiplier)
 
 
 @register("schedule", "constant", aliases=("warmup", "linear_warmup"))
@@ -53,6 +53,7 @@ class Constant(ScheduleSpec):
     """A fixed rate (after the optional warm-up): ``f(t) = 1``. As ``warmup``, set ``warmup_steps``."""
 
     def factor(self, t: int, total: int) -> float:
+        """1."""
         return 1.0
 
 
@@ -64,6 +65,7 @@ class StepDecay(ScheduleSpec):
     gamma: number(0, 1, lo_open=True) = 0.1
 
     def factor(self, t: int, total: int) -> float:
+        """``gamma ** floor(t / step_size)``."""
         return self.gamma ** (t // self.step_size)
 
 
@@ -75,6 +77,7 @@ class MultiStepDecay(ScheduleSpec):
     gamma: number(0, 1, lo_open=True) = 0.1
 
     def factor(self, t: int, total: int) -> float:
+        """``gamma ** (number of milestones <= t)``."""
         return self.gamma ** sum(m <= t for m in self.milestones)
 
 
@@ -85,6 +88,7 @@ class ExponentialDecay(ScheduleSpec):
     gamma: number(0, 1, lo_open=True) = 0.95
 
     def factor(self, t: int, total: int) -> float:
+        """``gamma ** t``."""
         return self.gamma ** t
 
 
@@ -96,6 +100,7 @@ class InverseTimeDecay(ScheduleSpec):
     decay: number(0, lo_open=True) = 1.0
 
     def factor(self, t: int, total: int) -> float:
+        """``1 / (1 + decay t)``."""
         return 1.0 / (1.0 + self.decay * t)
 
 
@@ -108,6 +113,7 @@ class CosineDecay(ScheduleSpec):
     period: count() | None = None
 
     def factor(self, t: int, total: int) -> float:
+        """``m + (1 - m) (1 + cos(pi t / T)) / 2``, held at ``m`` after the period."""
         period = self.period or max(total, 1)
         progress = min(t, period) / period
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
@@ -120,4 +126,5 @@ class LinearDecay(ScheduleSpec):
     end_factor: number(0, 1) = 0.0
 
     def factor(self, t: int, total: int) -> float:
+        """``1 - (1 - end_factor) t / T``."""
         return 1.0 - (1.0 - self.end_factor) * min(t, total) / max(total, 1)

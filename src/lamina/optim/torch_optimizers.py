@@ -58,6 +58,7 @@ class SGDSpec(OptimizerSpec):
         return self
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.SGD`` with these options."""
         return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, dampening=self.dampening,
                                nesterov=self.nesterov, weight_decay=self.weight_decay)
 
@@ -73,6 +74,7 @@ class AdaGradSpec(OptimizerSpec):
     eps: number(0, lo_open=True) = 1e-10
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.Adagrad`` with these options."""
         return torch.optim.Adagrad(params, lr=self.lr, lr_decay=self.lr_decay, weight_decay=self.weight_decay,
                                    initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
 
@@ -87,6 +89,7 @@ class AdaDeltaSpec(OptimizerSpec):
     weight_decay: _decay = 0.0
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.Adadelta`` with these options."""
         return torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=self.eps, weight_decay=self.weight_decay)
 
 
@@ -102,6 +105,7 @@ class RMSPropSpec(OptimizerSpec):
     weight_decay: _decay = 0.0
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.RMSprop`` with these options."""
         return torch.optim.RMSprop(params, lr=self.lr, alpha=self.alpha, eps=self.eps, momentum=self.momentum,
                                    centered=self.centered, weight_decay=self.weight_decay)
 
@@ -117,6 +121,7 @@ class AdamSpec(OptimizerSpec):
     amsgrad: bool = False
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.Adam`` with these options."""
         return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad)
 
@@ -128,6 +133,7 @@ class AdamWSpec(AdamSpec):
     weight_decay: _decay = 0.01
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.AdamW`` with these options."""
         return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
                                  weight_decay=self.weight_decay, amsgrad=self.amsgrad)
 
@@ -147,6 +153,7 @@ class LBFGSSpec(OptimizerSpec):
     line_search_fn: choice("strong_wolfe", "none") = "strong_wolfe"
 
     def build(self, params: Params) -> torch.optim.Optimizer:
+        """``torch.optim.LBFGS`` with these options."""
         return torch.optim.LBFGS(params, lr=self.lr, max_iter=self.max_iter, history_size=self.history_size,
                                  tolerance_grad=self.tolerance_grad, tolerance_change=self.tolerance_change,
                                  line_search_fn=None if self.line_search_fn == "none" else self.line_search_fn)

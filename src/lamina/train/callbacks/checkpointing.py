@@ -31,6 +31,7 @@ class Checkpointer(Callback):
         self.best = math.inf if mode == "min" else -math.inf
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Write ``best.pt`` if the monitored metric improved and ``last.pt`` every ``every`` epochs."""
         last_epoch = trainer.epoch >= trainer.epochs or trainer.stop_training
         value = logs.get(self.monitor) if self.monitor else None
         if self.follow is not None:
@@ -50,7 +51,9 @@ class Checkpointer(Callback):
             save_checkpoint(state, self.folder / "last.pt", **self.meta)
 
     def state_dict(self) -> dict[str, Any]:
+        """The best value seen."""
         return {"best": self.best}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the best value seen."""
         self.best = state["best"]

@@ -35,6 +35,7 @@ class EarlyStopping(Callback):
         self.on_train_begin(None)
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Forget the best value, the patience count and the saved weights."""
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch = -1
         self.wait = 0
@@ -51,6 +52,7 @@ class EarlyStopping(Callback):
         return False, False, ""
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Track the best epoch (saving its weights) and stop once patience runs out."""
         if self.monitor not in logs:
             raise ConfigError(f"early_stopping.monitor: no metric {self.monitor!r};"
                               f"{did_you_mean(self.monitor, logs)} logged metrics: {', '.join(sorted(logs))}")
@@ -67,13 +69,16 @@ class EarlyStopping(Callback):
             trainer.stop_reason = reason
 
     def on_train_end(self, trainer: Any) -> None:
+        """Put back the best epoch's weights if a later epoch ended the run."""
         if self.restore_best and self.best_weights is not None and self.best_epoch != trainer.epoch - 1:
             trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
+        """Best value, its epoch, the patience count and the best weights."""
         return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait, "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.best_weights = state.get("best_weights")
 
@@ -89,5 +94,6 @@ class EarlyStoppingSpec(CallbackSpec):
     restore_best: bool = True
 
     def build(self) -> EarlyStopping:
+        """The :class:`EarlyStopping` callback."""
         return EarlyStopping(self.monitor, patience=self.patience, mode=self.mode, min_delta=self.min_delta,
                              restore_best=self.restore_best)

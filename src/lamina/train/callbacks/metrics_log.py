@@ -29,6 +29,7 @@ class MetricsLog(Callback):
         self.log_every = log_every
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Open the log; on resume, first drop the lines the restored state has not reached."""
         if self.path.exists():  # resuming: keep only what the restored state has seen
             kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
                     and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
@@ -40,14 +41,17 @@ class MetricsLog(Callback):
         self._fh.flush()
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        """Write a step line every ``log_every`` steps."""
         if step % self.log_every == 0:
             self._write({"kind": "step", "epoch": trainer.epoch + 1, "step": step, "loss": float(loss),
                          "lr": trainer.optimizer.param_groups[0]["lr"]})
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Write the epoch's line."""
         self._write({"kind": "epoch", "epoch": epoch + 1, "step": trainer.step, **logs})
 
     def on_train_end(self, trainer: Any) -> None:
+        """Close the log."""
         self._fh.close()
 
 

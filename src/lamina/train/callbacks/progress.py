@@ -28,12 +28,15 @@ class PlainProgress(Callback):
         self.interval = interval
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Start the clock for periodic lines."""
         self._last_print = time.perf_counter()
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
+        """Note the epoch's start time and step."""
         self._epoch_start, self._epoch_step = time.perf_counter(), trainer.step
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        """Print a line if ``interval`` seconds have passed."""
         now = time.perf_counter()
         if now - self._last_print >= self.interval:
             self._last_print = now
@@ -43,6 +46,7 @@ class PlainProgress(Callback):
                   f"{rate:,.0f} samples/s", file=self.stream, flush=True)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Print the epoch's metrics, duration and rate."""
         seconds = time.perf_counter() - self._epoch_start
         rate = (trainer.step - self._epoch_step) * _samples(trainer) / max(seconds, 1e-9)
         print(f"epoch {epoch + 1}/{trainer.epochs}  {format_logs(logs)}  {seconds:.1f}s  {rate:,.0f} samples/s",
@@ -57,6 +61,7 @@ class ProgressBar(Callback):
         self.refresh_every = refresh_every
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Start the rich display."""
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
@@ -68,11 +73,13 @@ class ProgressBar(Callback):
         self._task = None
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
+        """Add a bar for the epoch."""
         self._epoch_start, self._epoch_step = time.perf_counter(), trainer.step
         total = getattr(trainer, "steps_per_epoch", None)
         self._task = self._progress.add_task("", total=total, epoch=f"{epoch + 1}/{trainer.epochs}", rate="", logs="")
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        """Advance the bar (and the running loss) every ``refresh_every`` steps."""
         done = step - self._epoch_step
         if done % self.refresh_every == 0:
             rate = done * _samples(trainer) / max(time.perf_counter() - self._epoch_start, 1e-9)
@@ -80,12 +87,14 @@ class ProgressBar(Callback):
                                   logs=f"loss {float(loss):.4g}")
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Complete the bar with the epoch's metrics."""
         seconds = time.perf_counter() - self._epoch_start
         rate = (trainer.step - self._epoch_step) * _samples(trainer) / max(seconds, 1e-9)
         self._progress.update(self._task, completed=trainer.step - self._epoch_step, rate=f"{rate:,.0f} samples/s",
                               logs=format_logs(logs))
 
     def on_train_end(self, trainer: Any) -> None:
+        """Stop the rich display."""
         self._progress.stop()
 
 

@@ -26,16 +26,19 @@ class TensorBoard(Callback):
         self.folder, self.log_every = Path(folder), log_every
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Open the event writer (purging steps past a resumed checkpoint)."""
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.folder), purge_step=trainer.step or None)
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        """Log the step loss and rate every ``log_every`` steps."""
         if step % self.log_every == 0:
             self.writer.add_scalar("step/loss", float(loss), step)
             self.writer.add_scalar("step/lr", trainer.optimizer.param_groups[0]["lr"], step)
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Log every epoch metric, training beside validation."""
         for key, value in logs.items():
             if key in ("epoch", "time"):
                 continue
@@ -44,4 +47,5 @@ class TensorBoard(Callback):
         self.writer.flush()
 
     def on_train_end(self, trainer: Any) -> None:
+        """Close the event writer."""
         self.writer.close()
