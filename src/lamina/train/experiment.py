@@ -170,5 +170,8 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
         summary["weights"] = "best.pt" if restored and (run_dir / "checkpoints" / "best.pt").is_file() else "last.pt"
         if summary["status"] in ("completed", "stopped") and splits.test is not None:
             summary["test"] = trainer.evaluate(splits.test)
+            report_run = getattr(exp.data, "report_run", None)  # a dataset's own figures (series: forecasts)
+            if report_run is not None:
+                summary.update(report_run(model, run_dir / "plots"))
         write_run_outputs(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)
