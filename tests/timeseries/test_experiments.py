@@ -15,8 +15,8 @@ SERIES_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.toml") if p.name.start
 
 
 def test_there_are_examples_for_each_network():
-    assert {"sunspots_tdnn.toml", "sunspots_elman.toml", "sunspots_lstm.toml", "mackey_glass_tdnn.toml",
-            "mackey_glass_narx.toml"} <= set(SERIES_EXAMPLES)
+    assert {"sunspots_tdnn.toml", "sunspots_elman.toml", "sunspots_narx.toml", "sunspots_lstm.toml",
+            "mackey_glass_tdnn.toml", "mackey_glass_narx.toml", "mackey_glass_gru.toml"} <= set(SERIES_EXAMPLES)
 
 
 @needs_sunspots

@@ -81,3 +81,43 @@ def test_layers_build_from_a_config():
     assert model(torch.zeros(2, 12)).shape == (2, 3)
     with pytest.raises(lamina.ConfigError, match=r"model.layers\[0\].bptt: expected an integer >= 1, got 0"):
         lamina.build_model([{"type": "elman", "bptt": 0}], input_shape=(12, 1))
+
+
+def test_weight_elimination_value_and_gradient_by_hand():
+    from lamina.timeseries import WeightEliminationLoss, weight_elimination
+
+    torch.manual_seed(0)
+    model = TDNN(3, hidden=(2,), dtype=torch.float64)
+    w0 = 0.7
+    weights = [model.net.hidden0.weight, model.net.output.weight]  # the biases are not penalised
+    expected = sum(((w / w0) ** 2 / (1 + (w / w0) ** 2)).sum() for w in weights)
+    value = weight_elimination(model, scale=w0)
+    torch.testing.assert_close(value, expected)
+    grad = torch.autograd.grad(value, weights)
+    for g, w in zip(grad, weights):  # dC/dw = (2 w / w0^2) / (1 + (w / w0)^2)^2
+        torch.testing.assert_close(g, (2 * w / w0 ** 2) / (1 + (w / w0) ** 2) ** 2)
+    loss = WeightEliminationLoss(model, 0.01, scale=w0)
+    x, y = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 1, dtype=torch.float64)
+    torch.testing.assert_close(loss(model(x), y), ((model(x) - y) ** 2).mean() + 0.01 * expected)
+    with pytest.raises(ValueError, match="`scale` must be > 0, got 0"):
+        weight_elimination(model, scale=0)
+
+
+def test_weight_elimination_callback_adds_the_penalty_to_the_trainer_loss():
+    from lamina.data import ArrayDataset
+    from lamina.timeseries import weight_elimination
+
+    torch.manual_seed(0)
+    model = TDNN(3, hidden=(2,))
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    callback = lamina.resolve("callback", {"type": "weight_elimination", "strength": 0.5}).build()
+    trainer = lamina.Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 1e-9}, epochs=1, batch_size=8,
+                             callbacks=[callback])
+    trainer.fit(ArrayDataset(x, y))
+    with torch.no_grad():
+        expected = ((model(x) - y) ** 2).mean() + 0.5 * weight_elimination(model)
+    assert trainer.evaluate(ArrayDataset(x, y))["loss"] == pytest.approx(float(expected), rel=1e-5)
+    trainer.fit(ArrayDataset(x, y), epochs=2)  # a second fit does not add the penalty twice
+    with torch.no_grad():
+        expected = ((model(x) - y) ** 2).mean() + 0.5 * weight_elimination(model)
+    assert trainer.evaluate(ArrayDataset(x, y))["loss"] == pytest.approx(float(expected), rel=1e-5)

@@ -172,7 +172,7 @@ class SeriesDatasetSpec(DatasetSpec):
             "one-step predictions": (data.time[p.time[one_step]], predicted[one_step]),
             f"closed-loop forecast ({steps} steps)": (data.time[start:stop], closed),
         }, boundaries=boundaries, title=f"{self.registered_name}: forecast vs actual (test NMSE "
-                                         f"{result['test_nmse']:.3f})",
+                                         f"{result['test_nmse']:.3g}, one-step)",
             xlabel=data.time_label, ylabel=data.value_label, path=Path(folder) / "forecast.png")
         return {"forecast": result}
 
