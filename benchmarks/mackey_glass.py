@@ -110,7 +110,8 @@ def main() -> None:
 
     best = min(rows, key=lambda n: rows[n]["nrmse_one_step"])
     print(f"\nbest one-step NRMSE: {best}: {rows[best]['nrmse_one_step']:.5f} (target < 0.01; "
-          f"ratio {rows[best]['nrmse_one_step'] / 0.01:.2f}); its 84-step closed-loop NRMSE {rows[best]['nrmse84']:.4f}")
+          f"ratio {rows[best]['nrmse_one_step'] / 0.01:.2f}); "
+          f"its 84-step closed-loop NRMSE {rows[best]['nrmse84']:.4f}")
 
     import matplotlib
 

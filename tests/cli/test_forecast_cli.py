@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 import lamina
@@ -11,6 +12,8 @@ from lamina.cli import app
 
 @pytest.fixture(scope="module")
 def csv_run(tmp_path_factory):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny network: a second thread only adds synchronisation
     folder = tmp_path_factory.mktemp("forecast_cli")
     t = np.arange(120)
     u = np.sin(0.3 * t)
@@ -23,7 +26,10 @@ def csv_run(tmp_path_factory):
         "model": {"layers": [{"type": "narx", "output_lags": 2, "exogenous_lags": 2, "hidden": []}]},
         "train": {"loss": "mse", "epochs": 2, "batch_size": 256, "optimizer": {"type": "lbfgs", "max_iter": 100}},
     })
-    run = lamina.train(exp, out=folder / "runs", progress="none")
+    try:
+        run = lamina.train(exp, out=folder / "runs", progress="none")
+    finally:
+        torch.set_num_threads(threads)
     return run, folder, u
 
 

@@ -13,7 +13,8 @@ import lamina
 from lamina.data.series import history_knots, mackey_glass, read_sunspots
 from lamina.errors import DataError
 
-HAS_SUNSPOTS = bool(os.environ.get("LAMINA_DATA")) and (Path(os.environ["LAMINA_DATA"]) / "sunspots/sunspots.csv").is_file()
+_DATA = os.environ.get("LAMINA_DATA")
+HAS_SUNSPOTS = bool(_DATA) and (Path(_DATA or ".") / "sunspots" / "sunspots.csv").is_file()
 needs_sunspots = pytest.mark.skipif(not HAS_SUNSPOTS, reason="sunspots/sunspots.csv not found in $LAMINA_DATA")
 
 

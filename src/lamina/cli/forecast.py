@@ -41,7 +41,8 @@ def forecast_command(
     series: Annotated[Optional[Path], typer.Option(help="A CSV file holding the history (default: the dataset's "
                                                         "own series). Exogenous inputs of the future go in the "
                                                         "rows after the last series value.")] = None,
-    column: Annotated[Optional[str], typer.Option(help="The series' column in --series (default: the dataset's).")] = None,
+    column: Annotated[Optional[str], typer.Option(help="The series' column in --series (default: the dataset's).")
+                      ] = None,
     out: Annotated[Optional[Path], typer.Option(help="Write the forecast to a .csv file.")] = None,
 ) -> None:
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""

@@ -147,7 +147,8 @@ class SeriesDatasetSpec(DatasetSpec):
             was = model.training
             model.eval()
             device = param.device if param is not None else "cpu"
-            scaled = torch.cat([model(p.inputs[i: i + 4096].to(device)).float().cpu() for i in range(0, len(p.inputs), 4096)])
+            scaled = torch.cat([model(p.inputs[i: i + 4096].to(device)).float().cpu()
+                                for i in range(0, len(p.inputs), 4096)])
             model.train(was)
         predicted = p.scaler.inverse_transform(scaled[:, 0].double().numpy())  # the first predicted value
         actual = data.values[p.time]
@@ -156,7 +157,8 @@ class SeriesDatasetSpec(DatasetSpec):
                   "test_nrmse": nmse(predicted[test], actual[test]) ** 0.5,
                   "test_mae": mae(predicted[test], actual[test])}
         if self.reference_variance is not None:
-            result["test_arv_reference_variance"] = nmse(predicted[test], actual[test], variance=self.reference_variance)
+            result["test_arv_reference_variance"] = nmse(predicted[test], actual[test],
+                                                         variance=self.reference_variance)
         steps = stop - start
         exo = {} if data.exogenous is None else {"exogenous": data.exogenous[:start],
                                                  "future_exogenous": data.exogenous[start:stop]}
@@ -182,8 +184,9 @@ _SUNSPOT_PERIODS = {"1921-1955": (1921, 1955), "1956-1979": (1956, 1979), "1980-
 
 @register("dataset", "sunspots")
 class Sunspots(SeriesDatasetSpec):
-    """Yearly sunspot numbers 1700-2008 (Wolfer/Zurich, as shipped by statsmodels) with the split of Weigend,
-    Huberman & Rumelhart (1990): training targets 1700-1920, test 1921-1955 (``test_period``) or 1956-1979.
+    """Yearly sunspot numbers 1700-2008 in lag windows, split as Weigend, Huberman & Rumelhart (1990). The numbers
+    are the Wolfer/Zurich series as shipped by statsmodels; training targets 1700-1920, test 1921-1955
+    (``test_period``) or 1956-1979.
 
     Args:
         test_period: ``"1921-1955"``, ``"1956-1979"``, or ``"1980-2008"`` (after the papers).
@@ -210,8 +213,8 @@ class Sunspots(SeriesDatasetSpec):
 
 @register("dataset", "mackey_glass", aliases=("mackey-glass",))
 class MackeyGlass(SeriesDatasetSpec):
-    """The Mackey-Glass series (:func:`lamina.data.series.mackey_glass`), generated: the first ``train_samples``
-    samples train, the next ``test_samples`` test.
+    """The Mackey-Glass series (tau = 17), generated; lag windows. The first ``train_samples`` samples of
+    :func:`lamina.data.series.mackey_glass` train, the next ``test_samples`` test.
 
     Args:
         train_samples, test_samples: lengths of the two periods.
@@ -248,8 +251,8 @@ class MackeyGlass(SeriesDatasetSpec):
 
 @register("dataset", "csv_series")
 class CSVSeries(SeriesDatasetSpec):
-    """A series from a column of your own CSV file (with a header line), optionally with exogenous columns; the
-    last ``test`` rows (a count or a fraction) are the test period.
+    """A column of your own CSV file as a series, with optional exogenous columns; lag windows. The file needs a
+    header line; the last ``test`` rows (a count or a fraction) are the test period.
 
     Args:
         path: the CSV file.

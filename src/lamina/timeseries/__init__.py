@@ -7,7 +7,8 @@ NMSE/NRMSE, Weigend's weight elimination, and the forecast plot.
 >>> forecast(model, series, steps=84)          # closed-loop, 84 steps after the series
 
 Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the metrics ``nmse`` (alias ``arv``) and
-``nrmse``, the callback ``weight_elimination``; the datasets ``sunspots``, ``mackey_glass`` and ``csv_series`` live in :mod:`lamina.data`.
+``nrmse``, the callback ``weight_elimination``; the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
+live in :mod:`lamina.data`.
 """
 from lamina.timeseries.elman import Elman, ElmanSpec
 from lamina.timeseries.forecast import exogenous_rows_needed, forecast

@@ -103,7 +103,8 @@ def forecast(model: nn.Module, history: Any, steps: int, closed_loop: bool = Tru
                             f"history) and `future_exogenous` ({need} rows for {steps} steps with delay={spec.delay})")
         past = _stack(exogenous, "exogenous", exogenous=True)[0]
         if past.shape[1] != length:
-            raise DataError(f"`exogenous` has {past.shape[1]} time steps and the history {length}; they must be aligned")
+            raise DataError(f"`exogenous` has {past.shape[1]} time steps and the history {length}; "
+                            "they must be aligned")
         future = _stack(future_exogenous, "future_exogenous", exogenous=True)[0] if need else past[:, :0]
         if future.shape[1] < need:
             raise DataError(f"a forecast of {steps} steps with delay={spec.delay} reads the exogenous inputs of the "

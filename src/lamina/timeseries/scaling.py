@@ -81,4 +81,5 @@ class SeriesScaler:
     def __repr__(self) -> str:
         if self.shift_ is None:
             return f"SeriesScaler({self.method!r}, not fitted)"
-        return f"SeriesScaler({self.method!r}, shift={np.round(self.shift_, 6).tolist()}, scale={np.round(self.scale_, 6).tolist()})"
+        shift, scale = np.round(self.shift_, 6).tolist(), np.round(self.scale_, 6).tolist()
+        return f"SeriesScaler({self.method!r}, shift={shift}, scale={scale})"

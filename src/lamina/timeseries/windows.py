@@ -55,7 +55,8 @@ class WindowSpec:
             raise ValueError(f"`delay` must be 0 or 1, got {self.delay!r}")
         if self.layout not in ("flat", "sequence"):
             raise ValueError(f"`layout` must be 'flat' or 'sequence', got {self.layout!r}")
-        if self.layout == "sequence" and self.exogenous_lags and (self.exogenous_lags != self.lags or self.spacing != 1):
+        side_by_side = self.exogenous_lags == self.lags and self.spacing == 1
+        if self.layout == "sequence" and self.exogenous_lags and not side_by_side:
             raise ValueError(f"the sequence layout puts y and u side by side, so it needs exogenous_lags == lags and "
                              f"spacing == 1, got lags={self.lags}, exogenous_lags={self.exogenous_lags}, "
                              f"spacing={self.spacing}")
@@ -85,7 +86,8 @@ class WindowSpec:
         return y_idx, u_idx
 
     def inputs(self, y: np.ndarray, u: np.ndarray | None, t: np.ndarray) -> np.ndarray:
-        """The model inputs for last-observed times ``t``: ``(N, lags + exo * features)`` or ``(N, lags, 1 + features)``."""
+        """The model inputs for last-observed times ``t``: ``(N, lags + exo * features)`` (flat) or
+        ``(N, lags, 1 + features)`` (sequence)."""
         y_idx, u_idx = self.indices(t)
         y_part = y[y_idx]  # (N, lags)
         if not self.exogenous_lags:
