@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.data import vision  # noqa: F401  (registers mnist, fashion_mnist, digits)
+from lamina.data import series_datasets, vision  # noqa: F401  (register sunspots, mackey_glass, csv_series; mnist, ...)
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits, hold_out
 from lamina.data.idx import parse_idx, read_idx, write_idx
 from lamina.data.loader import BatchLoader, make_loader
+from lamina.data.series import mackey_glass, read_sunspots
+from lamina.data.series_datasets import SeriesDatasetSpec
 from lamina.data.sources import RemoteFile, cache_home, data_home, fetch, locate, sha256_of, verify
 from lamina.registry import registry, resolve
 
@@ -19,6 +21,7 @@ __all__ = [
     "BatchLoader",
     "DatasetSpec",
     "RemoteFile",
+    "SeriesDatasetSpec",
     "Splits",
     "available",
     "cache_home",
@@ -27,9 +30,11 @@ __all__ = [
     "hold_out",
     "load",
     "locate",
+    "mackey_glass",
     "make_loader",
     "parse_idx",
     "read_idx",
+    "read_sunspots",
     "sha256_of",
     "spec",
     "verify",

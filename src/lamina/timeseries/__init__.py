@@ -1,2 +1,46 @@
-"""Time-series networks and tools: TDNN, Elman, NARX, windows, forecasting, NRMSE."""
-__all__: list[str] = []
+"""Time-series networks and tools: lag windows, the TDNN, Elman and NARX forecasters, closed-loop forecasting,
+NMSE/NRMSE, Weigend's weight elimination, and the forecast plot.
+
+>>> from lamina.timeseries import TDNN, make_windows, forecast, nmse
+>>> w = make_windows(series, lags=12)
+>>> model = TDNN(lags=12, hidden=(8,))          # train it on (w.inputs, w.targets) with lamina.Trainer
+>>> forecast(model, series, steps=84)          # closed-loop, 84 steps after the series
+
+Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the metrics ``nmse`` (alias ``arv``) and
+``nrmse``, the callback ``weight_elimination``; the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
+live in :mod:`lamina.data`.
+"""
+from lamina.timeseries.elman import Elman, ElmanSpec
+from lamina.timeseries.forecast import exogenous_rows_needed, forecast
+from lamina.timeseries.metrics import NMSE, NRMSE, mae, nmse, nrmse
+from lamina.timeseries.narx import NARX, NARXSpec
+from lamina.timeseries.plots import plot_forecast
+from lamina.timeseries.scaling import SeriesScaler
+from lamina.timeseries.tdnn import TDNN, TDNNSpec, mlp
+from lamina.timeseries.weight_elimination import WeightElimination, WeightEliminationLoss, weight_elimination
+from lamina.timeseries.windows import Windows, WindowSpec, make_windows
+
+__all__ = [
+    "Elman",
+    "ElmanSpec",
+    "NARX",
+    "NARXSpec",
+    "NMSE",
+    "NRMSE",
+    "SeriesScaler",
+    "TDNN",
+    "TDNNSpec",
+    "WindowSpec",
+    "WeightElimination",
+    "WeightEliminationLoss",
+    "Windows",
+    "exogenous_rows_needed",
+    "forecast",
+    "mae",
+    "make_windows",
+    "mlp",
+    "nmse",
+    "nrmse",
+    "plot_forecast",
+    "weight_elimination",
+]

@@ -210,5 +210,8 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
     finally:
         _conclude(summary, trainer, run_dir, splits, time.perf_counter() - start, previous)
         if main:
+            report_run = getattr(exp.data, "report_run", None)  # a dataset's own figures (series: forecasts)
+            if report_run is not None and "test" in summary:
+                summary.update(report_run(model, run_dir / "plots"))
             write_run_outputs(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)

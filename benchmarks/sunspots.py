@@ -1,0 +1,208 @@
+"""Sunspots, Weigend et al. (1990) split: TDNN, Elman and NARX from lamina beside an AR(p) least-squares fit, a
+polynomial NAR model from sysidentpy and the published figures, in one run.
+
+Training targets 1700-1920 (12-year windows, so 1712-1920), test targets 1921-1955 and 1956-1979, one-step
+predictions. The error is Weigend's average relative variance ``ARV = mean((x - xhat)^2) / sigma^2`` with the
+normaliser of the published figures, sigma^2 = 1535 (the same for every period, so 1956-1979 with its giant cycle
+scores worse); the period's own variance (NMSE = 1 - R^2) is printed beside it. Each lamina network is trained from
+``--seeds`` initialisations; the table gives mean +- std over seeds and the ensemble (the mean prediction of all
+seeds).
+
+    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 2 minutes on 2 cores)
+    python benchmarks/sunspots.py --seeds 2 --epochs 500                # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import RESULTS, write_result  # noqa: E402
+
+import lamina  # noqa: E402
+from lamina.data import ArrayDataset  # noqa: E402
+from lamina.timeseries import NARX, TDNN, Elman, WeightEliminationLoss, nmse, plot_forecast  # noqa: E402
+
+SIGMA2 = 1535.0  # normaliser of Weigend et al.'s published ARV figures
+WEIGHT_ELIMINATION = 1e-4  # lambda (w0 = 1, data in [0, 1]), picked among 1e-5, 3e-5, 1e-4, 3e-4: see the results
+PERIODS = ("1921-1955", "1956-1979")
+PUBLISHED = {  # ARV on training 1700-1920, test 1921-1955, test 1956-1979
+    "Weigend et al. 1990, 12-8-1 net, weight elimination": (0.082, 0.086, 0.35),
+    "Tong & Lim 1980, threshold AR (as quoted by Weigend et al.)": (0.097, 0.097, 0.28),
+}
+
+
+def networks(lags: int) -> dict:
+    """The lamina models: name -> (constructor, [data] options, weight-elimination strength lambda, epochs as a
+    fraction of --epochs: the Elman network overfits by 3000 epochs, so it trains for a third of them). Without an
+    exogenous input a NARX network is a nonlinear autoregression, the TDNN's function class: its row differs by
+    reading 9 lags (the order of Tong & Lim's threshold AR)."""
+    flat, sequence = {"lags": lags}, {"lags": lags, "layout": "sequence"}
+    return {
+        "TDNN 12-8-1 sigmoid, weight elimination": (lambda: TDNN(lags, hidden=(8,), activation="sigmoid"), flat,
+                                                    WEIGHT_ELIMINATION, 1.0),
+        "TDNN 12-8-1 sigmoid, no regulariser": (lambda: TDNN(lags, hidden=(8,), activation="sigmoid"), flat, 0.0, 1.0),
+        "Elman SRN 8 tanh context units, BPTT 12, w. elim.": (lambda: Elman(1, 8, bptt=12, lags=lags), sequence,
+                                                              WEIGHT_ELIMINATION, 1 / 3),
+        "NARX (NAR) 9 output lags, 8 sigmoid, w. elim.": (lambda: NARX(9, hidden=(8,), activation="sigmoid"),
+                                                          {"lags": 9}, WEIGHT_ELIMINATION, 1.0),
+    }
+
+
+def train_network(make, data: ArrayDataset, *, seed: int, epochs: int, lr: float, strength: float) -> torch.nn.Module:
+    """Full-batch Adam with a cosine schedule through lamina's trainer (one step per epoch), the loss the mean
+    squared error plus ``strength`` times Weigend's weight elimination (w0 = 1)."""
+    torch.manual_seed(seed)
+    model = make()
+    loss = WeightEliminationLoss(model, strength, scale=1.0) if strength else "mse"
+    trainer = lamina.Trainer(model, loss=loss, optimizer={"type": "adam", "lr": lr}, epochs=epochs,
+                             batch_size=len(data), seed=seed, schedule={"type": "cosine"})
+    trainer.fit(data)
+    return model.eval()
+
+
+def one_step(model: torch.nn.Module, prepared) -> np.ndarray:
+    """One-step predictions of every window, in sunspot numbers."""
+    with torch.no_grad():
+        out = model(prepared.inputs)[:, 0].double().numpy()
+    return prepared.scaler.inverse_transform(out)
+
+
+def scores(pred: np.ndarray, actual: np.ndarray, masks: dict) -> dict:
+    out = {}
+    for name, mask in masks.items():
+        out[f"arv_{name}"] = nmse(pred[mask], actual[mask], variance=SIGMA2)
+        out[f"nmse_{name}"] = nmse(pred[mask], actual[mask])
+    return out
+
+
+def ar_least_squares(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray:
+    """AR(p) with intercept fitted by ``numpy.linalg.lstsq`` on targets 1700+p .. 1920; one-step predictions of
+    every year from 1700+p on (NaN before)."""
+    rows = np.array([values[t - p: t] for t in range(p, len(values))])
+    design = np.column_stack([rows, np.ones(len(rows))])
+    fit = years[p:] <= 1920
+    coef, *_ = np.linalg.lstsq(design[fit], values[p:][fit], rcond=None)
+    return np.r_[np.full(p, np.nan), design @ coef]
+
+
+def ar_statsmodels(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray:
+    """The same AR(p) by ``statsmodels.tsa.ar_model.AutoReg`` (OLS), as a cross-check."""
+    from statsmodels.tsa.ar_model import AutoReg
+
+    train = values[years <= 1920]
+    params = AutoReg(train, lags=p, trend="c").fit().params  # [const, lag 1, ..., lag p]
+    out = np.full(len(values), np.nan)
+    for t in range(p, len(values)):
+        out[t] = params[0] + params[1:] @ values[t - p: t][::-1]
+    return out
+
+
+def sysidentpy_nar(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray | None:
+    """sysidentpy's FROLS polynomial NAR model (degree 2, ``p`` lags, terms chosen by AIC), one-step predictions."""
+    try:
+        from sysidentpy.basis_function import Polynomial
+        from sysidentpy.model_structure_selection import FROLS
+        from sysidentpy.parameter_estimation import LeastSquares
+    except ImportError:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = FROLS(ylag=p, model_type="NAR", basis_function=Polynomial(degree=2), estimator=LeastSquares(),
+                      order_selection=True, info_criteria="aic", n_info_values=20)
+        model.fit(y=values[years <= 1920].reshape(-1, 1))
+        pred = model.predict(y=values.reshape(-1, 1), steps_ahead=1, forecast_horizon=len(values)).ravel()
+    pred[:p] = np.nan  # sysidentpy copies the initial lags
+    return pred
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3000)
+    parser.add_argument("--lr", type=float, default=0.01)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # tiny networks: threads only add overhead
+
+    specs = {period: lamina.data.spec("sunspots", test_period=period) for period in PERIODS}
+    prepared = {period: spec.prepare() for period, spec in specs.items()}
+    first = prepared[PERIODS[0]]
+    years, values = first.data.time, first.data.values
+    target_years = years[first.time]
+    actual = values[first.time]
+    masks = {"train": first.train, **{p: prepared[p].test for p in PERIODS}}
+
+    rows: dict[str, dict] = {}
+    predictions: dict[str, np.ndarray] = {}
+    for name, (make, data_options, strength, fraction) in networks(first.window.lags).items():
+        epochs = max(1, round(args.epochs * fraction))
+        p = lamina.data.spec("sunspots", **data_options).prepare()
+        train = ArrayDataset(p.inputs[p.train], p.targets[p.train])
+        per_seed, preds = [], []
+        start = time.perf_counter()
+        for seed in range(args.seeds):
+            model = train_network(make, train, seed=seed, epochs=epochs, lr=args.lr, strength=strength)
+            preds.append(one_step(model, p)[np.isin(p.time, first.time)])  # the same target years for every model
+            per_seed.append(scores(preds[-1], actual, masks))
+        seconds = time.perf_counter() - start
+        keys = per_seed[0]
+        rows[name] = {"mean": {k: float(np.mean([s[k] for s in per_seed])) for k in keys},
+                      "std": {k: float(np.std([s[k] for s in per_seed])) for k in keys},
+                      "per_seed": per_seed, "seconds": seconds, "seeds": args.seeds, "epochs": epochs,
+                      "weight_elimination": strength}
+        ensemble = np.mean(preds, axis=0)
+        rows[f"{name}, ensemble of {args.seeds}"] = {"mean": scores(ensemble, actual, masks)}
+        predictions[name] = ensemble
+        print(f"{name}: {seconds:.1f} s for {args.seeds} seeds", flush=True)
+
+    baselines = {}
+    for p in (9, 12):
+        full = ar_least_squares(values, years, p)
+        cross = ar_statsmodels(values, years, p)
+        agree = float(np.nanmax(np.abs(full - cross)))
+        baselines[f"AR({p}) least squares (numpy.linalg.lstsq)"] = (full, {"statsmodels_max_abs_diff": agree})
+    nar = sysidentpy_nar(values, years, 12)
+    if nar is not None:
+        baselines["sysidentpy FROLS polynomial NAR (degree 2, 12 lags, AIC)"] = (nar, {})
+    for name, (pred_by_year, extra) in baselines.items():
+        pred = pred_by_year[first.time]
+        rows[name] = {"mean": scores(pred, actual, masks), **extra}
+        predictions[name] = pred
+
+    header = f"{'model':<62} {'train':>13} {'1921-1955':>15} {'1956-1979':>15}   NMSE(own var) 21-55 / 56-79"
+    print("\nARV, sigma^2 = 1535 (mean +- std over seeds)\n" + header)
+    for name, row in rows.items():
+        m, s = row["mean"], row.get("std")
+        cells = [f"{m[f'arv_{k}']:.3f}" + (f"+-{s[f'arv_{k}']:.3f}" if s else "") for k in ("train", *PERIODS)]
+        print(f"{name:<62} {cells[0]:>13} {cells[1]:>15} {cells[2]:>15}   "
+              f"{m['nmse_1921-1955']:.3f} / {m['nmse_1956-1979']:.3f}")
+    for name, (train_arv, a, b) in PUBLISHED.items():
+        print(f"{name + ' (published)':<62} {train_arv:>13.3f} {a:>15.3f} {b:>15.3f}")
+    ours = [n for n in rows if "AR(" not in n and "sysidentpy" not in n]
+    best = min(ours, key=lambda n: rows[n]["mean"]["arv_1921-1955"])
+    best_arv = rows[best]["mean"]["arv_1921-1955"]
+    print(f"\nbest lamina model on 1921-1955: {best}: ARV {best_arv:.3f} (target <= 0.086; "
+          f"ratio to Weigend et al. {best_arv / 0.086:.2f})")
+
+    stop = int(np.searchsorted(years, 1979, side="right"))
+    shown = [n for n in predictions if "TDNN" in n] + [n for n in predictions if n.startswith("AR(9)")]
+    until = target_years <= 1979
+    plot_forecast(years[:stop], values[:stop], {n: (target_years[until], predictions[n][until]) for n in shown},
+                  boundaries={"train | test 1": 1920.5, "test 1 | test 2": 1955.5},
+                  title="Sunspots: one-step predictions (TDNN: mean of the seeds' predictions)",
+                  xlabel="year", ylabel="yearly sunspot number", path=RESULTS / "sunspots_forecast.png")
+    path = write_result("sunspots", {"sigma2": SIGMA2, "epochs": args.epochs, "lr": args.lr,
+                                     "weight_elimination": WEIGHT_ELIMINATION,
+                                     "rows": rows, "published": PUBLISHED, "best": best, "best_arv_1921_1955": best_arv,
+                                     "target": 0.086})
+    print(f"wrote {path} and {RESULTS / 'sunspots_forecast.png'}")
+
+
+if __name__ == "__main__":
+    main()
