@@ -134,6 +134,7 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
                                 meta={"config": to_toml(exp)})
     run_callbacks.append(checkpointer)  # last, so every other callback's state is in the checkpoint
     trainer = build_trainer(exp, model, callbacks=run_callbacks)
+    trainer.run_dir = run_dir  # callbacks that keep records (gradient_flow, ...) write into the run folder
     checkpointer.follow = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
 
     summary: dict[str, Any] = {
