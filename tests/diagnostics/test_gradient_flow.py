@@ -151,3 +151,5 @@ def test_bad_input_is_named():
         gradient_flow(model, batch, layers=["flatten_0"])
     with pytest.raises(DiagnosticsError, match="the batch has no targets"):
         gradient_flow(model, batch[0])
+    # float64 inputs to a float32 model are measured in the model's dtype, not refused
+    assert gradient_flow(model, (batch[0].double(), batch[1])).to_dict() == gradient_flow(model, batch).to_dict()

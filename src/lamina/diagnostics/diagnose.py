@@ -16,7 +16,8 @@ from torch import nn
 from lamina.diagnostics.features import Embedding, embed, first_layer_filters, saliency
 from lamina.diagnostics.gradient_flow import GradientFlow, gradient_flow
 from lamina.diagnostics.jacobian import JacobianSpectrum, jacobian_spectrum
-from lamina.diagnostics.layers import DiagnosticsError, check_inputs, require_parameters, split_batch
+from lamina.diagnostics.layers import (DiagnosticsError, check_inputs, find_layer, forward, require_parameters,
+                                       split_batch)
 from lamina.diagnostics.units import UnitStatistics, unit_statistics
 from lamina.errors import ShapeError
 
@@ -74,7 +75,7 @@ def _classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> bo
     if y is None or y.is_floating_point():
         return False
     with torch.no_grad():
-        out = model(x[:2])
+        out = forward(model, x[:2])
     return isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[1] > 1
 
 
@@ -108,6 +109,8 @@ def diagnose(model: nn.Module, batch: Any, *, loss: Any = None, folder: str | Pa
     require_parameters(model, "diagnose")
     x, y = split_batch(batch)
     check_inputs(model, x)
+    if layer is not None and layer != "input":
+        find_layer(model, layer)  # an unknown name fails now, not after the other diagnostics
     out = Path(folder) if folder is not None else None
     result = Diagnosis()
     was_training = model.training

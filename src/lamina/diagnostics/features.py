@@ -39,7 +39,7 @@ class Filters:
 
 def _image_shape(in_features: int, model_shape: tuple[int, ...] | None,
                  image_shape: tuple[int, ...] | None) -> tuple[int, int, int]:
-    for shape in (image_shape, model_shape):
+    for shape in (image_shape, model_shape if model_shape is not None and len(model_shape) > 1 else None):
         if shape is not None and math.prod(shape) == in_features:
             shape = tuple(shape)
             return (1, *shape) if len(shape) == 2 else shape if len(shape) == 3 else (1, 1, shape[0])
@@ -101,7 +101,7 @@ def default_embedding_layer(model: nn.Module) -> str:
 
 @torch.no_grad()
 def embed(model: nn.Module, batch: Any, layer: str | None = None, *, method: str = "pca", seed: int = 0,
-          perplexity: float = 30.0) -> Embedding:
+          perplexity: float = 30.0, iterations: int = 1000) -> Embedding:
     """Project a layer's activations on a batch to two dimensions.
 
     Args:
@@ -109,7 +109,8 @@ def embed(model: nn.Module, batch: Any, layer: str | None = None, *, method: str
         batch: ``(inputs, labels)``, an ArrayDataset, or inputs alone (uncoloured).
         layer: the layer whose outputs are embedded (default: :func:`default_embedding_layer`); ``"input"``
             embeds the inputs themselves.
-        method: ``pca`` (scikit-learn's PCA) or ``tsne`` (scikit-learn's TSNE, ``perplexity``, seeded).
+        method: ``pca`` (scikit-learn's PCA) or ``tsne`` (scikit-learn's TSNE, seeded).
+        perplexity, iterations: t-SNE's perplexity (capped at (N - 1) / 3) and optimisation steps (>= 250).
 
     Returns:
         An :class:`Embedding`.
@@ -139,7 +140,7 @@ def embed(model: nn.Module, batch: Any, layer: str | None = None, *, method: str
         from sklearn.manifold import TSNE
 
         points = TSNE(n_components=2, perplexity=min(perplexity, (len(features) - 1) / 3), init="pca",
-                      random_state=seed).fit_transform(features)
+                      max_iter=iterations, random_state=seed).fit_transform(features)
         explained = None
     return Embedding(layer_label(label), method, torch.from_numpy(points).float(),
                      y.detach().cpu() if y is not None else None, explained)

@@ -29,8 +29,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.diagnostics.layers import (DiagnosticsError, capture_outputs, forward, layer_label, require_parameters,
-                                       select_parametrized, split_batch)
+from lamina.diagnostics.layers import (DiagnosticsError, capture_outputs, check_inputs, forward, layer_label,
+                                       match_model, require_parameters, select_parametrized, split_batch)
 
 __all__ = ["gradient_flow", "GradientFlow", "LayerGradient", "weight_tensors", "resolve_loss"]
 
@@ -153,11 +153,14 @@ def gradient_flow(model: nn.Module, batch: Any, *, loss: Any = None, layers: Seq
     """
     found = require_parameters(model, "gradient_flow") if layers is None else select_parametrized(model, layers)
     x, y = split_batch(batch)
+    check_inputs(model, x)
     with capture_outputs(found) as outs:
         if loss is None and hasattr(model, "training_loss"):
-            value = model.training_loss((x, y))
+            value = model.training_loss((match_model(model, x), y))
         else:
-            value = resolve_loss(model, loss, y)(forward(model, x), y)
+            out = forward(model, x)
+            target = y.to(out.device) if isinstance(y, torch.Tensor) and isinstance(out, torch.Tensor) else y
+            value = resolve_loss(model, loss, y)(out, target)
     if not isinstance(value, torch.Tensor) or value.dim() != 0:
         raise DiagnosticsError(f"the loss must be a scalar tensor, got {getattr(value, 'shape', type(value))}")
     per_layer = [(outs.get(name, []), *weight_tensors(module)) for name, module in found]

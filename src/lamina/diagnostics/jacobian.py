@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.diagnostics.layers import (DiagnosticsError, check_inputs, is_shape_only, layer_label,
+from lamina.diagnostics.layers import (DiagnosticsError, check_inputs, is_shape_only, layer_label, match_model,
                                        require_parameters, split_batch)
 from lamina.nn.spec import fmt_shape
 
@@ -185,7 +185,7 @@ def jacobian_spectrum(model: nn.Module, inputs: Any, *, max_inputs: int = 32) ->
     check_inputs(model, x)
     if max_inputs < 1:
         raise ValueError(f"`max_inputs` must be a positive integer, got {max_inputs!r}")
-    h = x[:max_inputs].detach()
+    h = match_model(model, x[:max_inputs].detach())
     n = len(h)
     was_training = model.training
     model.eval()

@@ -20,7 +20,7 @@ from lamina.nn.spec import fmt_shape
 
 __all__ = ["DiagnosticsError", "LayerNotFoundError", "layer_label", "parametrized_layers", "find_layer",
            "layer_names", "expected_input_shape", "check_inputs", "forward", "require_parameters", "split_batch",
-           "capture_outputs", "is_shape_only", "select_parametrized"]
+           "capture_outputs", "is_shape_only", "select_parametrized", "match_model"]
 
 _SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
 
@@ -97,6 +97,8 @@ def expected_input_shape(model: nn.Module) -> tuple[Any, ...] | None:
     """One example's input shape, where the model says it (a lamina stack records it) or its first layer implies
     it (``nn.Linear``: ``(in_features,)``); ``None`` when it cannot be known without running the model."""
     shape = getattr(model, "input_shape", None)
+    if isinstance(shape, dict) and len(shape) == 1:  # a DAG with one input
+        shape = next(iter(shape.values()))
     if isinstance(shape, (tuple, list)) and all(isinstance(d, int) for d in shape):
         return tuple(shape)
     first = next((m for _, m in model.named_modules() if not list(m.children())), None)
@@ -115,10 +117,20 @@ def check_inputs(model: nn.Module, x: torch.Tensor) -> None:
                          f"(one example: {fmt_shape(expected)}), got a batch of shape {fmt_shape(tuple(x.shape))}")
 
 
+def match_model(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``x`` on the model's device, and, if floating-point, in the model's floating dtype (float64 inputs to a
+    float32 model are measured in float32 rather than refused)."""
+    param = next((p for p in model.parameters() if p.is_floating_point()), None)
+    if param is None:
+        return x
+    return x.to(param.device, dtype=param.dtype if x.is_floating_point() else None)
+
+
 def forward(model: nn.Module, x: torch.Tensor) -> Any:
-    """``model(x)`` after :func:`check_inputs`; a shape error from deep inside torch becomes a :class:`ShapeError`
-    naming the shape that was given."""
+    """``model(x)`` after :func:`check_inputs` (``x`` moved to the model's device and dtype); a shape error from deep
+    inside torch becomes a :class:`ShapeError` naming the shape that was given."""
     check_inputs(model, x)
+    x = match_model(model, x)
     try:
         return model(x)
     except RuntimeError as err:
