@@ -185,8 +185,9 @@ def markdown(results: dict, variants: list[Variant], args, command: str, len_tra
     lines = [
         "## Vanishing gradients: per-layer gradient norms (`benchmarks/vanishing_gradients.py`)",
         "",
-        f"{args.depth}-layer MLP, {args.width} units per hidden layer, MNIST ({len_train:,} training images, pixels in [0, 1]), "
-        f"SGD lr {args.lr} momentum {args.momentum}, batch {args.batch_size}, {args.epochs} epoch(s), seed {args.seed}. "
+        f"{args.depth}-layer MLP, {args.width} units per hidden layer, MNIST ({len_train:,} training images, "
+        f"pixels in [0, 1]), SGD lr {args.lr} momentum {args.momentum}, batch {args.batch_size}, "
+        f"{args.epochs} epoch(s), seed {args.seed}. "
         "Norms on 1000 validation images in training mode. `layer 1 / layer 10` is the ratio of the first to the last "
         "layer's weight-gradient norm (below 1: the gradient vanishes towards the input); `shrink` is the geometric "
         "mean, over layers, of the back-propagated delta's norm ratio ||delta_l|| / ||delta_l+1||.",

@@ -60,6 +60,7 @@ class _StepRecorder(Callback):
             raise ValueError(f"`every` must be a positive integer, got {every!r}")
         self.every, self.folder, self.layers = every, folder, list(layers) if layers is not None else None
         self.records: list[dict[str, Any]] = []
+        self.path: Path | None = None
         self._handles: list[Any] = []
 
     def _due(self, step: int) -> bool:

@@ -174,8 +174,8 @@ def saliency(model: nn.Module, inputs: Any, target: int | torch.Tensor | None = 
     with torch.enable_grad():
         scores = forward(model, x)
         if not isinstance(scores, torch.Tensor) or scores.dim() not in (1, 2):
-            raise DiagnosticsError(f"saliency needs scores of shape (N, classes) or (N,), got "
-                                   f"{fmt_shape(tuple(scores.shape)) if isinstance(scores, torch.Tensor) else type(scores).__name__}")
+            got = fmt_shape(tuple(scores.shape)) if isinstance(scores, torch.Tensor) else type(scores).__name__
+            raise DiagnosticsError(f"saliency needs scores of shape (N, classes) or (N,), got {got}")
         scores = scores.unsqueeze(1) if scores.dim() == 1 else scores
         if target is None:
             chosen = scores.detach().argmax(1)

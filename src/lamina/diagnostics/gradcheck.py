@@ -96,7 +96,8 @@ class GradcheckResult:
                  f"{r.max_abs_error:.3g}", str(list(r.worst_index)), "ok" if r.passed else "FAILED") for r in self.rows]
         widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header, *body]]
-        verdict = "gradient check passed" if self.passed else f"gradient check FAILED for {len(self.failures)} tensor(s)"
+        verdict = ("gradient check passed" if self.passed
+                   else f"gradient check FAILED for {len(self.failures)} tensor(s)")
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:],
                           f"{verdict} (central differences, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"])
 

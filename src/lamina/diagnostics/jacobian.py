@@ -74,7 +74,8 @@ class LayerSpectrum:
         """Mean, std, min and max of the pooled singular values of ``J_l`` and of the product, and the product's
         median condition number ``sigma_max / sigma_min``."""
         cond = (self.product[:, 0] / self.product[:, -1].clamp_min(1e-300)).median()
-        return {"layer": self.name, "kind": self.kind, "jacobian": f"{math.prod(self.out_shape)}x{math.prod(self.in_shape)}",
+        size = f"{math.prod(self.out_shape)}x{math.prod(self.in_shape)}"
+        return {"layer": self.name, "kind": self.kind, "jacobian": size,
                 **{f"layer_{k}": v for k, v in _stats(self.layer).items()},
                 **{f"product_{k}": v for k, v in _stats(self.product).items()}, "product_condition": float(cond)}
 

@@ -73,7 +73,8 @@ def select_parametrized(model: nn.Module, names: Sequence[str]) -> list[tuple[st
 
 def layer_names(model: nn.Module) -> list[str]:
     """Every layer a user can name: each module's label (top-level blocks and their parts), in forward order."""
-    return list(dict.fromkeys(layer_label(name) for name, _ in model.named_modules() if name))
+    return list(dict.fromkeys(layer_label(name) for name, module in model.named_modules()
+                              if name and not isinstance(module, (nn.ModuleDict, nn.ModuleList))))
 
 
 def find_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:

@@ -38,7 +38,8 @@ def plot_gradient_flow(flow: GradientFlow, path: Path, *, title: str = "") -> Pa
     names = [r.name for r in flow.layers]
     x = np.arange(1, len(names) + 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    top.semilogy(x, [r.delta_norm for r in flow.layers], "-o", label=r"back-propagated delta $\|\partial L/\partial z\|$")
+    top.semilogy(x, [r.delta_norm for r in flow.layers], "-o",
+                 label=r"back-propagated delta $\|\partial L/\partial z\|$")
     top.semilogy(x, [r.grad_norm for r in flow.layers], "-s", label=r"weight gradient $\|\partial L/\partial W\|$")
     top.set_ylabel("Frobenius norm over the batch")
     top.set_title(_title(title, f"gradient flow (batch loss {flow.loss:.4g})"))
@@ -214,7 +215,8 @@ def plot_filters(filters: Filters, path: Path, *, max_filters: int = 64, title: 
         ax.set_xticks([])
         ax.set_yticks([])
     shown = f"{n} of {len(filters.images)}" if n < len(filters.images) else f"{n}"
-    fig.suptitle(_title(title, f"first-layer filters of {filters.layer} ({shown}; white: positive weight)"), fontsize=10)
+    fig.suptitle(_title(title, f"first-layer filters of {filters.layer} ({shown}; white: positive weight)"),
+                 fontsize=10)
     return save_figure(fig, path)
 
 
