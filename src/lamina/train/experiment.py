@@ -176,6 +176,7 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
     last = run_dir / "checkpoints" / "last.pt"
     state = load_checkpoint(last)["state"] if resume is not None and last.is_file() else None
     trainer = build_trainer(exp, model, callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)])
+    trainer.run_dir = run_dir if main else None  # callbacks that keep records (gradient_flow, ...) write there
     for cb in trainer.callbacks:
         if isinstance(cb, Checkpointer):
             cb.follow = next((es for es in trainer.callbacks if isinstance(es, EarlyStopping)), None)

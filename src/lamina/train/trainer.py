@@ -15,6 +15,7 @@ import contextlib
 import copy
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -70,6 +71,8 @@ class Trainer:
     _pending_scheduler_state: dict | None = None
     _pending_callback_states: list | None = None
     _spec_needs_closure: bool = False
+    # the run folder when lamina.train() drives this trainer (None otherwise): callbacks may write records there
+    run_dir: Path | None = None
 
     def __init__(self, model: nn.Module, *, loss: Any = "cross_entropy", optimizer: Any = "adam",
                  schedule: Any = None, metrics: Sequence[Any] | None = None, epochs: int = 10, batch_size: int = 128,
