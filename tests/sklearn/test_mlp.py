@@ -247,3 +247,16 @@ def test_device_agnostic_state_is_plain_tensors():
     torch.save(clf.__getstate__()["_module_state"], buffer)  # weights_only-loadable: tensors only
     buffer.seek(0)
     assert set(torch.load(buffer, weights_only=True)) == set(clf.module_.state_dict())
+
+
+def test_unpickled_without_the_fitting_device_runs_on_the_cpu():
+    X, y, _ = _toy()
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=1, random_state=0).fit(X, y)
+    state = clf.__getstate__()
+    state["device_"] = torch.device("cuda", 7)  # as if fitted on a machine with eight GPUs
+    copy = MLPClassifier.__new__(MLPClassifier)
+    if torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    with pytest.warns(UserWarning, match="fitted on cuda:7, which this machine lacks; it runs on the CPU"):
+        copy.__setstate__(state)
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))

@@ -68,12 +68,18 @@ def _seed_from(random_state: Any) -> int:
 
 def _usable_device(device: Any) -> torch.device:
     """The device to run on after unpickling: the fitted one if this machine has it, else the CPU."""
-    try:
-        return resolve_device(device)
-    except ValueError:
-        warnings.warn(f"the estimator was fitted on device {device!r}, which this machine lacks; it runs on the "
-                      "CPU", UserWarning, stacklevel=3)
+    device = torch.device(device)
+    if device.type == "cuda":
+        present = torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    elif device.type == "mps":
+        present = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    else:
+        present = True
+    if not present:
+        warnings.warn(f"the estimator was fitted on {device}, which this machine lacks; it runs on the CPU",
+                      UserWarning, stacklevel=_caller_level())
         return torch.device("cpu")
+    return device
 
 
 class LaminaEstimator(BaseEstimator):
@@ -123,7 +129,7 @@ class LaminaEstimator(BaseEstimator):
         with seeded(self._seed_):
             module = self._module_from_spec(spec)
         self.module_spec_, self.module_, self.device_ = spec, module, resolve_device(getattr(self, "device", "cpu"))
-        self._trainer = None
+        self._trainer, self._trainer_state = None, None
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         return True
 
@@ -205,12 +211,9 @@ class LaminaEstimator(BaseEstimator):
         module = self.module_.eval()
         forward = getattr(module, method) if method else module
         outs = []
-        for start in range(0, len(X), _INFERENCE_BATCH):
+        for start in range(0, len(X), _INFERENCE_BATCH):  # validate_data refuses zero rows
             batch = self._as_tensor(X[start:start + _INFERENCE_BATCH]).to(self.device_)
             outs.append(forward(batch).float().cpu())
-        if not outs:  # zero rows: run one example to learn the output width
-            width = forward(torch.zeros(1, X.shape[1], device=self.device_)).shape[1:]
-            return np.zeros((0, *width), dtype=np.float32)
         return torch.cat(outs).numpy()
 
     # -- pickling -----------------------------------------------------------------------------------------
@@ -231,7 +234,7 @@ class LaminaEstimator(BaseEstimator):
         super().__setstate__(state)
         self._trainer = None
         if module_state is not None:
-            self.device_ = _usable_device(state.get("device_", "cpu"))
+            self.device_ = _usable_device(state.get("device_", "cpu"))  # fitted on a GPU, unpickled without one
             module = self._module_from_spec(self.module_spec_)
             module.load_state_dict(module_state)
             self.module_ = module.to(self.device_).eval()

@@ -60,6 +60,9 @@ class BaseMLP(LaminaEstimator):
         _check(_is_number(self.epsilon) and self.epsilon > 0, "epsilon", "a number > 0", self.epsilon)
         if self.layers is None:
             self._hidden_sizes()
+        else:
+            _check(isinstance(self.layers, (list, tuple)) and all(isinstance(layer, dict) for layer in self.layers),
+                   "layers", "a list of lamina layer tables such as {'type': 'dense', 'units': 64}", self.layers)
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes

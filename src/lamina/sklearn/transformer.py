@@ -37,6 +37,9 @@ __all__ = ["LaminaTransformer"]
 class LaminaTransformer(TransformerMixin, LaminaEstimator):
     """Base of the unsupervised estimators wrapping a network with ``training_loss(batch)`` and ``transform(x)``.
 
+    A subclass has a ``max_iter`` parameter (epochs of ``fit``) and may have ``tol``, ``n_iter_no_change``,
+    ``random_state``, ``device``, ``verbose`` and ``warm_start``.
+
     ``fit`` runs ``max_iter`` epochs (stopping by scikit-learn's rule on the training loss when the subclass has
     ``tol`` and ``n_iter_no_change``); ``partial_fit`` runs one; ``transform`` returns the network's features
     in ``X``'s float dtype; ``inverse_transform`` maps features back where the network defines
