@@ -106,6 +106,23 @@ def test_sigmoid_mlp_to_onnx(tmp_path):
     np.testing.assert_allclose(load(result.path)(x), _torch_outputs(model, x), atol=1e-5, rtol=0)
 
 
+def test_dag_with_two_inputs_and_two_outputs_to_onnx(tmp_path):
+    torch.manual_seed(0)
+    model = lamina.build_model({"inputs": ["image", "meta"], "outputs": ["digit", "parity"], "nodes": [
+        {"name": "flat", "type": "flatten", "inputs": ["image"]},
+        {"name": "joined", "type": "concat", "inputs": ["flat", "meta"]},
+        {"name": "hidden", "type": "dense", "units": 16, "activation": "relu"},
+        {"name": "digit", "type": "dense", "units": 10, "inputs": ["hidden"]},
+        {"name": "parity", "type": "dense", "units": 2, "inputs": ["hidden"]}]},
+        {"image": (1, 8, 8), "meta": (3,)})
+    onnx_model = load(export(model, "onnx", tmp_path / "dag.onnx").path)
+    assert onnx_model.input_names == ["image", "meta"] and onnx_model.output_names == ["digit", "parity"]
+    image, meta = torch.randn(5, 1, 8, 8), torch.randn(5, 3)
+    with torch.no_grad():
+        for got, want in zip(onnx_model(image, meta), model.eval()(image, meta)):
+            np.testing.assert_allclose(got, want.numpy(), atol=1e-5, rtol=0)
+
+
 # -- what cannot be exported --------------------------------------------------------------------------------------
 
 class InverseErf(nn.Module):
@@ -122,8 +139,8 @@ def test_unsupported_onnx_op_names_the_layer_and_the_formats_that_support_it(tmp
     with pytest.raises(ExportError) as info:
         export(model, "onnx", tmp_path / "bad.onnx")
     message = str(info.value)
-    assert "cannot export Stack to onnx: module 'dense_0.activation' (InverseErf) uses an operation onnx cannot " \
-           "express" in message
+    assert "cannot export Stack to onnx: module 'dense_0.activation' (InverseErf) cannot be exported to onnx (" \
+           in message
     assert "erf_inv" in message  # the operator itself, from the exporter
     assert message.endswith("formats that can hold it: torchscript, exported-program")
     assert not (tmp_path / "bad.onnx").exists()
@@ -136,6 +153,15 @@ def test_estimator_safetensors_needs_a_lamina_config(tmp_path):
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------
+
+def test_layers_are_named_by_their_place_in_the_config(run):
+    from lamina.export import resolve_source
+
+    source = resolve_source(run.dir)
+    assert source.describe("dense_1.linear", run.model.dense_1.linear) == \
+        "model.layers[1] 'dense_1' (Linear, in 'dense_1.linear')"
+    assert source.describe("dropout_2", run.model.dropout_2) == "model.layers[2] 'dropout_2' (Dropout)"
+
 
 def test_run_without_checkpoint(run, tmp_path):
     import shutil

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import re
 import warnings
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from torch import nn
 
 from lamina.errors import ExportError
 
@@ -20,10 +22,22 @@ CHECK_BATCH = 3  # checked on another size, which proves the batch dimension rea
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def dynamic_batch(inputs: tuple[torch.Tensor, ...]) -> tuple[dict[int, object], ...]:
-    """``dynamic_shapes`` for ``torch.export``/``torch.onnx``: dimension 0 of every input is one shared batch."""
+def dynamic_batch(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[object, ...]:
+    """``dynamic_shapes`` for ``torch.export``/``torch.onnx``: dimension 0 of every input is one shared batch,
+    laid out as ``module.forward`` takes its arguments (``forward(*xs)`` takes them as one tuple)."""
     batch = torch.export.Dim("batch")
-    return tuple({0: batch} for _ in inputs)
+    shapes: list[object] = []
+    rest = list(inputs)
+    for parameter in inspect.signature(module.forward).parameters.values():
+        if not rest:
+            break
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            shapes.append({0: batch})
+            rest.pop(0)
+        elif parameter.kind == parameter.VAR_POSITIONAL:
+            shapes.append(tuple({0: batch} for _ in rest))
+            rest = []
+    return tuple(shapes)
 
 
 @contextlib.contextmanager
@@ -36,6 +50,7 @@ def quiet() -> Iterator[None]:
         with warnings.catch_warnings():
             for category in (DeprecationWarning, FutureWarning):
                 warnings.simplefilter("ignore", category)
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")  # axis-naming notes
             yield
     finally:
         logger.setLevel(level)

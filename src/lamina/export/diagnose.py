@@ -38,7 +38,10 @@ def _record_calls(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> dict[st
     return calls
 
 
-def _search(module: nn.Module, prefix: str, calls: dict[str, tuple], trial: Trial) -> tuple[str, nn.Module, str] | None:
+Found = tuple[str, nn.Module, str]  # (module path, module, reason)
+
+
+def _search(module: nn.Module, prefix: str, calls: dict[str, tuple], trial: Trial) -> Found | None:
     order = list(calls)
     children = [(f"{prefix}{name}", child) for name, child in module.named_children()]
     children.sort(key=lambda item: (type(item[1]).__module__.startswith("torch."),
@@ -59,7 +62,7 @@ def _search(module: nn.Module, prefix: str, calls: dict[str, tuple], trial: Tria
     return None
 
 
-def locate_failure(model: nn.Module, inputs: tuple[torch.Tensor, ...], trial: Trial) -> tuple[str, nn.Module, str] | None:
+def locate_failure(model: nn.Module, inputs: tuple[torch.Tensor, ...], trial: Trial) -> Found | None:
     """``(module path, module, reason)`` of the innermost layer that ``trial`` cannot export on its own, or
     ``None`` if every layer exports alone (the failure comes from how they are combined)."""
     calls = _record_calls(model, inputs)
@@ -78,7 +81,8 @@ def _holds(fmt: Format, module: nn.Module, inputs: tuple, source: ExportSource) 
     return True
 
 
-def explain_failure(source: ExportSource, fmt: Format, error: BaseException, inputs: tuple[torch.Tensor, ...]) -> ExportError:
+def explain_failure(source: ExportSource, fmt: Format, error: BaseException,
+                    inputs: tuple[torch.Tensor, ...]) -> ExportError:
     """An :class:`ExportError` naming the layer that ``fmt`` cannot hold and the formats that can."""
     if fmt.trial is None:
         return ExportError(f"cannot export {source.name} to {fmt.name}: {root_cause(error)}")
@@ -90,5 +94,5 @@ def explain_failure(source: ExportSource, fmt: Format, error: BaseException, inp
     args = _record_calls(source.model, inputs)[path]
     others = [other.name for other in FORMATS.values() if other is not fmt and _holds(other, module, args, source)]
     can = f"formats that can hold it: {', '.join(others)}" if others else "no other format can hold it either"
-    return ExportError(f"cannot export {source.name} to {fmt.name}: {source.describe(path, module)} uses an "
-                       f"operation {fmt.name} cannot express ({reason}); {can}")
+    return ExportError(f"cannot export {source.name} to {fmt.name}: {source.describe(path, module)} cannot be "
+                       f"exported to {fmt.name} ({reason}); {can}")

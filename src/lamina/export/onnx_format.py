@@ -25,7 +25,7 @@ __all__ = ["export_onnx", "onnx_trial", "OnnxModel"]
 def _program(model: nn.Module, inputs: tuple[torch.Tensor, ...], *, input_names: list[str] | None = None,
              output_names: list[str] | None = None, opset: int | None = None) -> Any:
     with quiet(), torch.no_grad():
-        return torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic_batch(inputs),
+        return torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic_batch(model, inputs),
                                  input_names=input_names, output_names=output_names, opset_version=opset,
                                  verbose=False, report=False)
 

@@ -140,7 +140,8 @@ def resolve_source(source: Any, *, input_shape: Any = None) -> ExportSource:
         model = copy.deepcopy(source).cpu().eval()
         names = getattr(source, "input_names", None) or (["input"] if len(shapes) == 1 else
                                                           [f"input_{i}" for i in range(len(shapes))])
-        return ExportSource(model, shapes, [torch.float32] * len(shapes), list(names), ["output"],
+        outputs = list(getattr(source, "output_names", None) or ["output"])
+        return ExportSource(model, shapes, [torch.float32] * len(shapes), list(names), outputs,
                             name=type(source).__name__)
     raise ExportError(f"cannot export a {type(source).__name__}: give a run folder, a Run, a fitted lamina "
                       "estimator or a torch.nn.Module")

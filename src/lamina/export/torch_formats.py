@@ -25,7 +25,7 @@ __all__ = ["export_program", "program_trial", "load_program", "export_torchscrip
 
 def _exported(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Any:
     with quiet(), torch.no_grad():
-        return torch.export.export(model, inputs, dynamic_shapes=dynamic_batch(inputs))
+        return torch.export.export(model, inputs, dynamic_shapes=dynamic_batch(model, inputs))
 
 
 def _traced(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Any:

@@ -158,7 +158,9 @@ class LaminaEstimator(BaseEstimator):
         data = ArrayDataset(self._as_tensor(X), y)
         if incremental:
             trainer = self._trainer if self._trainer is not None else self._restore_trainer(len(X))
-            trainer.callbacks, trainer.scheduler, trainer.schedule_spec = [], None, None
+            # one epoch, no stopping rule, the learning rate where it is (scikit-learn's partial_fit)
+            trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, SklearnConvergence)]
+            trainer.scheduler, trainer.schedule_spec = None, None
             trainer.fit(data, epochs=trainer.epoch + 1)
             convergence = None
         else:
