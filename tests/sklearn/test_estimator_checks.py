@@ -3,6 +3,11 @@
 Checks an estimator cannot pass are listed in EXPECTED_FAILURES with the reason (scikit-learn then marks them
 xfail, strictly: one that starts passing fails the suite until it is removed from the list). Each estimator is
 checked at a small ``max_iter``, as scikit-learn checks its own MLPs (``max_iter=100``), to keep the suite fast.
+
+scikit-learn itself skips two checks, with the reasons ``pytest -ra`` prints: ``check_array_api_input`` (it runs
+only when SCIPY_ARRAY_API=1 is set before SciPy is imported; these estimators take NumPy and SciPy inputs and do
+not declare array-API support) and ``check_classifiers_multilabel_output_format_decision_function`` (MLPClassifier
+has no ``decision_function``, like scikit-learn's own).
 """
 from __future__ import annotations
 
