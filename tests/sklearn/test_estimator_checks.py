@@ -11,10 +11,14 @@ has no ``decision_function``, like scikit-learn's own).
 """
 from __future__ import annotations
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from lamina.sklearn import MLPClassifier, MLPRegressor
 from tests.sklearn.toy import TinyAutoencoderTransformer
+
+# the checks fit at small max_iter on purpose; the "hasn't converged" warnings would only be noise
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 ESTIMATORS = [
     MLPClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=40, random_state=0),
