@@ -29,6 +29,9 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         verify: reload the exported model and compare its outputs with PyTorch's on a batch of another size.
         options: format options: ``opset`` (onnx), ``rtol``/``atol`` (the verification's tolerance).
 
+    A fitted classifier exports its network, whose outputs are logits: their softmax is ``predict_proba`` and their
+    argmax indexes ``classes_``. Inputs are float32 rows of ``n_features_in_`` values.
+
     Returns:
         An :class:`ExportResult`: the files written and the largest output difference found.
 

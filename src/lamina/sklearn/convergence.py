@@ -44,6 +44,7 @@ class SklearnConvergence(Callback):
         self.on_train_begin(None)
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Reset the count and the bests."""
         self.best_loss = None if self.score is not None else math.inf
         self.scores: list[float] | None = [] if self.score is not None else None
         self.best_score = -math.inf if self.score is not None else None
@@ -53,6 +54,7 @@ class SklearnConvergence(Callback):
         self.message = ""
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Count the epoch as an improvement or not; stop the trainer once the count exceeds the patience."""
         if self.score is None:
             loss = logs["loss"]
             self.no_improvement = self.no_improvement + 1 if loss > self.best_loss - self.tol else 0
@@ -73,14 +75,17 @@ class SklearnConvergence(Callback):
             trainer.stop_training, trainer.stop_reason = True, what
 
     def on_train_end(self, trainer: Any) -> None:
+        """Put back the best-scoring weights (when a score is watched)."""
         # scikit-learn keeps the best-scoring weights whenever it watches a validation score
         if self.best_weights is not None:
             trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
+        """The count, the bests and the best weights."""
         return {"best_loss": self.best_loss, "scores": self.scores, "best_score": self.best_score,
                 "no_improvement": self.no_improvement, "best_weights": self.best_weights}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
         self.best_loss, self.scores, self.best_score = state["best_loss"], state["scores"], state["best_score"]
         self.no_improvement, self.best_weights = state["no_improvement"], state["best_weights"]

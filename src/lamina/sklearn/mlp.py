@@ -166,6 +166,7 @@ class BaseMLP(LaminaEstimator):
         inputs = self._as_tensor(X_val)
 
         def score(module: nn.Module) -> float:
+            """The held-out score of ``module``, computed in evaluation mode."""
             was_training = module.training
             module.eval()
             with torch.no_grad():

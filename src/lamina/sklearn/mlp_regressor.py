@@ -27,6 +27,7 @@ class _HalfSquaredError(nn.Module):
         self.mse = resolve("loss", "mse").build()
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``mean((output - target)^2) / 2``."""
         return 0.5 * self.mse(output, target)
 
 
