@@ -188,6 +188,25 @@ def test_other_solvers_losses_and_schedules(digits):
     assert reg.score(X_test, X_test[:, 20]) > 0.8
 
 
+def test_greedy_pretraining_before_fine_tuning(digits):
+    """With ``pretrain``, fit starts from the weights the greedy driver gives the same initial network."""
+    from lamina.generative import pretrain_layerwise
+    from lamina.train.experiment import seeded
+    from tests.sklearn.toy import TiedAutoencoderPretraining
+
+    X, _, y, _ = digits
+    method = TiedAutoencoderPretraining(epochs=2, batch_size=64)
+    clf = MLPClassifier(hidden_layer_sizes=(12, 8), activation="sigmoid", pretrain=method, max_iter=1,
+                        learning_rate_init=1e-12, random_state=5).fit(X, y)
+    assert [layer["layer"] for layer in clf.pretrained_layers_] == ["dense_0", "dense_1"]
+    with seeded(5):
+        oracle = clf._module_from_spec(clf.module_spec_)
+    pretrain_layerwise(oracle, torch.tensor(X, dtype=torch.float32), method, device="cpu", seed=5)
+    for ours, theirs in zip(clf.coefs_, (oracle.dense_0.linear.weight, oracle.dense_1.linear.weight)):
+        np.testing.assert_allclose(ours, theirs.detach().numpy().T, atol=1e-8)  # fine-tuning moved them 1e-12
+    assert not hasattr(clf.set_params(pretrain=None).fit(X, y), "pretrained_layers_")
+
+
 def test_verbose_prints_each_epoch(digits, capsys):
     X, _, y, _ = digits
     MLPClassifier(hidden_layer_sizes=(8,), max_iter=2, verbose=True, random_state=0).fit(X, y)

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lamina.generative import GreedyLayer, LayerwisePretrainSpec
 from lamina.sklearn import LaminaTransformer
 
 
@@ -54,3 +55,27 @@ class TinyAutoencoderTransformer(LaminaTransformer):
 
     def _trainer_options(self, n_samples):
         return {"optimizer": {"type": "adam", "lr": self.learning_rate}, "batch_size": min(self.batch_size, n_samples)}
+
+
+class TiedAutoencoderLayer(GreedyLayer):
+    """A greedy module for pretraining tests: ``x -> sigmoid(W x + c) -> W^T h + b`` on squared error."""
+
+    def __init__(self, n_visible: int, n_hidden: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_hidden, n_visible) * 0.1)
+        self.hidden_bias = nn.Parameter(torch.zeros(n_hidden))
+        self.visible_bias = nn.Parameter(torch.zeros(n_visible))
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(x @ self.weight.T + self.hidden_bias)
+
+    def training_loss(self, batch) -> torch.Tensor:
+        x, _ = batch
+        return (self.transform(x) @ self.weight + self.visible_bias - x).pow(2).mean()
+
+
+class TiedAutoencoderPretraining(LayerwisePretrainSpec):
+    """An unregistered pretraining method (the registered ones, RBM and autoencoders, come with their issues)."""
+
+    def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        return TiedAutoencoderLayer(n_visible, n_hidden)

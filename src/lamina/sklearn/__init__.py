@@ -4,7 +4,8 @@
 (``tests/sklearn/test_estimator_checks.py``).
 
 - :class:`MLPClassifier`, :class:`MLPRegressor`: scikit-learn's MLP interface and hyper-parameters, trained by
-  :class:`lamina.Trainer`; any lamina layer stack (convolutions included) can replace the hidden layers.
+  :class:`lamina.Trainer`; any lamina layer stack (convolutions included) can replace the hidden layers, and
+  ``pretrain`` runs greedy layer-wise pretraining first (``pretrain="rbm"``: a deep belief net classifier).
 - :class:`LaminaEstimator`, :class:`LaminaTransformer`: the bases a wrapper for another lamina model builds on.
 """
 from lamina.sklearn.base import LaminaEstimator

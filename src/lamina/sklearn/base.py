@@ -106,6 +106,9 @@ class LaminaEstimator(BaseEstimator):
         """Keyword arguments for :class:`~lamina.train.Trainer`: ``loss``, ``optimizer``, ``batch_size``, ..."""
         raise NotImplementedError(f"{type(self).__name__} must define _trainer_options(n_samples)")
 
+    def _pretrain(self, data: ArrayDataset) -> None:
+        """Called on a freshly built ``module_`` before ``fit`` trains it (greedy pretraining); a no-op here."""
+
     # -- input --------------------------------------------------------------------------------------------
 
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
@@ -156,6 +159,8 @@ class LaminaEstimator(BaseEstimator):
         """
         new = self._fresh_module(X.shape[1], n_outputs, keep=incremental or getattr(self, "warm_start", False))
         data = ArrayDataset(self._as_tensor(X), y)
+        if new and not incremental:
+            self._pretrain(data)
         if incremental:
             trainer = self._trainer if self._trainer is not None else self._restore_trainer(len(X))
             # one epoch, no stopping rule, the learning rate where it is (scikit-learn's partial_fit)

@@ -18,6 +18,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
+from lamina.data.dataset import ArrayDataset
 from lamina.nn.builder import build_model, layer_shapes
 from lamina.registry import resolve
 from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
@@ -141,6 +142,17 @@ class BaseMLP(LaminaEstimator):
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")
+
+    def _pretrain(self, data: Any) -> None:
+        """Greedy layer-wise pretraining of the hidden dense layers (``pretrain``), before fine-tuning."""
+        if self.pretrain is None:
+            self.__dict__.pop("pretrained_layers_", None)  # from an earlier fit that pretrained
+            return
+        from lamina.generative import pretrain_layerwise
+
+        layers = pretrain_layerwise(self.module_, ArrayDataset(data.x), self.pretrain, device=self.device_,
+                                    seed=self._seed_)
+        self.pretrained_layers_ = [layer.summary() for layer in layers]
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
         optimizer = self._optimizer_spec()

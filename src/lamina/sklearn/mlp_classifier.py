@@ -81,6 +81,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         A lamina learning-rate schedule over ``max_iter`` epochs, e.g. ``"cosine"`` (``partial_fit`` ignores it).
     device : str, default="cpu"
         ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or ``"auto"`` (the best available).
+    pretrain : str, dict or LayerwisePretrainSpec, default=None
+        Greedy layer-wise pretraining of the hidden dense layers before ``fit`` fine-tunes the whole network
+        (``"rbm"`` with sigmoid hidden layers makes a deep belief net classifier; Hinton, Osindero & Teh, 2006);
+        see :func:`lamina.generative.pretrain_layerwise`. ``partial_fit`` and warm starts do not pretrain.
 
     Attributes
     ----------
@@ -106,6 +110,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Number of features seen at fit. ``feature_names_in_``: their names, for a DataFrame with string columns.
     n_outputs_ : int
         Output units.
+    pretrained_layers_ : list of dict
+        With ``pretrain``: each pretrained layer's name, shape and final pretraining figures.
 
     References
     ----------
@@ -130,7 +136,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
                  random_state: Any = None, verbose: bool = False, layers: list | None = None,
                  input_shape: tuple | None = None, init: str | None = "glorot_uniform", schedule: Any = None,
-                 device: str = "cpu") -> None:
+                 device: str = "cpu", pretrain: Any = None) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -155,6 +161,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.init = init
         self.schedule = schedule
         self.device = device
+        self.pretrain = pretrain
 
     # -- labels -------------------------------------------------------------------------------------------
 
