@@ -174,11 +174,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if type_of_target(y) == "multilabel-indicator":
             self.classes_, self.out_activation_ = np.arange(y.shape[1]), "logistic"
             return
-        self.classes_ = np.unique(np.asarray(classes) if classes is not None else y)
-        self.out_activation_ = "softmax"
-        if len(self.classes_) < 2:
+        found = np.unique(np.asarray(classes) if classes is not None else y)
+        if len(found) < 2:
             raise ValueError(f"{type(self).__name__} needs examples of at least 2 classes to learn from; y holds "
-                             f"1 class, {self.classes_[0]!r}")
+                             f"1 class, {found[0]!r}")
+        self.classes_, self.out_activation_ = found, "softmax"
 
     def _labels(self, y: Any) -> np.ndarray:
         check_classification_targets(y)
