@@ -12,12 +12,14 @@ __version__ = "0.1.0"
 
 from lamina import data, losses, nn, optim  # noqa: E402  (registers layers, datasets, losses, optimizers)
 from lamina import diagnostics, generative, memory, timeseries  # noqa: E402,F401  (register their components)
+from lamina import export  # noqa: E402  (ONNX, safetensors, TorchScript, torch.export; imports its backends lazily)
 from lamina.config.loader import load_experiment, parse_experiment, to_toml  # noqa: E402
 from lamina.config.schema import Experiment, TrainConfig  # noqa: E402
 from lamina.errors import (  # noqa: E402
     CheckpointError,
     ConfigError,
     DataError,
+    ExportError,
     LaminaError,
     ShapeError,
     TrainingDivergedError,
@@ -38,6 +40,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EarlyStopping",
+    "ExportError",
     "Experiment",
     "History",
     "LaminaError",
@@ -51,6 +54,7 @@ __all__ = [
     "build_model",
     "data",
     "diagnostics",
+    "export",
     "generative",
     "memory",
     "timeseries",

@@ -19,6 +19,7 @@ __all__ = [
     "ShapeError",
     "TrainingDivergedError",
     "CheckpointError",
+    "ExportError",
     "did_you_mean",
 ]
 
@@ -95,3 +96,8 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """A `` did you mean 'x'?`` suffix for the closest of ``choices``, or an empty string."""
     close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
     return f" did you mean {close[0]!r}?" if close else ""
+
+
+class ExportError(LaminaError, ValueError):
+    """A model that cannot be written in the asked format (the message names the layer and the formats that can
+    hold it), or an exported file that does not reproduce the model's outputs."""

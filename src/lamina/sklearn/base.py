@@ -1,0 +1,257 @@
+"""The base every lamina scikit-learn estimator builds on: input validation, seeding, training through
+:class:`lamina.Trainer`, batched inference, and pickling through state dicts.
+
+A wrapper supplies three things and inherits the rest (``fit``/``partial_fit`` plumbing, ``device``,
+``random_state``, ``warm_start``, scikit-learn's stopping rule, pickling, ``get_params``/``set_params``):
+
+- ``_module_spec(n_features, n_outputs) -> dict``: plain data describing the network (a lamina model config,
+  or a model's constructor arguments), recorded at fit as ``module_spec_``;
+- ``_module_from_spec(spec) -> nn.Module``: the network that data describes (also used when unpickling);
+- ``_trainer_options(n_samples) -> dict``: ``loss``, ``optimizer``, ``batch_size``, ... for :class:`Trainer`.
+
+A network that defines ``training_loss(batch)`` (an RBM, an autoencoder) is trained on it with ``y = None``;
+see :class:`lamina.sklearn.transformer.LaminaTransformer`.
+"""
+from __future__ import annotations
+
+import numbers
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from torch import nn
+
+from lamina.data.dataset import ArrayDataset
+from lamina.sklearn.convergence import SklearnConvergence
+from lamina.train.experiment import seeded
+from lamina.train.rng import resolve_device
+from lamina.train.trainer import Trainer
+
+__all__ = ["LaminaEstimator", "resolve_batch_size"]
+
+_INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
+
+
+def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
+    """scikit-learn's rule: ``"auto"`` is ``min(200, n_samples)``; other sizes are clipped to ``[1, n_samples]``
+    with a warning."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
+        raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {batch_size!r}")
+    if not 1 <= batch_size <= n_samples:
+        warnings.warn(f"Got `batch_size` {batch_size}, less than 1 or larger than the {n_samples} training "
+                      "examples; it is clipped", UserWarning, stacklevel=3)
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside ``lamina.sklearn`` (the user's call)."""
+    frame, level = sys._getframe(2), 2  # 1 is the function calling warnings.warn, 2 its caller
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("lamina.sklearn"):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _seed_from(random_state: Any) -> int:
+    """An integer seed: ``random_state`` itself if it is one, else a draw from it (scikit-learn's convention)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _usable_device(device: Any) -> torch.device:
+    """The device to run on after unpickling: the fitted one if this machine has it, else the CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        present = torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
+    elif device.type == "mps":
+        present = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    else:
+        present = True
+    if not present:
+        warnings.warn(f"the estimator was fitted on {device}, which this machine lacks; it runs on the CPU",
+                      UserWarning, stacklevel=_caller_level())
+        return torch.device("cpu")
+    return device
+
+
+class LaminaEstimator(BaseEstimator):
+    """Base class (numpydoc in the subclasses). Parameters it reads when a subclass has them: ``random_state``,
+    ``device``, ``verbose``, ``max_iter``, ``warm_start``, ``tol``, ``n_iter_no_change``.
+
+    Fitted attributes it sets: ``module_`` (the ``torch.nn.Module``), ``module_spec_``, ``device_``,
+    ``n_features_in_`` (and ``feature_names_in_``), ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``.
+    """
+
+    # -- what a subclass supplies -------------------------------------------------------------------------
+
+    def _module_spec(self, n_features: int, n_outputs: int | None) -> dict[str, Any]:
+        """Plain data (numbers, strings, lists, dicts) describing the network for this data."""
+        raise NotImplementedError(f"{type(self).__name__} must define _module_spec(n_features, n_outputs)")
+
+    @classmethod
+    def _module_from_spec(cls, spec: dict[str, Any]) -> nn.Module:
+        """The network ``spec`` describes, freshly initialised."""
+        raise NotImplementedError(f"{cls.__name__} must define _module_from_spec(spec)")
+
+    def _trainer_options(self, n_samples: int) -> dict[str, Any]:
+        """Keyword arguments for :class:`~lamina.train.Trainer`: ``loss``, ``optimizer``, ``batch_size``, ..."""
+        raise NotImplementedError(f"{type(self).__name__} must define _trainer_options(n_samples)")
+
+    def _pretrain(self, data: ArrayDataset) -> None:
+        """Called on a freshly built ``module_`` before ``fit`` trains it (greedy pretraining); a no-op here."""
+
+    # -- input --------------------------------------------------------------------------------------------
+
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        """``X`` as a dense float array with ``n_features_in_`` columns (recorded when ``reset``)."""
+        X = validate_data(self, X, reset=reset, accept_sparse=["csr", "csc", "coo"], dtype=(np.float64, np.float32))
+        return X.toarray() if sparse.issparse(X) else X
+
+    @staticmethod
+    def _as_tensor(array: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap
+        return torch.tensor(np.asarray(array), dtype=dtype)
+
+    # -- fitting ------------------------------------------------------------------------------------------
+
+    def _fresh_module(self, n_features: int, n_outputs: int | None, *, keep: bool) -> bool:
+        """Build ``module_`` unless ``keep`` (warm start, partial fit) and the fitted one suits the data."""
+        spec = self._module_spec(n_features, n_outputs)
+        if keep and hasattr(self, "module_") and spec == self.module_spec_:
+            return False
+        self._seed_ = _seed_from(getattr(self, "random_state", None))
+        with seeded(self._seed_):
+            module = self._module_from_spec(spec)
+        self.module_spec_, self.module_, self.device_ = spec, module, resolve_device(getattr(self, "device", "cpu"))
+        self._trainer, self._trainer_state = None, None
+        self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
+        return True
+
+    def _make_trainer(self, n_samples: int, callbacks: list, *, schedule: bool) -> Trainer:
+        options = dict(self._trainer_options(n_samples))
+        if not schedule:
+            options.pop("schedule", None)
+        if getattr(self, "verbose", False):
+            from lamina.train.callbacks.progress import PlainProgress
+
+            callbacks = [*callbacks, PlainProgress()]
+        return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
+
+    def _train(self, X: np.ndarray, y: torch.Tensor | None, *, n_outputs: int | None, incremental: bool,
+               score: Any = None) -> None:
+        """Fit ``module_`` on ``(X, y)``: ``max_iter`` epochs with scikit-learn's stopping rule, or, when
+        ``incremental``, one more epoch continuing the optimizer's state (``partial_fit``).
+
+        Args:
+            X: validated inputs, ``(n_samples, n_features)``.
+            y: encoded targets as a tensor, or ``None`` for a network trained on its own ``training_loss``.
+            n_outputs: passed to ``_module_spec``.
+            score: ``score(module) -> float`` on held-out data for early stopping, or ``None``.
+        """
+        new = self._fresh_module(X.shape[1], n_outputs, keep=incremental or getattr(self, "warm_start", False))
+        data = ArrayDataset(self._as_tensor(X), y)
+        if new and not incremental:
+            self._pretrain(data)
+        if incremental:
+            trainer = self._trainer if self._trainer is not None else self._restore_trainer(len(X))
+            # one epoch, no stopping rule, the learning rate where it is (scikit-learn's partial_fit)
+            trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, SklearnConvergence)]
+            trainer.scheduler, trainer.schedule_spec = None, None
+            trainer.fit(data, epochs=trainer.epoch + 1)
+            convergence = None
+        else:
+            convergence = SklearnConvergence(tol=getattr(self, "tol", 0.0), score=score,
+                                             n_iter_no_change=getattr(self, "n_iter_no_change", self.max_iter))
+            trainer = self._make_trainer(len(X), [convergence], schedule=True)
+            trainer.fit(data, epochs=self.max_iter)
+        self._trainer = trainer
+        self._record(trainer, len(X), new, convergence, incremental)
+
+    def _record(self, trainer: Trainer, n_samples: int, new: bool, convergence: SklearnConvergence | None,
+                incremental: bool) -> None:
+        """Copy what training logged onto the estimator, as scikit-learn names it."""
+        epochs = len(trainer.history) if not incremental else 1
+        losses = [float(v) for v in trainer.history["loss"][-epochs:]]
+        self.n_iter_ += epochs
+        self.t_ += epochs * n_samples
+        self.loss_curve_ = [*self.loss_curve_, *losses]
+        self.loss_ = losses[-1]
+        self.module_.eval()
+        if convergence is None:
+            self.best_loss_ = min(self.loss_curve_) if new or getattr(self, "best_loss_", None) is None \
+                else min(self.best_loss_, self.loss_)
+            return
+        self.best_loss_ = convergence.best_loss
+        self.validation_scores_, self.best_validation_score_ = convergence.scores, convergence.best_score
+        if not convergence.converged and epochs == self.max_iter:
+            warnings.warn(f"{type(self).__name__}: the maximum number of epochs (max_iter={self.max_iter}) was "
+                          "reached and the optimization hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=_caller_level())
+
+    def _restore_trainer(self, n_samples: int) -> Trainer:
+        """A trainer for ``partial_fit``, continuing the pickled optimizer state if there is one."""
+        trainer = self._make_trainer(n_samples, [], schedule=False)
+        state = getattr(self, "_trainer_state", None)
+        if state is not None:
+            trainer.load_state_dict({**state, "model": self.module_.state_dict(), "scheduler": None,
+                                     "callbacks": []})
+            self._trainer_state = None
+        return trainer
+
+    # -- inference ----------------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _outputs(self, X: Any, *, method: str | None = None) -> np.ndarray:
+        """The network's outputs (or those of its ``method``, e.g. ``transform``) for validated ``X``, as a
+        float32 array, computed in batches on ``device_``."""
+        check_is_fitted(self, "module_")
+        X = self._validate_X(X, reset=False)
+        module = self.module_.eval()
+        forward = getattr(module, method) if method else module
+        outs = []
+        for start in range(0, len(X), _INFERENCE_BATCH):  # validate_data refuses zero rows
+            batch = self._as_tensor(X[start:start + _INFERENCE_BATCH]).to(self.device_)
+            outs.append(forward(batch).float().cpu())
+        return torch.cat(outs).numpy()
+
+    # -- pickling -----------------------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The parameters and fitted attributes, with the network as a CPU state dict (no torch objects)."""
+        state = dict(super().__getstate__())  # BaseEstimator may hand back __dict__ itself: never edit it
+        module, trainer = state.pop("module_", None), state.pop("_trainer", None)
+        if module is not None:
+            state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+        if trainer is not None and trainer.optimizer is not None:
+            kept = {k: v for k, v in trainer.state_dict().items() if k not in ("model", "callbacks", "scheduler")}
+            state["_trainer_state"] = _to_cpu(kept)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        module_state = state.pop("_module_state", None)
+        super().__setstate__(state)
+        self._trainer = None
+        if module_state is not None:
+            self.device_ = _usable_device(state.get("device_", "cpu"))  # fitted on a GPU, unpickled without one
+            module = self._module_from_spec(self.module_spec_)
+            module.load_state_dict(module_state)
+            self.module_ = module.to(self.device_).eval()
+
+
+def _to_cpu(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_to_cpu(v) for v in value)
+    return value

@@ -1,0 +1,91 @@
+"""scikit-learn's stopping rule for its stochastic MLP solvers, as a :class:`~lamina.train.Callback`.
+
+``sklearn.neural_network.MLPClassifier`` stops when, for more than ``n_iter_no_change`` consecutive epochs, the
+training loss has not fallen ``tol`` below the lowest loss seen so far (or, with ``early_stopping``, the
+validation score has not risen ``tol`` above the best score, whose weights are then restored). lamina's
+estimators stop by the same rule so that equal hyper-parameters mean an equal number of epochs.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from lamina.train.callbacks.base import Callback
+
+__all__ = ["SklearnConvergence"]
+
+
+class SklearnConvergence(Callback):
+    """Stop as scikit-learn's ``_update_no_improvement_count`` does.
+
+    Without a validation score: an epoch whose loss ``L_t > min_{s<t} L_s - tol`` counts as no improvement;
+    with ``score`` (``early_stopping=True``): an epoch whose score ``S_t < max_{s<t} S_s + tol`` does. Any other
+    epoch resets the count; training stops once the count exceeds ``n_iter_no_change``.
+
+    Args:
+        tol: the least improvement that resets the count.
+        n_iter_no_change: the number of non-improving epochs tolerated.
+        score: ``score(model) -> float`` on held-out data (higher is better), or ``None`` to watch the loss.
+
+    Attributes:
+        best_loss: the lowest training loss (``None`` when a score is watched).
+        scores: the score after each epoch (``None`` when the loss is watched).
+        best_score: the best score; its weights are put back when training ends.
+        converged: whether training stopped by this rule (rather than by running out of epochs).
+    """
+
+    def __init__(self, *, tol: float, n_iter_no_change: int,
+                 score: Callable[[nn.Module], float] | None = None) -> None:
+        self.tol, self.n_iter_no_change, self.score = tol, n_iter_no_change, score
+        self.on_train_begin(None)
+
+    def on_train_begin(self, trainer: Any) -> None:
+        """Reset the count and the bests."""
+        self.best_loss = None if self.score is not None else math.inf
+        self.scores: list[float] | None = [] if self.score is not None else None
+        self.best_score = -math.inf if self.score is not None else None
+        self.best_weights: dict | None = None
+        self.no_improvement = 0
+        self.converged = False
+        self.message = ""
+
+    def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Count the epoch as an improvement or not; stop the trainer once the count exceeds the patience."""
+        if self.score is None:
+            loss = logs["loss"]
+            self.no_improvement = self.no_improvement + 1 if loss > self.best_loss - self.tol else 0
+            self.best_loss = min(self.best_loss, loss)
+            what = f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} " \
+                   "consecutive epochs"
+        else:
+            score = float(self.score(trainer.model))
+            self.scores.append(score)
+            self.no_improvement = self.no_improvement + 1 if score < self.best_score + self.tol else 0
+            if score > self.best_score:
+                self.best_score = score
+                self.best_weights = copy.deepcopy(trainer.model.state_dict())
+            what = f"Validation score did not improve more than tol={self.tol} for {self.n_iter_no_change} " \
+                   "consecutive epochs"
+        if self.no_improvement > self.n_iter_no_change:
+            self.converged, self.message = True, what
+            trainer.stop_training, trainer.stop_reason = True, what
+
+    def on_train_end(self, trainer: Any) -> None:
+        """Put back the best-scoring weights (when a score is watched)."""
+        # scikit-learn keeps the best-scoring weights whenever it watches a validation score
+        if self.best_weights is not None:
+            trainer.model.load_state_dict(self.best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The count, the bests and the best weights."""
+        return {"best_loss": self.best_loss, "scores": self.scores, "best_score": self.best_score,
+                "no_improvement": self.no_improvement, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.best_loss, self.scores, self.best_score = state["best_loss"], state["scores"], state["best_score"]
+        self.no_improvement, self.best_weights = state["no_improvement"], state["best_weights"]

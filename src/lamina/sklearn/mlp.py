@@ -1,0 +1,190 @@
+"""What :class:`MLPClassifier` and :class:`MLPRegressor` share: scikit-learn's MLP hyper-parameters turned into a
+lamina model config, an optimizer spec and :class:`~lamina.train.Trainer` options.
+
+The hyper-parameters mean what they mean in ``sklearn.neural_network``: ``alpha`` is scikit-learn's L2 penalty
+(a batch of ``B`` examples adds ``alpha / (2 B) * sum ||W||^2`` to its mean loss), ``batch_size="auto"`` is
+``min(200, n_samples)``, ``tol`` and ``n_iter_no_change`` stop training by scikit-learn's rule, and the weights
+start Glorot-uniform (Glorot & Bengio, 2010), so the two libraries can be compared at equal settings.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+from lamina.data.dataset import ArrayDataset
+from lamina.nn.builder import build_model, layer_shapes
+from lamina.registry import resolve
+from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
+
+__all__ = ["BaseMLP"]
+
+
+def _check(ok: bool, name: str, constraint: str, value: Any) -> None:
+    if not ok:
+        raise ValueError(f"`{name}` must be {constraint}, got {value!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class BaseMLP(LaminaEstimator):
+    """Hyper-parameter handling of the MLP estimators (documented on :class:`MLPClassifier`)."""
+
+    def _check_params(self) -> None:
+        """Validate the hyper-parameters, each error naming the parameter and the value it got."""
+        _check(_is_int(self.max_iter) and self.max_iter >= 1, "max_iter", "a positive integer", self.max_iter)
+        _check(_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1, "n_iter_no_change",
+               "a positive integer", self.n_iter_no_change)
+        _check(_is_number(self.tol) and self.tol >= 0, "tol", "a number >= 0", self.tol)
+        _check(_is_number(self.alpha) and self.alpha >= 0, "alpha", "a number >= 0", self.alpha)
+        _check(_is_number(self.learning_rate_init) and self.learning_rate_init > 0, "learning_rate_init",
+               "a number > 0", self.learning_rate_init)
+        _check(_is_number(self.validation_fraction) and 0 < self.validation_fraction < 1, "validation_fraction",
+               "a number in (0, 1)", self.validation_fraction)
+        _check(_is_number(self.momentum) and 0 <= self.momentum <= 1, "momentum", "a number in [0, 1]",
+               self.momentum)
+        for name in ("beta_1", "beta_2"):
+            value = getattr(self, name)
+            _check(_is_number(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
+        _check(_is_number(self.epsilon) and self.epsilon > 0, "epsilon", "a number > 0", self.epsilon)
+        if self.layers is None:
+            self._hidden_sizes()
+        else:
+            _check(isinstance(self.layers, (list, tuple)) and all(isinstance(layer, dict) for layer in self.layers),
+                   "layers", "a list of lamina layer tables such as {'type': 'dense', 'units': 64}", self.layers)
+
+    def _hidden_sizes(self) -> list[int]:
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
+        _check(all(_is_int(h) and h > 0 for h in sizes), "hidden_layer_sizes", "a sequence of positive integers",
+               self.hidden_layer_sizes)
+        return [int(h) for h in sizes]
+
+    # -- the network --------------------------------------------------------------------------------------
+
+    def _module_spec(self, n_features: int, n_outputs: int | None) -> dict[str, Any]:
+        """``{"layers": [...], "input_shape": [n_features]}``: a lamina model config taking flat rows."""
+        init = {"init": self.init} if self.init is not None else {}
+        layers: list[dict] = []
+        if self.input_shape is not None:
+            shape = [int(d) for d in self.input_shape]
+            if math.prod(shape) != n_features:
+                raise ValueError(f"`input_shape` {tuple(shape)} holds {math.prod(shape)} values, but X has "
+                                 f"{n_features} features")
+            layers.append({"type": "reshape", "shape": shape})
+        if self.layers is not None:
+            layers += [dict(layer) for layer in self.layers]
+        else:
+            layers += [{"type": "dense", "units": h, "activation": self.activation, **init}
+                       for h in self._hidden_sizes()]
+        if layers and len(layer_shapes(layers, (n_features,))[-1]) != 1:
+            layers.append({"type": "flatten"})
+        layers.append({"type": "dense", "units": n_outputs, **init})
+        return {"layers": layers, "input_shape": [n_features]}
+
+    @classmethod
+    def _module_from_spec(cls, spec: dict[str, Any]) -> nn.Module:
+        return build_model({"layers": spec["layers"]}, tuple(spec["input_shape"]))
+
+    def _dense_layers(self) -> list[nn.Linear]:
+        module = self.module_  # AttributeError before fit, as scikit-learn's fitted attributes do
+        linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
+        others = [m for m in module.modules() if not isinstance(m, nn.Linear) and any(
+            True for _ in m.parameters(recurse=False))]
+        if others:
+            raise AttributeError(f"coefs_ and intercepts_ describe dense networks; this one has "
+                                 f"{type(others[0]).__name__} layers (see module_)")
+        return linears
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """scikit-learn's view of the weights: one ``(n_in, n_out)`` array per dense layer (a copy)."""
+        return [m.weight.detach().cpu().numpy().T.copy() for m in self._dense_layers()]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The biases of the dense layers (a copy)."""
+        return [m.bias.detach().cpu().numpy().copy() for m in self._dense_layers()]
+
+    @property
+    def n_layers_(self) -> int:
+        """Layers counting the input and the output, as scikit-learn counts them (dense networks)."""
+        return len(self._dense_layers()) + 1
+
+    # -- training -----------------------------------------------------------------------------------------
+
+    def _optimizer_spec(self) -> Any:
+        """The lamina optimizer ``solver`` names, with scikit-learn's options for ``adam`` and ``sgd``."""
+        lr, solver = self.learning_rate_init, self.solver
+        if isinstance(solver, dict):
+            table = dict(solver)
+            if str(table.get("type", "")).lower() not in ("lbfgs", "l-bfgs"):
+                table.setdefault("lr", lr)
+        elif solver == "adam":
+            table = {"type": "adam", "lr": lr, "betas": [self.beta_1, self.beta_2], "eps": self.epsilon}
+        elif solver == "sgd":
+            table = {"type": "sgd", "lr": lr, "momentum": self.momentum,
+                     "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
+        elif solver in ("lbfgs", "l-bfgs"):
+            table = {"type": "lbfgs", "max_iter": 1}  # one L-BFGS iteration per epoch, as scikit-learn counts
+        else:
+            table = {"type": solver, "lr": lr}
+        return resolve("optimizer", table, path="solver")
+
+    def _pretrain(self, data: Any) -> None:
+        """Greedy layer-wise pretraining of the hidden dense layers (``pretrain``), before fine-tuning."""
+        if self.pretrain is None:
+            self.__dict__.pop("pretrained_layers_", None)  # from an earlier fit that pretrained
+            return
+        from lamina.generative import pretrain_layerwise
+
+        layers = pretrain_layerwise(self.module_, ArrayDataset(data.x), self.pretrain, device=self.device_,
+                                    seed=self._seed_)
+        self.pretrained_layers_ = [layer.summary() for layer in layers]
+
+    def _trainer_options(self, n_samples: int) -> dict[str, Any]:
+        optimizer = self._optimizer_spec()
+        full_batch = optimizer.needs_closure  # L-BFGS and other closure methods see the whole training set
+        batch_size = n_samples if full_batch else resolve_batch_size(self.batch_size, n_samples)
+        schedule = resolve("schedule", self.schedule, path="schedule") if self.schedule is not None else None
+        return {"loss": self._loss, "optimizer": optimizer, "schedule": schedule, "batch_size": batch_size,
+                "l2": self.alpha / batch_size, "metrics": []}
+
+    def _fit_mlp(self, X: np.ndarray, y: np.ndarray, target: Callable[[np.ndarray], torch.Tensor],
+                 n_outputs: int, *, incremental: bool, stratify: bool) -> None:
+        """Train on validated ``X`` and ``y``; ``target`` turns labels into the loss's targets."""
+        self._check_params()
+        score = None
+        if self.early_stopping and not incremental:
+            X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=y if stratify
+                                                  else None, random_state=self.random_state)
+            score = self._validation_score(X_val, y_val)
+        self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score)
+
+    def _validation_score(self, X_val: np.ndarray, y_val: np.ndarray) -> Callable[[nn.Module], float]:
+        """``score(module)``: the estimator's ``score`` on the held-out examples (accuracy or R^2)."""
+        inputs = self._as_tensor(X_val)
+
+        def score(module: nn.Module) -> float:
+            """The held-out score of ``module``, computed in evaluation mode."""
+            was_training = module.training
+            module.eval()
+            with torch.no_grad():
+                outputs = module(inputs.to(self.device_)).float().cpu().numpy()
+            module.train(was_training)
+            return self._score_outputs(outputs, y_val)
+
+        return score
+
