@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--mode", choices=["async", "sync"], default="async")
     parser.add_argument("--low-noise", type=float, nargs="*", default=[0.02, 0.05],
                         help="extra noise levels for the best k (5 trials each)")
+    parser.add_argument("--curves", nargs="+", choices=["hebbian", "pseudoinverse", "desaturated"],
+                        default=["hebbian", "pseudoinverse", "desaturated"], help="which curves to run")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="N = 300, 5 trials")
     args = parser.parse_args()
@@ -96,43 +98,50 @@ def main() -> None:
     print(f"N = {args.n}, {args.trials} trials, {args.noise:.0%} bits flipped, {args.probes or 'all'} probes per "
           f"trial and load, {args.mode} updates, {torch.get_num_threads()} thread(s)", flush=True)
     total = time.perf_counter()
-    hebbian, hebbian_s = run("hebbian")
-    plain, plain_s = run("pseudoinverse")
-    sweep = [run("pseudoinverse", k) for k in args.k]
-    best, best_s = max(sweep, key=lambda c: c[0].capacity(0.95) or c[0].loads[-1])
-    low_noise = [run("pseudoinverse", best.desaturation, noise=z, trials=5)[0] for z in args.low_noise]
-    check = cross_check(min(args.n, 1000), 0.1, args.noise, 100, seed=0)
+    measured = []  # (curve, seconds)
+    if "hebbian" in args.curves:
+        measured.append(run("hebbian"))
+    if "pseudoinverse" in args.curves:
+        measured.append(run("pseudoinverse"))
+    sweep = [run("pseudoinverse", k) for k in args.k] if "desaturated" in args.curves else []
+    measured += sweep
+    best = max(sweep, key=lambda c: c[0].capacity(0.95) or c[0].loads[-1])[0] if sweep else None
+    low_noise = [run("pseudoinverse", best.desaturation, noise=z, trials=5)[0] for z in args.low_noise] if best else []
+    check = cross_check(min(args.n, 1000), 0.12, args.noise, 200, seed=0)
     total = time.perf_counter() - total
 
     rows = []
-    for curve, took in [(hebbian, hebbian_s), (plain, plain_s), *sweep]:
+    for curve, took in measured:
         theory_key = "hebbian" if curve.rule == "hebbian" else (
             "pseudoinverse desaturated" if curve.desaturation else None)
-        rows.append({"curve": curve.label, "capacity_95": curve.capacity(0.95), "theory": THEORY.get(theory_key),
-                     "target": TARGETS.get(theory_key), "seconds": took})
-    print("\ncurve                     capacity M/N   theory   target        seconds")
+        rows.append({"curve": curve.label, "capacity_95": curve.capacity(0.95), "capacity_50": curve.capacity(0.5),
+                     "theory": THEORY.get(theory_key), "target": TARGETS.get(theory_key), "seconds": took})
+    print("\ncurve                     M/N at 95%   M/N at 50%   theory   target      seconds")
     for r in rows:
-        cap = "n/a" if r["capacity_95"] is None else f"{r['capacity_95']:.3f}"
+        cap95, cap50 = ("n/a" if r[c] is None else f"{r[c]:.3f}" for c in ("capacity_95", "capacity_50"))
         target = "-" if r["target"] is None else f"{r['target'][0]}-{r['target'][1] or ''}"
-        print(f"{r['curve']:25s} {cap:>12s}   {r['theory'] or '-':>6}   {target:12s} {r['seconds']:7.0f}")
-    print(f"best desaturation k = {best.desaturation:g}: {best.capacity(0.95):.3f} N at {args.noise:.0%} noise; "
-          + ", ".join(f"{c.capacity(0.95) or c.loads[-1]:.3f} N at {c.noise:.0%}" for c in low_noise))
+        print(f"{r['curve']:25s} {cap95:>10s}   {cap50:>10s}   {r['theory'] or '-':>6}   {target:10s} "
+              f"{r['seconds']:7.0f}")
+    if best is not None:
+        print(f"best desaturation k = {best.desaturation:g}: {best.capacity(0.95):.3f} N at {args.noise:.0%} noise; "
+              + ", ".join(f"{c.capacity(0.95) or c.loads[-1]:.3f} N at {c.noise:.0%}" for c in low_noise))
     print(f"cross-check, Hebbian N = {check['n']}, load {check['load']}: recall lamina {check['lamina_recall']:.3f}, "
           f"NumPy loop {check['numpy_recall']:.3f}; {check['lamina_seconds']:.2f} s vs {check['numpy_seconds']:.2f} s "
           f"({check['speedup']:.0f}x)")
     print(f"total {total:.0f} s")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    suffix = "_quick" if args.quick else ""
-    plot = plot_capacity([hebbian, plain, best], RESULTS / f"hopfield_capacity{suffix}.png")
-    sweep_plot = plot_capacity([c for c, _ in sweep], RESULTS / f"hopfield_desaturation{suffix}.png",
-                               title=f"Desaturated pseudo-inverse, k sweep: N = {args.n}, {args.noise:.0%} bits "
-                                     f"flipped, {args.trials} trials")
+    suffix = "_quick" if args.quick else ("" if args.probes == 50 and len(args.curves) == 3 else "_variant")
+    main_curves = [c for c, _ in measured if c.desaturation is None] + ([best] if best else [])
+    plots = [plot_capacity(main_curves, RESULTS / f"hopfield_capacity{suffix}.png")]
+    if sweep:
+        plots.append(plot_capacity([c for c, _ in sweep], RESULTS / f"hopfield_desaturation{suffix}.png",
+                                   title=f"Desaturated pseudo-inverse, k sweep: N = {args.n}, {args.noise:.0%} bits "
+                                         f"flipped, {args.trials} trials"))
     write_result(f"hopfield_capacity{suffix}", {
-        "settings": {**vars(args), "loads": loads}, "rows": rows, "best_k": best.desaturation,
+        "settings": {**vars(args), "loads": loads}, "rows": rows, "best_k": best.desaturation if best else None,
         "low_noise": [c.to_dict() for c in low_noise], "cross_check": check, "seconds": total,
-        "curves": [c.to_dict() for c in (hebbian, plain, *(c for c, _ in sweep))],
-        "plots": [str(plot), str(sweep_plot)]})
+        "curves": [c.to_dict() for c, _ in measured], "plots": [str(p) for p in plots]})
 
 
 if __name__ == "__main__":

@@ -60,40 +60,45 @@ def capacity(
 
     from lamina.memory import capacity_curve, plot_capacity
 
+    previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)  # a process-wide choice, made by the command line, never by the library
-    loads = _loads(load_min, load_max, load_step)
-    runs = [(r, None) for r in rule] + [("pseudoinverse", k) for k in desaturation]
-    curves, seconds = [], []
-    for name, k in runs:
-        use = [a for a in loads if a <= 1.0] if name == "pseudoinverse" else loads
-        label = name if k is None else f"{name} k={k:g}"
-        start = time.perf_counter()
-        try:
-            with console.status(f"{label}: N = {n}, {len(use)} loads, {trials} trials"):
-                curve = capacity_curve(name, n, use, noise, trials, desaturation=k, mode=mode, probes=probes or None,
-                                       threshold=threshold, stop_after_zero=stop_after_zero or None, seed=seed,
-                                       device=device)
-        except ValueError as err:
-            raise fail(str(err)) from None
-        curves.append(curve)
-        seconds.append(time.perf_counter() - start)
+    try:
+        loads = _loads(load_min, load_max, load_step)
+        runs = [(r, None) for r in rule] + [("pseudoinverse", k) for k in desaturation]
+        curves, seconds = [], []
+        for name, k in runs:
+            use = [a for a in loads if a <= 1.0] if name == "pseudoinverse" else loads
+            label = name if k is None else f"{name} k={k:g}"
+            start = time.perf_counter()
+            try:
+                with console.status(f"{label}: N = {n}, {len(use)} loads, {trials} trials"):
+                    curve = capacity_curve(name, n, use, noise, trials, desaturation=k, mode=mode,
+                                           probes=probes or None, threshold=threshold,
+                                           stop_after_zero=stop_after_zero or None, seed=seed, device=device)
+            except ValueError as err:
+                raise fail(str(err)) from None
+            curves.append(curve)
+            seconds.append(time.perf_counter() - start)
 
-    summary = Table("curve", f"capacity M/N (recall < {level:.0%})", "theory M/N", "seconds",
-                    title=f"Hopfield capacity: N = {n}, {noise:.0%} bits flipped, {trials} trials, {mode}")
-    for curve, took in zip(curves, seconds):
-        found = curve.capacity(level)
-        shown = f">= {curve.loads[-1]:g}" if found is None else f"{found:.3f}"
-        theory = "-" if curve.theory is None else f"{curve.theory:g}"
-        summary.add_row(curve.label, shown, theory, f"{took:.1f}")
-    per_load = Table("load M/N", *(c.label for c in curves), title="recall rate")
-    for i, load in enumerate(loads):
-        cells = [f"{c.recall[i]:.3f}" if i < len(c.recall) else "" for c in curves]
-        per_load.add_row(f"{load:g}", *cells)
-    console.print(per_load)
-    console.print(summary)
-    path = plot_capacity(curves, out, level=level)
-    console.print(f"plot: {path}")
-    if json_out is not None:
-        json_out.write_text(json.dumps([c.to_dict() for c in curves], indent=2) + "\n")
-        console.print(f"curves: {json_out}")
+        summary = Table("curve", f"capacity M/N (recall < {level:.0%})", "theory M/N", "seconds",
+                        title=f"Hopfield capacity: N = {n}, {noise:.0%} bits flipped, {trials} trials, {mode}")
+        for curve, took in zip(curves, seconds):
+            found = curve.capacity(level)
+            shown = f">= {curve.loads[-1]:g}" if found is None else f"{found:.3f}"
+            theory = "-" if curve.theory is None else f"{curve.theory:g}"
+            summary.add_row(curve.label, shown, theory, f"{took:.1f}")
+        per_load = Table("load M/N", *(c.label for c in curves), title="recall rate",
+                         caption="-: not run (the curve ended after loads where nothing was recalled)")
+        for i, load in enumerate(loads):
+            cells = [f"{c.recall[i]:.3f}" if i < len(c.recall) else "-" for c in curves]
+            per_load.add_row(f"{load:g}", *cells)
+        console.print(per_load)
+        console.print(summary)
+        path = plot_capacity(curves, out, level=level)
+        console.print(f"plot: {path}")
+        if json_out is not None:
+            json_out.write_text(json.dumps([c.to_dict() for c in curves], indent=2) + "\n")
+            console.print(f"curves: {json_out}")
+    finally:
+        torch.set_num_threads(previous)

@@ -51,6 +51,9 @@ def _check(weights: torch.Tensor, states: torch.Tensor) -> None:
         expected = f"(B, {n})" if weights.dim() == 2 else f"({weights.shape[0]}, B, {n})"
         raise ValueError(f"states must be {expected} for weights of shape {tuple(weights.shape)}, "
                          f"got {tuple(states.shape)}")
+    if states.dtype != weights.dtype or states.device != weights.device:
+        raise ValueError(f"states ({states.dtype} on {states.device}) must have the dtype and device of the weights "
+                         f"({weights.dtype} on {weights.device})")
 
 
 def local_fields(weights: torch.Tensor, states: torch.Tensor) -> torch.Tensor:

@@ -191,6 +191,13 @@ class Hopfield:
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], *, device: torch.device | str | None = None) -> Hopfield:
         """The memory :meth:`state_dict` described."""
+        missing = sorted({"n", "rule", "desaturation", "raw", "patterns", "rank"} - set(state))
+        if missing:
+            raise ValueError(f"a Hopfield state needs the keys {', '.join(missing)}; got {', '.join(sorted(state))}")
+        n = state["n"]
+        if tuple(state["raw"].shape) != (n, n) or state["patterns"].dim() != 2 or state["patterns"].shape[1] != n:
+            raise ValueError(f"a Hopfield state of n = {n} units needs raw weights ({n}, {n}) and patterns (M, {n}), "
+                             f"got {tuple(state['raw'].shape)} and {tuple(state['patterns'].shape)}")
         memory = cls(state["n"], state["rule"], desaturation=state["desaturation"], dtype=state["raw"].dtype,
                      device=device)
         memory._raw = state["raw"].to(memory.device)
