@@ -1,6 +1,8 @@
 """The capacity experiment: the Hebbian curve against the theory's shape, the 95% crossing by hand, bad input."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lamina.memory import CapacityCurve, capacity_curve, plot_capacity
@@ -38,6 +40,7 @@ def test_stop_after_zero_ends_the_curve_and_probes_subsample(tmp_path):
                             on_load=lambda load, rate: seen.append(load))
     assert result.loads == (0.05, 0.5, 0.6) and seen == [0.05, 0.5, 0.6]
     assert result.to_dict()["capacity_95"] == result.capacity(0.95)
+    assert CapacityCurve.from_dict(json.loads(json.dumps(result.to_dict()))) == result
     path = plot_capacity([result], tmp_path / "capacity.png")
     assert path.stat().st_size > 10_000
 

@@ -16,7 +16,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
@@ -88,6 +88,19 @@ class CapacityCurve:
     def to_dict(self) -> dict:
         """Plain values for JSON."""
         return {**asdict(self), "label": self.label, "capacity_95": self.capacity(0.95)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CapacityCurve:
+        """The curve :meth:`to_dict` wrote (derived keys such as ``label`` are ignored)."""
+        names = [f.name for f in fields(cls)]
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise ValueError(f"a capacity curve needs the keys {', '.join(missing)}")
+        values = {name: data[name] for name in names}
+        for name in ("loads", "patterns", "recall", "steps"):
+            values[name] = tuple(values[name])
+        values["recall_trials"] = tuple(tuple(r) for r in values["recall_trials"])
+        return cls(**values)
 
 
 def capacity_curve(rule: str, n: int, loads: Sequence[float], noise: float = 0.1, trials: int = 10, *,
@@ -199,9 +212,13 @@ def plot_capacity(curves: Sequence[CapacityCurve], path: str | Path, *, level: f
     for curve in curves:
         ax.plot(curve.loads, curve.recall, "-o", markersize=3, label=curve.label)
     ax.axhline(level, color="gray", linestyle="--", linewidth=1, label=f"{level:.0%} recall")
+    shown = {"hebbian": any(c.rule == "hebbian" for c in curves),
+             "pseudoinverse desaturated": any(c.rule == "pseudoinverse" and c.theory for c in curves)}
     for name, value in THEORY.items():
-        ax.axvline(value, color="gray", linestyle=":", linewidth=1)
-        ax.annotate(f"{name}\ntheory {value:g} N", (value, 0.5), rotation=90, fontsize=7, ha="right", va="center")
+        if shown[name]:  # the published capacity of each rule drawn
+            ax.axvline(value, color="gray", linestyle=":", linewidth=1)
+            ax.annotate(f"{name}\ntheory {value:g} N", (value, 0.5), rotation=90, fontsize=7, ha="right",
+                        va="center")
     first = curves[0] if curves else None
     if title is None and first is not None:
         title = (f"Hopfield capacity: N = {first.n}, {first.noise:.0%} bits flipped, {first.trials} trials, "
@@ -211,7 +228,8 @@ def plot_capacity(curves: Sequence[CapacityCurve], path: str | Path, *, level: f
     ax.set_ylabel(f"recall rate (fraction of probes ending\nwithin {1 - (first.threshold if first else 0.99):.0%}"
                   " of bits of their pattern)")
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(0, max((c.loads[-1] for c in curves), default=1.0) * 1.02)
+    drawn = [v for name, v in THEORY.items() if shown[name]]
+    ax.set_xlim(0, max([c.loads[-1] for c in curves] + drawn, default=1.0) * 1.04)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: the curves fill the axes
     return save_figure(fig, Path(path))
