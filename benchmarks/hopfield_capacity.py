@@ -141,7 +141,8 @@ def main() -> None:
     write_result(f"hopfield_capacity{suffix}", {
         "settings": {**vars(args), "loads": loads}, "rows": rows, "best_k": best.desaturation if best else None,
         "low_noise": [c.to_dict() for c in low_noise], "cross_check": check, "seconds": total,
-        "curves": [c.to_dict() for c, _ in measured], "plots": [str(p) for p in plots]})
+        "curves": [c.to_dict() for c, _ in measured],
+        "plots": [str(p.relative_to(RESULTS.parents[1])) for p in plots]})
 
 
 if __name__ == "__main__":
