@@ -1,2 +1,53 @@
-"""Associative memories: the Hopfield network (Hebbian, pseudo-inverse, desaturation) and its modern form."""
-__all__: list[str] = []
+"""Associative memories: the Hopfield network (Hebbian, pseudo-inverse, desaturation) and its modern form.
+
+``Hopfield`` stores bipolar patterns and recalls them from corrupted probes; ``capacity_curve`` measures how many
+it holds; ``ModernHopfield`` and the ``hopfield_attention`` layer are the continuous, softmax-retrieval network.
+The math lives in pure functions (``learning``, ``dynamics``, ``modern``) that the classes call.
+"""
+from lamina.memory.attention import HopfieldAttention, HopfieldAttentionSpec
+from lamina.memory.capacity import THEORY, CapacityCurve, capacity_curve, plot_capacity
+from lamina.memory.dynamics import (
+    RecallResult,
+    async_recall,
+    energy,
+    is_fixed_point,
+    local_fields,
+    sync_recall,
+)
+from lamina.memory.hopfield import Hopfield
+from lamina.memory.learning import (
+    desaturate,
+    greville_append,
+    hebbian_weights,
+    projection_update,
+    projection_weights,
+)
+from lamina.memory.modern import ModernHopfield, modern_energy, softmax_update
+from lamina.memory.patterns import PatternError, as_bipolar, flip_bits
+
+__all__ = [
+    "CapacityCurve",
+    "Hopfield",
+    "HopfieldAttention",
+    "HopfieldAttentionSpec",
+    "ModernHopfield",
+    "PatternError",
+    "RecallResult",
+    "THEORY",
+    "as_bipolar",
+    "async_recall",
+    "capacity_curve",
+    "desaturate",
+    "energy",
+    "flip_bits",
+    "greville_append",
+    "hebbian_weights",
+    "is_fixed_point",
+    "local_fields",
+    "modern_energy",
+    "plot_capacity",
+    "projection_update",
+    "projection_weights",
+    "softmax_update",
+    "sync_recall",
+]
