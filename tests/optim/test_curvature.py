@@ -87,7 +87,8 @@ def test_unused_parameter_gets_zero_curvature():
     assert torch.equal(unflatten(result, params)[-1], torch.zeros(2, dtype=torch.float64))
 
 
-def test_empirical_fisher_diagonal_matches_a_loop_over_examples():
+@pytest.mark.parametrize("method", ["linear", "vmap"])
+def test_empirical_fisher_diagonal_matches_a_loop_over_examples(method):
     model, x = _tiny_net(2), torch.randn(7, 3, dtype=torch.float64)
     t = torch.randn(7, 2, dtype=torch.float64)
     params = list(model.parameters())
@@ -95,8 +96,20 @@ def test_empirical_fisher_diagonal_matches_a_loop_over_examples():
     for i in range(7):
         g = torch.autograd.grad(nn.functional.mse_loss(model(x[i:i + 1]), t[i:i + 1]), params)
         expected += flatten(g, params).pow(2) / 7
-    got = empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss, chunk=3)
+    got = empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss, chunk=3, method=method)
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-14)
+
+
+def test_empirical_fisher_falls_back_to_vmap_beyond_linear_layers():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2)).double()  # LayerNorm weights
+    x, t = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
+    params = list(model.parameters())
+    expected = sum(flatten(torch.autograd.grad(nn.functional.mse_loss(model(x[i:i + 1]), t[i:i + 1]), params),
+                           params).pow(2) for i in range(5)) / 5
+    torch.testing.assert_close(empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss), expected)
+    with pytest.raises(ValueError, match="method='vmap'"):
+        empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss, method="linear")
 
 
 def test_conjugate_gradient_solves_a_spd_system_like_a_direct_solve():

@@ -2,7 +2,8 @@
 evolution-strategy ones (each a ``torch.optim.Optimizer`` driven by a closure)."""
 from lamina.optim import schedules, torch_optimizers  # noqa: F401  (register)
 from lamina.optim.conjugate_gradient import CGResult, conjugate_gradient
-from lamina.optim.curvature import CurvatureError, GaussNewton, empirical_fisher_diagonal, gauss_newton_product
+from lamina.optim.curvature import CurvatureError, GaussNewton, gauss_newton_product
+from lamina.optim.fisher import empirical_fisher_diagonal
 from lamina.optim.ekf import EKF, EKFSpec, ekf_update
 from lamina.optim.evolution import EvolutionStrategies, EvolutionStrategiesSpec, centered_ranks, es_gradient
 from lamina.optim.hessian_free import HessianFree, HessianFreeSpec

@@ -1,6 +1,5 @@
 """Curvature-vector products for second-order training: the Gauss-Newton matrix ``G = J^T H_L J`` times a vector,
-computed exactly by automatic differentiation (never by finite differences), and the diagonal of the empirical
-Fisher matrix used as Hessian-free's preconditioner.
+computed exactly by automatic differentiation (never by finite differences).
 
 ``J = d outputs / d weights`` is the network's Jacobian and ``H_L = d^2 loss / d outputs^2`` the loss Hessian
 with respect to the outputs. When the network's last layer gives logits and the loss applies its own output
@@ -23,13 +22,13 @@ References:
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from lamina.errors import LaminaError
 
-__all__ = ["CurvatureError", "GaussNewton", "gauss_newton_product", "empirical_fisher_diagonal", "flatten", "unflatten"]
+__all__ = ["CurvatureError", "GaussNewton", "gauss_newton_product", "flatten", "unflatten"]
 
 
 class CurvatureError(LaminaError, ArithmeticError):
@@ -109,42 +108,3 @@ def gauss_newton_product(loss: torch.Tensor, outputs: torch.Tensor, params: Sequ
                          vector: torch.Tensor) -> torch.Tensor:
     """``J^T H_L J v`` for one flat vector (see :class:`GaussNewton`, which keeps the graph for many products)."""
     return GaussNewton(loss, outputs, params).matvec(vector)
-
-
-def empirical_fisher_diagonal(model: torch.nn.Module, params: Sequence[torch.Tensor], inputs: torch.Tensor,
-                              targets: torch.Tensor, loss_fn: Callable, *, chunk: int = 256) -> torch.Tensor:
-    """``(1/N) sum_i g_i * g_i``, the diagonal of the empirical Fisher matrix, with ``g_i`` the gradient of example
-    ``i``'s loss ``loss_fn(model(x_i), t_i)`` (so that ``(1/N) sum_i`` of those losses is the batch loss).
-
-    Per-example gradients come from ``torch.func.vmap`` over ``torch.func.grad`` of a functional call of the model,
-    ``chunk`` examples at a time, at about the cost of one batched backward pass.
-
-    Args:
-        model: the network; ``params`` must be among its parameters (others are held fixed).
-        inputs, targets: the batch (``N`` examples).
-        loss_fn: ``loss_fn(outputs, targets) -> scalar``, a mean over the examples.
-
-    Returns:
-        A flat vector of ``sum(p.numel())`` entries.
-
-    Reference: Martens, "Deep learning via Hessian-free optimization", ICML 2010, section 4.7.
-    """
-    from torch.func import functional_call, grad, vmap
-
-    names = {id(p): name for name, p in model.named_parameters()}
-    missing = [i for i, p in enumerate(params) if id(p) not in names]
-    if missing:
-        raise ValueError(f"empirical_fisher_diagonal: parameters {missing} are not parameters of the model")
-    keys = [names[id(p)] for p in params]
-
-    def example_loss(weights: dict, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return loss_fn(functional_call(model, weights, (x.unsqueeze(0),)), t.unsqueeze(0))
-
-    per_example = vmap(grad(example_loss), in_dims=(None, 0, 0), randomness="different")
-    weights = {k: p.detach() for k, p in zip(keys, params)}
-    total = [torch.zeros_like(p) for p in params]
-    for start in range(0, len(inputs), chunk):
-        grads = per_example(weights, inputs[start: start + chunk], targets[start: start + chunk])
-        for acc, k in zip(total, keys):
-            acc.add_(grads[k].pow(2).sum(0))
-    return flatten(total, params) / len(inputs)

@@ -21,7 +21,8 @@ from pydantic import model_validator
 from lamina.config.fields import choice, count, number, raise_problems
 from lamina.optim.closures import is_batch_closure, loss_and_outputs, record, require_closure
 from lamina.optim.conjugate_gradient import CGBreakdown, conjugate_gradient
-from lamina.optim.curvature import CurvatureError, GaussNewton, empirical_fisher_diagonal, flatten, unflatten
+from lamina.optim.curvature import CurvatureError, GaussNewton, flatten, unflatten
+from lamina.optim.fisher import empirical_fisher_diagonal
 from lamina.optim.torch_optimizers import OptimizerSpec, Params
 from lamina.registry import register
 
