@@ -84,9 +84,10 @@ def ekf_update(covariances: Sequence[torch.Tensor], blocks: Sequence[torch.Tenso
         raise CurvatureError("EKF: H P H^T + R is not positive definite (the covariance P has lost its positive "
                              "definiteness or holds non-finite values); raise measurement_noise or lower "
                              "initial_covariance")
+    A = torch.cholesky_inverse(chol)  # M x M, shared by every block (LAPACK's batched solve is slow for small M)
     dw = torch.zeros(H.shape[1], dtype=H.dtype, device=H.device)
     for P, idx, hp in zip(covariances, blocks, projected):
-        gain = torch.cholesky_solve(hp, chol).transpose(1, 2)  # K_b = P_b H_b^T A, (B, s, M)
+        gain = hp.transpose(1, 2) @ A  # K_b = P_b H_b^T A, (B, s, M)
         dw[idx] = gain @ e  # (B, s)
         P.sub_(gain @ hp)  # P_b - K_b H_b P_b
         P.diagonal(dim1=1, dim2=2).add_(process_noise)
