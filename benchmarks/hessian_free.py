@@ -184,7 +184,7 @@ def main() -> None:
                         help="learning rates to probe (one: no probe)")
     parser.add_argument("--adam-lr", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3, 1e-2])
     parser.add_argument("--probe-seconds", type=float, default=15.0)
-    parser.add_argument("--points", type=int, default=24, help="evaluations along each curve")
+    parser.add_argument("--points", type=int, default=16, help="evaluations along each curve")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

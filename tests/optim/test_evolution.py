@@ -50,14 +50,14 @@ def test_es_converges_on_a_quadratic_to_the_known_minimum():
     assert float(quadratic(w.detach())) < 1e-3
 
 
-def test_es_trains_through_the_trainer_from_a_table():
+def test_es_trains_through_the_trainer():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 3, generator=g)
     data = ArrayDataset(x, x @ torch.tensor([[1.0], [-1.0], [2.0]]))
     torch.manual_seed(0)
     model = nn.Linear(3, 1)
-    trainer = Trainer(model, loss="mse", optimizer={"type": "es", "lr": 0.05, "sigma": 0.05, "population": 16},
-                      epochs=150, batch_size=64, seed=0)
+    opt = EvolutionStrategies(model.parameters(), lr=0.05, sigma=0.05, population=16)  # an instance, not a table
+    trainer = Trainer(model, loss="mse", optimizer=opt, epochs=150, batch_size=64, seed=0)
     before = trainer.evaluate(data)["loss"]
     trainer.fit(data)
     assert trainer.evaluate(data)["loss"] < 0.01 * before

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,10 @@ from lamina.data import ArrayDataset
 from lamina.optim import CurvatureError, HessianFree
 from lamina.optim.hessian_free import adapt_damping, armijo, backtrack
 from lamina.train import Closure, Trainer
+
+
+def lamina_root() -> Path:
+    return Path(__file__).resolve().parents[2]
 
 
 def _least_squares(seed=0):
@@ -50,19 +55,6 @@ def test_hessian_free_from_an_experiment_table_solves_least_squares_in_one_epoch
     solution, *_ = np.linalg.lstsq(np.c_[x.numpy(), np.ones(60)], y.numpy(), rcond=None)
     np.testing.assert_allclose(model.weight.detach().numpy().T, solution[:4], atol=1e-7)
     assert trainer.history[-1]["loss"] > 0  # the trainer saw the batch's loss (recorded by the optimizer)
-
-
-def test_hessian_free_trains_a_classifier_with_curvature_minibatches_and_preconditioner():
-    digits = lamina.data.load("digits", validation=0.1)
-    torch.manual_seed(0)
-    model = lamina.build_model([{"type": "flatten"}, {"type": "dense", "units": 16, "activation": "tanh"},
-                                {"type": "dense", "units": 10}], (1, 8, 8))
-    opt = HessianFree(model.parameters(), damping=0.1, cg_max_iter=20, curvature_batch=0.25,
-                      preconditioner="empirical_fisher")
-    trainer = Trainer(model, loss="cross_entropy", optimizer=opt, epochs=6, batch_size=len(digits.train), seed=0)
-    trainer.fit(digits.train)
-    assert trainer.evaluate(digits.test)["accuracy"] > 0.9  # full-batch HF, 6 steps
-    assert opt.state[next(model.parameters())]["step"] == 6
 
 
 def test_hessian_free_trains_a_recurrent_net():
@@ -182,3 +174,11 @@ def test_damping_rule_backtracking_and_armijo():
 def test_spec_validates_cross_field_bounds():
     with pytest.raises(lamina.ConfigError, match="cg_min_iter: must be <= cg_max_iter"):
         lamina.resolve("optimizer", {"type": "hf", "cg_min_iter": 30, "cg_max_iter": 20})
+
+
+def test_example_experiment_trains_with_hessian_free(tmp_path):
+    # the experiment-file path: spec -> Trainer -> Closure, curvature mini-batches and the Fisher preconditioner
+    exp = lamina.load_experiment(lamina_root() / "examples" / "digits_hessian_free.toml", overrides=["train.epochs=6"])
+    run = lamina.train(exp, out=tmp_path, progress="none")
+    assert run.evaluate("test")["accuracy"] > 0.9
+    assert (run.dir / "config.toml").read_text().count('type = "hessian_free"') == 1

@@ -20,7 +20,7 @@ from pydantic import model_validator
 
 from lamina.config.fields import choice, count, number, raise_problems
 from lamina.optim.closures import is_batch_closure, loss_and_outputs, record, require_closure
-from lamina.optim.conjugate_gradient import CGBreakdown, conjugate_gradient
+from lamina.optim.conjugate_gradient import CGBreakdown, CGResult, conjugate_gradient
 from lamina.optim.curvature import CurvatureError, GaussNewton, flatten, unflatten
 from lamina.optim.fisher import empirical_fisher_diagonal
 from lamina.optim.torch_optimizers import OptimizerSpec, Params
@@ -173,6 +173,51 @@ class HessianFree(torch.optim.Optimizer):
                              "lamina.train.Closure(model, x, y, loss_fn) as the closure, or set preconditioner=None")
         return empirical_fisher_diagonal(source.model, self._params, source.inputs, source.targets, source.loss_fn)
 
+    def _solve(self, gn: GaussNewton, g: torch.Tensor, fisher: torch.Tensor | None, state: dict) -> CGResult:
+        """CG on ``(G + lambda I) p = -g``; a breakdown multiplies ``lambda`` by 10 and retries from zero."""
+        group = self.param_groups[0]
+        previous = state.get("direction")
+        x0 = group["cg_decay"] * previous if previous is not None and group["cg_decay"] > 0 else None
+        for attempt in range(group["max_retries"] + 1):
+            damping = state["damping"]
+            precond = (fisher + damping).pow(0.75) if fisher is not None else None  # Martens' exponent
+            try:
+                result = conjugate_gradient(lambda v: gn.matvec(v) + damping * v, g, x0, preconditioner=precond,
+                                            max_iter=group["cg_max_iter"], min_iter=group["cg_min_iter"],
+                                            tol=group["cg_tol"])
+                state["retries"] = attempt
+                return result
+            except CGBreakdown as err:
+                state["damping"], x0, failure = damping * 10, None, err
+        raise CurvatureError(f"HessianFree: {failure} even with damping lambda = {damping:.3g} after "
+                             f"{group['max_retries']} retries (each x10): the Gauss-Newton curvature is not finite or "
+                             "not positive definite. Check that the outputs and loss are finite, that the loss is "
+                             "convex in the outputs it is given (logits for cross-entropy), or raise damping")
+
+    def _update(self, cg: CGResult, g: torch.Tensor, f0: float, loss_at: Callable[[torch.Tensor], float],
+                state: dict) -> torch.Tensor:
+        """Choose the CG iterate, adapt lambda by the reduction ratio and line-search; returns the weight change."""
+        group, lr, damping = self.param_groups[0], self.param_groups[0]["lr"], state["damping"]
+        if group["backtracking"]:
+            chosen, f_new = backtrack(cg.iterates, loss_at)
+        else:
+            chosen, f_new = len(cg.iterates) - 1, loss_at(cg.iterates[-1][1])
+        _, x, phi = cg.iterates[chosen]
+        # the undamped model's change at lr * x, from phi(x) = 1/2 x^T (G + lambda I) x + g^T x
+        gx = float(torch.dot(g, x))
+        curvature = 2 * (phi - gx) - damping * float(torch.dot(x, x))
+        predicted = 0.5 * lr * lr * curvature + lr * gx
+        rho = (f_new - f0) / predicted if predicted < 0 else -math.inf
+        state["damping"] = adapt_damping(damping, rho, boost=group["damping_boost"], drop=group["damping_drop"])
+        alpha = 1.0
+        if group["line_search"]:
+            alpha, f_new = armijo(lambda a: loss_at(a * x), f0, lr * gx, f_new)
+        elif not f_new < math.inf:
+            alpha = 0.0
+        state.update(direction=cg.x.detach(), rho=rho, cg_iterations=cg.iterations, cg_stopped=cg.stopped,
+                     step_size=alpha, loss_after=f_new if alpha > 0 else f0)
+        return lr * alpha * x
+
     def step(self, closure: Callable | None = None, curvature_closure: Callable | None = None) -> torch.Tensor:
         """One Hessian-free step; returns the loss before it.
 
@@ -195,8 +240,8 @@ class HessianFree(torch.optim.Optimizer):
         grads = torch.autograd.grad(loss, params, retain_graph=source is None, allow_unused=True)
         g = flatten([None if t is None else t.detach() for t in grads], params)
         if not torch.isfinite(g).all():
-            raise CurvatureError(f"HessianFree: the gradient is not finite (loss {float(loss.detach()):.6g}); check the inputs "
-                                 "and targets for NaN/inf values")
+            raise CurvatureError(f"HessianFree: the gradient is not finite (loss {float(loss.detach()):.6g}); check "
+                                 "the inputs and targets for NaN/inf values")
         for p, t in zip(params, unflatten(g, params)):
             p.grad = t.clone()
         state["step"] += 1
@@ -204,28 +249,10 @@ class HessianFree(torch.optim.Optimizer):
             return loss.detach()
         with torch.enable_grad():
             curv_loss, curv_out = (loss, outputs) if source is None else loss_and_outputs("HessianFree", source, FORM)
-        gn = GaussNewton(curv_loss, curv_out, params)
         fisher = None
         if group["preconditioner"] == "empirical_fisher":
             fisher = self._preconditioner(source if source is not None else closure)
-        previous = state.get("direction")
-        x0 = group["cg_decay"] * previous if previous is not None and group["cg_decay"] > 0 else None
-        for attempt in range(group["max_retries"] + 1):
-            damping = state["damping"]
-            precond = (fisher + damping).pow(0.75) if fisher is not None else None
-            try:
-                cg = conjugate_gradient(lambda v: gn.matvec(v) + damping * v, g, x0, preconditioner=precond,
-                                        max_iter=group["cg_max_iter"], min_iter=group["cg_min_iter"],
-                                        tol=group["cg_tol"])
-                break
-            except CGBreakdown as err:
-                state["damping"], x0, failure = damping * 10, None, err
-        else:
-            raise CurvatureError(f"HessianFree: {failure} even with damping lambda = {damping:.3g} after "
-                                 f"{group['max_retries']} retries (each x10): the Gauss-Newton curvature is not finite "
-                                 "or not positive definite. Check that the outputs and loss are finite, that the loss "
-                                 "is convex in the outputs it is given (logits for cross-entropy), or raise damping")
-        del gn  # frees the curvature graph before the loss evaluations
+        cg = self._solve(GaussNewton(curv_loss, curv_out, params), g, fisher, state)  # the graph goes with it
         theta = flatten([p.detach() for p in params], params).clone()
 
         def loss_at(x: torch.Tensor) -> float:
@@ -234,27 +261,7 @@ class HessianFree(torch.optim.Optimizer):
                 value = float(loss_and_outputs("HessianFree", closure, FORM)[0])
             return value if math.isfinite(value) else math.inf
 
-        if group["backtracking"]:
-            chosen, f_new = backtrack(cg.iterates, loss_at)
-        else:
-            chosen, f_new = len(cg.iterates) - 1, loss_at(cg.iterates[-1][1])
-        _, x, phi = cg.iterates[chosen]
-        f0, lr = float(loss.detach()), group["lr"]
-        # the undamped model at lr * x, from phi(x) = 1/2 x^T (G + lambda I) x + g^T x
-        gx = float(torch.dot(g, x))
-        curvature = 2 * (phi - gx) - damping * float(torch.dot(x, x))
-        predicted = 0.5 * lr * lr * curvature + lr * gx
-        rho = (f_new - f0) / predicted if predicted < 0 else -math.inf
-        state["damping"] = adapt_damping(damping, rho, boost=group["damping_boost"], drop=group["damping_drop"])
-        alpha = 1.0
-        if group["line_search"]:
-            alpha, f_new = armijo(lambda a: loss_at(a * x), f0, lr * gx, f_new)
-        elif not f_new < math.inf:
-            alpha = 0.0
-        self._set(theta + lr * alpha * x)
-        state["direction"] = cg.x.detach()
-        state.update(rho=rho, cg_iterations=cg.iterations, cg_stopped=cg.stopped, step_size=alpha, retries=attempt,
-                     loss_after=f_new)
+        self._set(theta + self._update(cg, g, float(loss.detach()), loss_at, state))
         return loss.detach()
 
 
