@@ -1,4 +1,5 @@
-"""What the closure-driven optimizers (Hessian-free, EKF, evolution strategies) need from a closure, and how they get it.
+"""What the closure-driven optimizers (Hessian-free, EKF, evolution strategies) need from a closure, and how they
+get it.
 
 Two forms are accepted everywhere:
 

@@ -43,7 +43,8 @@ def annealed(initial: float, final: float | None, steps: int, step: int) -> floa
 
 
 def output_jacobian(values: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``d values / d params`` as an ``(M, n)`` matrix for the ``M`` entries of ``values`` (vmap over backward passes)."""
+    """``d values / d params`` as an ``(M, n)`` matrix for the ``M`` entries of ``values`` (backward passes under
+    vmap)."""
     flat = values.reshape(-1)
     if flat.numel() == 1:
         rows = [torch.autograd.grad(flat[0], params, allow_unused=True)]
@@ -145,8 +146,8 @@ class EKF(torch.optim.Optimizer):
 
     needs_closure: ClassVar[bool] = True
 
-    def __init__(self, params: Params, lr: float = 1.0, *, decoupling: str = "global", initial_covariance: float = 100.0,
-                 measurement_noise: float = 1.0, process_noise: float = 1e-4,
+    def __init__(self, params: Params, lr: float = 1.0, *, decoupling: str = "global",
+                 initial_covariance: float = 100.0, measurement_noise: float = 1.0, process_noise: float = 1e-4,
                  measurement_noise_final: float | None = None, process_noise_final: float | None = None,
                  anneal_steps: int = 1000, max_memory: int | None = None) -> None:
         if not lr > 0:
@@ -155,7 +156,8 @@ class EKF(torch.optim.Optimizer):
             raise ValueError(f"Invalid decoupling: {decoupling!r} (one of {', '.join(map(repr, DECOUPLINGS))})")
         if not initial_covariance > 0:
             raise ValueError(f"Invalid initial_covariance: {initial_covariance}")
-        for name, value in (("measurement_noise", measurement_noise), ("measurement_noise_final", measurement_noise_final)):
+        for name, value in (("measurement_noise", measurement_noise),
+                            ("measurement_noise_final", measurement_noise_final)):
             if value is not None and not value > 0:
                 raise ValueError(f"Invalid {name} (must be > 0): {value}")
         for name, value in (("process_noise", process_noise), ("process_noise_final", process_noise_final)):
@@ -173,17 +175,24 @@ class EKF(torch.optim.Optimizer):
         self._params = self.param_groups[0]["params"]
         self._blocks = decoupled_blocks(self._params, decoupling)
         first = self._params[0]
+        self._check_memory(decoupling, first, max_memory)
+        self._blocks = [b.to(first.device) for b in self._blocks]
+
+    def _check_memory(self, decoupling: str, first: torch.Tensor, max_memory: int | None) -> None:
+        """Refuse, before allocating it, a covariance larger than ``max_memory`` (default: half the free memory)."""
         needed = covariance_bytes(self._blocks, first.dtype)
-        limit = max_memory if max_memory is not None else (lambda free: free // 2 if free else None)(
-            _free_memory(first.device))
-        if limit is not None and needed > limit:
-            n = sum(p.numel() for p in self._params)
-            options = ", ".join(f"'{d}' needs {format_bytes(covariance_bytes(decoupled_blocks(self._params, d), first.dtype))}"
-                                for d in DECOUPLINGS if d != decoupling)
-            raise MemoryError(f"EKF(decoupling={decoupling!r}) needs a covariance P of {format_bytes(needed)} for this "
-                              f"network's {n:,} weights ({'an n x n matrix' if decoupling == 'global' else 'its blocks'}"
-                              f"), more than the {format_bytes(limit)} allowed (max_memory; default half the free "
-                              f"memory on {first.device}). Use the decoupled filter (DEKF): {options}")
+        free = _free_memory(first.device)
+        limit = max_memory if max_memory is not None else (free // 2 if free else None)
+        if limit is None or needed <= limit:
+            return
+        n = sum(p.numel() for p in self._params)
+        sizes = {d: covariance_bytes(decoupled_blocks(self._params, d), first.dtype) for d in DECOUPLINGS}
+        others = ", ".join(f"'{d}' needs {format_bytes(b)}" for d, b in sizes.items() if d != decoupling)
+        shape = "an n x n matrix" if decoupling == "global" else "its blocks"
+        raise MemoryError(f"EKF(decoupling={decoupling!r}) needs a covariance P of {format_bytes(needed)} for this "
+                          f"network's {n:,} weights ({shape}), more than the {format_bytes(limit)} allowed "
+                          f"(max_memory; default half the free memory on {first.device}). Use the decoupled filter "
+                          f"(DEKF): {others}")
 
     def _covariances(self) -> list[torch.Tensor]:
         state = self.state[self._params[0]]
@@ -211,8 +220,7 @@ class EKF(torch.optim.Optimizer):
                 return loss  # the trainer reports the divergence
             H = -output_jacobian(residuals, self._params)  # d outputs / d w = -d residuals / d w
         r, q = self.noise()
-        dw = ekf_update(covariances, [b.to(H.device) for b in self._blocks], H.detach(),
-                        residuals.detach().reshape(-1), r, q)
+        dw = ekf_update(covariances, self._blocks, H.detach(), residuals.detach().reshape(-1), r, q)
         with torch.no_grad():
             for p, d in zip(self._params, unflatten(dw, self._params)):
                 p.add_(d)
