@@ -184,11 +184,19 @@ def main() -> None:
                         help="learning rates to probe (one: no probe)")
     parser.add_argument("--adam-lr", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3, 1e-2])
     parser.add_argument("--probe-seconds", type=float, default=15.0)
+    parser.add_argument("--hf-batch", type=int, help="examples per HF step (gradient batch; default: the scale's)")
+    parser.add_argument("--hf-curvature", type=float, help="fraction of the HF batch for curvature products")
+    parser.add_argument("--hf-cg-max-iter", type=int)
     parser.add_argument("--points", type=int, default=16, help="evaluations along each curve")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    scale = SCALES[args.scale]
+    scale = dict(SCALES[args.scale])
+    chosen = {"hf_batch": args.hf_batch, "curvature": args.hf_curvature, "cg_max_iter": args.hf_cg_max_iter}
+    for key, value in chosen.items():
+        if value is not None:
+            scale[key] = value
     seconds = args.seconds or scale["seconds"]
     device = torch.device(args.device)
     subset = args.train_subset or scale["subset"]
@@ -221,12 +229,14 @@ def main() -> None:
         for other in (n for n in final if n != "hf"):
             print(f"  {other} / hf train error ratio at {seconds:.0f} s: {final[other] / final['hf']:.2f}")
     print(f"  lowest train error at equal time: {best}; published (paper scale, RAND+HF): train {PUBLISHED_TRAIN}")
-    figure = RESULTS / f"hessian_free_{args.scale}.png"
+    tag = f"hessian_free_{args.scale}" + (f"_{args.tag}" if args.tag else "")
+    figure = RESULTS / f"{tag}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(curves, figure, f"Deep MNIST autoencoder {'-'.join(map(str, scale['widths']))}, "
                          f"{len(train) // 1000}k images, equal time")
-    path = write_result(f"hessian_free_{args.scale}", {
-        "scale": args.scale, "widths": scale["widths"], "train_images": len(train), "seconds_per_method": seconds,
+    path = write_result(tag, {
+        "scale": args.scale, "hf_settings": {k: scale[k] for k in ("hf_batch", "curvature", "cg_max_iter")},
+        "widths": scale["widths"], "train_images": len(train), "seconds_per_method": seconds,
         "learning_rates": {k: v for k, v in lrs.items() if k in curves}, "table": rows,
         "lowest_train_error_at_equal_time": best, "published_train_error_rand_hf": PUBLISHED_TRAIN,
         "target_met": best == "hf" if args.scale == "cpu" else final.get("hf", math.inf) <= 1.7,
