@@ -3,6 +3,8 @@
 Calling it is what ``torch.optim.LBFGS`` expects: zero the gradients, compute the loss on the batch, back-propagate
 and return the loss. Second-order and Kalman-filter optimizers need more than the loss: the network's outputs
 (``forward()``), the loss as a function of those outputs (``loss_of``) and the targets, which it also carries.
+Those evaluate through :meth:`Closure.loss` (no back-propagation), may take part of the batch (:meth:`Closure.subset`,
+Hessian-free's curvature mini-batch) and report the batch's loss and outputs with :meth:`Closure.record`.
 """
 from __future__ import annotations
 
@@ -51,6 +53,7 @@ class Closure:
 
     def loss(self) -> tuple[torch.Tensor, Any]:
         """``(loss, outputs)`` on the batch, with the graph, without back-propagating."""
+        self.evaluations += 1
         if self.loss_fn is None:  # a model with its own objective (an RBM's CD surrogate, ...)
             with self.autocast():
                 loss = self.model.training_loss((self.inputs, self.targets))
@@ -58,11 +61,26 @@ class Closure:
         outputs = self.forward()
         return self.loss_of(outputs), outputs
 
+    def record(self, loss: torch.Tensor, outputs: Any) -> None:
+        """Keep ``loss`` and ``outputs`` (detached) as the batch's figures for logging and metrics. Calling the
+        closure records its own; optimizers that evaluate through :meth:`loss` record the batch once per step."""
+        self.last_loss = loss.detach()
+        self.last_output = outputs.detach() if isinstance(outputs, torch.Tensor) else outputs
+
+    def subset(self, index: slice | torch.Tensor) -> Closure:
+        """A closure on part of the batch (``index`` into the batch dimension), with the same model, loss, penalty
+        and precision."""
+        def take(value: Any) -> Any:
+            if isinstance(value, tuple):
+                return tuple(take(v) for v in value)
+            return value[index] if isinstance(value, torch.Tensor) else value
+
+        return Closure(self.model, take(self.inputs), take(self.targets), self.loss_fn, penalty=self.penalty,
+                       autocast=self.autocast, zero_grad=self._zero_grad)
+
     def __call__(self) -> torch.Tensor:
         self._zero_grad()
         loss, outputs = self.loss()
         loss.backward()
-        self.evaluations += 1
-        self.last_loss = loss.detach()
-        self.last_output = outputs.detach() if isinstance(outputs, torch.Tensor) else outputs
+        self.record(loss, outputs)
         return self.last_loss
