@@ -245,6 +245,9 @@ class BernoulliRBM(RBM):
     Shape:
         ``(N, n_visible)`` (or ``(N, *image)`` with ``n_visible`` pixels) ``-> (N, n_hidden)`` for ``forward``.
 
+    Data-parallel training: wrap a module whose ``forward`` returns ``training_loss`` in
+    ``DistributedDataParallel``; with persistent chains pass ``broadcast_buffers=False`` so each rank keeps its own.
+
     Example:
         >>> rbm = BernoulliRBM(784, 500, k=1)
         >>> Trainer(rbm, optimizer={"type": "sgd", "lr": 0.05, "momentum": 0.9}, epochs=10).fit(binary_mnist)

@@ -35,12 +35,13 @@ def _figure(grid: np.ndarray, title: str, label: str, *, cmap: str, vmin: float,
 
     from lamina.report.plots import save_figure
 
-    fig, ax = plt.subplots(figsize=(min(12, 1 + grid.shape[1] / 28), min(12, 1 + grid.shape[0] / 28)))
+    width = float(np.clip(grid.shape[1] / 25, 3.5, 10))  # inches for the image; its height keeps the aspect
+    fig, ax = plt.subplots(figsize=(width + 1.2, width * grid.shape[0] / grid.shape[1] + 0.8))
     shown = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title)
-    fig.colorbar(shown, ax=ax, fraction=0.04, pad=0.02).set_label(label)
+    ax.set_title(title, pad=12)
+    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, shrink=0.9).set_label(label)
     return save_figure(fig, Path(path))
 
 
@@ -50,7 +51,7 @@ def plot_filters(weight: torch.Tensor, shape: tuple[int, int], path: str | Path,
     w = weight.detach().float().cpu()[:n].reshape(-1, *shape).numpy()
     limit = float(np.abs(w).max()) or 1.0
     columns = math.ceil(math.sqrt(len(w)))
-    return _figure(image_grid(w, columns), f"{title} ({len(w)} hidden units, one per tile)", "weight",
+    return _figure(image_grid(w, columns), f"{title}\n({len(w)} hidden units, one per tile)", "weight",
                    cmap="RdBu_r", vmin=-limit, vmax=limit, path=Path(path))
 
 
@@ -75,5 +76,5 @@ def plot_reconstructions(data: torch.Tensor, reconstructions: torch.Tensor, shap
         rows += [x[start: start + columns], r[start: start + columns]]
     stacked = torch.cat(rows).numpy()
     lo, hi = float(stacked.min()), float(stacked.max())
-    return _figure(image_grid(stacked, columns), f"{title} (odd rows: data, even rows: reconstruction)",
+    return _figure(image_grid(stacked, columns), f"{title}\n(odd rows: data, even rows: their reconstructions)",
                    "pixel value", cmap="gray", vmin=min(lo, 0.0), vmax=max(hi, 1.0), path=Path(path))

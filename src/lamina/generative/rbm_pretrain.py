@@ -164,5 +164,6 @@ def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path,
         top = rbms[-1].sample(n_samples, gibbs_steps, generator=generator, mean=False)
         samples = down_pass(rbms[:-1], top, generator=generator)
         paths.append(plot_images(samples, shape, folder / "rbm_samples.png",
-                                 title=f"samples: {gibbs_steps} Gibbs steps in the top RBM, then a down pass"))
+                                 title=f"samples of the pretrained stack\n({gibbs_steps} Gibbs steps in the top RBM, then a "
+                                       "down pass)"))
     return paths
