@@ -137,19 +137,19 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
     def backward(ctx, grad_output):
         weight, v_data, h_data, v_model, h_model, delta = ctx.saved_tensors
         n_data, n_model = v_data.shape[0], v_model.shape[0]
-        # <h v^T>_model - <h v^T>_data, accumulated in one output buffer
-        grad_w = torch.mm(h_model.t(), v_model).mul_(1.0 / n_model)
-        grad_w.addmm_(h_data.t(), v_data, alpha=-1.0 / n_data)
+        g = float(grad_output)  # 1 from the trainer; folded into the products' scale factors, not an extra pass
+        # g (<h v^T>_model - <h v^T>_data): two products into one buffer, all scaling inside the GEMM calls
+        grad_w = torch.mm(h_model.t(), v_model)
+        grad_w.addmm_(h_data.t(), v_data, beta=g / n_model, alpha=-g / n_data)
         grad_w = grad_w.to(weight.dtype)
-        grad_b = (v_model.mean(0) - v_data.mean(0)).to(weight.dtype)
-        grad_c = (h_model.mean(0) - h_data.mean(0)).to(weight.dtype)
+        grad_b = (v_model.mean(0) - v_data.mean(0)).to(weight.dtype).mul_(g)
+        grad_c = (h_model.mean(0) - h_data.mean(0)).to(weight.dtype).mul_(g)
         if delta is not None:
-            grad_w.addr_(delta, v_data.mean(0).to(weight.dtype))
-            grad_c = grad_c + delta
+            grad_w.addr_(delta, v_data.mean(0).to(weight.dtype), alpha=g)
+            grad_c.add_(delta, alpha=g)
         if ctx.weight_decay:
-            grad_w.add_(weight, alpha=ctx.weight_decay)
-        return (grad_w * grad_output, grad_b * grad_output, grad_c * grad_output,
-                None, None, None, None, None, None, None, None)
+            grad_w.add_(weight, alpha=g * ctx.weight_decay)
+        return grad_w, grad_b, grad_c, None, None, None, None, None, None, None, None
 
 
 def cd_surrogate(stats: CDStatistics, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,

@@ -39,8 +39,8 @@ class RBMMonitor(Callback):
         self.binary = bool(((data == 0) | (data == 1)).all())
 
     @torch.no_grad()
-    def measure(self, rbm: Any) -> dict[str, float]:
-        """The monitoring figures of ``rbm`` now."""
+    def measure(self, rbm: Any, *, ais: bool = True) -> dict[str, float]:
+        """The monitoring figures of ``rbm`` now (``ais``: with the AIS log-likelihood, where it applies)."""
         from lamina.generative.ais import ais_log_partition
         from lamina.generative.partition import pseudo_log_likelihood
 
@@ -59,7 +59,7 @@ class RBMMonitor(Callback):
                 for k, x in parts.items():
                     sums[k] = sums.get(k, 0.0) + float(x.sum())
             out = {self.prefix + k: s / len(data) for k, s in sums.items()}
-            if self.ais_every and self.binary and rbm.family == "bernoulli":
+            if ais and self.binary and rbm.family == "bernoulli" and not rbm.softmax_units:
                 estimate = ais_log_partition(rbm, self.ais_runs, self.ais_betas, data=data, generator=generator)
                 out[self.prefix + "ais_log_z"] = estimate.log_z
                 out[self.prefix + "ais_log_likelihood"] = -out[self.prefix + "free_energy"] - estimate.log_z
@@ -71,10 +71,7 @@ class RBMMonitor(Callback):
         last = epoch + 1 == trainer.epochs
         if (epoch + 1) % self.every and not last:
             return
-        rbm = trainer.model
-        figures = self.measure(rbm)
-        if not (self.ais_every and ((epoch + 1) % self.ais_every == 0 or last)):
-            figures = {k: v for k, v in figures.items() if "ais_" not in k}
+        figures = self.measure(trainer.model, ais=bool(self.ais_every) and ((epoch + 1) % self.ais_every == 0 or last))
         logs.update(figures)
         if len(trainer.history):
             trainer.history.epochs[-1].update(figures)

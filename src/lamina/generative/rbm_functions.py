@@ -61,9 +61,9 @@ def gaussian_free_energy(v: torch.Tensor, weight: torch.Tensor, visible_bias: to
 
 def sample_bernoulli(probabilities: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Binary states with ``P(x = 1) = probabilities`` (same shape and dtype)."""
-    # rand < p is the inverse-CDF draw; on the CPU it is faster than torch.bernoulli and takes the same generator
+    # u < p is the inverse-CDF draw; on the CPU it is faster than torch.bernoulli. In place: no second buffer
     u = torch.rand(probabilities.shape, generator=generator, device=probabilities.device, dtype=probabilities.dtype)
-    return (u < probabilities).to(probabilities.dtype)
+    return u.lt_(probabilities)
 
 
 def sample_gaussian(mean: torch.Tensor, std: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -39,6 +39,8 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
             drawn from them once.
         monitor_examples: training examples on which reconstruction error and pseudo-likelihood are logged
             each epoch (0: none).
+        ais_every, ais_runs, ais_betas: also log the AIS log-likelihood of those examples every ``ais_every``
+            epochs (0: never; binary data only, so in practice the first layer).
         plots: write filters, reconstructions and samples of the stack to the run's ``plots/``.
     """
 
@@ -61,6 +63,9 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
     visible_bias_init: choice("data", "zero") = "data"
     propagate: choice("probabilities", "samples") = "probabilities"
     monitor_examples: count(0) = 1000
+    ais_every: count(0) = 0
+    ais_runs: count() = 100
+    ais_betas: count(3) = 10000
     plots: bool = True
 
     def _options(self) -> dict[str, Any]:
@@ -82,7 +87,8 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
 
         callbacks: list = []
         if self.monitor_examples:
-            callbacks.append(RBMMonitor(inputs[: self.monitor_examples]))
+            callbacks.append(RBMMonitor(inputs[: self.monitor_examples], ais_every=self.ais_every,
+                                        ais_runs=self.ais_runs, ais_betas=self.ais_betas))
         if self.final_momentum is not None:
             callbacks.append(MomentumSchedule(self.final_momentum, self.momentum_switch_epoch))
         return callbacks
