@@ -97,6 +97,7 @@ class LayerwisePretrainSpec(PretrainSpec):
     Args:
         epochs, batch_size: training of each greedy module.
         optimizer: by name or table; the default is SGD with momentum 0.5 (Hinton's guide, 2010).
+        schedule: learning-rate schedule of each greedy module's training (by name or table), or none.
         seed: of each layer's training (layer ``i`` uses ``seed + i``); default: the experiment's seed.
         layers: per-layer overrides of any option, in order (``layers = [{ epochs = 20 }, { corruption = 0.3 }]``).
     """
@@ -107,6 +108,7 @@ class LayerwisePretrainSpec(PretrainSpec):
     epochs: count() = 10
     batch_size: count() = 128
     optimizer: component("optimizer") = Field({"type": "sgd", "lr": 0.1, "momentum": 0.5}, validate_default=True)
+    schedule: component("schedule") | None = None
     seed: count(0) | None = None
     layers: list[dict[str, Any]] = []
 
@@ -142,6 +144,19 @@ class LayerwisePretrainSpec(PretrainSpec):
         """The greedy module for a layer of ``n_visible`` inputs and ``n_hidden`` units with this activation."""
         raise NotImplementedError
 
+    def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
+        """Called once the module is built, with its training inputs (e.g. to set an RBM's visible biases from
+        the data's statistics). Default: nothing."""
+
+    def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
+        """Extra callbacks for the trainer of layer ``index`` (monitors, momentum schedules). Default: none."""
+        return []
+
+    def next_inputs(self, activations: torch.Tensor, index: int, generator: torch.Generator) -> torch.Tensor:
+        """The training inputs of the next greedy module, given layer ``index``'s activations of its own inputs.
+        Default: the activations (an RBM method may draw binary samples from them instead)."""
+        return activations
+
     def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
                  folder: Path | None = None) -> dict[str, Any]:
         """Run :func:`pretrain_layerwise` with these options; return a per-layer summary."""
@@ -172,18 +187,20 @@ def _forward_in_batches(module: nn.Module, x: torch.Tensor, batch_size: int = 40
 
 def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpec | str | dict, *,
                        device: Any = "auto", seed: int | None = 0, folder: str | Path | None = None,
-                       callbacks: list | None = None) -> list[PretrainedLayer]:
+                       callbacks: list | None = None, output_layer: bool = True) -> list[PretrainedLayer]:
     """Pretrain every hidden dense layer of a stack in turn, copying each greedy module's weights into it.
 
     Args:
         model: a layer stack (``lamina.build_model`` or an ``nn.Sequential``); its last dense layer is the output
-            layer and is left to supervised fine-tuning.
+            layer and is left to supervised fine-tuning (unless ``output_layer=False``).
         data: the training inputs (an :class:`~lamina.data.ArrayDataset` or a tensor); targets are not used.
         method: a registered method name (``"rbm"``), a table, or a :class:`LayerwisePretrainSpec`.
         device: where the greedy modules train.
         seed: layer ``i`` trains with seed ``seed + i``.
         folder: keep a checkpoint after each layer here, and resume from it.
         callbacks: extra callbacks for each layer's trainer.
+        output_layer: the last dense layer is an output layer, not pretrained; ``False`` pretrains every dense
+            layer (a deep belief net's stack).
 
     Returns:
         One :class:`PretrainedLayer` per pretrained layer (those restored from a checkpoint have no history).
@@ -198,7 +215,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
 
     spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
     device = resolve_device(device)
-    targets = dense_layers(model)[:-1]
+    targets = dense_layers(model)[:-1] if output_layer else dense_layers(model)
     if not targets:
         raise ShapeError("greedy pretraining needs at least one hidden dense layer below the output layer")
     for name, linear, act in targets:
@@ -225,9 +242,12 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                 layer_seed = None if seed is None else seed + index
                 with seeded(layer_seed):
                     greedy = layer_spec.build_module(linear.in_features, linear.out_features, activation)
-                trainer = Trainer(greedy, optimizer=layer_spec.optimizer, epochs=layer_spec.epochs,
-                                  batch_size=layer_spec.batch_size, device=device, seed=layer_seed,
-                                  callbacks=list(callbacks or []))
+                greedy = greedy.to(device)
+                layer_spec.prepare_module(greedy, h)
+                trainer = Trainer(greedy, optimizer=layer_spec.optimizer, schedule=layer_spec.schedule,
+                                  epochs=layer_spec.epochs, batch_size=layer_spec.batch_size, device=device,
+                                  seed=layer_seed,
+                                  callbacks=[*layer_spec.layer_callbacks(greedy, h, index), *(callbacks or [])])
                 history = trainer.fit(ArrayDataset(h))
                 with torch.no_grad():
                     linear.weight.copy_(greedy.weight.to(linear.weight.device))
@@ -239,5 +259,9 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
             index += 1
             if index == len(targets):
                 break
+            h = _forward_in_batches(child.to(device), h)
+            generator = torch.Generator(h.device).manual_seed(0 if seed is None else seed + index)
+            h = spec.for_layer(index - 1).next_inputs(h, index - 1, generator)
+            continue
         h = _forward_in_batches(child.to(device), h)
     return results

@@ -1,0 +1,175 @@
+"""``[pretrain] method = "rbm"`` and ``"gaussian_rbm"``: greedy layer-wise pretraining with stacked RBMs
+(Hinton, Osindero & Teh, 2006; Hinton & Salakhutdinov, 2006), through the shared driver
+:func:`~lamina.generative.pretrain_layerwise`.
+
+Each hidden sigmoid layer becomes an RBM's hidden layer: ``p(h = 1 | v) = sigmoid(W v + c)`` *is* the layer's
+forward pass, so the RBM's ``W`` and ``c`` are copied into the layer as they are. The defaults are those of
+Hinton & Salakhutdinov's code (learning rate 0.1, momentum 0.5 then 0.9 from epoch 5, weight cost 0.0002,
+CD-1, batch size 100 there, 128 here).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from lamina.config.fields import choice, count, number
+from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
+from lamina.generative.rbm import RBM, BernoulliRBM
+from lamina.registry import register
+
+__all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec"]
+
+
+@register("pretrain", "rbm")
+class RBMPretrainSpec(LayerwisePretrainSpec):
+    """Stacked Bernoulli RBMs, one per hidden sigmoid layer.
+
+    Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
+        cd_k: Gibbs steps of contrastive divergence.
+        persistent: persistent CD (Tieleman, 2008) with ``persistent_chains`` chains (default: ``batch_size``).
+        reconstruction: ``probabilities`` or ``samples`` for the chain's last visible state in the statistics.
+        weight_decay: L2 cost on the weights, inside the CD update (0.0002 in Hinton & Salakhutdinov's code).
+        sparsity_target, sparsity_cost, sparsity_decay: the sparsity penalty (none by default).
+        final_momentum, momentum_switch_epoch: SGD's momentum becomes ``final_momentum`` at that epoch (``None``:
+            keep the optimizer's).
+        visible_bias_init: ``data`` (``log(p / (1 - p))`` of each input's mean, Hinton 2010 sec. 8) or ``zero``.
+        propagate: the next RBM's training data: this layer's hidden ``probabilities``, or binary ``samples``
+            drawn from them once.
+        monitor_examples: training examples on which reconstruction error and pseudo-likelihood are logged
+            each epoch (0: none).
+        ais_every, ais_runs, ais_betas: also log the AIS log-likelihood of those examples every ``ais_every``
+            epochs (0: never; binary data only, so in practice the first layer).
+        plots: write filters, reconstructions and samples of the stack to the run's ``plots/``.
+    """
+
+    compatible_activations: ClassVar[tuple[str, ...]] = ("sigmoid",)
+    why_incompatible: ClassVar[str] = ("an RBM's hidden units are binary, with p(h = 1 | v) = sigmoid(W v + c), so "
+                                       "only a sigmoid layer computes what the RBM learned (rectified units would "
+                                       "need noisy-ReLU RBMs, Nair & Hinton 2010, which lamina does not provide).")
+    visible_units: ClassVar[str] = "bernoulli"
+
+    cd_k: count() = 1
+    persistent: bool = False
+    persistent_chains: count() | None = None
+    reconstruction: choice("probabilities", "samples") = "probabilities"
+    weight_decay: number(0) = 0.0002
+    sparsity_target: number(0, 1, lo_open=True, hi_open=True) | None = None
+    sparsity_cost: number(0) = 0.1
+    sparsity_decay: number(0, 1, hi_open=True) = 0.95
+    final_momentum: number(0, 1, hi_open=True) | None = 0.9
+    momentum_switch_epoch: count(0) = 5
+    visible_bias_init: choice("data", "zero") = "data"
+    propagate: choice("probabilities", "samples") = "probabilities"
+    monitor_examples: count(0) = 1000
+    ais_every: count(0) = 0
+    ais_runs: count() = 100
+    ais_betas: count(3) = 10000
+    plots: bool = True
+
+    def _options(self) -> dict[str, Any]:
+        chains = (self.persistent_chains or self.batch_size) if self.persistent else 0
+        return dict(k=self.cd_k, persistent_chains=chains, reconstruction=self.reconstruction,
+                    weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
+                    sparsity_cost=self.sparsity_cost, sparsity_decay=self.sparsity_decay)
+
+    def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        return BernoulliRBM(n_visible, n_hidden, **self._options())
+
+    def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
+        module.check_visible(module._rows(inputs))  # bad data is refused before any training, with advice
+        if self.visible_bias_init == "data":
+            module.init_visible_bias(inputs)
+
+    def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
+        from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
+
+        callbacks: list = []
+        if self.monitor_examples:
+            callbacks.append(RBMMonitor(inputs[: self.monitor_examples], ais_every=self.ais_every,
+                                        ais_runs=self.ais_runs, ais_betas=self.ais_betas))
+        if self.final_momentum is not None:
+            callbacks.append(MomentumSchedule(self.final_momentum, self.momentum_switch_epoch))
+        return callbacks
+
+    def next_inputs(self, activations: torch.Tensor, index: int, generator: torch.Generator) -> torch.Tensor:
+        if self.propagate == "probabilities":
+            return activations
+        u = torch.rand(activations.shape, generator=generator, device=activations.device, dtype=activations.dtype)
+        return (u < activations).to(activations.dtype)
+
+    def pretrain(self, model: torch.nn.Module, data: Any, *, device: Any, seed: int | None,
+                 folder: Path | None = None) -> dict[str, Any]:
+        records = pretrain_layerwise(model, data, self, device=device,
+                                     seed=self.seed if self.seed is not None else seed, folder=folder)
+        summary = {"method": self.type_name, "layers": [p.summary() for p in records]}
+        if self.plots and folder is not None and records:
+            summary["figures"] = [str(p) for p in write_stack_figures(records, data, Path(folder).parent / "plots")]
+        return summary
+
+
+@register("pretrain", "gaussian_rbm")
+class GaussianRBMPretrainSpec(RBMPretrainSpec):
+    """Stacked RBMs for real-valued inputs: a Gaussian-Bernoulli RBM under the first hidden layer, Bernoulli RBMs
+    above it (Hinton & Salakhutdinov, 2006). Standardise the inputs (``[data] scale = "standard"``) unless
+    ``learn_std``.
+
+    Args (beside those of ``rbm``):
+        learn_std: learn the visible units' standard deviations.
+        gaussian_lr_scale: the first layer's learning rate is the optimizer's times this (Hinton & Salakhutdinov
+            used 0.001 for the Gaussian layer against 0.1 for the binary ones); a per-layer ``optimizer`` in
+            ``layers[0]`` overrides it.
+    """
+
+    visible_units: ClassVar[str] = "gaussian"
+
+    learn_std: bool = False
+    gaussian_lr_scale: number(0, 1, lo_open=True) = 0.01
+
+    _layer: int | None = None  # which layer this copy of the options is for (set by for_layer)
+
+    def for_layer(self, index: int) -> GaussianRBMPretrainSpec:
+        spec = super().for_layer(index).model_copy()
+        spec._name, spec._layer = self._name, index
+        if index == 0 and "optimizer" not in (self.layers[0] if self.layers else {}):
+            scaled = spec.optimizer.model_copy(update={"lr": spec.optimizer.lr * self.gaussian_lr_scale})
+            scaled._name = spec.optimizer._name
+            spec.optimizer = scaled
+        return spec
+
+    def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
+
+        if self._layer == 0:
+            return GaussianBernoulliRBM(n_visible, n_hidden, learn_std=self.learn_std, **self._options())
+        return BernoulliRBM(n_visible, n_hidden, **self._options())
+
+
+def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path, *, n_samples: int = 64,
+                        gibbs_steps: int = 1000, seed: int = 0) -> list[Path]:
+    """First-layer filters, first-layer reconstructions, and samples of the stack as a deep belief net (Gibbs in
+    the top RBM, then one down pass), when the inputs are images (or square vectors)."""
+    from lamina.generative.dbn import down_pass
+    from lamina.generative.greedy import _inputs
+    from lamina.generative.rbm_figures import image_shape_of, plot_filters, plot_images, plot_reconstructions
+
+    first = records[0].module
+    x = _inputs(data)
+    shape = image_shape_of(first.n_visible, tuple(x.shape[1:]))
+    if shape is None or not isinstance(first, RBM):
+        return []
+    device = first.weight.device
+    generator = torch.Generator(device).manual_seed(seed)
+    paths = [plot_filters(first.weight, shape, folder / "rbm_filters.png")]
+    examples = first._rows(x[:20].to(device))
+    paths.append(plot_reconstructions(examples, first.reconstruct(examples), shape,
+                                      folder / "rbm_reconstructions.png", title="first RBM's reconstructions"))
+    rbms = [r.module for r in records]
+    if all(isinstance(r, RBM) for r in rbms) and all(a.n_hidden == b.n_visible for a, b in zip(rbms, rbms[1:])):
+        top = rbms[-1].sample(n_samples, gibbs_steps, generator=generator, mean=False)
+        samples = down_pass(rbms[:-1], top, generator=generator)
+        paths.append(plot_images(samples, shape, folder / "rbm_samples.png",
+                                 title=f"samples of the pretrained stack\n({gibbs_steps} Gibbs steps in the top RBM, then a "
+                                       "down pass)"))
+    return paths
