@@ -13,11 +13,15 @@ pretrained 2.71%. Target: pretraining beats random init.
     --paper                                     1000 units per layer, 30 pretraining and 100 fine-tuning epochs
 
 Data: the first 10,000 MNIST training images train, the next 2,000 validate, the 10,000 test images test.
-Results: results/pretraining_effect_<method>.json, one per method.
+Results: results/pretraining_effect_<method>.json, one per method. A call with the same settings adds the seeds it
+has not run yet to that file, so ``--budget-minutes`` (no new seed is started after it) splits a long comparison
+over several calls.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import statistics
 import sys
 import time
@@ -26,7 +30,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
+from common import RESULTS, write_result  # noqa: E402
 
 import lamina  # noqa: E402
 from lamina.generative import pretrain_layerwise  # noqa: E402
@@ -77,6 +81,7 @@ def main() -> None:
     parser.add_argument("--momentum", type=float, default=0.9)
     parser.add_argument("--paper", action="store_true", help="1000 units, 30 pretraining and 100 fine-tuning epochs")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--budget-minutes", type=float, default=math.inf, help="start no new seed after this")
     args = parser.parse_args()
     if args.paper:
         args.hidden, args.pretrain_epochs, args.finetune_epochs, args.patience = 1000, 30, 100, 20
@@ -90,36 +95,60 @@ def main() -> None:
     print(f"MNIST: {len(splits.train)} training, {len(splits.validation)} validation, {len(splits.test)} test; "
           f"784-{args.hidden}-{args.hidden}-{args.hidden}-10 logistic; seeds {args.first_seed}.."
           f"{args.first_seed + args.seeds - 1}")
-    rows = []
+    deadline = time.time() + 60 * args.budget_minutes
+    rows, complete = [], True
     for method in methods:
-        runs = []
+        settings = {"method": method, "hidden": args.hidden, "train_size": len(splits.train),
+                    "validation_size": len(splits.validation),
+                    "pretrain_epochs": 0 if method == "none" else args.pretrain_epochs,
+                    "pretrain_batch_size": 0 if method == "none" else args.pretrain_batch_size,
+                    "finetune_epochs": args.finetune_epochs, "patience": args.patience, "batch_size": args.batch_size,
+                    "lr": args.lr, "momentum": args.momentum}
+        runs = {r["seed"]: r for r in _earlier_runs(method, settings)}
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            result = run_once(method, seed, splits, args)
-            runs.append(result)
+            if seed in runs:
+                continue
+            if time.time() > deadline:
+                complete = False
+                break
+            runs[seed] = result = run_once(method, seed, splits, args)
             print(f"  {method:24s} seed {seed}: test error {result['test_error']:.2f}%  (validation "
                   f"{result['validation_error']:.2f}%, best epoch {result['best_epoch']}, "
                   f"{result['pretrain_seconds'] + result['finetune_seconds']:.0f} s)", flush=True)
-        errors = [r["test_error"] for r in runs]
-        mean, std = statistics.mean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0
-        rows.append((method, mean, std))
-        write_result(f"pretraining_effect_{method}", {
-            "method": method, "hidden": args.hidden, "train_size": len(splits.train),
-            "validation_size": len(splits.validation), "pretrain_epochs": 0 if method == "none" else args.pretrain_epochs,
-            "finetune_epochs": args.finetune_epochs, "patience": args.patience, "batch_size": args.batch_size,
-            "lr": args.lr, "momentum": args.momentum, "test_error_mean": mean, "test_error_std": std,
-            "published_test_error": PUBLISHED.get(method), "runs": runs,
-        })
-    print("\nmethod                    test error (%), mean +- std    published (depth 3)")
-    for method, mean, std in rows:
+            _save(method, settings, list(runs.values()))
+        errors = [r["test_error"] for r in runs.values()]
+        if errors:
+            rows.append((method, statistics.mean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0,
+                         len(errors)))
+    if not complete:
+        print("time budget spent; the same command continues with the seeds not run yet")
+    print("\nmethod                    test error (%), mean +- std (seeds)    published (depth 3)")
+    for method, mean, std, n in rows:
         published = f"{PUBLISHED[method]:.2f}" if method in PUBLISHED else "-"
-        print(f"{method:24s}  {mean:6.2f} +- {std:4.2f}                   {published}")
-    base = next((m for m, _, _ in rows if m == "none"), None)
+        print(f"{method:24s}  {mean:6.2f} +- {std:4.2f} ({n})                    {published}")
+    base = next((mean for m, mean, _, _ in rows if m == "none"), None)
     if base is not None:
-        base_mean = next(mean for m, mean, _ in rows if m == "none")
-        for method, mean, _ in rows:
+        for method, mean, _, _ in rows:
             if method != "none":
-                print(f"{method} vs random init: {base_mean - mean:+.2f} points "
-                      f"({'better' if mean < base_mean else 'not better'})")
+                print(f"{method} vs random init: {base - mean:+.2f} points ({'better' if mean < base else 'not better'})")
+
+
+def _earlier_runs(method: str, settings: dict) -> list[dict]:
+    """The runs of an earlier call with exactly these settings (none if the settings differ)."""
+    path = RESULTS / f"pretraining_effect_{method}.json"
+    if not path.is_file():
+        return []
+    earlier = json.loads(path.read_text())
+    return earlier.get("runs", []) if all(earlier.get(k) == v for k, v in settings.items()) else []
+
+
+def _save(method: str, settings: dict, runs: list[dict]) -> None:
+    errors = [r["test_error"] for r in sorted(runs, key=lambda r: r["seed"])]
+    write_result(f"pretraining_effect_{method}", {
+        **settings, "test_error_mean": statistics.mean(errors),
+        "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
+        "published_test_error": PUBLISHED.get(method), "runs": sorted(runs, key=lambda r: r["seed"]),
+    })
 
 
 if __name__ == "__main__":
