@@ -1,7 +1,19 @@
 """Generative models and greedy pretraining: RBMs, deep belief nets, autoencoders, the layer-wise driver."""
 from lamina.generative.ais import AISEstimate, ais_log_partition, ais_log_weights, default_betas
+from lamina.generative.autoencoder import Autoencoder
+from lamina.generative import autoencoder_pretrain  # noqa: F401  (registers the autoencoder pretraining methods)
+from lamina.generative.autoencoder_pretrain import (
+    AutoencoderPretrainSpec,
+    ContractiveAutoencoderPretrainSpec,
+    DenoisingAutoencoderPretrainSpec,
+    SparseAutoencoderPretrainSpec,
+)
+from lamina.generative.contractive_autoencoder import ContractiveAutoencoder, contractive_penalty
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate
+from lamina.generative.corruption import corrupt
 from lamina.generative.dbn import DBN, down_pass
+from lamina.generative.deep_autoencoder import DeepAutoencoder
+from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
 from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
 from lamina.generative.greedy import (
     GreedyLayer,
@@ -14,13 +26,21 @@ from lamina.generative.partition import exact_log_partition, log_likelihood, pse
 from lamina.generative.rbm import RBM, BernoulliRBM
 from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
 from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
+from lamina.generative.sparse_autoencoder import SparseAutoencoder, kl_sparsity_penalty, l1_code_penalty
 from lamina.generative.up_down import up_down_surrogate
 
 __all__ = [
     "AISEstimate",
+    "Autoencoder",
+    "AutoencoderPretrainSpec",
     "BernoulliRBM",
     "CDStatistics",
+    "ContractiveAutoencoder",
+    "ContractiveAutoencoderPretrainSpec",
     "DBN",
+    "DeepAutoencoder",
+    "DenoisingAutoencoder",
+    "DenoisingAutoencoderPretrainSpec",
     "GaussianBernoulliRBM",
     "GaussianRBMPretrainSpec",
     "GreedyLayer",
@@ -30,14 +50,20 @@ __all__ = [
     "RBM",
     "RBMMonitor",
     "RBMPretrainSpec",
+    "SparseAutoencoder",
+    "SparseAutoencoderPretrainSpec",
     "ais_log_partition",
     "ais_log_weights",
     "cd_statistics",
     "cd_surrogate",
+    "contractive_penalty",
+    "corrupt",
     "default_betas",
     "dense_layers",
     "down_pass",
     "exact_log_partition",
+    "kl_sparsity_penalty",
+    "l1_code_penalty",
     "log_likelihood",
     "pretrain_layerwise",
     "pseudo_log_likelihood",

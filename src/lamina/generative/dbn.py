@@ -145,7 +145,7 @@ class DBN(nn.Module):
         labels = self._one_hot(y, len(x))
         lower = self.sizes if not self.n_labels else self.sizes[:-1]
         records = pretrain_layerwise(self._stack(lower), x, spec, device=device, seed=seed,
-                                     callbacks=callbacks, output_layer=False) if len(lower) > 1 else []
+                                     callbacks=callbacks, include_last=True) if len(lower) > 1 else []
         if self.n_labels:
             index = len(records)
             layer_spec = spec.for_layer(index)

@@ -57,6 +57,10 @@ class GreedyLayer(nn.Module):
         """The hidden representation of ``x``: ``(N, n_visible) -> (N, n_hidden)``."""
         raise NotImplementedError
 
+    def prepare(self, x: torch.Tensor) -> None:
+        """Look at the layer's whole training set before training: check it fits the model (e.g. inputs in [0, 1]
+        for a cross-entropy reconstruction) and settle data-dependent choices. Default: nothing."""
+
 
 def activation_name(module: nn.Module | None) -> str:
     """The registered name of an activation module (``nn.Sigmoid() -> "sigmoid"``; ``None`` -> ``identity``)."""
@@ -127,7 +131,8 @@ class LayerwisePretrainSpec(PretrainSpec):
         """These options with layer ``index``'s overrides applied."""
         if index >= len(self.layers) or not self.layers[index]:
             return self
-        base = self.model_dump(exclude={"layers"})
+        # the dump also names the method (the registry's key); keep only the options
+        base = {k: v for k, v in self.model_dump(exclude={"layers"}).items() if k in type(self).model_fields}
         spec = type(self).model_validate({**base, **self.layers[index]})
         spec._name = self._name
         return spec
@@ -146,7 +151,10 @@ class LayerwisePretrainSpec(PretrainSpec):
 
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Called once the module is built, with its training inputs (e.g. to set an RBM's visible biases from
-        the data's statistics). Default: nothing."""
+        the data's statistics). Default: the module's own ``prepare(inputs)`` where it has one (autoencoders
+        settle ``loss="auto"`` there)."""
+        if hasattr(module, "prepare"):
+            module.prepare(inputs)
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """Extra callbacks for the trainer of layer ``index`` (monitors, momentum schedules). Default: none."""
@@ -185,40 +193,58 @@ def _forward_in_batches(module: nn.Module, x: torch.Tensor, batch_size: int = 40
         module.train(was)
 
 
-def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpec | str | dict, *,
+def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
+    from lamina.registry import resolve
+
+    def one(m: Any, path: str) -> LayerwisePretrainSpec:
+        spec = m if isinstance(m, LayerwisePretrainSpec) else resolve("pretrain", m, path=path)
+        if not isinstance(spec, LayerwisePretrainSpec):
+            raise ConfigError(f"{path}: {spec.type_name!r} is not a layer-wise method (it builds no greedy module)")
+        return spec
+
+    if isinstance(method, (list, tuple)):
+        if len(method) != count:
+            raise ConfigError(f"pretrain: {len(method)} methods given for {count} layers to pretrain; give one per "
+                              "layer, or a single method for all of them")
+        return [one(m, f"pretrain[{i}]") for i, m in enumerate(method)]
+    spec = one(method, "pretrain")
+    return [spec] * count
+
+
+def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpec | str | dict | list, *,
                        device: Any = "auto", seed: int | None = 0, folder: str | Path | None = None,
-                       callbacks: list | None = None, output_layer: bool = True) -> list[PretrainedLayer]:
+                       callbacks: list | None = None, include_last: bool = False) -> list[PretrainedLayer]:
     """Pretrain every hidden dense layer of a stack in turn, copying each greedy module's weights into it.
 
     Args:
         model: a layer stack (``lamina.build_model`` or an ``nn.Sequential``); its last dense layer is the output
-            layer and is left to supervised fine-tuning (unless ``output_layer=False``).
+            layer and is left to supervised fine-tuning (unless ``include_last``).
         data: the training inputs (an :class:`~lamina.data.ArrayDataset` or a tensor); targets are not used.
-        method: a registered method name (``"rbm"``), a table, or a :class:`LayerwisePretrainSpec`.
+        method: a registered method name (``"rbm"``), a table, or a :class:`LayerwisePretrainSpec`; or a list
+            of these, one per layer pretrained.
         device: where the greedy modules train.
         seed: layer ``i`` trains with seed ``seed + i``.
         folder: keep a checkpoint after each layer here, and resume from it.
         callbacks: extra callbacks for each layer's trainer.
-        output_layer: the last dense layer is an output layer, not pretrained; ``False`` pretrains every dense
-            layer (a deep belief net's stack).
+        include_last: pretrain the last dense layer too (an encoder whose top layer is a code, as in a deep
+            autoencoder).
 
     Returns:
         One :class:`PretrainedLayer` per pretrained layer (those restored from a checkpoint have no history).
     """
     from lamina.data.dataset import ArrayDataset
-    from lamina.registry import resolve
     from lamina.train import distributed
     from lamina.train.checkpoint import load_checkpoint, save_checkpoint
     from lamina.train.experiment import seeded
     from lamina.train.rng import resolve_device
     from lamina.train.trainer import Trainer
 
-    spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
     device = resolve_device(device)
-    targets = dense_layers(model)[:-1] if output_layer else dense_layers(model)
+    targets = dense_layers(model) if include_last else dense_layers(model)[:-1]
     if not targets:
         raise ShapeError("greedy pretraining needs at least one hidden dense layer below the output layer")
-    for name, linear, act in targets:
+    specs = _resolve_methods(method, len(targets))
+    for spec, (name, linear, act) in zip(specs, targets):
         spec.check_layer(name, activation_name(act))
     progress = Path(folder) / "pretrain_progress.pt" if folder is not None else None
     done = 0
@@ -237,7 +263,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                 raise ShapeError(f"layer {name!r} expects {linear.in_features} inputs, the layers below give "
                                  f"{tuple(h.shape[1:])}")
             if index >= done:
-                layer_spec = spec.for_layer(index)
+                layer_spec = specs[index].for_layer(index)
                 activation = activation_name(child[1] if isinstance(child, nn.Sequential) else None)
                 layer_seed = None if seed is None else seed + index
                 with seeded(layer_seed):
@@ -261,7 +287,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                 break
             h = _forward_in_batches(child.to(device), h)
             generator = torch.Generator(h.device).manual_seed(0 if seed is None else seed + index)
-            h = spec.for_layer(index - 1).next_inputs(h, index - 1, generator)
+            h = specs[index - 1].for_layer(index - 1).next_inputs(h, index - 1, generator)
             continue
         h = _forward_in_batches(child.to(device), h)
     return results

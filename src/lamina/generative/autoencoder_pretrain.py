@@ -1,0 +1,162 @@
+"""Autoencoders as greedy pretraining methods (``[pretrain] method = "denoising_autoencoder"``).
+
+Each layer of the network is pretrained as the code layer of an autoencoder whose input is the layer below's
+output (Bengio, Lamblin, Popovici & Larochelle, 2007; Vincent et al., 2008): the layer's activation is the code's
+nonlinearity, and the encoder weights and code biases are copied into the layer. In an experiment file::
+
+    [pretrain]
+    method = "denoising_autoencoder"
+    epochs = 10
+    corruption = "masking"
+    level = 0.25
+    layers = [{}, { level = 0.1 }]       # per-layer overrides, in order
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from pydantic import Field, model_validator
+from torch import nn
+
+from lamina.config.fields import choice, component, number, raise_problems
+from lamina.errors import ConfigError
+from lamina.generative.autoencoder import Autoencoder
+from lamina.generative.contractive_autoencoder import ContractiveAutoencoder
+from lamina.generative.corruption import CORRUPTIONS
+from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
+from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, _inputs, pretrain_layerwise
+from lamina.generative.sparse_autoencoder import SparseAutoencoder
+from lamina.registry import register
+
+__all__ = ["AutoencoderPretrainSpec", "DenoisingAutoencoderPretrainSpec", "SparseAutoencoderPretrainSpec",
+           "ContractiveAutoencoderPretrainSpec"]
+
+
+@register("pretrain", "autoencoder", aliases=("ae",))
+class AutoencoderPretrainSpec(LayerwisePretrainSpec):
+    """Pretrain each layer as an :class:`~lamina.generative.Autoencoder` (Bengio et al., 2007).
+
+    Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``seed``, ``layers``):
+        tied: decode with the transposed encoder weights.
+        loss: ``auto`` (cross-entropy with a sigmoid decoder where the layer's inputs lie in [0, 1] -- pixels,
+            logistic units below --, else squared error with a linear decoder -- ReLU or linear units below),
+            ``cross_entropy`` or ``mse``.
+        optimizer: default Adam, lr 1e-3 (the reconstruction loss is summed over the inputs, which makes plain
+            SGD's step size depend on the layer's width).
+    """
+
+    compatible_activations: ClassVar[tuple[str, ...]] = ("sigmoid", "tanh", "relu", "identity")
+    why_incompatible: ClassVar[str] = ("an autoencoder's code is the layer's activation, and lamina's autoencoders "
+                                       "implement sigmoid, tanh, ReLU and linear codes.")
+
+    optimizer: component("optimizer") = Field({"type": "adam", "lr": 1e-3}, validate_default=True)
+    tied: bool = True
+    loss: choice("auto", "cross_entropy", "mse") = "auto"
+
+    module_class: ClassVar[type[Autoencoder]] = Autoencoder
+
+    def module_options(self) -> dict[str, Any]:
+        """The keyword arguments of :attr:`module_class` beside the sizes and the activation."""
+        return {"tied": self.tied, "loss": self.loss}
+
+    def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        return self.module_class(n_visible, n_hidden, activation=activation, **self.module_options())
+
+    def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
+                 folder: Path | None = None) -> dict[str, Any]:
+        layers = pretrain_layerwise(model, data, self, device=device,
+                                    seed=self.seed if self.seed is not None else seed, folder=folder)
+        if folder is not None and layers:
+            _plot_pretraining(layers, _inputs(data), Path(folder).parent / "plots", self.type_name)
+        return {"method": self.type_name, "layers": [p.summary() for p in layers]}
+
+
+@register("pretrain", "denoising_autoencoder", aliases=("dae",))
+class DenoisingAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+    """Pretrain each layer as a :class:`~lamina.generative.DenoisingAutoencoder` (Vincent et al., 2008).
+
+    Args:
+        corruption: ``masking``, ``salt_and_pepper`` or ``gaussian``.
+        level: the fraction of inputs destroyed (masking, salt-and-pepper), or the Gaussian noise's standard
+            deviation; 0.25 is within the range Vincent et al. (2010) found best on MNIST.
+    """
+
+    corruption: choice(*CORRUPTIONS) = "masking"
+    level: number(0) = 0.25
+
+    module_class: ClassVar[type[Autoencoder]] = DenoisingAutoencoder
+
+    @model_validator(mode="after")
+    def _check_level(self) -> DenoisingAutoencoderPretrainSpec:
+        if self.corruption != "gaussian" and self.level > 1:
+            raise_problems("pretrain", [(("level",), f"expected a fraction of inputs in [0, 1] for "
+                                                     f"{self.corruption} corruption, got {self.level!r}")])
+        return self
+
+    def module_options(self) -> dict[str, Any]:
+        return {**super().module_options(), "corruption": self.corruption, "level": self.level}
+
+
+@register("pretrain", "sparse_autoencoder")
+class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+    """Pretrain each layer as a :class:`~lamina.generative.SparseAutoencoder`.
+
+    Args:
+        sparsity: ``kl`` (mean activation pulled towards ``target``; sigmoid layers) or ``l1`` (any layer).
+        target: the KL penalty's target mean activation.
+        weight: the penalty's weight (``beta`` or ``lambda``).
+    """
+
+    sparsity: choice("kl", "l1") = "kl"
+    target: number(0, 1, lo_open=True, hi_open=True) = 0.05
+    weight: number(0) = 0.1
+
+    module_class: ClassVar[type[Autoencoder]] = SparseAutoencoder
+
+    def check_layer(self, layer: str, activation: str) -> None:
+        super().check_layer(layer, activation)
+        if self.sparsity == "kl" and activation != "sigmoid":
+            raise ConfigError(
+                f"pretrain.method: sparse_autoencoder with sparsity = \"kl\" cannot pretrain layer {layer!r} with "
+                f"{activation} units: the KL penalty reads each unit's mean activation as a firing probability in "
+                "(0, 1). It fits layers with sigmoid activation; for other layers use sparsity = \"l1\".")
+
+    def module_options(self) -> dict[str, Any]:
+        return {**super().module_options(), "sparsity": self.sparsity, "target": self.target, "weight": self.weight}
+
+
+@register("pretrain", "contractive_autoencoder", aliases=("cae",))
+class ContractiveAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+    """Pretrain each layer as a :class:`~lamina.generative.ContractiveAutoencoder` (Rifai et al., 2011).
+
+    Args:
+        contraction: the weight ``lambda`` of the Jacobian's squared Frobenius norm.
+    """
+
+    contraction: number(0) = 0.1
+
+    module_class: ClassVar[type[Autoencoder]] = ContractiveAutoencoder
+
+    def module_options(self) -> dict[str, Any]:
+        return {**super().module_options(), "contraction": self.contraction}
+
+
+def _plot_pretraining(layers: list, x: Any, folder: Path, method: str) -> None:
+    """The run report's figures: each layer's training loss, and the first layer's reconstructions and filters
+    when its inputs are square images."""
+    from lamina.generative.autoencoder_plots import plot_filters, plot_pretraining_losses, plot_reconstructions
+
+    plot_pretraining_losses(layers, folder / "pretrain_loss.png", title=f"greedy pretraining ({method})")
+    first = layers[0].module
+    side = math.isqrt(first.n_visible)
+    if side * side == first.n_visible:
+        sample = x[:10].reshape(min(10, len(x)), -1).to(first.weight.device)
+        with torch.no_grad():
+            reconstructions = first.reconstruct(sample)
+        plot_reconstructions(sample, reconstructions, folder / "pretrain_reconstructions.png",
+                             image_shape=(side, side), title=f"layer {layers[0].layer}: inputs and reconstructions")
+        plot_filters(first.weight.detach(), folder / "pretrain_filters.png", image_shape=(side, side),
+                     title=f"layer {layers[0].layer}: encoder filters")

@@ -1,0 +1,59 @@
+"""The denoising autoencoder (Vincent, Larochelle, Bengio & Manzagol, 2008): reconstruct the clean input from a
+corrupted copy.
+
+    x~ ~ q(x~ | x)                  masking, salt-and-pepper or Gaussian corruption (lamina.generative.corruption)
+    h = f(W x~ + c),  r = g(W' h + b)
+    L = loss(r, x)                  against the *clean* x
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from lamina.generative.autoencoder import Autoencoder
+from lamina.generative.corruption import CORRUPTIONS, corrupt
+
+__all__ = ["DenoisingAutoencoder"]
+
+
+class DenoisingAutoencoder(Autoencoder):
+    """An :class:`Autoencoder` trained to undo a corruption of its input.
+
+    Args:
+        n_visible, n_hidden, tied, activation, loss, output_activation, device, dtype: as :class:`Autoencoder`.
+        corruption: ``masking`` (inputs forced to 0), ``salt_and_pepper`` (forced to 0 or 1) or ``gaussian``
+            (additive isotropic noise).
+        level: the fraction of each example's inputs destroyed (masking, salt-and-pepper: exactly
+            ``round(level * n_visible)`` of them), or the Gaussian noise's standard deviation.
+        generator: the corruption's random stream (``None``: torch's global generator, which the trainer seeds).
+
+    Only :meth:`training_loss` corrupts; :meth:`transform`, :meth:`reconstruct` and the validation metrics see the
+    clean input.
+
+    Example:
+        >>> dae = DenoisingAutoencoder(784, 500, corruption="masking", level=0.25)
+
+    References:
+        Vincent, Larochelle, Bengio & Manzagol, "Extracting and composing robust features with denoising
+        autoencoders", ICML 2008.
+        Vincent, Larochelle, Lajoie, Bengio & Manzagol, "Stacked denoising autoencoders", JMLR 2010.
+    """
+
+    def __init__(self, n_visible: int, n_hidden: int, *, corruption: str = "masking", level: float = 0.25,
+                 generator: torch.Generator | None = None, **options: Any) -> None:
+        super().__init__(n_visible, n_hidden, **options)
+        if corruption not in CORRUPTIONS:
+            raise ValueError(f"`corruption` must be one of {', '.join(map(repr, CORRUPTIONS))}, got {corruption!r}")
+        if corruption == "gaussian" and not level >= 0:
+            raise ValueError(f"`level` (the Gaussian noise's standard deviation) must be >= 0, got {level!r}")
+        if corruption != "gaussian" and not 0 <= level <= 1:
+            raise ValueError(f"`level` (the fraction of inputs {corruption} corrupts) must be in [0, 1], got {level!r}")
+        self.corruption, self.level, self.generator = corruption, float(level), generator
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        """``x~ ~ q(x~ | x)``: the configured corruption of a batch."""
+        return corrupt(x, self.corruption, self.level, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, corruption={self.corruption!r}, level={self.level:g}"
