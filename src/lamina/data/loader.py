@@ -29,7 +29,8 @@ class BatchLoader:
         device: where the tensors live.
 
     Yields:
-        ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets or ``None``.
+        ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets (a tuple for
+        several) or ``None``.
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int, *, shuffle: bool = False,
@@ -56,11 +57,16 @@ class BatchLoader:
             for i in range(0, stop, bs):
                 idx = perm[i: i + bs]
                 xs = tuple(t.index_select(0, idx) for t in inputs)
-                yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
+                if isinstance(targets, tuple):  # several targets (multi-task)
+                    yield (xs[0] if len(xs) == 1 else xs), tuple(t.index_select(0, idx) for t in targets)
+                else:
+                    yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
         else:
             for i in range(0, stop, bs):
                 xs = tuple(t[i: i + bs] for t in inputs)
-                yield (xs[0] if len(xs) == 1 else xs), (targets[i: i + bs] if targets is not None else None)
+                ys = tuple(t[i: i + bs] for t in targets) if isinstance(targets, tuple) else \
+                    targets[i: i + bs] if targets is not None else None
+                yield (xs[0] if len(xs) == 1 else xs), ys
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
