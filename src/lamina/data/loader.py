@@ -57,16 +57,18 @@ class BatchLoader:
             for i in range(0, stop, bs):
                 idx = perm[i: i + bs]
                 xs = tuple(t.index_select(0, idx) for t in inputs)
-                if isinstance(targets, tuple):  # several targets (multi-task)
-                    yield (xs[0] if len(xs) == 1 else xs), tuple(t.index_select(0, idx) for t in targets)
-                else:
-                    yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
+                yield (xs[0] if len(xs) == 1 else xs), _select(targets, idx)
         else:
             for i in range(0, stop, bs):
                 xs = tuple(t[i: i + bs] for t in inputs)
-                ys = tuple(t[i: i + bs] for t in targets) if isinstance(targets, tuple) else \
-                    targets[i: i + bs] if targets is not None else None
-                yield (xs[0] if len(xs) == 1 else xs), ys
+                yield (xs[0] if len(xs) == 1 else xs), _select(targets, slice(i, i + bs))
+
+
+def _select(targets: Any, index: torch.Tensor | slice) -> Any:
+    """The rows ``index`` of the targets: a tensor, a tuple of tensors (one per head of a multi-task model) or None."""
+    if isinstance(targets, torch.Tensor):
+        return targets.index_select(0, index) if isinstance(index, torch.Tensor) else targets[index]
+    return None if targets is None else tuple(_select(t, index) for t in targets)
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:

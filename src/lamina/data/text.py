@@ -81,6 +81,8 @@ class TextDatasetSpec(DatasetSpec):
         stride: characters between the starts of consecutive windows (default ``seq_length``: no overlap).
         validation: the part after the training text, in characters or as a fraction (char-rnn: 5%).
         test: the part after that (char-rnn: none).
+        max_chars: use only the first ``max_chars`` characters (quick experiments; the vocabulary stays the whole
+            text's).
     """
 
     file: ClassVar[RemoteFile]
@@ -89,6 +91,7 @@ class TextDatasetSpec(DatasetSpec):
     stride: count() | None = None
     validation: Holdout = 0.05
     test: Holdout = 0
+    max_chars: count() | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TextDatasetSpec:
@@ -108,7 +111,7 @@ class TextDatasetSpec(DatasetSpec):
     def load(self) -> Splits:
         text = self.text()
         vocab = CharVocabulary.of(text)
-        ids = vocab.encode(text)
+        ids = vocab.encode(text[: self.max_chars])
         n = len(ids)
         n_val, n_test = (round(h * n) if isinstance(h, float) else h for h in (self.validation, self.test))
         n_train = n - n_val - n_test

@@ -18,7 +18,8 @@ from torch import nn
 
 from lamina.config.fields import choice, component, raise_problems
 from lamina.errors import ShapeError
-from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
+from lamina.nn.nested import require_sequence
+from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 from lamina.registry import register
 
 __all__ = ["Bidirectional", "BidirectionalSpec", "merge_directions"]
@@ -92,7 +93,7 @@ class BidirectionalSpec(LayerSpec):
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        require_rank(input_shape, 2, "a bidirectional wrapper (sequence length, features)")
+        require_sequence(input_shape, "a bidirectional wrapper")
         try:
             inner = tuple(self.layer.output_shape(input_shape))
         except ShapeError as err:

@@ -18,7 +18,8 @@ from lamina.errors import ShapeError
 from lamina.nn.spec import MergeSpec, Shape, fmt_shape
 from lamina.registry import register
 
-__all__ = ["DotProductAttention", "DotProductAttentionSpec", "scaled_dot_product_attention", "causal_mask", "attention_shapes"]
+__all__ = ["DotProductAttention", "DotProductAttentionSpec", "scaled_dot_product_attention", "causal_mask",
+           "attention_shapes"]
 
 
 def causal_mask(length_q: int, length_k: int, device: torch.device | None = None) -> torch.Tensor:

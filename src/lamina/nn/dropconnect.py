@@ -125,7 +125,8 @@ class DropConnect(nn.Module):
             mask = dropconnect_mask(shape, self.p, dtype=x.dtype, device=x.device, generator=self.generator)
             return self.activation(dropconnect_linear(x, self.weight, self.bias, mask, self.p))
         if self.inference == "gaussian" and self.p > 0 and not isinstance(self.activation, nn.Identity):
-            return dropconnect_gaussian(x, self.weight, self.bias, self.p, self.activation, self.samples, self.generator)
+            return dropconnect_gaussian(x, self.weight, self.bias, self.p, self.activation, self.samples,
+                                        self.generator)
         return self.activation(F.linear(x, self.weight, self.bias))
 
     def extra_repr(self) -> str:

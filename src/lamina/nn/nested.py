@@ -17,9 +17,9 @@ from torch import nn
 
 from lamina.errors import ShapeError
 from lamina.nn.builder import Stack
-from lamina.nn.spec import LayerSpec, Shape
+from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 
-__all__ = ["nested_problems", "stack_shapes", "build_stack", "block_label"]
+__all__ = ["nested_problems", "stack_shapes", "build_stack", "block_label", "require_sequence"]
 
 
 def nested_problems(layers: Sequence[LayerSpec] | None, where: tuple) -> list[tuple[tuple, str]]:
@@ -60,3 +60,9 @@ def build_stack(layers: Sequence[LayerSpec], input_shape: Shape, where: str = "l
 def block_label(spec: LayerSpec) -> str:
     """``inception 'inc3a'`` or ``inception``: how messages name a block."""
     return f"{spec.type_name} {spec.name!r}" if spec.name else spec.type_name
+
+
+def require_sequence(shape: Shape, what: str) -> None:
+    """Raise a :class:`ShapeError` unless ``shape`` is a sequence of feature vectors ``(length, features)``."""
+    if len(shape) != 2:
+        raise ShapeError(f"expects a sequence of shape (length, features) for {what}, got {fmt_shape(shape)}")

@@ -10,7 +10,8 @@ option B, with batch norm).
 
     { type = "residual", filters = 32, stride = 2, drop_path = 0.1 }           # basic block, projection shortcut
     { type = "residual", preactivation = true, filters = 32 }                 # He et al. (2016), "identity mappings"
-    { type = "residual", layers = [{ type = "dense", units = 64, activation = "relu" }, { type = "dense", units = 64 }] }
+    { type = "residual", layers = [{ type = "dense", units = 64, activation = "relu" },
+                                   { type = "dense", units = 64 }] }
 """
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def projection_shortcut(in_shape: Shape, out_shape: Shape, *, batchnorm: bool, l
     """
     if len(in_shape) != len(out_shape) or len(in_shape) not in (1, 2, 3):
         raise ShapeError(f"{label}: cannot project the shortcut from {fmt_shape(in_shape)} to the branch output "
-                         f"{fmt_shape(out_shape)}; the branch must keep the input's rank (vectors, (C, L) or (C, H, W))")
+                         f"{fmt_shape(out_shape)}; the branch must keep the input's rank (vectors, (C, L) or "
+                         "(C, H, W))")
     if len(in_shape) == 1:
         proj = initialize(nn.Linear(in_shape[0], out_shape[0], bias=not batchnorm), init)
         norm = nn.BatchNorm1d(out_shape[0]) if batchnorm else None

@@ -51,7 +51,8 @@ class RecurrentStepper:
 
     def __init__(self, model: nn.Module) -> None:
         if not self.supports(model):
-            raise ValueError(f"{type(model).__name__} cannot be run step by step; use sample_sequence, which re-runs it")
+            raise ValueError(f"{type(model).__name__} cannot be run step by step; use sample_sequence, which "
+                             "re-runs it")
         self.layers = list(model.children())
         self.state: dict[object, object] = {}  # layer index (and inner index) -> hidden state
 

@@ -14,7 +14,8 @@ from torch import nn
 from lamina.config.fields import count, number, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.dot_product_attention import causal_mask, scaled_dot_product_attention
-from lamina.nn.spec import LayerSpec, Shape, require_rank
+from lamina.nn.nested import require_sequence
+from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
 
 __all__ = ["MultiHeadSelfAttention", "SelfAttentionSpec"]
@@ -92,7 +93,7 @@ class SelfAttentionSpec(LayerSpec):
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
-        require_rank(input_shape, 2, "self-attention (sequence length, features)")
+        require_sequence(input_shape, "self-attention")
         units = self.units or input_shape[1]
         if units % self.heads:
             raise ShapeError(f"self-attention: heads ({self.heads}) must divide the width ({units}); set `units`")

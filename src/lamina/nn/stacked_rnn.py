@@ -16,7 +16,8 @@ from torch import nn
 
 from lamina.config.fields import component, count, number, raise_problems
 from lamina.errors import ShapeError
-from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
+from lamina.nn.nested import require_sequence
+from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 from lamina.registry import register
 
 __all__ = ["StackedRecurrent", "StackedRecurrentSpec", "with_sequences"]
@@ -98,7 +99,7 @@ class StackedRecurrentSpec(LayerSpec):
         return [with_sequences(self.layer, True)] * (self.num_layers - 1) + [last]
 
     def _shapes(self, input_shape: Shape) -> list[Shape]:
-        require_rank(input_shape, 2, "a stacked recurrent layer (sequence length, features)")
+        require_sequence(input_shape, "a stacked recurrent layer")
         shapes, shape = [], tuple(input_shape)
         for i, spec in enumerate(self.layer_specs()):
             try:

@@ -50,7 +50,8 @@ class TimeDistributedSpec(LayerSpec):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         if len(input_shape) < 2:
-            raise ShapeError(f"expects a sequence (length, *features) for time_distributed, got {fmt_shape(input_shape)}")
+            raise ShapeError(f"expects a sequence (length, *features) for time_distributed, got "
+                             f"{fmt_shape(input_shape)}")
         try:
             step = tuple(self.layer.output_shape(tuple(input_shape[1:])))
         except ShapeError as err:
