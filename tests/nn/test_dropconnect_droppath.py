@@ -101,6 +101,10 @@ def test_residual_drop_path_keeps_the_shortcut():
     assert (dropped | kept).all() and 60 < int(dropped.sum()) < 140
 
 
+def test_drop_path_layer_gradcheck():
+    assert gradcheck_module(DropPath(0.5), torch.randn(6, 3), reseed=2)
+
+
 def test_drop_path_gradcheck():
     block = lamina.build_model([{"type": "residual", "layers": [{"type": "dense", "units": 3, "activation": "tanh"}],
                                  "drop_path": 0.5}], (3,))

@@ -134,6 +134,8 @@ def test_unprojectable_shortcut_and_inner_layer_errors():
     ({"type": "residual", "filters": 4, "layers": []}, r"give either `layers`"),
     ({"type": "residual", "layers": [{"type": "relu"}], "stride": 2}, r"model.layers\[0\].stride: `stride` shapes"),
     ({"type": "residual", "layers": [{"type": "add"}]}, r"model.layers\[0\].layers\[0\]: add joins several inputs"),
+    ({"type": "residual", "layers": [{"type": "relu", "name": "a"}, {"type": "tanh", "name": "a"}]},
+     r"model.layers\[0\].layers\[1\].name: name 'a' is used twice in this block"),
     ({"type": "inception", "conv1x1": 4}, r"missing: reduce3x3, conv3x3, reduce5x5, conv5x5, pool_proj"),
     ({"type": "inception", "branches": [[{"type": "relu"}]]}, r"branches: an inception block joins two or more"),
     ({"type": "inception", "branches": [[{"type": "dense", "unit": 3}], []]},

@@ -97,6 +97,15 @@ def test_instance_norm_normalises_each_channel_of_each_example():
     torch.testing.assert_close(model.eval()(x), (x - mean) / torch.sqrt(var + 1e-5))  # no running statistics
 
 
+def test_layer_norm_normalises_each_example_over_its_last_dims_and_gradchecks():
+    model = lamina.build_model([{"type": "layernorm", "dims": 2}], (3, 4)).double()
+    x = torch.randn(5, 3, 4, dtype=torch.float64) * 2 - 1
+    mean, var = x.mean(dim=(1, 2), keepdim=True), x.var(dim=(1, 2), keepdim=True, unbiased=False)
+    torch.testing.assert_close(model(x), (x - mean) / torch.sqrt(var + 1e-5))  # Ba, Kiros & Hinton (2016), eq. 4
+    assert gradcheck_module(model, torch.randn(2, 3, 4))
+    assert gradcheck_module(lamina.build_model([{"type": "instancenorm"}], (2, 5)), torch.randn(3, 2, 5))
+
+
 def test_instance_norm_refuses_vectors():
     with pytest.raises(lamina.ShapeError, match=r"instancenorm.*\(channels, length\) or \(channels, height, width\)"):
         lamina.build_model([{"type": "instancenorm"}], (8,))

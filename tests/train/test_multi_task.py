@@ -40,6 +40,17 @@ def test_multi_label_metrics():
     assert subset.compute() == 0.5 and per_label.compute() == pytest.approx(5 / 6)
 
 
+def test_multi_label_training_learns_independent_labels():
+    torch.manual_seed(0)
+    x = torch.randn(512, 4)
+    y = torch.stack([x[:, 0] > 0, x[:, 1] + x[:, 2] > 0, x[:, 3] < 0.5], dim=1).float()  # 3 labels, any subset
+    trainer = lamina.Trainer(nn.Linear(4, 3), loss="multi_label", optimizer={"type": "adam", "lr": 0.05}, epochs=15,
+                             batch_size=64)
+    trainer.fit(ArrayDataset(x, y))
+    results = trainer.evaluate(ArrayDataset(x, y))
+    assert results["accuracy"] > 0.95 and results["subset_accuracy"] > 0.85
+
+
 def _two_head_loss(**head1):
     return resolve("loss", {"type": "multi_task", "heads": [
         {"name": "digit", "loss": "cross_entropy"},
@@ -172,3 +183,50 @@ def test_two_input_two_head_dag_trains_from_toml(tmp_path):
 def test_the_example_file_validates():
     exp = lamina.load_experiment("examples/digit_pairs_multitask.toml")
     assert [h.name for h in exp.train.loss.heads] == exp.model.outputs == ["digit", "greater"]
+
+
+AUX = """
+[data]
+name = "digits"
+[model]
+outputs = ["main", "aux"]
+[[model.nodes]]
+name = "flat"
+type = "flatten"
+[[model.nodes]]
+name = "hidden"
+type = "dense"
+units = 32
+activation = "relu"
+[[model.nodes]]
+name = "main"
+type = "dense"
+units = 10
+inputs = ["hidden"]
+[[model.nodes]]
+name = "aux"
+type = "dense"
+units = 10
+inputs = ["flat"]
+[train]
+epochs = 3
+optimizer = { type = "adam", lr = 1e-2 }
+loss = { type = "multi_task", heads = [
+  { name = "main", loss = "cross_entropy" },
+  { name = "aux", loss = "cross_entropy", weight = 0.3 },
+] }
+"""
+
+
+def test_auxiliary_head_run_trains_and_predicts_the_main_output(tmp_path):
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from lamina.cli import app
+
+    (tmp_path / "aux.toml").write_text(AUX)
+    run = lamina.train(tmp_path / "aux.toml", out=tmp_path / "runs", progress="none")
+    assert {"main_accuracy", "aux_accuracy"} <= set(run.summary["test"]) and run.summary["test"]["main_accuracy"] > 0.8
+    np.save(tmp_path / "x.npy", run.splits.test.x[:3].numpy())
+    result = CliRunner().invoke(app, ["predict", str(run.dir), str(tmp_path / "x.npy")])
+    assert result.exit_code == 0 and "2 outputs; showing the first" in result.output

@@ -39,6 +39,7 @@ from lamina.nn.maxout import Maxout
 from lamina.nn.merge import Add, Average, Concat, Multiply
 from lamina.nn.recurrent import Recurrent
 from lamina.nn.residual import Residual
+from lamina.nn.sampling import sample_sequence
 from lamina.nn.self_attention import MultiHeadSelfAttention
 from lamina.nn.spec import LayerSpec, MergeSpec
 from lamina.nn.stacked_rnn import StackedRecurrent
@@ -82,6 +83,7 @@ __all__ = [
     "im2col_conv2d",
     "initialize",
     "layer_shapes",
+    "sample_sequence",
     "scaled_dot_product_attention",
     "summarize",
 ]

@@ -23,9 +23,12 @@ __all__ = ["nested_problems", "stack_shapes", "build_stack", "block_label", "req
 
 
 def nested_problems(layers: Sequence[LayerSpec] | None, where: tuple) -> list[tuple[tuple, str]]:
-    """Problems of a nested layer list: merge layers and DAG wiring have no place inside a block."""
-    problems = []
+    """Problems of a nested layer list: merge layers, DAG wiring and repeated names have no place inside a block."""
+    problems, names = [], set()
     for i, layer in enumerate(layers or []):
+        if layer.name is not None and layer.name in names:
+            problems.append(((*where, i, "name"), f"name {layer.name!r} is used twice in this block"))
+        names.add(layer.name)
         if layer.arity == 0:
             problems.append(((*where, i), f"{layer.type_name} joins several inputs: not usable inside a block"))
         if layer.inputs:
