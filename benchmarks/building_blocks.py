@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PAPERS = {
     "lenet5": ("examples/lenet5.toml", "LeNet-5, MNIST test error (%)", 0.95, 0.9,
-               "LeCun, Bottou, Bengio & Haffner (1998), table/fig. 9: 0.95% without distortions"),
+               "LeCun, Bottou, Bengio & Haffner (1998), fig. 9: 0.95% without distortions"),
     "resnet": ("examples/resnet_fashion_mnist.toml", "ResNet-8, Fashion-MNIST test error (%)", None, 8.0,
                "issue #10 target (no published ResNet-8 figure; Xiao et al. 2017 list ~8-11% for small convnets)"),
 }
