@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 from lamina import data, losses, nn, optim  # noqa: E402  (registers layers, datasets, losses, optimizers)
 from lamina import diagnostics, generative, memory, timeseries  # noqa: E402,F401  (register their components)
 from lamina import export  # noqa: E402  (ONNX, safetensors, TorchScript, torch.export; imports its backends lazily)
+from lamina import multi_label, multi_task  # noqa: E402,F401  (register the multi-label and multi-task losses)
 from lamina.config.loader import load_experiment, parse_experiment, to_toml  # noqa: E402
 from lamina.config.schema import Experiment, TrainConfig  # noqa: E402
 from lamina.errors import (  # noqa: E402

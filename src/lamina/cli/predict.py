@@ -32,6 +32,9 @@ def predict(
     transform = getattr(spec, "from_unit_pixels", None)
     inputs = read_inputs(input, tuple(opened.summary.get("input_shape") or ()), pixel_transform=transform)
     outputs = opened.predict(inputs)
+    if isinstance(outputs, tuple):  # several heads (multi-task, auxiliary classifiers): the first is the main one
+        console.print(f"[dim]the model has {len(outputs)} outputs; showing the first[/]")
+        outputs = outputs[0]
     classifier = opened.experiment.train.loss.type_name in ("cross_entropy", "categorical_cross_entropy",
                                                             "softmax_cross_entropy") and outputs.dim() == 2
     table = Table("example")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.data import series_datasets, vision  # noqa: F401  (register sunspots, mackey_glass, csv_series; mnist, ...)
+from lamina.data import pairs, text  # noqa: F401  (registers digit_pairs, tinyshakespeare)
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits, hold_out
 from lamina.data.idx import parse_idx, read_idx, write_idx
 from lamina.data.loader import BatchLoader, make_loader

@@ -22,23 +22,25 @@ class ArrayDataset(Dataset):
     """Examples held as tensors whose first dimension indexes the example.
 
     ``dataset[i]`` is ``(x, y)``: ``x`` a tensor (a tuple of tensors for several inputs), ``y`` the target
-    (``None`` for unlabelled data). The trainer batches it by index, on the training device, without a
-    ``DataLoader``.
+    (a tuple of targets for a multi-task model; ``None`` for unlabelled data). The trainer batches it by index, on the
+    training device, without a ``DataLoader``.
 
     Args:
         inputs: one tensor, or a sequence of tensors for a model with several inputs.
-        targets: labels (int64 class indices) or regression targets; ``None`` for unlabelled data.
+        targets: labels (int64 class indices) or regression targets, or a sequence of such tensors (one per head
+            of a multi-task model); ``None`` for unlabelled data.
         classes: class names, if the targets are class indices.
         name: for messages and reports.
     """
 
-    def __init__(self, inputs: torch.Tensor | Sequence[torch.Tensor], targets: torch.Tensor | None = None, *,
-                 classes: Sequence[str] | None = None, name: str = "") -> None:
+    def __init__(self, inputs: torch.Tensor | Sequence[torch.Tensor],
+                 targets: torch.Tensor | Sequence[torch.Tensor] | None = None, *, classes: Sequence[str] | None = None,
+                 name: str = "") -> None:
         self.inputs: tuple[torch.Tensor, ...] = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
-        self.targets = targets
+        self.targets = targets if targets is None or isinstance(targets, torch.Tensor) else tuple(targets)
         self.classes = list(classes) if classes is not None else None
         self.name = name
-        sizes = {len(t) for t in self.inputs} | ({len(targets)} if targets is not None else set())
+        sizes = {len(t) for t in self.inputs} | {len(t) for t in _target_list(self.targets)}
         if len(sizes) != 1:
             raise DataError(f"{name or 'dataset'}: inputs and targets hold different numbers of examples: {sorted(sizes)}")
 
@@ -47,7 +49,7 @@ class ArrayDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         x = self.inputs[0][index] if len(self.inputs) == 1 else tuple(t[index] for t in self.inputs)
-        return x, (self.targets[index] if self.targets is not None else None)
+        return x, _map_targets(self.targets, lambda t: t[index])
 
     @property
     def x(self) -> torch.Tensor:
@@ -72,24 +74,35 @@ class ArrayDataset(Dataset):
         """Number of classes, for labelled classification data."""
         if self.classes is not None:
             return len(self.classes)
-        if self.targets is not None and not self.targets.is_floating_point() and len(self.targets):
+        if isinstance(self.targets, torch.Tensor) and not self.targets.is_floating_point() and len(self.targets):
             return int(self.targets.max()) + 1
         return None
 
     def subset(self, index: torch.Tensor | slice) -> ArrayDataset:
         """The examples at ``index`` (a slice gives views, an index tensor copies)."""
-        return ArrayDataset([t[index] for t in self.inputs], self.targets[index] if self.targets is not None else None,
+        return ArrayDataset([t[index] for t in self.inputs], _map_targets(self.targets, lambda t: t[index]),
                             classes=self.classes, name=self.name)
 
     def to(self, device: torch.device | str) -> ArrayDataset:
         """The same examples on ``device``."""
-        return ArrayDataset([t.to(device) for t in self.inputs],
-                            self.targets.to(device) if self.targets is not None else None,
+        return ArrayDataset([t.to(device) for t in self.inputs], _map_targets(self.targets, lambda t: t.to(device)),
                             classes=self.classes, name=self.name)
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(t.shape)) for t in self.inputs)
-        return f"ArrayDataset({self.name!r}, inputs {shapes}, targets {None if self.targets is None else tuple(self.targets.shape)})"
+        targets = ", ".join(str(tuple(t.shape)) for t in _target_list(self.targets)) or None
+        return f"ArrayDataset({self.name!r}, inputs {shapes}, targets {targets})"
+
+
+def _target_list(targets: Any) -> list[torch.Tensor]:
+    return [] if targets is None else [targets] if isinstance(targets, torch.Tensor) else list(targets)
+
+
+def _map_targets(targets: Any, fn: Any) -> Any:
+    """``fn`` applied to the target tensor, or to each of a tuple of them (``None`` stays ``None``)."""
+    if targets is None or isinstance(targets, torch.Tensor):
+        return None if targets is None else fn(targets)
+    return tuple(fn(t) for t in targets)
 
 
 class Splits(NamedTuple):

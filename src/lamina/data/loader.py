@@ -32,7 +32,8 @@ class BatchLoader:
             global batch the last shard came from, so losses can be weighted to equal the one-process mean.
 
     Yields:
-        ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets or ``None``.
+        ``(x, y)`` with ``x`` a tensor (a tuple of tensors for several inputs) and ``y`` the targets (a tuple for
+        several) or ``None``.
     """
 
     def __init__(self, dataset: ArrayDataset, batch_size: int, *, shuffle: bool = False,
@@ -67,12 +68,19 @@ class BatchLoader:
                 if self.world_size > 1:
                     idx = idx.tensor_split(self.world_size)[self.rank]
                 xs = tuple(t.index_select(0, idx) for t in inputs)
-                yield (xs[0] if len(xs) == 1 else xs), (targets.index_select(0, idx) if targets is not None else None)
+                yield (xs[0] if len(xs) == 1 else xs), _select(targets, idx)
         else:
             for i in range(0, stop, bs):
                 self.current_global_size = min(bs, n - i)
                 xs = tuple(t[i: i + bs] for t in inputs)
-                yield (xs[0] if len(xs) == 1 else xs), (targets[i: i + bs] if targets is not None else None)
+                yield (xs[0] if len(xs) == 1 else xs), _select(targets, slice(i, i + bs))
+
+
+def _select(targets: Any, index: torch.Tensor | slice) -> Any:
+    """The rows ``index`` of the targets: a tensor, a tuple of tensors (one per head of a multi-task model) or None."""
+    if isinstance(targets, torch.Tensor):
+        return targets.index_select(0, index) if isinstance(index, torch.Tensor) else targets[index]
+    return None if targets is None else tuple(_select(t, index) for t in targets)
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:

@@ -14,6 +14,7 @@ from lamina.errors import ShapeError
 from lamina.nn.init import initialize
 from lamina.nn.layers import with_activation
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
+from lamina.nn.weight_norm import apply_weight_norm
 from lamina.registry import register
 
 __all__ = ["ConvSpec", "Conv1dSpec", "Conv2dSpec", "PoolSpec", "GlobalAvgPoolSpec", "conv_output_length"]
@@ -99,7 +100,7 @@ class ConvSpec(_Windowed):
         filters: output channels.
         kernel_size, stride, padding ("same", "valid" or sizes), dilation: per spatial dimension or one for all.
         groups: split channels into this many independent groups.
-        activation, init, bias, bias_init: as for ``dense``.
+        activation, init, bias, bias_init, weight_norm: as for ``dense``.
 
     Shape: ``(N, C, L) -> (N, filters, L_out)`` (1-D); ``(N, C, H, W) -> (N, filters, H_out, W_out)`` (2-D).
     """
@@ -110,6 +111,7 @@ class ConvSpec(_Windowed):
     init: component("initializer") | None = None
     bias: bool = True
     bias_init: component("initializer") | None = None
+    weight_norm: bool = False
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(C, *spatial) -> (filters, *spatial_out)``; checks that the kernel fits and groups divide."""
@@ -128,7 +130,10 @@ class ConvSpec(_Windowed):
         conv_cls = nn.Conv1d if self.dims == 1 else nn.Conv2d
         conv = conv_cls(input_shape[0], self.filters, kernel, stride=stride, padding=padding,
                         dilation=dilation, groups=self.groups, bias=self.bias)
-        return with_activation(initialize(conv, self.init, self.bias_init), self.activation)
+        conv = initialize(conv, self.init, self.bias_init)
+        if self.weight_norm:
+            apply_weight_norm(conv)  # after the initializer: g starts at the initial weights' norms
+        return with_activation(conv, self.activation)
 
 
 @register("layer", "conv1d")

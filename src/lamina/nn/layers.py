@@ -13,6 +13,7 @@ from lamina.errors import ShapeError
 from lamina.nn.activations import activation_module
 from lamina.nn.init import initialize
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
+from lamina.nn.weight_norm import apply_weight_norm
 from lamina.registry import register
 
 __all__ = ["DenseSpec", "FlattenSpec", "ReshapeSpec", "DropoutSpec", "EmbeddingSpec", "Reshape", "with_activation"]
@@ -36,6 +37,7 @@ class DenseSpec(LayerSpec):
         init: weight initializer (``None``: torch's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
         bias: whether to learn ``b``.
         bias_init: bias initializer (``None``: torch's default).
+        weight_norm: learn each unit's weights as ``g v / ||v||`` (Salimans & Kingma, 2016).
 
     Shape: ``(N, in_features) -> (N, units)``.
     """
@@ -45,6 +47,7 @@ class DenseSpec(LayerSpec):
     init: component("initializer") | None = None
     bias: bool = True
     bias_init: component("initializer") | None = None
+    weight_norm: bool = False
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(in_features,) -> (units,)``; an image must be flattened first."""
@@ -54,6 +57,8 @@ class DenseSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """``nn.Linear(in_features, units)`` (initialised as asked), then the activation."""
         linear = initialize(nn.Linear(input_shape[0], self.units, bias=self.bias), self.init, self.bias_init)
+        if self.weight_norm:
+            apply_weight_norm(linear)  # after the initializer: g starts at the initial weights' norms
         return with_activation(linear, self.activation)
 
 

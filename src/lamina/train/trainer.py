@@ -138,6 +138,9 @@ class Trainer:
     def _metrics(self, metrics: Sequence[Any] | None) -> list[Metric]:
         if self.uses_model_loss and not metrics:
             return []
+        if metrics is not None and getattr(self.loss_spec, "heads", None):
+            raise ConfigError("train.metrics: a multi-task loss logs metrics per head; set them as "
+                              "train.loss.heads[i].metrics")
         if metrics is None:
             metrics = list(getattr(self.loss_spec, "default_metrics", ()))
         return [m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]")
@@ -249,7 +252,7 @@ class Trainer:
         for x, y in loader:
             loss, out = self._train_step(x, y)
             self.step += 1
-            n = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
+            n = len(x[0]) if isinstance(x, (tuple, list)) else len(x)  # y may be a tuple of targets (multi-task)
             loss_meter.add(loss, n)
             if self.metrics and out is not None:
                 with torch.no_grad():
@@ -337,7 +340,7 @@ class Trainer:
         count = 0
         try:
             for x, y in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
-                n = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
+                n = len(x[0]) if isinstance(x, (tuple, list)) else len(x)
                 with self._autocast():
                     if custom is not None:
                         for k, v in custom((x, y)).items():
@@ -347,8 +350,9 @@ class Trainer:
                     loss, out = self._forward_loss(x, y)
                 loss_meter.add(loss.float(), n)
                 if out is not None:
+                    out = out.float() if isinstance(out, torch.Tensor) else tuple(o.float() for o in out)
                     for m in metrics:
-                        m.update(out.float(), y)
+                        m.update(out, y)
         finally:
             self.model.train(was_training)
         if custom is not None:
@@ -356,8 +360,9 @@ class Trainer:
         return {"loss": loss_meter.compute(), **{m.name: m.compute() for m in metrics}}
 
     @torch.no_grad()
-    def predict(self, data: Any, *, batch_size: int | None = None) -> torch.Tensor:
-        """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU)."""
+    def predict(self, data: Any, *, batch_size: int | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU); a tuple
+        of such tensors for a model with several outputs."""
         from lamina.data.dataset import ArrayDataset
 
         dataset = ArrayDataset(data) if isinstance(data, torch.Tensor) else data
@@ -368,7 +373,9 @@ class Trainer:
             for x, _ in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
                 with self._autocast():
                     out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
-                outs.append(out.float().cpu())
+                outs.append(out.float().cpu() if isinstance(out, torch.Tensor) else tuple(o.float().cpu() for o in out))
+            if isinstance(outs[0], tuple):
+                return tuple(torch.cat(parts) for parts in zip(*outs))
             return torch.cat(outs)
         finally:
             self.model.train(was_training)

@@ -1,0 +1,55 @@
+"""Digit pairs: a two-input, two-target dataset built from a registered digit dataset, for multi-task and
+multi-input models (a DAG with two inputs and two heads).
+
+Each example is two images ``(a, b)`` of handwritten digits; its targets are
+
+- ``digit``: the class of the first image (int64, 0..9; needs only input ``a``);
+- ``greater``: 1.0 if the first digit is larger than the second, else 0.0 (float; needs both inputs).
+
+Every image of a split is the first image of ``pairs_per_image`` pairs, each partner drawn at random (seeded) from
+the same split, so training, validation and test pairs never share an image.
+"""
+from __future__ import annotations
+
+import torch
+
+from lamina.config.fields import choice, count
+from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits
+from lamina.registry import register
+
+__all__ = ["DigitPairs", "make_pairs"]
+
+
+def make_pairs(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
+               pairs_per_image: int = 1) -> ArrayDataset:
+    """Pair each image with ``pairs_per_image`` random partners; targets ``(labels[i], labels[i] > labels[j])``."""
+    first = torch.arange(len(images)).repeat(pairs_per_image)
+    partner = torch.randint(len(images), (len(first),), generator=generator)
+    greater = (labels[first] > labels[partner]).float()
+    return ArrayDataset([images[first], images[partner]], (labels[first], greater), name="digit_pairs")
+
+
+@register("dataset", "digit_pairs")
+class DigitPairs(DatasetSpec):
+    """Pairs of digit images with two targets: the first digit's class, and whether it exceeds the second
+    (a two-input, two-head task built from ``digits`` or ``mnist``).
+
+    Args:
+        source: ``digits`` (scikit-learn's 8x8 digits, no download) or ``mnist`` (28x28).
+        pairs_per_image: pairs whose first image is each image (more pairs: more comparisons to learn from).
+        pair_seed: seeds the choice of partners.
+        validation, split_seed: held out of the source's training images before pairing.
+    """
+
+    source: choice("digits", "mnist") = "digits"
+    pairs_per_image: count() = 1
+    pair_seed: int = 0
+
+    def load(self) -> Splits:
+        from lamina.data import load
+
+        base = load(self.source, validation=self.validation, split_seed=self.split_seed)
+        generator = torch.Generator().manual_seed(self.pair_seed)
+        parts = [make_pairs(part.x, part.y, generator, self.pairs_per_image) if part is not None else None
+                 for part in base]
+        return Splits(*parts)

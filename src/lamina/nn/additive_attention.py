@@ -1,0 +1,91 @@
+"""Additive attention (Bahdanau, Cho & Bengio, 2015): a small feed-forward network scores how well a query
+(a decoder state) matches each position of a memory (the encoder's outputs),
+
+    e_j = v^T tanh(W q + U k_j + b),    alpha = softmax(e),    c = sum_j alpha_j v_j,
+
+and the context ``c`` is the values' mean weighted by ``alpha``. Unlike the dot product it compares query and
+keys of different widths.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from lamina.config.fields import count
+from lamina.nn.dot_product_attention import attention_shapes
+from lamina.nn.spec import MergeSpec, Shape
+from lamina.registry import register
+
+__all__ = ["AdditiveAttention", "AdditiveAttentionSpec", "additive_attention"]
+
+
+def additive_attention(query_proj: torch.Tensor, key_proj: torch.Tensor, values: torch.Tensor,
+                       score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Context vectors and weights from projected queries and keys.
+
+    Args:
+        query_proj: ``W q + b``, ``(N, L_q, units)``.
+        key_proj: ``U k``, ``(N, L_k, units)``.
+        values: ``(N, L_k, d_v)``.
+        score: ``v``, ``(units,)``.
+
+    Returns:
+        ``(context (N, L_q, d_v), weights (N, L_q, L_k))``.
+    """
+    hidden = torch.tanh(query_proj.unsqueeze(2) + key_proj.unsqueeze(1))  # (N, L_q, L_k, units)
+    weights = torch.softmax(hidden @ score, dim=-1)  # (N, L_q, L_k)
+    return weights @ values, weights
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau attention of a query over a memory.
+
+    ``forward(query, keys, values=None)``: ``values`` default to ``keys``; a query ``(N, d_q)`` gives
+    ``(N, d_v)``, a sequence of queries ``(N, L_q, d_q)`` gives ``(N, L_q, d_v)``.
+
+    Args:
+        query_features, key_features: widths ``d_q`` and ``d_k``.
+        units: width of the scoring network's hidden layer.
+
+    Attributes:
+        query: ``W`` and ``b``; key: ``U`` (no bias: ``b`` serves both); score: ``v``, ``(units,)``.
+
+    References:
+        Bahdanau, Cho & Bengio (2015), "Neural Machine Translation by Jointly Learning to Align and Translate",
+        ICLR.
+    """
+
+    def __init__(self, query_features: int, key_features: int, units: int) -> None:
+        super().__init__()
+        self.query = nn.Linear(query_features, units)
+        self.key = nn.Linear(key_features, units, bias=False)
+        self.score = nn.Parameter(torch.empty(units).uniform_(-units ** -0.5, units ** -0.5))
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+        single = query.dim() == 2
+        q = query.unsqueeze(1) if single else query  # (N, L_q, d_q)
+        context, _ = additive_attention(self.query(q), self.key(keys), keys if values is None else values, self.score)
+        return context.squeeze(1) if single else context
+
+
+@register("layer", "additive_attention", aliases=("bahdanau_attention",))
+class AdditiveAttentionSpec(MergeSpec):
+    """Additive attention ``softmax(v^T tanh(W q + U k_j + b))`` over a memory (Bahdanau et al., 2015). Inputs
+    ``[query, keys]`` (values = keys) or ``[query, keys, values]``; query and keys may differ in width.
+
+    Args:
+        units: hidden width of the scoring network.
+
+    Shape: query ``(d_q,)`` -> ``(d_v,)``; query ``(L_q, d_q)`` -> ``(L_q, d_v)``; keys ``(L_k, d_k)``, values
+    ``(L_k, d_v)``.
+    """
+
+    units: count() = 64
+
+    def output_shape(self, input_shape: list[Shape]) -> Shape:
+        query, _, values = attention_shapes(input_shape, "additive attention", same_width=False)
+        return (values[-1],) if len(query) == 1 else (query[0], values[-1])
+
+    def build(self, input_shape: list[Shape]) -> nn.Module:
+        query, keys, _ = attention_shapes(input_shape, "additive attention", same_width=False)
+        return AdditiveAttention(query[-1], keys[-1], self.units)

@@ -1,0 +1,42 @@
+"""Instance normalisation (Ulyanov, Vedaldi & Lempitsky, 2016): each channel of each example normalised over its
+own spatial positions,
+
+    y_nc = gamma_c (x_nc - mean(x_nc)) / sqrt(var(x_nc) + eps) + beta_c,
+
+with the same statistics in training and evaluation (no batch dependence, unlike batch norm). Layer normalisation
+(all features of one example) is ``layernorm``.
+"""
+from __future__ import annotations
+
+from torch import nn
+
+from lamina.config.fields import number
+from lamina.nn.spec import LayerSpec, Shape, require_rank
+from lamina.registry import register
+
+__all__ = ["InstanceNormSpec"]
+
+
+@register("layer", "instancenorm", aliases=("instance_norm",))
+class InstanceNormSpec(LayerSpec):
+    """Normalise each channel of each example over its positions, then scale and shift per channel
+    (Ulyanov et al., 2016, "Instance Normalization: The Missing Ingredient for Fast Stylization").
+
+    Args:
+        eps: added to the variance.
+        affine: learn ``gamma`` and ``beta`` per channel.
+
+    Shape: ``(N, C, L)`` or ``(N, C, H, W)``, unchanged.
+    """
+
+    eps: number(0, lo_open=True) = 1e-5
+    affine: bool = True
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        require_rank(input_shape, (2, 3), "instance normalization")
+        return input_shape
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        self.output_shape(input_shape)
+        cls = nn.InstanceNorm1d if len(input_shape) == 2 else nn.InstanceNorm2d
+        return cls(input_shape[0], eps=self.eps, affine=self.affine)

@@ -1,0 +1,105 @@
+"""Multi-head self-attention (Vaswani et al., 2017): every position of a sequence attends to every other,
+
+    head_h = Attention(X W_h^Q, X W_h^K, X W_h^V),    y = concat(head_1, ..., head_H) W^O,
+
+with :func:`~lamina.nn.dot_product_attention.scaled_dot_product_attention` in each of the ``H`` heads of width
+``units / H``. ``causal = true`` hides later positions (a language model).
+"""
+from __future__ import annotations
+
+import torch
+from pydantic import model_validator
+from torch import nn
+
+from lamina.config.fields import count, number, raise_problems
+from lamina.errors import ShapeError
+from lamina.nn.dot_product_attention import causal_mask, scaled_dot_product_attention
+from lamina.nn.nested import require_sequence
+from lamina.nn.spec import LayerSpec, Shape
+from lamina.registry import register
+
+__all__ = ["MultiHeadSelfAttention", "SelfAttentionSpec"]
+
+
+class MultiHeadSelfAttention(nn.Module):
+    """Multi-head scaled dot-product self-attention with learned projections.
+
+    Args:
+        features: input width F.
+        units: width of the queries, keys, values and output (split over the heads).
+        heads: attention heads ``H`` (must divide ``units``).
+        causal: position ``i`` attends only to positions ``j <= i``.
+        dropout: on the attention weights, in training.
+        bias: biases in the four projections.
+
+    Shape: ``(N, L, F) -> (N, L, units)``.
+
+    Attributes:
+        qkv: the three input projections as one ``nn.Linear(F, 3 units)`` (rows: queries, keys, values).
+        out: ``W^O``, ``nn.Linear(units, units)``.
+
+    References:
+        Vaswani et al. (2017), "Attention Is All You Need", NeurIPS.
+    """
+
+    def __init__(self, features: int, units: int, heads: int = 1, *, causal: bool = False, dropout: float = 0.0,
+                 bias: bool = True) -> None:
+        super().__init__()
+        if units % heads:
+            raise ValueError(f"`heads` must divide `units`, got heads={heads}, units={units}")
+        self.units, self.heads, self.causal = units, heads, causal
+        self.qkv = nn.Linear(features, 3 * units, bias=bias)
+        self.out = nn.Linear(units, units, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, length, _ = x.shape
+        q, k, v = self.qkv(x).chunk(3, dim=-1)  # each (N, L, units)
+        q, k, v = (t.view(n, length, self.heads, -1).transpose(1, 2) for t in (q, k, v))  # (N, H, L, units / H)
+        mask = causal_mask(length, length, x.device) if self.causal else None
+        heads, weights = scaled_dot_product_attention(q, k, v, mask=mask)
+        if self.dropout.p > 0 and self.training:  # dropout on the weights (Vaswani et al., section 5.4)
+            heads = self.dropout(weights) @ v
+        return self.out(heads.transpose(1, 2).reshape(n, length, self.units))  # (N, L, units)
+
+    def extra_repr(self) -> str:
+        return f"units={self.units}, heads={self.heads}, causal={self.causal}"
+
+
+@register("layer", "self_attention", aliases=("multi_head_attention",))
+class SelfAttentionSpec(LayerSpec):
+    """Multi-head scaled dot-product self-attention over a sequence (Vaswani et al., 2017).
+
+    Args:
+        units: width of the output and of each projection (default: the input width).
+        heads: attention heads (must divide ``units``).
+        causal: hide later positions (for language models).
+        dropout: on the attention weights.
+        bias: learn biases in the projections.
+
+    Shape: ``(N, L, F) -> (N, L, units)``.
+    """
+
+    units: count() | None = None
+    heads: count() = 1
+    causal: bool = False
+    dropout: number(0, 1, hi_open=True) = 0.0
+    bias: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> SelfAttentionSpec:
+        if self.units is not None and self.units % self.heads:
+            raise_problems("self_attention", [(("heads",), f"must divide units ({self.units}), got {self.heads}")])
+        return self
+
+    def output_shape(self, input_shape: Shape) -> Shape:
+        require_sequence(input_shape, "self-attention")
+        units = self.units or input_shape[1]
+        if units % self.heads:
+            raise ShapeError(f"self-attention: heads ({self.heads}) must divide the width ({units}); set `units`")
+        return (input_shape[0], units)
+
+    def build(self, input_shape: Shape) -> nn.Module:
+        _, units = self.output_shape(input_shape)
+        return MultiHeadSelfAttention(input_shape[1], units, self.heads, causal=self.causal, dropout=self.dropout,
+                                      bias=self.bias)
