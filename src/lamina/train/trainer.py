@@ -12,7 +12,6 @@ The hot path is a hand-written PyTorch loop plus a running loss sum kept on the 
 from __future__ import annotations
 
 import contextlib
-import copy
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from lamina.train.callbacks.base import Callback
 from lamina.train.closure import Closure
 from lamina.train.history import History
 from lamina.train.metrics import Mean, Metric
-from lamina.train import distributed
+from lamina.train import distributed, evaluation
 from lamina.train.rng import RngStreams, resolve_device
 
 __all__ = ["Trainer"]
@@ -326,59 +325,14 @@ class Trainer:
 
     # -- evaluation -------------------------------------------------------------------------------------------
 
-    @torch.no_grad()
     def evaluate(self, dataset: Any, *, batch_size: int | None = None) -> dict[str, float]:
         """The loss and metrics on ``dataset``, in evaluation mode (dropout off, batch-norm running stats)."""
-        was_training = self.model.training
-        self.model.eval()
-        loss_meter = Mean("loss")
-        metrics = [copy.copy(m) for m in self.metrics]
-        for m in metrics:
-            m.reset()
-        custom = getattr(self.model, "validation_metrics", None)
-        sums: dict[str, float] = {}
-        count = 0
-        try:
-            for x, y in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
-                n = len(x[0]) if isinstance(x, (tuple, list)) else len(x)
-                with self._autocast():
-                    if custom is not None:
-                        for k, v in custom((x, y)).items():
-                            sums[k] = sums.get(k, 0.0) + v.detach() * n
-                        count += n
-                        continue
-                    loss, out = self._forward_loss(x, y)
-                loss_meter.add(loss.float(), n)
-                if out is not None:
-                    out = out.float() if isinstance(out, torch.Tensor) else tuple(o.float() for o in out)
-                    for m in metrics:
-                        m.update(out, y)
-        finally:
-            self.model.train(was_training)
-        if custom is not None:
-            return {k: float(v) / max(count, 1) for k, v in sums.items()}
-        return {"loss": loss_meter.compute(), **{m.name: m.compute() for m in metrics}}
+        return evaluation.evaluate(self, dataset, batch_size=batch_size)
 
-    @torch.no_grad()
     def predict(self, data: Any, *, batch_size: int | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU); a tuple
         of such tensors for a model with several outputs."""
-        from lamina.data.dataset import ArrayDataset
-
-        dataset = ArrayDataset(data) if isinstance(data, torch.Tensor) else data
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            outs = []
-            for x, _ in make_loader(dataset, batch_size or self.eval_batch_size, device=self.device):
-                with self._autocast():
-                    out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
-                outs.append(out.float().cpu() if isinstance(out, torch.Tensor) else tuple(o.float().cpu() for o in out))
-            if isinstance(outs[0], tuple):
-                return tuple(torch.cat(parts) for parts in zip(*outs))
-            return torch.cat(outs)
-        finally:
-            self.model.train(was_training)
+        return evaluation.predict(self, data, batch_size=batch_size)
 
     # -- state ------------------------------------------------------------------------------------------------
 
