@@ -58,6 +58,7 @@ class MSELoss(LossSpec):
     """Mean squared error ``mean((y - t)^2)``."""
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: mean squared error, refusing mismatched shapes."""
         return _Elementwise(F.mse_loss, "mse")
 
 
@@ -66,6 +67,7 @@ class MAELoss(LossSpec):
     """Mean absolute error ``mean(|y - t|)``."""
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: mean absolute error, refusing mismatched shapes."""
         return _Elementwise(F.l1_loss, "mae")
 
 
@@ -76,6 +78,7 @@ class HuberLoss(LossSpec):
     delta: number(0, lo_open=True) = 1.0
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: the Huber loss with this ``delta``."""
         return _Elementwise(F.huber_loss, "huber", delta=self.delta)
 
 
@@ -109,6 +112,7 @@ class CrossEntropyLoss(LossSpec):
     label_smoothing: number(0, 1, hi_open=True) = 0.0
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: cross-entropy on logits with this label smoothing."""
         return _CrossEntropy(self.label_smoothing)
 
 
@@ -125,6 +129,7 @@ class BinaryCrossEntropyLoss(LossSpec):
     pos_weight: number(0, lo_open=True) | None = None
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: binary cross-entropy on logits with this ``pos_weight``."""
         return _Elementwise(_bce_with_logits, "binary_cross_entropy", pos_weight=self.pos_weight)
 
 

@@ -42,6 +42,7 @@ class MultiLabelLossSpec(LossSpec):
     default_metrics: ClassVar[tuple[str, ...]] = ("accuracy", "subset_accuracy")
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: a :class:`MultiLabelLoss`."""
         return MultiLabelLoss()
 
 
@@ -51,6 +52,7 @@ class SubsetAccuracy(Metric):
     name = "subset_accuracy"
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: logits and 0/1 targets ``(N, K)``; count the examples with every label right."""
         pred = output.reshape(target.shape) > 0
         exact = (pred == target.bool()).reshape(len(target), -1).all(dim=1)
         self.total = self.total + exact.sum()
@@ -62,4 +64,5 @@ class SubsetAccuracySpec(MetricSpec):
     """Multi-label exact match: all of an example's labels right."""
 
     def build(self) -> Metric:
+        """A fresh :class:`SubsetAccuracy`."""
         return SubsetAccuracy()

@@ -114,12 +114,15 @@ class HeadMetric(Metric):
         self.name = f"{name}_{metric.name}"
 
     def reset(self) -> None:
+        """Forget what the inner metric accumulated."""
         self.metric.reset()
 
     def update(self, output: Any, target: Any) -> None:
+        """Add one batch: the inner metric on this head's output and its target."""
         self.metric.update(_as_tuple(output)[self.head], select_target(target, self.target, self.head_name))
 
     def compute(self) -> float:
+        """The inner metric's value so far."""
         return self.metric.compute()
 
     def __copy__(self) -> HeadMetric:  # the trainer copies metrics for evaluation: copy the inner state too
@@ -135,6 +138,7 @@ class HeadLoss(Metric):
         self.name = f"{name}_loss"
 
     def update(self, output: Any, target: Any) -> None:
+        """Add one batch: this head's loss on its output and target, weighted by the batch size."""
         out = _as_tuple(output)[self.head]
         n = len(out)
         self.total = self.total + self.loss(out, select_target(target, self.target, self.head_name)).detach() * n
@@ -174,6 +178,7 @@ class MultiTaskLossSpec(LossSpec):
         return [h.target if h.target is not None else i for i, h in enumerate(self.heads)]
 
     def build(self) -> nn.Module:
+        """The loss module these options describe: a :class:`MultiTaskLoss` over the heads' built losses."""
         return MultiTaskLoss([h.loss.build() for h in self.heads], [h.weight for h in self.heads],
                              self.target_indices(), self.head_names())
 

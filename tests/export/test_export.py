@@ -39,7 +39,8 @@ def run(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def test_images(run):
+def images(run):
+    """The first 200 test images of the run's dataset."""
     return run.splits.test.x[:200]
 
 
@@ -50,31 +51,31 @@ def _torch_outputs(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 # -- round trips ------------------------------------------------------------------------------------------------
 
-def test_mlp_run_to_onnx_matches_pytorch(run, test_images):
+def test_mlp_run_to_onnx_matches_pytorch(run, images):
     result = export(run.dir, "onnx")
     assert result.path == run.dir / "export" / "model.onnx" and result.max_abs_diff <= 1e-5
     proto = onnx.load(str(result.path))
     onnx.checker.check_model(proto, full_check=True)
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # a named, dynamic batch axis
     session_model = load(result.path)
-    for batch in (test_images[:1], test_images[:7], test_images):  # any batch size
+    for batch in (images[:1], images[:7], images):  # any batch size
         np.testing.assert_allclose(session_model(batch), _torch_outputs(run.model, batch), atol=1e-5, rtol=0)
 
 
-def test_mlp_run_to_safetensors_reloads_identically(run, test_images):
+def test_mlp_run_to_safetensors_reloads_identically(run, images):
     result = export(run.dir, "safetensors")
     assert [p.name for p in result.files] == ["model.safetensors", "model.toml"]
     rebuilt = load_safetensors(result.path)
-    assert torch.equal(rebuilt(test_images), run.model(test_images))
+    assert torch.equal(rebuilt(images), run.model(images))
     # the resolved configuration beside the weights is a complete experiment file
     assert lamina.load_experiment(result.files[1]).model == run.experiment.model
 
 
 @pytest.mark.parametrize("fmt", ["torchscript", "exported-program"])
-def test_torch_program_formats_reload_identically(run, test_images, fmt):
+def test_torch_program_formats_reload_identically(run, images, fmt):
     result = export(run.dir, fmt)
     assert result.max_abs_diff == 0.0
-    assert torch.equal(load(result.path)(test_images), run.model(test_images))
+    assert torch.equal(load(result.path)(images), run.model(images))
 
 
 def test_cnn_estimator_to_onnx_and_safetensors(tmp_path):

@@ -41,4 +41,6 @@ def _expected_failures(estimator) -> dict[str, str]:
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures, xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
+    """One scikit-learn estimator check; it raises (an ``AssertionError`` or the error it checks for) when the
+    estimator breaks scikit-learn's contract, and returns nothing when it holds."""
     check(estimator)

@@ -46,6 +46,7 @@ class DigitPairs(DatasetSpec):
     pair_seed: int = 0
 
     def load(self) -> Splits:
+        """Load the source digits and pair the images of each split among themselves (seeded by ``pair_seed``)."""
         from lamina.data import load
 
         base = load(self.source, validation=self.validation, split_seed=self.split_seed)

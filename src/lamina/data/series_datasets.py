@@ -124,6 +124,8 @@ class SeriesDatasetSpec(DatasetSpec):
         return self._prepared
 
     def load(self) -> Splits:
+        """The prepared windows as splits: training (less the validation hold-out), validation, and test (``None``
+        when no window's targets lie in the test period)."""
         p = self.prepare()
         name = self.registered_name
         train = ArrayDataset(p.inputs[p.train], p.targets[p.train], name=name)
@@ -204,6 +206,7 @@ class Sunspots(SeriesDatasetSpec):
     test_period: choice(*_SUNSPOT_PERIODS) = "1921-1955"
 
     def series(self) -> SeriesData:
+        """The yearly numbers; training targets up to 1920, test targets in ``test_period``."""
         years, values = read_sunspots()
         first, last = _SUNSPOT_PERIODS[self.test_period]
         train_end = int(np.searchsorted(years, 1921))
@@ -238,6 +241,7 @@ class MackeyGlass(SeriesDatasetSpec):
     spacing: count() = 6
 
     def series(self) -> SeriesData:
+        """The generated series: ``train_samples`` training values, then ``test_samples`` test values."""
         n = self.train_samples + self.test_samples
         try:
             values = mackey_glass(n, tau=self.tau, a=self.a, b=self.b, power=self.power, dt=self.dt,
@@ -278,6 +282,11 @@ class CSVSeries(SeriesDatasetSpec):
         return (self.exogenous_lags or self.lags), self.delay
 
     def series(self) -> SeriesData:
+        """The CSV's ``column`` (and ``exogenous`` columns); the last ``test`` rows are the test period.
+
+        Raises:
+            DataError: ``test`` leaves no training rows.
+        """
         from lamina.timeseries.windows import as_exogenous, as_series
 
         names = [self.column, *self.exogenous] + ([self.time_column] if self.time_column else [])

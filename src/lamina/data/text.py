@@ -109,6 +109,12 @@ class TextDatasetSpec(DatasetSpec):
         return CharVocabulary.of(self.text())
 
     def load(self) -> Splits:
+        """Split the text into contiguous training, validation and test parts, each cut into
+        :func:`char_windows` of ``seq_length`` character ids (an empty part is ``None``).
+
+        Raises:
+            DataError: the training part is not longer than a window, or a split holds no window.
+        """
         text = self.text()
         vocab = CharVocabulary.of(text)
         ids = vocab.encode(text[: self.max_chars])

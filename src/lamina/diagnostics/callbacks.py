@@ -79,6 +79,8 @@ class _StepRecorder(Callback):
         raise NotImplementedError
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Open the records file (keeping, when resuming, the records up to the restored step), attach the forward
+        hooks to the selected layers and arm them if the next step is due."""
         folder = self.folder if self.folder is not None else getattr(trainer, "run_dir", None)
         self.path = Path(folder) / self.filename if folder is not None else None
         self.records = []
@@ -92,17 +94,19 @@ class _StepRecorder(Callback):
         self._armed = self._due(trainer.step + 1)
 
     def _forward_hook(self, name: str):
-        def hook(module: nn.Module, args: tuple, output: Any) -> None:
+        def _on_forward(module: nn.Module, args: tuple, output: Any) -> None:
             out = output if isinstance(output, torch.Tensor) else next(
                 (o for o in output if isinstance(o, torch.Tensor)), None) if isinstance(output, (tuple, list)) else None
             if self._armed and out is not None and out.requires_grad:  # a training forward, not evaluation
                 self._hook(name, module, out)
-        return hook
+        return _on_forward
 
     def _reset(self) -> None:
         """Forget what the hooks saw."""
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
+        """On a due step, turn what the hooks saw into a record (kept, and appended to the file); then arm the hooks
+        for the next step if it is due."""
         if self._armed:
             record = {"step": step, "epoch": trainer.epoch + 1, "loss": _clean(float(loss)),
                       "layers": self._collect(trainer)}
@@ -115,6 +119,7 @@ class _StepRecorder(Callback):
         self._armed = self._due(step + 1)
 
     def on_train_end(self, trainer: Any) -> None:
+        """Remove the forward hooks and, when the records go to a file, plot them into ``plots/`` beside it."""
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -122,10 +127,12 @@ class _StepRecorder(Callback):
             self._plot(self.path.parent / "plots")
 
     def state_dict(self) -> dict[str, Any]:
+        """``{"records": [...]}`` when there is no records file; empty otherwise (the file is the state)."""
         # with a folder the JSON-lines file is the state; otherwise the records travel in the checkpoint
         return {"records": self.records} if self.path is None else {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the records kept by :meth:`state_dict` (if any)."""
         if "records" in state:
             self.records = list(state["records"])
 
@@ -157,10 +164,10 @@ class GradientFlowLog(_StepRecorder):
             self._before[name] = [w.detach().clone() for w in weight_tensors(module)[0]]
         self._delta_sq.setdefault(name, 0.0)
 
-        def accumulate(grad: torch.Tensor) -> None:
+        def _accumulate(grad: torch.Tensor) -> None:
             self._delta_sq[name] += float(grad.detach().double().pow(2).sum())
 
-        output.register_hook(accumulate)
+        output.register_hook(_accumulate)
 
     def _collect(self, trainer: Any) -> dict[str, dict[str, float | None]]:
         layers = {}
@@ -253,6 +260,7 @@ class GradientFlowSpec(CallbackSpec):
     layers: list[str] | None = None
 
     def build(self) -> GradientFlowLog:
+        """The :class:`GradientFlowLog` these options describe."""
         return GradientFlowLog(self.every, layers=self.layers)
 
 
@@ -271,4 +279,5 @@ class UnitStatisticsSpec(CallbackSpec):
     saturation: number(0, 0.5, lo_open=True, hi_open=True) = 0.01
 
     def build(self) -> UnitStatisticsLog:
+        """The :class:`UnitStatisticsLog` these options describe."""
         return UnitStatisticsLog(self.every, layers=self.layers, saturation=self.saturation)

@@ -38,16 +38,16 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready results (NaN written as ``None``)."""
-        def clean(value: Any) -> Any:
+        def _clean(value: Any) -> Any:
             if isinstance(value, float) and not math.isfinite(value):
                 return None
             if isinstance(value, dict):
-                return {k: clean(v) for k, v in value.items()}
+                return {k: _clean(v) for k, v in value.items()}
             if isinstance(value, list):
-                return [clean(v) for v in value]
+                return [_clean(v) for v in value]
             return value
 
-        return clean({
+        return _clean({
             "gradient_flow": self.gradient_flow.to_dict() if self.gradient_flow else None,
             "jacobian": self.jacobian.to_dict() if self.jacobian else None,
             "units": {"n_inputs": self.units.n_inputs,

@@ -145,12 +145,12 @@ def _scalar(output: Any, generator: torch.Generator) -> Callable[[Any], torch.Te
     weights = [torch.ones((), dtype=torch.float64) if o.dim() == 0 else
                torch.randn(o.shape, generator=generator, dtype=torch.float64) for o in outs]
 
-    def reduce(value: Any) -> torch.Tensor:
+    def _reduce(value: Any) -> torch.Tensor:
         vals = value if isinstance(value, (tuple, list)) else (value,)
         vals = [v for v in vals if isinstance(v, torch.Tensor) and v.is_floating_point()]
         return sum((v.to(torch.float64) * w.to(v.device)).sum() for v, w in zip(vals, weights))
 
-    return reduce
+    return _reduce
 
 
 def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-6, atol: float = 1e-5,
@@ -197,7 +197,7 @@ def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-
         check_inputs(call, args[0])
     devices = [device.index or 0] if device is not None and device.type == "cuda" else []
 
-    def run() -> Any:
+    def _run() -> Any:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             try:
@@ -209,15 +209,15 @@ def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-
                                  f"{str(err).splitlines()[0]}") from None
 
     generator = torch.Generator().manual_seed(seed)
-    reduce = _scalar(run(), generator)
-    grads = torch.autograd.grad(reduce(run()), [t for _, t in checked], allow_unused=True)
+    reduce = _scalar(_run(), generator)
+    grads = torch.autograd.grad(reduce(_run()), [t for _, t in checked], allow_unused=True)
     rows = []
     for (name, tensor), grad in zip(checked, grads):
         n = tensor.numel()
         count = n if max_entries is None or n <= max_entries else max_entries
         index = torch.arange(n) if count == n else torch.randperm(n, generator=generator)[:count].sort().values
         analytic = (torch.zeros(n, dtype=torch.float64) if grad is None else grad.detach().cpu().reshape(-1))[index]
-        numeric = finite_difference_gradient(lambda: reduce(run()), tensor, index, eps)
+        numeric = finite_difference_gradient(lambda: reduce(_run()), tensor, index, eps)
         rows.append(_compare(name, tuple(tensor.shape), index, analytic, numeric, atol, rtol))
     return GradcheckResult(rows, eps=eps, atol=atol, rtol=rtol)
 

@@ -126,14 +126,14 @@ def per_example_jacobian(block: nn.Module, h: torch.Tensor) -> torch.Tensor:
 
     Uses ``torch.func.jacrev`` vectorised over examples; a layer ``vmap`` cannot batch falls back to a loop.
     """
-    def f(v: torch.Tensor) -> torch.Tensor:
+    def _f(v: torch.Tensor) -> torch.Tensor:
         return block(v.unsqueeze(0)).squeeze(0)
 
     n = h.shape[0]
     try:
-        jac = torch.func.vmap(torch.func.jacrev(f))(h)
+        jac = torch.func.vmap(torch.func.jacrev(_f))(h)
     except (RuntimeError, NotImplementedError):
-        jac = torch.stack([torch.autograd.functional.jacobian(f, h[i], vectorize=True) for i in range(n)])
+        jac = torch.stack([torch.autograd.functional.jacobian(_f, h[i], vectorize=True) for i in range(n)])
     return jac.detach().reshape(n, -1, h[0].numel())
 
 

@@ -170,18 +170,18 @@ def capture_outputs(modules: Sequence[tuple[str, nn.Module]], *, inputs: bool = 
     seen: dict[str, list[torch.Tensor]] = {}
     handles = []
 
-    def hook_for(name: str):
-        def hook(module: nn.Module, args: tuple, output: Any) -> None:
+    def _hook_for(name: str):
+        def _hook(module: nn.Module, args: tuple, output: Any) -> None:
             out = _first_tensor(output)
             if out is not None:
                 seen.setdefault(name, []).append(out)
             if inputs and args and isinstance(args[0], torch.Tensor):
                 seen.setdefault(f"{name}:in", []).append(args[0])
-        return hook
+        return _hook
 
     try:
         for name, module in modules:
-            handles.append(module.register_forward_hook(hook_for(name)))
+            handles.append(module.register_forward_hook(_hook_for(name)))
         yield seen
     finally:
         for handle in handles:

@@ -22,6 +22,7 @@ from lamina.generative.greedy import (
     dense_layers,
     pretrain_layerwise,
 )
+from lamina.generative.linear_rbm import LinearHiddenRBM, LinearRBMPretrainSpec
 from lamina.generative.partition import exact_log_partition, log_likelihood, pseudo_log_likelihood
 from lamina.generative.rbm import RBM, BernoulliRBM
 from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
@@ -45,6 +46,8 @@ __all__ = [
     "GaussianRBMPretrainSpec",
     "GreedyLayer",
     "LayerwisePretrainSpec",
+    "LinearHiddenRBM",
+    "LinearRBMPretrainSpec",
     "MomentumSchedule",
     "PretrainedLayer",
     "RBM",

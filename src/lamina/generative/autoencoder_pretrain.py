@@ -63,10 +63,14 @@ class AutoencoderPretrainSpec(LayerwisePretrainSpec):
         return {"tied": self.tied, "loss": self.loss}
 
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        """A :attr:`module_class` autoencoder of ``n_visible`` inputs and an ``n_hidden``-unit code with this
+        activation, configured by :meth:`module_options`."""
         return self.module_class(n_visible, n_hidden, activation=activation, **self.module_options())
 
     def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
                  folder: Path | None = None) -> dict[str, Any]:
+        """Run :func:`pretrain_layerwise` with these options, plot the losses (and, for square image inputs, the
+        first layer's reconstructions and filters) when a ``folder`` is given; return a per-layer summary."""
         layers = pretrain_layerwise(model, data, self, device=device,
                                     seed=self.seed if self.seed is not None else seed, folder=folder)
         if folder is not None and layers:
@@ -97,6 +101,7 @@ class DenoisingAutoencoderPretrainSpec(AutoencoderPretrainSpec):
         return self
 
     def module_options(self) -> dict[str, Any]:
+        """The autoencoder's options plus the corruption and its level."""
         return {**super().module_options(), "corruption": self.corruption, "level": self.level}
 
 
@@ -117,6 +122,7 @@ class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
     module_class: ClassVar[type[Autoencoder]] = SparseAutoencoder
 
     def check_layer(self, layer: str, activation: str) -> None:
+        """As the base check, and refuse the KL penalty on a non-sigmoid layer (it needs means in (0, 1))."""
         super().check_layer(layer, activation)
         if self.sparsity == "kl" and activation != "sigmoid":
             raise ConfigError(
@@ -125,6 +131,7 @@ class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
                 "(0, 1). It fits layers with sigmoid activation; for other layers use sparsity = \"l1\".")
 
     def module_options(self) -> dict[str, Any]:
+        """The autoencoder's options plus the sparsity penalty's kind, target and weight."""
         return {**super().module_options(), "sparsity": self.sparsity, "target": self.target, "weight": self.weight}
 
 
@@ -141,6 +148,7 @@ class ContractiveAutoencoderPretrainSpec(AutoencoderPretrainSpec):
     module_class: ClassVar[type[Autoencoder]] = ContractiveAutoencoder
 
     def module_options(self) -> dict[str, Any]:
+        """The autoencoder's options plus the contraction weight."""
         return {**super().module_options(), "contraction": self.contraction}
 
 

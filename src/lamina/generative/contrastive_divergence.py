@@ -135,6 +135,8 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        """The gradients with respect to ``(W, b, c)``, scaled by ``grad_output``: the negated CD update plus the
+        sparsity and weight-decay terms; ``None`` for the statistics and options."""
         weight, v_data, h_data, v_model, h_model, delta = ctx.saved_tensors
         n_data, n_model = v_data.shape[0], v_model.shape[0]
         g = float(grad_output)  # 1 from the trainer; folded into the products' scale factors, not an extra pass

@@ -166,7 +166,8 @@ class DeepAutoencoder(nn.Module):
             data: the training inputs (an ``ArrayDataset`` or a tensor).
             sizes: as :meth:`__init__`.
             method: a registered pretraining method (``"rbm"``, ``"autoencoder"``, a table, a spec), or a list of
-                them, one per layer (e.g. an RBM with linear hidden units for the code layer).
+                them, one per layer. ``"rbm"`` with a linear code layer is the paper's stack: Bernoulli RBMs, and
+                an RBM with linear hidden units (``"linear_rbm"``) for the code.
             options: the constructor's (``activation``, ``code_activation``, ``loss``, ...).
 
         Returns:
@@ -178,6 +179,8 @@ class DeepAutoencoder(nn.Module):
         device = resolve_device(device)
         with seeded(seed):
             model = cls(sizes, device=device, **options)
+        if method == "rbm" and options.get("code_activation", "identity") == "identity":
+            method = ["rbm"] * (len(sizes) - 2) + ["linear_rbm"]
         records: list[PretrainedLayer] = pretrain_layerwise(model.encoder, data, method, device=device, seed=seed,
                                                             callbacks=callbacks, include_last=True)
         model.load_pretrained([r.module for r in records])

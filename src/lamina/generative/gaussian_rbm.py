@@ -71,15 +71,21 @@ class GaussianBernoulliRBM(RBM):
         return self.std
 
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``E[v | h] = b + sigma * (h W)``. Shape: ``(N, n_h) -> (N, n_v)``."""
         return self.visible_bias + self.std * (h.to(self.weight.dtype) @ self.weight)
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A draw from ``N(E[v | h], sigma^2)``. Shape: ``(N, n_h) -> (N, n_v)``."""
         return sample_gaussian(self.visible_mean(h), self.std, generator)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j (v / sigma))``.
+        Shape: ``(N, n_v) -> (N,)``."""
         return gaussian_free_energy(self._rows(v), self.weight, self.visible_bias, self.hidden_bias, self.std)
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - h.W (v / sigma)``.
+        Shape: ``(N, n_v), (N, n_h) -> (N,)``."""
         return gaussian_energy(self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias,
                                self.hidden_bias, self.std)
 

@@ -196,7 +196,7 @@ def _forward_in_batches(module: nn.Module, x: torch.Tensor, batch_size: int = 40
 def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
     from lamina.registry import resolve
 
-    def one(m: Any, path: str) -> LayerwisePretrainSpec:
+    def _one(m: Any, path: str) -> LayerwisePretrainSpec:
         spec = m if isinstance(m, LayerwisePretrainSpec) else resolve("pretrain", m, path=path)
         if not isinstance(spec, LayerwisePretrainSpec):
             raise ConfigError(f"{path}: {spec.type_name!r} is not a layer-wise method (it builds no greedy module)")
@@ -206,8 +206,8 @@ def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
         if len(method) != count:
             raise ConfigError(f"pretrain: {len(method)} methods given for {count} layers to pretrain; give one per "
                               "layer, or a single method for all of them")
-        return [one(m, f"pretrain[{i}]") for i, m in enumerate(method)]
-    spec = one(method, "pretrain")
+        return [_one(m, f"pretrain[{i}]") for i, m in enumerate(method)]
+    spec = _one(method, "pretrain")
     return [spec] * count
 
 

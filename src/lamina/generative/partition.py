@@ -73,12 +73,12 @@ def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int =
     if family == "gaussian":
         std = rbm.std.detach().to(dtype)
 
-        def score(h):
+        def _score(h):
             m = h @ w
             return h @ c + (m.pow(2) / 2 + m * (b / std)).sum(-1)
 
         constant = (torch.log(std) + 0.5 * math.log(2 * math.pi)).sum()
-        return _logsumexp_over_states(n_h, score, device=w.device, dtype=dtype, chunk=chunk) + constant
+        return _logsumexp_over_states(n_h, _score, device=w.device, dtype=dtype, chunk=chunk) + constant
     if sum_visible:
         return _logsumexp_over_states(n_h, lambda h: h @ c + F.softplus(torch.addmm(b, h, w)).sum(-1),
                                       device=w.device, dtype=dtype, chunk=chunk)

@@ -269,16 +269,22 @@ class BernoulliRBM(RBM):
         super().__init__(n_visible, n_hidden, **options)
 
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``p(v = 1 | h) = sigmoid(b + h W)`` (a softmax over the label group, if any).
+        Shape: ``(N, n_h) -> (N, n_v)``."""
         return bernoulli_visible_mean(visible_logits(h.to(self.weight.dtype), self.weight, self.visible_bias),
                                       self.softmax_units)
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Binary visible states drawn from ``p(v | h)`` (one-hot in the label group, if any).
+        Shape: ``(N, n_h) -> (N, n_v)``."""
         return sample_bernoulli_visible(self.visible_mean(h), self.softmax_units, generator)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
+        """``F(v) = -b.v - sum_j softplus(c_j + W_j v)``. Shape: ``(N, n_v) -> (N,)``."""
         return bernoulli_free_energy(self._rows(v), self.weight, self.visible_bias, self.hidden_bias)
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """``E(v, h) = -b.v - c.h - h.W v``. Shape: ``(N, n_v), (N, n_h) -> (N,)``."""
         return bernoulli_energy(self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias,
                                 self.hidden_bias)
 

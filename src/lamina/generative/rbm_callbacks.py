@@ -68,6 +68,8 @@ class RBMMonitor(Callback):
         return out
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
+        """Every ``every`` epochs and after the last, measure the model (with AIS every ``ais_every`` epochs and
+        after the last) and add the figures to ``logs`` and to the epoch's history record."""
         last = epoch + 1 == trainer.epochs
         if (epoch + 1) % self.every and not last:
             return
@@ -88,6 +90,7 @@ class MomentumSchedule(Callback):
         self._initial: list[float] | None = None
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Remember each parameter group's initial momentum (``None`` where it has none)."""
         self._initial = [g.get("momentum") for g in trainer.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
@@ -95,9 +98,11 @@ class MomentumSchedule(Callback):
         return {"initial": self._initial}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the initial momenta saved by :meth:`state_dict`."""
         self._initial = state["initial"]
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
+        """Set each group's momentum: ``final`` from ``switch_epoch`` on, its initial value before."""
         for group, initial in zip(trainer.optimizer.param_groups, self._initial or []):
             if initial is not None:
                 group["momentum"] = self.final if epoch >= self.switch_epoch else initial

@@ -75,14 +75,19 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
                     sparsity_cost=self.sparsity_cost, sparsity_decay=self.sparsity_decay)
 
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        """A :class:`~lamina.generative.BernoulliRBM` of ``n_visible`` visible and ``n_hidden`` hidden units."""
         return BernoulliRBM(n_visible, n_hidden, **self._options())
 
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
+        """Refuse inputs the RBM's visible units cannot model, and (``visible_bias_init = "data"``) set the visible
+        biases from the inputs' statistics."""
         module.check_visible(module._rows(inputs))  # bad data is refused before any training, with advice
         if self.visible_bias_init == "data":
             module.init_visible_bias(inputs)
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
+        """An :class:`~lamina.generative.RBMMonitor` on the first ``monitor_examples`` inputs and a
+        :class:`~lamina.generative.MomentumSchedule`, where enabled."""
         from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
 
         callbacks: list = []
@@ -94,6 +99,8 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
         return callbacks
 
     def next_inputs(self, activations: torch.Tensor, index: int, generator: torch.Generator) -> torch.Tensor:
+        """The hidden probabilities, or (``propagate = "samples"``) binary states drawn from them with
+        ``generator``."""
         if self.propagate == "probabilities":
             return activations
         u = torch.rand(activations.shape, generator=generator, device=activations.device, dtype=activations.dtype)
@@ -101,6 +108,8 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
 
     def pretrain(self, model: torch.nn.Module, data: Any, *, device: Any, seed: int | None,
                  folder: Path | None = None) -> dict[str, Any]:
+        """Run :func:`pretrain_layerwise` with these options; return a per-layer summary, with the paths of the
+        stack's figures when ``plots`` and a ``folder`` are given."""
         records = pretrain_layerwise(model, data, self, device=device,
                                      seed=self.seed if self.seed is not None else seed, folder=folder)
         summary = {"method": self.type_name, "layers": [p.summary() for p in records]}
@@ -130,6 +139,8 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
     _layer: int | None = None  # which layer this copy of the options is for (set by for_layer)
 
     def for_layer(self, index: int) -> GaussianRBMPretrainSpec:
+        """These options with layer ``index``'s overrides applied; layer 0's learning rate is scaled by
+        ``gaussian_lr_scale`` unless its overrides give an optimizer."""
         spec = super().for_layer(index).model_copy()
         spec._name, spec._layer = self._name, index
         if index == 0 and "optimizer" not in (self.layers[0] if self.layers else {}):
@@ -139,6 +150,8 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
         return spec
 
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
+        """A :class:`~lamina.generative.GaussianBernoulliRBM` for the first layer, a
+        :class:`~lamina.generative.BernoulliRBM` above it."""
         from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
 
         if self._layer == 0:

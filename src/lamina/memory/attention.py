@@ -111,11 +111,13 @@ class HopfieldAttentionSpec(LayerSpec):
     steps: count() = 1
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(F,) -> (units,)`` or ``(L, F) -> (L, units)``; other ranks are refused."""
         require_rank(input_shape, (1, 2), "a hopfield_attention layer", hint="; inputs are (features,) or "
                      "(length, features)")
         return (*input_shape[:-1], self.units)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`HopfieldAttention` over the input's last dimension."""
         self.output_shape(input_shape)
         return HopfieldAttention(input_shape[-1], self.units, self.num_patterns, hidden=self.hidden,
                                  beta=self.beta, steps=self.steps)

@@ -83,6 +83,7 @@ class Hopfield:
 
     @property
     def device(self) -> torch.device:
+        """The device the weights and patterns live on."""
         return self._raw.device
 
     def clear(self, *, device: torch.device | str | None = None) -> Hopfield:
@@ -104,6 +105,8 @@ class Hopfield:
 
     @property
     def weights(self) -> torch.Tensor:
+        """``(N, N)`` the synaptic matrix with the diagonal scaled by :attr:`diagonal_factor` (computed once per
+        change of the memory, then cached)."""
         if self._weights is None:
             self._weights = desaturate(self._raw, self.diagonal_factor)
         return self._weights

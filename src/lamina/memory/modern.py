@@ -82,6 +82,7 @@ class ModernHopfield:
 
     @property
     def device(self) -> torch.device:
+        """The device the stored patterns live on."""
         return self.patterns.device
 
     def store(self, patterns: Any) -> ModernHopfield:

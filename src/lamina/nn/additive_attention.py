@@ -83,9 +83,11 @@ class AdditiveAttentionSpec(MergeSpec):
     units: count() = 64
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """``[query (d_q,) or (L_q, d_q), keys (L_k, d_k), values (L_k, d_v)]`` -> ``(d_v,)`` or ``(L_q, d_v)``."""
         query, _, values = attention_shapes(input_shape, "additive attention", same_width=False)
         return (values[-1],) if len(query) == 1 else (query[0], values[-1])
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """An :class:`AdditiveAttention` for the query and key widths, with ``units`` hidden units."""
         query, keys, _ = attention_shapes(input_shape, "additive attention", same_width=False)
         return AdditiveAttention(query[-1], keys[-1], self.units)

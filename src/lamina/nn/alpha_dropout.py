@@ -77,7 +77,9 @@ class AlphaDropoutSpec(LayerSpec):
     p: number(0, 1, hi_open=True) = 0.05
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """Alpha dropout keeps the shape."""
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """An :class:`AlphaDropout` with drop probability ``p``."""
         return AlphaDropout(self.p)

@@ -93,6 +93,8 @@ class BidirectionalSpec(LayerSpec):
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(L, F) -> (L, H')`` or ``(H',)``, ``H' = 2H`` for ``concat``, else ``H``; checks that ``layer`` maps
+        the sequence to ``(L, H)`` or ``(H,)``."""
         require_sequence(input_shape, "a bidirectional wrapper")
         try:
             inner = tuple(self.layer.output_shape(input_shape))
@@ -104,5 +106,6 @@ class BidirectionalSpec(LayerSpec):
         return (*inner[:-1], inner[-1] * (2 if self.merge_mode == "concat" else 1))
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`Bidirectional` of two copies of ``layer``, each built with its own weights."""
         self.output_shape(input_shape)
         return Bidirectional(self.layer.build(input_shape), self.layer.build(input_shape), self.merge_mode)

@@ -107,6 +107,8 @@ class DotProductAttentionSpec(MergeSpec):
     causal: bool = False
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
+        """``[query (d,) or (L_q, d), keys (L_k, d), values (L_k, d_v)]`` -> ``(d_v,)`` or ``(L_q, d_v)``;
+        ``causal`` needs a sequence of queries."""
         query, _, values = attention_shapes(input_shape, "dot-product attention", same_width=True)
         if self.causal and len(query) != 2:
             raise ShapeError(f"dot-product attention: causal = true needs a sequence of queries (L_q, d), got the "
@@ -114,5 +116,6 @@ class DotProductAttentionSpec(MergeSpec):
         return (values[-1],) if len(query) == 1 else (query[0], values[-1])
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
+        """A parameter-free :class:`DotProductAttention`."""
         self.output_shape(input_shape)
         return DotProductAttention(self.causal)

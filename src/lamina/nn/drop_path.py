@@ -78,7 +78,9 @@ class DropPathSpec(LayerSpec):
     p: number(0, 1, hi_open=True) = 0.1
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """DropPath keeps the shape."""
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`DropPath` with drop probability ``p``."""
         return DropPath(self.p)

@@ -160,10 +160,12 @@ class DropConnectSpec(LayerSpec):
     bias_init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(in_features,) -> (units,)``; an image must be flattened first."""
         require_rank(input_shape, 1, "a dropconnect layer", hint='; add { type = "flatten" } before it')
         return (self.units,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`DropConnect` layer over the input's features (initialised as asked), with the activation inside."""
         self.output_shape(input_shape)
         layer = DropConnect(input_shape[0], self.units, self.p, bias=self.bias,
                             activation=activation_module(self.activation), per_example=self.per_example,

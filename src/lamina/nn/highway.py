@@ -73,10 +73,12 @@ class HighwaySpec(LayerSpec):
     init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(F,) -> (F,)``; an image must be flattened first."""
         require_rank(input_shape, 1, "a highway layer", hint='; add { type = "flatten" } before it')
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`Highway` layer of the input's width, both weight matrices initialised with ``init``."""
         self.output_shape(input_shape)
         layer = Highway(input_shape[0], activation_module(self.activation), self.gate_bias)
         initialize(layer.transform, self.init)

@@ -130,6 +130,7 @@ class Im2ColConv2dSpec(Conv2dSpec):
     parameters and results as ``conv2d``; a reference implementation for teaching and testing, slower to train."""
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """An :class:`Im2ColConv2d` (initialised and weight-normalised as asked), then the activation."""
         self.output_shape(input_shape)
         kernel, stride, padding, dilation = self._geometry(input_shape, "")
         conv = Im2ColConv2d(input_shape[0], self.filters, kernel, stride, padding, dilation, self.groups, self.bias)

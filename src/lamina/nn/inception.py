@@ -121,6 +121,8 @@ class InceptionSpec(LayerSpec):
         return [[resolve("layer", t) for t in branch] for branch in tables]
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(C, *spatial) -> (C_1 + ... + C_k, *spatial)`` (joined along ``dim``); checks that the branch
+        outputs agree in every other dimension."""
         if self.branches is None:
             require_rank(input_shape, 3, "GoogLeNet's inception module (set `branches` for other inputs)")
         outs = []
@@ -143,6 +145,7 @@ class InceptionSpec(LayerSpec):
         return tuple(joined)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """An :class:`Inception` of the branches, each built as a layer stack on the input."""
         self.output_shape(input_shape)
         branches = [build_stack(branch, input_shape, where=f"branches[{b}]")
                     for b, branch in enumerate(self.branch_specs())]

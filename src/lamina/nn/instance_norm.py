@@ -33,10 +33,12 @@ class InstanceNormSpec(LayerSpec):
     affine: bool = True
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(C, L)`` or ``(C, H, W)``, unchanged."""
         require_rank(input_shape, (2, 3), "instance normalization")
         return input_shape
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """``nn.InstanceNorm1d`` or ``nn.InstanceNorm2d`` (from the input's rank) over the input's channels."""
         self.output_shape(input_shape)
         cls = nn.InstanceNorm1d if len(input_shape) == 2 else nn.InstanceNorm2d
         return cls(input_shape[0], eps=self.eps, affine=self.affine)

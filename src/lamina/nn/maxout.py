@@ -73,10 +73,12 @@ class MaxoutSpec(LayerSpec):
     init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(in_features,) -> (units,)``; an image must be flattened first."""
         require_rank(input_shape, 1, "a maxout layer", hint='; add { type = "flatten" } before it')
         return (self.units,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`Maxout` layer over the input's features, its pieces initialised with ``init``."""
         self.output_shape(input_shape)
         layer = Maxout(input_shape[0], self.units, self.pieces, self.bias)
         initialize(layer.linear, self.init)

@@ -180,12 +180,15 @@ class ResidualSpec(LayerSpec):
         return self.shortcut == "projection" or (self.shortcut == "auto" and tuple(out) != tuple(input_shape))
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """The branch's output shape; checks the shortcut (identity, or a projection that exists for these shapes)."""
         _, _, out = self._parts(input_shape)
         if self._projects(input_shape, out):  # checks that a projection exists
             projection_shortcut(input_shape, out, batchnorm=False, label=block_label(self))
         return out
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`Residual` block: the branch, the shortcut (a projection where needed), the pre-activation
+        layers and the activation after the sum."""
         pre, branch, out = self._parts(input_shape)
         shortcut = (projection_shortcut(input_shape, out, batchnorm=self.batchnorm, label=block_label(self),
                                         init=self.init) if self._projects(input_shape, out) else None)

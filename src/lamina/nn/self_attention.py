@@ -93,6 +93,7 @@ class SelfAttentionSpec(LayerSpec):
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(L, F) -> (L, units)`` (``units`` defaults to ``F``); checks that ``heads`` divides the width."""
         require_sequence(input_shape, "self-attention")
         units = self.units or input_shape[1]
         if units % self.heads:
@@ -100,6 +101,7 @@ class SelfAttentionSpec(LayerSpec):
         return (input_shape[0], units)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`MultiHeadSelfAttention` from the input width to ``units``."""
         _, units = self.output_shape(input_shape)
         return MultiHeadSelfAttention(input_shape[1], units, self.heads, causal=self.causal, dropout=self.dropout,
                                       bias=self.bias)

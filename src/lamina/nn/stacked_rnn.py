@@ -113,9 +113,11 @@ class StackedRecurrentSpec(LayerSpec):
         return shapes
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """The top copy's output shape: ``(L, F) -> (L, H)`` or ``(H,)``."""
         return self._shapes(input_shape)[-1]
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`StackedRecurrent` of the copies, each built on the output shape of the one below."""
         shapes = [tuple(input_shape), *self._shapes(input_shape)]
         layers = [spec.build(shape) for spec, shape in zip(self.layer_specs(), shapes)]
         return StackedRecurrent(layers, self.dropout, self.residual)

@@ -49,6 +49,7 @@ class TimeDistributedSpec(LayerSpec):
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(L, *F) -> (L, *F_out)``, ``F_out`` what ``layer`` gives for one step ``F``."""
         if len(input_shape) < 2:
             raise ShapeError(f"expects a sequence (length, *features) for time_distributed, got "
                              f"{fmt_shape(input_shape)}")
@@ -59,5 +60,6 @@ class TimeDistributedSpec(LayerSpec):
         return (input_shape[0], *step)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`TimeDistributed` around ``layer`` built for one step's shape."""
         self.output_shape(input_shape)
         return TimeDistributed(self.layer.build(tuple(input_shape[1:])))

@@ -246,6 +246,7 @@ class EKFSpec(OptimizerSpec):
     max_memory: count() | None = None  # bytes
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
+        """An :class:`EKF` over ``params`` with these options."""
         options = self.model_dump(exclude={"lr"})
         options.pop("type", None)
         return EKF(params, lr=self.lr, **options)

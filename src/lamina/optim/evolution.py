@@ -139,12 +139,12 @@ class EvolutionStrategies(torch.optim.Optimizer):
         record(closure, loss, outputs)
         weights = flatten([p.detach() for p in params], params).clone()
 
-        def loss_at(w: torch.Tensor) -> float:
+        def _loss_at(w: torch.Tensor) -> float:
             self._set(w)
             value = float(loss_value("EvolutionStrategies", closure, FORM)[0])
             return value if value == value else float("inf")  # NaN ranks as the worst
 
-        estimate = es_gradient(loss_at, weights, sigma=group["sigma"], pairs=group["population"] // 2,
+        estimate = es_gradient(_loss_at, weights, sigma=group["sigma"], pairs=group["population"] // 2,
                                shaping=group["shaping"], generator=self.generator)
         self._set(weights)
         for p, g in zip(params, unflatten(estimate.gradient, params)):
@@ -156,6 +156,7 @@ class EvolutionStrategies(torch.optim.Optimizer):
         return loss
 
     def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state plus the inner optimizer's and, if there is one, the generator's."""
         state = super().state_dict()
         state["inner"] = self.inner.state_dict()
         if self.generator is not None:
@@ -163,6 +164,7 @@ class EvolutionStrategies(torch.optim.Optimizer):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`, the inner optimizer's state and the generator's included."""
         state_dict = dict(state_dict)
         inner, generator = state_dict.pop("inner", None), state_dict.pop("generator", None)
         super().load_state_dict(state_dict)
@@ -197,5 +199,6 @@ class EvolutionStrategiesSpec(OptimizerSpec):
         return self
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
+        """An :class:`EvolutionStrategies` over ``params``, with ``inner`` building its inner optimizer."""
         return EvolutionStrategies(params, lr=self.lr, sigma=self.sigma, population=self.population,
                                    shaping=self.shaping, inner=self.inner.build)

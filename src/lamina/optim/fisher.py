@@ -39,11 +39,11 @@ def _fisher_linear(model: nn.Module, layers: list[nn.Linear], params: Sequence[t
     """The closed form for linear layers (``None`` if a layer saw other than one 2-D input per forward pass)."""
     seen: dict[nn.Linear, list[torch.Tensor]] = {layer: [] for layer in layers}
 
-    def keep(layer: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    def _keep(layer: nn.Module, args: tuple, output: torch.Tensor) -> None:
         seen[layer].append(args[0].detach())
         seen[layer].append(output)
 
-    handles = [layer.register_forward_hook(keep) for layer in layers]
+    handles = [layer.register_forward_hook(_keep) for layer in layers]
     try:
         with torch.enable_grad():
             loss = loss_fn(model(inputs), targets)
@@ -73,10 +73,10 @@ def _fisher_vmap(model: nn.Module, params: Sequence[torch.Tensor], inputs: torch
     names = {id(p): name for name, p in model.named_parameters()}
     keys = [names[id(p)] for p in params]
 
-    def example_loss(weights: dict, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def _example_loss(weights: dict, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return loss_fn(functional_call(model, weights, (x.unsqueeze(0),)), t.unsqueeze(0))
 
-    per_example = vmap(grad(example_loss), in_dims=(None, 0, 0), randomness="different")
+    per_example = vmap(grad(_example_loss), in_dims=(None, 0, 0), randomness="different")
     weights = {k: p.detach() for k, p in zip(keys, params)}
     total = [torch.zeros_like(p) for p in params]
     chunk = chunk or max(1, 2 ** 25 // max(1, sum(p.numel() for p in params)))

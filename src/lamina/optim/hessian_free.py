@@ -255,13 +255,13 @@ class HessianFree(torch.optim.Optimizer):
         cg = self._solve(GaussNewton(curv_loss, curv_out, params), g, fisher, state)  # the graph goes with it
         theta = flatten([p.detach() for p in params], params).clone()
 
-        def loss_at(x: torch.Tensor) -> float:
+        def _loss_at(x: torch.Tensor) -> float:
             self._set(theta + group["lr"] * x)
             with torch.no_grad():
                 value = float(loss_and_outputs("HessianFree", closure, FORM)[0])
             return value if math.isfinite(value) else math.inf
 
-        self._set(theta + self._update(cg, g, float(loss.detach()), loss_at, state))
+        self._set(theta + self._update(cg, g, float(loss.detach()), _loss_at, state))
         return loss.detach()
 
 
@@ -294,6 +294,7 @@ class HessianFreeSpec(OptimizerSpec):
         return self
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
+        """A :class:`HessianFree` optimizer over ``params`` with these options."""
         options = self.model_dump(exclude={"lr", "preconditioner"})
         options.pop("type", None)
         return HessianFree(params, lr=self.lr, preconditioner=None if self.preconditioner == "none" else

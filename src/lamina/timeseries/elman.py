@@ -104,10 +104,12 @@ class ElmanSpec(LayerSpec):
     nonlinearity: choice("tanh", "relu") = Field("tanh")
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(L,)`` or ``(L, features)`` -> ``(outputs,)``."""
         require_rank(input_shape, (1, 2), "an elman layer: (steps,) or (steps, features)")
         return (self.outputs,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """An :class:`Elman` network over the window's features, trained on windows of the input's length."""
         self.output_shape(input_shape)
         features = input_shape[1] if len(input_shape) == 2 else 1
         return Elman(features, self.units, outputs=self.outputs, bptt=self.bptt, nonlinearity=self.nonlinearity,

@@ -22,10 +22,10 @@ __all__ = ["nmse", "nrmse", "mae", "NMSE", "NRMSE"]
 
 
 def _pair(predicted: Any, actual: Any) -> tuple[np.ndarray, np.ndarray]:
-    def array(v: Any) -> np.ndarray:
+    def _array(v: Any) -> np.ndarray:
         return np.asarray(v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v, dtype=np.float64)
 
-    p, a = array(predicted), array(actual)
+    p, a = _array(predicted), _array(actual)
     if p.size != a.size:
         raise ShapeError(f"predicted values have shape {p.shape} and actual values {a.shape}; they must match")
     if a.size == 0:
@@ -81,12 +81,14 @@ class NMSE(Metric):
         self.reset()
 
     def reset(self) -> None:
+        """Forget the accumulated sums."""
         self.sse: torch.Tensor | float = 0.0
         self.sum: torch.Tensor | float = 0.0
         self.sum_sq: torch.Tensor | float = 0.0
         self.count = 0
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch's squared errors and target sums (``output`` and ``target`` with the same number of values)."""
         dtype = torch.float32 if output.device.type == "mps" else torch.float64
         if output.numel() != target.numel():
             raise ShapeError(f"nmse: the output has shape {tuple(output.shape)} and the target {tuple(target.shape)}")
@@ -104,6 +106,7 @@ class NMSE(Metric):
         return float(self.sse) / spread if spread > 0 else float("nan")
 
     def compute(self) -> float:
+        """The NMSE so far (NaN before any update or when the targets are constant)."""
         return self._ratio()
 
 
@@ -113,6 +116,7 @@ class NRMSE(NMSE):
     name = "nrmse"
 
     def compute(self) -> float:
+        """The NRMSE so far (NaN before any update or when the targets are constant)."""
         value = self._ratio()
         return math.sqrt(value) if value == value else value
 
@@ -122,6 +126,7 @@ class NMSESpec(MetricSpec):
     """Normalised mean squared error (Weigend's average relative variance, ARV)."""
 
     def build(self) -> Metric:
+        """A fresh :class:`NMSE` metric."""
         return NMSE()
 
 
@@ -130,5 +135,6 @@ class NRMSESpec(MetricSpec):
     """Normalised root mean squared error, sqrt(NMSE)."""
 
     def build(self) -> Metric:
+        """A fresh :class:`NRMSE` metric."""
         return NRMSE()
 

@@ -127,10 +127,12 @@ class NARXSpec(LayerSpec):
         return extra // self.exogenous_lags
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(output_lags + exogenous_lags * features,) -> (outputs,)``; checks that the window splits so."""
         self._features(input_shape)
         return (self.outputs,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`NARX` network for these lags, with the exogenous features per step read off the window width."""
         return NARX(self.output_lags, exogenous_lags=self.exogenous_lags,
                     exogenous_features=self._features(input_shape), hidden=self.hidden, horizon=self.outputs,
                     delay=self.delay, activation=self.activation.module())

@@ -121,10 +121,12 @@ class TDNNSpec(LayerSpec):
     outputs: count() = 1
 
     def output_shape(self, input_shape: Shape) -> Shape:
+        """``(lags,)`` or ``(lags, features)`` -> ``(outputs,)``."""
         require_rank(input_shape, (1, 2), "a tdnn layer: (lags,) or (lags, features)")
         return (self.outputs,)
 
     def build(self, input_shape: Shape) -> nn.Module:
+        """A :class:`TDNN` over the window's lags and features."""
         self.output_shape(input_shape)
         features = input_shape[1] if len(input_shape) == 2 else 1
         if input_shape[0] < 1 or features < 1:

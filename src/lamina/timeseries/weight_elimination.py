@@ -91,6 +91,7 @@ class WeightElimination(Callback):
         self.strength, self.scale = strength, scale
 
     def on_train_begin(self, trainer: Any) -> None:
+        """Wrap the trainer's loss in a :class:`WeightEliminationLoss` (once: a second ``fit()`` keeps it)."""
         if isinstance(trainer.loss_fn, WeightEliminationLoss):  # a second fit() of the same trainer
             return
         if trainer.loss_fn is None:
@@ -111,4 +112,5 @@ class WeightEliminationSpec(CallbackSpec):
     scale: number(0, lo_open=True) = 1.0
 
     def build(self) -> Callback:
+        """The :class:`WeightElimination` callback these options describe."""
         return WeightElimination(self.strength, self.scale)

@@ -70,12 +70,12 @@ class Closure:
     def subset(self, index: slice | torch.Tensor) -> Closure:
         """A closure on part of the batch (``index`` into the batch dimension), with the same model, loss, penalty
         and precision."""
-        def take(value: Any) -> Any:
+        def _take(value: Any) -> Any:
             if isinstance(value, tuple):
-                return tuple(take(v) for v in value)
+                return tuple(_take(v) for v in value)
             return value[index] if isinstance(value, torch.Tensor) else value
 
-        return Closure(self.model, take(self.inputs), take(self.targets), self.loss_fn, penalty=self.penalty,
+        return Closure(self.model, _take(self.inputs), _take(self.targets), self.loss_fn, penalty=self.penalty,
                        autocast=self.autocast, zero_grad=self._zero_grad)
 
     def __call__(self) -> torch.Tensor:

@@ -65,6 +65,7 @@ class Accuracy(Metric):
     name = "accuracy"
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: count the correct predictions among the targets."""
         pred = _class_predictions(output, target)
         self.total = self.total + (pred == target).sum()
         self.count = self.count + target.numel()
@@ -79,6 +80,7 @@ class TopKAccuracy(Metric):
         self.name = f"top{k}_accuracy"
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: logits ``(N, C)`` and labels ``(N,)``; count labels among the top ``k``."""
         topk = output.topk(min(self.k, output.shape[1]), dim=1).indices  # (N, k)
         self.total = self.total + (topk == target.unsqueeze(1)).any(dim=1).sum()
         self.count = self.count + target.numel()
@@ -90,6 +92,7 @@ class MeanSquaredError(Metric):
     name = "mse"
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: the summed squared differences and the number of values."""
         diff = output.reshape(target.shape) - target if output.numel() == target.numel() else output - target
         self.total = self.total + diff.pow(2).sum()
         self.count = self.count + diff.numel()
@@ -101,6 +104,7 @@ class MeanAbsoluteError(Metric):
     name = "mae"
 
     def update(self, output: torch.Tensor, target: torch.Tensor) -> None:
+        """Add one batch: the summed absolute differences and the number of values."""
         diff = output.reshape(target.shape) - target if output.numel() == target.numel() else output - target
         self.total = self.total + diff.abs().sum()
         self.count = self.count + diff.numel()
@@ -119,6 +123,7 @@ class AccuracySpec(MetricSpec):
     """Classification accuracy."""
 
     def build(self) -> Metric:
+        """A fresh :class:`Accuracy`."""
         return Accuracy()
 
 
@@ -129,6 +134,7 @@ class TopKAccuracySpec(MetricSpec):
     k: count() = 5
 
     def build(self) -> Metric:
+        """A fresh :class:`TopKAccuracy` for this ``k``."""
         return TopKAccuracy(self.k)
 
 
@@ -137,6 +143,7 @@ class MSESpec(MetricSpec):
     """Mean squared error."""
 
     def build(self) -> Metric:
+        """A fresh :class:`MeanSquaredError`."""
         return MeanSquaredError()
 
 
@@ -145,4 +152,5 @@ class MAESpec(MetricSpec):
     """Mean absolute error."""
 
     def build(self) -> Metric:
+        """A fresh :class:`MeanAbsoluteError`."""
         return MeanAbsoluteError()
