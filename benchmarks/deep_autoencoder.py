@@ -7,7 +7,8 @@ that without pretraining the deep network learns little. This script measures, i
 fine-tuned autoencoder's test error beside scikit-learn's PCA with as many components as the code.
 
     --pretrain rbm                         the paper's method (any registered [pretrain] method; "none": random init)
-    --code-pretrain NAME                   the method for the linear code layer (default: --pretrain's)
+    --code-pretrain NAME                   the method for the linear code layer (default: --pretrain's;
+                                           linear_rbm for rbm)
     --sizes 784,1000,500,250,2             a 2-D code: also plots the codes coloured by class beside PCA's
     --paper                                the paper's epochs (50 per layer, 200 fine-tuning) on all 60,000 images
     --state DIR --budget-minutes 18        stop within the budget and continue from DIR on the next call
@@ -92,10 +93,18 @@ def pca_baseline(train_x: torch.Tensor, test_x: torch.Tensor, k: int):
     return squared_error_per_image(recon, test_x), recon, torch.from_numpy(codes).float()
 
 
+def code_method(args) -> str:
+    """The code layer's method: ``--code-pretrain``, else ``--pretrain``'s, with the paper's linear-hidden RBM for
+    ``rbm`` (a Bernoulli RBM cannot pretrain the linear code units)."""
+    if args.code_pretrain:
+        return args.code_pretrain
+    return "linear_rbm" if args.pretrain == "rbm" else args.pretrain
+
+
 def pretrain(model: DeepAutoencoder, train, args, state: Path | None, deadline: float) -> list[dict]:
     """Greedy pretraining of every encoder layer, the code layer included; resumable between layers."""
     method = {"method": args.pretrain, "epochs": args.pretrain_epochs, "batch_size": args.batch_size}
-    code = {"method": args.code_pretrain or args.pretrain, "epochs": args.pretrain_epochs,
+    code = {"method": code_method(args), "epochs": args.pretrain_epochs,
             "batch_size": args.batch_size}
     methods = [method] * (len(model.sizes) - 2) + [code]
     callbacks = [Budget(deadline, between_layers=True)]
@@ -210,7 +219,7 @@ def main() -> None:
           f"PCA({sizes[-1]}) {pca_error:.3f} (published {PUBLISHED['pca']} for 30-d); PCA / autoencoder = {ratio:.2f}x"
           f"; after pretraining, before fine-tuning: {unrolled_error:.3f}")
     write_result(name, {
-        "sizes": sizes, "pretrain": args.pretrain, "code_pretrain": args.code_pretrain or args.pretrain,
+        "sizes": sizes, "pretrain": args.pretrain, "code_pretrain": code_method(args),
         "train_size": len(train), "pretrain_epochs": args.pretrain_epochs if args.pretrain != "none" else 0,
         "finetune_epochs": args.finetune_epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
         "test_squared_error": error, "pca_test_squared_error": pca_error, "pca_over_autoencoder": ratio,

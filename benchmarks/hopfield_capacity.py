@@ -77,6 +77,9 @@ def main() -> None:
                         help="extra noise levels for the best k (5 trials each)")
     parser.add_argument("--curves", nargs="+", choices=["hebbian", "pseudoinverse", "desaturated"],
                         default=["hebbian", "pseudoinverse", "desaturated"], help="which curves to run")
+    parser.add_argument("--threshold", type=float, default=0.99,
+                        help="a probe is recalled when at least this fraction of its bits is right (0.975: an overlap "
+                             "m >= 0.95, tolerant of the ~1.6%% wrong bits of Amit et al.'s retrieval state)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="N = 300, 5 trials")
     args = parser.parse_args()
@@ -84,7 +87,7 @@ def main() -> None:
         args.n, args.trials = 300, 5
     torch.set_num_threads(args.threads)
     loads = [round(0.02 * i, 2) for i in range(1, 51)]
-    common = dict(mode=args.mode, probes=args.probes or None, stop_after_zero=2, seed=0)
+    common = dict(mode=args.mode, probes=args.probes or None, stop_after_zero=2, seed=0, threshold=args.threshold)
 
     def run(rule, k=None, noise=args.noise, trials=args.trials):
         start = time.perf_counter()
@@ -132,6 +135,8 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ("" if args.probes == 50 and len(args.curves) == 3 else "_variant")
+    if args.threshold != 0.99:
+        suffix += f"_threshold{args.threshold:g}"
     main_curves = [c for c, _ in measured if c.desaturation is None] + ([best] if best else [])
     plots = [plot_capacity(main_curves, RESULTS / f"hopfield_capacity{suffix}.png")]
     if sweep:

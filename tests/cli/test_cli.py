@@ -175,3 +175,10 @@ def test_names_lists_registered_components():
     result = invoke("names", "optimizer")
     assert result.exit_code == 0 and "sgd" in result.output and "lbfgs" in result.output
     assert invoke("names", "nonsense").exit_code == 2
+
+
+def test_names_prints_docstrings_as_plain_text():
+    pretrain = invoke("names", "pretrain").output
+    assert "Pretrain each layer as a DenoisingAutoencoder (Vincent et al., 2008)" in pretrain
+    assert ":class:" not in pretrain and "``" not in pretrain
+    assert "Clip x to [min_val, max_val]." in invoke("names", "layer").output  # brackets are not rich markup
