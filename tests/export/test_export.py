@@ -18,7 +18,7 @@ import lamina
 from lamina.cli import app
 from lamina.errors import CheckpointError, ExportError
 from lamina.export import export, load, load_safetensors
-from lamina.sklearn import MLPClassifier
+from lamina.sklearn import DBNClassifier, MLPClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -105,6 +105,31 @@ def test_sigmoid_mlp_to_onnx(tmp_path):
     result = export(model, "onnx", tmp_path / "dbn.onnx")
     x = torch.rand(33, 20)
     np.testing.assert_allclose(load(result.path)(x), _torch_outputs(model, x), atol=1e-5, rtol=0)
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny fits on a shared 2-core machine: two intra-op threads only wait on each other (see tests/sklearn)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_dbn_classifier_to_onnx(tmp_path, one_thread):
+    """A fitted DBNClassifier (RBM-pretrained logistic layers, fine-tuned) runs in onnxruntime as in PyTorch."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X, y = (X[:600] / 16.0).astype(np.float32), y[:600]
+    dbn = DBNClassifier((32, 16), pretrain_epochs=2, max_iter=3, random_state=0).fit(X, y)
+    assert len(dbn.pretrained_layers_) == 2
+    logits = _torch_outputs(dbn.module_, torch.from_numpy(X))
+    result = export(dbn, "onnx", tmp_path / "dbn_classifier.onnx")
+    assert result.max_abs_diff <= 1e-5
+    got = load(result.path)(X)
+    np.testing.assert_allclose(got, logits, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(dbn.classes_[got.argmax(1)], dbn.predict(X))
 
 
 def test_dag_with_two_inputs_and_two_outputs_to_onnx(tmp_path):

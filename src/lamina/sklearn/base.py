@@ -14,6 +14,7 @@ see :class:`lamina.sklearn.transformer.LaminaTransformer`.
 """
 from __future__ import annotations
 
+import copy
 import numbers
 import sys
 import warnings
@@ -192,7 +193,9 @@ class LaminaEstimator(BaseEstimator):
             return
         self.best_loss_ = convergence.best_loss
         self.validation_scores_, self.best_validation_score_ = convergence.scores, convergence.best_score
-        if not convergence.converged and epochs == self.max_iter:
+        # an estimator without a stopping rule (no n_iter_no_change: scikit-learn's BernoulliRBM runs n_iter epochs)
+        # always runs them all; that is no sign of trouble, so only one with a rule warns
+        if not convergence.converged and epochs == self.max_iter and hasattr(self, "n_iter_no_change"):
             warnings.warn(f"{type(self).__name__}: the maximum number of epochs (max_iter={self.max_iter}) was "
                           "reached and the optimization hasn't converged yet.", ConvergenceWarning,
                           stacklevel=_caller_level())
@@ -209,18 +212,34 @@ class LaminaEstimator(BaseEstimator):
 
     # -- inference ----------------------------------------------------------------------------------------
 
+    def _inference_dtype(self, dtype: torch.dtype) -> torch.dtype:
+        """``dtype``, or float32 on Apple's MPS, which has no float64."""
+        return torch.float32 if self.device_.type == "mps" else dtype
+
+    def _module_in(self, dtype: torch.dtype) -> nn.Module:
+        """``module_`` in evaluation mode, or an evaluation copy in ``dtype`` (float64 for float64 inputs, whose
+        outputs then do not depend on batch composition or order: float32 GEMMs round differently by batch)."""
+        check_is_fitted(self, "module_")
+        dtype = self._inference_dtype(dtype)
+        module = self.module_.eval()
+        param = next(module.parameters(), None)
+        if param is None or param.dtype == dtype:
+            return module
+        return copy.deepcopy(module).to(dtype).eval()
+
     @torch.no_grad()
-    def _outputs(self, X: Any, *, method: str | None = None) -> np.ndarray:
-        """The network's outputs (or those of its ``method``, e.g. ``transform``) for validated ``X``, as a
-        float32 array, computed in batches on ``device_``."""
+    def _outputs(self, X: Any, *, method: str | None = None, dtype: torch.dtype = torch.float32) -> np.ndarray:
+        """The network's outputs (or those of its ``method``, e.g. ``transform``) for validated ``X``, computed in
+        batches on ``device_`` in ``dtype`` (a float64 copy of the network for ``torch.float64``)."""
         check_is_fitted(self, "module_")
         X = self._validate_X(X, reset=False)
-        module = self.module_.eval()
+        dtype = self._inference_dtype(dtype)
+        module = self._module_in(dtype)
         forward = getattr(module, method) if method else module
         outs = []
         for start in range(0, len(X), _INFERENCE_BATCH):  # validate_data refuses zero rows
-            batch = self._as_tensor(X[start:start + _INFERENCE_BATCH]).to(self.device_)
-            outs.append(forward(batch).float().cpu())
+            batch = self._as_tensor(X[start:start + _INFERENCE_BATCH], dtype).to(self.device_)
+            outs.append(forward(batch).to(dtype).cpu())
         return torch.cat(outs).numpy()
 
     # -- pickling -----------------------------------------------------------------------------------------

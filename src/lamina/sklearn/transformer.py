@@ -2,9 +2,10 @@
 network's own ``training_loss``, ``transform(X)`` returns its ``transform``.
 
 A wrapper is a few lines on top: its ``__init__`` stores the parameters, ``_module_spec``/``_module_from_spec``
-build the model, ``_trainer_options`` picks the optimizer::
+build the model, ``_trainer_options`` picks the optimizer (``tests/sklearn/toy.py``; the full ones are
+:class:`~lamina.sklearn.RBMTransformer` and :class:`~lamina.sklearn.AutoencoderTransformer`)::
 
-    class AutoencoderTransformer(LaminaTransformer):
+    class TinyAutoencoderTransformer(LaminaTransformer):
         def __init__(self, n_components=64, *, learning_rate=1e-3, batch_size=64, max_iter=20, tol=1e-4,
                      n_iter_no_change=10, random_state=None, device="cpu"):
             ...  # store each argument
@@ -14,7 +15,7 @@ build the model, ``_trainer_options`` picks the optimizer::
 
         @classmethod
         def _module_from_spec(cls, spec):
-            return Autoencoder(**spec)
+            return TinyAutoencoder(**spec)
 
         def _trainer_options(self, n_samples):
             return {"optimizer": {"type": "adam", "lr": self.learning_rate},
@@ -42,7 +43,7 @@ class LaminaTransformer(TransformerMixin, LaminaEstimator):
 
     ``fit`` runs ``max_iter`` epochs (stopping by scikit-learn's rule on the training loss when the subclass has
     ``tol`` and ``n_iter_no_change``); ``partial_fit`` runs one; ``transform`` returns the network's features
-    in ``X``'s float dtype; ``inverse_transform`` maps features back where the network defines
+    computed in ``X``'s float dtype; ``inverse_transform`` maps features back where the network defines
     ``inverse_transform``; ``score`` is the negative mean ``training_loss`` (higher is better), which
     ``GridSearchCV`` can maximise without a scorer.
     """
@@ -60,19 +61,23 @@ class LaminaTransformer(TransformerMixin, LaminaEstimator):
         return self
 
     def transform(self, X: Any) -> np.ndarray:
-        """The network's features of each row, in ``X``'s float dtype."""
+        """The network's features of each row, computed and returned in ``X``'s float dtype (float64 unless
+        ``X`` is float32)."""
         dtype = _float_dtype(X)
-        return self._outputs(X, method="transform").astype(dtype, copy=False)
+        return self._outputs(X, method="transform", dtype=_torch_dtype(dtype)).astype(dtype, copy=False)
 
     def inverse_transform(self, X: Any) -> np.ndarray:
-        """Map features back to the input space (networks defining ``inverse_transform`` only)."""
+        """Map features back to the input space (networks defining ``inverse_transform`` only), computed and
+        returned in ``X``'s float dtype."""
         check_is_fitted(self, "module_")
         if not hasattr(self.module_, "inverse_transform"):
             raise AttributeError(f"{type(self.module_).__name__} defines no inverse_transform")
-        X = np.asarray(X, dtype=np.float32)
+        dtype = _float_dtype(X)
+        compute = self._inference_dtype(_torch_dtype(dtype))
+        module = self._module_in(compute)
         with torch.no_grad():
-            out = self.module_.eval().inverse_transform(torch.as_tensor(X, device=self.device_))
-        return out.float().cpu().numpy().astype(_float_dtype(X), copy=False)
+            out = module.inverse_transform(torch.as_tensor(np.asarray(X), dtype=compute, device=self.device_))
+        return out.cpu().numpy().astype(dtype, copy=False)
 
     @torch.no_grad()
     def score(self, X: Any, y: Any = None) -> float:
@@ -92,6 +97,10 @@ class LaminaTransformer(TransformerMixin, LaminaEstimator):
         tags.target_tags.required = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.float32 if dtype == np.float32 else torch.float64
 
 
 def _float_dtype(X: Any) -> np.dtype:
