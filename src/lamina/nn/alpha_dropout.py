@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lamina.config.fields import number
+from lamina.nn.random_drop import RandomDrop
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
 
@@ -43,7 +44,7 @@ def alpha_dropout(x: torch.Tensor, p: float, *, training: bool = True,
     return a * (x * keep + saturation * (1.0 - keep)) + b
 
 
-class AlphaDropout(nn.Module):
+class AlphaDropout(RandomDrop):
     """Alpha dropout for SELU networks: see :func:`alpha_dropout`.
 
     Args:
@@ -55,18 +56,10 @@ class AlphaDropout(nn.Module):
         Klambauer, Unterthiner, Mayr & Hochreiter (2017), "Self-Normalizing Neural Networks", NeurIPS.
     """
 
+    function = staticmethod(alpha_dropout)
+
     def __init__(self, p: float = 0.05) -> None:
-        super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"`p` must be in [0, 1), got {p!r}")
-        self.p = p
-        self.generator: torch.Generator | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return alpha_dropout(x, self.p, training=self.training, generator=self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+        super().__init__(p)
 
 
 @register("layer", "alpha_dropout")

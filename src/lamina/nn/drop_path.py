@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from lamina.config.fields import number
+from lamina.nn.random_drop import RandomDrop
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
 
@@ -41,7 +42,7 @@ def drop_path(x: torch.Tensor, p: float, *, training: bool = True,
     return x * mask.view(-1, *([1] * (x.dim() - 1)))  # (N, 1, ..., 1) broadcasts over each example
 
 
-class DropPath(nn.Module):
+class DropPath(RandomDrop):
     """Stochastic depth for one branch: see :func:`drop_path`.
 
     Args:
@@ -56,18 +57,10 @@ class DropPath(nn.Module):
         Huang, Sun, Liu, Sedra & Weinberger (2016), "Deep Networks with Stochastic Depth", ECCV.
     """
 
+    function = staticmethod(drop_path)
+
     def __init__(self, p: float = 0.1) -> None:
-        super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"`p` must be in [0, 1), got {p!r}")
-        self.p = p
-        self.generator: torch.Generator | None = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return drop_path(x, self.p, training=self.training, generator=self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
+        super().__init__(p)
 
 
 @register("layer", "drop_path", aliases=("stochastic_depth",))
