@@ -120,9 +120,13 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
     @staticmethod
     def forward(ctx, weight, visible_bias, hidden_bias, v_data, h_data, logits_data, v_model, h_model,
                 logits_model, delta, weight_decay):
-        # F(v) = -b.v - sum softplus(a): the means of both terms for data and model
-        value = (v_model.mean(0) - v_data.mean(0)) @ visible_bias.to(v_data.dtype)
-        value = value + F.softplus(logits_model).sum(-1).mean() - F.softplus(logits_data).sum(-1).mean()
+        # F(v) = -b.v - sum softplus(a): the means of both terms for data and model. The mean differences are the
+        # bias gradients too: computed once here, kept for backward
+        v_mean_data = v_data.mean(0)
+        dv = v_model.mean(0) - v_mean_data
+        dh = h_model.mean(0) - h_data.mean(0)
+        value = dv @ visible_bias.to(dv.dtype)
+        value = value + F.softplus(logits_model).sum() / len(logits_model) - F.softplus(logits_data).sum() / len(v_data)
         if delta is not None:
             value = value + (delta * logits_data.mean(0)).sum()
         if weight_decay:
@@ -130,24 +134,25 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
         ctx.weight_decay = weight_decay
         # the products run in the statistics' dtype (bfloat16/float16 under autocast), the gradients are the weights'
         dtype = logits_data.dtype
-        ctx.save_for_backward(weight, *(t.to(dtype) for t in (v_data, h_data, v_model, h_model)), delta)
+        ctx.save_for_backward(weight, *(t.to(dtype) for t in (v_data, h_data, v_model, h_model)), dv, dh,
+                              v_mean_data, delta)
         return value.to(weight.dtype)
 
     @staticmethod
     def backward(ctx, grad_output):
         """The gradients with respect to ``(W, b, c)``, scaled by ``grad_output``: the negated CD update plus the
         sparsity and weight-decay terms; ``None`` for the statistics and options."""
-        weight, v_data, h_data, v_model, h_model, delta = ctx.saved_tensors
+        weight, v_data, h_data, v_model, h_model, dv, dh, v_mean_data, delta = ctx.saved_tensors
         n_data, n_model = v_data.shape[0], v_model.shape[0]
         g = float(grad_output)  # 1 from the trainer; folded into the products' scale factors, not an extra pass
         # g (<h v^T>_model - <h v^T>_data): two products into one buffer, all scaling inside the GEMM calls
         grad_w = torch.mm(h_model.t(), v_model)
         grad_w.addmm_(h_data.t(), v_data, beta=g / n_model, alpha=-g / n_data)
         grad_w = grad_w.to(weight.dtype)
-        grad_b = (v_model.mean(0) - v_data.mean(0)).to(weight.dtype).mul_(g)
-        grad_c = (h_model.mean(0) - h_data.mean(0)).to(weight.dtype).mul_(g)
+        grad_b = dv.to(weight.dtype) * g
+        grad_c = dh.to(weight.dtype) * g
         if delta is not None:
-            grad_w.addr_(delta, v_data.mean(0).to(weight.dtype), alpha=g)
+            grad_w.addr_(delta, v_mean_data.to(weight.dtype), alpha=g)
             grad_c.add_(delta, alpha=g)
         if ctx.weight_decay:
             grad_w.add_(weight, alpha=g * ctx.weight_decay)
