@@ -135,6 +135,8 @@ def main() -> None:
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     suffix = "_quick" if args.quick else ("" if args.probes == 50 and len(args.curves) == 3 else "_variant")
+    if args.mode != "async":
+        suffix += f"_{args.mode}"
     if args.threshold != 0.99:
         suffix += f"_threshold{args.threshold:g}"
     main_curves = [c for c, _ in measured if c.desaturation is None] + ([best] if best else [])
