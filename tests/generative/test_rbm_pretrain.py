@@ -46,6 +46,9 @@ def test_experiment_with_rbm_pretraining_reports_figures_and_monitoring(tmp_path
         assert (plots / name).is_file()
         assert name in (run.dir / "report.html").read_text()
     assert run.summary["test"]["accuracy"] > 0.85
+    assert run.summary["pretrain"]["seconds"] > 0
+    report = (run.dir / "report.html").read_text()
+    assert "<th>n_hidden</th>" in report and "<th>pseudo_log_likelihood</th>" in report  # a table, not a JSON dump
 
 
 def test_spec_round_trips_and_misspellings_are_named():

@@ -43,7 +43,8 @@ def _table(rows: list[list[Any]], header: list[str], numeric_from: int = 1) -> s
 def _figure(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     caption = html.escape(path.stem.replace("_", " "))
-    return f"<figure><img src='data:image/png;base64,{data}' alt='{caption}'><figcaption>{caption}</figcaption></figure>"
+    return (f"<figure><img src='data:image/png;base64,{data}' alt='{caption}' title='{html.escape(path.name)}'>"
+            f"<figcaption>{caption}</figcaption></figure>")
 
 
 def _metrics_table(summary: dict[str, Any]) -> str:
@@ -53,6 +54,21 @@ def _metrics_table(summary: dict[str, Any]) -> str:
                                + [k[4:] for k in final if k.startswith("val_")] + list(test)))
     rows = [[n, final.get(n, ""), final.get(f"val_{n}", ""), test.get(n, "")] for n in names]
     return _table(rows, ["metric", "training (last epoch)", "validation (last epoch)", "test"])
+
+
+def _pretrain_section(pretrain: dict[str, Any]) -> str:
+    """The greedy pretraining: its method and time, and a table of the layers with their last logged figures;
+    anything else the method reported, as JSON."""
+    layers = pretrain.get("layers") or []
+    head = ", ".join(f"{k}: {_fmt(pretrain[k])}" for k in ("method", "seconds") if k in pretrain)
+    parts = [f"<p class='meta'>{head}</p>"] if head else []
+    if layers:
+        columns = list(dict.fromkeys(k for layer in layers for k in layer))
+        parts.append(_table([[layer.get(c, "") for c in columns] for layer in layers], columns))
+    rest = {k: v for k, v in pretrain.items() if k not in ("method", "seconds", "layers", "figures")}
+    if rest:
+        parts.append(f"<pre>{html.escape(json.dumps(rest, indent=2))}</pre>")
+    return "".join(parts)
 
 
 def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: str,
@@ -78,7 +94,7 @@ def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: s
     if others:
         parts += ["<h2>Figures</h2>", "<div class='figs'>" + "".join(_figure(p) for p in others) + "</div>"]
     if summary.get("pretrain"):
-        parts += ["<h2>Pretraining</h2>", f"<pre>{html.escape(json.dumps(summary['pretrain'], indent=2))}</pre>"]
+        parts += ["<h2>Pretraining</h2>", _pretrain_section(summary["pretrain"])]
     if layers:
         rows = [[r["name"], r["kind"], r["output_shape"], r["parameters"]] for r in layers]
         total = sum(r["parameters"] for r in layers)

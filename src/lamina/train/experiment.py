@@ -67,8 +67,10 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
         payload = load_checkpoint(done)
         model.load_state_dict(payload["state"]["model"])
         return payload.get("pretrain_summary", {})
+    start = time.perf_counter()
     summary = exp.pretrain.pretrain(model, splits.train, device=device, seed=exp.train.seed,
                                     folder=run_dir / "checkpoints")
+    summary["seconds"] = round(time.perf_counter() - start, 3)  # of this process (a resumed run: the remainder)
     if distributed.is_main():
         save_checkpoint({"model": model.state_dict()}, done, pretrain_summary=summary)
     distributed.barrier()
