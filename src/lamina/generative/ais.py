@@ -122,7 +122,7 @@ def _base_rate_bias(rbm, data: torch.Tensor | None, smoothing: float) -> torch.T
     v = rbm._rows(data.to(rbm.weight.device))
     # the base-rate model: each pixel's frequency, pulled towards 1/2 so none is exactly 0 or 1
     p = (v.sum(0) + smoothing) / (len(v) + 2 * smoothing)
-    return (torch.log(p) - torch.log1p(-p)).to(rbm.weight.dtype)
+    return torch.logit(p).to(rbm.weight.dtype)
 
 
 @torch.no_grad()

@@ -150,8 +150,7 @@ class LinearRBMPretrainSpec(LayerwisePretrainSpec):
         module.prepare(inputs)
         if self.visible_bias_init == "data":
             with torch.no_grad():
-                p = inputs.reshape(len(inputs), -1).mean(0).clamp(1e-3, 1 - 1e-3)
-                module.visible_bias.copy_(torch.log(p) - torch.log1p(-p))
+                module.visible_bias.copy_(torch.logit(inputs.reshape(len(inputs), -1).mean(0), eps=1e-3))
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """The momentum switch of the paper's code, where enabled."""

@@ -305,8 +305,7 @@ class BernoulliRBM(RBM):
         """Set ``b_i = log(p_i / (1 - p_i))`` with ``p_i`` the fraction of examples where unit ``i`` is on, clipped
         to ``[eps, 1 - eps]`` (Hinton, 2010, sec. 8), and restart the persistent chains from that model."""
         with torch.no_grad():
-            p = self._rows(data).mean(0).clamp(eps, 1 - eps)
-            self.visible_bias.copy_(torch.log(p) - torch.log1p(-p))
+            self.visible_bias.copy_(torch.logit(self._rows(data).mean(0), eps=eps))
             if self.persistent_chain is not None:
                 self.persistent_chain.copy_(self._initial_visible(len(self.persistent_chain), None))
 
