@@ -32,6 +32,7 @@ from common import RESULTS, write_result  # noqa: E402
 
 import lamina  # noqa: E402
 from lamina.generative import DeepAutoencoder, pretrain_layerwise  # noqa: E402
+from lamina.generative.deep_autoencoder import code_layer_method  # noqa: E402
 from lamina.generative.autoencoder_plots import plot_codes_2d, plot_reconstructions  # noqa: E402
 from lamina.train import Callback  # noqa: E402
 from lamina.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
@@ -94,11 +95,8 @@ def pca_baseline(train_x: torch.Tensor, test_x: torch.Tensor, k: int):
 
 
 def code_method(args) -> str:
-    """The code layer's method: ``--code-pretrain``, else ``--pretrain``'s, with the paper's linear-hidden RBM for
-    ``rbm`` (a Bernoulli RBM cannot pretrain the linear code units)."""
-    if args.code_pretrain:
-        return args.code_pretrain
-    return "linear_rbm" if args.pretrain == "rbm" else args.pretrain
+    """The code layer's method: ``--code-pretrain``, else the one that goes with ``--pretrain``."""
+    return args.code_pretrain or code_layer_method(args.pretrain)
 
 
 def pretrain(model: DeepAutoencoder, train, args, state: Path | None, deadline: float) -> list[dict]:

@@ -21,9 +21,16 @@ from lamina.generative.autoencoder import (CODE_ACTIVATIONS, activate, check_uni
                                            reconstruction_error)
 from lamina.generative.greedy import GreedyLayer, PretrainedLayer, pretrain_layerwise
 
-__all__ = ["DeepAutoencoder"]
+__all__ = ["DeepAutoencoder", "code_layer_method"]
 
 _MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def code_layer_method(method: str, code_activation: str = "identity") -> str:
+    """The pretraining method for a deep autoencoder's code layer when the layers below use ``method``: the paper's
+    RBM with linear hidden units (``"linear_rbm"``) under a linear code for ``"rbm"``, ``method`` itself otherwise
+    (a Bernoulli RBM cannot pretrain linear units; Hinton & Salakhutdinov, 2006)."""
+    return "linear_rbm" if method == "rbm" and code_activation == "identity" else method
 
 
 def _dense(n_in: int, n_out: int, activation: str, factory: dict[str, Any]) -> nn.Module:
@@ -179,8 +186,9 @@ class DeepAutoencoder(nn.Module):
         device = resolve_device(device)
         with seeded(seed):
             model = cls(sizes, device=device, **options)
-        if method == "rbm" and options.get("code_activation", "identity") == "identity":
-            method = ["rbm"] * (len(sizes) - 2) + ["linear_rbm"]
+        if isinstance(method, str):
+            code = code_layer_method(method, options.get("code_activation", "identity"))
+            method = [method] * (len(sizes) - 2) + [code]
         records: list[PretrainedLayer] = pretrain_layerwise(model.encoder, data, method, device=device, seed=seed,
                                                             callbacks=callbacks, include_last=True)
         model.load_pretrained([r.module for r in records])
