@@ -61,3 +61,30 @@ def test_parameter_groups_are_refused():
     for cls in (HessianFree, EKF, EvolutionStrategies):
         with pytest.raises(ValueError, match="doesn't support per-parameter options"):
             cls(groups)
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_uses_the_fused_kernel_and_matches_the_reference_loop(name):
+    # the fused kernel (chosen by default for CPU float parameters) against torch's for-loop implementation
+    torch.manual_seed(0)
+    nets = [nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 1)) for _ in range(2)]
+    nets[1].load_state_dict(nets[0].state_dict())
+    fused = lamina.resolve("optimizer", {"type": name, "lr": 0.01, "weight_decay": 0.01}).build(nets[0].parameters())
+    loop = lamina.resolve("optimizer", {"type": name, "lr": 0.01, "weight_decay": 0.01, "fused": False}).build(
+        [{"params": nets[1].parameters()}])
+    assert fused.defaults["fused"] and not loop.defaults["fused"]
+    x, y = torch.randn(16, 5), torch.randn(16, 1)
+    for _ in range(20):
+        for net, opt in zip(nets, (fused, loop)):
+            opt.zero_grad()
+            nn.functional.mse_loss(net(x), y).backward()
+            opt.step()
+    for a, b in zip(nets[0].parameters(), nets[1].parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+    from lamina.optim.torch_optimizers import _fused
+
+    # where torch has no fused kernel (here: a tensor on the meta device) the default path is kept
+    assert _fused(None, [torch.zeros(2, device="meta")])[1] == {}
+    groups, options = _fused(None, [{"params": iter([torch.zeros(2)]), "lr": 0.5}])  # a group's iterator is listed
+    assert options == {"fused": True} and isinstance(groups[0]["params"], list) and groups[0]["lr"] == 0.5

@@ -279,3 +279,18 @@ def test_unpickled_without_the_fitting_device_runs_on_the_cpu():
     with pytest.warns(UserWarning, match="fitted on cuda:7, which this machine lacks; it runs on the CPU"):
         copy.__setstate__(state)
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
+
+
+def test_float64_predictions_follow_the_weights():
+    """float64 inputs run through a float64 copy of the network: kept while the weights stay, rebuilt after
+    partial_fit changes them (the oracle: the float32 network's outputs, to float32 rounding)."""
+    X, y, _ = _toy()
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, y)
+    first = clf.predict_proba(X)
+    assert first.dtype == np.float64
+    assert clf._module_in(torch.float64) is clf._module_in(torch.float64)  # reused, not copied per call
+    np.testing.assert_allclose(first, clf.predict_proba(X.astype(np.float32)), atol=1e-6)
+    clf.partial_fit(X, y)
+    after = clf.predict_proba(X)
+    assert not np.allclose(after, first)
+    np.testing.assert_allclose(after, clf.predict_proba(X.astype(np.float32)), atol=1e-6)

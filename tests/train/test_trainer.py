@@ -78,6 +78,20 @@ def test_l1_l2_penalties_match_the_hand_computed_gradient():
     grad_b = 2 * residual.sum(0) / residual.numel()  # biases are not penalised
     torch.testing.assert_close(model.weight.detach(), w0 - 0.1 * grad_w)
     torch.testing.assert_close(model.bias.detach(), b0 - 0.1 * grad_b)
+    # the logged loss includes the penalty, taken at the weights the step started from
+    logged = residual.pow(2).mean() + 0.01 * w0.abs().sum() + 0.05 * w0.pow(2).sum()
+    assert trainer.history[0]["loss"] == pytest.approx(logged.item(), rel=1e-6)
+
+
+def test_l2_penalty_reaches_a_weight_outside_the_loss():
+    # autograd through the penalty gives an unused weight the gradient l2 * w; the hand-added gradient must too
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 2))
+    model.unused = nn.Parameter(torch.randn(2, 2))
+    w0 = model.unused.detach().clone()
+    Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=8, l2=0.5,
+            seed=0).fit(ArrayDataset(torch.randn(8, 3), torch.randn(8, 2)))
+    torch.testing.assert_close(model.unused.detach(), w0 - 0.1 * 0.5 * w0)
 
 
 def test_gradient_clipping_scales_the_step():

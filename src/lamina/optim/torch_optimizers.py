@@ -40,6 +40,20 @@ class OptimizerSpec(Spec):
 _decay = number(0)
 
 
+def _fused(fused: bool | None, params: Params) -> tuple[list, dict]:
+    """``params`` as a list (param groups with listed parameters) and the ``fused`` keyword for torch's Adam/AdamW.
+
+    ``fused=None`` picks torch's fused kernel (one kernel per parameter instead of a dozen tensor operations,
+    about 3x faster steps on small CPU networks) when every parameter is a floating-point tensor on the CPU or a
+    CUDA device, and torch's default path otherwise; ``True`` or ``False`` is passed through.
+    """
+    params = [{**p, "params": list(p["params"])} if isinstance(p, dict) else p for p in params]
+    if fused is None:
+        tensors = [t for p in params for t in (p["params"] if isinstance(p, dict) else [p])]
+        fused = bool(tensors) and all(t.is_floating_point() and t.device.type in ("cpu", "cuda") for t in tensors)
+    return params, {"fused": fused} if fused else {}
+
+
 @register("optimizer", "sgd")
 class SGDSpec(OptimizerSpec):
     """Stochastic gradient descent with optional (Nesterov) momentum (Robbins & Monro, 1951; Polyak, 1964;
@@ -112,18 +126,24 @@ class RMSPropSpec(OptimizerSpec):
 
 @register("optimizer", "adam")
 class AdamSpec(OptimizerSpec):
-    """Adam: bias-corrected running moments of the gradient (Kingma & Ba, 2015)."""
+    """Adam: bias-corrected running moments of the gradient (Kingma & Ba, 2015).
+
+    ``fused``: torch's fused kernel; ``None`` (default) uses it wherever torch has one for the parameters (floating
+    point, CPU or CUDA), see :func:`_fused`.
+    """
 
     lr: number(0, lo_open=True) = 1e-3
     betas: Annotated[list[number(0, 1, hi_open=True)], Field(min_length=2, max_length=2)] = [0.9, 0.999]
     eps: number(0, lo_open=True) = 1e-8
     weight_decay: _decay = 0.0
     amsgrad: bool = False
+    fused: bool | None = None
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.Adam`` with these options."""
+        params, fused = _fused(self.fused, params)
         return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+                                weight_decay=self.weight_decay, amsgrad=self.amsgrad, **fused)
 
 
 @register("optimizer", "adamw")
@@ -134,8 +154,9 @@ class AdamWSpec(AdamSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.AdamW`` with these options."""
+        params, fused = _fused(self.fused, params)
         return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad)
+                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad, **fused)
 
 
 @register("optimizer", "lbfgs", aliases=("l-bfgs",))

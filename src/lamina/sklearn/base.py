@@ -18,6 +18,7 @@ import copy
 import numbers
 import sys
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from lamina.train.trainer import Trainer
 __all__ = ["LaminaEstimator", "resolve_batch_size"]
 
 _INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
+_INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module_ -> (key, its float64 copy)
 
 
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
@@ -225,7 +227,13 @@ class LaminaEstimator(BaseEstimator):
         param = next(module.parameters(), None)
         if param is None or param.dtype == dtype:
             return module
-        return copy.deepcopy(module).to(dtype).eval()
+        # the copy is kept until the weights change (every in-place update bumps a tensor's _version); outside the
+        # estimator's __dict__, which scikit-learn requires predict to leave unchanged
+        key = (dtype, tuple(t._version for t in module.state_dict().values()))
+        cached = _INFERENCE_COPIES.get(module)
+        if cached is None or cached[0] != key:
+            cached = _INFERENCE_COPIES[module] = (key, copy.deepcopy(module).to(dtype).eval())
+        return cached[1]
 
     @torch.no_grad()
     def _outputs(self, X: Any, *, method: str | None = None, dtype: torch.dtype = torch.float32) -> np.ndarray:

@@ -163,28 +163,42 @@ class Trainer:
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
+    def _penalized(self) -> list[nn.Parameter]:
+        return [p for p in self.model.parameters() if p.requires_grad and p.dim() > 1]
+
     def _penalty(self) -> torch.Tensor | None:
         if not (self.l1 or self.l2):
             return None
-        weights = [p for p in self.model.parameters() if p.requires_grad and p.dim() > 1]
         total = torch.zeros((), device=self.device)
-        for w in weights:
+        for w in self._penalized():
             if self.l1:
                 total = total + self.l1 * w.abs().sum()
             if self.l2:
                 total = total + 0.5 * self.l2 * w.pow(2).sum()
         return total
 
+    @torch.no_grad()
+    def _add_penalty_gradient(self) -> None:
+        """Add ``l1 sign(w) + l2 w`` to each weight's gradient: what backward through :meth:`_penalty` gives,
+        without its autograd graph (on small networks that graph cost as much as the network's own backward)."""
+        for w in self._penalized():
+            g = w.grad
+            if self.l2:
+                g = w.mul(self.l2) if g is None else g.add_(w, alpha=self.l2)
+            if self.l1:
+                g = w.sign().mul_(self.l1) if g is None else g.add_(w.sign(), alpha=self.l1)
+            w.grad = g
+
     # -- one step ---------------------------------------------------------------------------------------------
 
-    def _forward_loss(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
+    def _forward_loss(self, x: Any, y: Any, *, penalty: bool = True) -> tuple[torch.Tensor, Any]:
         if self.uses_model_loss:
             loss, out = self.objective((x, y)), None
         else:
             out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
             loss = self.loss_fn(out, y)
-        penalty = self._penalty()
-        return (loss + penalty if penalty is not None else loss), out
+        extra = self._penalty() if penalty else None
+        return (loss + extra if extra is not None else loss), out
 
     def _train_step(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
         if self.needs_closure:
@@ -198,10 +212,13 @@ class Trainer:
                 self._diverged(loss)
         else:
             self.optimizer.zero_grad(set_to_none=True)
+            by_hand = self.scaler is None and bool(self.l1 or self.l2)  # the penalty's gradient added after backward
             with self._autocast():
-                loss, out = self._forward_loss(x, y)
-            if not torch.isfinite(loss):
-                self._diverged(loss)
+                loss, out = self._forward_loss(x, y, penalty=not by_hand)
+            with torch.no_grad():
+                reported = loss.detach() + self._penalty() if by_hand else loss
+            if not torch.isfinite(reported):
+                self._diverged(reported)
             if self.world_size > 1:  # DDP averages gradients over processes: weight each shard by its size
                 share = self._shard_weight(x, y)
                 loss_to_backward = loss * share
@@ -216,9 +233,12 @@ class Trainer:
                 self.scaler.update()
             else:
                 loss_to_backward.backward()
+                if by_hand:
+                    self._add_penalty_gradient()
                 if self.grad_clip:
                     nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
                 self.optimizer.step()
+            loss = reported
         if self.scheduler is not None:
             self.scheduler.step()
         return loss.detach(), out
