@@ -53,10 +53,10 @@ PUBLISHED = {  # ARV on training 1700-1920, test 1921-1955, test 1956-1979
 
 
 def networks(lags: int) -> dict:
-    """The lamina models: name -> (constructor, [data] options, weight-elimination strength lambda or ``ADAPTIVE``,
-    epochs as a fraction of --epochs: the Elman network overfits by 3000 epochs, so it trains for a third of them). Without an
-    exogenous input a NARX network is a nonlinear autoregression, the TDNN's function class: its row differs by
-    reading 9 lags (the order of Tong & Lim's threshold AR)."""
+    """The lamina models: name -> (constructor, [data] options, weight-elimination strength lambda, or ``ADAPTIVE``
+    / ``BEST_OF``, epochs as a fraction of --epochs: the Elman network overfits by 3000 epochs, so it trains for a
+    third of them). Without an exogenous input a NARX network is a nonlinear autoregression, the TDNN's function
+    class: its row differs by reading 9 lags (the order of Tong & Lim's threshold AR)."""
     flat, sequence = {"lags": lags}, {"lags": lags, "layout": "sequence"}
     tdnn = lambda: TDNN(lags, hidden=(8,), activation="sigmoid")  # noqa: E731
     return {
