@@ -6,9 +6,10 @@ predictions. The error is Weigend's average relative variance ``ARV = mean((x - 
 normaliser of the published figures, sigma^2 = 1535 (the same for every period, so 1956-1979 with its giant cycle
 scores worse); the period's own variance (NMSE = 1 - R^2) is printed beside it. Each lamina network is trained from
 ``--seeds`` initialisations; the table gives mean +- std over seeds and the ensemble (the mean prediction of all
-seeds).
+seeds). The adaptive-lambda row (Weigend et al.'s rule) picks its desired error D and step Delta lambda on the training
+years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920 (see ``select_adaptive``).
 
-    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 2 minutes on 2 cores)
+    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 5 minutes on 2 cores)
     python benchmarks/sunspots.py --seeds 2 --epochs 500                # a quick look
 """
 from __future__ import annotations
@@ -27,11 +28,24 @@ from common import RESULTS, write_result  # noqa: E402
 
 import lamina  # noqa: E402
 from lamina.data import ArrayDataset  # noqa: E402
-from lamina.timeseries import NARX, TDNN, Elman, WeightEliminationLoss, nmse, plot_forecast  # noqa: E402
+from lamina.timeseries import (  # noqa: E402
+    NARX,
+    TDNN,
+    Elman,
+    WeightElimination,
+    WeightEliminationLoss,
+    nmse,
+    plot_forecast,
+)
 
 SIGMA2 = 1535.0  # normaliser of Weigend et al.'s published ARV figures
 WEIGHT_ELIMINATION = 1e-4  # lambda (w0 = 1, data in [0, 1]), picked among 1e-5, 3e-5, 1e-4, 3e-4: see the results
 PERIODS = ("1921-1955", "1956-1979")
+ADAPTIVE = "adaptive"  # the regulariser entry of networks() for Weigend's adaptive lambda, set by select_adaptive
+BEST_OF = "adaptive, best of restarts"  # the same, keeping the lowest training error of RESTARTS networks per seed
+RESTARTS = 5
+VALIDATION_FROM = 1901  # choosing the adaptive row's settings: fit on targets up to 1900, score on 1901-1920
+ADAPTIVE_GRID = [(d, step) for d in (0.06, 0.08, 0.10) for step in (1e-8, 3e-8, 1e-7, 3e-7)]  # (D as ARV, Delta lambda)
 PUBLISHED = {  # ARV on training 1700-1920, test 1921-1955, test 1956-1979
     "Weigend et al. 1990, 12-8-1 net, weight elimination": (0.082, 0.086, 0.35),
     "Tong & Lim 1980, threshold AR (as quoted by Weigend et al.)": (0.097, 0.097, 0.28),
@@ -39,15 +53,17 @@ PUBLISHED = {  # ARV on training 1700-1920, test 1921-1955, test 1956-1979
 
 
 def networks(lags: int) -> dict:
-    """The lamina models: name -> (constructor, [data] options, weight-elimination strength lambda, epochs as a
-    fraction of --epochs: the Elman network overfits by 3000 epochs, so it trains for a third of them). Without an
-    exogenous input a NARX network is a nonlinear autoregression, the TDNN's function class: its row differs by
-    reading 9 lags (the order of Tong & Lim's threshold AR)."""
+    """The lamina models: name -> (constructor, [data] options, weight-elimination strength lambda, or ``ADAPTIVE``
+    / ``BEST_OF``, epochs as a fraction of --epochs: the Elman network overfits by 3000 epochs, so it trains for a
+    third of them). Without an exogenous input a NARX network is a nonlinear autoregression, the TDNN's function
+    class: its row differs by reading 9 lags (the order of Tong & Lim's threshold AR)."""
     flat, sequence = {"lags": lags}, {"lags": lags, "layout": "sequence"}
+    tdnn = lambda: TDNN(lags, hidden=(8,), activation="sigmoid")  # noqa: E731
     return {
-        "TDNN 12-8-1 sigmoid, weight elimination": (lambda: TDNN(lags, hidden=(8,), activation="sigmoid"), flat,
-                                                    WEIGHT_ELIMINATION, 1.0),
-        "TDNN 12-8-1 sigmoid, no regulariser": (lambda: TDNN(lags, hidden=(8,), activation="sigmoid"), flat, 0.0, 1.0),
+        "TDNN 12-8-1 sigmoid, weight elimination": (tdnn, flat, WEIGHT_ELIMINATION, 1.0),
+        "TDNN 12-8-1 sigmoid, w. elim., adaptive lambda": (tdnn, flat, ADAPTIVE, 1.0),
+        f"TDNN 12-8-1 sigmoid, adaptive lambda, best of {RESTARTS} by train ARV": (tdnn, flat, BEST_OF, 1.0),
+        "TDNN 12-8-1 sigmoid, no regulariser": (tdnn, flat, 0.0, 1.0),
         "Elman SRN 8 tanh context units, BPTT 12, w. elim.": (lambda: Elman(1, 8, bptt=12, lags=lags), sequence,
                                                               WEIGHT_ELIMINATION, 1 / 3),
         "NARX (NAR) 9 output lags, 8 sigmoid, w. elim.": (lambda: NARX(9, hidden=(8,), activation="sigmoid"),
@@ -55,16 +71,55 @@ def networks(lags: int) -> dict:
     }
 
 
-def train_network(make, data: ArrayDataset, *, seed: int, epochs: int, lr: float, strength: float) -> torch.nn.Module:
+def train_network(make, data: ArrayDataset, *, seed: int, epochs: int, lr: float, strength: float,
+                  adaptive: dict | None = None) -> torch.nn.Module:
     """Full-batch Adam with a cosine schedule through lamina's trainer (one step per epoch), the loss the mean
-    squared error plus ``strength`` times Weigend's weight elimination (w0 = 1)."""
+    squared error plus ``strength`` times Weigend's weight elimination (w0 = 1); with ``adaptive`` (options of
+    :class:`WeightElimination`), lambda starts at 0 and follows Weigend et al.'s rule instead."""
     torch.manual_seed(seed)
     model = make()
-    loss = WeightEliminationLoss(model, strength, scale=1.0) if strength else "mse"
+    loss = WeightEliminationLoss(model, strength, scale=1.0) if strength and not adaptive else "mse"
+    callbacks = [WeightElimination(0.0, 1.0, **adaptive)] if adaptive else []
     trainer = lamina.Trainer(model, loss=loss, optimizer={"type": "adam", "lr": lr}, epochs=epochs,
-                             batch_size=len(data), seed=seed, schedule={"type": "cosine"})
+                             batch_size=len(data), seed=seed, schedule={"type": "cosine"}, callbacks=callbacks)
     trainer.fit(data)
     return model.eval()
+
+
+def adaptive_options(desired_arv: float, step: float, prepared) -> dict:
+    """:class:`WeightElimination` options for a desired training error given as an ARV (the rule compares it with
+    the mean squared error of the [0, 1]-scaled series)."""
+    return {"desired_error": desired_arv * SIGMA2 / float(prepared.scaler.scale_) ** 2, "strength_step": step}
+
+
+def select_adaptive(make, prepared, *, seeds: int, epochs: int, lr: float) -> dict:
+    """Weigend's adaptive lambda without looking at the test periods: for each (D, Delta lambda) of
+    ``ADAPTIVE_GRID``, ``seeds`` networks (seeds 1000, 1001, ...: not the benchmark's) fit on targets 1712-1900 and
+    are scored on 1901-1920; the setting with the lowest mean validation ARV is returned with the whole table.
+    Each row also gives the validation ARV of the network with the lowest training (1712-1900) ARV of the
+    ``seeds``: whether picking a restart by its training error helps, judged on the training years."""
+    years = prepared.data.time[prepared.time]
+    fit, val = prepared.train & (years < VALIDATION_FROM), prepared.train & (years >= VALIDATION_FROM)
+    data = ArrayDataset(prepared.inputs[fit], prepared.targets[fit])
+    actual = prepared.scaler.inverse_transform(prepared.targets[:, 0].double().numpy())
+    table = []
+    for desired, step in ADAPTIVE_GRID:
+        options = adaptive_options(desired, step, prepared)
+        arv, fit_arv = [], []
+        for s in range(seeds):
+            pred = one_step(train_network(make, data, seed=1000 + s, epochs=epochs, lr=lr, strength=0.0,
+                                          adaptive=options), prepared)
+            arv.append(nmse(pred[val], actual[val], variance=SIGMA2))
+            fit_arv.append(nmse(pred[fit], actual[fit], variance=SIGMA2))
+        picked = arv[int(np.argmin(fit_arv))]
+        table.append({"desired_arv": desired, "strength_step": step, "val_arv": float(np.mean(arv)),
+                      "val_arv_std": float(np.std(arv)), "val_arv_lowest_train": float(picked),
+                      "train_arv": float(np.mean(fit_arv))})
+        print(f"  validation 1901-1920: D = ARV {desired}, step {step:g}: {np.mean(arv):.4f} +- {np.std(arv):.4f}"
+              f" (lowest-train network {picked:.4f}; train 1712-1900 {np.mean(fit_arv):.4f})", flush=True)
+    best = min(table, key=lambda row: row["val_arv"])
+    return {"desired_arv": best["desired_arv"], "strength_step": best["strength_step"], "seeds": seeds,
+            "validation_years": f"{VALIDATION_FROM}-1920", "table": table}
 
 
 def one_step(model: torch.nn.Module, prepared) -> np.ndarray:
@@ -127,6 +182,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=3000)
     parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--selection-seeds", type=int, default=5, help="networks per setting in select_adaptive")
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny networks: threads only add overhead
 
@@ -140,22 +196,42 @@ def main() -> None:
 
     rows: dict[str, dict] = {}
     predictions: dict[str, np.ndarray] = {}
+    selection = None
     for name, (make, data_options, strength, fraction) in networks(first.window.lags).items():
         epochs = max(1, round(args.epochs * fraction))
         p = lamina.data.spec("sunspots", **data_options).prepare()
         train = ArrayDataset(p.inputs[p.train], p.targets[p.train])
+        adaptive, restarts = None, 1
+        if strength in (ADAPTIVE, BEST_OF):
+            if selection is None:
+                start = time.perf_counter()
+                selection = select_adaptive(make, p, seeds=args.selection_seeds, epochs=epochs, lr=args.lr)
+                selection["seconds"] = time.perf_counter() - start
+                print(f"{name}: chose D = ARV {selection['desired_arv']}, step {selection['strength_step']:g} on "
+                      f"1901-1920 ({selection['seconds']:.0f} s)", flush=True)
+            adaptive = adaptive_options(selection["desired_arv"], selection["strength_step"], p)
+            restarts = RESTARTS if strength == BEST_OF else 1
+            strength = 0.0
         per_seed, preds = [], []
         start = time.perf_counter()
         for seed in range(args.seeds):
-            model = train_network(make, train, seed=seed, epochs=epochs, lr=args.lr, strength=strength)
-            preds.append(one_step(model, p)[np.isin(p.time, first.time)])  # the same target years for every model
-            per_seed.append(scores(preds[-1], actual, masks))
+            candidates = []
+            for k in range(restarts):  # restart k of seed s is seed s + k * seeds: restart 0 is the plain row's net
+                model = train_network(make, train, seed=seed + k * args.seeds, epochs=epochs, lr=args.lr,
+                                      strength=strength, adaptive=adaptive)
+                pred = one_step(model, p)[np.isin(p.time, first.time)]  # the same target years for every model
+                candidates.append((scores(pred, actual, masks), pred))
+            best_score, best_pred = min(candidates, key=lambda c: c[0]["arv_train"])
+            preds.append(best_pred)
+            per_seed.append(best_score)
         seconds = time.perf_counter() - start
         keys = per_seed[0]
         rows[name] = {"mean": {k: float(np.mean([s[k] for s in per_seed])) for k in keys},
                       "std": {k: float(np.std([s[k] for s in per_seed])) for k in keys},
+                      "median": {k: float(np.median([s[k] for s in per_seed])) for k in keys},
                       "per_seed": per_seed, "seconds": seconds, "seeds": args.seeds, "epochs": epochs,
-                      "weight_elimination": strength}
+                      "restarts": restarts,
+                      "weight_elimination": adaptive or strength}
         ensemble = np.mean(preds, axis=0)
         rows[f"{name}, ensemble of {args.seeds}"] = {"mean": scores(ensemble, actual, masks)}
         predictions[name] = ensemble
@@ -182,6 +258,9 @@ def main() -> None:
         cells = [f"{m[f'arv_{k}']:.3f}" + (f"+-{s[f'arv_{k}']:.3f}" if s else "") for k in ("train", *PERIODS)]
         print(f"{name:<62} {cells[0]:>13} {cells[1]:>15} {cells[2]:>15}   "
               f"{m['nmse_1921-1955']:.3f} / {m['nmse_1956-1979']:.3f}")
+        if "median" in row:
+            print(f"{'':<62} {'median':>13} {row['median']['arv_1921-1955']:>15.3f} "
+                  f"{row['median']['arv_1956-1979']:>15.3f}")
     for name, (train_arv, a, b) in PUBLISHED.items():
         print(f"{name + ' (published)':<62} {train_arv:>13.3f} {a:>15.3f} {b:>15.3f}")
     ours = [n for n in rows if "AR(" not in n and "sysidentpy" not in n]
@@ -198,7 +277,7 @@ def main() -> None:
                   title="Sunspots: one-step predictions (TDNN: mean of the seeds' predictions)",
                   xlabel="year", ylabel="yearly sunspot number", path=RESULTS / "sunspots_forecast.png")
     path = write_result("sunspots", {"sigma2": SIGMA2, "epochs": args.epochs, "lr": args.lr,
-                                     "weight_elimination": WEIGHT_ELIMINATION,
+                                     "weight_elimination": WEIGHT_ELIMINATION, "adaptive_selection": selection,
                                      "rows": rows, "published": PUBLISHED, "best": best, "best_arv_1921_1955": best_arv,
                                      "target": 0.086})
     print(f"wrote {path} and {RESULTS / 'sunspots_forecast.png'}")

@@ -1,5 +1,5 @@
 """Time-series networks and tools: lag windows, the TDNN, Elman and NARX forecasters, closed-loop forecasting,
-NMSE/NRMSE, Weigend's weight elimination, and the forecast plot.
+NMSE/NRMSE, Weigend's weight elimination (fixed or adaptive lambda), and the forecast plot.
 
 >>> from lamina.timeseries import TDNN, make_windows, forecast, nmse
 >>> w = make_windows(series, lags=12)
@@ -17,7 +17,12 @@ from lamina.timeseries.narx import NARX, NARXSpec
 from lamina.timeseries.plots import plot_forecast
 from lamina.timeseries.scaling import SeriesScaler
 from lamina.timeseries.tdnn import TDNN, TDNNSpec, mlp
-from lamina.timeseries.weight_elimination import WeightElimination, WeightEliminationLoss, weight_elimination
+from lamina.timeseries.weight_elimination import (
+    WeightElimination,
+    WeightEliminationLoss,
+    adapt_strength,
+    weight_elimination,
+)
 from lamina.timeseries.windows import Windows, WindowSpec, make_windows
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "WeightElimination",
     "WeightEliminationLoss",
     "Windows",
+    "adapt_strength",
     "exogenous_rows_needed",
     "forecast",
     "mae",
