@@ -77,8 +77,7 @@ def main() -> None:
         trainer = build_trainer(candidate, copy.deepcopy(model))
         start = time.perf_counter()
         trainer.fit(splits.train, splits.validation)
-        history = [dict(row) for row in trainer.history]
-        errors = [1 - row["val_accuracy"] for row in history]
+        errors = [1 - row["val_accuracy"] for row in trainer.history]
         results[name] = {"overrides": CANDIDATES[name], "epochs": candidate.train.epochs,
                          "val_error_final": errors[-1], "val_error_min": min(errors),
                          "epoch_of_min": 1 + errors.index(min(errors)), "val_error_by_epoch": errors,

@@ -32,9 +32,9 @@ PUBLISHED = {"cd1": -125.53, "cd25": -86.34}  # Salakhutdinov & Murray (2008), t
 OUT = Path("runs/rbm_mnist_ll")
 
 
-def binarized_mnist(how: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    splits = lamina.data.load("mnist", scale="unit", flatten=True)
-    train, test = splits.train.x, splits.test.x
+def binarized(train: torch.Tensor, test: torch.Tensor, how: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The grey-level images ``train`` and ``test`` binarized ``how``: thresholded at 0.5, or each pixel set to 1 with
+    probability equal to its intensity, once, with a fixed seed."""
     if how == "threshold":
         return (train > 0.5).float(), (test > 0.5).float()
     g = torch.Generator().manual_seed(seed)
@@ -137,9 +137,11 @@ def main() -> None:
     parser.add_argument("--scale", choices=("reduced", "paper"), default="reduced",
                         help="paper: train the 500-unit models as long as the paper (hours on two cores)")
     args = parser.parse_args()
-    train, test = binarized_mnist(args.binarize)
-    fit_on = lamina.data.load("mnist", scale="unit", flatten=True).train.x if args.train_on == "intensities" else train
-    train, fit_on = ((t[: args.train_subset] for t in (train, fit_on)) if args.train_subset else (train, fit_on))
+    splits = lamina.data.load("mnist", scale="unit", flatten=True)
+    train, test = binarized(splits.train.x, splits.test.x, args.binarize)
+    fit_on = splits.train.x if args.train_on == "intensities" else train
+    if args.train_subset:
+        train, fit_on = train[: args.train_subset], fit_on[: args.train_subset]
     print(f"MNIST, {args.binarize} binarization: {len(train)} training, {len(test)} test images; "
           f"torch threads {torch.get_num_threads()}")
     default_epochs = {"cd1": 30, "cd25": 8, "pcd": 30} if args.scale == "reduced" else {"cd1": 200, "cd25": 200,
