@@ -4,8 +4,9 @@ beside the published capacities (0.138 N Hebbian, Amit et al. 1985; 0.7 N desatu
 Reznik 1997). A probe is recalled when its final state shares >= 99% of bits with its pattern.
 
 Also, in the same process: the desaturated rule at lower noise (where the 0.7 N figure lives), and a textbook NumPy
-asynchronous Hopfield network (one probe and one unit at a time) on the same memory and probes, as a cross-check of
-lamina's batched dynamics and as a speed reference.
+asynchronous Hopfield network (one probe and one unit at a time, weights from NumPy's own formulas for the same
+patterns) on the same probes, for the Hebbian and the best desaturated memory near their capacity, as a cross-check of
+lamina's weights and batched dynamics and as a speed reference.
 
 Targets: Hebbian within 0.12-0.16 N; the best desaturated pseudo-inverse >= 0.6 N.
 
@@ -47,21 +48,38 @@ def numpy_async_recall(weights: np.ndarray, probes: np.ndarray, rng: np.random.G
     return states
 
 
-def cross_check(n: int, load: float, noise: float, count: int, seed: int) -> dict:
-    """lamina's batched async recall against the NumPy loop on one Hebbian memory: recall rates and seconds."""
+def numpy_weights(patterns: np.ndarray, rule: str, k: float | None) -> np.ndarray:
+    """The synaptic matrix written from the textbook formulas, independently of lamina: Hebbian ``X^T X / N`` with a
+    zero diagonal; the projection ``X^+ X`` (``numpy.linalg.pinv``), its diagonal scaled by ``k``."""
+    if rule == "hebbian":
+        weights = patterns.T @ patterns / patterns.shape[1]
+        np.fill_diagonal(weights, 0.0)
+        return weights
+    weights = np.linalg.pinv(patterns) @ patterns
+    weights[np.diag_indices_from(weights)] *= 1.0 if k is None else k
+    return weights
+
+
+def cross_check(rule: str, n: int, load: float, noise: float, count: int, seed: int, k: float | None = None,
+                threshold: float = 0.99) -> dict:
+    """lamina's batched async recall against the NumPy loop, with weights computed by NumPy from the same patterns,
+    on the same probes: recall rates and seconds."""
     g = torch.Generator().manual_seed(seed)
-    memory = Hopfield(n, "hebbian")
+    memory = Hopfield(n, rule, desaturation=k)
     memory.store(torch.randint(0, 2, (round(load * n), n), generator=g))
     targets = memory.patterns[:count]
     probes = flip_bits(targets, noise, generator=g)
     start = time.perf_counter()
     ours = memory.recall(probes, seed=seed).states
     lamina_s = time.perf_counter() - start
+    weights = numpy_weights(memory.patterns.double().numpy(), rule, k)
     start = time.perf_counter()
-    theirs = numpy_async_recall(memory.weights.double().numpy(), probes.double().numpy(), np.random.default_rng(seed))
+    theirs = numpy_async_recall(weights, probes.double().numpy(), np.random.default_rng(seed))
     numpy_s = time.perf_counter() - start
-    rate = lambda s: float(((s == targets.numpy()).mean(axis=1) >= 0.99).mean())  # noqa: E731
-    return {"n": n, "load": load, "probes": count, "lamina_recall": rate(ours.numpy()), "numpy_recall": rate(theirs),
+    rate = lambda s: float(((s == targets.numpy()).mean(axis=1) >= threshold).mean())  # noqa: E731
+    return {"rule": rule, "desaturation": k, "n": n, "load": load, "probes": count,
+            "weights_max_difference": float(np.abs(memory.weights.double().numpy() - weights).max()),
+            "lamina_recall": rate(ours.numpy()), "numpy_recall": rate(theirs),
             "lamina_seconds": lamina_s, "numpy_seconds": numpy_s, "speedup": numpy_s / lamina_s}
 
 
@@ -110,7 +128,12 @@ def main() -> None:
     measured += sweep
     best = max(sweep, key=lambda c: c[0].capacity(0.95) or c[0].loads[-1])[0] if sweep else None
     low_noise = [run("pseudoinverse", best.desaturation, noise=z, trials=5)[0] for z in args.low_noise] if best else []
-    check = cross_check(min(args.n, 1000), 0.12, args.noise, 200, seed=0)
+    # on the steep part of each curve, where a fault in the dynamics would show: Hebbian at 0.12, and the desaturated
+    # rule (the best k of the sweep, else 0.2) at 0.55
+    k_check = best.desaturation if best is not None else 0.2
+    checks = [cross_check("hebbian", min(args.n, 1000), 0.12, args.noise, 200, 0, threshold=args.threshold),
+              cross_check("pseudoinverse", min(args.n, 1000), 0.55, args.noise, 200, 0, k=k_check,
+                          threshold=args.threshold)]
     total = time.perf_counter() - total
 
     rows = []
@@ -128,9 +151,12 @@ def main() -> None:
     if best is not None:
         print(f"best desaturation k = {best.desaturation:g}: {best.capacity(0.95):.3f} N at {args.noise:.0%} noise; "
               + ", ".join(f"{c.capacity(0.95) or c.loads[-1]:.3f} N at {c.noise:.0%}" for c in low_noise))
-    print(f"cross-check, Hebbian N = {check['n']}, load {check['load']}: recall lamina {check['lamina_recall']:.3f}, "
-          f"NumPy loop {check['numpy_recall']:.3f}; {check['lamina_seconds']:.2f} s vs {check['numpy_seconds']:.2f} s "
-          f"({check['speedup']:.0f}x)")
+    for check in checks:
+        name = check["rule"] + ("" if check["desaturation"] is None else f", k = {check['desaturation']:g}")
+        print(f"cross-check, {name}, N = {check['n']}, load {check['load']}: "
+              f"recall lamina {check['lamina_recall']:.3f}, NumPy loop {check['numpy_recall']:.3f} "
+              f"(weights differ by {check['weights_max_difference']:.1e}); "
+              f"{check['lamina_seconds']:.2f} s vs {check['numpy_seconds']:.2f} s ({check['speedup']:.0f}x)")
     print(f"total {total:.0f} s")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -147,7 +173,7 @@ def main() -> None:
                                          f"flipped, {args.trials} trials"))
     write_result(f"hopfield_capacity{suffix}", {
         "settings": {**vars(args), "loads": loads}, "rows": rows, "best_k": best.desaturation if best else None,
-        "low_noise": [c.to_dict() for c in low_noise], "cross_check": check, "seconds": total,
+        "low_noise": [c.to_dict() for c in low_noise], "cross_check": checks, "seconds": total,
         "curves": [c.to_dict() for c, _ in measured],
         "plots": [str(p.relative_to(RESULTS.parents[1])) for p in plots]})
 
