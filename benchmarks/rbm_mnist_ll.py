@@ -5,6 +5,7 @@ data, AIS against the exact log-partition function (target: within 0.1 nats).
     flock /tmp/lamina-cpu.lock env PYTHONPATH=src python benchmarks/rbm_mnist_ll.py --models check,cd1
     flock /tmp/lamina-cpu.lock env PYTHONPATH=src python benchmarks/rbm_mnist_ll.py --models cd25 --epochs 10
     ... --scale paper      # the paper's training length (hours on two CPU cores)
+    ... --models cd1 --select-epochs 5 10 20 50 100    # training length chosen on held-out training images
 
 Binarization: each pixel is set to 1 with probability equal to its intensity, once, with a fixed seed (the
 stochastically binarized MNIST of Salakhutdinov & Murray, 2008, as later described by Larochelle & Murray, 2011);
@@ -30,6 +31,7 @@ from lamina.train import Callback, Trainer  # noqa: E402
 
 PUBLISHED = {"cd1": -125.53, "cd25": -86.34}  # Salakhutdinov & Murray (2008), table 1, MNIST test set, nats
 OUT = Path("runs/rbm_mnist_ll")
+MODELS = {"cd1": (1, 0, 0.05), "cd25": (25, 0, 0.05), "pcd": (1, 100, 0.01)}  # k, persistent chains, learning rate
 
 
 def binarized(train: torch.Tensor, test: torch.Tensor, how: str, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -121,6 +123,30 @@ def evaluate(name: str, published: float, rbm: BernoulliRBM, train: torch.Tensor
             "target": 3.0, "epochs": epochs, "betas": betas, "train_minutes": seconds / 60, "ais_seconds": ais_s}
 
 
+def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidates: list[int], betas: int,
+                  validation: int = 10_000) -> tuple[int, list[dict]]:
+    """The training length, chosen without the test set: each candidate number of epochs trains a model (with its
+    own cosine schedule) on all but the last ``validation`` training images, and AIS scores it on those held-out
+    images (binarized as the test set is); the candidate with the highest validation log-likelihood wins."""
+    k, persistent, lr = MODELS[name]
+    held_out, rows = train[-validation:], []
+    for epochs in candidates:
+        rbm, seconds = train_rbm(fit_on[:-validation], 500, k=k, persistent=persistent, epochs=epochs, lr=lr,
+                                 ramp=name == "cd25")
+        estimate = ais_log_partition(rbm, 100, betas, data=train[:-validation],
+                                     generator=torch.Generator().manual_seed(1))
+        rows.append({"epochs": epochs, "validation_log_likelihood":
+                     log_likelihood(rbm, held_out, estimate.log_z).mean().item(),
+                     "fit_log_likelihood": log_likelihood(rbm, train[:validation], estimate.log_z).mean().item(),
+                     "effective_runs": estimate.effective_runs, "train_minutes": seconds / 60})
+        print(f"[{name} selection] {epochs} epochs ({seconds / 60:.1f} min): validation log-likelihood "
+              f"{rows[-1]['validation_log_likelihood']:.2f} nats (fitted images {rows[-1]['fit_log_likelihood']:.2f}, "
+              f"AIS ESS {estimate.effective_runs:.0f}/100)", flush=True)
+    best = max(rows, key=lambda r: r["validation_log_likelihood"])["epochs"]
+    print(f"[{name} selection] chosen: {best} epochs")
+    return best, rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="check,cd1", help="comma-separated: check, cd1, cd25, pcd")
@@ -134,6 +160,9 @@ def main() -> None:
                              "test set stays binarized)")
     parser.add_argument("--train-subset", type=int, default=None, help="train on the first N images (smoke tests)")
     parser.add_argument("--no-ramp", action="store_true", help="CD-25 from the first epoch (default: k ramps 1 -> 25)")
+    parser.add_argument("--select-epochs", type=int, nargs="+", metavar="EPOCHS",
+                        help="choose the training length among these on the last 10,000 training images (AIS "
+                             "log-likelihood), then train on all 60,000 for that many epochs")
     parser.add_argument("--scale", choices=("reduced", "paper"), default="reduced",
                         help="paper: train the 500-unit models as long as the paper (hours on two cores)")
     args = parser.parse_args()
@@ -151,17 +180,24 @@ def main() -> None:
         if name == "check":
             results["check"] = ais_check(train, args.check_epochs, args.betas, args.check_repeats)
             continue
-        epochs = args.epochs or default_epochs[name]
-        k, persistent, lr = {"cd1": (1, 0, 0.05), "cd25": (25, 0, 0.05), "pcd": (1, 100, 0.01)}[name]
+        selection = None
+        if args.select_epochs:
+            epochs, selection = select_epochs(name, fit_on, train, args.select_epochs, args.betas)
+        else:
+            epochs = args.epochs or default_epochs[name]
+        k, persistent, lr = MODELS[name]
         rbm, seconds = train_rbm(fit_on, 500, k=k, persistent=persistent, epochs=epochs, lr=lr,
                                  ramp=name == "cd25" and not args.no_ramp)
         published = PUBLISHED["cd25" if name == "pcd" else name]  # PCD stands in for CD-25 (the issue allows either)
         results[name] = evaluate(name, published, rbm, train, test, args.betas, seconds, epochs)
+        if selection is not None:
+            results[name]["epoch_selection"] = selection
     if args.train_subset:
         print("(a smoke run on a subset: no result file written)")
         return
     for name, payload in results.items():
         suffix = "_intensities" if args.train_on == "intensities" and name != "check" else ""
+        suffix += "_selected" if args.select_epochs and name != "check" else ""
         write_result(f"rbm_mnist_ll_{name}{suffix}", {"binarize": args.binarize, "train_on": args.train_on,
                                                       "scale": args.scale, **payload})
 
