@@ -1,12 +1,14 @@
 """Annealed importance sampling against the exact log-partition function."""
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 
 import lamina
 from lamina.data import ArrayDataset
-from lamina.generative import (BernoulliRBM, GaussianBernoulliRBM, ais_log_partition, default_betas,
+from lamina.generative import (AISWarning, BernoulliRBM, GaussianBernoulliRBM, ais_log_partition, default_betas,
                                exact_log_partition)
 from lamina.train import Trainer
 from tests.conftest import needs_mnist
@@ -26,7 +28,9 @@ def test_ais_matches_the_exact_log_partition_of_a_small_rbm():
     rbm = _random_rbm(40, 12, 0.3, seed=0)
     data = rbm.sample(500, 200, generator=torch.Generator().manual_seed(0), mean=False)
     exact = exact_log_partition(rbm).item()
-    estimate = ais_log_partition(rbm, 100, 2000, data=data, generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AISWarning)  # a sound estimate: no warning
+        estimate = ais_log_partition(rbm, 100, 2000, data=data, generator=torch.Generator().manual_seed(1))
     assert abs(estimate.log_z - exact) < 0.05
     assert estimate.lower <= exact <= estimate.upper
     assert 1 <= estimate.effective_runs <= 100
@@ -41,6 +45,18 @@ def test_ais_of_a_gaussian_rbm_matches_the_exact_value():
         rbm.visible_bias.copy_(torch.randn(30, generator=g))
     estimate = ais_log_partition(rbm, 100, 1000, generator=torch.Generator().manual_seed(3))
     assert estimate.log_z == pytest.approx(exact_log_partition(rbm).item(), abs=0.05)
+
+
+def test_an_estimate_carried_by_a_few_runs_warns_and_falls_short():
+    # sharp weights and ten intermediate distributions: the importance weights spread over many orders of magnitude
+    rbm = _random_rbm(40, 12, 1.5, seed=4)
+    exact = exact_log_partition(rbm).item()
+    with pytest.warns(AISWarning, match=r"the 50 runs are worth [0-9.]+ \(effective sample size\), below 0.1 of them"):
+        estimate = ais_log_partition(rbm, 50, 10, generator=torch.Generator().manual_seed(0))
+    assert estimate.effective_runs < 5
+    assert estimate.log_z < exact  # what the warning says: too low
+    with pytest.raises(ValueError, match=r"`min_effective` is a fraction of the runs in \[0, 1\], got 2"):
+        ais_log_partition(rbm, 50, 10, min_effective=2)
 
 
 def test_default_schedule_is_salakhutdinov_and_murrays():

@@ -1,5 +1,5 @@
 """Generative models and greedy pretraining: RBMs, deep belief nets, autoencoders, the layer-wise driver."""
-from lamina.generative.ais import AISEstimate, ais_log_partition, ais_log_weights, default_betas
+from lamina.generative.ais import AISEstimate, AISWarning, ais_log_partition, ais_log_weights, default_betas
 from lamina.generative.autoencoder import Autoencoder
 from lamina.generative import autoencoder_pretrain  # noqa: F401  (registers the autoencoder pretraining methods)
 from lamina.generative.autoencoder_pretrain import (
@@ -32,6 +32,7 @@ from lamina.generative.up_down import up_down_surrogate
 
 __all__ = [
     "AISEstimate",
+    "AISWarning",
     "Autoencoder",
     "AutoencoderPretrainSpec",
     "BernoulliRBM",

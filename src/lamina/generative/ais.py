@@ -18,6 +18,7 @@ one Gibbs step ``h ~ sigmoid(beta a(v))``, ``v ~ p_beta(v | h)``. Each run start
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +26,11 @@ import torch.nn.functional as F
 
 from lamina.generative.rbm_functions import hidden_logits, sample_bernoulli, sample_gaussian
 
-__all__ = ["AISEstimate", "ais_log_partition", "ais_log_weights", "default_betas"]
+__all__ = ["AISEstimate", "AISWarning", "ais_log_partition", "ais_log_weights", "default_betas"]
+
+
+class AISWarning(RuntimeWarning):
+    """An AIS estimate carried by a handful of its runs: too few runs or intermediate distributions for the model."""
 
 
 def default_betas(n: int = 14500, *, device=None, dtype=torch.float64) -> torch.Tensor:
@@ -127,7 +132,7 @@ def _base_rate_bias(rbm, data: torch.Tensor | None, smoothing: float) -> torch.T
 
 @torch.no_grad()
 def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500, *, data: torch.Tensor | None = None,
-                      smoothing: float = 0.5, n_std: float = 3.0,
+                      smoothing: float = 0.5, n_std: float = 3.0, min_effective: float = 0.1,
                       generator: torch.Generator | None = None) -> AISEstimate:
     """Estimate ``log Z`` of a Bernoulli or Gaussian-Bernoulli RBM by annealed importance sampling.
 
@@ -142,6 +147,9 @@ def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500,
         smoothing: pseudo-counts pulling the base rates towards 1/2.
         n_std: width of the interval in standard errors of ``mean(w)`` (3 in the paper).
         generator: the source of every draw.
+        min_effective: warn (:class:`AISWarning`) when the runs are worth fewer than this fraction of ``n_runs``
+            (the effective sample size ``(sum w)^2 / sum w^2``): a few runs then carry the estimate, and since
+            ``E[log Z^] <= log Z`` it is likely too low, so log-likelihoods computed with it are too high.
 
     Returns:
         :class:`AISEstimate`; ``log p(v) = -F(v) - estimate.log_z``.
@@ -158,6 +166,8 @@ def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500,
                          f"(softmax_units={rbm.softmax_units})")
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
         raise ValueError(f"`n_runs` must be a positive integer, got {n_runs!r}")
+    if not 0 <= min_effective <= 1:
+        raise ValueError(f"`min_effective` is a fraction of the runs in [0, 1], got {min_effective!r}")
     device = rbm.weight.device
     betas = default_betas(betas, device=device) if isinstance(betas, int) else torch.as_tensor(betas, device=device)
     w, b, c = rbm.weight.detach(), rbm.visible_bias.detach(), rbm.hidden_bias.detach()
@@ -175,4 +185,9 @@ def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500,
     gap = mean - n_std * stderr
     lower = float(log_z_base + shift + torch.log(gap)) if gap > 0 else float("-inf")
     effective = float(scaled.sum() ** 2 / scaled.pow(2).sum())
+    if effective < min_effective * n_runs:
+        warnings.warn(f"AIS: the {n_runs} runs are worth {effective:.1f} (effective sample size), below "
+                      f"{min_effective:g} of them: the estimate log Z = {log_z:.2f} rests on a few runs and is likely "
+                      f"too low (log-likelihoods too high); use more runs or more intermediate distributions "
+                      f"(betas, now {len(betas) - 1})", AISWarning, stacklevel=2)
     return AISEstimate(log_z, lower, upper, float(log_z_base), log_w.cpu(), effective)
