@@ -81,6 +81,7 @@ def test_momentum_schedule_and_monitor_log_like_any_metric(digits):
     assert all(x < 0 for x in history["pseudo_log_likelihood"])
     exact = _test_log_likelihood(rbm, test)
     assert history[-1]["ais_log_likelihood"] == pytest.approx(exact, abs=0.3)
+    assert 1 <= history[-1]["ais_effective_runs"] <= 20  # how much the estimate above is worth
     assert "ais_log_likelihood" not in history[0]
 
 

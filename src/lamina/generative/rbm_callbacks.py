@@ -17,7 +17,8 @@ class RBMMonitor(Callback):
 
     Logged: ``recon_error`` (per example, summed over visible units, mean-field reconstruction), ``free_energy``,
     ``pseudo_log_likelihood`` (Bernoulli RBMs), and every ``ais_every`` epochs ``ais_log_likelihood`` (nats per
-    example) with ``ais_log_z``, for binary data only.
+    example) with ``ais_log_z`` and ``ais_effective_runs`` (how many of the runs the estimate is worth: a few means
+    the likelihood is overestimated), for binary data only.
 
     Args:
         data: ``(N, n_visible)`` the monitored examples (a validation set, or a fixed subset of the training set).
@@ -62,6 +63,7 @@ class RBMMonitor(Callback):
             if ais and self.binary and rbm.family == "bernoulli" and not rbm.softmax_units:
                 estimate = ais_log_partition(rbm, self.ais_runs, self.ais_betas, data=data, generator=generator)
                 out[self.prefix + "ais_log_z"] = estimate.log_z
+                out[self.prefix + "ais_effective_runs"] = estimate.effective_runs
                 out[self.prefix + "ais_log_likelihood"] = -out[self.prefix + "free_energy"] - estimate.log_z
         finally:
             rbm.train(was)
