@@ -10,6 +10,7 @@ ratio ``rho = (f(w + p) - f(w)) / (q_0(p) - q_0(0))`` of the undamped model ``q_
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
@@ -27,6 +28,8 @@ from lamina.optim.torch_optimizers import OptimizerSpec, Params
 from lamina.registry import register
 
 __all__ = ["HessianFree", "HessianFreeSpec", "adapt_damping", "backtrack", "armijo"]
+
+_AUTOCAST = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}  # curvature_precision -> autocast dtype
 
 FORM = """    def closure():
         outputs = model(x)                      # logits for cross-entropy: the matching-loss split
@@ -90,6 +93,11 @@ class HessianFree(torch.optim.Optimizer):
         line_search: Armijo backtracking on the final step (``c = 1e-2``, factor 0.8).
         max_retries: on a CG breakdown or non-finite curvature, multiply ``lambda`` by 10 and retry this many times,
             then raise :class:`~lamina.optim.curvature.CurvatureError`.
+        curvature_precision: ``"fp32"``, or ``"bf16"`` / ``"fp16"``: the curvature batch's forward pass runs under
+            ``torch.autocast`` at that precision, so every Gauss-Newton product of the CG iterations runs in it
+            (about twice as fast on GPUs and on CPUs with bf16 instructions, products within about 1%); the gradient,
+            the CG vectors, the backtracking and the line search keep the weights' precision. The curvature is an
+            approximation already (a mini-batch, damped); this makes it a slightly coarser one.
 
     Closure: ``step(closure)`` takes a :class:`lamina.train.Closure` (the Trainer's) or a function returning
     ``(loss, outputs)`` with their graph, not back-propagated; the loss Hessian is taken with respect to those
@@ -118,7 +126,8 @@ class HessianFree(torch.optim.Optimizer):
     def __init__(self, params: Params, lr: float = 1.0, *, damping: float = 1.0, damping_boost: float = 1.5,
                  damping_drop: float = 2 / 3, cg_max_iter: int = 250, cg_min_iter: int = 1, cg_tol: float = 5e-4,
                  cg_decay: float = 0.95, curvature_batch: float = 1.0, preconditioner: str | None = None,
-                 backtracking: bool = True, line_search: bool = True, max_retries: int = 5) -> None:
+                 backtracking: bool = True, line_search: bool = True, max_retries: int = 5,
+                 curvature_precision: str = "fp32") -> None:
         if not lr > 0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not damping > 0:
@@ -140,10 +149,12 @@ class HessianFree(torch.optim.Optimizer):
             raise ValueError(f"Invalid preconditioner: {preconditioner!r} (None or 'empirical_fisher')")
         if not (isinstance(max_retries, int) and max_retries >= 0):
             raise ValueError(f"Invalid max_retries: {max_retries}")
+        if curvature_precision not in _AUTOCAST:
+            raise ValueError(f"Invalid curvature_precision: {curvature_precision!r} (one of {', '.join(_AUTOCAST)})")
         defaults = dict(lr=lr, damping=damping, damping_boost=damping_boost, damping_drop=damping_drop,
                         cg_max_iter=cg_max_iter, cg_min_iter=cg_min_iter, cg_tol=cg_tol, cg_decay=cg_decay,
                         curvature_batch=curvature_batch, preconditioner=preconditioner, backtracking=backtracking,
-                        line_search=line_search, max_retries=max_retries)
+                        line_search=line_search, max_retries=max_retries, curvature_precision=curvature_precision)
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("HessianFree doesn't support per-parameter options (parameter groups)")
@@ -247,7 +258,11 @@ class HessianFree(torch.optim.Optimizer):
         state["step"] += 1
         if not g.any():
             return loss.detach()
-        with torch.enable_grad():
+        dtype = _AUTOCAST[group.get("curvature_precision", "fp32")]  # (state saved before the option: fp32)
+        if dtype is not None and source is None:
+            source = closure  # the batch's own graph is in full precision: a second forward pass, under autocast
+        with torch.enable_grad(), (torch.autocast(params[0].device.type, dtype=dtype) if dtype is not None
+                                   else contextlib.nullcontext()):
             curv_loss, curv_out = (loss, outputs) if source is None else loss_and_outputs("HessianFree", source, FORM)
         fisher = None
         if group["preconditioner"] == "empirical_fisher":
@@ -285,6 +300,7 @@ class HessianFreeSpec(OptimizerSpec):
     backtracking: bool = True
     line_search: bool = True
     max_retries: count(0) = 5
+    curvature_precision: choice("fp32", "bf16", "fp16") = "fp32"
 
     @model_validator(mode="after")
     def _cg_bounds(self) -> HessianFreeSpec:
