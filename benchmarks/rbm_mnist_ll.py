@@ -124,7 +124,7 @@ def evaluate(name: str, published: float, rbm: BernoulliRBM, train: torch.Tensor
 
 
 def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidates: list[int], betas: int,
-                  validation: int = 10_000) -> tuple[int, list[dict]]:
+                  ramp: bool, validation: int = 10_000) -> tuple[int, list[dict]]:
     """The training length, chosen without the test set: each candidate number of epochs trains a model (with its
     own cosine schedule) on all but the last ``validation`` training images, and AIS scores it on those held-out
     images (binarized as the test set is); the candidate with the highest validation log-likelihood wins."""
@@ -132,7 +132,7 @@ def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidat
     held_out, rows = train[-validation:], []
     for epochs in candidates:
         rbm, seconds = train_rbm(fit_on[:-validation], 500, k=k, persistent=persistent, epochs=epochs, lr=lr,
-                                 ramp=name == "cd25")
+                                 ramp=ramp)
         estimate = ais_log_partition(rbm, 100, betas, data=train[:-validation],
                                      generator=torch.Generator().manual_seed(1))
         rows.append({"epochs": epochs, "validation_log_likelihood":
@@ -180,14 +180,13 @@ def main() -> None:
         if name == "check":
             results["check"] = ais_check(train, args.check_epochs, args.betas, args.check_repeats)
             continue
-        selection = None
+        selection, ramp = None, name == "cd25" and not args.no_ramp
         if args.select_epochs:
-            epochs, selection = select_epochs(name, fit_on, train, args.select_epochs, args.betas)
+            epochs, selection = select_epochs(name, fit_on, train, args.select_epochs, args.betas, ramp)
         else:
             epochs = args.epochs or default_epochs[name]
         k, persistent, lr = MODELS[name]
-        rbm, seconds = train_rbm(fit_on, 500, k=k, persistent=persistent, epochs=epochs, lr=lr,
-                                 ramp=name == "cd25" and not args.no_ramp)
+        rbm, seconds = train_rbm(fit_on, 500, k=k, persistent=persistent, epochs=epochs, lr=lr, ramp=ramp)
         published = PUBLISHED["cd25" if name == "pcd" else name]  # PCD stands in for CD-25 (the issue allows either)
         results[name] = evaluate(name, published, rbm, train, test, args.betas, seconds, epochs)
         if selection is not None:
