@@ -177,6 +177,28 @@ def test_names_lists_registered_components():
     assert invoke("names", "nonsense").exit_code == 2
 
 
+def test_summary_is_the_first_sentence_of_the_first_paragraph():
+    from lamina.cli.text import summary
+
+    doc = """Pairs of images with two targets: the class, and whether it exceeds
+    the second (built from ``digits`` or :class:`~lamina.data.Mnist`). More here.
+
+    Args:
+        source: ignored.
+    """
+    assert summary(doc) == "Pairs of images with two targets: the class, and whether it exceeds the second (built from " \
+                           "digits or Mnist)."
+    assert summary("He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in). Second.") == \
+        "He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in)."
+    assert summary(None) == "" and summary("No full stop") == "No full stop"
+
+
+def test_data_list_shows_one_sentence_per_dataset():
+    listed = " ".join(invoke("data", "list").output.split())
+    assert "Args:" not in listed and "``" not in listed
+    assert "exceeds the second (a two-input, two-head task built from digits or mnist)." in listed.replace("│ ", "")
+
+
 def test_names_prints_docstrings_as_plain_text():
     pretrain = invoke("names", "pretrain").output
     assert "Pretrain each layer as a DenoisingAutoencoder (Vincent et al., 2008)" in pretrain

@@ -1,7 +1,6 @@
 """``lamina config check|show`` and ``lamina names``: experiment files and the registered components."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,6 +8,7 @@ import typer
 from rich.markup import escape
 
 from lamina.cli.app import app, config_app, console, fail, handle_errors
+from lamina.cli.text import summary
 
 __all__ = ["check", "show", "names"]
 
@@ -54,13 +54,7 @@ def names(kind: Annotated[Optional[str], typer.Argument(help="layer, activation,
         for name in reg.names(aliases=False):
             cls = reg.lookup(name)
             aliases = [a for a in reg.names() if reg.lookup(a) is cls and a != name]
-            doc = _plain((cls.__doc__ or "").strip().splitlines()[0]) if cls.__doc__ else ""
+            doc = summary(cls.__doc__)
             extra = f" [dim](also {', '.join(aliases)})[/]" if aliases else ""
             console.print(f"  {name}{extra}  [dim]{escape(doc)}[/]", soft_wrap=True)
 
-
-def _plain(text: str) -> str:
-    """A docstring line for a terminal: Sphinx roles and double backticks dropped
-    (``:class:`~lamina.generative.Autoencoder``` -> ``Autoencoder``)."""
-    text = re.sub(r":\w+:`~?(?:[\w.]*\.)?([^`]+)`", r"\1", text)
-    return text.replace("``", "")

@@ -4,9 +4,11 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from lamina.cli.app import console, data_app, fail, handle_errors
+from lamina.cli.text import summary
 
 __all__ = ["list_", "verify", "path"]
 
@@ -35,8 +37,7 @@ def list_() -> None:
         files = list(cls.files.values())
         found = sum(locate(f) is not None for f in files)
         local = "bundled/generated" if not files else f"{found}/{len(files)}"
-        doc = (cls.__doc__ or "").strip().split(". ")[0]
-        table.add_row(name, str(len(files)), local, doc)
+        table.add_row(name, str(len(files)), local, escape(summary(cls.__doc__)))
     console.print(table)
     console.print(f"LAMINA_DATA: {data_home() or '(not set)'}")
 
