@@ -23,7 +23,7 @@ from common import write_result  # noqa: E402
 
 import lamina  # noqa: E402
 from lamina.data import ArrayDataset  # noqa: E402
-from lamina.generative import BernoulliRBM  # noqa: E402
+from lamina.generative import BernoulliRBM, fused_kernels  # noqa: E402
 from lamina.train import Trainer  # noqa: E402
 
 N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 128
@@ -71,6 +71,12 @@ def lamina_cd1(x: torch.Tensor, lr: float) -> None:
         ArrayDataset(x))
 
 
+def lamina_unfused_cd1(x: torch.Tensor, lr: float) -> None:
+    """lamina with torch's element-wise operations instead of its fused CPU kernels (LAMINA_FUSED_KERNELS=0)."""
+    with fused_kernels.disabled():
+        lamina_cd1(x, lr)
+
+
 def naive_torch_cd1(x: torch.Tensor, lr: float) -> None:
     """What a user writes by hand: autograd through F(v) - F(v') with a detached negative sample."""
     w = torch.nn.Parameter(torch.randn(N_HIDDEN, N_VISIBLE) * 0.01)
@@ -116,18 +122,21 @@ def main() -> None:
     x = mnist(args.n)
     x_np = x.numpy().astype(np.float32)
     dataset = torch.utils.data.TensorDataset(x, torch.zeros(len(x)))
-    print(f"MNIST binarized, {len(x)} examples; torch threads: {torch.get_num_threads()}")
+    print(f"MNIST binarized, {len(x)} examples; torch threads: {torch.get_num_threads()}; fused kernels: "
+          f"{fused_kernels.available() or fused_kernels.unavailable_reason()}")
 
     # Rounds of every contender in turn; each one's best round is reported (as timeit's minimum time), so that a
     # burst of load from another process on a shared machine does not favour whoever ran in the quiet moments.
     contenders = {
         "bound": lambda: matmul_bound(args.bound_seconds),
         "lamina": lambda: timed(lambda: lamina_cd1(x, lr), len(x)),
+        "lamina_unfused": lambda: timed(lambda: lamina_unfused_cd1(x, lr), len(x)),
         "naive_torch": lambda: timed(lambda: naive_torch_cd1(x, lr), len(x)),
         "sklearn": lambda: timed(lambda: sklearn_cd1(x_np, lr), len(x)),
         "learnergy": lambda: timed(lambda: learnergy_cd1(dataset, lr), len(x)),
     }
     labels = {"bound": "matmul-only bound (5 products per step)", "lamina": "lamina BernoulliRBM + Trainer",
+              "lamina_unfused": "lamina without its fused CPU kernels",
               "naive_torch": "naive PyTorch CD-1 (autograd)", "sklearn": "scikit-learn BernoulliRBM (float32)",
               "learnergy": "learnergy RBM"}
     rounds: dict[str, list[float]] = {name: [] for name in contenders}
@@ -135,7 +144,8 @@ def main() -> None:
         warnings.simplefilter("ignore")
         # one untimed pass of each on a tenth of the data first: thread pools, allocator caches and lazy imports
         # warm up there, not inside whoever happens to run first
-        lamina_cd1(x[: len(x) // 10], lr), naive_torch_cd1(x[: len(x) // 10], lr)
+        lamina_cd1(x[: len(x) // 10], lr), lamina_unfused_cd1(x[: len(x) // 10], lr)
+        naive_torch_cd1(x[: len(x) // 10], lr)
         sklearn_cd1(x_np[: len(x) // 10], lr), learnergy_cd1(torch.utils.data.Subset(dataset, range(len(x) // 10)), lr)
         for r in range(args.repeats):
             for name, measure in contenders.items():
@@ -147,6 +157,8 @@ def main() -> None:
 
     ratios = {
         "lamina_fraction_of_bound": rates["lamina"] / rates["bound"],
+        "lamina_unfused_fraction_of_bound": rates["lamina_unfused"] / rates["bound"],
+        "fused_over_unfused": rates["lamina"] / rates["lamina_unfused"],
         "lamina_over_sklearn": rates["lamina"] / rates["sklearn"],
         "lamina_over_learnergy": rates["lamina"] / rates["learnergy"],
         "naive_torch_over_sklearn": rates["naive_torch"] / rates["sklearn"],
@@ -155,6 +167,7 @@ def main() -> None:
         print(f"{name:28s} {value:.2f}")
     print(f"target: lamina >= 0.75 of the bound -> {'met' if ratios['lamina_fraction_of_bound'] >= 0.75 else 'NOT met'}")
     path = write_result("rbm_speed", {"samples_per_second": rates, "rounds": rounds, "ratios": ratios,
+                                      "fused_kernels": fused_kernels.available(),
                                       "target_fraction_of_bound": 0.75,
                                       "n_examples": len(x), "batch_size": BATCH, "shape": [N_VISIBLE, N_HIDDEN]})
     print(f"wrote {path}")

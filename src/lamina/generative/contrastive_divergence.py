@@ -15,7 +15,9 @@ inputs the sampler already computed: one CD-1 step costs the five matrix product
 
 Order of random draws (fixed, so a test can replay it with the same generator): for each of the ``k`` steps, one
 ``rand`` (or ``randn``) of the hidden shape, then one of the visible shape unless the last step keeps the
-mean-field reconstruction of a CD chain.
+mean-field reconstruction of a CD chain. float32 on the CPU, where :mod:`lamina.generative.fused_kernels` is
+available, a Bernoulli RBM's passes are fused instead (sigmoid, sample, softplus and column sums of the hidden logits
+in one pass, Threefry uniforms): each of those draws is then one 64-bit key taken from the generator.
 """
 from __future__ import annotations
 
@@ -24,10 +26,28 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from lamina.generative import fused_kernels
 from lamina.generative.rbm_functions import (bernoulli_visible_mean, hidden_logits, sample_bernoulli,
                                              sample_bernoulli_visible, sample_gaussian, visible_logits)
 
-__all__ = ["CDStatistics", "cd_statistics", "cd_surrogate", "sparsity_delta"]
+__all__ = ["CDStatistics", "CDSummary", "cd_statistics", "cd_surrogate", "sparsity_delta"]
+
+
+@dataclass
+class CDSummary:
+    """The batch means the Bernoulli surrogate needs, when the fused kernels computed them during sampling.
+
+    Attributes:
+        v_mean_data: ``(n_v,)`` ``<v>_data``.
+        dv: ``(n_v,)`` ``<v>_model - <v>_data``.
+        dh: ``(n_h,)`` ``<p(h|v)>_model - <p(h|v)>_data``.
+        softplus_gap: 0-d, ``mean_model sum_j softplus(a_j) - mean_data sum_j softplus(a_j)`` (float64).
+    """
+
+    v_mean_data: torch.Tensor
+    dv: torch.Tensor
+    dh: torch.Tensor
+    softplus_gap: torch.Tensor
 
 
 @dataclass
@@ -43,6 +63,7 @@ class CDStatistics:
         logits_model: ``(M, n_h)``.
         chain: ``(M, n_v)`` the last visible *sample* (the next persistent state), or ``None`` for CD with a
             mean-field last step.
+        summary: the surrogate's means, when the fused kernels computed them (:class:`CDSummary`), else ``None``.
     """
 
     v_data: torch.Tensor
@@ -52,6 +73,7 @@ class CDStatistics:
     h_model: torch.Tensor
     logits_model: torch.Tensor
     chain: torch.Tensor | None
+    summary: CDSummary | None = None
 
 
 def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
@@ -80,6 +102,12 @@ def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torc
     """
     if k < 1:
         raise ValueError(f"`k` must be a positive integer, got {k!r}")
+    if std is None and not softmax_units and fused_kernels.applies(v_data, weight.detach()):
+        with torch.no_grad():
+            stats = _fused_bernoulli_statistics(v_data, weight.detach(), visible_bias, hidden_bias, k=k, start=start,
+                                                mean_field=mean_field, generator=generator)
+        if stats is not None:
+            return stats
     with torch.no_grad():
         gaussian = std is not None
         weight = weight.detach()
@@ -106,6 +134,41 @@ def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torc
         return CDStatistics(v_data, h_data, logits_data, v, probabilities, logits_model, chain)
 
 
+def _fused_bernoulli_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
+                                hidden_bias: torch.Tensor, *, k: int, start: torch.Tensor | None, mean_field: bool,
+                                generator: torch.Generator | None) -> CDStatistics | None:
+    """:func:`cd_statistics` of a Bernoulli RBM through :func:`fused_kernels.sigmoid_pass`: each hidden layer's
+    sigmoid, sample, softplus sum and column sums in one pass, the surrogate's means in the result's ``summary``.
+    ``None`` when the products do not run in float32 (autocast): the caller takes torch's path."""
+    persistent = start is not None
+    logits_data = hidden_logits(v_data, weight, hidden_bias)
+    if logits_data.dtype != torch.float32:
+        return None
+    data = fused_kernels.sigmoid_pass(logits_data, sample=not persistent, softplus=True, column_sum=True,
+                                      generator=generator)
+    h = (fused_kernels.sigmoid_pass(hidden_logits(start, weight, hidden_bias), sample=True, generator=generator).sample
+         if persistent else data.sample)
+    chain = None
+    for step in range(k):
+        last = step == k - 1
+        mean = torch.sigmoid(visible_logits(h, weight, visible_bias))
+        if last and mean_field and not persistent:
+            v = mean
+        else:
+            chain = sample_bernoulli(mean, generator)
+            v = mean if last and mean_field else chain
+        logits_model = hidden_logits(v, weight, hidden_bias)
+        model = fused_kernels.sigmoid_pass(logits_model, sample=not last, softplus=last, column_sum=last,
+                                           generator=generator)
+        h = model.sample
+    n_data, n_model = len(v_data), len(v)
+    v_mean_data = v_data.mean(0)
+    summary = CDSummary(v_mean_data=v_mean_data, dv=v.mean(0) - v_mean_data,
+                        dh=model.column_sum / n_model - data.column_sum / n_data,
+                        softplus_gap=model.softplus_sum / n_model - data.softplus_sum / n_data)
+    return CDStatistics(v_data, data.probabilities, logits_data, v, model.probabilities, logits_model, chain, summary)
+
+
 def sparsity_delta(activity: torch.Tensor, target: float, cost: float) -> torch.Tensor:
     """``cost * (q - p)``: the derivative of the sparsity penalty ``cost * sum_j CE(p, q_j)`` with respect to each
     hidden unit's total input, where ``q_j`` is a running mean of ``p(h_j = 1 | v)`` and ``p`` the target
@@ -119,14 +182,19 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, weight, visible_bias, hidden_bias, v_data, h_data, logits_data, v_model, h_model,
-                logits_model, delta, weight_decay):
+                logits_model, delta, weight_decay, summary):
         # F(v) = -b.v - sum softplus(a): the means of both terms for data and model. The mean differences are the
-        # bias gradients too: computed once here, kept for backward
-        v_mean_data = v_data.mean(0)
-        dv = v_model.mean(0) - v_mean_data
-        dh = h_model.mean(0) - h_data.mean(0)
-        value = dv @ visible_bias.to(dv.dtype)
-        value = value + F.softplus(logits_model).sum() / len(logits_model) - F.softplus(logits_data).sum() / len(v_data)
+        # bias gradients too: computed once here (or taken from the fused sampling passes), kept for backward
+        if summary is not None:
+            v_mean_data, dv, dh = summary.v_mean_data, summary.dv, summary.dh
+            value = dv @ visible_bias.to(dv.dtype) + summary.softplus_gap.to(dv.dtype)
+        else:
+            v_mean_data = v_data.mean(0)
+            dv = v_model.mean(0) - v_mean_data
+            dh = h_model.mean(0) - h_data.mean(0)
+            value = dv @ visible_bias.to(dv.dtype)
+            value = (value + F.softplus(logits_model).sum() / len(logits_model)
+                     - F.softplus(logits_data).sum() / len(v_data))
         if delta is not None:
             value = value + (delta * logits_data.mean(0)).sum()
         if weight_decay:
@@ -156,7 +224,7 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
             grad_c.add_(delta, alpha=g)
         if ctx.weight_decay:
             grad_w.add_(weight, alpha=g * ctx.weight_decay)
-        return grad_w, grad_b, grad_c, None, None, None, None, None, None, None, None
+        return grad_w, grad_b, grad_c, None, None, None, None, None, None, None, None, None
 
 
 def cd_surrogate(stats: CDStatistics, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
@@ -171,4 +239,4 @@ def cd_surrogate(stats: CDStatistics, weight: torch.Tensor, visible_bias: torch.
     """
     return _BernoulliCDSurrogate.apply(weight, visible_bias, hidden_bias, stats.v_data, stats.h_data,
                                        stats.logits_data, stats.v_model, stats.h_model, stats.logits_model, delta,
-                                       float(weight_decay))
+                                       float(weight_decay), stats.summary)
