@@ -88,7 +88,8 @@ def test_draws_are_a_function_of_the_generator_and_the_position():
 
 
 @needs_kernels
-def test_fused_statistics_give_the_torch_formulas_value_and_gradient():
+@pytest.mark.parametrize("persistent, mean_field", [(False, True), (False, False), (True, True)])
+def test_fused_statistics_give_the_torch_formulas_value_and_gradient(persistent, mean_field):
     torch.manual_seed(0)
     rbm = BernoulliRBM(20, 7, k=2)
     with torch.no_grad():
@@ -96,7 +97,10 @@ def test_fused_statistics_give_the_torch_formulas_value_and_gradient():
         rbm.visible_bias.normal_(0, 0.3)
         rbm.hidden_bias.normal_(0, 0.3)
     v = (torch.rand(16, 20) < 0.4).float()
-    stats = cd_statistics(v, rbm.weight, rbm.visible_bias, rbm.hidden_bias, k=2, generator=torch.Generator())
+    start = (torch.rand(9, 20) < 0.5).float() if persistent else None
+    stats = cd_statistics(v, rbm.weight, rbm.visible_bias, rbm.hidden_bias, k=2, start=start, mean_field=mean_field,
+                          generator=torch.Generator())
+    assert stats.chain.shape == ((9 if persistent else 16), 20)  # k = 2: the first step's sample at least
     assert stats.summary is not None
     fused = cd_surrogate(stats, rbm.weight, rbm.visible_bias, rbm.hidden_bias)
     grads = torch.autograd.grad(fused, [rbm.weight, rbm.visible_bias, rbm.hidden_bias])
@@ -107,7 +111,8 @@ def test_fused_statistics_give_the_torch_formulas_value_and_gradient():
     for got, want in zip(grads, expected):
         assert torch.allclose(got, want, atol=1e-6)
     # and the statistics themselves are the conditionals of the chain they record
-    assert torch.allclose(stats.h_data, torch.sigmoid(stats.logits_data)) and stats.v_model.shape == v.shape
+    assert torch.allclose(stats.h_data, torch.sigmoid(stats.logits_data))
+    assert torch.allclose(stats.h_model, torch.sigmoid(stats.logits_model)) and stats.v_model.shape == stats.chain.shape
 
 
 @needs_kernels
