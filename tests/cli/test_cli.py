@@ -186,8 +186,8 @@ def test_summary_is_the_first_sentence_of_the_first_paragraph():
     Args:
         source: ignored.
     """
-    assert summary(doc) == "Pairs of images with two targets: the class, and whether it exceeds the second (built from " \
-                           "digits or Mnist)."
+    assert summary(doc) == ("Pairs of images with two targets: the class, and whether it exceeds the second "
+                            "(built from digits or Mnist).")
     assert summary("He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in). Second.") == \
         "He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in)."
     assert summary(None) == "" and summary("No full stop") == "No full stop"

@@ -5,8 +5,9 @@
  * logits a gives h = sigmoid(a), optionally a Bernoulli sample s = [u < h], and the sums of softplus(a) and of h.
  * The uniforms u come from Threefry-2x32-20 (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1,
  * 2, 3", SC 2011), a counter-based generator: element (r, c) of a call keyed by `seed` is one word of block
- * (c / 16 * 8 + c % 8, r) (see row_bits), so the draws do not depend on how the work is split, and the caller takes a fresh 64-bit key from its
- * torch.Generator for every call. u = (x >> 8) * 2^-24 has the 24-bit resolution of torch.rand.
+ * (c / 16 * 8 + c % 8, r) (see row_bits), so the draws do not depend on how the work is split, and the caller takes
+ * a fresh 64-bit key from its torch.Generator for every call. u = (x >> 8) * 2^-24 has the 24-bit resolution of
+ * torch.rand.
  *
  * Compiled at first use with -O3 -ffast-math, so that gcc vectorises expf/logf through glibc's libmvec.
  */
