@@ -60,11 +60,11 @@ static void row_bits(uint32_t *bits, int64_t cols, int64_t row, uint64_t seed) {
     }
 }
 
-/* A pass over rows [begin, end) of the (rows, cols) matrices. */
+/* One pass over the (rows, cols) matrices. */
 typedef struct {
     const float *a;      /* logits (sigmoid pass) or probabilities (Bernoulli pass) */
     float *h, *sample, *column_sum;
-    int64_t begin, end, cols;
+    int64_t rows, cols;
     uint64_t seed;
     int sigmoid, want_softplus;
     double softplus;     /* out: the sum of softplus(a) */
@@ -79,7 +79,7 @@ static void run_pass(pass_t *t) {
         bits = (uint32_t *)malloc(sizeof(uint32_t) * (size_t)((cols + 2 * LANES - 1) / (2 * LANES) * (2 * LANES)));
         if (!bits) { t->failed = 1; return; }
     }
-    for (int64_t r = t->begin; r < t->end; r++) {
+    for (int64_t r = 0; r < t->rows; r++) {
         const float *ar = t->a + r * cols;
         const float *pr = ar;  /* the probabilities the sample compares with */
         if (t->sigmoid) {
@@ -126,7 +126,7 @@ static void run_pass(pass_t *t) {
  * spinning OpenMP workers (measured slower than one thread inside a CD-1 loop). */
 double lamina_sigmoid_pass(const float *a, float *h, float *sample, float *column_sum, int64_t rows, int64_t cols,
                            uint64_t seed, int want_softplus, int *status) {
-    pass_t pass = {a, h, sample, column_sum, 0, rows, cols, seed, 1, want_softplus, 0.0, 0u, 0};
+    pass_t pass = {a, h, sample, column_sum, rows, cols, seed, 1, want_softplus, 0.0, 0u, 0};
     run_pass(&pass);
     *status = pass.failed ? -1 : (pass.nonfinite ? 1 : 0);
     return pass.softplus;
@@ -135,7 +135,7 @@ double lamina_sigmoid_pass(const float *a, float *h, float *sample, float *colum
 /* sample[r, c] = 1 if u[r, c] < p[r, c] else 0 for the (rows, cols) probabilities p, drawn as lamina_sigmoid_pass
  * draws. Returns 0, or -1 if a buffer could not be allocated. */
 int lamina_bernoulli(const float *p, float *sample, int64_t rows, int64_t cols, uint64_t seed) {
-    pass_t pass = {p, NULL, sample, NULL, 0, rows, cols, seed, 0, 0, 0.0, 0u, 0};
+    pass_t pass = {p, NULL, sample, NULL, rows, cols, seed, 0, 0, 0.0, 0u, 0};
     run_pass(&pass);
     return pass.failed ? -1 : 0;
 }

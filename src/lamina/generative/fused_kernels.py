@@ -33,12 +33,14 @@ from pathlib import Path
 
 import torch
 
+from lamina.data.sources import cache_home
+
 __all__ = ["available", "applies", "unavailable_reason", "disabled", "SigmoidPass", "sigmoid_pass", "bernoulli",
            "threefry2x32_20"]
 
 _SOURCE = Path(__file__).with_name("_rbm_kernels.c")
 _LOCK = threading.Lock()
-_STATE: dict = {"lib": None, "tried": False, "reason": None}
+_STATE: dict = {"lib": None, "tried": False, "reason": None, "off": 0}  # off: disabled() depth
 _P = ctypes.c_void_p
 
 
@@ -55,7 +57,7 @@ def _compile() -> ctypes.CDLL:
     flags = _flags()
     key = hashlib.sha256(_SOURCE.read_bytes() + " ".join(compiler + flags).encode() + platform.machine().encode()
                          + torch.backends.cpu.get_cpu_capability().encode()).hexdigest()[:16]
-    folder = Path(os.environ.get("LAMINA_CACHE") or Path.home() / ".cache" / "lamina").expanduser() / "kernels"
+    folder = cache_home() / "kernels"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -106,7 +108,7 @@ def _library() -> ctypes.CDLL | None:
 
 def available() -> bool:
     """Whether the fused kernels compiled and loaded on this machine (see the module docstring)."""
-    return _library() is not None and not _STATE.get("off", 0)
+    return _library() is not None and not _STATE["off"]
 
 
 @contextmanager
@@ -114,7 +116,7 @@ def disabled() -> Iterator[None]:
     """Inside the block, :func:`available` is ``False`` and lamina uses torch's operations (to compare the two, or
     to repeat the draws of a run made without the kernels)."""
     with _LOCK:
-        _STATE["off"] = _STATE.get("off", 0) + 1
+        _STATE["off"] += 1
     try:
         yield
     finally:
