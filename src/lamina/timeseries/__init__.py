@@ -1,5 +1,6 @@
 """Time-series networks and tools: lag windows, the TDNN, Elman and NARX forecasters, closed-loop forecasting,
-NMSE/NRMSE, Weigend's weight elimination (fixed or adaptive lambda), and the forecast plot.
+NMSE/NRMSE, Weigend's weight elimination (fixed or adaptive lambda), blocked K-fold cross-validation with gaps, and the
+forecast plot.
 
 >>> from lamina.timeseries import TDNN, make_windows, forecast, nmse
 >>> w = make_windows(series, lags=12)
@@ -10,6 +11,7 @@ Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the m
 ``nrmse``, the callback ``weight_elimination``; the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
 live in :mod:`lamina.data`.
 """
+from lamina.timeseries.cross_validation import BlockedKFold
 from lamina.timeseries.elman import Elman, ElmanSpec
 from lamina.timeseries.forecast import exogenous_rows_needed, forecast
 from lamina.timeseries.metrics import NMSE, NRMSE, mae, nmse, nrmse
@@ -26,6 +28,7 @@ from lamina.timeseries.weight_elimination import (
 from lamina.timeseries.windows import Windows, WindowSpec, make_windows
 
 __all__ = [
+    "BlockedKFold",
     "Elman",
     "ElmanSpec",
     "NARX",
