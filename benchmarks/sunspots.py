@@ -7,7 +7,9 @@ normaliser of the published figures, sigma^2 = 1535 (the same for every period, 
 scores worse); the period's own variance (NMSE = 1 - R^2) is printed beside it. Each lamina network is trained from
 ``--seeds`` initialisations; the table gives mean +- std over seeds and the ensemble (the mean prediction of all
 seeds). The adaptive-lambda row (Weigend et al.'s rule) picks its desired error D and step Delta lambda on the training
-years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920 (see ``select_adaptive``).
+years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920 (see ``select_adaptive``). The
+cross-validated row picks its fixed lambda by blocked 5-fold cross-validation over all of 1712-1920, the 12 windows
+beside each validation block left out (see ``select_strength_cv``).
 
     flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 5 minutes on 2 cores)
     python benchmarks/sunspots.py --seeds 2 --epochs 500                # a quick look
@@ -15,6 +17,7 @@ years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 import warnings
@@ -30,6 +33,7 @@ import lamina  # noqa: E402
 from lamina.data import ArrayDataset  # noqa: E402
 from lamina.timeseries import (  # noqa: E402
     NARX,
+    BlockedKFold,
     TDNN,
     Elman,
     WeightElimination,
@@ -42,6 +46,9 @@ SIGMA2 = 1535.0  # normaliser of Weigend et al.'s published ARV figures
 WEIGHT_ELIMINATION = 1e-4  # lambda (w0 = 1, data in [0, 1]), picked among 1e-5, 3e-5, 1e-4, 3e-4: see the results
 PERIODS = ("1921-1955", "1956-1979")
 ADAPTIVE = "adaptive"  # the regulariser entry of networks() for Weigend's adaptive lambda, set by select_adaptive
+CROSS_VALIDATED = "cross-validated"  # the regulariser entry for a lambda chosen by select_strength_cv
+CV_GRID = (0.0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)  # lambda candidates of the cross-validated row
+CV_FOLDS, CV_SEEDS = 5, 3
 BEST_OF = "adaptive, best of restarts"  # the same, keeping the lowest training error of RESTARTS networks per seed
 RESTARTS = 5
 VALIDATION_FROM = 1901  # choosing the adaptive row's settings: fit on targets up to 1900, score on 1901-1920
@@ -61,6 +68,7 @@ def networks(lags: int) -> dict:
     tdnn = lambda: TDNN(lags, hidden=(8,), activation="sigmoid")  # noqa: E731
     return {
         "TDNN 12-8-1 sigmoid, weight elimination": (tdnn, flat, WEIGHT_ELIMINATION, 1.0),
+        f"TDNN 12-8-1 sigmoid, w. elim., lambda by blocked {CV_FOLDS}-fold CV": (tdnn, flat, CROSS_VALIDATED, 1.0),
         "TDNN 12-8-1 sigmoid, w. elim., adaptive lambda": (tdnn, flat, ADAPTIVE, 1.0),
         f"TDNN 12-8-1 sigmoid, adaptive lambda, best of {RESTARTS} by train ARV": (tdnn, flat, BEST_OF, 1.0),
         "TDNN 12-8-1 sigmoid, no regulariser": (tdnn, flat, 0.0, 1.0),
@@ -122,6 +130,54 @@ def select_adaptive(make, prepared, *, seeds: int, epochs: int, lr: float) -> di
             "validation_years": f"{VALIDATION_FROM}-1920", "table": table}
 
 
+_CV_JOB: dict = {}  # what the forked cross-validation workers read: set by select_strength_cv before the pool starts
+
+
+def _cv_fit(task: tuple[float, int, int]) -> tuple[float, int, int, np.ndarray]:
+    """One cross-validation fit: lambda, fold and seed -> the squared errors (sunspot numbers^2) of the fold's
+    validation windows."""
+    strength, fold, seed = task
+    job = _CV_JOB
+    fit, val = job["folds"][fold]
+    model = train_network(job["make"], ArrayDataset(job["inputs"][fit], job["targets"][fit]), seed=seed,
+                          epochs=job["epochs"], lr=job["lr"], strength=strength)
+    with torch.no_grad():
+        out = model(job["inputs"][val])[:, 0].double().numpy()
+    return strength, fold, seed, (job["scaler"].inverse_transform(out) - job["actual"][val]) ** 2
+
+
+def select_strength_cv(make, prepared, *, seeds: int, epochs: int, lr: float, workers: int) -> dict:
+    """A fixed weight-elimination lambda chosen without the test periods: for each lambda of ``CV_GRID``, blocked
+    ``CV_FOLDS``-fold cross-validation over the training windows (targets 1712-1920; the ``lags`` windows on each
+    side of a validation block are left out of its fit, so no fitted window shares a year with a validation
+    window), ``seeds`` networks per fold (seeds 2000, 2001, ...: not the benchmark's). Each lambda's score is the
+    ARV of all its validation predictions pooled; the lowest wins. Fits run in ``workers`` forked processes."""
+    train = np.flatnonzero(prepared.train)
+    folds = list(BlockedKFold(CV_FOLDS, gap=prepared.window.lags).split(train))
+    _CV_JOB.update(make=make, folds=[(train[f], train[v]) for f, v in folds], inputs=prepared.inputs,
+                   targets=prepared.targets, scaler=prepared.scaler, epochs=epochs, lr=lr,
+                   actual=prepared.scaler.inverse_transform(prepared.targets[:, 0].double().numpy()))
+    tasks = [(strength, fold, 2000 + s) for strength in CV_GRID for fold in range(CV_FOLDS) for s in range(seeds)]
+    if workers > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.map(_cv_fit, tasks, chunksize=1)
+    else:
+        results = [_cv_fit(task) for task in tasks]
+    table = []
+    for strength in CV_GRID:
+        errors = [e for lam, _, _, e in results if lam == strength]
+        per_seed = [np.concatenate([e for lam, _, s, e in results if lam == strength and s == seed]).mean() / SIGMA2
+                    for seed in sorted({t[2] for t in tasks})]
+        table.append({"strength": strength, "cv_arv": float(np.concatenate(errors).mean() / SIGMA2),
+                      "cv_arv_std_over_seeds": float(np.std(per_seed))})
+        print(f"  blocked {CV_FOLDS}-fold CV on 1712-1920: lambda {strength:g}: ARV {table[-1]['cv_arv']:.4f} "
+              f"(+- {table[-1]['cv_arv_std_over_seeds']:.4f} over seeds)", flush=True)
+    best = min(table, key=lambda row: row["cv_arv"])
+    return {"strength": best["strength"], "folds": CV_FOLDS, "gap": prepared.window.lags, "seeds": seeds,
+            "fold_years": [[int(prepared.data.time[prepared.time][v[0]]), int(prepared.data.time[prepared.time][v[-1]])]
+                           for _, v in _CV_JOB["folds"]], "table": table}
+
+
 def one_step(model: torch.nn.Module, prepared) -> np.ndarray:
     """One-step predictions of every window, in sunspot numbers."""
     with torch.no_grad():
@@ -147,9 +203,13 @@ def ar_least_squares(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarra
     return np.r_[np.full(p, np.nan), design @ coef]
 
 
-def ar_statsmodels(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray:
-    """The same AR(p) by ``statsmodels.tsa.ar_model.AutoReg`` (OLS), as a cross-check."""
-    from statsmodels.tsa.ar_model import AutoReg
+def ar_statsmodels(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray | None:
+    """The same AR(p) by ``statsmodels.tsa.ar_model.AutoReg`` (OLS), as a cross-check; ``None`` without statsmodels
+    (``pip install -e ".[bench]"``)."""
+    try:
+        from statsmodels.tsa.ar_model import AutoReg
+    except ImportError:
+        return None
 
     train = values[years <= 1920]
     params = AutoReg(train, lags=p, trend="c").fit().params  # [const, lag 1, ..., lag p]
@@ -183,6 +243,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3000)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--selection-seeds", type=int, default=5, help="networks per setting in select_adaptive")
+    parser.add_argument("--cv-seeds", type=int, default=CV_SEEDS, help="networks per fold and lambda in the CV")
+    parser.add_argument("--workers", type=int, default=2, help="processes for the cross-validation fits")
     args = parser.parse_args()
     torch.set_num_threads(1)  # tiny networks: threads only add overhead
 
@@ -196,12 +258,20 @@ def main() -> None:
 
     rows: dict[str, dict] = {}
     predictions: dict[str, np.ndarray] = {}
-    selection = None
+    selection = cv_selection = None
     for name, (make, data_options, strength, fraction) in networks(first.window.lags).items():
         epochs = max(1, round(args.epochs * fraction))
         p = lamina.data.spec("sunspots", **data_options).prepare()
         train = ArrayDataset(p.inputs[p.train], p.targets[p.train])
         adaptive, restarts = None, 1
+        if strength == CROSS_VALIDATED:
+            start = time.perf_counter()
+            cv_selection = select_strength_cv(make, p, seeds=args.cv_seeds, epochs=epochs, lr=args.lr,
+                                              workers=args.workers)
+            cv_selection["seconds"] = time.perf_counter() - start
+            strength = cv_selection["strength"]
+            print(f"{name}: chose lambda = {strength:g} by cross-validation ({cv_selection['seconds']:.0f} s)",
+                  flush=True)
         if strength in (ADAPTIVE, BEST_OF):
             if selection is None:
                 start = time.perf_counter()
@@ -241,7 +311,7 @@ def main() -> None:
     for p in (9, 12):
         full = ar_least_squares(values, years, p)
         cross = ar_statsmodels(values, years, p)
-        agree = float(np.nanmax(np.abs(full - cross)))
+        agree = None if cross is None else float(np.nanmax(np.abs(full - cross)))
         baselines[f"AR({p}) least squares (numpy.linalg.lstsq)"] = (full, {"statsmodels_max_abs_diff": agree})
     nar = sysidentpy_nar(values, years, 12)
     if nar is not None:
@@ -278,6 +348,7 @@ def main() -> None:
                   xlabel="year", ylabel="yearly sunspot number", path=RESULTS / "sunspots_forecast.png")
     path = write_result("sunspots", {"sigma2": SIGMA2, "epochs": args.epochs, "lr": args.lr,
                                      "weight_elimination": WEIGHT_ELIMINATION, "adaptive_selection": selection,
+                                     "cv_selection": cv_selection,
                                      "rows": rows, "published": PUBLISHED, "best": best, "best_arv_1921_1955": best_arv,
                                      "target": 0.086})
     print(f"wrote {path} and {RESULTS / 'sunspots_forecast.png'}")
