@@ -55,17 +55,30 @@ class RampK(Callback):
         trainer.model.k = 1 + round((self.k - 1) * epoch / max(trainer.epochs - 1, 1))
 
 
+RECIPES = ("guide", "rbm.m")
+
+
 def train_rbm(x: torch.Tensor, n_hidden: int, *, k: int, persistent: int, epochs: int, lr: float,
-              ramp: bool = False, seed: int = 0) -> tuple[BernoulliRBM, float]:
-    """Hinton's recipe: SGD, momentum 0.5 then 0.9 after 5 epochs, weight cost 0.0002, batches of 100, visible biases
-    from the pixel frequencies; the rate decays to zero along a cosine."""
+              ramp: bool = False, seed: int = 0, recipe: str = "guide") -> tuple[BernoulliRBM, float]:
+    """SGD on batches of 100, momentum 0.5 then 0.9 after 5 epochs, weight cost 0.0002, as both recipes have it.
+
+    ``recipe="guide"`` (Hinton, 2010): weights ``N(0, 0.01^2)``, visible biases from the pixel frequencies, the rate
+    ``lr`` decaying to zero along a cosine. ``recipe="rbm.m"``: Hinton & Salakhutdinov's published ``rbm.m`` (2006)
+    as it is, whose first 784-500 layer in ``mnistclassify.m`` is the paper group's CD-1 RBM: weights
+    ``N(0, 0.1^2)``, zero biases, a constant rate of 0.1 (``lr`` ignored)."""
     torch.manual_seed(seed)
-    rbm = BernoulliRBM(x.shape[1], n_hidden, k=k, persistent_chains=persistent, weight_decay=0.0002)
-    rbm.init_visible_bias(x)
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+    guide = recipe == "guide"
+    rbm = BernoulliRBM(x.shape[1], n_hidden, k=k, persistent_chains=persistent, weight_decay=0.0002,
+                       init_std=0.01 if guide else 0.1)
+    if guide:
+        rbm.init_visible_bias(x)
     start = time.perf_counter()
     callbacks = [MomentumSchedule(0.9, min(5, epochs - 1))] + ([RampK(k)] if ramp else [])
-    Trainer(rbm, optimizer={"type": "sgd", "lr": lr, "momentum": 0.5}, schedule={"type": "cosine"}, epochs=epochs,
-            batch_size=100, device="cpu", seed=seed, callbacks=callbacks).fit(ArrayDataset(x))
+    Trainer(rbm, optimizer={"type": "sgd", "lr": lr if guide else 0.1, "momentum": 0.5},
+            schedule={"type": "cosine"} if guide else None, epochs=epochs, batch_size=100, device="cpu", seed=seed,
+            callbacks=callbacks).fit(ArrayDataset(x))
     return rbm, time.perf_counter() - start
 
 
@@ -124,7 +137,7 @@ def evaluate(name: str, published: float, rbm: BernoulliRBM, train: torch.Tensor
 
 
 def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidates: list[int], betas: int,
-                  ramp: bool, validation: int = 10_000) -> tuple[int, list[dict]]:
+                  ramp: bool, recipe: str = "guide", validation: int = 10_000) -> tuple[int, list[dict]]:
     """The training length, chosen without the test set: each candidate number of epochs trains a model (with its
     own cosine schedule) on all but the last ``validation`` training images, and AIS scores it on those held-out
     images (binarized as the test set is); the candidate with the highest validation log-likelihood wins."""
@@ -132,7 +145,7 @@ def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidat
     held_out, rows = train[-validation:], []
     for epochs in candidates:
         rbm, seconds = train_rbm(fit_on[:-validation], 500, k=k, persistent=persistent, epochs=epochs, lr=lr,
-                                 ramp=ramp)
+                                 ramp=ramp, recipe=recipe)
         estimate = ais_log_partition(rbm, 100, betas, data=train[:-validation],
                                      generator=torch.Generator().manual_seed(1))
         rows.append({"epochs": epochs, "validation_log_likelihood":
@@ -163,6 +176,9 @@ def main() -> None:
     parser.add_argument("--select-epochs", type=int, nargs="+", metavar="EPOCHS",
                         help="choose the training length among these on the last 10,000 training images (AIS "
                              "log-likelihood), then train on all 60,000 for that many epochs")
+    parser.add_argument("--recipe", choices=RECIPES, default="guide",
+                        help="guide: Hinton's 2010 practical guide with a cosine rate (see train_rbm); rbm.m: "
+                             "Hinton & Salakhutdinov's 2006 rbm.m as published (lr 0.1 constant, weights 0.1 N(0, 1))")
     parser.add_argument("--scale", choices=("reduced", "paper"), default="reduced",
                         help="paper: train the 500-unit models as long as the paper (hours on two cores)")
     args = parser.parse_args()
@@ -182,11 +198,12 @@ def main() -> None:
             continue
         selection, ramp = None, name == "cd25" and not args.no_ramp
         if args.select_epochs:
-            epochs, selection = select_epochs(name, fit_on, train, args.select_epochs, args.betas, ramp)
+            epochs, selection = select_epochs(name, fit_on, train, args.select_epochs, args.betas, ramp, args.recipe)
         else:
             epochs = args.epochs or default_epochs[name]
         k, persistent, lr = MODELS[name]
-        rbm, seconds = train_rbm(fit_on, 500, k=k, persistent=persistent, epochs=epochs, lr=lr, ramp=ramp)
+        rbm, seconds = train_rbm(fit_on, 500, k=k, persistent=persistent, epochs=epochs, lr=lr, ramp=ramp,
+                                 recipe=args.recipe)
         published = PUBLISHED["cd25" if name == "pcd" else name]  # PCD stands in for CD-25 (the issue allows either)
         results[name] = evaluate(name, published, rbm, train, test, args.betas, seconds, epochs)
         if selection is not None:
@@ -197,7 +214,9 @@ def main() -> None:
     for name, payload in results.items():
         suffix = "_intensities" if args.train_on == "intensities" and name != "check" else ""
         suffix += "_selected" if args.select_epochs and name != "check" else ""
+        suffix += "_rbm_m" if args.recipe == "rbm.m" and name != "check" else ""
         write_result(f"rbm_mnist_ll_{name}{suffix}", {"binarize": args.binarize, "train_on": args.train_on,
+                                                      "recipe": args.recipe,
                                                       "scale": args.scale, **payload})
 
 
