@@ -138,8 +138,8 @@ def evaluate(name: str, published: float, rbm: BernoulliRBM, train: torch.Tensor
 
 def select_epochs(name: str, fit_on: torch.Tensor, train: torch.Tensor, candidates: list[int], betas: int,
                   ramp: bool, recipe: str = "guide", validation: int = 10_000) -> tuple[int, list[dict]]:
-    """The training length, chosen without the test set: each candidate number of epochs trains a model (with its
-    own cosine schedule) on all but the last ``validation`` training images, and AIS scores it on those held-out
+    """The training length, chosen without the test set: each candidate number of epochs trains a model (with the
+    recipe's own schedule) on all but the last ``validation`` training images, and AIS scores it on those held-out
     images (binarized as the test set is); the candidate with the highest validation log-likelihood wins."""
     k, persistent, lr = MODELS[name]
     held_out, rows = train[-validation:], []

@@ -11,7 +11,7 @@ years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920
 cross-validated row picks its fixed lambda by blocked 5-fold cross-validation over all of 1712-1920, the 12 windows
 beside each validation block left out (see ``select_strength_cv``).
 
-    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 5 minutes on 2 cores)
+    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 14 minutes on 2 cores)
     python benchmarks/sunspots.py --seeds 2 --epochs 500                # a quick look
 """
 from __future__ import annotations
@@ -133,17 +133,14 @@ def select_adaptive(make, prepared, *, seeds: int, epochs: int, lr: float) -> di
 _CV_JOB: dict = {}  # what the forked cross-validation workers read: set by select_strength_cv before the pool starts
 
 
-def _cv_fit(task: tuple[float, int, int]) -> tuple[float, int, int, np.ndarray]:
-    """One cross-validation fit: lambda, fold and seed -> the squared errors (sunspot numbers^2) of the fold's
-    validation windows."""
+def _cv_fit(task: tuple[float, int, int]) -> tuple[float, int, np.ndarray]:
+    """One cross-validation fit: lambda, fold and seed -> (lambda, seed, one-step predictions of the fold's
+    validation windows in sunspot numbers)."""
     strength, fold, seed = task
-    job = _CV_JOB
-    fit, val = job["folds"][fold]
-    model = train_network(job["make"], ArrayDataset(job["inputs"][fit], job["targets"][fit]), seed=seed,
-                          epochs=job["epochs"], lr=job["lr"], strength=strength)
-    with torch.no_grad():
-        out = model(job["inputs"][val])[:, 0].double().numpy()
-    return strength, fold, seed, (job["scaler"].inverse_transform(out) - job["actual"][val]) ** 2
+    prepared, (fit, val) = _CV_JOB["prepared"], _CV_JOB["folds"][fold]
+    model = train_network(_CV_JOB["make"], ArrayDataset(prepared.inputs[fit], prepared.targets[fit]), seed=seed,
+                          epochs=_CV_JOB["epochs"], lr=_CV_JOB["lr"], strength=strength)
+    return strength, seed, one_step(model, prepared)[val]
 
 
 def select_strength_cv(make, prepared, *, seeds: int, epochs: int, lr: float, workers: int) -> dict:
@@ -153,29 +150,31 @@ def select_strength_cv(make, prepared, *, seeds: int, epochs: int, lr: float, wo
     window), ``seeds`` networks per fold (seeds 2000, 2001, ...: not the benchmark's). Each lambda's score is the
     ARV of all its validation predictions pooled; the lowest wins. Fits run in ``workers`` forked processes."""
     train = np.flatnonzero(prepared.train)
-    folds = list(BlockedKFold(CV_FOLDS, gap=prepared.window.lags).split(train))
-    _CV_JOB.update(make=make, folds=[(train[f], train[v]) for f, v in folds], inputs=prepared.inputs,
-                   targets=prepared.targets, scaler=prepared.scaler, epochs=epochs, lr=lr,
-                   actual=prepared.scaler.inverse_transform(prepared.targets[:, 0].double().numpy()))
-    tasks = [(strength, fold, 2000 + s) for strength in CV_GRID for fold in range(CV_FOLDS) for s in range(seeds)]
+    folds = [(train[f], train[v]) for f, v in BlockedKFold(CV_FOLDS, gap=prepared.window.lags).split(train)]
+    _CV_JOB.update(make=make, prepared=prepared, folds=folds, epochs=epochs, lr=lr)
+    seed_list = range(2000, 2000 + seeds)
+    tasks = [(strength, fold, seed) for strength in CV_GRID for fold in range(CV_FOLDS) for seed in seed_list]
     if workers > 1:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             results = pool.map(_cv_fit, tasks, chunksize=1)
     else:
         results = [_cv_fit(task) for task in tasks]
+    actual = prepared.scaler.inverse_transform(prepared.targets[:, 0].double().numpy())
+    validated = np.concatenate([val for _, val in folds])  # the order of each (lambda, seed)'s predictions
     table = []
     for strength in CV_GRID:
-        errors = [e for lam, _, _, e in results if lam == strength]
-        per_seed = [np.concatenate([e for lam, _, s, e in results if lam == strength and s == seed]).mean() / SIGMA2
-                    for seed in sorted({t[2] for t in tasks})]
-        table.append({"strength": strength, "cv_arv": float(np.concatenate(errors).mean() / SIGMA2),
-                      "cv_arv_std_over_seeds": float(np.std(per_seed))})
+        per_seed = [np.concatenate([pred for lam, s, pred in results if lam == strength and s == seed])
+                    for seed in seed_list]
+        table.append({"strength": strength,
+                      "cv_arv": nmse(np.concatenate(per_seed), np.tile(actual[validated], seeds), variance=SIGMA2),
+                      "cv_arv_std_over_seeds": float(np.std([nmse(pred, actual[validated], variance=SIGMA2)
+                                                             for pred in per_seed]))})
         print(f"  blocked {CV_FOLDS}-fold CV on 1712-1920: lambda {strength:g}: ARV {table[-1]['cv_arv']:.4f} "
               f"(+- {table[-1]['cv_arv_std_over_seeds']:.4f} over seeds)", flush=True)
     best = min(table, key=lambda row: row["cv_arv"])
+    years = prepared.data.time[prepared.time]
     return {"strength": best["strength"], "folds": CV_FOLDS, "gap": prepared.window.lags, "seeds": seeds,
-            "fold_years": [[int(prepared.data.time[prepared.time][v[0]]), int(prepared.data.time[prepared.time][v[-1]])]
-                           for _, v in _CV_JOB["folds"]], "table": table}
+            "fold_years": [[int(years[val[0]]), int(years[val[-1]])] for _, val in folds], "table": table}
 
 
 def one_step(model: torch.nn.Module, prepared) -> np.ndarray:
