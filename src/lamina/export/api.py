@@ -65,16 +65,26 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         raise explain_failure(src, fmt, err, src.example(EXAMPLE_BATCH)) from err
 
 
-def load(path: str | Path, format: str | None = None) -> Any:
+def load(path: str | Path, format: str | None = None, *, trust_source: bool = False) -> Any:
     """An exported model, callable on inputs: an :class:`~lamina.export.onnx_format.OnnxModel` (onnxruntime,
     NumPy in and out) for ``.onnx``, a ``torch.nn.Module`` for the other formats.
+
+    Safe by default (issue 22): safetensors and ONNX hold no executable Python; an ExportedProgram is loaded only if
+    it holds nothing but JSON and tensors; TorchScript, which is code, is refused.
 
     Args:
         path: the exported file.
         format: its format, when the file name does not tell.
+        trust_source: load TorchScript, and ExportedPrograms holding pickled objects or compiled code. Loading such a
+            file runs the code in it: pass ``True`` only for files you made yourself.
+
+    Raises:
+        ExportError: a missing or malformed file, or one refused as unsafe (the message says why).
     """
     fmt = get_format(format) if format is not None else format_of_file(path)
     if not Path(path).is_file():
         raise ExportError(f"{path}: no such file")
     fmt.check_installed()
-    return fmt.load(path)
+    if fmt.name == "onnx":  # onnxruntime runs ONNX operators only; there is nothing to trust
+        return fmt.load(path)
+    return fmt.load(path, trust_source=trust_source)
