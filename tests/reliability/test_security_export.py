@@ -169,3 +169,15 @@ def test_a_header_length_past_the_end_of_the_file_is_an_error(tmp_path):
     path.write_bytes(b"abc")
     with pytest.raises(ExportError, match="shorter than its 8-byte header"):
         load(path)
+
+
+def test_the_docs_say_pickles_run_code_and_point_to_the_safe_formats():
+    import lamina.sklearn
+    from tests.conftest import ROOT
+
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "like every pickle, `pickle.load` of a `lamina.sklearn` estimator runs whatever code" in readme
+    assert "trust_source=True" in readme and "export it to safetensors or ONNX" in readme
+    doc = " ".join(lamina.sklearn.__doc__.split())
+    assert "like every pickle, loading one runs whatever code the file holds" in doc
+    assert "``safetensors`` or ``onnx``" in doc
