@@ -112,3 +112,19 @@ def test_report_and_plots_refuse_links(tmp_path, target):
         plot_learning_curves([{"epoch": 1, "loss": 1.0}, {"epoch": 2, "loss": 0.5}], tmp_path / "plots")
     assert target.read_text() == SECRET
     assert os.path.islink(plot)
+
+
+@pytest.mark.parametrize("fmt, name", [("torchscript", "m.torchscript.pt"), ("exported-program", "m.pt2"),
+                                       ("safetensors", "m.safetensors")])
+def test_export_refuses_to_write_through_a_link(tmp_path, target, fmt, name):
+    from torch import nn
+
+    from lamina.export import export
+    from lamina.export.source import resolve_source
+
+    link = _link(tmp_path / "export" / name, target)
+    model = nn.Linear(3, 2) if fmt != "safetensors" else lamina.build_model([{"type": "dense", "units": 2}], (3,))
+    source = model if fmt != "safetensors" else resolve_source(model, input_shape=(3,))
+    with pytest.raises(UnsafeFileError):
+        export(source, fmt, link, input_shape=(3,), verify=False)
+    assert target.read_text() == SECRET

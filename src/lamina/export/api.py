@@ -4,12 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lamina.errors import ExportError
+from lamina.errors import ExportError, LaminaError
 from lamina.export.common import EXAMPLE_BATCH
 from lamina.export.diagnose import explain_failure
 from lamina.export.formats import format_of_file, get_format
 from lamina.export.result import ExportResult
 from lamina.export.source import resolve_source
+from lamina.files import refuse_symlink
 
 __all__ = ["export", "load"]
 
@@ -52,9 +53,10 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         if src.run_dir is None:
             raise ExportError(f"give the file to write (out=...) to export a {src.name}")
         out = src.run_dir / "export" / fmt.filename
+    refuse_symlink(out)  # before any work: the file is rewritten, never written through a link (issue 22)
     try:
         return fmt.write(src, Path(out), verify=verify, **options)
-    except ExportError:
+    except LaminaError:
         raise
     except TypeError as err:
         if "unexpected keyword argument" in str(err):

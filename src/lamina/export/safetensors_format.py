@@ -16,7 +16,7 @@ from lamina.export.common import CHECK_BATCH, as_tuple, compare_outputs
 from lamina.export.result import ExportResult
 from lamina.export.safety import read_safetensors_header
 from lamina.export.source import ExportSource
-from lamina.files import write_text
+from lamina.files import refuse_symlink, write_text
 
 __all__ = ["save_safetensors", "load_safetensors", "FORMAT_TAG"]
 
@@ -46,7 +46,7 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
     path.parent.mkdir(parents=True, exist_ok=True)
     metadata = {"format": FORMAT_TAG, "lamina_version": __version__, "model": json.dumps(source.model_config),
                 "input_shapes": json.dumps([list(s) for s in source.input_shapes])}
-    save_model(source.model, str(path), metadata=metadata)
+    save_model(source.model, str(refuse_symlink(path)), metadata=metadata)
     files = [path]
     if source.config_toml is not None:
         config = path.with_suffix(".toml")

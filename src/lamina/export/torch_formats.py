@@ -24,6 +24,7 @@ from lamina.export.common import CHECK_BATCH, EXAMPLE_BATCH, as_tuple, compare_o
 from lamina.export.result import ExportResult
 from lamina.export.safety import check_program_archive
 from lamina.export.source import ExportSource
+from lamina.files import atomic_write
 
 __all__ = ["export_program", "program_trial", "load_program", "export_torchscript", "torchscript_trial",
            "load_torchscript"]
@@ -64,7 +65,7 @@ def export_program(source: ExportSource, path: str | Path, *, verify: bool = Tru
     path.parent.mkdir(parents=True, exist_ok=True)
     program = _exported(source.model, source.example(EXAMPLE_BATCH))
     with quiet():
-        torch.export.save(program, str(path))
+        atomic_write(path, lambda fh: torch.export.save(program, fh))
     result = ExportResult("exported-program", path, [path], details={"torch": str(torch.__version__)})
     if verify:
         result.max_abs_diff = _verify(load_program(path, trust_source=True), source, path, rtol=rtol, atol=atol)
@@ -97,7 +98,7 @@ def export_torchscript(source: ExportSource, path: str | Path, *, verify: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     traced = _traced(source.model, source.example(EXAMPLE_BATCH))
     with quiet():
-        torch.jit.save(traced, str(path))
+        atomic_write(path, lambda fh: torch.jit.save(traced, fh))
     result = ExportResult("torchscript", path, [path], details={"torch": str(torch.__version__)})
     if verify:
         result.max_abs_diff = _verify(load_torchscript(path, trust_source=True), source, path, rtol=rtol, atol=atol)
