@@ -75,11 +75,12 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | Path, content: bytes | str | Callable[[IO[bytes]], Any]) -> Path:
+def atomic_write(path: str | Path, content: bytes | str | Callable[[IO[bytes]], Any], *, mode: int = 0o644) -> Path:
     """Replace ``path`` atomically with ``content``: bytes, text (UTF-8) or a callback ``write(fileobj)`` that fills a
     binary file. The content goes to a temporary file in the same folder, which is flushed, fsynced and renamed over
     ``path``; a crash at any point leaves either the old file or the new one. A symbolic link at ``path`` is refused
-    (:class:`UnsafeFileError`) rather than silently replaced."""
+    (:class:`UnsafeFileError`) rather than silently replaced. The file gets permissions ``mode`` (the temporary file's
+    own 0600 would otherwise stick to reports and plots meant to be shared)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     refuse_symlink(path)
@@ -88,6 +89,8 @@ def atomic_write(path: str | Path, content: bytes | str | Callable[[IO[bytes]], 
     write = content if callable(content) else (lambda fh, data=content: fh.write(data))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -102,6 +105,6 @@ def atomic_write(path: str | Path, content: bytes | str | Callable[[IO[bytes]], 
     return path
 
 
-def write_text(path: str | Path, text: str) -> Path:
+def write_text(path: str | Path, text: str, *, mode: int = 0o644) -> Path:
     """:func:`atomic_write` of UTF-8 text."""
-    return atomic_write(path, text)
+    return atomic_write(path, text, mode=mode)

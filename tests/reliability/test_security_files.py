@@ -128,3 +128,10 @@ def test_export_refuses_to_write_through_a_link(tmp_path, target, fmt, name):
     with pytest.raises(UnsafeFileError):
         export(source, fmt, link, input_shape=(3,), verify=False)
     assert target.read_text() == SECRET
+
+
+def test_atomic_write_sets_the_mode_asked_not_the_temporary_files(tmp_path):
+    files.atomic_write(tmp_path / "report.html", "<html>")
+    files.atomic_write(tmp_path / "last.pt", b"x", mode=0o600)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "last.pt").stat().st_mode & 0o777 == 0o600

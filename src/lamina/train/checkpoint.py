@@ -21,8 +21,8 @@ FORMAT = 1  # bumped when the layout of a checkpoint changes incompatibly
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Write a file atomically: ``write(fileobj)`` fills a temporary file in the same folder, which is flushed,
     fsynced and renamed over ``path``. A crash at any point leaves either the old file or the new one; a symbolic
-    link at ``path`` is refused (:func:`lamina.files.atomic_write`)."""
-    return files.atomic_write(path, write)
+    link at ``path`` is refused (:func:`lamina.files.atomic_write`). Readable by the owner only, as before."""
+    return files.atomic_write(path, write, mode=0o600)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:
