@@ -183,7 +183,8 @@ def _library() -> ctypes.CDLL | None:
                         _STATE["lib"] = _compile()
                     except _Refused as err:  # a safety refusal, unlike a missing compiler: say it, once
                         _STATE["reason"] = str(err)
-                        warnings.warn(f"lamina: fused RBM kernels not used ({err}); using torch's operations",
+                        warnings.warn(f"lamina: fused RBM kernels not used ({err}); using torch's operations (set "
+                                      "LAMINA_CACHE to a folder of your own to use them)",
                                       RuntimeWarning, stacklevel=3)
                     except (OSError, subprocess.SubprocessError) as err:
                         detail = getattr(err, "stderr", b"") or b""
