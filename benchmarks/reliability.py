@@ -6,6 +6,7 @@
 2. A run of 2 epochs in one process resumed to 4 epochs by two processes under torchrun (gloo).
 3. Hostile input: generated experiment files and random IDX bytes, and a list of corrupted files; every one must end
    in lamina's own error with a message.
+4. Security probes (issue 22, :mod:`benchmarks.security_probes`): each attack tried once, recorded refused or not.
 
     python -m benchmarks.reliability [--kills 20] [--fuzz 2000]
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import write_result
+from benchmarks.security_probes import security_probes
 
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "tests" / "reliability" / "kill_driver.py"
@@ -188,8 +190,11 @@ def main() -> None:
               f"{scaled['processes']} processes, test {scaled['test']}")
     tally = fuzz(args.fuzz, args.seed)
     print(f"fuzz: {tally}")
+    with tempfile.TemporaryDirectory() as tmp:
+        probes = security_probes(Path(tmp))
+    print(f"security probes refused: {sum(p['refused'] for p in probes.values())}/{len(probes)}")
     write_result("reliability", {"kill_and_resume": kills, "resume_on_more_processes": scaled, "fuzz": tally,
-                                 "seconds": round(time.time() - start, 1)})
+                                 "security_probes": probes, "seconds": round(time.time() - start, 1)})
 
 
 if __name__ == "__main__":

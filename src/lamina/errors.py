@@ -20,6 +20,7 @@ __all__ = [
     "TrainingDivergedError",
     "CheckpointError",
     "ExportError",
+    "UnsafeFileError",
     "did_you_mean",
 ]
 
@@ -90,6 +91,11 @@ class TrainingDivergedError(LaminaError, FloatingPointError):
 
 class CheckpointError(LaminaError, OSError):
     """A checkpoint or run folder that is missing, torn or from an incompatible version."""
+
+
+class UnsafeFileError(LaminaError, OSError):
+    """A file lamina was asked to write or load that it refuses for safety: a symbolic link where lamina appends or
+    rewrites (writing would change the link's target), or a folder others can write to. The message names the path."""
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

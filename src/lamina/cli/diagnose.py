@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from lamina import files
 from lamina.cli.app import app, console, fail, handle_errors
 
 __all__ = ["diagnose"]
@@ -58,8 +59,8 @@ def diagnose(
     for title, text in result.sections():
         console.rule(title)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
-    (opened.dir / "diagnostics.json").write_text(json.dumps({"split": split, "examples": len(batch),
-                                                             **result.to_dict()}, indent=2) + "\n", encoding="utf-8")
+    files.write_text(opened.dir / "diagnostics.json",
+                     json.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n")
     write_run_outputs(opened.dir, opened.experiment, opened.summary, model)
     console.print(f"wrote {len(result.figures)} figures to {opened.dir / 'plots'}, "
                   f"{opened.dir / 'diagnostics.json'} and {opened.dir / 'report.html'}")

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lamina.config.problems import problems_from
+from lamina.config.run_name import run_name_from_file
 from lamina.config.schema import Experiment
 from lamina.errors import ConfigError, Problem
 
@@ -133,7 +134,7 @@ def load_experiment(path: str | Path, overrides: Iterable[str] = ()) -> Experime
     """
     exp = parse_experiment(read_toml(path), overrides=overrides, source=str(path))
     if exp.name is None:
-        exp.name = Path(path).stem
+        exp.name = run_name_from_file(Path(path).stem)
     return exp
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import Field, PrivateAttr, field_validator
 
 from lamina.config.fields import choice, component, count, fail, number
+from lamina.config.run_name import run_name
 from lamina.config.spec import Section
 from lamina.nn.builder import ModelConfig
 from lamina.train.callbacks.early_stopping import EarlyStoppingSpec
@@ -67,7 +68,8 @@ class Experiment(Section):
     """A whole experiment: what data, which network, how to pretrain it and how to train it.
 
     Args:
-        name: names the run folder (default: the file's name).
+        name: names the run folder (default: the file's name): 1 to 100 letters, digits, ``.``, ``_`` or ``-``,
+            starting with a letter, a digit or ``_``.
         description: free text for the report.
         data: ``[data]``: a registered dataset (``name = "mnist"``) and its options.
         model: ``[model]``: the network.
@@ -77,7 +79,7 @@ class Experiment(Section):
 
     _source: str | None = PrivateAttr(default=None)  # the file it was read from
 
-    name: str | None = None
+    name: run_name = None
     description: str = ""
     data: component("dataset")
     model: ModelConfig

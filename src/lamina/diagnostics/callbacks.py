@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from lamina import files
 from lamina.config.fields import count, number
 from lamina.diagnostics.gradient_flow import weight_tensors
 from lamina.diagnostics.layers import find_layer, layer_label, parametrized_layers, select_parametrized
@@ -86,7 +87,7 @@ class _StepRecorder(Callback):
         self.records = []
         if self.path is not None and self.path.exists():  # resuming: keep what the restored weights have seen
             self.records = [r for r in read_records(self.path) if r.get("step", 0) <= trainer.step]
-            self.path.write_text("".join(json.dumps(r) + "\n" for r in self.records), encoding="utf-8")
+            files.atomic_write(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
         self._modules = self._select(trainer.model)
         self._reset()
         for name, module in self._modules:
@@ -113,8 +114,7 @@ class _StepRecorder(Callback):
             self.records.append(record)
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(record) + "\n")
+                files.append_text(self.path, json.dumps(record) + "\n")
             self._reset()
         self._armed = self._due(step + 1)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lamina.errors import ExportError
+from lamina.errors import ExportError, LaminaError
 from lamina.export.common import EXAMPLE_BATCH
 from lamina.export.diagnose import explain_failure
 from lamina.export.formats import format_of_file, get_format
 from lamina.export.result import ExportResult
 from lamina.export.source import resolve_source
+from lamina.files import refuse_symlink
 
 __all__ = ["export", "load"]
 
@@ -52,9 +53,10 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         if src.run_dir is None:
             raise ExportError(f"give the file to write (out=...) to export a {src.name}")
         out = src.run_dir / "export" / fmt.filename
+    refuse_symlink(out)  # before any work: the file is rewritten, never written through a link (issue 22)
     try:
         return fmt.write(src, Path(out), verify=verify, **options)
-    except ExportError:
+    except LaminaError:
         raise
     except TypeError as err:
         if "unexpected keyword argument" in str(err):
@@ -65,16 +67,26 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         raise explain_failure(src, fmt, err, src.example(EXAMPLE_BATCH)) from err
 
 
-def load(path: str | Path, format: str | None = None) -> Any:
+def load(path: str | Path, format: str | None = None, *, trust_source: bool = False) -> Any:
     """An exported model, callable on inputs: an :class:`~lamina.export.onnx_format.OnnxModel` (onnxruntime,
     NumPy in and out) for ``.onnx``, a ``torch.nn.Module`` for the other formats.
+
+    Safe by default (issue 22): safetensors and ONNX hold no executable Python; an ExportedProgram is loaded only if
+    it holds nothing but JSON and tensors; TorchScript, which is code, is refused.
 
     Args:
         path: the exported file.
         format: its format, when the file name does not tell.
+        trust_source: load TorchScript, and ExportedPrograms holding pickled objects or compiled code. Loading such a
+            file runs the code in it: pass ``True`` only for files you made yourself.
+
+    Raises:
+        ExportError: a missing or malformed file, or one refused as unsafe (the message says why).
     """
     fmt = get_format(format) if format is not None else format_of_file(path)
     if not Path(path).is_file():
         raise ExportError(f"{path}: no such file")
     fmt.check_installed()
-    return fmt.load(path)
+    if fmt.name == "onnx":  # onnxruntime runs ONNX operators only; there is nothing to trust
+        return fmt.load(path)
+    return fmt.load(path, trust_source=trust_source)

@@ -23,7 +23,8 @@ class Format:
         name: as the CLI and :func:`lamina.export.export` spell it.
         filename: the default file name in ``<run>/export/``.
         write: ``write(source, path, **options) -> ExportResult``.
-        load: ``load(path)``: the exported model, callable on inputs.
+        load: ``load(path)`` (``load(path, trust_source=...)`` for every format but ONNX): the exported model,
+            callable on inputs.
         trial: ``trial(module, inputs)`` raises if this format cannot hold ``module``; ``None`` when any module
             built from a lamina config fits (safetensors keeps weights, not operations).
         carries_graph: the file holds the computation, not only the weights.
@@ -33,7 +34,7 @@ class Format:
     name: str
     filename: str
     write: Callable[..., Any]
-    load: Callable[[Any], Any]
+    load: Callable[..., Any]
     trial: Callable[..., None] | None
     carries_graph: bool
     requires: tuple[str, ...] = ()

@@ -18,6 +18,7 @@ from lamina.errors import ExportError
 from lamina.export.common import CHECK_BATCH, EXAMPLE_BATCH, as_tuple, compare_outputs, dynamic_batch, quiet
 from lamina.export.result import ExportResult
 from lamina.export.source import ExportSource
+from lamina.files import refuse_symlink
 
 __all__ = ["export_onnx", "onnx_trial", "OnnxModel"]
 
@@ -68,7 +69,7 @@ def export_onnx(source: ExportSource, path: str | Path, *, opset: int | None = N
     inputs = source.example(EXAMPLE_BATCH)
     program = _program(source.model, inputs, input_names=source.input_names, output_names=source.output_names,
                        opset=opset)
-    program.save(str(path))
+    program.save(str(refuse_symlink(path)))
     proto = onnx.load(str(path))
     try:
         onnx.checker.check_model(proto, full_check=True)

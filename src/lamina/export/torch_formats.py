@@ -5,19 +5,26 @@ exported. TorchScript is traced (``torch.jit.trace``): control flow that depends
 the example's branch, and PyTorch 2.13 deprecates it in favour of ``torch.export``; it is offered for runtimes
 (LibTorch in C++, older mobile builds) that read nothing else.
 
-Loading either runs the program's graph: load only files you trust, as with any serialized model.
+Loading (issue 22): an ExportedProgram is loaded only after :func:`lamina.export.safety.check_program_archive` has
+found nothing in it but JSON and tensors (``torch.export.load`` itself would unpickle some entries with
+``weights_only=False``); a TorchScript file is code, run by its own interpreter, so it is refused unless the caller
+passes ``trust_source=True`` for a file they made.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from lamina.errors import ExportError
 from lamina.export.common import CHECK_BATCH, EXAMPLE_BATCH, as_tuple, compare_outputs, dynamic_batch, quiet
 from lamina.export.result import ExportResult
+from lamina.export.safety import check_program_archive
 from lamina.export.source import ExportSource
+from lamina.files import atomic_write
 
 __all__ = ["export_program", "program_trial", "load_program", "export_torchscript", "torchscript_trial",
            "load_torchscript"]
@@ -58,17 +65,29 @@ def export_program(source: ExportSource, path: str | Path, *, verify: bool = Tru
     path.parent.mkdir(parents=True, exist_ok=True)
     program = _exported(source.model, source.example(EXAMPLE_BATCH))
     with quiet():
-        torch.export.save(program, str(path))
+        atomic_write(path, lambda fh: torch.export.save(program, fh))
     result = ExportResult("exported-program", path, [path], details={"torch": str(torch.__version__)})
     if verify:
-        result.max_abs_diff = _verify(load_program(path), source, path, rtol=rtol, atol=atol)
+        result.max_abs_diff = _verify(load_program(path, trust_source=True), source, path, rtol=rtol, atol=atol)
     return result
 
 
-def load_program(path: str | Path) -> nn.Module:
-    """The module of a saved ExportedProgram (``torch.export.load(path).module()``)."""
+def load_program(path: str | Path, *, trust_source: bool = False) -> nn.Module:
+    """The module of a saved ExportedProgram (``torch.export.load(path).module()``).
+
+    Args:
+        trust_source: skip the check that the archive holds only JSON and tensors (pickled objects and compiled
+            code run when loaded): only for files you made.
+
+    Raises:
+        ExportError: the archive holds pickled objects beyond tensors or compiled code (and ``trust_source`` is
+            false), or is not an ExportedProgram.
+    """
+    data = Path(path).read_bytes()  # checked and loaded from the same bytes: the file cannot change in between
+    if not trust_source:
+        check_program_archive(data, path)
     with quiet():
-        return torch.export.load(str(path)).module()
+        return torch.export.load(io.BytesIO(data)).module()
 
 
 def export_torchscript(source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5,
@@ -79,14 +98,26 @@ def export_torchscript(source: ExportSource, path: str | Path, *, verify: bool =
     path.parent.mkdir(parents=True, exist_ok=True)
     traced = _traced(source.model, source.example(EXAMPLE_BATCH))
     with quiet():
-        torch.jit.save(traced, str(path))
+        atomic_write(path, lambda fh: torch.jit.save(traced, fh))
     result = ExportResult("torchscript", path, [path], details={"torch": str(torch.__version__)})
     if verify:
-        result.max_abs_diff = _verify(load_torchscript(path), source, path, rtol=rtol, atol=atol)
+        result.max_abs_diff = _verify(load_torchscript(path, trust_source=True), source, path, rtol=rtol, atol=atol)
     return result
 
 
-def load_torchscript(path: str | Path) -> nn.Module:
-    """A saved TorchScript module, on the CPU, in evaluation mode."""
+def load_torchscript(path: str | Path, *, trust_source: bool = False) -> nn.Module:
+    """A saved TorchScript module, on the CPU, in evaluation mode.
+
+    Args:
+        trust_source: must be ``True``: a TorchScript file is a program (and its loader unpickles), so lamina loads
+            only files the caller vouches for.
+
+    Raises:
+        ExportError: ``trust_source`` is false.
+    """
+    if not trust_source:
+        raise ExportError(f"{path}: refused: a TorchScript file is code that runs when loaded; load it with "
+                          "trust_source=True only if you made it yourself, or use a safe format (safetensors, "
+                          "onnx, exported-program)")
     with quiet():
         return torch.jit.load(str(path), map_location="cpu").eval()

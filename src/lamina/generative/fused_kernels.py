@@ -9,7 +9,11 @@ on one thread; inside a CD-1 training loop the step is 3-5% shorter (``benchmark
 
 The C file is compiled at first use by the system C compiler (``$CC``, else Python's, else ``cc``) into
 ``$LAMINA_CACHE/kernels`` (default ``~/.cache/lamina/kernels``), named by a hash of the source, the flags and the
-machine, and loaded with ``ctypes`` (which releases the GIL during each call). Where no compiler works, or with
+machine, and loaded with ``ctypes`` (which releases the GIL during each call). Loading a shared object runs its code,
+so (issue 22) that folder must be private: created with mode 0700, a real folder owned by this user that no one else
+can write to; the sha256 of the library is recorded at build time and checked before every load, and a library that
+does not match, or lacks the kernels' symbols, is rebuilt or refused. Where no private folder can be had, the kernels
+are not used and one warning says why. Where no compiler works, or with
 ``LAMINA_FUSED_KERNELS=0``, :func:`available` is ``False`` and callers keep torch's formulas. Both paths agree to
 float32 rounding except in their random draws: each path's draws are a deterministic function of the
 ``torch.Generator`` it is given (the fused one takes a fresh 64-bit Threefry key from it per call), so seeded runs
@@ -22,10 +26,12 @@ import hashlib
 import os
 import platform
 import shlex
+import stat
 import subprocess
 import sysconfig
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +39,7 @@ from pathlib import Path
 
 import torch
 
+from lamina import files
 from lamina.data.sources import cache_home
 
 __all__ = ["available", "applies", "unavailable_reason", "disabled", "SigmoidPass", "sigmoid_pass", "bernoulli",
@@ -51,42 +58,117 @@ def _flags() -> list[str]:
     return flags
 
 
-def _compile() -> ctypes.CDLL:
-    """Build (once per source, flags and machine) and load the kernels; raises OSError or CalledProcessError."""
-    compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-    flags = _flags()
-    key = hashlib.sha256(_SOURCE.read_bytes() + " ".join(compiler + flags).encode() + platform.machine().encode()
-                         + torch.backends.cpu.get_cpu_capability().encode()).hexdigest()[:16]
+class _Refused(OSError):
+    """A cache folder that cannot be made private to this user, or a library without the kernels' symbols: the
+    kernels are then not used at all, and a warning says why."""
+
+
+def _private_folder() -> Path:
+    """``$LAMINA_CACHE/kernels``, created with mode 0700, checked to be a real folder owned by this user that no one
+    else can write to. There is no fallback folder: a shared one (the system's temporary folder) would let anyone
+    plant the library lamina loads (issue 22)."""
     folder = cache_home() / "kernels"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.lstat(folder)
+    except OSError as err:
+        raise _Refused(f"cannot create the private folder {folder} ({err.strerror or err})") from None
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise _Refused(f"{folder} is a symbolic link or not a folder")
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise _Refused(f"{folder} belongs to user id {info.st_uid}, not to this user ({os.getuid()})")
+    if os.name != "nt" and info.st_mode & 0o022:
+        raise _Refused(f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+                               "remove it and lamina will make a private one")
+    if os.name != "nt" and info.st_mode & 0o077:  # ours and read-only to others (an older lamina's umask): close it
+        os.chmod(folder, 0o700)
+    return folder
+
+
+def _own_file(path: Path) -> bool:
+    """``path`` is a regular file (not a link) owned by this user."""
+    try:
+        info = os.lstat(path)
     except OSError:
-        folder = Path(tempfile.gettempdir())
-    library = folder / f"rbm_kernels-{key}.so"
-    if not library.exists():
-        fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
-        os.close(fd)
-        obj = partial + ".o"
-        try:  # build beside the target, then rename: concurrent processes never load a half-written file
-            subprocess.run([*compiler, *flags, "-c", "-o", obj, str(_SOURCE)], check=True, capture_output=True,
-                           timeout=120)
-            # linked without -ffast-math: with it, gcc adds crtfastmath.o, whose constructor would switch the whole
-            # process to flush-to-zero arithmetic on load
-            subprocess.run([*compiler, "-shared", "-o", partial, obj, "-lm"], check=True,
-                           capture_output=True, timeout=120)
-            os.replace(partial, library)
-        finally:
-            for leftover in (partial, obj):
-                if os.path.exists(leftover):
-                    os.unlink(leftover)
+        return False
+    return stat.S_ISREG(info.st_mode) and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _recorded(folder: Path, key: str) -> Path | None:
+    """The library that ``rbm_kernels-<key>.sha256`` records, if it exists and its content has that digest."""
+    record = folder / f"rbm_kernels-{key}.sha256"
+    if not _own_file(record):
+        return None
+    digest = record.read_text(encoding="ascii", errors="replace").strip()
+    library = folder / f"rbm_kernels-{key}-{digest[:16]}.so"
+    if len(digest) != 64 or not _own_file(library) or _sha256(library) != digest:
+        return None
+    return library
+
+
+def _build(folder: Path, key: str, compiler: list[str], flags: list[str]) -> None:
+    """Compile the kernels into ``folder``: the library is named by its own digest and renamed into place whole, then
+    the digest is recorded (atomically), so any reader sees a record naming a complete library with that digest."""
+    fd, partial = tempfile.mkstemp(suffix=".so", dir=folder)
+    os.close(fd)
+    obj = partial + ".o"
+    try:
+        subprocess.run([*compiler, *flags, "-c", "-o", obj, str(_SOURCE)], check=True, capture_output=True,
+                       timeout=120)
+        # linked without -ffast-math: with it, gcc adds crtfastmath.o, whose constructor would switch the whole
+        # process to flush-to-zero arithmetic on load
+        subprocess.run([*compiler, "-shared", "-o", partial, obj, "-lm"], check=True, capture_output=True,
+                       timeout=120)
+        digest = _sha256(Path(partial))
+        os.replace(partial, folder / f"rbm_kernels-{key}-{digest[:16]}.so")
+        files.atomic_write(folder / f"rbm_kernels-{key}.sha256", digest + "\n")
+    finally:
+        for leftover in (partial, obj):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
+
+
+_SYMBOLS = {  # name: (argument types, result type)
+    "lamina_sigmoid_pass": ([_P, _P, _P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int,
+                             ctypes.POINTER(ctypes.c_int)], ctypes.c_double),
+    "lamina_bernoulli": ([_P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64], ctypes.c_int),
+    "lamina_threefry2x32_20": ([_P, _P, _P], None),
+}
+
+
+def _compiler() -> list[str]:
+    return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
+
+
+def _build_key(compiler: list[str], flags: list[str]) -> str:
+    """A hash of the source, the compiler and flags, and the machine: it names the library in the cache."""
+    return hashlib.sha256(_SOURCE.read_bytes() + " ".join(compiler + flags).encode() + platform.machine().encode()
+                          + torch.backends.cpu.get_cpu_capability().encode()).hexdigest()[:16]
+
+
+def _compile() -> ctypes.CDLL:
+    """Build (once per source, flags and machine) into the private folder, verify and load the kernels; raises
+    OSError (:class:`_Refused` among them) or CalledProcessError."""
+    compiler, flags = _compiler(), _flags()
+    key = _build_key(compiler, flags)
+    folder = _private_folder()
+    library = _recorded(folder, key)
+    if library is None:  # never built, or a library that is not the one recorded at build time: build it again
+        _build(folder, key, compiler, flags)
+        library = _recorded(folder, key)
+        if library is None:
+            raise OSError(f"the kernels built in {folder} do not match the digest recorded for them")
     lib = ctypes.CDLL(str(library))
-    lib.lamina_sigmoid_pass.argtypes = [_P, _P, _P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int,
-                                        ctypes.POINTER(ctypes.c_int)]
-    lib.lamina_sigmoid_pass.restype = ctypes.c_double
-    lib.lamina_bernoulli.argtypes = [_P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64]
-    lib.lamina_bernoulli.restype = ctypes.c_int
-    lib.lamina_threefry2x32_20.argtypes = [_P, _P, _P]
-    lib.lamina_threefry2x32_20.restype = None
+    for name, (argtypes, restype) in _SYMBOLS.items():
+        try:
+            function = getattr(lib, name)
+        except AttributeError:
+            raise _Refused(f"{library} lacks the symbol {name}") from None
+        function.argtypes, function.restype = argtypes, restype
     return lib
 
 
@@ -99,6 +181,11 @@ def _library() -> ctypes.CDLL | None:
                 else:
                     try:
                         _STATE["lib"] = _compile()
+                    except _Refused as err:  # a safety refusal, unlike a missing compiler: say it, once
+                        _STATE["reason"] = str(err)
+                        warnings.warn(f"lamina: fused RBM kernels not used ({err}); using torch's operations (set "
+                                      "LAMINA_CACHE to a folder of your own to use them)",
+                                      RuntimeWarning, stacklevel=3)
                     except (OSError, subprocess.SubprocessError) as err:
                         detail = getattr(err, "stderr", b"") or b""
                         _STATE["reason"] = f"{err} {detail.decode(errors='replace')[-500:]}".strip()

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lamina import files
+
 __all__ = ["write_report"]
 
 _CSS = """
@@ -104,5 +106,5 @@ def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: s
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title or run_dir.name)}"
             f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    files.write_text(path, page)
     return path

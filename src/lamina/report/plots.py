@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
+from lamina import files  # noqa: E402
+
 __all__ = ["plot_learning_curves", "plot_step_loss", "metric_label", "save_figure"]
 
 _SKIP = {"epoch", "time", "step", "kind", "lr"}
@@ -34,7 +36,7 @@ def metric_label(name: str, loss_name: str | None = None) -> str:
 def save_figure(fig: Any, path: Path) -> Path:
     """Save and close a figure (PNG, 120 dpi, tight)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    files.atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120, bbox_inches="tight"))
     plt.close(fig)
     return path
 

@@ -16,6 +16,11 @@
 - :class:`NARXForecaster`: a NARX network forecasting a series (with optional exogenous inputs) closed-loop,
   with sktime's ``fit(y, X)`` / ``predict(fh, X)`` convention.
 - :class:`LaminaEstimator`, :class:`LaminaTransformer`: the bases a wrapper for another lamina model builds on.
+
+Security: an estimator is saved by pickling it (``pickle``, ``joblib``), and, like every pickle, loading one runs
+whatever code the file holds; lamina cannot make that safe. Unpickle only files you made. To share or deploy a fitted
+network, export it with :func:`lamina.export.export` to ``safetensors`` or ``onnx`` (formats that hold no executable
+Python), which :func:`lamina.export.load` reads safely.
 """
 from lamina.sklearn.autoencoder_transformer import AutoencoderTransformer
 from lamina.sklearn.base import LaminaEstimator

@@ -3,15 +3,14 @@ torn file, and read with ``torch.load(weights_only=True)`` so a checkpoint can n
 """
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from lamina import files
 from lamina.errors import CheckpointError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_temporaries", "FORMAT"]
@@ -19,37 +18,11 @@ __all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_t
 FORMAT = 1  # bumped when the layout of a checkpoint changes incompatibly
 
 
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # some filesystems cannot open folders; the rename is still atomic
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: str | Path, write: Any) -> Path:
     """Write a file atomically: ``write(fileobj)`` fills a temporary file in the same folder, which is flushed,
-    fsynced and renamed over ``path``. A crash at any point leaves either the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-    return path
+    fsynced and renamed over ``path``. A crash at any point leaves either the old file or the new one; a symbolic
+    link at ``path`` is refused (:func:`lamina.files.atomic_write`). Readable by the owner only, as before."""
+    return files.atomic_write(path, write, mode=0o600)
 
 
 def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:

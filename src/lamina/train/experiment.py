@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from lamina import __version__
+from lamina import __version__, files
 from lamina.config.loader import load_experiment, to_toml
 from lamina.config.schema import Experiment
 from lamina.errors import CheckpointError, TrainingDivergedError
@@ -109,7 +109,7 @@ def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
     run_dir = None
     if distributed.is_main():
         run_dir = new_run_dir(out, exp.name or "run")
-        (run_dir / "config.toml").write_text(to_toml(exp), encoding="utf-8")
+        files.write_text(run_dir / "config.toml", to_toml(exp))
     return Path(distributed.broadcast_object(str(run_dir))), exp, {}
 
 

@@ -21,17 +21,28 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.errors import CheckpointError, LaminaError
+from lamina.config.run_name import run_name_problem
+from lamina.errors import CheckpointError, ConfigError, LaminaError, Problem
 from lamina.train.checkpoint import atomic_write, load_checkpoint
 
 __all__ = ["Run", "new_run_dir", "read_summary", "write_summary", "list_runs"]
 
 
 def new_run_dir(out: str | Path, name: str) -> Path:
-    """A fresh folder ``out/name-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``, ... if that exists)."""
+    """A fresh folder ``out/name-YYYYmmdd-HHMMSS`` (with ``-2``, ``-3``, ... if that exists).
+
+    Raises:
+        ConfigError: ``name`` breaks the rule of :mod:`lamina.config.run_name` (a path, ``..``, a NUL byte, ...), so
+            that no run folder is ever made outside ``out``.
+    """
+    problem = run_name_problem(name)
+    if problem:
+        raise ConfigError([Problem("name", problem)])
     out = Path(out)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = out / f"{name}-{stamp}"
+    if base.resolve().parent != out.resolve():  # the rule makes this impossible; kept as the last line of defence
+        raise ConfigError([Problem("name", f"{name!r} would put the run folder outside {str(out)!r}")])
     path, n = base, 1
     while True:
         try:

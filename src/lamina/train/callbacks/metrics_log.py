@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lamina import files
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["MetricsLog", "read_metrics"]
@@ -30,11 +31,12 @@ class MetricsLog(Callback):
 
     def on_train_begin(self, trainer: Any) -> None:
         """Open the log; on resume, first drop the lines the restored state has not reached."""
+        files.refuse_symlink(self.path)  # before reading: a resumed run never touches a link's target
         if self.path.exists():  # resuming: keep only what the restored state has seen
             kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
                     and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
-            self.path.write_text("".join(json.dumps(line) + "\n" for line in kept))
-        self._fh = open(self.path, "a", encoding="utf-8")
+            files.atomic_write(self.path, "".join(json.dumps(line) + "\n" for line in kept))
+        self._fh = files.open_for_append(self.path)
 
     def _write(self, line: dict[str, Any]) -> None:
         self._fh.write(json.dumps({k: _clean(v) for k, v in line.items()}) + "\n")
