@@ -53,8 +53,10 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(err), EXIT_FAILURE) from None
         except LaminaError as err:
             raise fail(str(err).replace("[", r"\["), EXIT_BAD_INPUT) from None
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as err:
             err_console.print("interrupted")
+            if getattr(err, "resume_command", None):  # set by lamina.train: where the run is and how to go on
+                err_console.print(f"run folder: {err.run_dir}\nresume with: {err.resume_command}", markup=False)
             sys.exit(130)
 
     return _wrapper

@@ -2,7 +2,6 @@
 batch of its data; tables on the terminal, figures in the run's ``plots/`` and its refreshed ``report.html``."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -58,7 +57,9 @@ def diagnose(
     for title, text in result.sections():
         console.rule(title)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
-    (opened.dir / "diagnostics.json").write_text(json.dumps({"split": split, "examples": len(batch),
+    from lamina.train import jsonio
+
+    (opened.dir / "diagnostics.json").write_text(jsonio.dumps({"split": split, "examples": len(batch),
                                                              **result.to_dict()}, indent=2) + "\n", encoding="utf-8")
     write_run_outputs(opened.dir, opened.experiment, opened.summary, model)
     console.print(f"wrote {len(result.figures)} figures to {opened.dir / 'plots'}, "
