@@ -274,7 +274,7 @@ class Trainer:
     def _weights_finite(self) -> bool:
         return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
 
-    def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None) -> None:
+    def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None, step: int | None = None) -> None:
         """Stop with :class:`TrainingDivergedError`; non-finite weights are replaced by the epoch's first ones."""
         value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
         if self._weights_finite():
@@ -287,8 +287,8 @@ class Trainer:
         self.stop_reason = where
         raise TrainingDivergedError(
             f"{where}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
-            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1, step=self.step + 1,
-            value=value)
+            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1,
+            step=self.step + 1 if step is None else step, value=value)
 
     def _check_epoch(self, logs: dict[str, float]) -> None:
         """Divergence seen only at the end of an epoch: a non-finite mean or validation loss, or weights that the
@@ -296,9 +296,10 @@ class Trainer:
         bad = _non_finite(logs)
         if bad is not None:
             name, value = bad
-            self._diverged(value, where=f"{name} became {value} at the end of epoch {self.epoch + 1}")
+            self._diverged(value, where=f"{name} became {value} at the end of epoch {self.epoch + 1}", step=self.step)
         if not self._weights_finite():
-            self._diverged(float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}")
+            self._diverged(float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}",
+                           step=self.step)
 
     def _step_epoch_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None or self.schedule_interval != "epoch":
