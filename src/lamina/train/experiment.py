@@ -86,20 +86,23 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
 
 
 def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
-    """Write the summary, the learning curves and the report."""
+    """Write the learning curves, the report and then the summary: a run killed while writing its report still says
+    ``running`` in ``summary.json``, and ``lamina train --resume`` writes them again."""
     from lamina.report import plot_learning_curves, plot_step_loss, write_report
 
-    write_summary(run_dir, summary)
-    lines = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
-    epochs = [line for line in lines if line.get("kind") == "epoch"]
-    loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
-    curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
-    step_plot = plot_step_loss([line for line in lines if line.get("kind") == "step"], run_dir / "plots" / "loss_per_step.png",
-                               loss_name=loss_name, title=exp.name or "")
-    curves += [step_plot] if step_plot else []
-    layers = [r.__dict__ for r in summarize(model)]
-    write_report(run_dir, summary=summary, config_text=(run_dir / "config.toml").read_text(), layers=layers,
-                 curves=curves, title=exp.name or run_dir.name)
+    try:
+        lines = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
+        epochs = [line for line in lines if line.get("kind") == "epoch"]
+        loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
+        curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
+        step_plot = plot_step_loss([line for line in lines if line.get("kind") == "step"],
+                                   run_dir / "plots" / "loss_per_step.png", loss_name=loss_name, title=exp.name or "")
+        curves += [step_plot] if step_plot else []
+        layers = [r.__dict__ for r in summarize(model)]
+        write_report(run_dir, summary=summary, config_text=(run_dir / "config.toml").read_text(), layers=layers,
+                     curves=curves, title=exp.name or run_dir.name)
+    finally:  # a report that fails (or a Ctrl-C in it) still leaves the run's outcome on record
+        write_summary(run_dir, summary)
 
 
 def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
