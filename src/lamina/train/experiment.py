@@ -256,7 +256,7 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
         command = resume_command(run_dir)
         summary.update(status="interrupted", resume_command=command,
                        message=f"interrupted in epoch {trainer.epoch + 1} (step {trainer.step}); resume with `{command}`")
-        err.run_dir, err.resume_command = run_dir, command  # for the command line's message
+        err.run_dir, err.resume_command = run_dir, command  # type: ignore[attr-defined]  # for the command line
         raise
     finally:
         _conclude(summary, trainer, run_dir, splits, time.perf_counter() - start, previous)
