@@ -11,7 +11,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["dumps", "encode", "loads", "NON_FINITE"]
+__all__ = ["NON_FINITE", "dumps", "encode", "loads"]
 
 NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 

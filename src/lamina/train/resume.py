@@ -18,7 +18,7 @@ from typing import Any
 from lamina.errors import ConfigError, Problem
 from lamina.train.checkpoint import atomic_write
 
-__all__ = ["RESUMABLE", "check_resume_overrides", "rescale_learning_rate", "record_overrides"]
+__all__ = ["RESUMABLE", "check_resume_overrides", "record_overrides", "rescale_learning_rate"]
 
 # settings a resumed run can take up from its next epoch; everything else is fixed by the checkpoint
 RESUMABLE = ("train.epochs", "train.optimizer.lr", "train.grad_clip", "train.early_stopping.patience",

@@ -22,7 +22,7 @@ from torch import nn
 from lamina.errors import ConfigError
 from lamina.train.closure import Closure
 
-__all__ = ["plain_step", "scaled_step", "closure_step", "choose_step", "check_grad_clip"]
+__all__ = ["check_grad_clip", "choose_step", "closure_step", "plain_step", "scaled_step"]
 
 Step = Callable[[Any, Any, Any], "tuple[torch.Tensor, Any]"]
 
