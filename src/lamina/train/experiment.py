@@ -179,16 +179,18 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
             torch.distributed.destroy_process_group()
 
 
-def _apply_resume_overrides(run_dir: Path, exp: Experiment, overrides: list[str], state: dict[str, Any],
+def _apply_resume_overrides(run_dir: Path, exp: Experiment, overrides: list[str], state: dict[str, Any] | None,
                             previous: dict[str, Any]) -> None:
-    """Make the checkpoint ``state`` follow the overrides (the learning rate lives in it) and record them in
+    """Make the checkpoint ``state`` (if any) follow the overrides (the learning rate lives in it) and record them in
     ``config.toml`` and the summary."""
     old = load_experiment(run_dir / "config.toml")
     old_lr, new_lr = (getattr(e.train.optimizer, "lr", None) for e in (old, exp))
-    if old_lr is not None and new_lr is not None:
+    if state is not None and old_lr is not None and new_lr is not None:
         rescale_learning_rate(state, old_lr, new_lr)
+    distributed.barrier()  # every process has read the old config before rank 0 rewrites it
     if distributed.is_main():
-        entries = record_overrides(run_dir / "config.toml", to_toml(exp), overrides, state["epoch"])
+        epoch = state["epoch"] if state is not None else 0
+        entries = record_overrides(run_dir / "config.toml", to_toml(exp), overrides, epoch)
         previous["overrides"] = [*previous.get("overrides", []), *entries]
 
 
@@ -201,7 +203,7 @@ def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], ca
     monitor, mode = _monitor(exp, splits.validation is not None)
     last = run_dir / "checkpoints" / "last.pt"
     state = load_checkpoint(last)["state"] if resume is not None and last.is_file() else None
-    if overrides and state is not None:
+    if overrides and resume is not None:
         _apply_resume_overrides(run_dir, exp, overrides, state, previous)
     trainer = build_trainer(exp, model, callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)])
     trainer.run_dir = run_dir if distributed.is_main() else None  # callbacks that keep records write there
