@@ -6,7 +6,6 @@ the table people read.
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shlex
@@ -36,7 +35,9 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     record = {"benchmark": name, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **payload}
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    from lamina.train import jsonio
+
+    path.write_text(jsonio.dumps(record, indent=2) + "\n")  # non-finite as "nan"/"inf"
     return path
 
 

@@ -82,10 +82,15 @@ class ShapeError(LaminaError, ValueError):
 
 
 class TrainingDivergedError(LaminaError, FloatingPointError):
-    """The training loss became NaN or infinite. The model keeps its last finite weights."""
+    """The training loss became NaN or infinite. The model keeps its last finite weights.
 
-    def __init__(self, message: str, *, epoch: int, step: int) -> None:
-        self.epoch, self.step = epoch, step
+    Attributes:
+        epoch, step: where it happened (1-based epoch; the optimizer step, counted across epochs).
+        value: the non-finite value seen (NaN, +inf or -inf), or ``None`` where none was recorded.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, value: float | None = None) -> None:
+        self.epoch, self.step, self.value = epoch, step, value
         super().__init__(message)
 
 

@@ -3,6 +3,8 @@
 KILL_AT_STEP=N          kill just before optimizer step N (global count, across resumes)
 KILL_IN_WRITE=N         kill in the middle of the N-th checkpoint write (half the bytes written, not renamed)
 KILL_IN_PRETRAIN_LAYER=N kill when greedy pretraining reaches its N-th layer (0-based)
+KILL_IN_REPORT=1        kill while the run's report is being written (after its plots)
+INTERRUPT_AT_STEP=N     Ctrl-C (SIGINT) just before optimizer step N
 """
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ def main() -> None:
     from lamina.train import checkpoint, trainer
 
     kill_step = int(os.environ.get("KILL_AT_STEP", "0"))
-    if kill_step:
+    interrupt_step = int(os.environ.get("INTERRUPT_AT_STEP", "0"))
+    if kill_step or interrupt_step:
         original_step = trainer.Trainer._train_step
 
         def step(self, x, y):
             if self.step + 1 == kill_step:
                 die()
+            if self.step + 1 == interrupt_step:
+                os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt here, as on Ctrl-C
             return original_step(self, x, y)
 
         trainer.Trainer._train_step = step
@@ -60,6 +65,14 @@ def main() -> None:
             return original_fit(self, *args, **kwargs)
 
         trainer.Trainer.fit = fit
+
+    if os.environ.get("KILL_IN_REPORT"):
+        import lamina.report
+
+        def killed_report(*args, **kwargs):
+            die()
+
+        lamina.report.write_report = killed_report
 
     from lamina.cli import main as cli
 

@@ -112,3 +112,13 @@ def test_no_unsafe_deserialisation_anywhere_in_the_library():
                     if keywords.get("allow_pickle") != "False":
                         problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: np.load without allow_pickle=False")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("content", [b"hello\nthis is a text file\n" * 3, bytes(range(256)) * 4,
+                                     b"\x80\x02}q\x00.", b"PK\x03\x04broken zip"])
+def test_any_non_checkpoint_file_gives_the_corrupted_message(tmp_path, content):
+    # a text file used to end in a 63-line traceback (`KeyError: 101`); random bytes in "refused: Python objects"
+    path = tmp_path / "last.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=r"last.pt: corrupted or not a checkpoint"):
+        load_checkpoint(path)

@@ -2,7 +2,6 @@
 batch of its data; tables on the terminal, figures in the run's ``plots/`` and its refreshed ``report.html``."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -59,8 +58,10 @@ def diagnose(
     for title, text in result.sections():
         console.rule(title)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
+    from lamina.train import jsonio
+
     files.write_text(opened.dir / "diagnostics.json",
-                     json.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n")
+                     jsonio.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n")
     write_run_outputs(opened.dir, opened.experiment, opened.summary, model)
     console.print(f"wrote {len(result.figures)} figures to {opened.dir / 'plots'}, "
                   f"{opened.dir / 'diagnostics.json'} and {opened.dir / 'report.html'}")

@@ -2,7 +2,6 @@
 a PNG plot."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Annotated, Optional
@@ -98,7 +97,9 @@ def capacity(
         path = plot_capacity(curves, out, level=level)
         console.print(f"plot: {path}")
         if json_out is not None:
-            json_out.write_text(json.dumps([c.to_dict() for c in curves], indent=2) + "\n")
+            from lamina.train import jsonio
+
+            json_out.write_text(jsonio.dumps([c.to_dict() for c in curves], indent=2) + "\n")
             console.print(f"curves: {json_out}")
     finally:
         torch.set_num_threads(previous)

@@ -32,6 +32,10 @@ class TrainConfig(Section):
         precision, compile: mixed precision (torch.amp) and ``torch.compile``.
         log_every: steps between per-step lines in ``metrics.jsonl`` and progress updates.
         checkpoint_every: epochs between checkpoints (``last.pt``; ``best.pt`` whenever the monitored metric improves).
+        checkpoint_every_steps: also write ``last.pt`` inside an epoch every this many optimizer steps (default: off).
+        checkpoint_every_minutes: also write ``last.pt`` inside an epoch once this many minutes have passed since the
+            last checkpoint, so an interrupted long epoch loses at most that much (default 10; ``0`` turns it off).
+            A run resumed from such a checkpoint continues bit for bit (same order, same dropout masks).
         tensorboard: also write TensorBoard event files into the run folder.
     """
 
@@ -53,6 +57,8 @@ class TrainConfig(Section):
     eval_batch_size: count() | None = None
     log_every: count() = 50
     checkpoint_every: count() = 1
+    checkpoint_every_steps: count() | None = None
+    checkpoint_every_minutes: number(0) = 10.0  # an interrupt loses at most ten minutes of a long epoch
     tensorboard: bool = False
 
     @field_validator("device")

@@ -29,6 +29,7 @@ from lamina.diagnostics.gradient_flow import weight_tensors
 from lamina.diagnostics.layers import find_layer, layer_label, parametrized_layers, select_parametrized
 from lamina.diagnostics.units import activation_layers, unit_stats_of
 from lamina.registry import register
+from lamina.train import jsonio
 from lamina.train.callbacks.base import Callback, CallbackSpec
 
 __all__ = ["GradientFlowLog", "UnitStatisticsLog", "GradientFlowSpec", "UnitStatisticsSpec", "read_records"]
@@ -43,7 +44,7 @@ def read_records(path: str | Path) -> list[dict[str, Any]]:
     records = []
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         try:
-            records.append(json.loads(raw))
+            records.append(jsonio.loads(raw))
         except json.JSONDecodeError:
             continue
     return records
@@ -87,7 +88,7 @@ class _StepRecorder(Callback):
         self.records = []
         if self.path is not None and self.path.exists():  # resuming: keep what the restored weights have seen
             self.records = [r for r in read_records(self.path) if r.get("step", 0) <= trainer.step]
-            files.atomic_write(self.path, "".join(json.dumps(r) + "\n" for r in self.records))
+            files.atomic_write(self.path, "".join(jsonio.dumps(r) + "\n" for r in self.records))
         self._modules = self._select(trainer.model)
         self._reset()
         for name, module in self._modules:
@@ -114,7 +115,7 @@ class _StepRecorder(Callback):
             self.records.append(record)
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                files.append_text(self.path, json.dumps(record) + "\n")
+                files.append_text(self.path, jsonio.dumps(record) + "\n")
             self._reset()
         self._armed = self._due(step + 1)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 from lamina import files
+from lamina.train import jsonio
 
 __all__ = ["write_report"]
 
@@ -69,7 +69,7 @@ def _pretrain_section(pretrain: dict[str, Any]) -> str:
         parts.append(_table([[layer.get(c, "") for c in columns] for layer in layers], columns))
     rest = {k: v for k, v in pretrain.items() if k not in ("method", "seconds", "layers", "figures")}
     if rest:
-        parts.append(f"<pre>{html.escape(json.dumps(rest, indent=2))}</pre>")
+        parts.append(f"<pre>{html.escape(jsonio.dumps(rest, indent=2))}</pre>")
     return "".join(parts)
 
 

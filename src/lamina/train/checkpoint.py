@@ -49,6 +49,10 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
+    corrupted = (f"{path}: corrupted or not a checkpoint ({{}}); delete it and resume from another checkpoint, or "
+                 "train again")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a torn, text or foreign file is none
+        raise CheckpointError(corrupted.format("not a torch zip archive: truncated, or some other kind of file"))
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -56,11 +60,8 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
             f"{path}: refused: the file holds Python objects other than tensors and plain containers, which "
             f"could run code when loaded ({_first_line(err)}). Only load checkpoints lamina wrote."
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
-        raise CheckpointError(
-            f"{path}: corrupted or not a checkpoint ({_first_line(err)}); delete it and resume from "
-            "another checkpoint, or train again"
-        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile) as err:
+        raise CheckpointError(corrupted.format(_first_line(err))) from None
     if not isinstance(payload, dict) or "state" not in payload or "format" not in payload:
         raise CheckpointError(f"{path}: not a lamina checkpoint (no 'format' and 'state' entries)")
     if payload["format"] != FORMAT:

@@ -27,14 +27,17 @@ class Closure:
         targets: the batch targets.
         loss_fn: ``loss_fn(outputs, targets) -> scalar`` (``None`` for models with their own ``training_loss``).
         last_loss, last_output: from the latest call (detached), for logging and metrics.
+        grad_clip: if set, calling the closure clips the gradients' global L2 norm to it after back-propagating
+            (what L-BFGS then reads; the trainer's ``train.grad_clip``).
     """
 
     def __init__(self, model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None, *,
                  penalty: Callable[[], torch.Tensor] | None = None,
                  autocast: Callable[[], AbstractContextManager] = nullcontext,
-                 zero_grad: Callable[[], None] | None = None) -> None:
+                 zero_grad: Callable[[], None] | None = None, grad_clip: float | None = None) -> None:
         self.model, self.inputs, self.targets, self.loss_fn = model, inputs, targets, loss_fn
         self.penalty, self.autocast = penalty, autocast
+        self.grad_clip = grad_clip
         self._zero_grad = zero_grad or (lambda: model.zero_grad(set_to_none=True))
         self.last_loss: torch.Tensor | None = None
         self.last_output: torch.Tensor | None = None
@@ -76,11 +79,13 @@ class Closure:
             return value[index] if isinstance(value, torch.Tensor) else value
 
         return Closure(self.model, _take(self.inputs), _take(self.targets), self.loss_fn, penalty=self.penalty,
-                       autocast=self.autocast, zero_grad=self._zero_grad)
+                       autocast=self.autocast, zero_grad=self._zero_grad, grad_clip=self.grad_clip)
 
     def __call__(self) -> torch.Tensor:
         self._zero_grad()
         loss, outputs = self.loss()
         loss.backward()
+        if self.grad_clip:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.record(loss, outputs)
         return self.last_loss

@@ -5,6 +5,8 @@ the test set, and leave a run folder with checkpoints, metrics, plots and a repo
 from __future__ import annotations
 
 import contextlib
+import shlex
+import shutil
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,11 +23,17 @@ from lamina.nn.summary import count_parameters, summarize
 from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
                                     read_metrics)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train import distributed
 from lamina.train.trainer import Trainer
 
-__all__ = ["train", "build_trainer", "seeded"]
+__all__ = ["train", "build_trainer", "seeded", "resume_command"]
+
+
+def resume_command(run_dir: str | Path) -> str:
+    """The shell command that continues the run in ``run_dir`` (its absolute path, quoted for the shell)."""
+    return f"lamina train --resume {shlex.quote(str(Path(run_dir).resolve()))}"
 
 
 @contextlib.contextmanager
@@ -78,20 +86,23 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
 
 
 def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
-    """Write the summary, the learning curves and the report."""
+    """Write the learning curves, the report and then the summary: a run killed while writing its report still says
+    ``running`` in ``summary.json``, and ``lamina train --resume`` writes them again."""
     from lamina.report import plot_learning_curves, plot_step_loss, write_report
 
-    write_summary(run_dir, summary)
-    lines = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
-    epochs = [line for line in lines if line.get("kind") == "epoch"]
-    loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
-    curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
-    step_plot = plot_step_loss([line for line in lines if line.get("kind") == "step"], run_dir / "plots" / "loss_per_step.png",
-                               loss_name=loss_name, title=exp.name or "")
-    curves += [step_plot] if step_plot else []
-    layers = [r.__dict__ for r in summarize(model)]
-    write_report(run_dir, summary=summary, config_text=(run_dir / "config.toml").read_text(), layers=layers,
-                 curves=curves, title=exp.name or run_dir.name)
+    try:
+        lines = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
+        epochs = [line for line in lines if line.get("kind") == "epoch"]
+        loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
+        curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
+        step_plot = plot_step_loss([line for line in lines if line.get("kind") == "step"],
+                                   run_dir / "plots" / "loss_per_step.png", loss_name=loss_name, title=exp.name or "")
+        curves += [step_plot] if step_plot else []
+        layers = [r.__dict__ for r in summarize(model)]
+        write_report(run_dir, summary=summary, config_text=(run_dir / "config.toml").read_text(), layers=layers,
+                     curves=curves, title=exp.name or run_dir.name)
+    finally:  # a report that fails (or a Ctrl-C in it) still leaves the run's outcome on record
+        write_summary(run_dir, summary)
 
 
 def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
@@ -101,7 +112,7 @@ def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
         run_dir = Path(resume)
         if not (run_dir / "config.toml").is_file():
             raise CheckpointError(f"{run_dir}: not a run folder (no config.toml); give the folder `lamina train` made")
-        exp = load_experiment(run_dir / "config.toml", overrides)
+        exp = load_experiment(run_dir / "config.toml", check_resume_overrides(overrides))
         if distributed.is_main():
             remove_stale_temporaries(run_dir / "checkpoints")
         return run_dir, exp, read_summary(run_dir)
@@ -124,7 +135,8 @@ def _run_callbacks(exp: Experiment, run_dir: Path, monitor: str, mode: str, prog
     bar = progress_callback(progress)
     found += [bar] if bar else []
     found.append(Checkpointer(run_dir / "checkpoints", every=exp.train.checkpoint_every, monitor=monitor, mode=mode,
-                              meta={"config": to_toml(exp)}))
+                              meta={"config": to_toml(exp)}, every_steps=exp.train.checkpoint_every_steps,
+                              every_minutes=exp.train.checkpoint_every_minutes))
     return found
 
 
@@ -135,7 +147,7 @@ def _conclude(summary: dict[str, Any], trainer: Trainer, run_dir: Path, splits: 
     restored = any(getattr(cb, "restore_best", False) and getattr(cb, "best_weights", None) is not None
                    for cb in trainer.callbacks)
     summary["weights"] = "best.pt" if restored and (run_dir / "checkpoints" / "best.pt").is_file() else "last.pt"
-    if summary["status"] in ("completed", "stopped") and splits.test is not None:
+    if summary["status"] in ("completed", "stopped") and splits is not None and splits.test is not None:
         summary["test"] = trainer.evaluate(splits.test)
 
 
@@ -167,21 +179,53 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
             torch.distributed.destroy_process_group()
 
 
-def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
-           callbacks: Iterable[Callback], progress: str) -> Run:
-    run_dir, exp, previous = _open_run(experiment, out, resume, overrides)
-    main = distributed.is_main()
+def _apply_resume_overrides(run_dir: Path, exp: Experiment, overrides: list[str], state: dict[str, Any] | None,
+                            previous: dict[str, Any]) -> None:
+    """Make the checkpoint ``state`` (if any) follow the overrides (the learning rate lives in it) and record them in
+    ``config.toml`` and the summary."""
+    old = load_experiment(run_dir / "config.toml")
+    old_lr, new_lr = (getattr(e.train.optimizer, "lr", None) for e in (old, exp))
+    if state is not None and old_lr is not None and new_lr is not None:
+        rescale_learning_rate(state, old_lr, new_lr)
+    distributed.barrier()  # every process has read the old config before rank 0 rewrites it
+    if distributed.is_main():
+        epoch = state["epoch"] if state is not None else 0
+        entries = record_overrides(run_dir / "config.toml", to_toml(exp), overrides, epoch)
+        previous["overrides"] = [*previous.get("overrides", []), *entries]
+
+
+def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], callbacks: Iterable[Callback],
+           progress: str, previous: dict[str, Any]) -> tuple[Any, torch.nn.Module, Trainer, dict | None]:
+    """Data, model, trainer and (resuming) the checkpoint's state: everything that can fail before training."""
     splits = exp.data.load()
     with seeded(exp.train.seed):
         model = build_model(exp.model, splits.train.input_shape)
     monitor, mode = _monitor(exp, splits.validation is not None)
     last = run_dir / "checkpoints" / "last.pt"
     state = load_checkpoint(last)["state"] if resume is not None and last.is_file() else None
+    if overrides and resume is not None:
+        _apply_resume_overrides(run_dir, exp, overrides, state, previous)
     trainer = build_trainer(exp, model, callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)])
-    trainer.run_dir = run_dir if main else None  # callbacks that keep records (gradient_flow, ...) write there
+    trainer.run_dir = run_dir if distributed.is_main() else None  # callbacks that keep records write there
     for cb in trainer.callbacks:
         if isinstance(cb, Checkpointer):
             cb.follow = next((es for es in trainer.callbacks if isinstance(es, EarlyStopping)), None)
+    if state is not None:
+        trainer.load_state_dict(state)
+    return splits, model, trainer, state
+
+
+def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
+           callbacks: Iterable[Callback], progress: str) -> Run:
+    overrides = list(overrides)
+    run_dir, exp, previous = _open_run(experiment, out, resume, overrides)
+    main = distributed.is_main()
+    try:
+        splits, model, trainer, state = _setup(exp, run_dir, resume, overrides, callbacks, progress, previous)
+    except BaseException:
+        if resume is None and main:  # nothing was trained: leave no orphan run folder
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
     summary: dict[str, Any] = {
         "name": exp.name, "status": "running", "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
@@ -190,25 +234,31 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
         "train_examples": len(splits.train), "validation_examples": len(splits.validation or []),
         "test_examples": len(splits.test or []),
     }
-    if exp.pretrain is not None and state is None:
-        summary["pretrain"] = _pretrain(exp, model, splits, run_dir, trainer.device)
-    elif "pretrain" in previous:
+    if "overrides" in previous:
+        summary["overrides"] = previous["overrides"]
+    if "pretrain" in previous and (exp.pretrain is None or state is not None):
         summary["pretrain"] = previous["pretrain"]
-    if state is not None:
-        trainer.load_state_dict(state)
     if main:
         write_summary(run_dir, summary)
 
-    start = time.perf_counter()
+    start, phase = time.perf_counter(), "training"
     try:
+        if exp.pretrain is not None and state is None:
+            phase = "pretraining"
+            summary["pretrain"] = _pretrain(exp, model, splits, run_dir, trainer.device)
+            phase = "training"
         trainer.fit(splits.train, splits.validation)
         summary["status"] = "stopped" if trainer.stop_reason else "completed"
         summary["message"] = trainer.stop_reason
     except TrainingDivergedError as err:
-        summary.update(status="diverged", message=str(err))
+        summary.update(status="diverged", message=str(err),
+                       diverged={"phase": phase, "epoch": err.epoch, "step": err.step, "value": err.value})
         raise
-    except KeyboardInterrupt:
-        summary.update(status="interrupted", message="interrupted; resume with `lamina train --resume RUN`")
+    except KeyboardInterrupt as err:
+        command = resume_command(run_dir)
+        summary.update(status="interrupted", resume_command=command,
+                       message=f"interrupted in epoch {trainer.epoch + 1} (step {trainer.step}); resume with `{command}`")
+        err.run_dir, err.resume_command = run_dir, command  # type: ignore[attr-defined]  # for the command line
         raise
     finally:
         _conclude(summary, trainer, run_dir, splits, time.perf_counter() - start, previous)

@@ -11,7 +11,7 @@ from lamina.config.fields import count
 from lamina.config.spec import Spec
 from lamina.registry import register
 
-__all__ = ["Metric", "MetricSpec", "Mean", "Accuracy", "TopKAccuracy", "MeanSquaredError", "MeanAbsoluteError"]
+__all__ = ["metric_state", "load_metric_state", "Metric", "MetricSpec", "Mean", "Accuracy", "TopKAccuracy", "MeanSquaredError", "MeanAbsoluteError"]
 
 
 class Metric:
@@ -35,6 +35,27 @@ class Metric:
         """The average so far (NaN before any update)."""
         count = float(self.count)
         return float(self.total) / count if count else float("nan")
+
+
+def metric_state(metric: Metric) -> dict[str, object]:
+    """A metric's running sums (its tensor and number attributes, and those of a metric it wraps), for a
+    checkpoint taken inside an epoch."""
+    state: dict[str, object] = {}
+    for key, value in vars(metric).items():
+        if isinstance(value, Metric):
+            state[key] = metric_state(value)
+        elif isinstance(value, (torch.Tensor, int, float)) and not isinstance(value, bool):
+            state[key] = value
+    return state
+
+
+def load_metric_state(metric: Metric, state: dict[str, object], device: torch.device | None = None) -> None:
+    """Restore :func:`metric_state` (tensors moved to ``device``)."""
+    for key, value in state.items():
+        if isinstance(value, dict):
+            load_metric_state(getattr(metric, key), value, device)
+        else:
+            setattr(metric, key, value.to(device) if isinstance(value, torch.Tensor) and device is not None else value)
 
 
 class Mean(Metric):

@@ -23,6 +23,7 @@ from torch import nn
 
 from lamina.config.run_name import run_name_problem
 from lamina.errors import CheckpointError, ConfigError, LaminaError, Problem
+from lamina.train import jsonio
 from lamina.train.checkpoint import atomic_write, load_checkpoint
 
 __all__ = ["Run", "new_run_dir", "read_summary", "write_summary", "list_runs"]
@@ -54,8 +55,8 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
-    """Atomically write ``summary.json``."""
-    text = json.dumps(summary, indent=2, default=str, allow_nan=False) + "\n"
+    """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``: :mod:`~lamina.train.jsonio`)."""
+    text = jsonio.dumps(summary, indent=2) + "\n"
     return atomic_write(Path(run_dir) / "summary.json", lambda fh: fh.write(text.encode("utf-8")))
 
 
@@ -65,7 +66,7 @@ def read_summary(run_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return jsonio.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{path}: corrupted ({err})") from None
 

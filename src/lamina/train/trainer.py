@@ -12,6 +12,8 @@ The hot path is a hand-written PyTorch loop plus a running loss sum kept on the 
 from __future__ import annotations
 
 import contextlib
+import itertools
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,17 +26,62 @@ from lamina.data.loader import make_loader
 from lamina.errors import ConfigError, TrainingDivergedError
 from lamina.registry import resolve
 from lamina.train.callbacks.base import Callback
-from lamina.train.closure import Closure
 from lamina.train.history import History
-from lamina.train.metrics import Mean, Metric
+from lamina.train.metrics import Mean, Metric, load_metric_state, metric_state
 from lamina.train import distributed, evaluation
 from lamina.train.rng import RngStreams, resolve_device
+from lamina.train.steps import check_grad_clip, choose_step
 
 __all__ = ["Trainer"]
 
 
 def _build(kind: str, spec: Any, path: str, *args: Any, **kwargs: Any) -> Any:
     return resolve(kind, spec, path=path).build(*args, **kwargs)
+
+
+_LR_SCHEDULER = torch.optim.lr_scheduler.LRScheduler
+_PLATEAU = torch.optim.lr_scheduler.ReduceLROnPlateau
+
+
+def _schedule(schedule: Any, interval: str | None) -> tuple[Any, Any, str, str | None]:
+    """``(spec, scheduler, interval, monitor)`` for the trainer's ``schedule`` argument.
+
+    A lamina schedule (name or table) is a ``LambdaLR`` stepped after every optimizer step (its own ``interval``
+    decides whether its factor changes per step or per epoch). A torch ``LRScheduler`` is stepped once per epoch
+    unless ``interval="step"``; as in Lightning, ``{"scheduler": s, "interval": "step", "monitor": "val_loss"}``
+    is accepted too, ``monitor`` naming the logged value a ``ReduceLROnPlateau`` watches.
+    """
+    monitor = None
+    if isinstance(schedule, dict) and "scheduler" in schedule:
+        unknown = sorted(set(schedule) - {"scheduler", "interval", "monitor"})
+        if unknown:
+            raise ValueError(f"`schedule` as a dict takes 'scheduler', 'interval' and 'monitor', got {unknown}")
+        interval = schedule.get("interval", interval)
+        monitor = schedule.get("monitor")
+        schedule = schedule["scheduler"]
+        if not isinstance(schedule, _LR_SCHEDULER):
+            raise ValueError(f"`schedule['scheduler']` must be a torch LRScheduler, got {type(schedule).__name__}")
+    if isinstance(schedule, _LR_SCHEDULER):
+        interval = interval or "epoch"
+        if interval not in ("epoch", "step"):
+            raise ValueError(f"`schedule_interval` must be 'epoch' or 'step', got {interval!r}")
+        if isinstance(schedule, _PLATEAU) and interval != "epoch":
+            raise ValueError("`schedule_interval` must be 'epoch' for ReduceLROnPlateau: it watches an epoch's "
+                             "logged value (`monitor`)")
+        return None, schedule, interval, monitor
+    if interval is not None or monitor is not None:
+        raise ValueError("`schedule_interval` applies to a torch LRScheduler; a lamina schedule (name or table) "
+                         "sets `interval` in its own table")
+    spec = None if schedule is None else resolve("schedule", schedule, path="train.schedule")
+    return spec, None, "step", None
+
+
+def _non_finite(logs: dict[str, Any]) -> tuple[str, float] | None:
+    """The first loss in an epoch's logs (``loss``, ``val_loss``, ``val_head_loss``, ...) that is NaN or infinite."""
+    for name, value in logs.items():
+        if name.endswith("loss") and isinstance(value, float) and not math.isfinite(value):
+            return name, value
+    return None
 
 
 class Trainer:
@@ -46,7 +93,12 @@ class Trainer:
         optimizer: a name or table (``{"type": "sgd", "lr": 0.1}``), a ``torch.optim.Optimizer`` already built
             on the model's parameters, a function ``params -> Optimizer``, or ``None`` for a trainer that only
             evaluates and predicts.
-        schedule: a schedule name or table, or ``None``.
+        schedule: a schedule name or table (stepped after every optimizer step), a torch ``LRScheduler`` already
+            built on the optimizer (stepped per ``schedule_interval``), a Lightning-style dict
+            ``{"scheduler": s, "interval": "step" | "epoch", "monitor": "val_loss"}``, or ``None``.
+        schedule_interval: when a torch ``LRScheduler`` steps: ``"epoch"`` (the default, after validation) or
+            ``"step"`` (after every optimizer step). A ``ReduceLROnPlateau`` steps per epoch on ``monitor``
+            (default ``val_loss`` when there is a validation set, else ``loss``).
         metrics: metric names/tables or :class:`Metric` objects; default: those suited to the loss.
         epochs: passes over the training set.
         batch_size: examples per optimizer step.
@@ -54,7 +106,8 @@ class Trainer:
         device: ``"auto"`` (cuda, then mps, then cpu), or any torch device.
         seed: seeds weights-independent randomness (shuffling, dropout, sampling) inside the trainer without
             touching the caller's global RNG; ``None`` uses the global generators as they are.
-        grad_clip: clip the gradients' global L2 norm to this value.
+        grad_clip: clip the gradients' global L2 norm to this value (inside the closure for L-BFGS; refused with a
+            ``ConfigError`` for Hessian-free, EKF and evolution strategies, which do not step along a gradient).
         l1, l2: penalties ``l1 * sum|w|`` and ``(l2 / 2) * sum w^2`` over weight matrices and kernels (not biases).
         precision: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 uses a gradient scaler on CUDA).
         compile: wrap the model's forward in ``torch.compile``.
@@ -69,7 +122,7 @@ class Trainer:
     # restored by load_state_dict, applied by the next fit (the scheduler and callbacks are built there)
     _pending_scheduler_state: dict | None = None
     _pending_callback_states: list | None = None
-    _spec_needs_closure: bool = False
+    _pending_position: dict | None = None  # where a mid-epoch checkpoint was taken
     # the run folder when lamina.train() drives this trainer (None otherwise): callbacks may write records there
     run_dir: Path | None = None
 
@@ -77,7 +130,8 @@ class Trainer:
                  schedule: Any = None, metrics: Sequence[Any] | None = None, epochs: int = 10, batch_size: int = 128,
                  callbacks: Iterable[Callback] = (), device: str | torch.device = "auto", seed: int | None = 0,
                  grad_clip: float | None = None, l1: float = 0.0, l2: float = 0.0, precision: str = "fp32",
-                 compile: bool = False, eval_batch_size: int | None = None) -> None:
+                 compile: bool = False, eval_batch_size: int | None = None,
+                 schedule_interval: str | None = None) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
@@ -93,18 +147,18 @@ class Trainer:
         self.loss_spec = None if self.uses_model_loss or callable(loss) else resolve("loss", loss, path="train.loss")
         self.loss_fn = None if self.uses_model_loss else (loss if callable(loss) else self.loss_spec.build())
         self.metrics = self._metrics(metrics)
-        self.optimizer = self._optimizer(optimizer)
-        self.needs_closure = bool(getattr(self.optimizer, "needs_closure", False)) or isinstance(
-            self.optimizer, torch.optim.LBFGS) or getattr(self, "_spec_needs_closure", False)
-        self.schedule_spec = None if schedule is None or isinstance(schedule, torch.optim.lr_scheduler.LRScheduler) \
-            else resolve("schedule", schedule, path="train.schedule")
-        self.scheduler = schedule if isinstance(schedule, torch.optim.lr_scheduler.LRScheduler) else None
+        self.optimizer, self.needs_closure = self._optimizer(optimizer)
+        if self.needs_closure:
+            check_grad_clip(self.optimizer, grad_clip)
+        self.schedule_spec, self.scheduler, self.schedule_interval, self.schedule_monitor = _schedule(
+            schedule, schedule_interval)
         self.epochs, self.batch_size = epochs, batch_size
         self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
         self.callbacks = list(callbacks)
         self.grad_clip, self.l1, self.l2 = grad_clip, l1, l2
         self.precision = precision
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
+        self._step_fn = choose_step(needs_closure=self.needs_closure, scaled=self.scaler is not None)
         self.forward_model = torch.compile(self.model) if compile else self.model
         self.objective = getattr(self.model, "training_loss", None)
         self.rank, self.world_size = distributed.world()
@@ -117,6 +171,7 @@ class Trainer:
         self.stop_training = False
         self.stop_reason = ""
         self._last_good: dict[str, torch.Tensor] | None = None
+        self._position: dict[str, Any] | None = None  # inside an epoch: batches done, the epoch's shuffle state
 
     # -- setup ------------------------------------------------------------------------------------------------
 
@@ -145,17 +200,22 @@ class Trainer:
         return [m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]")
                 for i, m in enumerate(metrics)]
 
-    def _optimizer(self, optimizer: Any) -> torch.optim.Optimizer | None:
+    def _optimizer(self, optimizer: Any) -> tuple[torch.optim.Optimizer | None, bool]:
+        """The optimizer and whether its ``step`` needs a closure (L-BFGS, or ``needs_closure`` on it or its spec)."""
+        def closure_kind(built: Any) -> bool:
+            return bool(getattr(built, "needs_closure", False)) or isinstance(built, torch.optim.LBFGS)
+
         if optimizer is None or isinstance(optimizer, torch.optim.Optimizer):
-            return optimizer
+            return optimizer, closure_kind(optimizer)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if not params:
             raise ConfigError("the model has no trainable parameters to optimize")
         if callable(optimizer) and not isinstance(optimizer, (str, dict)) and not hasattr(optimizer, "build"):
-            return optimizer(params)
+            built = optimizer(params)
+            return built, closure_kind(built)
         spec = resolve("optimizer", optimizer, path="train.optimizer")
-        self._spec_needs_closure = spec.needs_closure
-        return spec.build(params)
+        built = spec.build(params)
+        return built, spec.needs_closure or closure_kind(built)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":
@@ -201,45 +261,9 @@ class Trainer:
         return (loss + extra if extra is not None else loss), out
 
     def _train_step(self, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
-        if self.needs_closure:
-            closure = Closure(self.forward_model, x, y, self.loss_fn, penalty=self._penalty if (self.l1 or self.l2)
-                              else None, autocast=self._autocast, zero_grad=self.optimizer.zero_grad)
-            self.optimizer.step(closure)
-            loss, out = closure.last_loss, closure.last_output
-            if loss is None:
-                raise RuntimeError(f"{type(self.optimizer).__name__}.step() never called its closure")
-            if not torch.isfinite(loss):
-                self._diverged(loss)
-        else:
-            self.optimizer.zero_grad(set_to_none=True)
-            by_hand = self.scaler is None and bool(self.l1 or self.l2)  # the penalty's gradient added after backward
-            with self._autocast():
-                loss, out = self._forward_loss(x, y, penalty=not by_hand)
-            with torch.no_grad():
-                reported = loss.detach() + self._penalty() if by_hand else loss
-            if not torch.isfinite(reported):
-                self._diverged(reported)
-            if self.world_size > 1:  # DDP averages gradients over processes: weight each shard by its size
-                share = self._shard_weight(x, y)
-                loss_to_backward = loss * share
-            else:
-                loss_to_backward = loss
-            if self.scaler is not None:
-                self.scaler.scale(loss_to_backward).backward()
-                if self.grad_clip:
-                    self.scaler.unscale_(self.optimizer)
-                    nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                loss_to_backward.backward()
-                if by_hand:
-                    self._add_penalty_gradient()
-                if self.grad_clip:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-                self.optimizer.step()
-            loss = reported
-        if self.scheduler is not None:
+        """One optimizer step (see :mod:`lamina.train.steps`), then the scheduler if it steps per batch."""
+        loss, out = self._step_fn(self, x, y)
+        if self.scheduler is not None and self.schedule_interval == "step":
             self.scheduler.step()
         return loss.detach(), out
 
@@ -247,18 +271,46 @@ class Trainer:
         n_local = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
         return n_local * self.world_size / self._loader.current_global_size
 
-    def _diverged(self, loss: torch.Tensor) -> None:
-        finite = all(torch.isfinite(p).all() for p in self.model.parameters())
-        if finite:
+    def _weights_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+
+    def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None, step: int | None = None) -> None:
+        """Stop with :class:`TrainingDivergedError`; non-finite weights are replaced by the epoch's first ones."""
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+        if self._weights_finite():
             kept = f"the weights after step {self.step} are kept"
         else:
             self.model.load_state_dict(self._last_good)
             kept = f"the weights were non-finite too; those from the end of epoch {self.epoch} are restored"
         self.stop_training = True
-        self.stop_reason = f"the loss became {float(loss.detach())} at epoch {self.epoch + 1}, step {self.step + 1}"
+        where = where or f"the loss became {value} at epoch {self.epoch + 1}, step {self.step + 1}"
+        self.stop_reason = where
         raise TrainingDivergedError(
-            f"{self.stop_reason}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
-            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1, step=self.step + 1)
+            f"{where}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
+            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1,
+            step=self.step + 1 if step is None else step, value=value)
+
+    def _check_epoch(self, logs: dict[str, float]) -> None:
+        """Divergence seen only at the end of an epoch: a non-finite mean or validation loss, or weights that the
+        last step made non-finite."""
+        bad = _non_finite(logs)
+        if bad is not None:
+            name, value = bad
+            self._diverged(value, where=f"{name} became {value} at the end of epoch {self.epoch + 1}", step=self.step)
+        if not self._weights_finite():
+            self._diverged(float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}",
+                           step=self.step)
+
+    def _step_epoch_scheduler(self, logs: dict[str, float]) -> None:
+        if self.scheduler is None or self.schedule_interval != "epoch":
+            return
+        if isinstance(self.scheduler, _PLATEAU):
+            monitor = self.schedule_monitor or ("val_loss" if "val_loss" in logs else "loss")
+            if monitor not in logs:
+                raise ValueError(f"the scheduler's monitor {monitor!r} is not logged; logged: {sorted(logs)}")
+            self.scheduler.step(logs[monitor])
+        else:
+            self.scheduler.step()
 
     # -- epochs -----------------------------------------------------------------------------------------------
 
@@ -267,10 +319,22 @@ class Trainer:
         loss_meter = Mean("loss")
         for m in self.metrics:
             m.reset()
+        self._meters = [loss_meter, *self.metrics]
+        resumed, self._pending_position = self._pending_position, None
+        if resumed is not None:  # a mid-epoch checkpoint: redraw the epoch's order, skip the batches it had done
+            self.rng.shuffle.set_state(resumed["shuffle"])
+            for meter, state in zip(self._meters, resumed["meters"]):
+                load_metric_state(meter, state, self.device)
+        self._position = {"batch": 0, "shuffle": self.rng.shuffle.get_state()}
+        batches = iter(loader)
+        if resumed is not None:
+            self._position["batch"] = resumed["batch"]
+            batches = itertools.islice(batches, resumed["batch"], None)
         batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
-        for x, y in loader:
+        for x, y in batches:
             loss, out = self._train_step(x, y)
             self.step += 1
+            self._position["batch"] += 1
             n = len(x[0]) if isinstance(x, (tuple, list)) else len(x)  # y may be a tuple of targets (multi-task)
             loss_meter.add(loss, n)
             if self.metrics and out is not None:
@@ -281,6 +345,7 @@ class Trainer:
                 cb.on_batch_end(self, self.step, loss)
             if self.stop_training:
                 break
+        self._position = None
         if self.world_size > 1:
             for meter in (loss_meter, *self.metrics):
                 meter.total, meter.count = distributed.all_reduce_sum([meter.total, meter.count], self.device)
@@ -332,8 +397,10 @@ class Trainer:
                     logs = self._train_epoch(loader)
                     if val is not None:
                         logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
+                    self._check_epoch(logs)
                     logs["lr"] = self.optimizer.param_groups[0]["lr"]
                     logs["time"] = time.perf_counter() - start
+                    self._step_epoch_scheduler(logs)
                     self.epoch += 1
                     self.history.append({"epoch": self.epoch, **logs})
                     for cb in self.callbacks:
@@ -368,7 +435,15 @@ class Trainer:
             "step": self.step,
             "history": self.history.state_dict(),
             "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "position": self._position_state(),
         }
+
+    def _position_state(self) -> dict[str, Any] | None:
+        """Inside an epoch (a mid-epoch checkpoint): the batches done, the shuffling generator's state when the
+        epoch drew its order, and the epoch's running loss and metric sums; ``None`` between epochs."""
+        if self._position is None:
+            return None
+        return {**self._position, "meters": [metric_state(m) for m in self._meters]}
 
     def _restore_scheduler(self, state: dict[str, Any]) -> None:
         # Building a scheduler resets each group's rate to base * f(0); put back the rates it had reached.
@@ -390,3 +465,4 @@ class Trainer:
         self.epoch, self.step = state["epoch"], state["step"]
         self.history = History(state["history"])
         self._pending_callback_states = state.get("callbacks") or None
+        self._pending_position = state.get("position")

@@ -1,20 +1,14 @@
 """``metrics.jsonl``: one JSON line per epoch and one per ``log_every`` optimizer steps."""
 from __future__ import annotations
 
-import json
-import math
 from pathlib import Path
 from typing import Any
 
 from lamina import files
 from lamina.train.callbacks.base import Callback
+from lamina.train import jsonio
 
 __all__ = ["MetricsLog", "read_metrics"]
-
-
-def _clean(value: Any) -> Any:
-    """JSON has no NaN or infinity: write them as null."""
-    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 class MetricsLog(Callback):
@@ -22,7 +16,8 @@ class MetricsLog(Callback):
 
     Lines are ``{"kind": "epoch", "epoch": 3, "step": 1170, "loss": ..., "val_loss": ..., ...}`` and
     ``{"kind": "step", "epoch": 3, "step": 1050, "loss": ...}``. On resume, lines past the checkpoint's step are
-    dropped first, so the file always matches the weights.
+    dropped first, so the file always matches the weights. A non-finite value is written as ``"nan"``, ``"inf"``
+    or ``"-inf"`` (:mod:`lamina.train.jsonio`) and read back as a float by :func:`read_metrics`.
     """
 
     def __init__(self, path: str | Path, *, log_every: int = 50) -> None:
@@ -35,11 +30,11 @@ class MetricsLog(Callback):
         if self.path.exists():  # resuming: keep only what the restored state has seen
             kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
                     and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
-            files.atomic_write(self.path, "".join(json.dumps(line) + "\n" for line in kept))
+            files.atomic_write(self.path, "".join(jsonio.dumps(line) + "\n" for line in kept))
         self._fh = files.open_for_append(self.path)
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._fh.write(json.dumps({k: _clean(v) for k, v in line.items()}) + "\n")
+        self._fh.write(jsonio.dumps(line) + "\n")
         self._fh.flush()
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
@@ -62,7 +57,7 @@ def read_metrics(path: str | Path) -> list[dict[str, Any]]:
     lines = []
     for raw in Path(path).read_text(encoding="utf-8").splitlines():
         try:
-            lines.append(json.loads(raw))
-        except json.JSONDecodeError:
+            lines.append(jsonio.loads(raw))
+        except ValueError:  # json.JSONDecodeError
             continue
     return lines
