@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from lamina.disk import disk_errors
+
 __all__ = ["write_report"]
 
 _CSS = """
@@ -19,7 +21,7 @@ th { text-align: left; background: #f6f6f6; } td.num { text-align: right; font-v
 figcaption { color: #666; font-size: 0.9em; text-align: center; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
 .status { display: inline-block; padding: 0.1em 0.6em; border-radius: 0.8em; color: white; font-weight: 600; }
-.completed { background: #2a7; } .stopped { background: #27a; } .diverged, .failed { background: #c33; }
+.completed { background: #2a7; } .stopped { background: #27a; } .diverged, .failed, .disk_full { background: #c33; }
 .running, .interrupted { background: #a72; } .meta { color: #555; }
 """
 
@@ -104,5 +106,6 @@ def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: s
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title or run_dir.name)}"
             f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    with disk_errors(path):
+        path.write_text(page, encoding="utf-8")
     return path

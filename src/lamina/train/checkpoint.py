@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from lamina.disk import disk_errors
 from lamina.errors import CheckpointError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_temporaries", "FORMAT"]
@@ -58,7 +59,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Pat
 
     payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
                "state": state}
-    return atomic_write(path, lambda fh: torch.save(payload, fh))
+    with disk_errors(path):
+        return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def _first_line(err: BaseException) -> str:

@@ -5,6 +5,7 @@ the test set, and leave a run folder with checkpoints, metrics, plots and a repo
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,12 +16,16 @@ import torch
 from lamina import __version__
 from lamina.config.loader import load_experiment, to_toml
 from lamina.config.schema import Experiment
+from lamina.disk import DiskFullError, disk_errors
 from lamina.errors import CheckpointError, TrainingDivergedError
 from lamina.nn.builder import build_model
+from lamina.nn.memory_estimate import check_model_memory
 from lamina.nn.summary import count_parameters, summarize
 from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
                                     read_metrics)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from lamina.train.lock import RunLock
+from lamina.train.rng import resolve_device
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train import distributed
 from lamina.train.trainer import Trainer
@@ -94,22 +99,41 @@ def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], m
                  curves=curves, title=exp.name or run_dir.name)
 
 
-def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
-              overrides: Iterable[str]) -> tuple[Path, Experiment, dict[str, Any]]:
-    """The run folder (made by rank 0 for a new run), the experiment and the previous summary of a resumed run."""
+def _write_outputs_last(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
+    """:func:`write_run_outputs` at the end of a run. A full disk there is recorded in ``summary.json``
+    (``status = "disk_full"``) when it still fits, and raised only if no other error is already on its way."""
+    in_flight = sys.exc_info()[1]  # called from a ``finally``: the run's own error, if it failed
+    try:
+        write_run_outputs(run_dir, exp, summary, model)
+    except DiskFullError as err:
+        if summary.get("status") != "disk_full":
+            summary.update(status="disk_full", message=str(err), previous_status=summary.get("status"))
+        with contextlib.suppress(DiskFullError):
+            write_summary(run_dir, summary)
+        if in_flight is None:
+            raise
+
+
+def _open_run(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
+              lock: contextlib.ExitStack) -> tuple[Path, Experiment, dict[str, Any]]:
+    """The run folder (made by rank 0 for a new run, and locked by it for the run's length: see
+    :class:`~lamina.train.lock.RunLock`), the experiment and the previous summary of a resumed run."""
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / "config.toml").is_file():
             raise CheckpointError(f"{run_dir}: not a run folder (no config.toml); give the folder `lamina train` made")
         exp = load_experiment(run_dir / "config.toml", overrides)
         if distributed.is_main():
+            lock.enter_context(RunLock(run_dir))  # before anything is touched: the temporaries may be the holder's
             remove_stale_temporaries(run_dir / "checkpoints")
         return run_dir, exp, read_summary(run_dir)
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment, overrides)
     run_dir = None
     if distributed.is_main():
         run_dir = new_run_dir(out, exp.name or "run")
-        (run_dir / "config.toml").write_text(to_toml(exp), encoding="utf-8")
+        lock.enter_context(RunLock(run_dir))
+        with disk_errors(run_dir / "config.toml"):
+            (run_dir / "config.toml").write_text(to_toml(exp), encoding="utf-8")
     return Path(distributed.broadcast_object(str(run_dir))), exp, {}
 
 
@@ -161,17 +185,20 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
     """
     joined = distributed.init_from_env()
     try:
-        return _train(experiment, out, resume, overrides, callbacks, progress)
+        with contextlib.ExitStack() as lock:
+            return _train(experiment, out, resume, overrides, callbacks, progress, lock)
     finally:
         if joined:
             torch.distributed.destroy_process_group()
 
 
 def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
-           callbacks: Iterable[Callback], progress: str) -> Run:
-    run_dir, exp, previous = _open_run(experiment, out, resume, overrides)
+           callbacks: Iterable[Callback], progress: str, lock: contextlib.ExitStack) -> Run:
+    run_dir, exp, previous = _open_run(experiment, out, resume, overrides, lock)
     main = distributed.is_main()
     splits = exp.data.load()
+    check_model_memory(exp.model, splits.train.input_shape, batch_size=exp.train.batch_size,
+                       device=resolve_device(exp.train.device))  # before allocating: names a layer too big to fit
     with seeded(exp.train.seed):
         model = build_model(exp.model, splits.train.input_shape)
     monitor, mode = _monitor(exp, splits.validation is not None)
@@ -207,6 +234,9 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
     except TrainingDivergedError as err:
         summary.update(status="diverged", message=str(err))
         raise
+    except DiskFullError as err:  # the checkpoints on disk are whole: the atomic write kept the last good one
+        summary.update(status="disk_full", message=str(err))
+        raise
     except KeyboardInterrupt:
         summary.update(status="interrupted", message="interrupted; resume with `lamina train --resume RUN`")
         raise
@@ -216,5 +246,5 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
             report_run = getattr(exp.data, "report_run", None)  # a dataset's own figures (series: forecasts)
             if report_run is not None and "test" in summary:
                 summary.update(report_run(model, run_dir / "plots"))
-            write_run_outputs(run_dir, exp, summary, model)
+            _write_outputs_last(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)

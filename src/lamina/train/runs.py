@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.disk import disk_errors
 from lamina.errors import CheckpointError, LaminaError
 from lamina.train.checkpoint import atomic_write, load_checkpoint
 
@@ -45,7 +46,9 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Atomically write ``summary.json``."""
     text = json.dumps(summary, indent=2, default=str, allow_nan=False) + "\n"
-    return atomic_write(Path(run_dir) / "summary.json", lambda fh: fh.write(text.encode("utf-8")))
+    path = Path(run_dir) / "summary.json"
+    with disk_errors(path):
+        return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:

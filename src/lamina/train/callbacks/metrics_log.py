@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lamina.disk import disk_errors
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["MetricsLog", "read_metrics"]
@@ -33,12 +34,14 @@ class MetricsLog(Callback):
         if self.path.exists():  # resuming: keep only what the restored state has seen
             kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
                     and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
-            self.path.write_text("".join(json.dumps(line) + "\n" for line in kept))
+            with disk_errors(self.path):
+                self.path.write_text("".join(json.dumps(line) + "\n" for line in kept), encoding="utf-8")
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._fh.write(json.dumps({k: _clean(v) for k, v in line.items()}) + "\n")
-        self._fh.flush()
+        with disk_errors(self.path):
+            self._fh.write(json.dumps({k: _clean(v) for k, v in line.items()}) + "\n")
+            self._fh.flush()
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
         """Write a step line every ``log_every`` steps."""
@@ -51,16 +54,20 @@ class MetricsLog(Callback):
         self._write({"kind": "epoch", "epoch": epoch + 1, "step": trainer.step, **logs})
 
     def on_train_end(self, trainer: Any) -> None:
-        """Close the log."""
-        self._fh.close()
+        """Close the log (on a full disk, flushing what a failed write left buffered fails again: named the same)."""
+        with disk_errors(self.path):
+            self._fh.close()
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The lines of a ``metrics.jsonl`` (a torn last line, from a killed run, is skipped)."""
+    """The lines of a ``metrics.jsonl``; a line that is not UTF-8 JSON (a torn last line from a killed run, bytes
+    damaged on disk) is skipped, and so is a line that holds JSON but not an object."""
     lines = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+    for raw in Path(path).read_bytes().splitlines():
         try:
-            lines.append(json.loads(raw))
-        except json.JSONDecodeError:
+            line = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             continue
+        if isinstance(line, dict):
+            lines.append(line)
     return lines
