@@ -32,8 +32,7 @@ class MetricsLog(Callback):
     def on_train_begin(self, trainer: Any) -> None:
         """Open the log; on resume, first drop the lines the restored state has not reached."""
         if self.path.exists():  # resuming: keep only what the restored state has seen
-            kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
-                    and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
+            kept = [line for line in read_metrics(self.path) if _seen(line, trainer)]
             with disk_errors(self.path):
                 self.path.write_text("".join(json.dumps(line) + "\n" for line in kept), encoding="utf-8")
         self._fh = open(self.path, "a", encoding="utf-8")
@@ -57,6 +56,15 @@ class MetricsLog(Callback):
         """Close the log (on a full disk, flushing what a failed write left buffered fails again: named the same)."""
         with disk_errors(self.path):
             self._fh.close()
+
+
+def _seen(line: dict[str, Any], trainer: Any) -> bool:
+    """Whether a resumed trainer's state includes ``line`` (a line with a step or epoch that is not a number is
+    damaged: dropped)."""
+    step, epoch = line.get("step", 0), line.get("epoch", 0)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (step, epoch)):
+        return False
+    return step <= trainer.step and (line.get("kind") != "epoch" or epoch <= trainer.epoch)
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
