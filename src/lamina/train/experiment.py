@@ -182,6 +182,10 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
     Raises:
         ConfigError, DataError, ShapeError: bad input, before any training.
         TrainingDivergedError: the loss became NaN/inf; the run folder keeps the last good checkpoint.
+        InsufficientMemoryError: the model cannot fit in the device's free memory (checked before it is built).
+        RunLockedError: another live process is training the run folder given to ``resume``.
+        DiskFullError: a write failed for lack of space (or over a file-size limit); the last checkpoint is whole
+            and ``summary.json`` says ``disk_full`` where it could still be written.
     """
     joined = distributed.init_from_env()
     try:
