@@ -28,7 +28,7 @@ validation = 0.1
 [model]
 layers = [{ type = "flatten" }, { type = "dense", units = 16, activation = "relu" }, { type = "dense", units = 10 }]
 [train]
-epochs = 3
+epochs = 2
 batch_size = 128
 optimizer = { type = "sgd", lr = 0.1 }
 log_every = 4
@@ -76,7 +76,7 @@ def test_disk_full_while_logging_metrics_keeps_the_last_checkpoint(config, tmp_p
 
     def begin(self, trainer):
         original(self, trainer)
-        self._fh = _FillsUp(self._fh, room=5)  # 3 step lines + the epoch-1 line fit; epoch 2 does not
+        self._fh = _FillsUp(self._fh, room=5)  # epoch 1 (steps 4, 8, its line) and steps 12, 16 fit; step 20 does not
 
     monkeypatch.setattr(metrics_log.MetricsLog, "on_train_begin", begin)
     with pytest.raises(DiskFullError, match=r"metrics.jsonl: could not write it: no space left"):
@@ -87,7 +87,7 @@ def test_disk_full_while_logging_metrics_keeps_the_last_checkpoint(config, tmp_p
     assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["state"]["epoch"] == 1  # the last good one
     monkeypatch.undo()
     resumed = lamina.train(resume=run_dir, progress="none")  # space freed: the run resumes and finishes
-    assert resumed.summary["status"] == "completed" and resumed.summary["epochs"] == 3
+    assert resumed.summary["status"] == "completed" and resumed.summary["epochs"] == 2
 
 
 def test_disk_full_while_plotting_finalises_the_summary(config, tmp_path, monkeypatch):
@@ -101,8 +101,8 @@ def test_disk_full_while_plotting_finalises_the_summary(config, tmp_path, monkey
     (run_dir,) = (tmp_path / "runs").iterdir()
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "disk_full" and summary["previous_status"] == "completed"
-    assert summary["epochs"] == 3 and "test" in summary  # the training itself finished and was evaluated
-    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["state"]["epoch"] == 3
+    assert summary["epochs"] == 2 and "test" in summary  # the training itself finished and was evaluated
+    assert load_checkpoint(run_dir / "checkpoints" / "last.pt")["state"]["epoch"] == 2
 
 
 def _limit_file_size():
