@@ -101,7 +101,9 @@ def estimate_memory(spec: Any, input_shape: Any, *, batch_size: int, dtype: torc
     shapes, kinds = getattr(model, "shapes", None), getattr(model, "kinds", None)
     if isinstance(shapes, dict):  # a DAG (Graph): nodes by name, modules in ``model.layers``
         names = list(shapes)
-        children = [model.layers[n] if n in model.layers else None for n in names]
+        modules = dict(model.named_children()).get("layers")
+        children: list[torch.nn.Module | None] = [
+            modules[n] if isinstance(modules, torch.nn.ModuleDict) and n in modules else None for n in names]
         where = [f"model.nodes '{n}' ({kinds.get(n, '?') if isinstance(kinds, dict) else '?'})" for n in names]
         outs = [shapes[n] for n in names]
     else:
