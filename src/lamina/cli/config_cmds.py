@@ -19,11 +19,34 @@ def check(
     config: Annotated[Path, typer.Argument(help="Experiment file (TOML).")],
     set_: Annotated[list[str], typer.Option("--set", "-s", help="Override a value: --set train.epochs=5")] = [],
 ) -> None:
-    """Validate an experiment file: every problem with its path, or OK."""
+    """Validate an experiment file: every problem with its path, or OK. Where the data is on this machine, the model
+    is also built without allocating it (meta device): shapes that do not chain, or a model too big for the memory
+    free on its device, are refused naming the layer."""
     from lamina.config.loader import load_experiment
 
-    load_experiment(config, set_)
-    console.print(f"{config}: OK")
+    exp = load_experiment(config, set_)
+    note = _check_resources(exp)
+    console.print(f"{config}: OK" + (f" [dim]({escape(note)})[/]" if note else ""))
+
+
+def _check_resources(exp) -> str:
+    """Build the model on the meta device for the data's input shape and check it fits; a note when the data is
+    not here (``config check`` never downloads)."""
+    from lamina.data.sources import locate
+    from lamina.disk import format_bytes
+    from lamina.nn.memory_estimate import check_model_memory
+    from lamina.train.rng import resolve_device
+
+    missing = [f.relpath for f in type(exp.data).files.values() if locate(f) is None]
+    if missing:
+        return f"model size not checked: {missing[0]} is not downloaded yet"
+    shape = exp.data.load().train.input_shape
+    device = resolve_device(exp.train.device)
+    estimate = check_model_memory(exp.model, shape, batch_size=exp.train.batch_size, device=device)
+    if estimate is None:
+        return ""
+    return (f"{estimate.parameters:,} parameters; training needs at least {format_bytes(estimate.total)} on "
+            f"{device}")
 
 
 @config_app.command()

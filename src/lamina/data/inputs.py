@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lamina.data.encoding import read_text_file
 from lamina.errors import DataError
 
 __all__ = ["read_inputs"]
@@ -26,13 +27,17 @@ def _as_batch(array: np.ndarray, input_shape: tuple[int, ...], source: Path) -> 
             raise DataError(f"{source}: inputs of shape {tuple(array.shape)}; the model takes {tuple(input_shape)} "
                             f"per example, so give (N, {', '.join(map(str, input_shape))}), one example of that "
                             f"shape, or (N, {size}) rows")
-    if not np.issubdtype(array.dtype, np.number):
-        raise DataError(f"{source}: expected numbers, got values of type {array.dtype}")
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise DataError(f"{source}: expected real numbers, got values of type {array.dtype}")
+    bad = np.argwhere(~np.isfinite(array))
+    if len(bad):
+        raise DataError(f"{source}: {len(bad)} value(s) are NaN or infinite, the first at index "
+                        f"{tuple(int(i) for i in bad[0])}; the model takes finite numbers")
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
 def _read_csv(path: Path) -> np.ndarray:
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in read_text_file(path).splitlines() if line.strip()]
     if not lines:
         raise DataError(f"{path}: empty file")
     rows = [line.split(",") for line in lines]

@@ -7,12 +7,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from lamina.data.encoding import read_text_file
 from lamina.data.sources import RemoteFile, fetch
 from lamina.errors import DataError
 
@@ -137,8 +139,11 @@ def read_csv_columns(path: str | Path, columns: Sequence[str] | None = None) -> 
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = [row for row in csv.reader(fh) if any(cell.strip() for cell in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(read_text_file(path), newline=""))
+                if any(cell.strip() for cell in row)]
+    except csv.Error as err:  # a NUL byte, an unterminated quote at the end of the file
+        raise DataError(f"{path}: not a readable CSV file ({err})") from None
     if len(rows) < 2:
         raise DataError(f"{path}: needs a header line and at least one row of values, found {len(rows)} line(s)")
     header = [h.strip() for h in rows[0]]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lamina.report.plots import save_figure  # selects the file-only Agg backend first
+from lamina.report.plots import literal, save_figure  # selects the file-only Agg backend first
 
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -24,7 +24,7 @@ __all__ = ["plot_gradient_flow", "plot_gradient_flow_history", "plot_update_rati
 
 
 def _title(title: str, what: str) -> str:
-    return f"{title}: {what}" if title else what
+    return f"{literal(title)}: {what}" if title else what  # the run's name, shown as typed (no mathtext)
 
 
 def _depth_axis(ax: Any, names: Sequence[str]) -> None:

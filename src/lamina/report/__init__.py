@@ -1,5 +1,5 @@
 """Figures and the HTML run report."""
 from lamina.report.html import write_report
-from lamina.report.plots import metric_label, plot_learning_curves, plot_step_loss, save_figure
+from lamina.report.plots import literal, metric_label, plot_learning_curves, plot_step_loss, save_figure
 
-__all__ = ["metric_label", "plot_learning_curves", "plot_step_loss", "save_figure", "write_report"]
+__all__ = ["literal", "metric_label", "plot_learning_curves", "plot_step_loss", "save_figure", "write_report"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina import files
+from lamina.disk import disk_errors
 from lamina.train import jsonio
 
 __all__ = ["write_report"]
@@ -21,7 +22,7 @@ th { text-align: left; background: #f6f6f6; } td.num { text-align: right; font-v
 figcaption { color: #666; font-size: 0.9em; text-align: center; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
 .status { display: inline-block; padding: 0.1em 0.6em; border-radius: 0.8em; color: white; font-weight: 600; }
-.completed { background: #2a7; } .stopped { background: #27a; } .diverged, .failed { background: #c33; }
+.completed { background: #2a7; } .stopped { background: #27a; } .diverged, .failed, .disk_full { background: #c33; }
 .running, .interrupted { background: #a72; } .meta { color: #555; }
 """
 
@@ -106,5 +107,6 @@ def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: s
     page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title or run_dir.name)}"
             f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
     path = run_dir / "report.html"
-    files.write_text(path, page)
+    with disk_errors(path):
+        files.write_text(path, page)
     return path

@@ -7,12 +7,14 @@ from typing import Any
 
 import matplotlib
 
+from lamina.disk import disk_errors
+
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lamina import files  # noqa: E402
 
-__all__ = ["plot_learning_curves", "plot_step_loss", "metric_label", "save_figure"]
+__all__ = ["plot_learning_curves", "plot_step_loss", "metric_label", "save_figure", "literal"]
 
 _SKIP = {"epoch", "time", "step", "kind", "lr"}
 _LABELS = {
@@ -23,21 +25,30 @@ _LABELS = {
 }
 
 
+def literal(text: str) -> str:
+    """``text`` as matplotlib shows it, character for character: a run or layer name such as ``cost $5$`` or
+    ``x$^$`` is escaped (``\\$``) so that mathtext never parses, or fails to parse, it."""
+    return str(text).replace("$", r"\$")
+
+
 def metric_label(name: str, loss_name: str | None = None) -> str:
     """An axis label for a metric (the loss says which loss it is, and its unit)."""
     if name == "loss" and loss_name:
         unit = " (nats)" if "cross_entropy" in loss_name else ""
-        return f"loss: {loss_name}{unit}"
+        return literal(f"loss: {loss_name}{unit}")
     if name.startswith("top") and name.endswith("_accuracy"):
-        return f"{name.replace('_', ' ')} (fraction)"
-    return _LABELS.get(name, name.replace("_", " "))
+        return literal(f"{name.replace('_', ' ')} (fraction)")
+    return literal(_LABELS.get(name, name.replace("_", " ")))
 
 
 def save_figure(fig: Any, path: Path) -> Path:
     """Save and close a figure (PNG, 120 dpi, tight)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    files.atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120, bbox_inches="tight"))
-    plt.close(fig)
+    try:
+        with disk_errors(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            files.atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -60,7 +71,7 @@ def plot_learning_curves(epochs: Sequence[dict[str, Any]], folder: str | Path, *
                 ax.plot(x, [float("nan") if y is None else y for y in ys], style, markersize=3, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric_label(name, loss_name))
-        ax.set_title(f"{title}: {name}" if title else name)
+        ax.set_title(literal(f"{title}: {name}" if title else name))
         ax.grid(alpha=0.3)
         ax.legend()
         paths.append(save_figure(fig, folder / f"{name}.png"))
@@ -70,7 +81,7 @@ def plot_learning_curves(epochs: Sequence[dict[str, Any]], folder: str | Path, *
         ax.plot(x[: len(lrs)], lrs, "-o", markersize=3)
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate (end of epoch)")
-        ax.set_title(f"{title}: learning rate" if title else "learning rate")
+        ax.set_title(literal(f"{title}: learning rate" if title else "learning rate"))
         ax.grid(alpha=0.3)
         paths.append(save_figure(fig, folder / "lr.png"))
     return paths
@@ -86,6 +97,6 @@ def plot_step_loss(steps: Sequence[dict[str, Any]], path: str | Path, *, loss_na
     ax.plot(*zip(*points), linewidth=1)
     ax.set_xlabel("optimizer step")
     ax.set_ylabel(metric_label("loss", loss_name) + " (one batch)")
-    ax.set_title(f"{title}: training loss per step" if title else "training loss per step")
+    ax.set_title(literal(f"{title}: training loss per step" if title else "training loss per step"))
     ax.grid(alpha=0.3)
     return save_figure(fig, Path(path))

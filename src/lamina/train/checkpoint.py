@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lamina import files
+from lamina.disk import disk_errors
 from lamina.errors import CheckpointError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_temporaries", "FORMAT"]
@@ -31,7 +32,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Pat
 
     payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
                "state": state}
-    return atomic_write(path, lambda fh: torch.save(payload, fh))
+    with disk_errors(path):
+        return atomic_write(path, lambda fh: torch.save(payload, fh))
 
 
 def _first_line(err: BaseException) -> str:
@@ -51,7 +53,11 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
         raise CheckpointError(f"{path}: no such checkpoint")
     corrupted = (f"{path}: corrupted or not a checkpoint ({{}}); delete it and resume from another checkpoint, or "
                  "train again")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a torn, text or foreign file is none
+    try:  # torch.save writes a zip archive; a torn, text or foreign file is none (or a broken one)
+        is_zip = zipfile.is_zipfile(path)
+    except zipfile.BadZipFile as err:  # is_zipfile itself raises on some damaged end records
+        raise CheckpointError(corrupted.format(_first_line(err))) from None
+    if not is_zip:
         raise CheckpointError(corrupted.format("not a torch zip archive: truncated, or some other kind of file"))
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)

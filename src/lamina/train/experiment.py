@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,13 +18,17 @@ import torch
 from lamina import __version__, files
 from lamina.config.loader import load_experiment, to_toml
 from lamina.config.schema import Experiment
+from lamina.disk import DiskFullError, disk_errors
 from lamina.errors import CheckpointError, TrainingDivergedError
 from lamina.nn.builder import build_model
+from lamina.nn.memory_estimate import check_model_memory
 from lamina.nn.summary import count_parameters, summarize
 from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
                                     read_metrics)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from lamina.train.lock import RunLock
 from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
+from lamina.train.rng import resolve_device
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train import distributed
 from lamina.train.trainer import Trainer
@@ -105,22 +110,41 @@ def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], m
         write_summary(run_dir, summary)
 
 
-def _open_run(experiment: Any, out: str | Path, resume: str | Path | None,
-              overrides: Iterable[str]) -> tuple[Path, Experiment, dict[str, Any]]:
-    """The run folder (made by rank 0 for a new run), the experiment and the previous summary of a resumed run."""
+def _write_outputs_last(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
+    """:func:`write_run_outputs` at the end of a run. A full disk there is recorded in ``summary.json``
+    (``status = "disk_full"``) when it still fits, and raised only if no other error is already on its way."""
+    in_flight = sys.exc_info()[1]  # called from a ``finally``: the run's own error, if it failed
+    try:
+        write_run_outputs(run_dir, exp, summary, model)
+    except DiskFullError as err:
+        if summary.get("status") != "disk_full":
+            summary.update(status="disk_full", message=str(err), previous_status=summary.get("status"))
+        with contextlib.suppress(DiskFullError):
+            write_summary(run_dir, summary)
+        if in_flight is None:
+            raise
+
+
+def _open_run(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
+              lock: contextlib.ExitStack) -> tuple[Path, Experiment, dict[str, Any]]:
+    """The run folder (made by rank 0 for a new run, and locked by it for the run's length: see
+    :class:`~lamina.train.lock.RunLock`), the experiment and the previous summary of a resumed run."""
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / "config.toml").is_file():
             raise CheckpointError(f"{run_dir}: not a run folder (no config.toml); give the folder `lamina train` made")
         exp = load_experiment(run_dir / "config.toml", check_resume_overrides(overrides))
         if distributed.is_main():
+            lock.enter_context(RunLock(run_dir))  # before anything is touched: the temporaries may be the holder's
             remove_stale_temporaries(run_dir / "checkpoints")
         return run_dir, exp, read_summary(run_dir)
     exp = experiment if isinstance(experiment, Experiment) else load_experiment(experiment, overrides)
     run_dir = None
     if distributed.is_main():
         run_dir = new_run_dir(out, exp.name or "run")
-        files.write_text(run_dir / "config.toml", to_toml(exp))
+        lock.enter_context(RunLock(run_dir))
+        with disk_errors(run_dir / "config.toml"):
+            files.write_text(run_dir / "config.toml", to_toml(exp))
     return Path(distributed.broadcast_object(str(run_dir))), exp, {}
 
 
@@ -170,10 +194,15 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
     Raises:
         ConfigError, DataError, ShapeError: bad input, before any training.
         TrainingDivergedError: the loss became NaN/inf; the run folder keeps the last good checkpoint.
+        InsufficientMemoryError: the model cannot fit in the device's free memory (checked before it is built).
+        RunLockedError: another live process is training the run folder given to ``resume``.
+        DiskFullError: a write failed for lack of space (or over a file-size limit); the last checkpoint is whole
+            and ``summary.json`` says ``disk_full`` where it could still be written.
     """
     joined = distributed.init_from_env()
     try:
-        return _train(experiment, out, resume, overrides, callbacks, progress)
+        with contextlib.ExitStack() as lock:
+            return _train(experiment, out, resume, overrides, callbacks, progress, lock)
     finally:
         if joined:
             torch.distributed.destroy_process_group()
@@ -198,6 +227,8 @@ def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], ca
            progress: str, previous: dict[str, Any]) -> tuple[Any, torch.nn.Module, Trainer, dict | None]:
     """Data, model, trainer and (resuming) the checkpoint's state: everything that can fail before training."""
     splits = exp.data.load()
+    check_model_memory(exp.model, splits.train.input_shape, batch_size=exp.train.batch_size,
+                       device=resolve_device(exp.train.device))  # before allocating: names a layer too big to fit
     with seeded(exp.train.seed):
         model = build_model(exp.model, splits.train.input_shape)
     monitor, mode = _monitor(exp, splits.validation is not None)
@@ -216,9 +247,9 @@ def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], ca
 
 
 def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
-           callbacks: Iterable[Callback], progress: str) -> Run:
+           callbacks: Iterable[Callback], progress: str, lock: contextlib.ExitStack) -> Run:
     overrides = list(overrides)
-    run_dir, exp, previous = _open_run(experiment, out, resume, overrides)
+    run_dir, exp, previous = _open_run(experiment, out, resume, overrides, lock)
     main = distributed.is_main()
     try:
         splits, model, trainer, state = _setup(exp, run_dir, resume, overrides, callbacks, progress, previous)
@@ -254,6 +285,9 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
         summary.update(status="diverged", message=str(err),
                        diverged={"phase": phase, "epoch": err.epoch, "step": err.step, "value": err.value})
         raise
+    except DiskFullError as err:  # the checkpoints on disk are whole: the atomic write kept the last good one
+        summary.update(status="disk_full", message=str(err))
+        raise
     except KeyboardInterrupt as err:
         command = resume_command(run_dir)
         summary.update(status="interrupted", resume_command=command,
@@ -266,5 +300,5 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
             report_run = getattr(exp.data, "report_run", None)  # a dataset's own figures (series: forecasts)
             if report_run is not None and "test" in summary:
                 summary.update(report_run(model, run_dir / "plots"))
-            write_run_outputs(run_dir, exp, summary, model)
+            _write_outputs_last(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)

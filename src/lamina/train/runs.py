@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from lamina.config.run_name import run_name_problem
+from lamina.disk import disk_errors
 from lamina.errors import CheckpointError, ConfigError, LaminaError, Problem
 from lamina.train import jsonio
 from lamina.train.checkpoint import atomic_write, load_checkpoint
@@ -57,7 +58,9 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``: :mod:`~lamina.train.jsonio`)."""
     text = jsonio.dumps(summary, indent=2) + "\n"
-    return atomic_write(Path(run_dir) / "summary.json", lambda fh: fh.write(text.encode("utf-8")))
+    path = Path(run_dir) / "summary.json"
+    with disk_errors(path):
+        return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina import files
+from lamina.disk import disk_errors
 from lamina.train.callbacks.base import Callback
 from lamina.train import jsonio
 
@@ -28,14 +29,15 @@ class MetricsLog(Callback):
         """Open the log; on resume, first drop the lines the restored state has not reached."""
         files.refuse_symlink(self.path)  # before reading: a resumed run never touches a link's target
         if self.path.exists():  # resuming: keep only what the restored state has seen
-            kept = [line for line in read_metrics(self.path) if line.get("step", 0) <= trainer.step
-                    and (line["kind"] != "epoch" or line["epoch"] <= trainer.epoch)]
-            files.atomic_write(self.path, "".join(jsonio.dumps(line) + "\n" for line in kept))
+            kept = [line for line in read_metrics(self.path) if _seen(line, trainer)]
+            with disk_errors(self.path):
+                files.atomic_write(self.path, "".join(jsonio.dumps(line) + "\n" for line in kept))
         self._fh = files.open_for_append(self.path)
 
     def _write(self, line: dict[str, Any]) -> None:
-        self._fh.write(jsonio.dumps(line) + "\n")
-        self._fh.flush()
+        with disk_errors(self.path):
+            self._fh.write(jsonio.dumps(line) + "\n")
+            self._fh.flush()
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
         """Write a step line every ``log_every`` steps."""
@@ -48,16 +50,29 @@ class MetricsLog(Callback):
         self._write({"kind": "epoch", "epoch": epoch + 1, "step": trainer.step, **logs})
 
     def on_train_end(self, trainer: Any) -> None:
-        """Close the log."""
-        self._fh.close()
+        """Close the log (on a full disk, flushing what a failed write left buffered fails again: named the same)."""
+        with disk_errors(self.path):
+            self._fh.close()
+
+
+def _seen(line: dict[str, Any], trainer: Any) -> bool:
+    """Whether a resumed trainer's state includes ``line`` (a line with a step or epoch that is not a number is
+    damaged: dropped)."""
+    step, epoch = line.get("step", 0), line.get("epoch", 0)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (step, epoch)):
+        return False
+    return step <= trainer.step and (line.get("kind") != "epoch" or epoch <= trainer.epoch)
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:
-    """The lines of a ``metrics.jsonl`` (a torn last line, from a killed run, is skipped)."""
+    """The lines of a ``metrics.jsonl``; a line that is not UTF-8 JSON (a torn last line from a killed run, bytes
+    damaged on disk) is skipped, and so is a line that holds JSON but not an object."""
     lines = []
-    for raw in Path(path).read_text(encoding="utf-8").splitlines():
+    for raw in Path(path).read_bytes().splitlines():
         try:
-            lines.append(jsonio.loads(raw))
-        except ValueError:  # json.JSONDecodeError
+            line = jsonio.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError and json.JSONDecodeError are both ValueErrors
             continue
+        if isinstance(line, dict):
+            lines.append(line)
     return lines
