@@ -1,0 +1,213 @@
+"""An option is declared once: in the annotated signature of the constructor that takes it.
+
+A component's constructor names each option, its default and its bounds::
+
+    class HessianFree(torch.optim.Optimizer):
+        @validated
+        def __init__(self, params, lr: Annotated[float, Bounds(gt=0)] = 1.0, *,
+                     preconditioner: Annotated[str | None, Choices("none", "empirical_fisher")] = "none"): ...
+
+and everything else is derived from it, as jsonargparse and LightningCLI derive a YAML schema from a class's
+signature:
+
+- :func:`spec_base` builds the pydantic base of the component's experiment-file spec, one field per option, so the
+  TOML keys *are* the keyword names, with the same defaults and bounds;
+- :func:`validated` checks a direct Python call with the same field types, so ``HessianFree(params, damping=-1)``
+  fails with the experiment file's wording (``ValueError: Invalid HessianFree: damping: expected a number > 0,
+  got -1.0``);
+- :meth:`lamina.config.spec.Spec.options` hands the validated options to the constructor by name, so a builder
+  is ``HessianFree(params, **spec.options())`` rather than a hand-written mapping.
+
+``tests/config/test_component_consistency.py`` walks the registry and fails where a spec and its constructor
+disagree on an option's name, default or bounds.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+import typing
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar, Union
+
+from pydantic import ConfigDict, ValidationError, create_model
+
+from lamina.config.fields import Bounds, Choices, choice, count, number
+
+__all__ = ["Option", "options_of", "option_type", "spec_fields", "spec_base", "validated", "Bounds", "Choices"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EMPTY = inspect.Parameter.empty
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword option of a constructor: its name, default (``inspect.Parameter.empty`` if required), the
+    annotation's base type, and its :class:`Bounds` or :class:`Choices` (``None`` where it declares none)."""
+
+    name: str
+    default: Any
+    annotation: Any
+    bounds: Bounds | None = None
+    choices: Choices | None = None
+
+    @property
+    def required(self) -> bool:
+        """True where the constructor gives no default."""
+        return self.default is _EMPTY
+
+
+def _split(annotation: Any) -> tuple[Any, Bounds | None, Choices | None]:
+    """``Annotated[T, Bounds(...)]`` -> ``(T, bounds, choices)``; other annotations pass through unmarked."""
+    bounds = choices = None
+    if typing.get_origin(annotation) is Annotated:
+        base, *meta = typing.get_args(annotation)
+        bounds = next((m for m in meta if isinstance(m, Bounds)), None)
+        choices = next((m for m in meta if isinstance(m, Choices)), None)
+        return base, bounds, choices
+    return annotation, bounds, choices
+
+
+def options_of(target: type | Callable[..., Any]) -> dict[str, Option]:
+    """The options a constructor (or function) takes, from its annotated signature, in order.
+
+    ``self``, ``*args`` and ``**kwargs`` are left out; where ``**kwargs`` is forwarded to the base class's
+    constructor (``DenoisingAutoencoder(n_visible, n_hidden, *, corruption, level, **options)``), the base's
+    options follow the class's own.
+    """
+    owners: list[Callable[..., Any]] = []
+    if isinstance(target, type):
+        for klass in target.__mro__:
+            if "__init__" in vars(klass) and klass is not object:
+                owners.append(inspect.unwrap(vars(klass)["__init__"]))
+    else:
+        owners.append(inspect.unwrap(target))
+    found: dict[str, Option] = {}
+    for function in owners:
+        hints = typing.get_type_hints(function, include_extras=True)
+        forwards = False
+        for p in list(inspect.signature(function).parameters.values())[(1 if isinstance(target, type) else 0):]:
+            if p.kind is p.VAR_KEYWORD:
+                forwards = True
+            elif p.kind is not p.VAR_POSITIONAL and p.name not in found:
+                base, bounds, choices = _split(hints.get(p.name, Any))
+                found[p.name] = Option(p.name, p.default, base, bounds, choices)
+        if not forwards:
+            break
+    return found
+
+
+def _without_none(annotation: Any) -> tuple[Any, bool]:
+    """``T | None`` -> ``(T, True)``."""
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def option_type(option: Option) -> Any:
+    """The pydantic field type of ``option``: ``number``/``count``/``choice`` with its bounds or choices,
+    ``bool``, ``str``, or a list of numbers; ``| None`` where the constructor accepts ``None``.
+
+    Raises:
+        TypeError: for an annotation no experiment file can give (a tensor, a generator...): leave that parameter
+            out with ``exclude``.
+    """
+    base, optional = _without_none(option.annotation)
+    b = option.bounds or Bounds()
+    if base is bool:
+        field: Any = bool
+    elif base is float:
+        field = number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)
+    elif base is int:
+        if b.gt is not None or b.lt is not None:
+            raise TypeError(f"`{option.name}`: give an integer's bounds as ge/le, got {b}")
+        field = count(b.ge, b.le)
+    elif base is str:
+        field = choice(*option.choices) if option.choices else str
+    elif typing.get_origin(base) in (list, tuple) and typing.get_args(base)[:1] == (float,):
+        field = list[number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)]
+    else:
+        raise TypeError(f"`{option.name}`: an option of type {option.annotation!r} cannot come from an experiment "
+                        "file; annotate it as bool, int, float or str (with Bounds or Choices), or exclude it")
+    return field | None if optional else field
+
+
+def spec_fields(target: type, *, exclude: Iterable[str] = ()) -> dict[str, tuple[Any, Any]]:
+    """``{name: (field type, default)}`` for :func:`pydantic.create_model`, one per option of ``target``'s
+    constructor except those in ``exclude`` (the inputs a builder supplies: ``params``, sizes, devices...)."""
+    skip = set(exclude)
+    fields = {}
+    for option in options_of(target).values():
+        if option.name in skip:
+            continue
+        default = ... if option.required else option.default
+        if isinstance(default, tuple):  # TOML has only lists, and strict mode refuses a tuple
+            default = list(default)
+        fields[option.name] = (option_type(option), default)
+    return fields
+
+
+def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
+    """A subclass of the spec class ``base`` with one field per option of ``target``'s constructor (see
+    :func:`spec_fields`) and ``target_class = target``; the registered spec subclasses it and adds ``build``.
+
+    Example:
+        >>> class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
+        ...     def build(self, params): return HessianFree(params, **self.options())
+    """
+    model = create_model(f"{target.__name__}Options", __base__=base, __module__=base.__module__,
+                         **spec_fields(target, exclude=exclude))
+    model.target_class = target
+    model.__doc__ = f"The options of :class:`{target.__module__}.{target.__qualname__}`, from its signature."
+    return model
+
+
+_STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _checker(function: Callable[..., Any]) -> tuple[type, tuple[str, ...]]:
+    """The pydantic model that checks ``function``'s annotated options, and the names it checks."""
+    fields = {}
+    for option in options_of(function).values():
+        try:
+            fields[option.name] = (option_type(option), ...)
+        except TypeError:
+            continue  # not an option a config could give (params, a generator, a device): the constructor's own
+    return create_model(f"_{function.__qualname__}Checker", __config__=_STRICT, **fields), tuple(fields)
+
+
+def validated(init: F) -> F:
+    """Decorator for a constructor: check its options with the field types :func:`spec_base` derives from the
+    same signature, so a direct call and an experiment file fail alike.
+
+    Raises (from the decorated constructor):
+        ValueError: ``Invalid <Class>: <option>: <problem>`` for every option that breaks its declaration; numbers
+            come out as the spec gives them (``lr=1`` arrives as ``1.0``).
+    """
+    owner = init.__qualname__.split(".")[0]
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        model, names = _checker(init)
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        given = {n: bound.arguments[n] for n in names if n in bound.arguments}
+        try:
+            checked = model.model_validate({n: list(v) if isinstance(v, tuple) else v for n, v in given.items()})
+        except ValidationError as err:
+            from lamina.config.problems import problems_from
+
+            problems = "; ".join(f"{p.path}: {p.message}" for p in problems_from(err))
+            raise ValueError(f"Invalid {owner}: {problems}") from None
+        for n in names:
+            if n in bound.arguments and not isinstance(bound.arguments[n], tuple):
+                bound.arguments[n] = getattr(checked, n)
+        return init(*bound.args, **bound.kwargs)
+
+    return typing.cast(F, wrapper)
