@@ -186,10 +186,9 @@ def validated(init: F) -> F:
     same signature, so a direct call and an experiment file fail alike.
 
     Raises (from the decorated constructor):
-        ValueError: ``Invalid <Class>: <option>: <problem>`` for every option that breaks its declaration; numbers
+        ValueError: ``Invalid <class of the object built>: <option>: <problem>`` for every option that breaks its declaration; numbers
             come out as the spec gives them (``lr=1`` arrives as ``1.0``).
     """
-    owner = init.__qualname__.split(".")[0]
     signature = inspect.signature(init)
 
     @functools.wraps(init)
@@ -204,7 +203,7 @@ def validated(init: F) -> F:
             from lamina.config.problems import problems_from
 
             problems = "; ".join(f"{p.path}: {p.message}" for p in problems_from(err))
-            raise ValueError(f"Invalid {owner}: {problems}") from None
+            raise ValueError(f"Invalid {type(self).__name__}: {problems}") from None
         for n in names:
             if n in bound.arguments and not isinstance(bound.arguments[n], tuple):
                 bound.arguments[n] = getattr(checked, n)

@@ -50,6 +50,9 @@ class Section(BaseModel):
 
     # an old key -> its replacement, quoted, with any note (``{"cd_k": "'k'"}``): the error names the new key
     renamed_keys: ClassVar[dict[str, str]] = {}
+    # named settings (a paper's schedule): ``preset = "name"`` fills in the keys the table does not give; the
+    # section declares a ``preset`` field listing them. Defaults stay the constructor's (issue 25).
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @model_validator(mode="before")
     @classmethod
@@ -58,6 +61,8 @@ class Section(BaseModel):
         # problems too; the problem formatter turns the wrapper into a did-you-mean.
         if isinstance(data, dict):
             data = cls._drop_own_name(data)
+            if isinstance(data.get("preset"), str) and data["preset"] in cls.presets:
+                data = {**cls.presets[data["preset"]], **data}
             known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
             valid = tuple(sorted(known))
             renamed = cls.renamed_keys
