@@ -27,7 +27,7 @@ import functools
 import inspect
 import types
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar, Union
 
@@ -110,7 +110,7 @@ def _without_none(annotation: Any) -> tuple[Any, bool]:
 
 def option_type(option: Option) -> Any:
     """The pydantic field type of ``option``: ``number``/``count``/``choice`` with its bounds or choices,
-    ``bool``, ``str``, or a list of numbers; ``| None`` where the constructor accepts ``None``.
+    ``bool``, ``str``, or a list of numbers or strings; ``| None`` where the constructor accepts ``None``.
 
     Raises:
         TypeError: for an annotation no experiment file can give (a tensor, a generator...): leave that parameter
@@ -128,8 +128,10 @@ def option_type(option: Option) -> Any:
         field = count(b.ge, b.le)
     elif base is str:
         field = choice(*option.choices) if option.choices else str
-    elif typing.get_origin(base) in (list, tuple) and typing.get_args(base)[:1] == (float,):
+    elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (float,):
         field = list[number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)]
+    elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (str,):
+        field = list[str]
     else:
         raise TypeError(f"`{option.name}`: an option of type {option.annotation!r} cannot come from an experiment "
                         "file; annotate it as bool, int, float or str (with Bounds or Choices), or exclude it")
