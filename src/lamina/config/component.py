@@ -86,7 +86,10 @@ def options_of(target: type | Callable[..., Any]) -> dict[str, Option]:
         owners.append(inspect.unwrap(target))
     found: dict[str, Option] = {}
     for function in owners:
-        hints = typing.get_type_hints(function, include_extras=True)
+        try:
+            hints = typing.get_type_hints(function, include_extras=True)
+        except (NameError, TypeError):  # a foreign class's unresolvable annotation: its names and defaults still count
+            hints = {}
         forwards = False
         for p in list(inspect.signature(function).parameters.values())[(1 if isinstance(target, type) else 0):]:
             if p.kind is p.VAR_KEYWORD:
