@@ -35,7 +35,8 @@ from pydantic import ConfigDict, ValidationError, create_model
 
 from lamina.config.fields import Bounds, Choices, choice, count, number
 
-__all__ = ["Option", "options_of", "option_type", "spec_fields", "spec_base", "validated", "Bounds", "Choices"]
+__all__ = ["Bounds", "Choices", "Option", "disagreements", "option_type", "options_of", "spec_base", "spec_fields",
+           "validated"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -167,6 +168,7 @@ def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
     model = create_model(f"{target.__name__}Options", __base__=base, __module__=base.__module__,
                          **spec_fields(target, exclude=exclude))
     model.target_class = target
+    model.excluded_options = tuple(exclude)
     model.__doc__ = f"The options of :class:`{target.__module__}.{target.__qualname__}`, from its signature."
     return model
 
@@ -215,3 +217,68 @@ def validated(init: F) -> F:
         return init(*bound.args, **bound.kwargs)
 
     return typing.cast(F, wrapper)
+
+
+def _markers(annotation: Any, metadata: Iterable[Any] = ()) -> tuple[Bounds | None, Choices | None]:
+    """The :class:`Bounds` and :class:`Choices` of a field, wherever pydantic keeps them (its metadata, or inside
+    ``Annotated[...] | None``)."""
+    found = list(metadata)
+    base, _ = _without_none(annotation)
+    if typing.get_origin(base) is Annotated:
+        found += typing.get_args(base)[1:]
+    bounds = next((m for m in found if isinstance(m, Bounds)), None)
+    choices = next((m for m in found if isinstance(m, Choices)), None)
+    return (None if bounds == Bounds() else bounds), choices
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def disagreements(spec: type) -> list[str]:
+    """Where the spec class ``spec`` and its ``target_class``'s constructor disagree, in words (empty: none).
+
+    - every option the constructor declares with a type a config can give must be a field, unless the spec leaves
+      it to the builder (``excluded_options``): a renamed key shows up as the constructor's name missing;
+    - a field that is an option must have the constructor's default (a field holding a component, such as
+      evolution strategies' ``inner`` optimizer table, stands for a builder and is not compared);
+    - and the constructor's :class:`Bounds` and :class:`Choices`, where it declares them (torch's constructors
+      declare none: there every field must at least be one of its keywords).
+    """
+    from lamina.config.spec import Spec
+
+    target = getattr(spec, "target_class", None)
+    if target is None:
+        return ["names no target_class, so its options are not tied to a constructor"]
+    where = f"{target.__module__}.{target.__qualname__}"
+    declared = options_of(target)
+    fields = spec.model_fields
+    problems = []
+    foreign = not any(o.bounds or o.choices for o in declared.values())
+    if foreign:
+        # the fields of a base that builds nothing itself are the framework's (a layer's name and inputs)
+        framework = {n for base in spec.__mro__[1:] if isinstance(base, type) and issubclass(base, Spec)
+                     and getattr(base, "target_class", None) is None for n in base.model_fields}
+        problems += [f"field {n!r} is not a keyword of {where}" for n in fields
+                     if n not in declared and n not in framework]
+    else:
+        skip = set(getattr(spec, "excluded_options", ()))
+        for name, option in declared.items():
+            if name in fields or name in skip:
+                continue
+            try:
+                option_type(option)
+            except TypeError:
+                continue  # not something a config could give
+            problems.append(f"{where} takes {name!r}, which the spec has no field for (renamed?)")
+    for name in spec.option_names():
+        field, option = fields[name], declared[name]
+        default = field.get_default(call_default_factory=True)
+        if not isinstance(default, Spec) and not option.required and _plain(default) != _plain(option.default):
+            problems.append(f"{name!r}: default {default!r} in the spec, {option.default!r} in {where}")
+        if not foreign:
+            mine = _markers(field.annotation, field.metadata)
+            theirs = (option.bounds, option.choices)
+            if mine != theirs:
+                problems.append(f"{name!r}: bounds/choices {mine} in the spec, {theirs} in {where}")
+    return problems
