@@ -29,7 +29,7 @@ _DATASET = ("the spec is the loader's only declaration: build() reads its fields
 NOT_YET: dict[tuple[str, str], str] = {
     **{("layer", n): _LAYER for n in (
         "additive_attention", "avg_pool1d", "avg_pool2d", "batchnorm", "bidirectional", "conv1d", "conv2d", "dense",
-        "dot_product_attention", "drop_path", "dropconnect", "elman", "embedding", "gru", "highway",
+        "dot_product_attention", "dropconnect", "elman", "embedding", "gru", "highway",
         "hopfield_attention", "im2col_conv2d", "inception", "instancenorm", "layernorm", "lstm", "max_pool1d",
         "max_pool2d", "maxout", "narx", "residual", "rnn", "self_attention", "stacked_rnn", "tdnn",
         "time_distributed")},
