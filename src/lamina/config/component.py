@@ -176,7 +176,7 @@ def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
 _STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _checker(function: Callable[..., Any]) -> tuple[type, tuple[str, ...]]:
     """The pydantic model that checks ``function``'s annotated options, and the names it checks."""
     fields = {}
@@ -193,8 +193,8 @@ def validated(init: F) -> F:
     same signature, so a direct call and an experiment file fail alike.
 
     Raises (from the decorated constructor):
-        ValueError: ``Invalid <class of the object built>: <option>: <problem>`` for every option that breaks its declaration; numbers
-            come out as the spec gives them (``lr=1`` arrives as ``1.0``).
+        ValueError: ``Invalid <class of the object built>: <option>: <problem>`` for every option that breaks its
+            declaration. The checked values are passed on as the spec gives them (``lr=1`` arrives as ``1.0``).
     """
     signature = inspect.signature(init)
 

@@ -209,7 +209,8 @@ class UnitStatisticsLog(_StepRecorder):
 
     @validated
     def __init__(self, every: Annotated[int, Bounds(ge=1)] = 100, *, folder: str | Path | None = None,
-                 layers: Sequence[str] | None = None, saturation: Annotated[float, Bounds(gt=0, lt=0.5)] = 0.01) -> None:
+                 layers: Sequence[str] | None = None,
+                 saturation: Annotated[float, Bounds(gt=0, lt=0.5)] = 0.01) -> None:
         super().__init__(every, folder=folder, layers=layers)
         self.saturation = saturation
 

@@ -88,7 +88,8 @@ class HessianFree(torch.optim.Optimizer):
         cg_decay: warm start CG at ``cg_decay`` times the previous step's CG solution (0.95; 0 starts from zero).
         curvature_batch: the fraction of the batch whose Gauss-Newton products CG uses, cycling through the batch
             step by step (needs a lamina ``Closure``; a plain closure can pass ``step(closure, curvature_closure)``).
-        preconditioner: ``"none"`` (or ``None``) or ``"empirical_fisher"`` (needs a lamina ``Closure``: per-example gradients).
+        preconditioner: ``"none"`` (or ``None``) or ``"empirical_fisher"`` (needs a lamina ``Closure``: per-example
+            gradients).
         backtracking: choose among the saved CG iterates by the loss (Martens, 2010, section 4.6).
         line_search: Armijo backtracking on the final step (``c = 1e-2``, factor 0.8).
         max_retries: on a CG breakdown or non-finite curvature, multiply ``lambda`` by 10 and retry this many times,

@@ -4,8 +4,9 @@ Each spec validates its options in config terms (so ``lamina config check`` catc
 ``torch.optim`` optimizer. The keys are torch's keyword names with torch's defaults (``lr`` of SGD is 1e-3, as in
 ``torch.optim.SGD``; L-BFGS has no line search unless ``line_search_fn = "strong_wolfe"``): torch's signature
 declares them, and ``tests/config/test_component_consistency.py`` checks each spec against it (issue 25). The
-bounds are lamina's, since torch's signatures declare none. Optimizers that re-evaluate the loss (L-BFGS here; Hessian-free and EKF in their
-own modules) set ``needs_closure`` and the trainer passes them a :class:`~lamina.train.closure.Closure`.
+bounds are lamina's, since torch's signatures declare none. Optimizers that re-evaluate the loss (L-BFGS here;
+Hessian-free and EKF in their own modules) set ``needs_closure`` and the trainer passes them a
+:class:`~lamina.train.closure.Closure`.
 """
 from __future__ import annotations
 
