@@ -36,7 +36,8 @@ _BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "generator", "device", "dtype")
 
 
 @register("pretrain", "rbm")
-class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec, exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
+class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
+                                exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
     """Stacked Bernoulli RBMs, one per hidden sigmoid layer.
 
     Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
