@@ -165,7 +165,7 @@ def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
         >>> class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
         ...     def build(self, params): return HessianFree(params, **self.options())
     """
-    model = create_model(f"{target.__name__}Options", __base__=base, __module__=base.__module__,
+    model = create_model(f"{target.__name__}Options", __base__=base, __module__=target.__module__,
                          **spec_fields(target, exclude=exclude))
     model.target_class = target
     model.excluded_options = tuple(exclude)
