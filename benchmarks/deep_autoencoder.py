@@ -101,9 +101,12 @@ def code_method(args) -> str:
 
 def pretrain(model: DeepAutoencoder, train, args, state: Path | None, deadline: float) -> list[dict]:
     """Greedy pretraining of every encoder layer, the code layer included; resumable between layers."""
-    method = {"method": args.pretrain, "epochs": args.pretrain_epochs, "batch_size": args.batch_size}
-    code = {"method": code_method(args), "epochs": args.pretrain_epochs,
-            "batch_size": args.batch_size}
+    # the RBMs keep the paper's weight cost 0.0002, their default before issue 25 made it a preset
+    cost = {"weight_decay": 0.0002}
+    method = {"method": args.pretrain, "epochs": args.pretrain_epochs, "batch_size": args.batch_size,
+              **(cost if args.pretrain in ("rbm", "gaussian_rbm", "linear_rbm") else {})}
+    code = {"method": code_method(args), "epochs": args.pretrain_epochs, "batch_size": args.batch_size,
+            **(cost if code_method(args) in ("rbm", "gaussian_rbm", "linear_rbm") else {})}
     methods = [method] * (len(model.sizes) - 2) + [code]
     callbacks = [Budget(deadline, between_layers=True)]
     if state is not None:

@@ -37,7 +37,8 @@ ORIGIN_EVERY = 5
 OPTIMIZERS: dict[str, tuple[dict, int, int]] = {
     "adam": ({"type": "adam", "lr": 3e-3}, 32, 600),
     "sgd+momentum": ({"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, 32, 600),
-    "lbfgs (full batch)": ({"type": "lbfgs", "max_iter": 50, "history_size": 50}, 4096, 60),
+    "lbfgs (full batch)": ({"type": "lbfgs", "max_iter": 50, "history_size": 50, "line_search_fn": "strong_wolfe"},
+                           4096, 60),
 }
 if "ekf" in registry("optimizer"):
     OPTIMIZERS["ekf"] = ({"type": "ekf"}, 1, 10)  # per-sample Kalman updates; options: see lamina.optim.EKF

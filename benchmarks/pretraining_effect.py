@@ -47,6 +47,8 @@ def run_once(method: str, seed: int, splits, args) -> dict:
     t0 = time.perf_counter()
     if method != "none":
         spec = {"method": method, "epochs": args.pretrain_epochs, "batch_size": args.pretrain_batch_size}
+        if method == "rbm":
+            spec["weight_decay"] = 0.0002  # the paper's weight cost, rbm's default before issue 25 made it a preset
         pretrain_layerwise(model, splits.train, spec, device=args.device, seed=seed)
     pretrain_s = time.perf_counter() - t0
     stopper = EarlyStopping("val_accuracy", patience=args.patience, restore_best=True)

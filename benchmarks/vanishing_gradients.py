@@ -86,7 +86,9 @@ def build(variant: Variant, depth: int, width: int, seed: int) -> nn.Module:
 def pretrain(variant: Variant, model: nn.Module, train, epochs: int, seed: int) -> None:
     """Greedy RBM pretraining through the registry; a clear error while the method is not installed."""
     try:
-        spec = lamina.resolve("pretrain", {"method": variant.pretrain, "epochs": epochs}, path="pretrain")
+        # weight cost 0.0002: the paper's, rbm's default before issue 25 made it a preset
+        spec = lamina.resolve("pretrain", {"method": variant.pretrain, "epochs": epochs, "weight_decay": 0.0002},
+                              path="pretrain")
     except lamina.ConfigError as err:
         raise RuntimeError(f"variant {variant.name!r} needs the pretraining method {variant.pretrain!r}, which is not "
                            f"registered in this lamina ({err}); it arrives with lamina's RBM (issue 5)") from None

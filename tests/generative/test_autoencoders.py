@@ -170,12 +170,16 @@ def test_bad_input_is_refused_with_a_message():
         SparseAutoencoder(4, 2, sparsity="kl", activation="relu")
     with pytest.raises(ValueError, match="cross-entropy reconstruction needs a sigmoid decoder"):
         Autoencoder(4, 2, loss="cross_entropy", output_activation="identity")
-    with pytest.raises(ValueError, match=r"`activation` must be one of .*got 'gelu'"):
+    with pytest.raises(ValueError, match=r"Invalid Autoencoder: activation: expected one of .*got 'gelu'; did you "
+                                         r"mean 'relu'\?"):
         Autoencoder(4, 2, activation="gelu")
-    with pytest.raises(ValueError, match=r"`level` \(the fraction of inputs masking corrupts\) must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"Invalid DenoisingAutoencoder: level: expected a fraction of inputs in "
+                                         r"\[0, 1\] for masking corruption, got 1.5"):
         DenoisingAutoencoder(4, 2, level=1.5)
-    with pytest.raises(ValueError, match="`n_hidden` must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match="Invalid Autoencoder: n_hidden: expected an integer >= 1, got 0"):
         Autoencoder(4, 0)
+    with pytest.raises(ValueError, match="Invalid SparseAutoencoder: target: expected a number in \\(0, 1\\), got 1.0"):
+        SparseAutoencoder(4, 2, target=1)
 
 
 def test_auto_loss_follows_the_data():

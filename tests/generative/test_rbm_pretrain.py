@@ -52,10 +52,10 @@ def test_experiment_with_rbm_pretraining_reports_figures_and_monitoring(tmp_path
 
 
 def test_spec_round_trips_and_misspellings_are_named():
-    spec = resolve("pretrain", {"method": "rbm", "cd_k": 3, "persistent": True, "sparsity_target": 0.05})
+    spec = resolve("pretrain", {"method": "rbm", "k": 3, "persistent_chains": 100, "sparsity_target": 0.05})
     assert resolve("pretrain", spec.to_config()) == spec
-    with pytest.raises(ConfigError, match=r"pretrain.cd_kk: unknown key 'cd_kk'; did you mean 'cd_k'\?"):
-        resolve("pretrain", {"method": "rbm", "cd_kk": 3}, path="pretrain")
+    with pytest.raises(ConfigError, match=r"pretrain.kk: unknown key 'kk'; did you mean 'k'\?"):
+        resolve("pretrain", {"method": "rbm", "kk": 3}, path="pretrain")
     with pytest.raises(ConfigError, match=r"pretrain.reconstruction: expected one of 'probabilities', 'samples'"):
         resolve("pretrain", {"method": "rbm", "reconstruction": "mean"}, path="pretrain")
 
@@ -97,3 +97,25 @@ def test_propagating_samples_gives_the_next_rbm_binary_data():
     assert set(samples.unique().tolist()) == {0.0, 1.0}
     assert samples.mean().item() == pytest.approx(0.3, abs=0.02)
     assert torch.equal(resolve("pretrain", "rbm").next_inputs(probabilities, 0, None), probabilities)
+
+
+def test_the_options_are_the_rbm_constructors_and_old_names_say_what_replaced_them():
+    spec = resolve("pretrain", {"method": "rbm", "k": 3, "persistent_chains": 16, "weight_decay": 0.001})
+    rbm = spec.build_module(6, 4, "sigmoid")
+    assert (rbm.k, len(rbm.persistent_chain), rbm.weight_decay) == (3, 16, 0.001)
+    assert resolve("pretrain", "rbm").weight_decay == BernoulliRBM(2, 2).weight_decay == 0.0  # one default
+    with pytest.raises(ConfigError) as err:
+        resolve("pretrain", {"method": "rbm", "cd_k": 3, "persistent": True}, path="pretrain")
+    assert "pretrain.cd_k: 'cd_k' is now 'k'" in str(err.value)
+    assert "pretrain.persistent: 'persistent' is now 'persistent_chains'" in str(err.value)
+
+
+@pytest.mark.parametrize("method, lr", [("rbm", 0.1), ("gaussian_rbm", 0.1), ("linear_rbm", 0.001)])
+def test_the_papers_settings_are_a_preset_that_explicit_keys_override(method, lr):
+    spec = resolve("pretrain", {"method": method, "preset": "hinton_salakhutdinov_2006"})
+    assert (spec.weight_decay, spec.batch_size, spec.optimizer.lr, spec.final_momentum) == (0.0002, 100, lr, 0.9)
+    assert resolve("pretrain", spec.to_config()) == spec
+    mine = resolve("pretrain", {"method": method, "preset": "hinton_salakhutdinov_2006", "weight_decay": 0.01})
+    assert (mine.weight_decay, mine.batch_size) == (0.01, 100)
+    with pytest.raises(ConfigError, match=r"pretrain.preset: expected one of 'hinton_salakhutdinov_2006'"):
+        resolve("pretrain", {"method": method, "preset": "hinton"}, path="pretrain")

@@ -111,11 +111,11 @@ def test_non_binary_or_nan_data_is_refused_with_advice():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"k": 0}, "`k` must be a positive integer, got 0"),
-    ({"reconstruction": "mean"}, "`reconstruction` must be one of"),
-    ({"sparsity_target": 1.5}, r"`sparsity_target` must be in \(0, 1\)"),
-    ({"persistent_chains": -1}, "`persistent_chains` must be an integer >= 0"),
-    ({"softmax_units": 4}, r"`softmax_units` must be an integer in \[0, n_visible\)"),
+    ({"k": 0}, "Invalid BernoulliRBM: k: expected an integer >= 1, got 0"),
+    ({"reconstruction": "mean"}, "reconstruction: expected one of 'probabilities', 'samples', got 'mean'"),
+    ({"sparsity_target": 1.5}, r"sparsity_target: expected a number in \(0, 1\), got 1.5"),
+    ({"persistent_chains": -1}, "persistent_chains: expected an integer >= 0, got -1"),
+    ({"softmax_units": 4}, r"softmax_units: must be < n_visible \(4\), got 4"),
 ])
 def test_bad_options_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):

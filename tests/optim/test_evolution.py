@@ -94,7 +94,7 @@ def test_es_bad_input():
 
     with pytest.raises(TypeError, match="without calling backward"):
         opt.step(backprops)
-    with pytest.raises(ValueError, match="Invalid population"):
+    with pytest.raises(ValueError, match="Invalid EvolutionStrategies: population: expected an even number"):
         EvolutionStrategies([w], population=5)
     with pytest.raises(ValueError, match="must be first-order"):
         EvolutionStrategies([w], inner=lambda ps: torch.optim.LBFGS(ps))

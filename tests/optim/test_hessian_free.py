@@ -231,7 +231,8 @@ def test_bf16_curvature_runs_the_cg_products_in_bfloat16_and_trains_like_fp32(mo
 
 def test_curvature_precision_is_checked():
     model = nn.Linear(2, 1)
-    with pytest.raises(ValueError, match=r"Invalid curvature_precision: 'int8' \(one of fp32, bf16, fp16\)"):
+    with pytest.raises(ValueError, match=r"Invalid HessianFree: curvature_precision: expected one of 'fp32', 'bf16', "
+                                         r"'fp16', got 'int8'"):
         HessianFree(model.parameters(), curvature_precision="int8")
     with pytest.raises(lamina.ConfigError, match="curvature_precision"):
         lamina.resolve("optimizer", {"type": "hf", "curvature_precision": "fp64"})

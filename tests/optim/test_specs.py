@@ -42,17 +42,32 @@ def test_spec_errors_name_the_field(table, message):
         lamina.resolve("optimizer", table, path="train.optimizer")
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda ps: HessianFree(ps, damping=-1), "Invalid damping: -1"),
-    (lambda ps: HessianFree(ps, cg_min_iter=5, cg_max_iter=2), "cg_min_iter=5, cg_max_iter=2"),
-    (lambda ps: HessianFree(ps, preconditioner="fisher"), "Invalid preconditioner: 'fisher'"),
-    (lambda ps: EKF(ps, decoupling="block"), "Invalid decoupling: 'block'"),
-    (lambda ps: EKF(ps, measurement_noise=0), "Invalid measurement_noise"),
-    (lambda ps: EvolutionStrategies(ps, sigma=0), "Invalid sigma: 0"),
+@pytest.mark.parametrize("cls, options, message", [
+    (HessianFree, {"damping": -1}, "Invalid HessianFree: damping: expected a number > 0, got -1.0"),
+    (HessianFree, {"cg_min_iter": 5, "cg_max_iter": 2}, "cg_min_iter: must be <= cg_max_iter (2), got 5"),
+    (HessianFree, {"preconditioner": "fisher"},
+     "Invalid HessianFree: preconditioner: expected one of 'none', 'empirical_fisher', got 'fisher'"),
+    (EKF, {"decoupling": "block"}, "Invalid EKF: decoupling: expected one of 'global', 'layer', 'neuron'"),
+    (EKF, {"measurement_noise": 0}, "Invalid EKF: measurement_noise: expected a number > 0, got 0.0"),
+    (EvolutionStrategies, {"sigma": 0}, "Invalid EvolutionStrategies: sigma: expected a number > 0, got 0.0"),
+    (EvolutionStrategies, {"population": 2.0}, "population: expected an integer >= 2, got 2.0"),
 ])
-def test_constructor_validation(make, message):
-    with pytest.raises(ValueError, match=message):
-        make(nn.Linear(2, 1).parameters())
+def test_constructor_validation_speaks_as_the_config(cls, options, message):
+    # a direct call and the experiment file check the same declaration and say the same thing (issue 25)
+    with pytest.raises(ValueError) as direct:
+        cls(nn.Linear(2, 1).parameters(), **options)
+    assert message in str(direct.value)
+    name = {HessianFree: "hessian_free", EKF: "ekf", EvolutionStrategies: "es"}[cls]
+    with pytest.raises(lamina.ConfigError) as config:
+        lamina.resolve("optimizer", {"type": name, **options})
+    assert message.split(": ", 1)[-1] in str(config.value)
+
+
+def test_constructor_validation_keeps_python_spellings():
+    params = list(nn.Linear(2, 1).parameters())
+    assert HessianFree(params, preconditioner=None).defaults["preconditioner"] is None  # None and "none" alike
+    assert HessianFree(params).defaults["preconditioner"] is None
+    assert isinstance(EKF(params, lr=1).defaults["lr"], float)  # an int becomes the float the config gives
 
 
 def test_parameter_groups_are_refused():

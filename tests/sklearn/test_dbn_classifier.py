@@ -63,7 +63,7 @@ def test_pickle_and_clone(digits):
     copy = pickle.loads(pickle.dumps(dbn))
     np.testing.assert_array_equal(copy.predict_proba(X_test), dbn.predict_proba(X_test))
     assert copy.pretrained_layers_ == dbn.pretrained_layers_
-    assert clone(dbn).set_params(cd_k=2).pretrain["cd_k"] == 2
+    assert clone(dbn).set_params(cd_k=2).pretrain["k"] == 2
 
 
 @pytest.mark.parametrize(("params", "message"), [

@@ -39,7 +39,7 @@ def test_linear_narx_least_squares_equals_numpy_lstsq():
     model = NARX(ny, exogenous_lags=nu, exogenous_features=2, hidden=(), activation="identity", dtype=torch.float64)
     trainer = lamina.Trainer(model, loss="mse", epochs=1, batch_size=len(w.inputs), seed=0,
                              optimizer={"type": "lbfgs", "max_iter": 100, "tolerance_grad": 1e-12,
-                                        "tolerance_change": 1e-14})
+                                        "tolerance_change": 1e-14, "line_search_fn": "strong_wolfe"})
     trainer.fit(ArrayDataset(w.inputs, w.targets))
     weight = model.net.output.weight.detach().numpy().ravel()
     bias = model.net.output.bias.detach().numpy()
@@ -57,7 +57,8 @@ def test_narx_learns_a_nonlinear_system_and_forecasts_it_closed_loop():
     w = make_windows(y[:300], lags=2, exogenous=u[:300], exogenous_lags=2)
     torch.manual_seed(0)
     model = NARX(2, exogenous_lags=2, hidden=(10,))
-    lamina.Trainer(model, loss="mse", optimizer={"type": "lbfgs", "max_iter": 200}, epochs=1,
+    lamina.Trainer(model, loss="mse", epochs=1,
+                   optimizer={"type": "lbfgs", "max_iter": 200, "line_search_fn": "strong_wolfe"},
                    batch_size=len(w.inputs), seed=0).fit(ArrayDataset(w.inputs, w.targets))
     # closed loop: its own predictions fed back for 99 steps; u known for the future (delay 1 needs 98 rows)
     pred = forecast(model, y[:300], 99, exogenous=u[:300], future_exogenous=u[300:398])

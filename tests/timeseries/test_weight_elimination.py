@@ -119,12 +119,12 @@ def test_penalty_gradient_matches_finite_differences():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"strength": -1e-4}, "`strength` must be >= 0, got -0.0001"),
-    ({"strength": 0.0, "desired_error": 0.0}, "`desired_error` must be > 0 or None, got 0.0"),
-    ({"strength": 0.0, "desired_error": -1.0}, "`desired_error` must be > 0 or None, got -1.0"),
-    ({"strength": 0.0, "strength_step": -1e-6}, "`strength_step` must be >= 0, got -1e-06"),
-    ({"strength": 0.0, "average_decay": 1.0}, r"`average_decay` must be in \[0, 1\), got 1.0"),
-    ({"strength": 0.0, "cut": 0.0}, r"`cut` must be in \(0, 1\], got 0.0"),
+    ({"strength": -1e-4}, "Invalid WeightElimination: strength: expected a number >= 0, got -0.0001"),
+    ({"strength": 0.0, "desired_error": 0.0}, "desired_error: expected a number > 0, got 0.0"),
+    ({"strength": 0.0, "desired_error": -1.0}, "desired_error: expected a number > 0, got -1.0"),
+    ({"strength": 0.0, "strength_step": -1e-6}, "strength_step: expected a number >= 0, got -1e-06"),
+    ({"strength": 0.0, "average_decay": 1.0}, r"average_decay: expected a number in \[0, 1\), got 1.0"),
+    ({"strength": 0.0, "cut": 0.0}, r"cut: expected a number in \(0, 1\], got 0.0"),
 ])
 def test_bad_options_name_the_field(options, message):
     with pytest.raises(ValueError, match=message):

@@ -3,10 +3,16 @@
 ``number(0, 1, hi_open=True)`` fails as ``expected a number in [0, 1), got 1.5``; ``choice("sync", "async")``
 as ``expected one of 'sync', 'async', got 'snyc'; did you mean 'sync'?``; ``component("layer")`` dispatches a
 table to the layer registered under its ``type``.
+
+The bounds and choices are also kept as plain markers, :class:`Bounds` and :class:`Choices`, in the field's
+``Annotated`` metadata: a constructor declares ``damping: Annotated[float, Bounds(gt=0)] = 1.0`` once and
+:mod:`lamina.config.component` turns it into the same field type (issue 25: an option is declared once).
 """
 from __future__ import annotations
 
 import math
+import numbers
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, SerializeAsAny
@@ -14,7 +20,42 @@ from pydantic_core import PydanticCustomError
 
 from lamina.errors import did_you_mean
 
-__all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems"]
+__all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems", "Bounds", "Choices"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The interval an option's number must lie in: ``Bounds(gt=0)`` is ``> 0``, ``Bounds(ge=0, lt=1)`` is
+    ``[0, 1)``. A marker for ``Annotated[float, Bounds(...)]`` (or ``int``) in a constructor's signature."""
+
+    ge: float | None = None
+    gt: float | None = None
+    le: float | None = None
+    lt: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.ge is not None and self.gt is not None) or (self.le is not None and self.lt is not None):
+            raise ValueError(f"Bounds: give at most one lower (ge or gt) and one upper (le or lt) bound, got {self}")
+
+    @property
+    def lo(self) -> float | None:
+        """The lower bound, whether open or closed."""
+        return self.gt if self.gt is not None else self.ge
+
+    @property
+    def hi(self) -> float | None:
+        """The upper bound, whether open or closed."""
+        return self.lt if self.lt is not None else self.le
+
+
+class Choices(tuple):
+    """The strings an option may take: ``Annotated[str, Choices("fp32", "bf16")]``; a marker like :class:`Bounds`."""
+
+    def __new__(cls, *options: str) -> Choices:
+        return super().__new__(cls, options)
+
+    def __repr__(self) -> str:
+        return f"Choices({', '.join(map(repr, self))})"
 
 
 def fail(message: str) -> PydanticCustomError:
@@ -40,7 +81,7 @@ def number(
     expected = f"a number {rule}".strip()
 
     def _reject_bool(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise fail(f"expected {expected}, got {value!r}")
         return float(value)
 
@@ -52,21 +93,23 @@ def number(
             raise fail(f"expected {expected}, got {value!r}")
         return value
 
-    return Annotated[float, BeforeValidator(_reject_bool), AfterValidator(_check)]
+    bounds = Bounds(**{("gt" if lo_open else "ge"): lo, ("lt" if hi_open else "le"): hi})
+    return Annotated[float, bounds, BeforeValidator(_reject_bool), AfterValidator(_check)]
 
 
-def count(lo: int = 1, hi: int | None = None) -> Any:
-    """An integer within ``[lo, hi]`` (``count()`` is a positive integer)."""
-    expected = f"an integer {_interval(lo, hi, False, False)}"
+def count(lo: int | None = 1, hi: int | None = None) -> Any:
+    """An integer within ``[lo, hi]`` (``count()`` is a positive integer, ``count(None)`` any integer)."""
+    expected = f"an integer {_interval(lo, hi, False, False)}".strip()
 
     def _check(value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        # numbers.Integral: a numpy integer from Python code is as good as an int (TOML gives only ints)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise fail(f"expected {expected}, got {value!r}")
-        if value < lo or (hi is not None and value > hi):
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
             raise fail(f"expected {expected}, got {value!r}")
-        return value
+        return int(value)
 
-    return Annotated[int, BeforeValidator(_check)]
+    return Annotated[int, Bounds(ge=lo, le=hi), BeforeValidator(_check)]
 
 
 def choice(*options: str) -> Any:
@@ -79,7 +122,7 @@ def choice(*options: str) -> Any:
             raise fail(f"expected one of {listed}, got {value!r};{hint}".rstrip(";"))
         return value
 
-    return Annotated[str, BeforeValidator(_check)]
+    return Annotated[str, Choices(*options), BeforeValidator(_check)]
 
 
 def _check_identifier(value: Any) -> str:

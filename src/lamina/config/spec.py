@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
-__all__ = ["Section", "Spec", "UnknownKey"]
+__all__ = ["Section", "Spec", "UnknownKey", "RenamedKey"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,17 @@ class UnknownKey:
         return f"unknown key {self.key!r};{hint} valid keys: {valid}"
 
 
+@dataclass(frozen=True)
+class RenamedKey(UnknownKey):
+    """Stands in for the value of a key that was renamed; the error says what replaced it."""
+
+    now: str = ""
+
+    def message(self) -> str:
+        """``'cd_k' is now 'k'`` (``now`` is the new key's name, quoted, and any note)."""
+        return f"{self.key!r} is now {self.now}"
+
+
 class Section(BaseModel):
     """A table of an experiment file: unknown keys are errors, values are never coerced across types.
 
@@ -37,6 +48,12 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, protected_namespaces=())
 
+    # an old key -> its replacement, quoted, with any note (``{"cd_k": "'k'"}``): the error names the new key
+    renamed_keys: ClassVar[dict[str, str]] = {}
+    # named settings (a paper's schedule): ``preset = "name"`` fills in the keys the table does not give; the
+    # section declares a ``preset`` field listing them. Defaults stay the constructor's (issue 25).
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
     @model_validator(mode="before")
     @classmethod
     def _mark_unknown_keys(cls, data: Any) -> Any:
@@ -44,11 +61,16 @@ class Section(BaseModel):
         # problems too; the problem formatter turns the wrapper into a did-you-mean.
         if isinstance(data, dict):
             data = cls._drop_own_name(data)
+            if isinstance(data.get("preset"), str) and data["preset"] in cls.presets:
+                data = {**cls.presets[data["preset"]], **data}
             known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
             valid = tuple(sorted(known))
-            # tuples become lists: TOML has only lists, and strict mode would refuse a tuple from Python
-            data = {k: (list(v) if isinstance(v, tuple) else v) if k in known else UnknownKey(str(k), v, valid)
+            renamed = cls.renamed_keys
+            data = {k: RenamedKey(str(k), v, valid, renamed[k]) if k in renamed and k not in known else v
                     for k, v in data.items()}
+            # tuples become lists: TOML has only lists, and strict mode would refuse a tuple from Python
+            data = {k: (list(v) if isinstance(v, tuple) else v) if k in known or isinstance(v, RenamedKey)
+                    else UnknownKey(str(k), v, valid) for k, v in data.items()}
         return data
 
 
@@ -67,7 +89,24 @@ class Spec(Section):
 
     registered_name: ClassVar[str] = ""
     registry_kind: ClassVar[str] = ""
+    target_class: ClassVar[type | None] = None  # the class whose constructor declares the options (issue 25)
     _name: str | None = PrivateAttr(default=None)
+
+    @classmethod
+    def option_names(cls) -> tuple[str, ...]:
+        """The fields that are keyword options of :attr:`target_class`'s constructor, in field order."""
+        if cls.target_class is None:
+            return ()
+        from lamina.config.component import options_of
+
+        taken = options_of(cls.target_class)
+        return tuple(n for n in cls.model_fields if n in taken)
+
+    def options(self, **changes: Any) -> dict[str, Any]:
+        """``{name: value}`` of :meth:`option_names`, with ``changes`` applied: ``Target(**spec.options())``.
+        A field holding a component (an optimizer table) is passed as that component's ``build``."""
+        values = {n: getattr(self, n) for n in self.option_names()}
+        return {**{n: v.build if isinstance(v, Spec) else v for n, v in values.items()}, **changes}
 
     @classmethod
     def _drop_own_name(cls, data: dict) -> dict:

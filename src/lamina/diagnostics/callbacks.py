@@ -18,13 +18,13 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch import nn
 
 from lamina import files
-from lamina.config.fields import count, number
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.diagnostics.gradient_flow import weight_tensors
 from lamina.diagnostics.layers import find_layer, layer_label, parametrized_layers, select_parametrized
 from lamina.diagnostics.units import activation_layers, unit_stats_of
@@ -56,10 +56,9 @@ class _StepRecorder(Callback):
 
     filename: ClassVar[str] = ""
 
-    def __init__(self, every: int = 100, *, folder: str | Path | None = None,
+    @validated
+    def __init__(self, every: Annotated[int, Bounds(ge=1)] = 100, *, folder: str | Path | None = None,
                  layers: Sequence[str] | None = None) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"`every` must be a positive integer, got {every!r}")
         self.every, self.folder, self.layers = every, folder, list(layers) if layers is not None else None
         self.records: list[dict[str, Any]] = []
         self.path: Path | None = None
@@ -209,11 +208,11 @@ class UnitStatisticsLog(_StepRecorder):
 
     filename = "unit_statistics.jsonl"
 
-    def __init__(self, every: int = 100, *, folder: str | Path | None = None, layers: Sequence[str] | None = None,
-                 saturation: float = 0.01) -> None:
+    @validated
+    def __init__(self, every: Annotated[int, Bounds(ge=1)] = 100, *, folder: str | Path | None = None,
+                 layers: Sequence[str] | None = None,
+                 saturation: Annotated[float, Bounds(gt=0, lt=0.5)] = 0.01) -> None:
         super().__init__(every, folder=folder, layers=layers)
-        if not 0 < saturation < 0.5:
-            raise ValueError(f"`saturation` must be in (0, 0.5), got {saturation!r}")
         self.saturation = saturation
 
     def _select(self, model: nn.Module) -> list[tuple[str, nn.Module]]:
@@ -249,25 +248,24 @@ class UnitStatisticsLog(_StepRecorder):
 
 
 @register("callback", "gradient_flow")
-class GradientFlowSpec(CallbackSpec):
-    """``{ type = "gradient_flow", every = 100 }``: :class:`GradientFlowLog`.
+class GradientFlowSpec(spec_base(GradientFlowLog, CallbackSpec, exclude=("folder",))):
+    """``{ type = "gradient_flow", every = 100 }``: :class:`GradientFlowLog`'s options, with its defaults and bounds
+    (the run supplies the folder).
 
     Args:
         every: optimizer steps between records (100: a few dozen points for a typical run, at no cost between).
         layers: only these layers (default: every layer with weights).
     """
 
-    every: count() = 100
-    layers: list[str] | None = None
-
     def build(self) -> GradientFlowLog:
         """The :class:`GradientFlowLog` these options describe."""
-        return GradientFlowLog(self.every, layers=self.layers)
+        return GradientFlowLog(**self.options())
 
 
 @register("callback", "unit_statistics", aliases=("units",))
-class UnitStatisticsSpec(CallbackSpec):
-    """``{ type = "unit_statistics", every = 100 }``: :class:`UnitStatisticsLog`.
+class UnitStatisticsSpec(spec_base(UnitStatisticsLog, CallbackSpec, exclude=("folder",))):
+    """``{ type = "unit_statistics", every = 100 }``: :class:`UnitStatisticsLog`'s options, with its defaults and
+    bounds (the run supplies the folder).
 
     Args:
         every: optimizer steps between records.
@@ -275,10 +273,6 @@ class UnitStatisticsSpec(CallbackSpec):
         saturation: the saturation margin as a fraction of the output range (1%: sigmoid outside [0.01, 0.99]).
     """
 
-    every: count() = 100
-    layers: list[str] | None = None
-    saturation: number(0, 0.5, lo_open=True, hi_open=True) = 0.01
-
     def build(self) -> UnitStatisticsLog:
         """The :class:`UnitStatisticsLog` these options describe."""
-        return UnitStatisticsLog(self.every, layers=self.layers, saturation=self.saturation)
+        return UnitStatisticsLog(**self.options())

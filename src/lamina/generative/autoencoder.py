@@ -12,12 +12,13 @@ a corruption or a penalty through two hooks, :meth:`Autoencoder.corrupt` and :me
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError, ShapeError
 from lamina.generative.greedy import GreedyLayer
 
@@ -26,7 +27,7 @@ __all__ = ["Autoencoder", "CODE_ACTIVATIONS", "activate", "activation_derivative
 
 # the code (and decoder) nonlinearities the autoencoders implement in closed form; "linear" is "identity"
 CODE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "linear")
-_LOSSES = ("cross_entropy", "mse", "auto")
+_LOSSES = ("auto", "cross_entropy", "mse")
 
 
 def activate(a: torch.Tensor, activation: str) -> torch.Tensor:
@@ -89,9 +90,10 @@ class Autoencoder(GreedyLayer):
         n_hidden: code units.
         tied: decode with ``W^T`` (Bengio et al., 2007; Vincent et al., 2008) instead of a matrix of its own.
         activation: the code's nonlinearity ``f``: ``sigmoid``, ``tanh``, ``relu`` or ``identity`` (``linear``).
-        loss: ``cross_entropy`` (inputs in [0, 1], sigmoid decoder), ``mse`` (squared error), or ``auto``:
-            cross-entropy if the training inputs lie in [0, 1], else squared error with a linear decoder, decided
-            by :meth:`prepare` (the greedy driver calls it with each layer's training set) or the first batch.
+        loss: ``cross_entropy`` (inputs in [0, 1], sigmoid decoder), ``mse`` (squared error), or ``auto`` (the
+            default): cross-entropy if the training inputs lie in [0, 1], else squared error with a linear decoder,
+            decided by :meth:`prepare` (the greedy driver calls it with each layer's training set) or the first
+            batch.
         output_activation: the decoder's nonlinearity ``g``; default: ``sigmoid`` for cross-entropy, ``identity``
             for squared error.
         device, dtype: of the parameters.
@@ -115,20 +117,13 @@ class Autoencoder(GreedyLayer):
         Bengio, Lamblin, Popovici & Larochelle, "Greedy layer-wise training of deep networks", NIPS 2007.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, tied: bool = True, activation: str = "sigmoid",
-                 loss: str = "cross_entropy", output_activation: str | None = None,
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 tied: bool = True, activation: Annotated[str, Choices(*CODE_ACTIVATIONS)] = "sigmoid",
+                 loss: Annotated[str, Choices(*_LOSSES)] = "auto",
+                 output_activation: Annotated[str | None, Choices(*CODE_ACTIVATIONS)] = None,
                  device: Any = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if activation not in CODE_ACTIVATIONS:
-            raise ValueError(f"`activation` must be one of {', '.join(map(repr, CODE_ACTIVATIONS))}, got {activation!r}")
-        if loss not in _LOSSES:
-            raise ValueError(f"`loss` must be one of {', '.join(map(repr, _LOSSES))}, got {loss!r}")
-        if output_activation is not None and output_activation not in CODE_ACTIVATIONS:
-            raise ValueError(f"`output_activation` must be one of {', '.join(map(repr, CODE_ACTIVATIONS))}, "
-                             f"got {output_activation!r}")
         if loss == "cross_entropy" and output_activation not in (None, "sigmoid"):
             raise ValueError(f"a cross-entropy reconstruction needs a sigmoid decoder (outputs in (0, 1)); "
                              f"`loss` is 'cross_entropy' but `output_activation` is {output_activation!r}")

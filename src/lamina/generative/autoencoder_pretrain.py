@@ -21,11 +21,11 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
-from lamina.config.fields import choice, component, number, raise_problems
+from lamina.config.component import spec_base
+from lamina.config.fields import component, raise_problems
 from lamina.errors import ConfigError
 from lamina.generative.autoencoder import Autoencoder
 from lamina.generative.contractive_autoencoder import ContractiveAutoencoder
-from lamina.generative.corruption import CORRUPTIONS
 from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
 from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, _inputs, pretrain_layerwise
 from lamina.generative.sparse_autoencoder import SparseAutoencoder
@@ -34,16 +34,24 @@ from lamina.registry import register
 __all__ = ["AutoencoderPretrainSpec", "DenoisingAutoencoderPretrainSpec", "SparseAutoencoderPretrainSpec",
            "ContractiveAutoencoderPretrainSpec"]
 
+# the constructor's inputs that the layer-wise driver supplies (the code's activation is the layer's)
+_BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "activation", "device", "dtype")
+
 
 @register("pretrain", "autoencoder", aliases=("ae",))
-class AutoencoderPretrainSpec(LayerwisePretrainSpec):
+class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, exclude=_BUILT_BY_THE_DRIVER)):
     """Pretrain each layer as an :class:`~lamina.generative.Autoencoder` (Bengio et al., 2007).
 
-    Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``seed``, ``layers``):
+    The options beside ``epochs``, ``batch_size``, ``optimizer``, ``seed`` and ``layers`` are the keyword arguments
+    of :attr:`target_class`'s constructor, with its defaults and bounds; the layer gives the sizes and the code's
+    activation.
+
+    Args:
         tied: decode with the transposed encoder weights.
         loss: ``auto`` (cross-entropy with a sigmoid decoder where the layer's inputs lie in [0, 1] -- pixels,
             logistic units below --, else squared error with a linear decoder -- ReLU or linear units below),
             ``cross_entropy`` or ``mse``.
+        output_activation: the decoder's nonlinearity (default: the one that suits the loss).
         optimizer: default Adam, lr 1e-3 (the reconstruction loss is summed over the inputs, which makes plain
             SGD's step size depend on the layer's width).
     """
@@ -53,19 +61,11 @@ class AutoencoderPretrainSpec(LayerwisePretrainSpec):
                                        "implement sigmoid, tanh, ReLU and linear codes.")
 
     optimizer: component("optimizer") = Field({"type": "adam", "lr": 1e-3}, validate_default=True)
-    tied: bool = True
-    loss: choice("auto", "cross_entropy", "mse") = "auto"
-
-    module_class: ClassVar[type[Autoencoder]] = Autoencoder
-
-    def module_options(self) -> dict[str, Any]:
-        """The keyword arguments of :attr:`module_class` beside the sizes and the activation."""
-        return {"tied": self.tied, "loss": self.loss}
 
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
-        """A :attr:`module_class` autoencoder of ``n_visible`` inputs and an ``n_hidden``-unit code with this
-        activation, configured by :meth:`module_options`."""
-        return self.module_class(n_visible, n_hidden, activation=activation, **self.module_options())
+        """A :attr:`target_class` autoencoder of ``n_visible`` inputs and an ``n_hidden``-unit code with this
+        activation, configured by these options."""
+        return self.target_class(n_visible, n_hidden, activation=activation, **self.options())
 
     def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
                  folder: Path | None = None) -> dict[str, Any]:
@@ -79,7 +79,8 @@ class AutoencoderPretrainSpec(LayerwisePretrainSpec):
 
 
 @register("pretrain", "denoising_autoencoder", aliases=("dae",))
-class DenoisingAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, AutoencoderPretrainSpec,
+                                                 exclude=(*_BUILT_BY_THE_DRIVER, "generator"))):
     """Pretrain each layer as a :class:`~lamina.generative.DenoisingAutoencoder` (Vincent et al., 2008).
 
     Args:
@@ -88,11 +89,6 @@ class DenoisingAutoencoderPretrainSpec(AutoencoderPretrainSpec):
             deviation; 0.25 is within the range Vincent et al. (2010) found best on MNIST.
     """
 
-    corruption: choice(*CORRUPTIONS) = "masking"
-    level: number(0) = 0.25
-
-    module_class: ClassVar[type[Autoencoder]] = DenoisingAutoencoder
-
     @model_validator(mode="after")
     def _check_level(self) -> DenoisingAutoencoderPretrainSpec:
         if self.corruption != "gaussian" and self.level > 1:
@@ -100,13 +96,10 @@ class DenoisingAutoencoderPretrainSpec(AutoencoderPretrainSpec):
                                                      f"{self.corruption} corruption, got {self.level!r}")])
         return self
 
-    def module_options(self) -> dict[str, Any]:
-        """The autoencoder's options plus the corruption and its level."""
-        return {**super().module_options(), "corruption": self.corruption, "level": self.level}
-
 
 @register("pretrain", "sparse_autoencoder")
-class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPretrainSpec,
+                                              exclude=_BUILT_BY_THE_DRIVER)):
     """Pretrain each layer as a :class:`~lamina.generative.SparseAutoencoder`.
 
     Args:
@@ -114,12 +107,6 @@ class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
         target: the KL penalty's target mean activation.
         weight: the penalty's weight (``beta`` or ``lambda``).
     """
-
-    sparsity: choice("kl", "l1") = "kl"
-    target: number(0, 1, lo_open=True, hi_open=True) = 0.05
-    weight: number(0) = 0.1
-
-    module_class: ClassVar[type[Autoencoder]] = SparseAutoencoder
 
     def check_layer(self, layer: str, activation: str) -> None:
         """As the base check, and refuse the KL penalty on a non-sigmoid layer (it needs means in (0, 1))."""
@@ -130,26 +117,15 @@ class SparseAutoencoderPretrainSpec(AutoencoderPretrainSpec):
                 f"{activation} units: the KL penalty reads each unit's mean activation as a firing probability in "
                 "(0, 1). It fits layers with sigmoid activation; for other layers use sparsity = \"l1\".")
 
-    def module_options(self) -> dict[str, Any]:
-        """The autoencoder's options plus the sparsity penalty's kind, target and weight."""
-        return {**super().module_options(), "sparsity": self.sparsity, "target": self.target, "weight": self.weight}
-
 
 @register("pretrain", "contractive_autoencoder", aliases=("cae",))
-class ContractiveAutoencoderPretrainSpec(AutoencoderPretrainSpec):
+class ContractiveAutoencoderPretrainSpec(spec_base(ContractiveAutoencoder, AutoencoderPretrainSpec,
+                                                   exclude=_BUILT_BY_THE_DRIVER)):
     """Pretrain each layer as a :class:`~lamina.generative.ContractiveAutoencoder` (Rifai et al., 2011).
 
     Args:
         contraction: the weight ``lambda`` of the Jacobian's squared Frobenius norm.
     """
-
-    contraction: number(0) = 0.1
-
-    module_class: ClassVar[type[Autoencoder]] = ContractiveAutoencoder
-
-    def module_options(self) -> dict[str, Any]:
-        """The autoencoder's options plus the contraction weight."""
-        return {**super().module_options(), "contraction": self.contraction}
 
 
 def _plot_pretraining(layers: list, x: Any, folder: Path, method: str) -> None:

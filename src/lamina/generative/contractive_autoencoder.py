@@ -8,10 +8,11 @@ example: for sigmoid codes ``f'(a) = h (1 - h)`` (the paper's eq. 5).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
+from lamina.config.component import Bounds, validated
 from lamina.generative.autoencoder import Autoencoder, activate, activation_derivative
 
 __all__ = ["ContractiveAutoencoder", "contractive_penalty"]
@@ -45,10 +46,10 @@ class ContractiveAutoencoder(Autoencoder):
         extraction", ICML 2011.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, contraction: float = 0.1, **options: Any) -> None:
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 contraction: Annotated[float, Bounds(ge=0)] = 0.1, **options: Any) -> None:
         super().__init__(n_visible, n_hidden, **options)
-        if not contraction >= 0:
-            raise ValueError(f"`contraction` must be >= 0, got {contraction!r}")
         self.contraction = float(contraction)
 
     def jacobian_norm(self, x: torch.Tensor) -> torch.Tensor:

@@ -154,7 +154,7 @@ class DBN(nn.Module):
             joint = torch.cat([h, labels.to(h)], 1)
             with seeded(layer_seed):
                 top = BernoulliRBM(joint.shape[1], self.sizes[-1], softmax_units=self.n_labels,
-                                   **layer_spec._options()).to(device)
+                                   **layer_spec.options()).to(device)
             layer_spec.prepare_module(top, joint)
             trainer = Trainer(top, optimizer=layer_spec.optimizer, schedule=layer_spec.schedule,
                               epochs=layer_spec.epochs, batch_size=layer_spec.batch_size, device=device, seed=layer_seed,

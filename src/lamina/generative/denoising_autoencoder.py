@@ -7,10 +7,11 @@ corrupted copy.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
+from lamina.config.component import Bounds, Choices, validated
 from lamina.generative.autoencoder import Autoencoder
 from lamina.generative.corruption import CORRUPTIONS, corrupt
 
@@ -40,15 +41,15 @@ class DenoisingAutoencoder(Autoencoder):
         Vincent, Larochelle, Lajoie, Bengio & Manzagol, "Stacked denoising autoencoders", JMLR 2010.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, corruption: str = "masking", level: float = 0.25,
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 corruption: Annotated[str, Choices(*CORRUPTIONS)] = "masking",
+                 level: Annotated[float, Bounds(ge=0)] = 0.25,  # within the range Vincent et al. (2010) found best
                  generator: torch.Generator | None = None, **options: Any) -> None:
         super().__init__(n_visible, n_hidden, **options)
-        if corruption not in CORRUPTIONS:
-            raise ValueError(f"`corruption` must be one of {', '.join(map(repr, CORRUPTIONS))}, got {corruption!r}")
-        if corruption == "gaussian" and not level >= 0:
-            raise ValueError(f"`level` (the Gaussian noise's standard deviation) must be >= 0, got {level!r}")
-        if corruption != "gaussian" and not 0 <= level <= 1:
-            raise ValueError(f"`level` (the fraction of inputs {corruption} corrupts) must be in [0, 1], got {level!r}")
+        if corruption != "gaussian" and level > 1:
+            raise ValueError(f"Invalid {type(self).__name__}: level: expected a fraction of inputs in [0, 1] for "
+                             f"{corruption} corruption, got {level!r}")
         self.corruption, self.level, self.generator = corruption, float(level), generator
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,11 +1,12 @@
 """The Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
+from lamina.config.component import Bounds, validated
 from lamina.errors import DataError
 from lamina.generative.contrastive_divergence import cd_surrogate
 from lamina.generative.rbm import RBM
@@ -46,7 +47,9 @@ class GaussianBernoulliRBM(RBM):
 
     family = "gaussian"
 
-    def __init__(self, n_visible: int, n_hidden: int, *, learn_std: bool = False, **options: Any) -> None:
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 learn_std: bool = False, **options: Any) -> None:
         self.learn_std = learn_std
         super().__init__(n_visible, n_hidden, **options)
 

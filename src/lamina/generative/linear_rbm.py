@@ -13,12 +13,13 @@ the chain samples ``h`` with Gaussian noise, and the reconstruction is the visib
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from pydantic import Field
 from torch import nn
 
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import choice, component, count, number
 from lamina.errors import DataError
 from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec
@@ -43,14 +44,12 @@ class LinearHiddenRBM(GreedyLayer):
         >>> Trainer(rbm, optimizer={"type": "sgd", "lr": 0.001, "momentum": 0.9}, epochs=10).fit(features)
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, weight_decay: float = 0.0, init_std: float = 0.1,
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
+                 init_std: Annotated[float, Bounds(gt=0)] = 0.1,  # the paper's code
                  device: Any = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if not weight_decay >= 0 or not init_std > 0:
-            raise ValueError(f"`weight_decay` must be >= 0 and `init_std` > 0, got {weight_decay!r}, {init_std!r}")
         factory = {"device": device, "dtype": dtype}
         self.n_visible, self.n_hidden = n_visible, n_hidden
         self.weight_decay, self.init_std = float(weight_decay), init_std
@@ -118,13 +117,23 @@ class LinearHiddenRBM(GreedyLayer):
         return f"n_visible={self.n_visible}, n_hidden={self.n_hidden}"
 
 
+# Hinton & Salakhutdinov's code (2006) for the linear code layer, beside the constructor's defaults
+LINEAR_RBM_PRESETS: dict[str, dict[str, Any]] = {"hinton_salakhutdinov_2006": {
+    "weight_decay": 0.0002, "batch_size": 100, "optimizer": {"type": "sgd", "lr": 0.001, "momentum": 0.5},
+    "final_momentum": 0.9, "momentum_switch_epoch": 5}}
+
+
 @register("pretrain", "linear_rbm")
-class LinearRBMPretrainSpec(LayerwisePretrainSpec):
+class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,
+                                      exclude=("n_visible", "n_hidden", "device", "dtype"))):
     """An RBM with linear hidden units under each linear (``identity``) layer: the code layer of a deep
     autoencoder, as in Hinton & Salakhutdinov (2006). Use it per layer: ``method = ["rbm", "rbm", "linear_rbm"]``.
 
     Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
-        weight_decay: L2 cost on the weights (0.0002 in the paper's code).
+        weight_decay, init_std: :class:`LinearHiddenRBM`'s options, with its defaults (no weight cost; weights
+            ``N(0, 0.1^2)`` as in the paper's code).
+        preset: ``"hinton_salakhutdinov_2006"``: the paper's code's settings (weight cost 0.0002, SGD at 0.001 with
+            momentum 0.5 then 0.9 from epoch 5, batch size 100) for the keys the table leaves out.
         final_momentum, momentum_switch_epoch: SGD's momentum becomes ``final_momentum`` at that epoch.
         visible_bias_init: ``data`` (log-odds of each input's mean) or ``zero``.
 
@@ -135,15 +144,17 @@ class LinearRBMPretrainSpec(LayerwisePretrainSpec):
     why_incompatible: ClassVar[str] = ("its hidden units are linear, E[h | v] = c + W v, so only a layer without "
                                        "an activation computes what it learned; use \"rbm\" under sigmoid layers.")
 
+    presets: ClassVar[dict[str, dict[str, Any]]] = LINEAR_RBM_PRESETS
+
     optimizer: component("optimizer") = Field({"type": "sgd", "lr": 0.001, "momentum": 0.5}, validate_default=True)
-    weight_decay: number(0) = 0.0002
+    preset: choice(*LINEAR_RBM_PRESETS) | None = None
     final_momentum: number(0, 1, hi_open=True) | None = 0.9
     momentum_switch_epoch: count(0) = 5
     visible_bias_init: choice("data", "zero") = "data"
 
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
         """A :class:`LinearHiddenRBM` of ``n_visible`` visible and ``n_hidden`` hidden units."""
-        return LinearHiddenRBM(n_visible, n_hidden, weight_decay=self.weight_decay)
+        return LinearHiddenRBM(n_visible, n_hidden, **self.options())
 
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Check the inputs and (``visible_bias_init = "data"``) set the visible biases to their log-odds."""

@@ -7,11 +7,12 @@ torch optimizer, momentum, learning-rate schedules, AMP, DDP) trains an RBM like
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
+from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
 from lamina.generative.greedy import GreedyLayer
@@ -47,27 +48,17 @@ class RBM(GreedyLayer):
     family = ""
     softmax_units = 0
 
-    def __init__(self, n_visible: int, n_hidden: int, *, k: int = 1, persistent_chains: int = 0,
-                 reconstruction: str = "probabilities", weight_decay: float = 0.0, sparsity_target: float | None = None,
-                 sparsity_cost: float = 0.1, sparsity_decay: float = 0.95, init_std: float = 0.01,
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 k: Annotated[int, Bounds(ge=1)] = 1, persistent_chains: Annotated[int, Bounds(ge=0)] = 0,
+                 reconstruction: Annotated[str, Choices(*_RECONSTRUCTIONS)] = "probabilities",
+                 weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
+                 sparsity_target: Annotated[float | None, Bounds(gt=0, lt=1)] = None,
+                 sparsity_cost: Annotated[float, Bounds(ge=0)] = 0.1,
+                 sparsity_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.95,
+                 init_std: Annotated[float, Bounds(gt=0)] = 0.01,  # Hinton (2010), sec. 8
                  generator: torch.Generator | None = None, device: Any = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        for name, value in (("n_visible", n_visible), ("n_hidden", n_hidden), ("k", k)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if isinstance(persistent_chains, bool) or not isinstance(persistent_chains, int) or persistent_chains < 0:
-            raise ValueError(f"`persistent_chains` must be an integer >= 0, got {persistent_chains!r}")
-        if reconstruction not in _RECONSTRUCTIONS:
-            raise ValueError(f"`reconstruction` must be one of {_RECONSTRUCTIONS}, got {reconstruction!r}")
-        if not weight_decay >= 0:
-            raise ValueError(f"`weight_decay` must be >= 0, got {weight_decay!r}")
-        if sparsity_target is not None and not 0 < sparsity_target < 1:
-            raise ValueError(f"`sparsity_target` must be in (0, 1) or None, got {sparsity_target!r}")
-        if not sparsity_cost >= 0 or not 0 <= sparsity_decay < 1:
-            raise ValueError(f"`sparsity_cost` must be >= 0 and `sparsity_decay` in [0, 1), got "
-                             f"{sparsity_cost!r} and {sparsity_decay!r}")
-        if not init_std > 0:
-            raise ValueError(f"`init_std` must be > 0, got {init_std!r}")
         factory = {"device": device, "dtype": dtype}
         self.n_visible, self.n_hidden, self.k = n_visible, n_hidden, k
         self.reconstruction, self.weight_decay = reconstruction, float(weight_decay)
@@ -262,9 +253,12 @@ class BernoulliRBM(RBM):
 
     family = "bernoulli"
 
-    def __init__(self, n_visible: int, n_hidden: int, *, softmax_units: int = 0, **options: Any) -> None:
-        if isinstance(softmax_units, bool) or not isinstance(softmax_units, int) or not 0 <= softmax_units < n_visible:
-            raise ValueError(f"`softmax_units` must be an integer in [0, n_visible), got {softmax_units!r}")
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 softmax_units: Annotated[int, Bounds(ge=0)] = 0, **options: Any) -> None:
+        if softmax_units >= n_visible:
+            raise ValueError(f"Invalid {type(self).__name__}: softmax_units: must be < n_visible ({n_visible}), got "
+                             f"{softmax_units}")
         self.softmax_units = softmax_units
         super().__init__(n_visible, n_hidden, **options)
 

@@ -3,9 +3,10 @@
 :func:`~lamina.generative.pretrain_layerwise`.
 
 Each hidden sigmoid layer becomes an RBM's hidden layer: ``p(h = 1 | v) = sigmoid(W v + c)`` *is* the layer's
-forward pass, so the RBM's ``W`` and ``c`` are copied into the layer as they are. The defaults are those of
-Hinton & Salakhutdinov's code (learning rate 0.1, momentum 0.5 then 0.9 from epoch 5, weight cost 0.0002,
-CD-1, batch size 100 there, 128 here).
+forward pass, so the RBM's ``W`` and ``c`` are copied into the layer as they are. The RBM's options are its
+constructor's keyword arguments, with the same names and defaults (``k``, ``persistent_chains``, ``weight_decay =
+0``...); ``preset = "hinton_salakhutdinov_2006"`` gives the settings of Hinton & Salakhutdinov's code (learning rate
+0.1, momentum 0.5 then 0.9 from epoch 5, weight cost 0.0002, CD-1, batch size 100).
 """
 from __future__ import annotations
 
@@ -14,24 +15,37 @@ from typing import Any, ClassVar
 
 import torch
 
+from lamina.config.component import spec_base
 from lamina.config.fields import choice, count, number
 from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
+from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
 from lamina.generative.rbm import RBM, BernoulliRBM
 from lamina.registry import register
 
-__all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec"]
+__all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec", "HINTON_SALAKHUTDINOV_2006"]
+
+# the settings of Hinton & Salakhutdinov's code (rbm.m, 2006) beside the constructor defaults they share (CD-1)
+HINTON_SALAKHUTDINOV_2006: dict[str, Any] = {
+    "weight_decay": 0.0002, "batch_size": 100, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5},
+    "final_momentum": 0.9, "momentum_switch_epoch": 5}
+
+RBM_PRESETS = {"hinton_salakhutdinov_2006": HINTON_SALAKHUTDINOV_2006}
+
+# the constructor's inputs that the layer-wise driver supplies, not the experiment file
+_BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "generator", "device", "dtype")
 
 
 @register("pretrain", "rbm")
-class RBMPretrainSpec(LayerwisePretrainSpec):
+class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
+                                exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
     """Stacked Bernoulli RBMs, one per hidden sigmoid layer.
 
     Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
-        cd_k: Gibbs steps of contrastive divergence.
-        persistent: persistent CD (Tieleman, 2008) with ``persistent_chains`` chains (default: ``batch_size``).
-        reconstruction: ``probabilities`` or ``samples`` for the chain's last visible state in the statistics.
-        weight_decay: L2 cost on the weights, inside the CD update (0.0002 in Hinton & Salakhutdinov's code).
-        sparsity_target, sparsity_cost, sparsity_decay: the sparsity penalty (none by default).
+        k, persistent_chains, reconstruction, weight_decay, sparsity_target, sparsity_cost, sparsity_decay, init_std:
+            :class:`~lamina.generative.BernoulliRBM`'s options, with its defaults (CD-1, no persistent chains, no
+            weight cost, no sparsity penalty, weights ``N(0, 0.01^2)``).
+        preset: ``"hinton_salakhutdinov_2006"``: the settings of Hinton & Salakhutdinov's code (weight cost 0.0002,
+            SGD at 0.1 with momentum 0.5 then 0.9 from epoch 5, batch size 100) for the keys the table leaves out.
         final_momentum, momentum_switch_epoch: SGD's momentum becomes ``final_momentum`` at that epoch (``None``:
             keep the optimizer's).
         visible_bias_init: ``data`` (``log(p / (1 - p))`` of each input's mean, Hinton 2010 sec. 8) or ``zero``.
@@ -50,14 +64,12 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
                                        "need noisy-ReLU RBMs, Nair & Hinton 2010, which lamina does not provide).")
     visible_units: ClassVar[str] = "bernoulli"
 
-    cd_k: count() = 1
-    persistent: bool = False
-    persistent_chains: count() | None = None
-    reconstruction: choice("probabilities", "samples") = "probabilities"
-    weight_decay: number(0) = 0.0002
-    sparsity_target: number(0, 1, lo_open=True, hi_open=True) | None = None
-    sparsity_cost: number(0) = 0.1
-    sparsity_decay: number(0, 1, hi_open=True) = 0.95
+    renamed_keys: ClassVar[dict[str, str]] = {
+        "cd_k": "'k' (BernoulliRBM's name)",
+        "persistent": "'persistent_chains', the number of persistent chains (e.g. the batch size; 0: plain CD-k)"}
+    presets: ClassVar[dict[str, dict[str, Any]]] = RBM_PRESETS
+
+    preset: choice(*RBM_PRESETS) | None = None
     final_momentum: number(0, 1, hi_open=True) | None = 0.9
     momentum_switch_epoch: count(0) = 5
     visible_bias_init: choice("data", "zero") = "data"
@@ -68,15 +80,9 @@ class RBMPretrainSpec(LayerwisePretrainSpec):
     ais_betas: count(3) = 10000
     plots: bool = True
 
-    def _options(self) -> dict[str, Any]:
-        chains = (self.persistent_chains or self.batch_size) if self.persistent else 0
-        return dict(k=self.cd_k, persistent_chains=chains, reconstruction=self.reconstruction,
-                    weight_decay=self.weight_decay, sparsity_target=self.sparsity_target,
-                    sparsity_cost=self.sparsity_cost, sparsity_decay=self.sparsity_decay)
-
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
         """A :class:`~lamina.generative.BernoulliRBM` of ``n_visible`` visible and ``n_hidden`` hidden units."""
-        return BernoulliRBM(n_visible, n_hidden, **self._options())
+        return BernoulliRBM(n_visible, n_hidden, **self.options())
 
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Refuse inputs the RBM's visible units cannot model, and (``visible_bias_init = "data"``) set the visible
@@ -132,8 +138,9 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
     """
 
     visible_units: ClassVar[str] = "gaussian"
+    target_class: ClassVar[type] = GaussianBernoulliRBM
 
-    learn_std: bool = False
+    learn_std: bool = False  # GaussianBernoulliRBM's option, with its default
     gaussian_lr_scale: number(0, 1, lo_open=True) = 0.01
 
     _layer: int | None = None  # which layer this copy of the options is for (set by for_layer)
@@ -152,11 +159,11 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
     def build_module(self, n_visible: int, n_hidden: int, activation: str) -> GreedyLayer:
         """A :class:`~lamina.generative.GaussianBernoulliRBM` for the first layer, a
         :class:`~lamina.generative.BernoulliRBM` above it."""
-        from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
-
         if self._layer == 0:
-            return GaussianBernoulliRBM(n_visible, n_hidden, learn_std=self.learn_std, **self._options())
-        return BernoulliRBM(n_visible, n_hidden, **self._options())
+            return GaussianBernoulliRBM(n_visible, n_hidden, **self.options())
+        options = self.options()
+        del options["learn_std"]  # Bernoulli visible units above the first layer have no standard deviations
+        return BernoulliRBM(n_visible, n_hidden, **options)
 
 
 def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path, *, n_samples: int = 64,

@@ -8,10 +8,11 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
+from lamina.config.component import Bounds, Choices, validated
 from lamina.generative.autoencoder import Autoencoder
 
 __all__ = ["SparseAutoencoder", "kl_sparsity_penalty", "l1_code_penalty", "SPARSITIES"]
@@ -55,15 +56,12 @@ class SparseAutoencoder(Autoencoder):
         Ng, "Sparse autoencoder", CS294A lecture notes, 2011.
     """
 
-    def __init__(self, n_visible: int, n_hidden: int, *, sparsity: str = "kl", target: float = 0.05,
-                 weight: float = 0.1, **options: Any) -> None:
+    @validated
+    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
+                 sparsity: Annotated[str, Choices(*SPARSITIES)] = "kl",
+                 target: Annotated[float, Bounds(gt=0, lt=1)] = 0.05, weight: Annotated[float, Bounds(ge=0)] = 0.1,
+                 **options: Any) -> None:
         super().__init__(n_visible, n_hidden, **options)
-        if sparsity not in SPARSITIES:
-            raise ValueError(f"`sparsity` must be one of {', '.join(map(repr, SPARSITIES))}, got {sparsity!r}")
-        if not 0 < target < 1:
-            raise ValueError(f"`target` (the mean activation the KL penalty aims for) must be in (0, 1), got {target!r}")
-        if not weight >= 0:
-            raise ValueError(f"`weight` must be >= 0, got {weight!r}")
         if sparsity == "kl" and self.activation != "sigmoid":
             raise ValueError(f"the KL sparsity penalty reads each code unit's mean activation as a firing probability, "
                              f"so it needs sigmoid codes; `activation` is {self.activation!r}: use sparsity='l1'")

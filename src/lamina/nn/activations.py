@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 
 from lamina.config.fields import number
@@ -14,11 +16,17 @@ __all__ = ["ActivationSpec", "activation_module"]
 
 
 class ActivationSpec(Spec):
-    """An element-wise (or, for softmax, per-row) nonlinearity; its output has its input's shape."""
+    """An element-wise (or, for softmax, per-row) nonlinearity; its output has its input's shape.
+
+    A subclass names its torch module as ``target_class``; its options are that module's keyword arguments, with
+    torch's names and defaults (issue 25).
+    """
 
     def module(self) -> nn.Module:
-        """The torch module applying the function."""
-        raise NotImplementedError
+        """The torch module applying the function: ``target_class(**options)``."""
+        if self.target_class is None:
+            raise NotImplementedError(f"{type(self).__name__} names no target_class")
+        return self.target_class(**self.options())
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """Activations keep the shape."""
@@ -45,9 +53,7 @@ def _activation(name: str, aliases: tuple[str, ...] = ()):
 class ReLU(ActivationSpec):
     """max(0, x) (Nair & Hinton, 2010)."""
 
-    def module(self) -> nn.Module:
-        """``nn.ReLU()``."""
-        return nn.ReLU()
+    target_class: ClassVar[type] = nn.ReLU
 
 
 @_activation("leaky_relu")
@@ -56,27 +62,21 @@ class LeakyReLU(ActivationSpec):
 
     negative_slope: number(0) = 0.01
 
-    def module(self) -> nn.Module:
-        """``nn.LeakyReLU(self.negative_slope)``."""
-        return nn.LeakyReLU(self.negative_slope)
+    target_class: ClassVar[type] = nn.LeakyReLU
 
 
 @_activation("sigmoid", aliases=("logistic",))
 class Sigmoid(ActivationSpec):
     """1 / (1 + exp(-x)); its derivative is at most 1/4, why deep sigmoid nets' gradients vanish."""
 
-    def module(self) -> nn.Module:
-        """``nn.Sigmoid()``."""
-        return nn.Sigmoid()
+    target_class: ClassVar[type] = nn.Sigmoid
 
 
 @_activation("tanh")
 class Tanh(ActivationSpec):
     """tanh(x) = 2 sigmoid(2x) - 1."""
 
-    def module(self) -> nn.Module:
-        """``nn.Tanh()``."""
-        return nn.Tanh()
+    target_class: ClassVar[type] = nn.Tanh
 
 
 @_activation("softmax")
@@ -86,9 +86,7 @@ class Softmax(ActivationSpec):
 
     dim: int = -1
 
-    def module(self) -> nn.Module:
-        """``nn.Softmax(dim=self.dim)``."""
-        return nn.Softmax(dim=self.dim)
+    target_class: ClassVar[type] = nn.Softmax
 
 
 @_activation("log_softmax")
@@ -97,18 +95,14 @@ class LogSoftmax(ActivationSpec):
 
     dim: int = -1
 
-    def module(self) -> nn.Module:
-        """``nn.LogSoftmax(dim=self.dim)``."""
-        return nn.LogSoftmax(dim=self.dim)
+    target_class: ClassVar[type] = nn.LogSoftmax
 
 
 @_activation("selu")
 class SELU(ActivationSpec):
     """Scaled ELU, self-normalizing with ``lecun_normal`` init (Klambauer et al., 2017)."""
 
-    def module(self) -> nn.Module:
-        """``nn.SELU()``."""
-        return nn.SELU()
+    target_class: ClassVar[type] = nn.SELU
 
 
 @_activation("elu")
@@ -117,18 +111,14 @@ class ELU(ActivationSpec):
 
     alpha: number(0, lo_open=True) = 1.0
 
-    def module(self) -> nn.Module:
-        """``nn.ELU(self.alpha)``."""
-        return nn.ELU(self.alpha)
+    target_class: ClassVar[type] = nn.ELU
 
 
 @_activation("gelu")
 class GELU(ActivationSpec):
     """x Phi(x) (Hendrycks & Gimpel, 2016)."""
 
-    def module(self) -> nn.Module:
-        """``nn.GELU()``."""
-        return nn.GELU()
+    target_class: ClassVar[type] = nn.GELU
 
 
 @_activation("softplus")
@@ -137,18 +127,14 @@ class Softplus(ActivationSpec):
 
     beta: number(0, lo_open=True) = 1.0
 
-    def module(self) -> nn.Module:
-        """``nn.Softplus(self.beta)``."""
-        return nn.Softplus(self.beta)
+    target_class: ClassVar[type] = nn.Softplus
 
 
 @_activation("identity", aliases=("linear",))
 class Identity(ActivationSpec):
     """f(x) = x."""
 
-    def module(self) -> nn.Module:
-        """``nn.Identity()``."""
-        return nn.Identity()
+    target_class: ClassVar[type] = nn.Identity
 
 
 @_activation("hardtanh")
@@ -158,32 +144,28 @@ class Hardtanh(ActivationSpec):
     min_val: number() = -1.0
     max_val: number() = 1.0
 
-    def module(self) -> nn.Module:
-        """``nn.Hardtanh(self.min_val, self.max_val)``."""
-        return nn.Hardtanh(self.min_val, self.max_val)
+    target_class: ClassVar[type] = nn.Hardtanh
 
 
 @_activation("softsign")
 class Softsign(ActivationSpec):
     """x / (1 + |x|)."""
 
-    def module(self) -> nn.Module:
-        """``nn.Softsign()``."""
-        return nn.Softsign()
+    target_class: ClassVar[type] = nn.Softsign
+
+
+class _StepModule(nn.Module):
+    """1 where x > 0, else 0."""
+
+    def forward(self, x):  # noqa: D102
+        return (x > 0).to(x.dtype)
 
 
 @_activation("threshold")
 class Step(ActivationSpec):
     """The perceptron's step: 1 where x > 0, else 0 (Rosenblatt, 1958). No gradient: for demonstrations."""
 
-    def module(self) -> nn.Module:
-        """``_StepModule()``."""
-        return _StepModule()
-
-
-class _StepModule(nn.Module):
-    def forward(self, x):  # noqa: D102
-        return (x > 0).to(x.dtype)
+    target_class: ClassVar[type] = _StepModule
 
 
 def activation_module(spec: ActivationSpec | None) -> nn.Module | None:

@@ -14,11 +14,12 @@ so that inputs of mean 0 and variance 1 leave with mean 0 and variance 1. Use it
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import torch
 from torch import nn
 
-from lamina.config.fields import number
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.nn.random_drop import RandomDrop
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
@@ -58,16 +59,15 @@ class AlphaDropout(RandomDrop):
 
     function = staticmethod(alpha_dropout)
 
-    def __init__(self, p: float = 0.05) -> None:
+    @validated
+    def __init__(self, p: Annotated[float, Bounds(ge=0, lt=1)] = 0.05) -> None:
         super().__init__(p)
 
 
 @register("layer", "alpha_dropout")
-class AlphaDropoutSpec(LayerSpec):
+class AlphaDropoutSpec(spec_base(AlphaDropout, LayerSpec)):
     """Dropout that keeps a SELU network's activations at zero mean and unit variance (Klambauer et al., 2017).
-    Shape unchanged."""
-
-    p: number(0, 1, hi_open=True) = 0.05
+    Shape unchanged. ``p``: :class:`AlphaDropout`'s, with its default and bounds."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """Alpha dropout keeps the shape."""
@@ -75,4 +75,4 @@ class AlphaDropoutSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """An :class:`AlphaDropout` with drop probability ``p``."""
-        return AlphaDropout(self.p)
+        return AlphaDropout(**self.options())

@@ -6,10 +6,12 @@ time instead; the two are equivalent in expectation, and this way the evaluation
 """
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from torch import nn
 
-from lamina.config.fields import number
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.nn.random_drop import RandomDrop
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
@@ -59,16 +61,16 @@ class DropPath(RandomDrop):
 
     function = staticmethod(drop_path)
 
-    def __init__(self, p: float = 0.1) -> None:
+    @validated
+    def __init__(self, p: Annotated[float, Bounds(ge=0, lt=1)] = 0.1) -> None:
         super().__init__(p)
 
 
 @register("layer", "drop_path", aliases=("stochastic_depth",))
-class DropPathSpec(LayerSpec):
+class DropPathSpec(spec_base(DropPath, LayerSpec)):
     """Drop the whole example with probability ``p`` (scaling the kept ones by 1/(1-p)); put it last in a residual
-    branch, or use the ``drop_path`` option of ``residual`` (Huang et al., 2016). Shape unchanged."""
-
-    p: number(0, 1, hi_open=True) = 0.1
+    branch, or use the ``drop_path`` option of ``residual`` (Huang et al., 2016). Shape unchanged. ``p``:
+    :class:`DropPath`'s, with its default and bounds."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """DropPath keeps the shape."""
@@ -76,4 +78,4 @@ class DropPathSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`DropPath` with drop probability ``p``."""
-        return DropPath(self.p)
+        return DropPath(**self.options())

@@ -117,7 +117,9 @@ class ReshapeSpec(LayerSpec):
 @register("layer", "dropout")
 class DropoutSpec(LayerSpec):
     """Zero each activation with probability ``p`` during training, scaling the rest by 1/(1-p)
-    (Srivastava et al., 2014). Shape unchanged."""
+    (Srivastava et al., 2014). Shape unchanged. ``p``: ``torch.nn.Dropout``'s, with its default."""
+
+    target_class: ClassVar[type] = nn.Dropout
 
     p: number(0, 1, hi_open=True) = 0.5
 
@@ -127,7 +129,7 @@ class DropoutSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """``nn.Dropout(p)``."""
-        return nn.Dropout(self.p)
+        return nn.Dropout(**self.options())
 
 
 @register("layer", "embedding")

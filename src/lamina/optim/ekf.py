@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
-from lamina.config.fields import choice, count, number
+
+from lamina.config.component import Bounds, Choices, spec_base, validated
 from lamina.optim.closures import require_closure, residuals_of
 from lamina.optim.curvature import CurvatureError, flatten, unflatten
 from lamina.optim.ekf_blocks import DECOUPLINGS, covariance_bytes, decoupled_blocks, format_bytes
@@ -146,25 +147,16 @@ class EKF(torch.optim.Optimizer):
 
     needs_closure: ClassVar[bool] = True
 
-    def __init__(self, params: Params, lr: float = 1.0, *, decoupling: str = "global",
-                 initial_covariance: float = 100.0, measurement_noise: float = 1.0, process_noise: float = 1e-4,
-                 measurement_noise_final: float | None = None, process_noise_final: float | None = None,
-                 anneal_steps: int = 1000, max_memory: int | None = None) -> None:
-        if not lr > 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if decoupling not in DECOUPLINGS:
-            raise ValueError(f"Invalid decoupling: {decoupling!r} (one of {', '.join(map(repr, DECOUPLINGS))})")
-        if not initial_covariance > 0:
-            raise ValueError(f"Invalid initial_covariance: {initial_covariance}")
-        for name, value in (("measurement_noise", measurement_noise),
-                            ("measurement_noise_final", measurement_noise_final)):
-            if value is not None and not value > 0:
-                raise ValueError(f"Invalid {name} (must be > 0): {value}")
-        for name, value in (("process_noise", process_noise), ("process_noise_final", process_noise_final)):
-            if value is not None and not value >= 0:
-                raise ValueError(f"Invalid {name} (must be >= 0): {value}")
-        if not (isinstance(anneal_steps, int) and anneal_steps >= 1):
-            raise ValueError(f"Invalid anneal_steps: {anneal_steps}")
+    @validated
+    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 1.0, *,
+                 decoupling: Annotated[str, Choices(*DECOUPLINGS)] = "global",
+                 initial_covariance: Annotated[float, Bounds(gt=0)] = 100.0,
+                 measurement_noise: Annotated[float, Bounds(gt=0)] = 1.0,
+                 process_noise: Annotated[float, Bounds(ge=0)] = 1e-4,
+                 measurement_noise_final: Annotated[float | None, Bounds(gt=0)] = None,
+                 process_noise_final: Annotated[float | None, Bounds(ge=0)] = None,
+                 anneal_steps: Annotated[int, Bounds(ge=1)] = 1000,
+                 max_memory: Annotated[int | None, Bounds(ge=1)] = None) -> None:  # bytes
         defaults = dict(lr=lr, decoupling=decoupling, initial_covariance=initial_covariance,
                         measurement_noise=measurement_noise, process_noise=process_noise,
                         measurement_noise_final=measurement_noise_final, process_noise_final=process_noise_final,
@@ -229,24 +221,13 @@ class EKF(torch.optim.Optimizer):
 
 
 @register("optimizer", "ekf", aliases=("extended_kalman_filter", "dekf", "gekf"))
-class EKFSpec(OptimizerSpec):
+class EKFSpec(spec_base(EKF, OptimizerSpec, exclude=("params",))):
     """Extended-Kalman-filter training (Puskorius & Feldkamp, 1994): global (GEKF) or decoupled per layer or per
-    neuron (DEKF); ``batch_size = 1`` is the classic per-example filter. Targets are real-valued (use ``mse``)."""
+    neuron (DEKF); ``batch_size = 1`` is the classic per-example filter. Targets are real-valued (use ``mse``).
+    The options are :class:`EKF`'s keyword arguments, with its defaults and bounds."""
 
     needs_closure: ClassVar[bool] = True
 
-    lr: number(0, lo_open=True) = 1.0
-    decoupling: choice(*DECOUPLINGS) = "global"
-    initial_covariance: number(0, lo_open=True) = 100.0
-    measurement_noise: number(0, lo_open=True) = 1.0
-    process_noise: number(0) = 1e-4
-    measurement_noise_final: number(0, lo_open=True) | None = None
-    process_noise_final: number(0) | None = None
-    anneal_steps: count() = 1000
-    max_memory: count() | None = None  # bytes
-
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
         """An :class:`EKF` over ``params`` with these options."""
-        options = self.model_dump(exclude={"lr"})
-        options.pop("type", None)
-        return EKF(params, lr=self.lr, **options)
+        return EKF(params, **self.options())

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import torch
 from pydantic import Field, model_validator
 
-from lamina.config.fields import choice, component, count, number, raise_problems
+from lamina.config.component import Bounds, Choices, spec_base, validated
+from lamina.config.fields import component, raise_problems
 from lamina.optim.closures import loss_value, record, require_closure
 from lamina.optim.curvature import flatten, unflatten
 from lamina.optim.torch_optimizers import OptimizerSpec, Params
@@ -104,17 +105,15 @@ class EvolutionStrategies(torch.optim.Optimizer):
 
     needs_closure: ClassVar[bool] = True
 
-    def __init__(self, params: Params, lr: float = 0.01, *, sigma: float = 0.02, population: int = 50,
-                 shaping: str = "rank", inner: Callable[[list], torch.optim.Optimizer] | None = None,
+    @validated
+    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 0.01, *,
+                 sigma: Annotated[float, Bounds(gt=0)] = 0.02, population: Annotated[int, Bounds(ge=2)] = 50,
+                 shaping: Annotated[str, Choices("rank", "none")] = "rank",
+                 inner: Callable[[list], torch.optim.Optimizer] | None = None,
                  generator: torch.Generator | None = None) -> None:
-        if not lr > 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not sigma > 0:
-            raise ValueError(f"Invalid sigma: {sigma}")
-        if not (isinstance(population, int) and population >= 2 and population % 2 == 0):
-            raise ValueError(f"Invalid population (an even number >= 2, for antithetic pairs): {population}")
-        if shaping not in ("rank", "none"):
-            raise ValueError(f"Invalid shaping: {shaping!r} ('rank' or 'none')")
+        if population % 2:
+            raise ValueError(f"Invalid EvolutionStrategies: population: expected an even number (antithetic pairs), "
+                             f"got {population}")
         super().__init__(params, dict(lr=lr, sigma=sigma, population=population, shaping=shaping))
         if len(self.param_groups) != 1:
             raise ValueError("EvolutionStrategies doesn't support per-parameter options (parameter groups)")
@@ -175,16 +174,15 @@ class EvolutionStrategies(torch.optim.Optimizer):
 
 
 @register("optimizer", "evolution_strategies", aliases=("es",))
-class EvolutionStrategiesSpec(OptimizerSpec):
+class EvolutionStrategiesSpec(spec_base(EvolutionStrategies, OptimizerSpec,
+                                        exclude=("params", "inner", "generator"))):
     """Evolution strategies (Salimans et al., 2017): antithetic perturbations, rank shaping, and ``inner`` (any
-    first-order optimizer; its ``lr`` is replaced by this one's) on the estimated gradient."""
+    first-order optimizer; its ``lr`` is replaced by this one's) on the estimated gradient. The options are
+    :class:`EvolutionStrategies`' keyword arguments, with its defaults and bounds; ``inner`` is an optimizer table
+    here, whose ``build`` the constructor gets."""
 
     needs_closure: ClassVar[bool] = True
 
-    lr: number(0, lo_open=True) = 0.01
-    sigma: number(0, lo_open=True) = 0.02
-    population: count(2) = 50
-    shaping: choice("rank", "none") = "rank"
     inner: component("optimizer") = Field(default_factory=lambda: resolve("optimizer", "adam"))  # the paper's
 
     @model_validator(mode="after")
@@ -200,5 +198,4 @@ class EvolutionStrategiesSpec(OptimizerSpec):
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
         """An :class:`EvolutionStrategies` over ``params``, with ``inner`` building its inner optimizer."""
-        return EvolutionStrategies(params, lr=self.lr, sigma=self.sigma, population=self.population,
-                                   shaping=self.shaping, inner=self.inner.build)
+        return EvolutionStrategies(params, **self.options())

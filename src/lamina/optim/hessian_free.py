@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import torch
-
 from pydantic import model_validator
 
-from lamina.config.fields import choice, count, number, raise_problems
+from lamina.config.component import Bounds, Choices, spec_base, validated
+from lamina.config.fields import raise_problems
 from lamina.optim.closures import is_batch_closure, loss_and_outputs, record, require_closure
 from lamina.optim.conjugate_gradient import CGBreakdown, CGResult, conjugate_gradient
 from lamina.optim.curvature import CurvatureError, GaussNewton, flatten, unflatten
@@ -88,7 +88,8 @@ class HessianFree(torch.optim.Optimizer):
         cg_decay: warm start CG at ``cg_decay`` times the previous step's CG solution (0.95; 0 starts from zero).
         curvature_batch: the fraction of the batch whose Gauss-Newton products CG uses, cycling through the batch
             step by step (needs a lamina ``Closure``; a plain closure can pass ``step(closure, curvature_closure)``).
-        preconditioner: ``None`` or ``"empirical_fisher"`` (needs a lamina ``Closure``: per-example gradients).
+        preconditioner: ``"none"`` (or ``None``) or ``"empirical_fisher"`` (needs a lamina ``Closure``: per-example
+            gradients).
         backtracking: choose among the saved CG iterates by the loss (Martens, 2010, section 4.6).
         line_search: Armijo backtracking on the final step (``c = 1e-2``, factor 0.8).
         max_retries: on a CG breakdown or non-finite curvature, multiply ``lambda`` by 10 and retry this many times,
@@ -123,34 +124,21 @@ class HessianFree(torch.optim.Optimizer):
 
     needs_closure: ClassVar[bool] = True
 
-    def __init__(self, params: Params, lr: float = 1.0, *, damping: float = 1.0, damping_boost: float = 1.5,
-                 damping_drop: float = 2 / 3, cg_max_iter: int = 250, cg_min_iter: int = 1, cg_tol: float = 5e-4,
-                 cg_decay: float = 0.95, curvature_batch: float = 1.0, preconditioner: str | None = None,
-                 backtracking: bool = True, line_search: bool = True, max_retries: int = 5,
-                 curvature_precision: str = "fp32") -> None:
-        if not lr > 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not damping > 0:
-            raise ValueError(f"Invalid damping: {damping}")
-        if not damping_boost > 1:
-            raise ValueError(f"Invalid damping_boost (must be > 1): {damping_boost}")
-        if not 0 < damping_drop < 1:
-            raise ValueError(f"Invalid damping_drop (must be in (0, 1)): {damping_drop}")
-        if not (isinstance(cg_max_iter, int) and isinstance(cg_min_iter, int) and 1 <= cg_min_iter <= cg_max_iter):
-            raise ValueError(f"Invalid CG iteration bounds: cg_min_iter={cg_min_iter}, cg_max_iter={cg_max_iter} "
-                             "(need 1 <= cg_min_iter <= cg_max_iter)")
-        if not cg_tol >= 0:
-            raise ValueError(f"Invalid cg_tol: {cg_tol}")
-        if not 0 <= cg_decay <= 1:
-            raise ValueError(f"Invalid cg_decay (must be in [0, 1]): {cg_decay}")
-        if not 0 < curvature_batch <= 1:
-            raise ValueError(f"Invalid curvature_batch (a fraction of the batch in (0, 1]): {curvature_batch}")
-        if preconditioner not in (None, "empirical_fisher"):
-            raise ValueError(f"Invalid preconditioner: {preconditioner!r} (None or 'empirical_fisher')")
-        if not (isinstance(max_retries, int) and max_retries >= 0):
-            raise ValueError(f"Invalid max_retries: {max_retries}")
-        if curvature_precision not in _AUTOCAST:
-            raise ValueError(f"Invalid curvature_precision: {curvature_precision!r} (one of {', '.join(_AUTOCAST)})")
+    @validated
+    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 1.0, *,
+                 damping: Annotated[float, Bounds(gt=0)] = 1.0,
+                 damping_boost: Annotated[float, Bounds(gt=1)] = 1.5,  # Martens' 3/2 and 2/3
+                 damping_drop: Annotated[float, Bounds(gt=0, lt=1)] = 2 / 3,
+                 cg_max_iter: Annotated[int, Bounds(ge=1)] = 250, cg_min_iter: Annotated[int, Bounds(ge=1)] = 1,
+                 cg_tol: Annotated[float, Bounds(ge=0)] = 5e-4, cg_decay: Annotated[float, Bounds(ge=0, le=1)] = 0.95,
+                 curvature_batch: Annotated[float, Bounds(gt=0, le=1)] = 1.0,
+                 preconditioner: Annotated[str | None, Choices("none", "empirical_fisher")] = "none",
+                 backtracking: bool = True, line_search: bool = True, max_retries: Annotated[int, Bounds(ge=0)] = 5,
+                 curvature_precision: Annotated[str, Choices(*_AUTOCAST)] = "fp32") -> None:
+        if cg_min_iter > cg_max_iter:
+            raise ValueError(f"Invalid HessianFree: cg_min_iter: must be <= cg_max_iter ({cg_max_iter}), got "
+                             f"{cg_min_iter}")
+        preconditioner = None if preconditioner == "none" else preconditioner
         defaults = dict(lr=lr, damping=damping, damping_boost=damping_boost, damping_drop=damping_drop,
                         cg_max_iter=cg_max_iter, cg_min_iter=cg_min_iter, cg_tol=cg_tol, cg_decay=cg_decay,
                         curvature_batch=curvature_batch, preconditioner=preconditioner, backtracking=backtracking,
@@ -281,26 +269,12 @@ class HessianFree(torch.optim.Optimizer):
 
 
 @register("optimizer", "hessian_free", aliases=("hf",))
-class HessianFreeSpec(OptimizerSpec):
+class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
     """Hessian-free optimization (Martens, 2010): CG on the damped Gauss-Newton model, Levenberg-Marquardt damping,
-    CG backtracking and a line search. Best with large batches (``batch_size`` in the thousands, or the whole set)."""
+    CG backtracking and a line search. Best with large batches (``batch_size`` in the thousands, or the whole set).
+    The options are :class:`HessianFree`'s keyword arguments, with its defaults and bounds."""
 
     needs_closure: ClassVar[bool] = True
-
-    lr: number(0, lo_open=True) = 1.0
-    damping: number(0, lo_open=True) = 1.0
-    damping_boost: number(1, lo_open=True) = 1.5  # Martens' 3/2 and 2/3
-    damping_drop: number(0, 1, lo_open=True, hi_open=True) = 2 / 3
-    cg_max_iter: count() = 250
-    cg_min_iter: count() = 1
-    cg_tol: number(0) = 5e-4
-    cg_decay: number(0, 1) = 0.95
-    curvature_batch: number(0, 1, lo_open=True) = 1.0
-    preconditioner: choice("none", "empirical_fisher") = "none"
-    backtracking: bool = True
-    line_search: bool = True
-    max_retries: count(0) = 5
-    curvature_precision: choice("fp32", "bf16", "fp16") = "fp32"
 
     @model_validator(mode="after")
     def _cg_bounds(self) -> HessianFreeSpec:
@@ -311,7 +285,4 @@ class HessianFreeSpec(OptimizerSpec):
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:
         """A :class:`HessianFree` optimizer over ``params`` with these options."""
-        options = self.model_dump(exclude={"lr", "preconditioner"})
-        options.pop("type", None)
-        return HessianFree(params, lr=self.lr, preconditioner=None if self.preconditioner == "none" else
-                           self.preconditioner, **options)
+        return HessianFree(params, **self.options())

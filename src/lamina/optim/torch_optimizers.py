@@ -1,8 +1,12 @@
 """The optimizers torch ships, by name (``optimizer = { type = "sgd", lr = 0.1, momentum = 0.9 }``).
 
 Each spec validates its options in config terms (so ``lamina config check`` catches them) and builds the
-``torch.optim`` optimizer. Optimizers that re-evaluate the loss (L-BFGS here; Hessian-free and EKF in their
-own modules) set ``needs_closure`` and the trainer passes them a :class:`~lamina.train.closure.Closure`.
+``torch.optim`` optimizer. The keys are torch's keyword names with torch's defaults (``lr`` of SGD is 1e-3, as in
+``torch.optim.SGD``; L-BFGS has no line search unless ``line_search_fn = "strong_wolfe"``): torch's signature
+declares them, and ``tests/config/test_component_consistency.py`` checks each spec against it (issue 25). The
+bounds are lamina's, since torch's signatures declare none. Optimizers that re-evaluate the loss (L-BFGS here;
+Hessian-free and EKF in their own modules) set ``needs_closure`` and the trainer passes them a
+:class:`~lamina.train.closure.Closure`.
 """
 from __future__ import annotations
 
@@ -59,7 +63,9 @@ class SGDSpec(OptimizerSpec):
     """Stochastic gradient descent with optional (Nesterov) momentum (Robbins & Monro, 1951; Polyak, 1964;
     Sutskever et al., 2013): ``v <- mu v + g``, ``w <- w - lr v``."""
 
-    lr: number(0, lo_open=True) = 0.01
+    target_class: ClassVar[type] = torch.optim.SGD
+
+    lr: number(0, lo_open=True) = 1e-3
     momentum: number(0, 1, hi_open=True) = 0.0
     dampening: number(0, 1) = 0.0
     nesterov: bool = False
@@ -73,13 +79,14 @@ class SGDSpec(OptimizerSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.SGD`` with these options."""
-        return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, dampening=self.dampening,
-                               nesterov=self.nesterov, weight_decay=self.weight_decay)
+        return torch.optim.SGD(params, **self.options())
 
 
 @register("optimizer", "adagrad")
 class AdaGradSpec(OptimizerSpec):
     """AdaGrad: per-weight rates ``lr / sqrt(sum g^2)`` (Duchi, Hazan & Singer, 2011)."""
+
+    target_class: ClassVar[type] = torch.optim.Adagrad
 
     lr: number(0, lo_open=True) = 0.01
     lr_decay: _decay = 0.0
@@ -89,13 +96,14 @@ class AdaGradSpec(OptimizerSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.Adagrad`` with these options."""
-        return torch.optim.Adagrad(params, lr=self.lr, lr_decay=self.lr_decay, weight_decay=self.weight_decay,
-                                   initial_accumulator_value=self.initial_accumulator_value, eps=self.eps)
+        return torch.optim.Adagrad(params, **self.options())
 
 
 @register("optimizer", "adadelta")
 class AdaDeltaSpec(OptimizerSpec):
     """AdaDelta: rates from running averages of squared gradients and updates (Zeiler, 2012)."""
+
+    target_class: ClassVar[type] = torch.optim.Adadelta
 
     lr: number(0, lo_open=True) = 1.0
     rho: number(0, 1, hi_open=True) = 0.9
@@ -104,12 +112,14 @@ class AdaDeltaSpec(OptimizerSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.Adadelta`` with these options."""
-        return torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=self.eps, weight_decay=self.weight_decay)
+        return torch.optim.Adadelta(params, **self.options())
 
 
 @register("optimizer", "rmsprop")
 class RMSPropSpec(OptimizerSpec):
     """RMSProp: divide by a running RMS of the gradient, optionally with momentum (Tieleman & Hinton, 2012)."""
+
+    target_class: ClassVar[type] = torch.optim.RMSprop
 
     lr: number(0, lo_open=True) = 0.01
     alpha: number(0, 1, hi_open=True) = 0.99
@@ -120,8 +130,7 @@ class RMSPropSpec(OptimizerSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.RMSprop`` with these options."""
-        return torch.optim.RMSprop(params, lr=self.lr, alpha=self.alpha, eps=self.eps, momentum=self.momentum,
-                                   centered=self.centered, weight_decay=self.weight_decay)
+        return torch.optim.RMSprop(params, **self.options())
 
 
 @register("optimizer", "adam")
@@ -131,6 +140,8 @@ class AdamSpec(OptimizerSpec):
     ``fused``: torch's fused kernel; ``None`` (default) uses it wherever torch has one for the parameters (floating
     point, CPU or CUDA), see :func:`_fused`.
     """
+
+    target_class: ClassVar[type] = torch.optim.Adam
 
     lr: number(0, lo_open=True) = 1e-3
     betas: Annotated[list[number(0, 1, hi_open=True)], Field(min_length=2, max_length=2)] = [0.9, 0.999]
@@ -142,21 +153,21 @@ class AdamSpec(OptimizerSpec):
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.Adam`` with these options."""
         params, fused = _fused(self.fused, params)
-        return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                weight_decay=self.weight_decay, amsgrad=self.amsgrad, **fused)
+        return torch.optim.Adam(params, **self.options(betas=tuple(self.betas), **fused))
 
 
 @register("optimizer", "adamw")
 class AdamWSpec(AdamSpec):
     """Adam with decoupled weight decay (Loshchilov & Hutter, 2019)."""
 
+    target_class: ClassVar[type] = torch.optim.AdamW
+
     weight_decay: _decay = 0.01
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.AdamW`` with these options."""
         params, fused = _fused(self.fused, params)
-        return torch.optim.AdamW(params, lr=self.lr, betas=tuple(self.betas), eps=self.eps,
-                                 weight_decay=self.weight_decay, amsgrad=self.amsgrad, **fused)
+        return torch.optim.AdamW(params, **self.options(betas=tuple(self.betas), **fused))
 
 
 @register("optimizer", "lbfgs", aliases=("l-bfgs",))
@@ -165,16 +176,17 @@ class LBFGSSpec(OptimizerSpec):
     (``batch_size`` = the training set size). Memory: ``2 * history_size`` copies of the parameters."""
 
     needs_closure: ClassVar[bool] = True
+    target_class: ClassVar[type] = torch.optim.LBFGS
 
     lr: number(0, lo_open=True) = 1.0
     max_iter: count() = 20
     history_size: count() = 100
     tolerance_grad: number(0) = 1e-7
     tolerance_change: number(0) = 1e-9
-    line_search_fn: choice("strong_wolfe", "none") = "strong_wolfe"
+    # torch's default, no line search; "strong_wolfe" is what makes full-batch L-BFGS robust ("none": None)
+    line_search_fn: choice("strong_wolfe", "none") | None = None
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.LBFGS`` with these options."""
-        return torch.optim.LBFGS(params, lr=self.lr, max_iter=self.max_iter, history_size=self.history_size,
-                                 tolerance_grad=self.tolerance_grad, tolerance_change=self.tolerance_change,
-                                 line_search_fn=None if self.line_search_fn == "none" else self.line_search_fn)
+        return torch.optim.LBFGS(params, **self.options(line_search_fn=None if self.line_search_fn == "none" else
+                                                        self.line_search_fn))

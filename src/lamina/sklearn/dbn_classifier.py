@@ -121,8 +121,10 @@ intercepts_, pretrained_layers_
         """The ``[pretrain]`` table the ``pretrain_*`` parameters describe (``None`` when ``pretrain_epochs=0``)."""
         if self.pretrain_epochs == 0:
             return None
+        # the paper's weight cost, as before the preset existed; chains: one per example of a batch
         return {"method": "gaussian_rbm" if self.visible == "gaussian" else "rbm", "epochs": self.pretrain_epochs,
-                "batch_size": self.pretrain_batch_size, "cd_k": self.cd_k, "persistent": bool(self.persistent),
+                "preset": "hinton_salakhutdinov_2006", "batch_size": self.pretrain_batch_size, "k": self.cd_k,
+                "persistent_chains": self.pretrain_batch_size if self.persistent else 0,
                 "optimizer": {"type": "sgd", "lr": self.pretrain_learning_rate, "momentum": 0.5},
                 "monitor_examples": 0, "plots": False}  # no per-epoch monitoring or figures inside an estimator
 

@@ -138,7 +138,8 @@ class BaseMLP(LaminaEstimator):
             table = {"type": "sgd", "lr": lr, "momentum": self.momentum,
                      "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
         elif solver in ("lbfgs", "l-bfgs"):
-            table = {"type": "lbfgs", "max_iter": 1}  # one L-BFGS iteration per epoch, as scikit-learn counts
+            # one L-BFGS iteration per epoch, as scikit-learn counts; a line search, as scipy's L-BFGS-B does
+            table = {"type": "lbfgs", "max_iter": 1, "line_search_fn": "strong_wolfe"}
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")

@@ -168,7 +168,8 @@ class NARXForecaster(LaminaEstimator):
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
         if self.solver in ("lbfgs", "l-bfgs"):
-            table: Any = {"type": "lbfgs", "max_iter": 1}  # one L-BFGS iteration per epoch, as scikit-learn counts
+            # one L-BFGS iteration per epoch, as scikit-learn counts; a line search, as scipy's L-BFGS-B does
+            table: Any = {"type": "lbfgs", "max_iter": 1, "line_search_fn": "strong_wolfe"}
         elif isinstance(self.solver, str):
             table = {"type": self.solver, "lr": self.learning_rate_init}
         else:

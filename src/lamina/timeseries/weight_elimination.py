@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from torch import nn
 
-from lamina.config.fields import number
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.registry import register, resolve
 from lamina.train.callbacks.base import Callback, CallbackSpec
 
@@ -134,7 +134,7 @@ class WeightElimination(Callback):
     with ``desired_error``, adapt ``lambda`` after every epoch by :func:`adapt_strength`.
 
     Args:
-        strength: ``lambda``, fixed, or its start value when adaptive (Weigend et al. started from 0).
+        strength: ``lambda``, fixed, or its start value when adaptive (Weigend et al. started from 0; default 1e-4).
         scale: ``w0``.
         desired_error: ``D`` in the units of the data term (mean squared error for ``"mse"``); ``None`` keeps
             ``lambda`` fixed.
@@ -146,18 +146,13 @@ class WeightElimination(Callback):
         strengths: ``lambda`` after each epoch of this fit (adaptive only), for plots and checks.
     """
 
-    def __init__(self, strength: float, scale: float = 1.0, *, desired_error: float | None = None,
-                 strength_step: float = 1e-6, average_decay: float = 0.9, cut: float = 0.9) -> None:
-        if not strength >= 0:
-            raise ValueError(f"`strength` must be >= 0, got {strength!r}")
-        if desired_error is not None and not desired_error > 0:
-            raise ValueError(f"`desired_error` must be > 0 or None, got {desired_error!r}")
-        if not strength_step >= 0:
-            raise ValueError(f"`strength_step` must be >= 0, got {strength_step!r}")
-        if not 0 <= average_decay < 1:
-            raise ValueError(f"`average_decay` must be in [0, 1), got {average_decay!r}")
-        if not 0 < cut <= 1:
-            raise ValueError(f"`cut` must be in (0, 1], got {cut!r}")
+    @validated
+    def __init__(self, strength: Annotated[float, Bounds(ge=0)] = 1e-4, scale: Annotated[float, Bounds(gt=0)] = 1.0,
+                 *, desired_error: Annotated[float | None, Bounds(gt=0)] = None,
+                 # the paper's Delta lambda (its error is a sum, not a mean: rescale)
+                 strength_step: Annotated[float, Bounds(ge=0)] = 1e-6,
+                 average_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.9,
+                 cut: Annotated[float, Bounds(gt=0, le=1)] = 0.9) -> None:  # "cut lambda by 10%"
         self.strength, self.scale, self.desired_error = strength, scale, desired_error
         self.strength_step, self.average_decay, self.cut = strength_step, average_decay, cut
         self.strengths: list[float] = []
@@ -205,8 +200,9 @@ class WeightElimination(Callback):
 
 
 @register("callback", "weight_elimination")
-class WeightEliminationSpec(CallbackSpec):
-    """Weigend's weight elimination as a training callback.
+class WeightEliminationSpec(spec_base(WeightElimination, CallbackSpec)):
+    """Weigend's weight elimination as a training callback: :class:`WeightElimination`'s options, with its defaults
+    and bounds.
 
     Args:
         strength: ``lambda``, or its start value when ``desired_error`` is set.
@@ -217,14 +213,6 @@ class WeightEliminationSpec(CallbackSpec):
         cut: the factor of the "cut lambda" case (adaptive only; the paper's 10% cut).
     """
 
-    strength: number(0) = 1e-4
-    scale: number(0, lo_open=True) = 1.0
-    desired_error: number(0, lo_open=True) | None = None
-    strength_step: number(0) = 1e-6  # the paper's Delta lambda (its error is a sum, not a mean: rescale)
-    average_decay: number(0, 1, hi_open=True) = 0.9
-    cut: number(0, 1, lo_open=True) = 0.9  # "cut lambda by 10%"
-
     def build(self) -> Callback:
         """The :class:`WeightElimination` callback these options describe."""
-        return WeightElimination(self.strength, self.scale, desired_error=self.desired_error,
-                                 strength_step=self.strength_step, average_decay=self.average_decay, cut=self.cut)
+        return WeightElimination(**self.options())

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Annotated, Any
 
-from lamina.config.fields import choice, count, number
+from lamina.config.component import Bounds, Choices, spec_base, validated
 from lamina.errors import ConfigError, did_you_mean
 from lamina.registry import register
 from lamina.train.callbacks.base import Callback, CallbackSpec
@@ -26,10 +26,10 @@ class EarlyStopping(Callback):
         restore_best: put back the weights of the best epoch when training ends.
     """
 
-    def __init__(self, monitor: str = "val_loss", *, patience: int = 5, mode: str = "auto", min_delta: float = 0.0,
-                 restore_best: bool = True) -> None:
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"`mode` must be one of 'auto', 'min', 'max', got {mode!r}")
+    @validated
+    def __init__(self, monitor: str = "val_loss", *, patience: Annotated[int, Bounds(ge=1)] = 5,
+                 mode: Annotated[str, Choices("auto", "min", "max")] = "auto",
+                 min_delta: Annotated[float, Bounds(ge=0)] = 0.0, restore_best: bool = True) -> None:
         self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
         self.on_train_begin(None)
@@ -84,16 +84,10 @@ class EarlyStopping(Callback):
 
 
 @register("callback", "early_stopping")
-class EarlyStoppingSpec(CallbackSpec):
-    """``early_stopping = { monitor = "val_loss", patience = 5 }`` (see :class:`EarlyStopping`)."""
-
-    monitor: str = "val_loss"
-    patience: count() = 5
-    mode: choice("auto", "min", "max") = "auto"
-    min_delta: number(0) = 0.0
-    restore_best: bool = True
+class EarlyStoppingSpec(spec_base(EarlyStopping, CallbackSpec)):
+    """``early_stopping = { monitor = "val_loss", patience = 5 }``: :class:`EarlyStopping`'s keyword arguments,
+    with its defaults and bounds."""
 
     def build(self) -> EarlyStopping:
         """The :class:`EarlyStopping` callback."""
-        return EarlyStopping(self.monitor, patience=self.patience, mode=self.mode, min_delta=self.min_delta,
-                             restore_best=self.restore_best)
+        return EarlyStopping(**self.options())
