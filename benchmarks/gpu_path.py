@@ -2,7 +2,7 @@
 trained end to end in fp32, bf16 autocast and bf16 + ``torch.compile``, and CD-1 RBM training against the
 matrix-product bound on the GPU.
 
-    python -m benchmarks.gpu_path [--parts overhead,rbm,mnist_mlp,char_lstm] [--mlp-epochs 30] [--lstm-epochs 8]
+    python -m benchmarks.gpu_path [--parts syncs,overhead,rbm,mnist_mlp,char_lstm] [--mlp-epochs 30] [--lstm-epochs 8]
 
 Every part runs in this one process and writes ``results/gpu_path.json`` as it finishes (so a run cut short keeps
 what it measured). Needs a CUDA device; ratios are taken within the run, interleaved where they compare two loops.
@@ -60,13 +60,13 @@ def lamina_trainer_cuda(x: torch.Tensor, y: torch.Tensor, steps: int, metrics: l
 
 
 def overhead(args: argparse.Namespace) -> None:
-    """Trainer vs hand loop on the GPU (samples/s, median of interleaved rounds)."""
+    """Trainer vs hand loop on the GPU (samples/s, median of interleaved rounds), both given the data already on
+    the GPU, so each times its loop and its fixed costs per ``fit`` (set-up, end-of-epoch checks), not the copy."""
     train = lamina.data.load("mnist", flatten=True).train
-    x_cpu, y_cpu = train.x, train.y
-    x_gpu, y_gpu = x_cpu.cuda(), y_cpu.cuda()
+    x_gpu, y_gpu = train.x.cuda(), train.y.cuda()
     contenders = {"hand-written loop (data on GPU)": lambda: hand_loop_cuda(x_gpu, y_gpu, args.steps),
-                  "lamina Trainer": lambda: lamina_trainer_cuda(x_cpu, y_cpu, args.steps, None),
-                  "lamina Trainer (no metrics)": lambda: lamina_trainer_cuda(x_cpu, y_cpu, args.steps, [])}
+                  "lamina Trainer": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, None),
+                  "lamina Trainer (no metrics)": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, [])}
     for fn in contenders.values():
         fn()
     rates: dict[str, list[float]] = {name: [] for name in contenders}
@@ -83,7 +83,7 @@ def overhead(args: argparse.Namespace) -> None:
 
 def rbm(args: argparse.Namespace) -> None:
     """CD-1 of a 784x500 Bernoulli RBM on the GPU against its five matrix products timed alone, at two batch sizes."""
-    x = lamina.data.load("mnist", scale="binarize", flatten=True).train.x.contiguous()
+    x = lamina.data.load("mnist", scale="binarize", flatten=True).train.x.contiguous().cuda()  # as the bound's
     rows = {}
     for batch in (128, 1024):
         w = torch.randn(500, 784, device="cuda") * 0.01
@@ -119,6 +119,37 @@ def rbm(args: argparse.Namespace) -> None:
     RESULT["rbm_cd1"] = rows
 
 
+def syncs(args: argparse.Namespace) -> None:
+    """Where the host waits for the GPU during training: ``torch.cuda.set_sync_debug_mode("warn")`` over one epoch of
+    40 batches, each synchronizing call site counted (MLP with loss only, and the CD-1 RBM)."""
+    import warnings
+
+    x = lamina.data.load("mnist", scale="binarize", flatten=True).train.x[: 40 * BATCH].contiguous()
+    y = torch.zeros(len(x), dtype=torch.long)
+    cases = {"mlp": lambda: lamina.Trainer(mlp(), loss="cross_entropy", optimizer={"type": "sgd", "lr": LR},
+                                           epochs=1, batch_size=BATCH, device="cuda", seed=0, metrics=[]),
+             "rbm": lambda: lamina.Trainer(BernoulliRBM(784, 500, k=1), optimizer={"type": "sgd", "lr": 0.05},
+                                           epochs=1, batch_size=BATCH, device="cuda", seed=0)}
+    rows = {}
+    for name, make in cases.items():
+        trainer = make()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                trainer.fit(ArrayDataset(x, y) if name == "mlp" else ArrayDataset(x))
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        sites: dict[str, int] = {}
+        for w in caught:
+            if "synchroniz" in str(w.message):
+                site = f"{w.filename.split('site-packages/')[-1].split('src/')[-1]}:{w.lineno}"
+                sites[site] = sites.get(site, 0) + 1
+        rows[name] = {"batches": 40, "syncs": sum(sites.values()), "sites": sites}
+        print(f"syncs {name}: {rows[name]}", flush=True)
+    RESULT["syncs"] = rows
+
+
 def _experiment(path: str, epochs: int, precision: str, compile_: bool, out: str) -> dict[str, Any]:
     overrides = ["train.device=cuda", f"train.epochs={epochs}", f"train.precision={precision}",
                  f"train.compile={'true' if compile_ else 'false'}"]
@@ -144,8 +175,8 @@ def experiments(name: str, path: str, epochs: int, out: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="overhead,rbm,mnist_mlp,char_lstm")
-    parser.add_argument("--steps", type=int, default=300, help="overhead: batches per timed epoch")
+    parser.add_argument("--parts", default="syncs,overhead,rbm,mnist_mlp,char_lstm")
+    parser.add_argument("--steps", type=int, default=468, help="overhead: batches per timed epoch (468: all of MNIST)")
     parser.add_argument("--rounds", type=int, default=5, help="overhead: interleaved rounds")
     parser.add_argument("--repeats", type=int, default=3, help="rbm: epochs timed, best kept")
     parser.add_argument("--mlp-epochs", type=int, default=30)
@@ -155,7 +186,7 @@ def main() -> None:
     if not torch.cuda.is_available():
         parser.error("needs a CUDA device")
     RESULT["device"] = torch.cuda.get_device_name(0)
-    runners = {"overhead": lambda: overhead(args), "rbm": lambda: rbm(args),
+    runners = {"overhead": lambda: overhead(args), "rbm": lambda: rbm(args), "syncs": lambda: syncs(args),
                "mnist_mlp": lambda: experiments("mnist_mlp", "examples/mnist_mlp.toml", args.mlp_epochs, args.out),
                "char_lstm": lambda: experiments("char_lstm", "examples/char_lstm.toml", args.lstm_epochs, args.out)}
     for part in args.parts.split(","):  # in the order given, each written as it finishes

@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 from lamina.data import ArrayDataset
-from lamina.errors import ConfigError
+from lamina.errors import ConfigError, TrainingDivergedError
 from lamina.train import Trainer
 from lamina.train.steps import choose_step, closure_step, plain_step, scaled_step
+from lamina.train.trainer import FINITE_CHECK_EVERY
 
 
 def _regression(n=8, seed=0):
@@ -147,3 +148,23 @@ def test_bad_schedule_intervals_are_refused():
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         Trainer(model, loss="mse", optimizer=optimizer, schedule_interval="step", device="cpu",
                 schedule=torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer))
+
+
+def test_deferred_finiteness_check_stops_within_the_window_and_restores_the_epochs_weights():
+    """On an accelerator the loss's finiteness is read every FINITE_CHECK_EVERY steps, not each step (no host wait
+    per batch). Forced on the CPU here: the divergence is still caught, inside the window, and the weights the NaN
+    steps produced are replaced by the epoch's first ones."""
+
+    torch.manual_seed(0)
+    x, y = torch.randn(64 * 8, 5), torch.randint(0, 3, (64 * 8,))
+    x[200] = float("nan")  # one poisoned example: its batch (shuffled) has a NaN loss
+    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
+    trainer = Trainer(model, loss="cross_entropy", optimizer={"type": "sgd", "lr": 0.1}, epochs=3, batch_size=8,
+                      device="cpu", seed=0)
+    trainer._defer_finite = True
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(TrainingDivergedError, match=r"the loss became nan between steps 1 and \d+ of epoch 1") as err:
+        trainer.fit(ArrayDataset(x, y))
+    assert 1 <= err.value.step <= FINITE_CHECK_EVERY and err.value.step == trainer.step
+    for k, v in model.state_dict().items():  # the NaN update was undone: the weights of the epoch's start
+        assert torch.isfinite(v).all() and torch.equal(v, start[k])

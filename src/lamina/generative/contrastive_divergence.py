@@ -212,7 +212,10 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
         sparsity and weight-decay terms; ``None`` for the statistics and options."""
         weight, v_data, h_data, v_model, h_model, dv, dh, v_mean_data, delta = ctx.saved_tensors
         n_data, n_model = v_data.shape[0], v_model.shape[0]
-        g = float(grad_output)  # 1 from the trainer; folded into the products' scale factors, not an extra pass
+        # 1 from the trainer. On the CPU it is folded into the products' scale factors (no extra pass); on a device,
+        # reading it would make the host wait for the GPU, so the gradients are scaled by the tensor at the end
+        on_host = grad_output.device.type == "cpu"
+        g = float(grad_output) if on_host else 1.0
         # g (<h v^T>_model - <h v^T>_data): two products into one buffer, all scaling inside the GEMM calls
         grad_w = torch.mm(h_model.t(), v_model)
         grad_w.addmm_(h_data.t(), v_data, beta=g / n_model, alpha=-g / n_data)
@@ -224,6 +227,8 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
             grad_c.add_(delta, alpha=g)
         if ctx.weight_decay:
             grad_w.add_(weight, alpha=g * ctx.weight_decay)
+        if not on_host:
+            grad_w, grad_b, grad_c = (t * grad_output.to(t.dtype) for t in (grad_w, grad_b, grad_c))
         return grad_w, grad_b, grad_c, None, None, None, None, None, None, None, None, None
 
 

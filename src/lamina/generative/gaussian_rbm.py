@@ -113,7 +113,7 @@ class GaussianBernoulliRBM(RBM):
         through autograd: ``mean F(v_data) - mean F(v_model)`` with ``v_model`` detached (two extra products)."""
         v = batch[0] if isinstance(batch, (tuple, list)) else batch
         v = self._rows(v)
-        self.check_visible(v)
+        self._check_batch(v)
         stats = self.cd_statistics(v)
         delta = self._update_buffers(stats) if self.training else None
         if not self.learn_std:

@@ -109,6 +109,40 @@ class RBM(GreedyLayer):
     def check_visible(self, v: torch.Tensor) -> None:
         """Raise :class:`~lamina.errors.DataError` for data these visible units cannot model."""
 
+    # each training batch is checked; on a device the check is deferred (reading it would make the host wait for
+    # the GPU on every batch): the running minimum and maximum are kept there and checked every this many batches
+    # and when the model leaves training mode
+    DEFERRED_CHECK_EVERY = 32
+
+    def _check_batch(self, v: torch.Tensor) -> None:
+        """:meth:`check_visible` of a training batch: at once on the CPU, deferred on a device (the running range
+        of the batches since the last check is checked as data: a NaN or an out-of-range value shows in it)."""
+        if v.device.type == "cpu":
+            self.check_visible(v)
+            return
+        lo, hi = torch.aminmax(v.detach())
+        pending = getattr(self, "_pending_range", None)
+        if pending is None:
+            self._pending_range, self._pending_batches = [lo.clone(), hi.clone()], 0
+        else:  # NaN propagates through minimum and maximum, so it is not lost
+            torch.minimum(pending[0], lo, out=pending[0])
+            torch.maximum(pending[1], hi, out=pending[1])
+        self._pending_batches += 1
+        if self._pending_batches >= self.DEFERRED_CHECK_EVERY:
+            self.flush_visible_check()
+
+    def flush_visible_check(self) -> None:
+        """Check the range that deferred batch checks have gathered (see :meth:`_check_batch`)."""
+        pending, self._pending_range = getattr(self, "_pending_range", None), None
+        if pending is not None:
+            self.check_visible(torch.stack(pending).unsqueeze(0))
+
+    def train(self, mode: bool = True) -> RBM:
+        """``nn.Module.train``; leaving training mode first checks the batches a deferred check has not read."""
+        if not mode:
+            self.flush_visible_check()
+        return super().train(mode)
+
     def _std(self) -> torch.Tensor | None:
         return None  # Bernoulli visible units; Gaussian ones return their standard deviations
 
@@ -203,7 +237,7 @@ class RBM(GreedyLayer):
         ``mean F(v_data) - mean F(v_model)``."""
         v = batch[0] if isinstance(batch, (tuple, list)) else batch
         v = self._rows(v)
-        self.check_visible(v)
+        self._check_batch(v)
         stats = self.cd_statistics(v)
         delta = self._update_buffers(stats) if self.training else None
         return cd_surrogate(stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta,

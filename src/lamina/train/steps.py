@@ -8,8 +8,8 @@
 
 :func:`choose_step` picks one for a trainer; each takes ``(trainer, x, y)`` and returns the batch's loss (detached,
 the penalty included) and the model's outputs (``None`` for a model with its own objective). A non-finite loss is
-reported through ``trainer._diverged`` before any weight changes (after, for closure methods, whose loss is only
-known once they have stepped).
+reported through ``trainer._check_finite``: on the CPU before any weight changes (after, for closure methods, whose
+loss is only known once they have stepped); on an accelerator within ``FINITE_CHECK_EVERY`` steps.
 """
 from __future__ import annotations
 
@@ -40,8 +40,7 @@ def plain_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
         loss, out = trainer._forward_loss(x, y, penalty=False)
     with torch.no_grad():
         reported = loss.detach() + trainer._penalty() if by_hand else loss.detach()
-    if not torch.isfinite(reported):
-        trainer._diverged(reported)
+    trainer._check_finite(reported)
     _to_backward(trainer, loss, x, y).backward()
     if by_hand:
         trainer._add_penalty_gradient()
@@ -57,8 +56,7 @@ def scaled_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
     trainer.optimizer.zero_grad(set_to_none=True)
     with trainer._autocast():
         loss, out = trainer._forward_loss(x, y, penalty=True)
-    if not torch.isfinite(loss):
-        trainer._diverged(loss)
+    trainer._check_finite(loss)
     trainer.scaler.scale(_to_backward(trainer, loss, x, y)).backward()
     if trainer.grad_clip:
         trainer.scaler.unscale_(trainer.optimizer)
@@ -77,8 +75,7 @@ def closure_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
     loss, out = closure.last_loss, closure.last_output
     if loss is None:
         raise RuntimeError(f"{type(trainer.optimizer).__name__}.step() never called its closure")
-    if not torch.isfinite(loss):
-        trainer._diverged(loss)
+    trainer._check_finite(loss)
     return loss, out
 
 

@@ -41,6 +41,7 @@ def _build(kind: str, spec: Any, path: str, *args: Any, **kwargs: Any) -> Any:
 
 _LR_SCHEDULER = torch.optim.lr_scheduler.LRScheduler
 _PLATEAU = torch.optim.lr_scheduler.ReduceLROnPlateau
+FINITE_CHECK_EVERY = 32  # steps between reads of the queued finiteness flag on an accelerator (see _check_finite)
 
 
 def _schedule(schedule: Any, interval: str | None) -> tuple[Any, Any, str, str | None]:
@@ -171,6 +172,11 @@ class Trainer:
         self.stop_training = False
         self.stop_reason = ""
         self._last_good: dict[str, torch.Tensor] | None = None
+        # on an accelerator the loss's finiteness is queued as a device flag and read every few steps, so the host
+        # never waits for the device on each step (see _check_finite); on the CPU reading it costs nothing
+        self._defer_finite = self.device.type != "cpu"
+        self._nonfinite: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._checked_step = 0
         self._position: dict[str, Any] | None = None  # inside an epoch: batches done, the epoch's shuffle state
 
     # -- setup ------------------------------------------------------------------------------------------------
@@ -272,7 +278,36 @@ class Trainer:
         return n_local * self.world_size / self._loader.current_global_size
 
     def _weights_finite(self) -> bool:
-        return all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        flags = [torch.isfinite(p).all() for p in self.model.parameters()]
+        return bool(torch.stack(flags).all()) if flags else True  # one read of the device, not one per tensor
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        """Stop on a non-finite batch loss. On the CPU at once, before the weights change. On an accelerator the
+        test is queued (a device flag and the first bad value) and read by :meth:`_flush_finite` every
+        ``FINITE_CHECK_EVERY`` steps and at the epoch's end: reading it each step would make the host wait for the
+        device on every batch. A divergence found there restores the weights of the epoch's start if the steps
+        since made them non-finite."""
+        if not self._defer_finite:
+            if not torch.isfinite(loss):
+                self._diverged(loss)
+            return
+        bad = ~torch.isfinite(loss.detach())
+        if self._nonfinite is None:
+            self._nonfinite = (bad.clone(), loss.detach().float().clone())
+        else:
+            flag, value = self._nonfinite
+            value.copy_(torch.where(bad & ~flag, loss.detach().float(), value))
+            flag.logical_or_(bad)
+
+    def _flush_finite(self) -> None:
+        """Read the queued finiteness flag (see :meth:`_check_finite`) and stop if a loss since the last read was
+        non-finite."""
+        pending, self._nonfinite = self._nonfinite, None
+        first, self._checked_step = self._checked_step + 1, self.step
+        if pending is not None and bool(pending[0]):
+            value = float(pending[1])
+            self._diverged(value, where=f"the loss became {value} between steps {first} and {self.step} of epoch "
+                                        f"{self.epoch + 1}", step=self.step)
 
     def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None, step: int | None = None) -> None:
         """Stop with :class:`TrainingDivergedError`; non-finite weights are replaced by the epoch's first ones."""
@@ -326,6 +361,7 @@ class Trainer:
             for meter, state in zip(self._meters, resumed["meters"]):
                 load_metric_state(meter, state, self.device)
         self._position = {"batch": 0, "shuffle": self.rng.shuffle.get_state()}
+        self._nonfinite, self._checked_step = None, self.step
         batches = iter(loader)
         if resumed is not None:
             self._position["batch"] = resumed["batch"]
@@ -341,10 +377,13 @@ class Trainer:
                 with torch.no_grad():
                     for m in self.metrics:
                         m.update(out, y)
+            if self._nonfinite is not None and self.step - self._checked_step >= FINITE_CHECK_EVERY:
+                self._flush_finite()
             for cb in batch_callbacks:
                 cb.on_batch_end(self, self.step, loss)
             if self.stop_training:
                 break
+        self._flush_finite()
         self._position = None
         if self.world_size > 1:
             for meter in (loss_meter, *self.metrics):
