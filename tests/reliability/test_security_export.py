@@ -159,7 +159,23 @@ def test_a_huge_layer_in_the_config_is_an_error_not_an_allocation(tmp_path):
 ])
 def test_malformed_headers_are_export_errors(tmp_path, header, message):
     path = tmp_path / "bad.safetensors"
-    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    data = bytes(4) if b'"w"' in header else b""  # the one tensor's bytes, where there is one
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data)
+    with pytest.raises(ExportError, match=message):
+        load(path)
+
+
+@pytest.mark.parametrize(("offsets", "data", "message"), [
+    ([[0, 4], [8, 12]], 12, "one starts at 8, expected 4"),       # a gap
+    ([[0, 4], [0, 4]], 4, "one starts at 0, expected 4"),         # an overlap
+    ([[0, 4], [4, 8]], 12, "cover 8 of the file's 12 data bytes"),  # bytes after the last tensor
+])
+def test_tensor_byte_ranges_must_tile_the_data_exactly(tmp_path, offsets, data, message):
+    """safetensors' own rule, checked before its loader sees the file (fuzzing found its SafetensorError escaping)."""
+    header = json.dumps({f"t{i}": {"dtype": "F32", "shape": [1], "data_offsets": o}
+                         for i, o in enumerate(offsets)}).encode()
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(data))
     with pytest.raises(ExportError, match=message):
         load(path)
 

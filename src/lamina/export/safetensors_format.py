@@ -110,6 +110,7 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
         ExportError: a missing file, a malformed header or metadata, a file lamina did not write, or weights that do
             not fit the config.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import load_model
 
     from lamina.nn.builder import build_model
@@ -137,6 +138,8 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
     model = build_model(config, input_shape)
     try:
         load_model(model, str(path), strict=True)
+    except SafetensorError as err:  # the file changed since its header was checked, or a rule not checked above
+        raise ExportError(f"{path}: not a valid safetensors file ({err})") from None
     except RuntimeError as err:
         raise ExportError(f"{path}: the weights do not fit the model config stored with them "
                           f"({str(err).splitlines()[0]})") from None

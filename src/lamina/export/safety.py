@@ -137,4 +137,13 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, dict[str, Any]]
             raise ExportError(f"{where}: shape {shape} of {info['dtype']} needs "
                               f"{numel * SAFETENSORS_DTYPES[info['dtype']]} bytes, but the file holds "
                               f"{offsets[1] - offsets[0]} for it")
+    end = 0  # safetensors' own rule, checked here so that its loader never meets a file it refuses
+    for begin, stop in sorted(tuple(info["data_offsets"]) for info in header.values()):
+        if begin != end:
+            raise ExportError(f"{path}: the tensors' byte ranges must follow each other without gaps or overlaps; "
+                              f"one starts at {begin}, expected {end}")
+        end = stop
+    if end != body:
+        raise ExportError(f"{path}: the tensors cover {end} of the file's {body} data bytes (the rest is unaccounted "
+                          "for: a damaged or foreign file)")
     return header, metadata
