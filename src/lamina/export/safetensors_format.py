@@ -9,10 +9,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lamina._version import __version__
 from lamina.errors import ExportError
 from lamina.export.common import CHECK_BATCH, as_tuple, compare_outputs
 from lamina.export.result import ExportResult
 from lamina.export.source import ExportSource
+from lamina.nn.builder import build_model
 
 __all__ = ["save_safetensors", "load_safetensors", "FORMAT_TAG"]
 
@@ -31,8 +33,6 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
             ExportedProgram instead, which carry the graph).
     """
     from safetensors.torch import save_model
-
-    from lamina import __version__
 
     if source.model_config is None:
         raise ExportError(f"cannot export {source.name} to safetensors: the weights alone need the lamina model "
@@ -65,8 +65,6 @@ def load_safetensors(path: str | Path) -> nn.Module:
     """
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_model
-
-    from lamina.nn.builder import build_model
 
     path = Path(path)
     if not path.is_file():

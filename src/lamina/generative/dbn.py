@@ -129,7 +129,7 @@ class DBN(nn.Module):
         from lamina.data.dataset import ArrayDataset
         from lamina.generative.greedy import LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
         from lamina.registry import resolve
-        from lamina.train.experiment import seeded
+        from lamina.train.rng import seeded
         from lamina.train.rng import resolve_device
         from lamina.train.trainer import Trainer
 

@@ -180,7 +180,7 @@ class DeepAutoencoder(nn.Module):
         Returns:
             The unrolled model; :attr:`pretrained_layers` keeps the driver's per-layer records.
         """
-        from lamina.train.experiment import seeded
+        from lamina.train.rng import seeded
         from lamina.train.rng import resolve_device
 
         device = resolve_device(device)

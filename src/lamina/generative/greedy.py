@@ -235,7 +235,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
     from lamina.data.dataset import ArrayDataset
     from lamina.train import distributed
     from lamina.train.checkpoint import load_checkpoint, save_checkpoint
-    from lamina.train.experiment import seeded
+    from lamina.train.rng import seeded
     from lamina.train.rng import resolve_device
     from lamina.train.trainer import Trainer
 

@@ -31,8 +31,7 @@ from torch import nn
 
 from lamina.data.dataset import ArrayDataset
 from lamina.sklearn.convergence import SklearnConvergence
-from lamina.train.experiment import seeded
-from lamina.train.rng import resolve_device
+from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
 __all__ = ["LaminaEstimator", "resolve_batch_size"]

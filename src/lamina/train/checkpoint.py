@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from lamina._version import __version__
 from lamina.errors import CheckpointError
 
 __all__ = ["save_checkpoint", "load_checkpoint", "atomic_write", "remove_stale_temporaries", "FORMAT"]
@@ -54,8 +55,6 @@ def atomic_write(path: str | Path, write: Any) -> Path:
 
 def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:
     """Atomically save a trainer's ``state_dict()`` (plus ``meta``: the lamina version, the run's config, ...)."""
-    from lamina import __version__
-
     payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
                "state": state}
     return atomic_write(path, lambda fh: torch.save(payload, fh))

@@ -4,7 +4,6 @@ the test set, and leave a run folder with checkpoints, metrics, plots and a repo
 """
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import torch
 
-from lamina import __version__
+from lamina._version import __version__
 from lamina.config.loader import load_experiment, to_toml
 from lamina.config.schema import Experiment
 from lamina.errors import CheckpointError, TrainingDivergedError
@@ -21,23 +20,12 @@ from lamina.nn.summary import count_parameters, summarize
 from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
                                     read_metrics)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from lamina.train.rng import seeded  # re-exported: its home was this module
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train import distributed
 from lamina.train.trainer import Trainer
 
 __all__ = ["train", "build_trainer", "seeded"]
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None):
-    """Run the enclosed code (e.g. weight initialisation) on a generator seeded with ``seed``, leaving the
-    caller's global random state as it was."""
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _monitor(exp: Experiment, has_val: bool) -> tuple[str, str]:
