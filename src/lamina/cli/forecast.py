@@ -46,7 +46,7 @@ def forecast_command(
     out: Annotated[Optional[Path], typer.Option(help="Write the forecast to a .csv file.")] = None,
 ) -> None:
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""
-    from lamina.data.series_datasets import SeriesDatasetSpec
+    from lamina.timeseries.datasets import SeriesDatasetSpec
     from lamina.timeseries import forecast
     from lamina.train.runs import Run
 
