@@ -9,6 +9,8 @@ from rich.markup import escape
 
 from lamina.cli.app import app, config_app, console, fail, handle_errors
 from lamina.cli.text import summary
+from lamina.config.loader import load_experiment, to_toml
+from lamina.registry import KINDS, registry
 
 __all__ = ["check", "show", "names"]
 
@@ -20,8 +22,6 @@ def check(
     set_: Annotated[list[str], typer.Option("--set", "-s", help="Override a value: --set train.epochs=5")] = [],
 ) -> None:
     """Validate an experiment file: every problem with its path, or OK."""
-    from lamina.config.loader import load_experiment
-
     load_experiment(config, set_)
     console.print(f"{config}: OK")
 
@@ -33,8 +33,6 @@ def show(
     set_: Annotated[list[str], typer.Option("--set", "-s", help="Override a value: --set train.epochs=5")] = [],
 ) -> None:
     """Print the resolved experiment: every option, defaults filled in."""
-    from lamina.config.loader import load_experiment, to_toml
-
     print(to_toml(load_experiment(config, set_)), end="")
 
 
@@ -43,8 +41,6 @@ def show(
 def names(kind: Annotated[Optional[str], typer.Argument(help="layer, activation, initializer, loss, optimizer, "
                                                                  "schedule, dataset, callback, metric, pretrain")] = None) -> None:
     """List the registered names usable in experiment files, with a line of description each."""
-    from lamina.registry import KINDS, registry
-
     kinds = [kind] if kind else list(KINDS)
     if kind is not None and kind not in KINDS:
         raise fail(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")

@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.diagnostics import diagnose as run_diagnostics
+from lamina.train.experiment import write_run_outputs
+from lamina.train.runs import Run
 
 __all__ = ["diagnose"]
 
@@ -29,10 +32,6 @@ def diagnose(
     """Diagnose a trained network: is the gradient vanishing or exploding, are units dead or saturated, what do
     the first layer and the hidden representation look like."""
     import torch
-
-    from lamina.diagnostics import diagnose as run_diagnostics
-    from lamina.train.experiment import write_run_outputs
-    from lamina.train.runs import Run
 
     if split is not None and split not in _SPLITS:
         raise fail(f"unknown split {split!r}; choose train, validation or test")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.memory import capacity_curve, plot_capacity
 
 __all__ = ["hopfield_app", "capacity"]
 
@@ -57,8 +58,6 @@ def capacity(
     """Measure recall rate against load M/N (probes: stored patterns with bits flipped; recalled when within
     1 - threshold of the pattern) for each rule, print the capacities beside theory and plot the curves."""
     import torch
-
-    from lamina.memory import capacity_curve, plot_capacity
 
     previous = torch.get_num_threads()
     if threads:

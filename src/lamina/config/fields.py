@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, SerializeAsAny
 from pydantic_core import PydanticCustomError
 
+from lamina.config.spec import Spec
 from lamina.errors import did_you_mean
+from lamina.registry import registry
 
 __all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems"]
 
@@ -95,9 +97,6 @@ def component(kind: str) -> Any:
     """A field holding a registered component of ``kind``: a name, a table naming it, or a spec instance."""
 
     def _dispatch(value: Any) -> Any:
-        from lamina.config.spec import Spec
-        from lamina.registry import registry
-
         reg = registry(kind)
         if isinstance(value, Spec):
             return value
@@ -117,8 +116,6 @@ def component(kind: str) -> Any:
         spec = reg.lookup(name).model_validate(options)
         spec._name = name
         return spec
-
-    from lamina.config.spec import Spec
 
     # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
     return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch)]

@@ -22,6 +22,7 @@ from torch import nn
 from lamina.config.fields import choice, component, count, number
 from lamina.errors import DataError
 from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec
+from lamina.generative.rbm_callbacks import MomentumSchedule
 from lamina.registry import register
 
 __all__ = ["LinearHiddenRBM", "LinearRBMPretrainSpec"]
@@ -154,7 +155,5 @@ class LinearRBMPretrainSpec(LayerwisePretrainSpec):
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """The momentum switch of the paper's code, where enabled."""
-        from lamina.generative.rbm_callbacks import MomentumSchedule
-
         return [] if self.final_momentum is None else [MomentumSchedule(self.final_momentum,
                                                                          self.momentum_switch_epoch)]

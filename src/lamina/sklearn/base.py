@@ -31,6 +31,7 @@ from torch import nn
 
 from lamina.data.dataset import ArrayDataset
 from lamina.sklearn.convergence import SklearnConvergence
+from lamina.train.callbacks.progress import PlainProgress
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
@@ -143,8 +144,6 @@ class LaminaEstimator(BaseEstimator):
         if not schedule:
             options.pop("schedule", None)
         if getattr(self, "verbose", False):
-            from lamina.train.callbacks.progress import PlainProgress
-
             callbacks = [*callbacks, PlainProgress()]
         return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
 
