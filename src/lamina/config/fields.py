@@ -95,6 +95,7 @@ identifier = Annotated[str, BeforeValidator(_check_identifier)]
 
 def component(kind: str) -> Any:
     """A field holding a registered component of ``kind``: a name, a table naming it, or a spec instance."""
+    registry(kind)  # a misspelt kind fails here, where the field is declared
 
     def _dispatch(value: Any) -> Any:
         reg = registry(kind)
