@@ -35,7 +35,7 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
     record = {"benchmark": name, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **payload}
     path = RESULTS / f"{name}.json"
-    from lamina.train import jsonio
+    from lamina import jsonio
 
     path.write_text(jsonio.dumps(record, indent=2) + "\n")  # non-finite as "nan"/"inf"
     return path

@@ -29,7 +29,8 @@ from common import RESULTS, write_result  # noqa: E402
 from lamina.config.loader import load_experiment  # noqa: E402
 from lamina.nn.builder import build_model  # noqa: E402
 from lamina.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from lamina.train.experiment import build_trainer, seeded  # noqa: E402
+from lamina.train.experiment import build_trainer  # noqa: E402
+from lamina.train.rng import seeded  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dbn_mnist.toml"
 OUT = Path("runs/dbn_finetune")

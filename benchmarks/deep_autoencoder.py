@@ -36,7 +36,7 @@ from lamina.generative.deep_autoencoder import code_layer_method  # noqa: E402
 from lamina.generative.autoencoder_plots import plot_codes_2d, plot_reconstructions  # noqa: E402
 from lamina.train import Callback  # noqa: E402
 from lamina.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from lamina.train.experiment import seeded  # noqa: E402
+from lamina.train.rng import seeded  # noqa: E402
 
 PUBLISHED = {"autoencoder": 3.00, "pca": 13.87}
 FIGURES = RESULTS / "autoencoders"

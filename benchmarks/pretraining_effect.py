@@ -35,7 +35,7 @@ from common import RESULTS, write_result  # noqa: E402
 import lamina  # noqa: E402
 from lamina.generative import pretrain_layerwise  # noqa: E402
 from lamina.train import EarlyStopping  # noqa: E402
-from lamina.train.experiment import seeded  # noqa: E402
+from lamina.train.rng import seeded  # noqa: E402
 
 PUBLISHED = {"none": 4.24, "rbm": 3.37, "denoising_autoencoder": 2.71}
 

@@ -15,20 +15,28 @@ name, so later modules add names without touching the core::
 
 :func:`resolve` turns a name, a ``{"type": ..., ...}`` table or a spec instance into a validated spec;
 unknown names raise :class:`~lamina.errors.ConfigError` with the closest valid name.
+
+The kinds are fixed (:data:`KINDS`): ``registry("layr")`` is a ``ValueError`` naming ``'layer'``, never a new,
+empty kind. Third-party packages add components through the ``lamina.plugins`` entry-point group (see the README's
+"Plugins"): the first lookup in any registry imports each plugin once; a plugin that fails to load is skipped with a
+:class:`PluginWarning` naming it.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from importlib.metadata import entry_points
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from lamina.errors import ConfigError, Problem, did_you_mean
 
-__all__ = ["Registry", "register", "registry", "resolve", "KINDS"]
+__all__ = ["Registry", "register", "registry", "resolve", "KINDS", "PLUGIN_GROUP", "PluginWarning", "load_plugins"]
 
 T = TypeVar("T", bound=type)
 
-# kind -> the key that names the component inside its TOML table
-KINDS: dict[str, str] = {
+# kind -> the key that names the component inside its TOML table; a fixed set (read-only)
+KINDS: MappingProxyType[str, str] = MappingProxyType({
     "layer": "type",
     "activation": "type",
     "initializer": "type",
@@ -39,7 +47,13 @@ KINDS: dict[str, str] = {
     "callback": "type",
     "metric": "type",
     "pretrain": "method",
-}
+})
+
+PLUGIN_GROUP = "lamina.plugins"  # the entry-point group third-party components are declared in
+
+
+class PluginWarning(UserWarning):
+    """A ``lamina.plugins`` entry point that failed to load; lamina goes on without it."""
 
 
 class Registry:
@@ -72,6 +86,7 @@ class Registry:
 
     def lookup(self, name: str) -> type:
         """The spec class registered as ``name``; a ``KeyError`` names the closest valid choice."""
+        load_plugins()
         try:
             return self._entries[name]
         except (KeyError, TypeError):
@@ -84,11 +99,13 @@ class Registry:
 
     def names(self, *, aliases: bool = True) -> list[str]:
         """Every registered name, sorted; ``aliases=False`` keeps only each component's canonical name."""
+        load_plugins()
         if aliases:
             return sorted(self._entries)
         return sorted(n for n, cls in self._entries.items() if cls.registered_name == n)
 
     def __contains__(self, name: object) -> bool:
+        load_plugins()
         return isinstance(name, str) and name in self._entries
 
     def __repr__(self) -> str:
@@ -99,10 +116,41 @@ _REGISTRIES: dict[str, Registry] = {kind: Registry(kind, key=key) for kind, key 
 
 
 def registry(kind: str) -> Registry:
-    """The registry of ``kind`` ("layer", "optimizer", ...); a new kind is created on first use."""
-    if kind not in _REGISTRIES:
-        _REGISTRIES[kind] = Registry(kind)
-    return _REGISTRIES[kind]
+    """The registry of ``kind``, one of :data:`KINDS` ("layer", "optimizer", ...).
+
+    Raises:
+        ValueError: an unknown kind, with the closest valid one (``registry("layr")``: did you mean 'layer'?).
+    """
+    try:
+        return _REGISTRIES[kind]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown registry kind {kind!r};{did_you_mean(kind, KINDS)} valid kinds: "
+                         f"{', '.join(KINDS)}") from None
+
+
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import the components third-party packages declare in the ``lamina.plugins`` entry-point group, once.
+
+    An entry point names a module whose import registers its components (``my_pkg.lamina_layers``), or a function
+    called once with no arguments (``my_pkg.lamina_layers:register_all``). Called by the first lookup in any
+    registry, so that importing lamina imports no plugin; a plugin that fails to load (an import error, a name
+    registered twice) is skipped with a :class:`PluginWarning` naming it and the error.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True  # first: a plugin's own lookups must not load the plugins again
+    for point in entry_points(group=PLUGIN_GROUP):
+        try:
+            loaded = point.load()
+            if point.attr:
+                loaded()
+        except Exception as err:  # noqa: BLE001 - any failure of third-party code: warn, go on without it
+            warnings.warn(f"lamina plugin {point.name!r} ({point.value}) failed to load and was skipped: "
+                          f"{type(err).__name__}: {err}", PluginWarning, stacklevel=3)
 
 
 def register(kind: str, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:

@@ -86,3 +86,26 @@ def test_resumes_after_the_last_finished_layer(tmp_path):
     again = lamina.build_model(STACK, (10,))
     records = pretrain_layerwise(again, x, ToyMethod(epochs=1, batch_size=32), device="cpu", seed=0, folder=tmp_path)
     assert records == [] and all(torch.equal(v, trained[k]) for k, v in again.state_dict().items())
+
+
+def test_labels_are_learned_jointly_by_the_top_module_and_only_its_input_weights_reach_the_layer():
+    """``labels=``: the last layer's module is built by ``build_labelled_module`` and trains on ``[h, labels]``
+    (a DBN's top RBM); the layer receives the columns of its own inputs, the label columns stay in the module."""
+    torch.manual_seed(0)
+    x, y = torch.rand(40, 10), torch.nn.functional.one_hot(torch.arange(40) % 3, 3).float()
+    stack = [{"type": "dense", "units": n, "activation": "sigmoid"} for n in (6, 4, 3)]
+    model = lamina.build_model(stack, (10,))
+    layers = pretrain_layerwise(model, x, {"method": "rbm", "epochs": 1, "batch_size": 40, "monitor_examples": 0},
+                                device="cpu", seed=0, include_last=True, labels=y)
+    top = layers[-1].module
+    assert [p.layer for p in layers] == ["dense_0", "dense_1", "dense_2"]
+    assert top.softmax_units == 3 and tuple(top.weight.shape) == (3, 4 + 3)
+    assert torch.equal(model.dense_2.linear.weight, top.weight.detach()[:, :4])
+    assert all(r.module.softmax_units == 0 for r in layers[:-1])
+    toy = ToyMethod(epochs=1)
+    toy._name = "toy"
+    with pytest.raises(ConfigError, match="toy cannot learn labels beside a layer's inputs"):
+        pretrain_layerwise(lamina.build_model(stack, (10,)), x, toy, device="cpu", include_last=True, labels=y)
+    with pytest.raises(lamina.ShapeError, match=r"labels must be one-hot rows, one per example: shape \(40, K\), "
+                                                r"got \(39, 3\)"):
+        pretrain_layerwise(lamina.build_model(stack, (10,)), x, toy, device="cpu", include_last=True, labels=y[:39])

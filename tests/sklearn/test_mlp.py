@@ -191,7 +191,7 @@ def test_other_solvers_losses_and_schedules(digits):
 def test_greedy_pretraining_before_fine_tuning(digits):
     """With ``pretrain``, fit starts from the weights the greedy driver gives the same initial network."""
     from lamina.generative import pretrain_layerwise
-    from lamina.train.experiment import seeded
+    from lamina.train.rng import seeded
     from tests.sklearn.toy import TiedAutoencoderPretraining
 
     X, _, y, _ = digits

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import torch
 
-from lamina.train import jsonio
+from lamina import jsonio
 from lamina.train.runs import read_summary, write_summary
 
 

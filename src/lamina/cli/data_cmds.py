@@ -9,19 +9,18 @@ from rich.table import Table
 
 from lamina.cli.app import console, data_app, fail, handle_errors
 from lamina.cli.text import summary
+from lamina.data import available, cache_home, data_home, locate, verify as verify_file
+from lamina.errors import ChecksumError
+from lamina.registry import registry
 
 __all__ = ["list_", "verify", "path"]
 
 
 def _specs(name: str | None):
-    from lamina.data import available
-
     specs = available()
     if name is None:
         return specs
     if name not in specs:
-        from lamina.registry import registry
-
         raise fail(registry("dataset").unknown_message(name))
     return {name: specs[name]}
 
@@ -30,8 +29,6 @@ def _specs(name: str | None):
 @handle_errors
 def list_() -> None:
     """Registered datasets, their files and whether a local copy exists."""
-    from lamina.data import data_home, locate
-
     table = Table("dataset", "files", "local copy", "description")
     for name, cls in _specs(None).items():
         files = list(cls.files.values())
@@ -46,9 +43,6 @@ def list_() -> None:
 @handle_errors
 def verify(name: Annotated[Optional[str], typer.Argument(help="A dataset (default: all).")] = None) -> None:
     """Check every local file of a dataset against its registered sha256."""
-    from lamina.data import locate, verify as verify_file
-    from lamina.errors import ChecksumError
-
     bad = missing = 0
     for dataset, cls in _specs(name).items():
         for file in cls.files.values():
@@ -72,8 +66,6 @@ def verify(name: Annotated[Optional[str], typer.Argument(help="A dataset (defaul
 @handle_errors
 def path(name: Annotated[str, typer.Argument(help="A dataset.")]) -> None:
     """Where a dataset's files are (or would be downloaded to)."""
-    from lamina.data import cache_home, locate
-
     for file in _specs(name)[name].files.values():
         found = locate(file)
         print(found if found else f"{cache_home() / file.relpath} (not downloaded)")

@@ -7,8 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from lamina import files
+from lamina import files, jsonio
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.diagnostics import diagnose as run_diagnostics
+from lamina.train.experiment import write_run_outputs
+from lamina.train.runs import Run
 
 __all__ = ["diagnose"]
 
@@ -29,10 +32,6 @@ def diagnose(
     """Diagnose a trained network: is the gradient vanishing or exploding, are units dead or saturated, what do
     the first layer and the hidden representation look like."""
     import torch
-
-    from lamina.diagnostics import diagnose as run_diagnostics
-    from lamina.train.experiment import write_run_outputs
-    from lamina.train.runs import Run
 
     if split is not None and split not in _SPLITS:
         raise fail(f"unknown split {split!r}; choose train, validation or test")
@@ -58,8 +57,6 @@ def diagnose(
     for title, text in result.sections():
         console.rule(title)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
-    from lamina.train import jsonio
-
     files.write_text(opened.dir / "diagnostics.json",
                      jsonio.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n")
     write_run_outputs(opened.dir, opened.experiment, opened.summary, model)

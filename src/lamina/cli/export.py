@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.export import export as export_model
+from lamina.export.formats import get_format
 
 __all__ = ["export"]
 
@@ -24,9 +26,6 @@ def export(
 ) -> None:
     """Export a trained run: ONNX (dynamic batch, checked and run by onnxruntime), safetensors weights with the
     resolved config beside them, TorchScript, or a torch.export program (.pt2)."""
-    from lamina.export import export as export_model
-    from lamina.export.formats import get_format
-
     try:
         fmt = get_format(format)
     except ValueError as err:

@@ -10,6 +10,11 @@ import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.data.series import read_csv_columns
+from lamina.errors import DataError
+from lamina.timeseries import forecast
+from lamina.timeseries.datasets import SeriesDatasetSpec
+from lamina.train.runs import Run
 
 __all__ = ["forecast_command"]
 
@@ -18,9 +23,6 @@ def _history_from_csv(path: Path, column: str, exogenous: list[str]) -> tuple[np
                                                                                  np.ndarray | None]:
     """The series (rows with a value), and the exogenous columns split into those rows and the trailing rows whose
     series value is empty (the known future inputs)."""
-    from lamina.data.series import read_csv_columns
-    from lamina.errors import DataError
-
     columns = read_csv_columns(path, [column, *exogenous])
     values = columns[column]
     present = np.flatnonzero(~np.isnan(values))
@@ -46,10 +48,6 @@ def forecast_command(
     out: Annotated[Optional[Path], typer.Option(help="Write the forecast to a .csv file.")] = None,
 ) -> None:
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""
-    from lamina.data.series_datasets import SeriesDatasetSpec
-    from lamina.timeseries import forecast
-    from lamina.train.runs import Run
-
     if steps < 1:
         raise fail(f"--steps must be a positive integer, got {steps}")
     opened = Run.open(run)

@@ -9,7 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
+from lamina import jsonio
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.memory import capacity_curve, plot_capacity
 
 __all__ = ["hopfield_app", "capacity"]
 
@@ -57,8 +59,6 @@ def capacity(
     1 - threshold of the pattern) for each rule, print the capacities beside theory and plot the curves."""
     import torch
 
-    from lamina.memory import capacity_curve, plot_capacity
-
     previous = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)  # a process-wide choice, made by the command line, never by the library
@@ -97,8 +97,6 @@ def capacity(
         path = plot_capacity(curves, out, level=level)
         console.print(f"plot: {path}")
         if json_out is not None:
-            from lamina.train import jsonio
-
             json_out.write_text(jsonio.dumps([c.to_dict() for c in curves], indent=2) + "\n")
             console.print(f"curves: {json_out}")
     finally:

@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.data.inputs import read_inputs
+from lamina.train.runs import Run
 
 __all__ = ["predict"]
 
@@ -23,9 +25,6 @@ def predict(
 ) -> None:
     """Predict with a trained run: classes and probabilities for a classifier, outputs otherwise."""
     import torch
-
-    from lamina.data.inputs import read_inputs
-    from lamina.train.runs import Run
 
     opened = Run.open(run)
     spec = opened.experiment.data

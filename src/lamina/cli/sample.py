@@ -7,6 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from lamina.cli.app import app, fail, handle_errors
+from lamina.errors import DataError
+from lamina.nn.sampling import sample_sequence
+from lamina.train.runs import Run
 
 __all__ = ["sample", "sample_text"]
 
@@ -20,10 +23,6 @@ def sample_text(run_dir: str | Path, *, length: int = 500, temperature: float = 
             vocabulary.
     """
     import torch
-
-    from lamina.errors import DataError
-    from lamina.nn.sampling import sample_sequence
-    from lamina.train.runs import Run
 
     run = Run.open(run_dir)
     data = run.experiment.data

@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
+import lamina
 from lamina.cli.app import app, console, fail, handle_errors
+from lamina.train.experiment import write_run_outputs
+from lamina.train.runs import Run
 
 __all__ = ["train", "evaluate", "report"]
 
@@ -22,8 +25,6 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train the network an experiment file describes; prints the test metrics and the run folder."""
-    import lamina
-
     if config is None and resume is None:
         raise fail("give an experiment file (lamina train CONFIG) or a run to --resume")
     if config is not None and resume is not None:
@@ -48,8 +49,6 @@ def evaluate(
     split: Annotated[str, typer.Option(help="train, validation or test.")] = "test",
 ) -> None:
     """Loss and metrics of a trained run on one split."""
-    from lamina.train.runs import Run
-
     if split not in ("train", "validation", "val", "test"):
         raise fail(f"unknown split {split!r}; choose train, validation or test")
     results = Run.open(run).evaluate(split)
@@ -61,9 +60,6 @@ def evaluate(
 @handle_errors
 def report(run: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
     """(Re)write a run's plots and report.html from its folder."""
-    from lamina.train.experiment import write_run_outputs
-    from lamina.train.runs import Run
-
     opened = Run.open(run)
     model = opened.model if (opened.dir / "checkpoints").is_dir() else None
     if model is None:

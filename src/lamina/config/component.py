@@ -34,6 +34,8 @@ from typing import Annotated, Any, TypeVar, Union
 from pydantic import ConfigDict, ValidationError, create_model
 
 from lamina.config.fields import Bounds, Choices, choice, count, number
+from lamina.config.problems import problems_from
+from lamina.config.spec import Spec
 
 __all__ = ["Bounds", "Choices", "Option", "disagreements", "option_type", "options_of", "spec_base", "spec_fields",
            "validated"]
@@ -207,8 +209,6 @@ def validated(init: F) -> F:
         try:
             checked = model.model_validate({n: list(v) if isinstance(v, tuple) else v for n, v in given.items()})
         except ValidationError as err:
-            from lamina.config.problems import problems_from
-
             problems = "; ".join(f"{p.path}: {p.message}" for p in problems_from(err))
             raise ValueError(f"Invalid {type(self).__name__}: {problems}") from None
         for n in names:
@@ -245,8 +245,6 @@ def disagreements(spec: type) -> list[str]:
     - and the constructor's :class:`Bounds` and :class:`Choices`, where it declares them (torch's constructors
       declare none: there every field must at least be one of its keywords).
     """
-    from lamina.config.spec import Spec
-
     target = getattr(spec, "target_class", None)
     if target is None:
         return ["names no target_class, so its options are not tied to a constructor"]

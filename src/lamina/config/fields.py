@@ -18,7 +18,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, SerializeAsAny
 from pydantic_core import PydanticCustomError
 
+from lamina.config.spec import Spec
 from lamina.errors import did_you_mean
+from lamina.registry import registry
 
 __all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems", "Bounds", "Choices"]
 
@@ -136,11 +138,9 @@ identifier = Annotated[str, BeforeValidator(_check_identifier)]
 
 def component(kind: str) -> Any:
     """A field holding a registered component of ``kind``: a name, a table naming it, or a spec instance."""
+    registry(kind)  # a misspelt kind fails here, where the field is declared
 
     def _dispatch(value: Any) -> Any:
-        from lamina.config.spec import Spec
-        from lamina.registry import registry
-
         reg = registry(kind)
         if isinstance(value, Spec):
             return value
@@ -160,8 +160,6 @@ def component(kind: str) -> Any:
         spec = reg.lookup(name).model_validate(options)
         spec._name = name
         return spec
-
-    from lamina.config.spec import Spec
 
     # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
     return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch)]

@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
+from lamina.registry import KINDS, registry
+
 __all__ = ["Section", "Spec", "UnknownKey", "RenamedKey"]
 
 
@@ -112,8 +114,6 @@ class Spec(Section):
     def _drop_own_name(cls, data: dict) -> dict:
         # A spec written out names itself (``type = "early_stopping"``); where a field holds this class directly
         # (not through the registry), that key comes back and is accepted if it names this very class.
-        from lamina.registry import KINDS, registry
-
         key = KINDS.get(cls.registry_kind)
         if key is None or key not in data or key in cls.model_fields or not cls.registry_kind:
             return data
@@ -129,8 +129,6 @@ class Spec(Section):
 
     @model_serializer(mode="wrap")
     def _serialize_with_name(self, handler: Any) -> dict[str, Any]:
-        from lamina.registry import KINDS
-
         data = handler(self)
         key = KINDS.get(self.registry_kind, "type")
         return {key: self.type_name, **data} if self.type_name else data

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.data import series_datasets, vision  # noqa: F401  (register sunspots, mackey_glass, csv_series; mnist, ...)
+from lamina.data import vision  # noqa: F401  (registers mnist, ...; the series datasets live in lamina.timeseries)
 from lamina.data import pairs, text  # noqa: F401  (registers digit_pairs, tinyshakespeare)
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits, hold_out
 from lamina.data.idx import parse_idx, read_idx, write_idx
 from lamina.data.loader import BatchLoader, make_loader
 from lamina.data.series import mackey_glass, read_sunspots
-from lamina.data.series_datasets import SeriesDatasetSpec
 from lamina.data.sources import RemoteFile, cache_home, data_home, fetch, locate, sha256_of, verify
 from lamina.registry import registry, resolve
 
@@ -22,7 +21,6 @@ __all__ = [
     "BatchLoader",
     "DatasetSpec",
     "RemoteFile",
-    "SeriesDatasetSpec",
     "Splits",
     "available",
     "cache_home",
@@ -59,6 +57,16 @@ def load(name: str | dict | DatasetSpec, **options: Any) -> Splits:
     validation set is held out.
     """
     return spec(name, **options).load()
+
+
+def __getattr__(name: str) -> Any:
+    # lamina.data.SeriesDatasetSpec, kept for code written before the series datasets moved to lamina.timeseries
+    # (they cut lag windows, and lamina.data sits below the time-series package)
+    if name == "SeriesDatasetSpec":
+        from lamina.timeseries.datasets import SeriesDatasetSpec
+
+        return SeriesDatasetSpec
+    raise AttributeError(f"module 'lamina.data' has no attribute {name!r}")
 
 
 def available() -> dict[str, type[DatasetSpec]]:

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lamina.data.dataset import ArrayDataset
+from lamina.errors import ConfigError
 
 __all__ = ["BatchLoader", "make_loader", "Batch"]
 
@@ -117,8 +118,6 @@ def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, gen
         return BatchLoader(dataset, batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, device=device,
                            rank=rank, world_size=world_size)
     if world_size > 1:
-        from lamina.errors import ConfigError
-
         raise ConfigError(f"distributed training shards in-memory datasets (ArrayDataset); got a "
                           f"{type(dataset).__name__}, which would be read whole by every process")
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,

@@ -15,7 +15,7 @@ import torch
 
 from lamina.config.fields import choice, count
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits
-from lamina.registry import register
+from lamina.registry import register, resolve
 
 __all__ = ["DigitPairs", "make_pairs"]
 
@@ -47,9 +47,8 @@ class DigitPairs(DatasetSpec):
 
     def load(self) -> Splits:
         """Load the source digits and pair the images of each split among themselves (seeded by ``pair_seed``)."""
-        from lamina.data import load
-
-        base = load(self.source, validation=self.validation, split_seed=self.split_seed)
+        source = {"name": self.source, "validation": self.validation, "split_seed": self.split_seed}
+        base = resolve("dataset", source, path="data.source").load()
         generator = torch.Generator().manual_seed(self.pair_seed)
         parts = [make_pairs(part.x, part.y, generator, self.pairs_per_image) if part is not None else None
                  for part in base]

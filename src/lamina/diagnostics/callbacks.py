@@ -29,7 +29,7 @@ from lamina.diagnostics.gradient_flow import weight_tensors
 from lamina.diagnostics.layers import find_layer, layer_label, parametrized_layers, select_parametrized
 from lamina.diagnostics.units import activation_layers, unit_stats_of
 from lamina.registry import register
-from lamina.train import jsonio
+from lamina import jsonio
 from lamina.train.callbacks.base import Callback, CallbackSpec
 
 __all__ = ["GradientFlowLog", "UnitStatisticsLog", "GradientFlowSpec", "UnitStatisticsSpec", "read_records"]

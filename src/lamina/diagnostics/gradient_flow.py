@@ -31,6 +31,7 @@ from torch import nn
 
 from lamina.diagnostics.layers import (DiagnosticsError, capture_outputs, check_inputs, forward, layer_label,
                                        match_model, require_parameters, select_parametrized, split_batch)
+from lamina.registry import resolve
 
 __all__ = ["gradient_flow", "GradientFlow", "LayerGradient", "weight_tensors", "resolve_loss"]
 
@@ -116,8 +117,6 @@ def _norm(tensors: Sequence[torch.Tensor | None]) -> float:
 def resolve_loss(model: nn.Module, loss: Any, targets: torch.Tensor | None):
     """The loss function ``(output, target) -> scalar``: the given one (a name, table, spec or callable), else
     cross-entropy for integer targets and mean squared error for real-valued ones."""
-    from lamina.registry import resolve
-
     if loss is None:
         if targets is None:
             raise DiagnosticsError("the batch has no targets: give (inputs, targets) or a `loss` that needs none")

@@ -11,12 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina._version import __version__
 from lamina.errors import ExportError, LaminaError
 from lamina.export.common import CHECK_BATCH, as_tuple, compare_outputs
 from lamina.export.result import ExportResult
 from lamina.export.safety import read_safetensors_header
 from lamina.export.source import ExportSource
 from lamina.files import refuse_symlink, write_text
+from lamina.nn.builder import build_model
 
 __all__ = ["save_safetensors", "load_safetensors", "FORMAT_TAG"]
 
@@ -35,8 +37,6 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
             ExportedProgram instead, which carry the graph).
     """
     from safetensors.torch import save_model
-
-    from lamina import __version__
 
     if source.model_config is None:
         raise ExportError(f"cannot export {source.name} to safetensors: the weights alone need the lamina model "
@@ -112,8 +112,6 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_model
-
-    from lamina.nn.builder import build_model
 
     del trust_source
     path = Path(path)

@@ -14,7 +14,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.config.loader import to_toml
 from lamina.errors import ExportError
+from lamina.nn.builder import _default_names
+from lamina.nn.graph import node_inputs
+from lamina.train.runs import Run
 
 __all__ = ["ExportSource", "resolve_source"]
 
@@ -64,10 +68,6 @@ class ExportSource:
 
 
 def _from_run(run: Any) -> ExportSource:
-    from lamina.config.loader import to_toml
-    from lamina.nn.builder import _default_names
-    from lamina.nn.graph import node_inputs
-
     shapes = run.summary.get("input_shape")
     model = run.model  # CheckpointError when the checkpoint is missing
     if shapes is None:  # pragma: no cover - run.model needs input_shape already
@@ -120,8 +120,6 @@ def resolve_source(source: Any, *, input_shape: Any = None) -> ExportSource:
         CheckpointError: a run folder that is missing, or whose checkpoint is.
         ExportError: a module whose input shape is unknown, or a source of another kind.
     """
-    from lamina.train.runs import Run
-
     if isinstance(source, ExportSource):
         return source
     if isinstance(source, (str, Path)):

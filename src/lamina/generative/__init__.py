@@ -11,7 +11,7 @@ from lamina.generative.autoencoder_pretrain import (
 from lamina.generative.contractive_autoencoder import ContractiveAutoencoder, contractive_penalty
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate
 from lamina.generative.corruption import corrupt
-from lamina.generative.dbn import DBN, down_pass
+from lamina.generative.dbn import DBN
 from lamina.generative.deep_autoencoder import DeepAutoencoder
 from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
 from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
@@ -28,7 +28,7 @@ from lamina.generative.rbm import RBM, BernoulliRBM
 from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
 from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 from lamina.generative.sparse_autoencoder import SparseAutoencoder, kl_sparsity_penalty, l1_code_penalty
-from lamina.generative.up_down import up_down_surrogate
+from lamina.generative.up_down import down_pass, up_down_surrogate
 
 __all__ = [
     "AISEstimate",

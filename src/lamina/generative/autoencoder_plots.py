@@ -9,13 +9,9 @@ from typing import Any
 
 import torch
 
+from lamina.report.plots import plt, save_figure  # pyplot on the Agg backend (files only)
+
 __all__ = ["plot_reconstructions", "plot_filters", "plot_pretraining_losses", "plot_codes_2d"]
-
-
-def _plt() -> Any:
-    from lamina.report.plots import plt  # pyplot on the Agg backend (files only)
-
-    return plt
 
 
 def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor | Sequence[torch.Tensor],
@@ -29,9 +25,6 @@ def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor 
         image_shape: ``(H, W)``.
         labels: the rows' names (default: ``input``, ``reconstruction``).
     """
-    from lamina.report import save_figure
-
-    plt = _plt()
     rows = [originals] + (list(reconstructions) if isinstance(reconstructions, (list, tuple)) else [reconstructions])
     names = ["input", *(labels or ["reconstruction"] * (len(rows) - 1))]
     n = len(originals)
@@ -51,9 +44,6 @@ def plot_filters(weight: torch.Tensor, path: str | Path, *, image_shape: tuple[i
                  title: str = "") -> Path:
     """The first ``count`` rows of an encoder's ``(n_hidden, H*W)`` weights as images, each scaled to its own
     range (black: most negative, white: most positive)."""
-    from lamina.report import save_figure
-
-    plt = _plt()
     w = weight.detach().float().cpu()[:count]
     cols = math.ceil(math.sqrt(len(w)))
     rows = math.ceil(len(w) / cols)
@@ -71,9 +61,6 @@ def plot_filters(weight: torch.Tensor, path: str | Path, *, image_shape: tuple[i
 
 def plot_pretraining_losses(layers: Sequence[Any], path: str | Path, *, title: str = "") -> Path:
     """Each pretrained layer's training objective against the epoch (``layers``: the greedy driver's records)."""
-    from lamina.report import save_figure
-
-    plt = _plt()
     fig, ax = plt.subplots(figsize=(6, 4))
     for record in layers:
         epochs = [e.get("epoch", i + 1) for i, e in enumerate(record.history)]
@@ -96,9 +83,6 @@ def plot_codes_2d(panels: Sequence[tuple[str, torch.Tensor]], labels: torch.Tens
         labels: ``(N,)`` class indices.
         max_points: plot at most this many examples (the first ones), as the paper's figure does.
     """
-    from lamina.report import save_figure
-
-    plt = _plt()
     labels = labels.detach().cpu()[:max_points].numpy()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), squeeze=False)
     classes = sorted({int(c) for c in labels})

@@ -19,10 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lamina.errors import DataError, ShapeError
+from lamina.errors import ConfigError, DataError, ShapeError
+from lamina.generative.greedy import LayerwisePretrainSpec, pretrain_layerwise
 from lamina.generative.rbm import RBM, BernoulliRBM
+from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 from lamina.generative.rbm_functions import sample_bernoulli
-from lamina.generative.up_down import up_down_surrogate
+from lamina.generative.up_down import down_pass, up_down_surrogate  # down_pass: re-exported, its home was here
+from lamina.registry import resolve
+from lamina.train.rng import resolve_device
 
 __all__ = ["DBN", "down_pass", "check_stack"]
 
@@ -34,18 +38,6 @@ def check_stack(rbms: Sequence[RBM]) -> None:
         if above.n_visible != expected:
             raise ShapeError(f"RBM {i + 1} of the stack has {above.n_visible} visible units but RBM {i} below it has "
                              f"{below.n_hidden} hidden units; each RBM's visible layer must be the hidden layer below")
-
-
-@torch.no_grad()
-def down_pass(rbms: Sequence[RBM], top_visible: torch.Tensor, *,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Generate downwards through a stack of RBMs used as directed layers: ``h_l ~ p(h_l | h_{l+1})`` with each
-    RBM's visible conditional, sampled except at the bottom, where the means ``E[v | h_1]`` are returned."""
-    x = top_visible
-    for i, rbm in enumerate(reversed(rbms)):
-        mean = rbm.visible_mean(x)
-        x = mean if i == len(rbms) - 1 else sample_bernoulli(mean, generator)
-    return x
 
 
 class DBN(nn.Module):
@@ -126,41 +118,14 @@ class DBN(nn.Module):
         Returns:
             The :class:`~lamina.generative.PretrainedLayer` records, bottom to top.
         """
-        from lamina.data.dataset import ArrayDataset
-        from lamina.generative.greedy import LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
-        from lamina.registry import resolve
-        from lamina.train.experiment import seeded
-        from lamina.train.rng import resolve_device
-        from lamina.train.trainer import Trainer
-
-        from lamina.errors import ConfigError
-        from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
-
         spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
         if not isinstance(spec, RBMPretrainSpec) or isinstance(spec, GaussianRBMPretrainSpec):
             raise ConfigError(f"pretrain.method: a DBN of binary units is pretrained with method 'rbm', got "
                               f"{spec.type_name!r}")
         device = resolve_device(device)
         x = x.reshape(len(x), -1)
-        labels = self._one_hot(y, len(x))
-        lower = self.sizes if not self.n_labels else self.sizes[:-1]
-        records = pretrain_layerwise(self._stack(lower), x, spec, device=device, seed=seed,
-                                     callbacks=callbacks, include_last=True) if len(lower) > 1 else []
-        if self.n_labels:
-            index = len(records)
-            layer_spec = spec.for_layer(index)
-            layer_seed = None if seed is None else seed + index
-            h = self._up(x.to(device), [r.module for r in records])
-            joint = torch.cat([h, labels.to(h)], 1)
-            with seeded(layer_seed):
-                top = BernoulliRBM(joint.shape[1], self.sizes[-1], softmax_units=self.n_labels,
-                                   **layer_spec.options()).to(device)
-            layer_spec.prepare_module(top, joint)
-            trainer = Trainer(top, optimizer=layer_spec.optimizer, schedule=layer_spec.schedule,
-                              epochs=layer_spec.epochs, batch_size=layer_spec.batch_size, device=device, seed=layer_seed,
-                              callbacks=[*layer_spec.layer_callbacks(top, joint, index), *(callbacks or [])])
-            history = trainer.fit(ArrayDataset(joint))
-            records.append(PretrainedLayer("top", top, history.state_dict()))
+        records = pretrain_layerwise(self._stack(self.sizes), x, spec, device=device, seed=seed, callbacks=callbacks,
+                                     include_last=True, labels=self._one_hot(y, len(x)))
         self.to(device)
         self.load_rbms([r.module for r in records])
         return records
@@ -177,13 +142,6 @@ class DBN(nn.Module):
             raise DataError(f"labels must be {n} class indices in [0, {self.n_labels}), got shape {tuple(y.shape)} "
                             f"and dtype {y.dtype}")
         return F.one_hot(y.long(), self.n_labels).float()
-
-    @staticmethod
-    def _up(x: torch.Tensor, rbms: Sequence[RBM]) -> torch.Tensor:
-        with torch.no_grad():
-            for rbm in rbms:
-                x = rbm.transform(x)
-        return x
 
     def up(self, x: torch.Tensor) -> torch.Tensor:
         """The recognition (mean-field) pass to the top RBM's visible layer ``h_{L-1}``. Shape: ``-> (N, n_{L-1})``."""

@@ -20,6 +20,7 @@ from lamina.errors import ShapeError
 from lamina.generative.autoencoder import (CODE_ACTIVATIONS, activate, check_unit_interval,
                                            reconstruction_error)
 from lamina.generative.greedy import GreedyLayer, PretrainedLayer, pretrain_layerwise
+from lamina.train.rng import resolve_device, seeded
 
 __all__ = ["DeepAutoencoder", "code_layer_method"]
 
@@ -180,9 +181,6 @@ class DeepAutoencoder(nn.Module):
         Returns:
             The unrolled model; :attr:`pretrained_layers` keeps the driver's per-layer records.
         """
-        from lamina.train.experiment import seeded
-        from lamina.train.rng import resolve_device
-
         device = resolve_device(device)
         with seeded(seed):
             model = cls(sizes, device=device, **options)

@@ -25,8 +25,14 @@ from torch import nn
 
 from lamina.config.fields import component, count, raise_problems
 from lamina.config.problems import message_of
+from lamina.data.dataset import ArrayDataset
 from lamina.errors import ConfigError, ShapeError
+from lamina.registry import resolve
+from lamina.train import distributed
+from lamina.train.checkpoint import load_checkpoint, save_checkpoint
 from lamina.train.pretrain import PretrainSpec
+from lamina.train.rng import resolve_device, seeded
+from lamina.train.trainer import Trainer
 
 __all__ = ["GreedyLayer", "LayerwisePretrainSpec", "PretrainedLayer", "dense_layers", "activation_name",
            "pretrain_layerwise"]
@@ -149,6 +155,12 @@ class LayerwisePretrainSpec(PretrainSpec):
         """The greedy module for a layer of ``n_visible`` inputs and ``n_hidden`` units with this activation."""
         raise NotImplementedError
 
+    def build_labelled_module(self, n_visible: int, n_labels: int, n_hidden: int, activation: str) -> GreedyLayer:
+        """The greedy module of a top layer that learns its ``n_visible`` inputs jointly with ``n_labels`` one-hot
+        label units, which follow the inputs (a DBN's top RBM). Default: refused, the method has no label units."""
+        raise ConfigError(f"pretrain.method: {self.type_name} cannot learn labels beside a layer's inputs; a labelled "
+                          "top layer is pretrained with method 'rbm'")
+
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Called once the module is built, with its training inputs (e.g. to set an RBM's visible biases from
         the data's statistics). Default: the module's own ``prepare(inputs)`` where it has one (autoencoders
@@ -174,8 +186,6 @@ class LayerwisePretrainSpec(PretrainSpec):
 
 
 def _inputs(data: Any) -> torch.Tensor:
-    from lamina.data.dataset import ArrayDataset
-
     if isinstance(data, ArrayDataset):
         return data.x
     if isinstance(data, torch.Tensor):
@@ -194,8 +204,6 @@ def _forward_in_batches(module: nn.Module, x: torch.Tensor, batch_size: int = 40
 
 
 def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
-    from lamina.registry import resolve
-
     def _one(m: Any, path: str) -> LayerwisePretrainSpec:
         spec = m if isinstance(m, LayerwisePretrainSpec) else resolve("pretrain", m, path=path)
         if not isinstance(spec, LayerwisePretrainSpec):
@@ -213,7 +221,8 @@ def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
 
 def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpec | str | dict | list, *,
                        device: Any = "auto", seed: int | None = 0, folder: str | Path | None = None,
-                       callbacks: list | None = None, include_last: bool = False) -> list[PretrainedLayer]:
+                       callbacks: list | None = None, include_last: bool = False,
+                       labels: torch.Tensor | None = None) -> list[PretrainedLayer]:
     """Pretrain every hidden dense layer of a stack in turn, copying each greedy module's weights into it.
 
     Args:
@@ -228,17 +237,13 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
         callbacks: extra callbacks for each layer's trainer.
         include_last: pretrain the last dense layer too (an encoder whose top layer is a code, as in a deep
             autoencoder).
+        labels: ``(N, K)`` one-hot labels joined to the inputs of the last layer pretrained, whose module learns
+            them jointly (:meth:`LayerwisePretrainSpec.build_labelled_module`; a DBN's top RBM, Hinton, Osindero &
+            Teh 2006). Only the weights of the layer's own inputs are copied into it.
 
     Returns:
         One :class:`PretrainedLayer` per pretrained layer (those restored from a checkpoint have no history).
     """
-    from lamina.data.dataset import ArrayDataset
-    from lamina.train import distributed
-    from lamina.train.checkpoint import load_checkpoint, save_checkpoint
-    from lamina.train.experiment import seeded
-    from lamina.train.rng import resolve_device
-    from lamina.train.trainer import Trainer
-
     device = resolve_device(device)
     targets = dense_layers(model) if include_last else dense_layers(model)[:-1]
     if not targets:
@@ -255,6 +260,9 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
 
     target_names = {name for name, _, _ in targets}
     h = _inputs(data).to(device)
+    if labels is not None and (labels.dim() != 2 or len(labels) != len(h)):
+        raise ShapeError(f"labels must be one-hot rows, one per example: shape ({len(h)}, K), got "
+                         f"{tuple(labels.shape)}")
     results, index = [], 0
     for name, child in model.named_children():
         if name in target_names:
@@ -266,17 +274,21 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                 layer_spec = specs[index].for_layer(index)
                 activation = activation_name(child[1] if isinstance(child, nn.Sequential) else None)
                 layer_seed = None if seed is None else seed + index
+                joint = labels is not None and index == len(targets) - 1
+                inputs = torch.cat([h, labels.to(h)], 1) if joint else h
                 with seeded(layer_seed):
-                    greedy = layer_spec.build_module(linear.in_features, linear.out_features, activation)
+                    greedy = (layer_spec.build_labelled_module(linear.in_features, labels.shape[1],
+                                                               linear.out_features, activation) if joint else
+                              layer_spec.build_module(linear.in_features, linear.out_features, activation))
                 greedy = greedy.to(device)
-                layer_spec.prepare_module(greedy, h)
+                layer_spec.prepare_module(greedy, inputs)
                 trainer = Trainer(greedy, optimizer=layer_spec.optimizer, schedule=layer_spec.schedule,
                                   epochs=layer_spec.epochs, batch_size=layer_spec.batch_size, device=device,
                                   seed=layer_seed,
-                                  callbacks=[*layer_spec.layer_callbacks(greedy, h, index), *(callbacks or [])])
-                history = trainer.fit(ArrayDataset(h))
-                with torch.no_grad():
-                    linear.weight.copy_(greedy.weight.to(linear.weight.device))
+                                  callbacks=[*layer_spec.layer_callbacks(greedy, inputs, index), *(callbacks or [])])
+                history = trainer.fit(ArrayDataset(inputs))
+                with torch.no_grad():  # a labelled module's label weights have no place in the layer
+                    linear.weight.copy_(greedy.weight[:, : linear.in_features].to(linear.weight.device))
                     if linear.bias is not None:
                         linear.bias.copy_(greedy.hidden_bias.to(linear.bias.device))
                 results.append(PretrainedLayer(name, greedy, history.state_dict()))

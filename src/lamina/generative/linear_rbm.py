@@ -23,6 +23,7 @@ from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import choice, component, count, number
 from lamina.errors import DataError
 from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec
+from lamina.generative.rbm_callbacks import MomentumSchedule
 from lamina.registry import register
 
 __all__ = ["LinearHiddenRBM", "LinearRBMPretrainSpec"]
@@ -165,7 +166,5 @@ class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """The momentum switch of the paper's code, where enabled."""
-        from lamina.generative.rbm_callbacks import MomentumSchedule
-
         return [] if self.final_momentum is None else [MomentumSchedule(self.final_momentum,
                                                                          self.momentum_switch_epoch)]

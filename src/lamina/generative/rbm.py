@@ -16,6 +16,7 @@ from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
 from lamina.generative.greedy import GreedyLayer
+from lamina.generative.partition import pseudo_log_likelihood
 from lamina.generative.rbm_functions import (bernoulli_energy, bernoulli_free_energy, bernoulli_visible_mean,
                                              hidden_logits, sample_bernoulli, sample_bernoulli_visible, visible_logits)
 
@@ -341,8 +342,6 @@ class BernoulliRBM(RBM):
     def validation_metrics(self, batch: Any) -> dict[str, torch.Tensor]:
         """:meth:`RBM.validation_metrics` plus ``pseudo_log_likelihood`` (one random unit per example flipped,
         as scikit-learn's ``score_samples``)."""
-        from lamina.generative.partition import pseudo_log_likelihood
-
         v = self._rows(batch[0] if isinstance(batch, (tuple, list)) else batch)
         metrics = super().validation_metrics((v, None))
         metrics["pseudo_log_likelihood"] = pseudo_log_likelihood(self, v).mean()

@@ -6,6 +6,8 @@ from typing import Any
 
 import torch
 
+from lamina.generative.ais import ais_log_partition
+from lamina.generative.partition import pseudo_log_likelihood
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["RBMMonitor", "MomentumSchedule"]
@@ -42,9 +44,6 @@ class RBMMonitor(Callback):
     @torch.no_grad()
     def measure(self, rbm: Any, *, ais: bool = True) -> dict[str, float]:
         """The monitoring figures of ``rbm`` now (``ais``: with the AIS log-likelihood, where it applies)."""
-        from lamina.generative.ais import ais_log_partition
-        from lamina.generative.partition import pseudo_log_likelihood
-
         was = rbm.training
         rbm.eval()
         device = rbm.weight.device

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lamina.report.plots import plt, save_figure  # pyplot on the Agg backend (files only)
+
 __all__ = ["image_shape_of", "image_grid", "plot_filters", "plot_images", "plot_reconstructions"]
 
 
@@ -31,10 +33,6 @@ def image_grid(images: np.ndarray, columns: int, *, pad: float = np.nan) -> np.n
 
 
 def _figure(grid: np.ndarray, title: str, label: str, *, cmap: str, vmin: float, vmax: float, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    from lamina.report.plots import save_figure
-
     width = float(np.clip(grid.shape[1] / 25, 3.5, 10))  # inches for the image; its height keeps the aspect
     fig, ax = plt.subplots(figsize=(width + 1.2, width * grid.shape[0] / grid.shape[1] + 0.8))
     shown = ax.imshow(np.ma.masked_invalid(grid), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")

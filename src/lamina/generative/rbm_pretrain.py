@@ -17,9 +17,11 @@ import torch
 
 from lamina.config.component import spec_base
 from lamina.config.fields import choice, count, number
-from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
 from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
+from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, _inputs, pretrain_layerwise
 from lamina.generative.rbm import RBM, BernoulliRBM
+from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
+from lamina.generative.up_down import down_pass
 from lamina.registry import register
 
 __all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec", "HINTON_SALAKHUTDINOV_2006"]
@@ -84,6 +86,10 @@ class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
         """A :class:`~lamina.generative.BernoulliRBM` of ``n_visible`` visible and ``n_hidden`` hidden units."""
         return BernoulliRBM(n_visible, n_hidden, **self.options())
 
+    def build_labelled_module(self, n_visible: int, n_labels: int, n_hidden: int, activation: str) -> GreedyLayer:
+        """A :class:`~lamina.generative.BernoulliRBM` whose last ``n_labels`` visible units are one softmax group."""
+        return BernoulliRBM(n_visible + n_labels, n_hidden, softmax_units=n_labels, **self.options())
+
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Refuse inputs the RBM's visible units cannot model, and (``visible_bias_init = "data"``) set the visible
         biases from the inputs' statistics."""
@@ -94,8 +100,6 @@ class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """An :class:`~lamina.generative.RBMMonitor` on the first ``monitor_examples`` inputs and a
         :class:`~lamina.generative.MomentumSchedule`, where enabled."""
-        from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
-
         callbacks: list = []
         if self.monitor_examples:
             callbacks.append(RBMMonitor(inputs[: self.monitor_examples], ais_every=self.ais_every,
@@ -170,8 +174,6 @@ def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path,
                         gibbs_steps: int = 1000, seed: int = 0) -> list[Path]:
     """First-layer filters, first-layer reconstructions, and samples of the stack as a deep belief net (Gibbs in
     the top RBM, then one down pass), when the inputs are images (or square vectors)."""
-    from lamina.generative.dbn import down_pass
-    from lamina.generative.greedy import _inputs
     from lamina.generative.rbm_figures import image_shape_of, plot_filters, plot_images, plot_reconstructions
 
     first = records[0].module

@@ -20,6 +20,7 @@ with less noise.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +29,22 @@ from torch import nn
 from lamina.generative.contrastive_divergence import cd_statistics, cd_surrogate
 from lamina.generative.rbm_functions import sample_bernoulli
 
-__all__ = ["up_down_surrogate"]
+if TYPE_CHECKING:
+    from lamina.generative.rbm import RBM
+
+__all__ = ["up_down_surrogate", "down_pass"]
+
+
+@torch.no_grad()
+def down_pass(rbms: Sequence[RBM], top_visible: torch.Tensor, *,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Generate downwards through a stack of RBMs used as directed layers: ``h_l ~ p(h_l | h_{l+1})`` with each
+    RBM's visible conditional, sampled except at the bottom, where the means ``E[v | h_1]`` are returned."""
+    x = top_visible
+    for i, rbm in enumerate(reversed(rbms)):
+        mean = rbm.visible_mean(x)
+        x = mean if i == len(rbms) - 1 else sample_bernoulli(mean, generator)
+    return x
 
 
 def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

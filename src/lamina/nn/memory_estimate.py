@@ -23,6 +23,7 @@ import torch
 
 from lamina.disk import format_bytes
 from lamina.errors import LaminaError
+from lamina.nn.builder import build_model
 
 __all__ = ["InsufficientMemoryError", "LayerMemory", "MemoryEstimate", "estimate_memory", "available_memory",
            "check_model_memory"]
@@ -93,8 +94,6 @@ def estimate_memory(spec: Any, input_shape: Any, *, batch_size: int, dtype: torc
     Raises:
         ConfigError, ShapeError: as :func:`~lamina.nn.build_model` (the model is built, on the meta device).
     """
-    from lamina.nn.builder import build_model
-
     with torch.device("meta"):
         model = build_model(spec, input_shape)
     itemsize = torch.empty((), dtype=dtype, device="meta").element_size()

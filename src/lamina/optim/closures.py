@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from lamina.losses import matched_target
+
 __all__ = ["is_batch_closure", "require_closure", "loss_and_outputs", "residuals_of", "loss_value", "record"]
 
 
@@ -57,8 +59,6 @@ def loss_and_outputs(optimizer: str, closure: Callable, form: str) -> tuple[torc
 def residuals_of(optimizer: str, closure: Callable, form: str) -> tuple[torch.Tensor, torch.Tensor]:
     """``(residuals, loss)``: ``targets - outputs`` with the graph, and the loss to report for the batch."""
     if is_batch_closure(closure):
-        from lamina.losses import matched_target
-
         loss, outputs = closure.loss()
         targets = closure.targets
         if outputs is None or not isinstance(targets, torch.Tensor):

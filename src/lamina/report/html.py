@@ -9,7 +9,7 @@ from typing import Any
 
 from lamina import files
 from lamina.disk import disk_errors
-from lamina.train import jsonio
+from lamina import jsonio
 
 __all__ = ["write_report"]
 

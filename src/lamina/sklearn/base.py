@@ -31,8 +31,8 @@ from torch import nn
 
 from lamina.data.dataset import ArrayDataset
 from lamina.sklearn.convergence import SklearnConvergence
-from lamina.train.experiment import seeded
-from lamina.train.rng import resolve_device
+from lamina.train.callbacks.progress import PlainProgress
+from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
 __all__ = ["LaminaEstimator", "resolve_batch_size"]
@@ -144,8 +144,6 @@ class LaminaEstimator(BaseEstimator):
         if not schedule:
             options.pop("schedule", None)
         if getattr(self, "verbose", False):
-            from lamina.train.callbacks.progress import PlainProgress
-
             callbacks = [*callbacks, PlainProgress()]
         return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
 

@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from lamina.data.dataset import ArrayDataset
+from lamina.generative import pretrain_layerwise
 from lamina.nn.builder import build_model, layer_shapes
 from lamina.registry import resolve
 from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
@@ -149,7 +150,6 @@ class BaseMLP(LaminaEstimator):
         if self.pretrain is None:
             self.__dict__.pop("pretrained_layers_", None)  # from an earlier fit that pretrained
             return
-        from lamina.generative import pretrain_layerwise
 
         layers = pretrain_layerwise(self.module_, ArrayDataset(data.x), self.pretrain, device=self.device_,
                                     seed=self._seed_)

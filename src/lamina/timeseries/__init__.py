@@ -8,10 +8,11 @@ forecast plot.
 >>> forecast(model, series, steps=84)          # closed-loop, 84 steps after the series
 
 Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the metrics ``nmse`` (alias ``arv``) and
-``nrmse``, the callback ``weight_elimination``; the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
-live in :mod:`lamina.data`.
+``nrmse``, the callback ``weight_elimination``, the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
+(:mod:`lamina.timeseries.datasets`: they cut lag windows, so they live above the windows, not in :mod:`lamina.data`).
 """
 from lamina.timeseries.cross_validation import BlockedKFold
+from lamina.timeseries.datasets import SeriesDatasetSpec  # registers sunspots, mackey_glass, csv_series
 from lamina.timeseries.elman import Elman, ElmanSpec
 from lamina.timeseries.forecast import exogenous_rows_needed, forecast
 from lamina.timeseries.metrics import NMSE, NRMSE, mae, nmse, nrmse
@@ -35,6 +36,7 @@ __all__ = [
     "NARXSpec",
     "NMSE",
     "NRMSE",
+    "SeriesDatasetSpec",
     "SeriesScaler",
     "TDNN",
     "TDNNSpec",

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lamina import files
+from lamina._version import __version__
 from lamina.disk import disk_errors
 from lamina.errors import CheckpointError
 
@@ -28,8 +29,6 @@ def atomic_write(path: str | Path, write: Any) -> Path:
 
 def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:
     """Atomically save a trainer's ``state_dict()`` (plus ``meta``: the lamina version, the run's config, ...)."""
-    from lamina import __version__
-
     payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
                "state": state}
     with disk_errors(path):

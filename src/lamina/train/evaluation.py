@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from lamina.data.dataset import ArrayDataset
 from lamina.data.loader import make_loader
 from lamina.train.metrics import Mean
 
@@ -54,8 +55,6 @@ def evaluate(trainer: Trainer, dataset: Any, *, batch_size: int | None = None) -
 def predict(trainer: Trainer, data: Any, *, batch_size: int | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
     """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU); a tuple
     of such tensors for a model with several outputs."""
-    from lamina.data.dataset import ArrayDataset
-
     dataset = ArrayDataset(data) if isinstance(data, torch.Tensor) else data
     was_training = trainer.model.training
     trainer.model.eval()

@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from lamina import __version__, files
+from lamina import files
+from lamina._version import __version__
 from lamina.config.loader import load_experiment, to_toml
 from lamina.config.schema import Experiment
 from lamina.disk import DiskFullError, disk_errors
@@ -28,7 +29,7 @@ from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, Metri
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from lamina.train.lock import RunLock
 from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
-from lamina.train.rng import resolve_device
+from lamina.train.rng import resolve_device, seeded  # seeded re-exported: its home was this module
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train import distributed
 from lamina.train.trainer import Trainer
@@ -39,18 +40,6 @@ __all__ = ["train", "build_trainer", "seeded", "resume_command"]
 def resume_command(run_dir: str | Path) -> str:
     """The shell command that continues the run in ``run_dir`` (its absolute path, quoted for the shell)."""
     return f"lamina train --resume {shlex.quote(str(Path(run_dir).resolve()))}"
-
-
-@contextlib.contextmanager
-def seeded(seed: int | None):
-    """Run the enclosed code (e.g. weight initialisation) on a generator seeded with ``seed``, leaving the
-    caller's global random state as it was."""
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _monitor(exp: Experiment, has_val: bool) -> tuple[str, str]:

@@ -1,6 +1,7 @@
 """The trainer's randomness, kept apart from the caller's: a seeded shuffling generator and the global torch
 generators (used by dropout and by initialisation) forked for the duration of training, so that library code
-never reseeds the process and a checkpoint can carry every stream.
+never reseeds the process and a checkpoint can carry every stream; and :func:`seeded`, which runs a block (a
+model's weight initialisation) on a seeded generator without touching the caller's.
 """
 from __future__ import annotations
 
@@ -10,7 +11,19 @@ from typing import Any
 
 import torch
 
-__all__ = ["RngStreams", "resolve_device"]
+__all__ = ["RngStreams", "resolve_device", "seeded"]
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None) -> Iterator[None]:
+    """Run the enclosed code (e.g. weight initialisation) on a generator seeded with ``seed``, leaving the
+    caller's global random state as it was; ``None``: on the global generator as it is."""
+    if seed is None:
+        yield
+        return
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -21,11 +21,16 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.config.loader import load_experiment
 from lamina.config.run_name import run_name_problem
 from lamina.disk import disk_errors
 from lamina.errors import CheckpointError, ConfigError, LaminaError, Problem
-from lamina.train import jsonio
+from lamina.nn.builder import build_model
+from lamina import jsonio
+from lamina.train.callbacks.metrics_log import read_metrics
 from lamina.train.checkpoint import atomic_write, load_checkpoint
+from lamina.train.history import History
+from lamina.train.trainer import Trainer
 
 __all__ = ["Run", "new_run_dir", "read_summary", "write_summary", "list_runs"]
 
@@ -56,7 +61,7 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
-    """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``: :mod:`~lamina.train.jsonio`)."""
+    """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``: :mod:`~lamina.jsonio`)."""
     text = jsonio.dumps(summary, indent=2) + "\n"
     path = Path(run_dir) / "summary.json"
     with disk_errors(path):
@@ -96,8 +101,6 @@ class Run:
 
     def __init__(self, dir: str | Path, *, experiment: Any, history: Any = None, summary: dict | None = None,
                  model: nn.Module | None = None, splits: Any = None) -> None:
-        from lamina.train.history import History
-
         self.dir = Path(dir)
         self.experiment = experiment
         self.history = history if history is not None else History()
@@ -108,10 +111,6 @@ class Run:
     @classmethod
     def open(cls, path: str | Path) -> Run:
         """Read a run folder (its model is loaded on first use of :attr:`model`)."""
-        from lamina.config.loader import load_experiment
-        from lamina.train.callbacks.metrics_log import read_metrics
-        from lamina.train.history import History
-
         path = _check_run_dir(Path(path))
         experiment = load_experiment(path / "config.toml")
         metrics = path / "metrics.jsonl"
@@ -136,8 +135,6 @@ class Run:
     def model(self) -> nn.Module:
         """The trained network (built from the config and loaded from the run's checkpoint), in eval mode."""
         if self._model is None:
-            from lamina.nn.builder import build_model
-
             shape = self.summary.get("input_shape")
             if shape is None:
                 raise CheckpointError(f"{self.dir / 'summary.json'}: no input_shape recorded; the run did not start")
@@ -160,8 +157,6 @@ class Run:
 
     def trainer(self, device: str | torch.device = "cpu") -> Any:
         """A :class:`~lamina.train.Trainer` around the model, with the experiment's loss and metrics."""
-        from lamina.train.trainer import Trainer
-
         cfg = self.experiment.train
         return Trainer(self.model, loss=cfg.loss, optimizer=None, metrics=cfg.metrics, batch_size=cfg.batch_size,
                        device=device, seed=None)

@@ -7,7 +7,7 @@ from typing import Any
 from lamina import files
 from lamina.disk import disk_errors
 from lamina.train.callbacks.base import Callback
-from lamina.train import jsonio
+from lamina import jsonio
 
 __all__ = ["MetricsLog", "read_metrics"]
 
@@ -18,7 +18,7 @@ class MetricsLog(Callback):
     Lines are ``{"kind": "epoch", "epoch": 3, "step": 1170, "loss": ..., "val_loss": ..., ...}`` and
     ``{"kind": "step", "epoch": 3, "step": 1050, "loss": ...}``. On resume, lines past the checkpoint's step are
     dropped first, so the file always matches the weights. A non-finite value is written as ``"nan"``, ``"inf"``
-    or ``"-inf"`` (:mod:`lamina.train.jsonio`) and read back as a float by :func:`read_metrics`.
+    or ``"-inf"`` (:mod:`lamina.jsonio`) and read back as a float by :func:`read_metrics`.
     """
 
     def __init__(self, path: str | Path, *, log_every: int = 50) -> None:

@@ -1,4 +1,5 @@
-"""Series datasets for the trainer: ``[data] name = "sunspots" | "mackey_glass" | "csv_series"``.
+"""Series datasets for the trainer: ``[data] name = "sunspots" | "mackey_glass" | "csv_series"`` (registered here,
+not in :mod:`lamina.data`, because they are cut into this package's lag windows).
 
 A series dataset yields lag windows (``inputs -> the next horizon values``; see :mod:`lamina.timeseries.windows`):
 a window belongs to the training set when all its targets lie in the training period and to the test set when all
@@ -24,6 +25,11 @@ from lamina.data.dataset import ArrayDataset, DatasetSpec, Holdout, Splits, hold
 from lamina.data.series import SUNSPOTS_FILE, mackey_glass, read_csv_columns, read_sunspots
 from lamina.errors import DataError
 from lamina.registry import register
+from lamina.timeseries.forecast import forecast
+from lamina.timeseries.metrics import mae, nmse
+from lamina.timeseries.plots import plot_forecast
+from lamina.timeseries.scaling import SeriesScaler
+from lamina.timeseries.windows import WindowSpec, as_exogenous, as_series, make_windows
 
 __all__ = ["SeriesData", "PreparedSeries", "SeriesDatasetSpec", "Sunspots", "MackeyGlass", "CSVSeries"]
 
@@ -89,8 +95,6 @@ class SeriesDatasetSpec(DatasetSpec):
     @property
     def window(self) -> Any:
         """The :class:`~lamina.timeseries.WindowSpec` the windows are cut with (for forecasting)."""
-        from lamina.timeseries.windows import WindowSpec
-
         exogenous_lags, delay = self._exogenous_window()
         try:
             return WindowSpec(self.lags, self.horizon, self.spacing, exogenous_lags, delay, self.layout)
@@ -101,8 +105,6 @@ class SeriesDatasetSpec(DatasetSpec):
         """Read, scale and window the series (once; later calls return the same object)."""
         if self._prepared is not None:
             return self._prepared
-        from lamina.timeseries.scaling import SeriesScaler
-        from lamina.timeseries.windows import as_exogenous, as_series, make_windows
 
         data, window = self.series(), self.window
         name = self.registered_name
@@ -136,10 +138,6 @@ class SeriesDatasetSpec(DatasetSpec):
     def report_run(self, model: torch.nn.Module, folder: Path) -> dict[str, Any]:
         """Forecast figures for a trained run: test one-step NMSE/NRMSE/MAE in the series' units, a closed-loop
         forecast over the test period, and ``folder/forecast.png``."""
-        from lamina.timeseries.forecast import forecast
-        from lamina.timeseries.metrics import mae, nmse
-        from lamina.timeseries.plots import plot_forecast
-
         p = self.prepare()
         data, (start, stop) = p.data, p.data.test
         if not p.test.any():
@@ -287,8 +285,6 @@ class CSVSeries(SeriesDatasetSpec):
         Raises:
             DataError: ``test`` leaves no training rows.
         """
-        from lamina.timeseries.windows import as_exogenous, as_series
-
         names = [self.column, *self.exogenous] + ([self.time_column] if self.time_column else [])
         columns = read_csv_columns(self.path, list(dict.fromkeys(names)))
         values = as_series(columns[self.column], f"{self.path}: column {self.column!r}")
