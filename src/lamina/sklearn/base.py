@@ -35,10 +35,22 @@ from lamina.train.experiment import seeded
 from lamina.train.rng import resolve_device
 from lamina.train.trainer import Trainer
 
-__all__ = ["LaminaEstimator", "resolve_batch_size"]
+__all__ = ["LaminaEstimator", "resolve_batch_size", "store_params"]
 
 _INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
 _INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module_ -> (key, its float64 copy)
+
+
+def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
+    """Store each ``__init__`` parameter of ``estimator`` under its own name: the whole body of a scikit-learn
+    ``__init__``, called as ``store_params(self, locals())``.
+
+    scikit-learn reads the parameters from the explicit ``__init__`` signature and requires ``__init__`` to do
+    nothing but assign them; the names come from that same signature here, so a parameter added to it is stored
+    (and found by ``get_params``, ``clone``, ``GridSearchCV``) without a second line to forget.
+    """
+    for name in type(estimator)._get_param_names():
+        setattr(estimator, name, params[name])
 
 
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:

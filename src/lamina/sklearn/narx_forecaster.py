@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from lamina.registry import resolve
-from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
+from lamina.sklearn.base import LaminaEstimator, resolve_batch_size, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.timeseries import NARX, SeriesScaler, exogenous_rows_needed, forecast, make_windows
 from lamina.timeseries.windows import as_exogenous, as_series
@@ -111,23 +111,7 @@ class NARXForecaster(LaminaEstimator):
                  batch_size: int | str = "auto", max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
                  warm_start: bool = False, random_state: Any = None, verbose: bool = False,
                  device: str = "cpu") -> None:
-        self.lags = lags
-        self.exogenous_lags = exogenous_lags
-        self.delay = delay
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.scale = scale
-        self.solver = solver
-        self.alpha = alpha
-        self.learning_rate_init = learning_rate_init
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        store_params(self, locals())
 
     def _check_params(self, has_exogenous: bool) -> int:
         """Validate the parameters; return the exogenous lags to use."""
