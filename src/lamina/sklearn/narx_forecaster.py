@@ -105,6 +105,8 @@ class NARXForecaster(LaminaEstimator):
     True
     """
 
+    n_exogenous_: int  # a fitted attribute's type (declared only: scikit-learn wants none before fit)
+
     def __init__(self, lags: int = 4, *, exogenous_lags: int | None = None, delay: int = 1,
                  hidden_layer_sizes: Any = (10,), activation: str = "tanh", scale: str = "standard",
                  solver: Any = "adam", alpha: float = 1e-4, learning_rate_init: float = 1e-3,
@@ -174,13 +176,16 @@ class NARXForecaster(LaminaEstimator):
         u = None if X is None else as_exogenous(X, "X")
         if u is not None and len(u) != len(y):
             raise ValueError(f"X has {len(u)} time steps and y {len(y)}; they must be aligned")
-        keep = self.warm_start and hasattr(self, "module_")
+        n_exogenous = 0 if u is None else u.shape[1]
+        # a warm start keeps the scalings (and the network) only for data of the same layout; other exogenous
+        # inputs need their own scaling (the network is rebuilt too: its module_spec_ differs)
+        keep = self.warm_start and hasattr(self, "module_") and self.n_exogenous_ == n_exogenous
         if not keep:
             self.scaler_ = SeriesScaler(self.scale).fit(y)
             self.exogenous_scaler_ = None if u is None else SeriesScaler(self.scale).fit(u)
-        self.exogenous_lags_, self.n_exogenous_ = exogenous_lags, 0 if u is None else u.shape[1]
-        windows = make_windows(self.scaler_.transform(y), self.lags, delay=self.delay,
-                               exogenous=None if u is None else self.exogenous_scaler_.transform(u),
+        self.exogenous_lags_, self.n_exogenous_ = exogenous_lags, n_exogenous
+        exogenous = None if u is None or self.exogenous_scaler_ is None else self.exogenous_scaler_.transform(u)
+        windows = make_windows(self.scaler_.transform(y), self.lags, delay=self.delay, exogenous=exogenous,
                                exogenous_lags=exogenous_lags if u is not None else None)
         self._train(windows.inputs.numpy(), windows.targets, n_outputs=1, incremental=False)
         tail = windows.spec.first + 1  # the delay line of the first forecast
