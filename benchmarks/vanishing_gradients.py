@@ -156,7 +156,7 @@ def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
             if r["status"] == "ok":
                 ax.semilogy(layers, r[key]["grad_norm"], "-o", markersize=4, label=v.label)
         ax.set_title(f"{when}")
-        ax.set_xlabel("layer (1 = input side, %d = output layer)" % args.depth)
+        ax.set_xlabel(f"layer (1 = input side, {args.depth} = output layer)")
         ax.set_xticks(layers)
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel(r"weight-gradient norm $\|\partial L/\partial W_l\|_F$ (1000 validation images)")
