@@ -1,7 +1,7 @@
 """``lamina data list|verify|path``: the registered datasets and their files."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -44,9 +44,10 @@ def list_() -> None:
 
 @data_app.command()
 @handle_errors
-def verify(name: Annotated[Optional[str], typer.Argument(help="A dataset (default: all).")] = None) -> None:
+def verify(name: Annotated[str | None, typer.Argument(help="A dataset (default: all).")] = None) -> None:
     """Check every local file of a dataset against its registered sha256."""
-    from lamina.data import locate, verify as verify_file
+    from lamina.data import locate
+    from lamina.data import verify as verify_file
     from lamina.errors import ChecksumError
 
     bad = missing = 0

@@ -127,14 +127,13 @@ class DBN(nn.Module):
             The :class:`~lamina.generative.PretrainedLayer` records, bottom to top.
         """
         from lamina.data.dataset import ArrayDataset
+        from lamina.errors import ConfigError
         from lamina.generative.greedy import LayerwisePretrainSpec, PretrainedLayer, pretrain_layerwise
+        from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
         from lamina.registry import resolve
         from lamina.train.experiment import seeded
         from lamina.train.rng import resolve_device
         from lamina.train.trainer import Trainer
-
-        from lamina.errors import ConfigError
-        from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 
         spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
         if not isinstance(spec, RBMPretrainSpec) or isinstance(spec, GaussianRBMPretrainSpec):

@@ -15,8 +15,15 @@ from torch import nn
 from lamina.errors import DataError
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
 from lamina.generative.greedy import GreedyLayer
-from lamina.generative.rbm_functions import (bernoulli_energy, bernoulli_free_energy, bernoulli_visible_mean,
-                                             hidden_logits, sample_bernoulli, sample_bernoulli_visible, visible_logits)
+from lamina.generative.rbm_functions import (
+    bernoulli_energy,
+    bernoulli_free_energy,
+    bernoulli_visible_mean,
+    hidden_logits,
+    sample_bernoulli,
+    sample_bernoulli_visible,
+    visible_logits,
+)
 
 __all__ = ["RBM", "BernoulliRBM"]
 

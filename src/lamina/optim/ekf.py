@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 import torch
+
 from lamina.config.fields import choice, count, number
 from lamina.optim.closures import require_closure, residuals_of
 from lamina.optim.curvature import CurvatureError, flatten, unflatten

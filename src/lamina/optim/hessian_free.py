@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar
 
 import torch
-
 from pydantic import model_validator
 
 from lamina.config.fields import choice, count, number, raise_problems

@@ -18,11 +18,18 @@ from lamina.config.schema import Experiment
 from lamina.errors import CheckpointError, TrainingDivergedError
 from lamina.nn.builder import build_model
 from lamina.nn.summary import count_parameters, summarize
-from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
-                                    read_metrics)
+from lamina.train import distributed
+from lamina.train.callbacks import (
+    Callback,
+    Checkpointer,
+    EarlyStopping,
+    MetricsLog,
+    TensorBoard,
+    progress_callback,
+    read_metrics,
+)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
-from lamina.train import distributed
 from lamina.train.trainer import Trainer
 
 __all__ = ["train", "build_trainer", "seeded"]

@@ -23,11 +23,11 @@ from torch import nn
 from lamina.data.loader import make_loader
 from lamina.errors import ConfigError, TrainingDivergedError
 from lamina.registry import resolve
+from lamina.train import distributed, evaluation
 from lamina.train.callbacks.base import Callback
 from lamina.train.closure import Closure
 from lamina.train.history import History
 from lamina.train.metrics import Mean, Metric
-from lamina.train import distributed, evaluation
 from lamina.train.rng import RngStreams, resolve_device
 
 __all__ = ["Trainer"]
