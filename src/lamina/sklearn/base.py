@@ -15,6 +15,7 @@ see :class:`lamina.sklearn.transformer.LaminaTransformer`.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 import sys
 import warnings
@@ -50,8 +51,9 @@ def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
     nothing but assign them; the names come from that same signature here, so a parameter added to it is stored
     (and found by ``get_params``, ``clone``, ``GridSearchCV``) without a second line to forget.
     """
-    for name in type(estimator)._get_param_names():
-        setattr(estimator, name, params[name])
+    for param in inspect.signature(type(estimator).__init__).parameters.values():
+        if param.name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            setattr(estimator, param.name, params[param.name])
 
 
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
