@@ -241,8 +241,9 @@ class BernoulliRBM(RBM):
     """Restricted Boltzmann machine with binary visible and hidden units (Smolensky, 1986; Hinton, 2002).
 
     ``E(v, h) = -b.v - c.h - h.W v``; ``p(h_j = 1 | v) = sigmoid(c_j + W_j v)``;
-    ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``; free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j v)``. Data may be binary or probabilities in ``[0, 1]``
-    (pixel intensities, or the hidden probabilities of the layer below in a DBN); log-likelihoods need binary data.
+    ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``; free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j v)``. Data may
+    be binary or probabilities in ``[0, 1]`` (pixel intensities, or the hidden probabilities of the layer below in a
+    DBN); log-likelihoods need binary data.
 
     Args:
         softmax_units: the last ``softmax_units`` visible units form one softmax group, a one-of-K label (the top
