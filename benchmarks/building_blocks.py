@@ -12,13 +12,12 @@ Subcommands (each writes ``benchmarks/results/building_blocks_<part>.json``; the
   interleaved; target ratio >= 0.97.
 
 The training parts accept ``--set key=value`` overrides and ``--resume RUN`` (a run stopped by a time limit, e.g.
-``timeout -s INT 1150 python benchmarks/building_blocks.py resnet``, continues from its last epoch).
+``timeout -s INT 1150 python -m benchmarks.building_blocks resnet``, continues from its last epoch).
 """
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -26,10 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import write_result  # noqa: E402
-
-import lamina  # noqa: E402
+import lamina
+from benchmarks.common import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 

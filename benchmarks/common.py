@@ -1,5 +1,8 @@
 """Shared by the benchmark scripts: machine facts and the JSON result every benchmark writes.
 
+Every script runs from the repository root as a module, ``python -m benchmarks.<name> [--help]``, and imports
+what it shares from here as ``from benchmarks.common import ...`` (no ``sys.path`` edits).
+
 Each script runs lamina and its competitors in the same process and writes ``benchmarks/results/<name>.json``
 (figures, ratios, the published figure where there is one, the command, the machine); ``benchmarks/RESULTS.md`` is
 the table people read.
@@ -29,10 +32,17 @@ def machine() -> dict[str, Any]:
     return info
 
 
+def command() -> str:
+    """The command line that started this process, as ``python -m benchmarks.<name> ...`` for a benchmark."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    program = f"-m {spec.name}" if spec is not None and spec.name else shlex.quote(sys.argv[0])
+    return f"python {program} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write ``results/<name>.json`` with the payload, the command that produced it, the date and the machine."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": name, "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+    record = {"benchmark": name, "command": command(),
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **payload}
     path = RESULTS / f"{name}.json"
     from lamina import jsonio

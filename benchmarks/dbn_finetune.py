@@ -6,7 +6,7 @@ scored on the last 10,000 training images (MNIST's usual validation set). The te
 decision: the setting with the lowest validation error is the one to run on all 60,000 images with
 `lamina train examples/dbn_mnist.toml --set ...`, scored once on the test set.
 
-    flock /tmp/lamina-cpu.lock env PYTHONPATH=src LAMINA_DATA=../shared/datasets python benchmarks/dbn_finetune.py
+    flock /tmp/lamina-cpu.lock env PYTHONPATH=src LAMINA_DATA=../shared/datasets python -m benchmarks.dbn_finetune
     ... --candidates sgd0.1 sgd0.01 --epochs 50        # a subset of the candidates
 
 The pretrained stack is kept in ``runs/dbn_finetune/`` and earlier candidates' results are kept in the result
@@ -17,20 +17,17 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-from lamina.config.loader import load_experiment  # noqa: E402
-from lamina.nn.builder import build_model  # noqa: E402
-from lamina.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from lamina.train.experiment import build_trainer  # noqa: E402
-from lamina.train.rng import seeded  # noqa: E402
+from benchmarks.common import RESULTS, write_result
+from lamina.config.loader import load_experiment
+from lamina.nn.builder import build_model
+from lamina.train.checkpoint import load_checkpoint, save_checkpoint
+from lamina.train.experiment import build_trainer
+from lamina.train.rng import seeded
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dbn_mnist.toml"
 OUT = Path("runs/dbn_finetune")

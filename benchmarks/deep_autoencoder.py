@@ -20,23 +20,20 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.generative import DeepAutoencoder, pretrain_layerwise  # noqa: E402
-from lamina.generative.deep_autoencoder import code_layer_method  # noqa: E402
-from lamina.generative.autoencoder_plots import plot_codes_2d, plot_reconstructions  # noqa: E402
-from lamina.train import Callback  # noqa: E402
-from lamina.train.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from lamina.train.rng import seeded  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.generative import DeepAutoencoder, pretrain_layerwise
+from lamina.generative.autoencoder_plots import plot_codes_2d, plot_reconstructions
+from lamina.generative.deep_autoencoder import code_layer_method
+from lamina.train import Callback
+from lamina.train.checkpoint import load_checkpoint, save_checkpoint
+from lamina.train.rng import seeded
 
 PUBLISHED = {"autoencoder": 3.00, "pca": 13.87}
 FIGURES = RESULTS / "autoencoders"

@@ -12,8 +12,8 @@ to reach the NRMSE each filter reaches in one.
 Cost: microseconds per training sample at two network sizes. GEKF's covariance has ``n^2`` entries for ``n`` weights;
 DEKF's has ``sum_b s_b^2`` (blocks of ``s_b`` weights), and its time per sample should follow that sum.
 
-    python benchmarks/ekf.py              # about 5 minutes on 2 cores
-    python benchmarks/ekf.py --tune       # the filters' validation search first (about 4 more minutes)
+    python -m benchmarks.ekf              # about 5 minutes on 2 cores
+    python -m benchmarks.ekf --tune       # the filters' validation search first (about 4 more minutes)
 
 Windowing and NRMSE are a few lines of numpy here; once ``lamina.timeseries`` (``make_windows``, ``nrmse``) is merged
 this script should use it.
@@ -21,7 +21,6 @@ this script should use it.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -29,12 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-from lamina.data.series import mackey_glass  # noqa: E402
-from lamina.optim import EKF  # noqa: E402
-from lamina.optim.ekf_blocks import decoupled_blocks  # noqa: E402
+from benchmarks.common import RESULTS, write_result
+from lamina.data.series import mackey_glass
+from lamina.optim import EKF
+from lamina.optim.ekf_blocks import decoupled_blocks
 
 LAGS, TRAIN, TEST = 4, 1000, 500
 # what --tune chose on the validation split (benchmarks/results/ekf.json records the run that chose them)

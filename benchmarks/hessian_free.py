@@ -5,9 +5,9 @@ initialisation, without pretraining, to a training squared error of 1.64 per ima
 method the same training time (evaluation excluded) and records the train and test squared reconstruction error
 ``sum_pixels (x - x_hat)^2`` per image, averaged over images, along the way.
 
-    python benchmarks/hessian_free.py                       # CPU scale: 10k training images, 784-400-200-100-30
-    python benchmarks/hessian_free.py --scale paper         # Martens' net on all 60k images (for a GPU; hours)
-    python benchmarks/hessian_free.py --methods hf,hf_bf16,sgd,adam,adam_bf16    # with the bfloat16 variants
+    python -m benchmarks.hessian_free                       # CPU scale: 10k training images, 784-400-200-100-30
+    python -m benchmarks.hessian_free --scale paper         # Martens' net on all 60k images (for a GPU; hours)
+    python -m benchmarks.hessian_free --methods hf,hf_bf16,sgd,adam,adam_bf16    # with the bfloat16 variants
 
 The network: logistic hidden units, a linear 30-unit code, logistic outputs trained with cross-entropy (the matching
 loss for HF); every method starts from the same sparse initialisation (Martens, 2010, section 5: 15 incoming
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -25,12 +24,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.optim import HessianFree  # noqa: E402
-from lamina.train import Closure  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.optim import HessianFree
+from lamina.train import Closure
 
 PUBLISHED_TRAIN = 1.64  # Martens (2010), Table 1, MNIST, RAND+HF
 SCALES = {

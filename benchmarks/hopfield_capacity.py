@@ -10,24 +10,20 @@ lamina's weights and batched dynamics and as a speed reference.
 
 Targets: Hebbian within 0.12-0.16 N; the best desaturated pseudo-inverse >= 0.6 N.
 
-    python benchmarks/hopfield_capacity.py                # N = 1000, 20 trials, 50 probes per trial and load
-    python benchmarks/hopfield_capacity.py --probes 0     # every stored pattern as a probe (about 10x longer)
-    python benchmarks/hopfield_capacity.py --quick        # N = 300, 5 trials: a minute
+    python -m benchmarks.hopfield_capacity                # N = 1000, 20 trials, 50 probes per trial and load
+    python -m benchmarks.hopfield_capacity --probes 0     # every stored pattern as a probe (about 10x longer)
+    python -m benchmarks.hopfield_capacity --quick        # N = 300, 5 trials: a minute
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `benchmarks.common` from any working directory
-
-from benchmarks.common import RESULTS, write_result  # noqa: E402
-from lamina.memory import THEORY, Hopfield, capacity_curve, flip_bits, plot_capacity  # noqa: E402
+from benchmarks.common import RESULTS, write_result
+from lamina.memory import THEORY, Hopfield, capacity_curve, flip_bits, plot_capacity
 
 TARGETS = {"hebbian": (0.12, 0.16), "pseudoinverse desaturated": (0.6, None)}
 

@@ -8,26 +8,22 @@ sample that leaves 84 steps: ``nrmse84`` is the error at the 84th step over thos
 report this), ``nrmse_1_84`` over all 84 steps of all origins; one-step NRMSE is over the 500 test samples. NRMSE is
 normalised by the standard deviation of the values compared.
 
-    flock /tmp/lamina-cpu.lock python benchmarks/mackey_glass.py          # 3 seeds (about 10 minutes on 2 cores)
-    python benchmarks/mackey_glass.py --seeds 1 --scale 0.1               # a quick look
+    flock /tmp/lamina-cpu.lock python -m benchmarks.mackey_glass          # 3 seeds (about 10 minutes on 2 cores)
+    python -m benchmarks.mackey_glass --seeds 1 --scale 0.1               # a quick look
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.data import ArrayDataset  # noqa: E402
-from lamina.registry import registry  # noqa: E402
-from lamina.timeseries import NARX, TDNN, forecast, nrmse, plot_forecast  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.data import ArrayDataset
+from lamina.registry import registry
+from lamina.timeseries import NARX, TDNN, forecast, nrmse, plot_forecast
 
 HORIZON = 84
 ORIGIN_EVERY = 5

@@ -23,19 +23,13 @@ import argparse
 import json
 import math
 import statistics
-import sys
 import time
-from pathlib import Path
 
-import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.generative import pretrain_layerwise  # noqa: E402
-from lamina.train import EarlyStopping  # noqa: E402
-from lamina.train.rng import seeded  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.generative import pretrain_layerwise
+from lamina.train import EarlyStopping
+from lamina.train.rng import seeded
 
 PUBLISHED = {"none": 4.24, "rbm": 3.37, "denoising_autoencoder": 2.71}
 

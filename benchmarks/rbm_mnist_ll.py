@@ -2,8 +2,8 @@
 (2008, table 1): CD-1 -125.53, CD-25 -86.34 nats. First, the AIS check: on a 20-hidden-unit RBM trained on the same
 data, AIS against the exact log-partition function (target: within 0.1 nats).
 
-    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python benchmarks/rbm_mnist_ll.py --models check,cd1
-    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python benchmarks/rbm_mnist_ll.py --models cd25 --epochs 10
+    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python -m benchmarks.rbm_mnist_ll --models check,cd1
+    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python -m benchmarks.rbm_mnist_ll --models cd25 --epochs 10
     ... --scale paper      # the paper's training length (hours on two CPU cores)
     ... --models cd1 --select-epochs 5 10 20 50 100    # training length chosen on held-out training images
 
@@ -14,20 +14,16 @@ stochastically binarized MNIST of Salakhutdinov & Murray, 2008, as later describ
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.data import ArrayDataset  # noqa: E402
-from lamina.generative import (BernoulliRBM, MomentumSchedule, ais_log_partition, exact_log_partition,  # noqa: E402
-                               log_likelihood)
-from lamina.train import Callback, Trainer  # noqa: E402
+import lamina
+from benchmarks.common import write_result
+from lamina.data import ArrayDataset
+from lamina.generative import BernoulliRBM, MomentumSchedule, ais_log_partition, exact_log_partition, log_likelihood
+from lamina.train import Callback, Trainer
 
 PUBLISHED = {"cd1": -125.53, "cd25": -86.34}  # Salakhutdinov & Murray (2008), table 1, MNIST test set, nats
 OUT = Path("runs/rbm_mnist_ll")

@@ -2,7 +2,7 @@
 (float32 data, its fastest), learnergy's RBM and a naive PyTorch CD-1 (autograd through the free energy), all in
 this process, plus the matmul-only bound: the five matrix products of one CD-1 step timed alone with torch.matmul.
 
-    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python benchmarks/rbm_speed.py
+    flock /tmp/lamina-cpu.lock env PYTHONPATH=src python -m benchmarks.rbm_speed
 
 Prints samples/s of each (best of ``--repeats`` interleaved rounds of one epoch each), the ratios, and lamina's rate
 as a fraction of the bound (target >= 0.75).
@@ -10,21 +10,17 @@ as a fraction of the bound (target >= 0.75).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.data import ArrayDataset  # noqa: E402
-from lamina.generative import BernoulliRBM, fused_kernels  # noqa: E402
-from lamina.train import Trainer  # noqa: E402
+import lamina
+from benchmarks.common import write_result
+from lamina.data import ArrayDataset
+from lamina.generative import BernoulliRBM, fused_kernels
+from lamina.train import Trainer
 
 N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 128
 

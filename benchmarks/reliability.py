@@ -377,7 +377,8 @@ def main() -> None:
         work = Path(tmp)
         kills = kill_and_resume(work, args.kills, args.seed)
         print(f"kill and resume: {kills['kills_landed']}/{kills['kills_planned']} kills landed, identical to the "
-              f"uninterrupted run: {kills['identical_to_uninterrupted']}, temporaries left: {kills['temporary_files_left']}")
+              f"uninterrupted run: {kills['identical_to_uninterrupted']}, "
+              f"temporaries left: {kills['temporary_files_left']}")
         scaled = resume_on_more_processes(work)
         print(f"1 process -> 2 processes resume: exit {scaled['returncode']}, {scaled['epochs']} epochs, "
               f"{scaled['processes']} processes, test {scaled['test']}")

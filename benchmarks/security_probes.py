@@ -5,6 +5,7 @@ or not. Cheap (a few seconds, no training); :mod:`benchmarks.reliability` runs t
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
 import io
 import json
@@ -155,6 +156,7 @@ def security_probes(work: Path) -> dict:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options; gives --help
     with tempfile.TemporaryDirectory() as tmp:
         results = security_probes(Path(tmp))
     for name, result in results.items():

@@ -6,15 +6,14 @@ Adam (lr 1e-3, betas 0.9/0.999), batches of 200, alpha = 1e-4, tol = 1e-4 with n
 random_state = 0. Target (issue #12): equal accuracy and a fit at least 3x faster on MNIST.
 
     flock /tmp/lamina-cpu.lock env PYTHONPATH=src LAMINA_DATA=../shared/datasets \\
-        python benchmarks/sklearn_export.py                     # MNIST at 20 epochs (a few minutes on 2 cores)
-    ... python benchmarks/sklearn_export.py --max-iter 200      # scikit-learn's default: up to 200 epochs
-    ... python benchmarks/sklearn_export.py --threads 1 --tag _1thread   # both libraries on one thread
+        python -m benchmarks.sklearn_export                     # MNIST at 20 epochs (a few minutes on 2 cores)
+    ... python -m benchmarks.sklearn_export --max-iter 200      # scikit-learn's default: up to 200 epochs
+    ... python -m benchmarks.sklearn_export --threads 1 --tag _1thread   # both libraries on one thread
 """
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 import warnings
@@ -22,8 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import write_result  # noqa: E402
+from benchmarks.common import write_result
 
 HYPER = dict(hidden_layer_sizes=(100,), activation="relu", solver="adam", learning_rate_init=1e-3, batch_size=200,
              alpha=1e-4, tol=1e-4, n_iter_no_change=10, random_state=0)

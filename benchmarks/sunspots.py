@@ -11,30 +11,26 @@ years alone, before it is trained: fits on targets 1712-1900 scored on 1901-1920
 cross-validated row picks its fixed lambda by blocked 5-fold cross-validation over all of 1712-1920, the 12 windows
 beside each validation block left out (see ``select_strength_cv``).
 
-    flock /tmp/lamina-cpu.lock python benchmarks/sunspots.py            # 10 seeds (about 14 minutes on 2 cores)
-    python benchmarks/sunspots.py --seeds 2 --epochs 500                # a quick look
+    flock /tmp/lamina-cpu.lock python -m benchmarks.sunspots            # 10 seeds (about 14 minutes on 2 cores)
+    python -m benchmarks.sunspots --seeds 2 --epochs 500                # a quick look
 """
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.data import ArrayDataset  # noqa: E402
-from lamina.timeseries import (  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.data import ArrayDataset
+from lamina.timeseries import (
     NARX,
-    BlockedKFold,
     TDNN,
+    BlockedKFold,
     Elman,
     WeightElimination,
     WeightEliminationLoss,

@@ -5,7 +5,7 @@ when installed, all in this one process, interleaved over several rounds.
 Reports samples/s (median over rounds) and each one's ratio to the hand-written loop. Target: lamina within 5% of the
 hand-written loop, and faster than Lightning and Keras.
 
-    python benchmarks/trainer_overhead.py [--steps 300] [--rounds 5]
+    python -m benchmarks.trainer_overhead [--steps 300] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # must precede any keras import
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
+import torch
+from torch import nn
+from torch.nn import functional as F
 
-import lamina  # noqa: E402
-from benchmarks.common import write_result  # noqa: E402
+import lamina
+from benchmarks.common import write_result
 
 BATCH, LR, MOMENTUM = 128, 0.05, 0.9
 

@@ -12,8 +12,8 @@ The measurements are lamina's (``lamina.diagnostics.gradient_flow``); the compet
 backward whose per-layer ``p.grad`` norms must agree. Beside them the closed-form bound for the sigmoid net
 (``||delta_l|| <= 1/4 ||W_{l+1}||_2 ||delta_{l+1}||``) and the published qualitative findings.
 
-    flock /tmp/lamina-cpu.lock python benchmarks/vanishing_gradients.py              # reduced: 1 epoch, width 256
-    python benchmarks/vanishing_gradients.py --width 1000 --epochs 1                  # wider, as in the seeds' nets
+    flock /tmp/lamina-cpu.lock python -m benchmarks.vanishing_gradients              # reduced: 1 epoch, width 256
+    python -m benchmarks.vanishing_gradients --width 1000 --epochs 1                  # wider, as in the seeds' nets
 
 Writes benchmarks/results/vanishing_gradients.{json,png} and benchmarks/results/diagnostics.md.
 """
@@ -30,11 +30,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import RESULTS, write_result  # noqa: E402
-
-import lamina  # noqa: E402
-from lamina.diagnostics import gradient_flow  # noqa: E402
+import lamina
+from benchmarks.common import RESULTS, write_result
+from lamina.diagnostics import gradient_flow
 
 
 @dataclass
@@ -147,9 +145,9 @@ def run_variant(variant: Variant, splits, probe, args) -> dict:
 
 
 def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
-    from lamina.report import save_figure
-
     import matplotlib.pyplot as plt
+
+    from lamina.report import save_figure
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     layers = list(range(1, args.depth + 1))
@@ -160,7 +158,7 @@ def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
             if r["status"] == "ok":
                 ax.semilogy(layers, r[key]["grad_norm"], "-o", markersize=4, label=v.label)
         ax.set_title(f"{when}")
-        ax.set_xlabel("layer (1 = input side, %d = output layer)" % args.depth)
+        ax.set_xlabel(f"layer (1 = input side, {args.depth} = output layer)")
         ax.set_xticks(layers)
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel(r"weight-gradient norm $\|\partial L/\partial W_l\|_F$ (1000 validation images)")

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 
 import numpy as np
 import pytest
+import tomllib
 import torch
 from PIL import Image
 from typer.testing import CliRunner

@@ -7,8 +7,14 @@ import torch
 from torch import nn
 
 import lamina
-from lamina.diagnostics import (DiagnosticsError, LayerNotFoundError, default_embedding_layer, embed,
-                                first_layer_filters, saliency)
+from lamina.diagnostics import (
+    DiagnosticsError,
+    LayerNotFoundError,
+    default_embedding_layer,
+    embed,
+    first_layer_filters,
+    saliency,
+)
 from lamina.diagnostics.plots import plot_embedding, plot_filters, plot_saliency
 
 

@@ -10,8 +10,8 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from torch import nn
 from sklearn.exceptions import NotFittedError
+from torch import nn
 from typer.testing import CliRunner
 
 import lamina

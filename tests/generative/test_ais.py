@@ -8,8 +8,14 @@ import torch
 
 import lamina
 from lamina.data import ArrayDataset
-from lamina.generative import (AISWarning, BernoulliRBM, GaussianBernoulliRBM, ais_log_partition, default_betas,
-                               exact_log_partition)
+from lamina.generative import (
+    AISWarning,
+    BernoulliRBM,
+    GaussianBernoulliRBM,
+    ais_log_partition,
+    default_betas,
+    exact_log_partition,
+)
 from lamina.train import Trainer
 from tests.conftest import needs_mnist
 

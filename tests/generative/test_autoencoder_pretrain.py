@@ -10,8 +10,7 @@ import torch
 import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import ConfigError
-from lamina.generative import (ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder,
-                               pretrain_layerwise)
+from lamina.generative import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder, pretrain_layerwise
 from lamina.registry import resolve
 
 METHODS = {"autoencoder": {}, "denoising_autoencoder": {"corruption": "gaussian", "level": 0.3},

@@ -12,8 +12,14 @@ from sklearn.decomposition import PCA
 import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import DataError, ShapeError
-from lamina.generative import (Autoencoder, ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder,
-                               contractive_penalty, kl_sparsity_penalty)
+from lamina.generative import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    contractive_penalty,
+    kl_sparsity_penalty,
+)
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "identity"]
 

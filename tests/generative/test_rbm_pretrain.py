@@ -1,4 +1,5 @@
-"""``[pretrain] method = "rbm"`` / ``"gaussian_rbm"``: experiment files, figures in the report, refusals that explain."""
+"""``[pretrain] method = "rbm"`` / ``"gaussian_rbm"``: experiment files, figures in the report, refusals that
+explain."""
 from __future__ import annotations
 
 import pytest

@@ -8,8 +8,14 @@ import torch
 import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import DataError, TrainingDivergedError
-from lamina.generative import (BernoulliRBM, GaussianBernoulliRBM, MomentumSchedule, RBMMonitor, exact_log_partition,
-                               log_likelihood)
+from lamina.generative import (
+    BernoulliRBM,
+    GaussianBernoulliRBM,
+    MomentumSchedule,
+    RBMMonitor,
+    exact_log_partition,
+    log_likelihood,
+)
 from lamina.train import Trainer
 
 

@@ -8,8 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lamina.memory import async_recall, energy, is_fixed_point, sync_recall
-from lamina.memory import dynamics
+from lamina.memory import async_recall, dynamics, energy, is_fixed_point, sync_recall
 
 
 def symmetric(shape, seed, nonnegative_diagonal=True):

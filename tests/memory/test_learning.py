@@ -7,8 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lamina.memory import Hopfield, desaturate, greville_append, hebbian_weights, projection_update
-from lamina.memory import projection_weights
+from lamina.memory import Hopfield, desaturate, greville_append, hebbian_weights, projection_update, projection_weights
 
 
 def bipolar(m: int, n: int, seed: int) -> np.ndarray:

@@ -14,8 +14,13 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from lamina.generative import (Autoencoder, ContractiveAutoencoder, DeepAutoencoder, DenoisingAutoencoder,
-                               SparseAutoencoder)
+from lamina.generative import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DeepAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+)
 from lamina.sklearn import AutoencoderTransformer
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -18,8 +18,15 @@ from __future__ import annotations
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from lamina.sklearn import (AutoencoderTransformer, DBNClassifier, HopfieldMemory, MLPClassifier, MLPRegressor,
-                            NARXForecaster, RBMTransformer)
+from lamina.sklearn import (
+    AutoencoderTransformer,
+    DBNClassifier,
+    HopfieldMemory,
+    MLPClassifier,
+    MLPRegressor,
+    NARXForecaster,
+    RBMTransformer,
+)
 from tests.sklearn.toy import TinyAutoencoderTransformer
 
 # the checks fit at small max_iter on purpose; the "hasn't converged" warnings would only be noise

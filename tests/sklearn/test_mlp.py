@@ -164,7 +164,7 @@ def test_convolutional_layers_in_an_estimator(digits):
     assert [layer["type"] for layer in clf.module_spec_["layers"]] == ["reshape", "conv2d", "max_pool2d",
                                                                        "flatten", "dense"]
     with pytest.raises(AttributeError, match="Conv2d"):
-        clf.coefs_
+        _ = clf.coefs_
 
 
 def test_multilabel_and_multioutput(digits):

@@ -72,6 +72,18 @@ def test_uses_the_exogenous_inputs():
         narx.predict(3, np.zeros((3, 2)))
 
 
+def test_warm_start_with_other_exogenous_inputs_rescales(ar2):
+    """A warm start onto data with exogenous inputs the last fit lacked (or the reverse) fits their scaling and a
+    new network; it used to reuse the missing scaler and fail with AttributeError."""
+    y, u = ar2[:200], np.cos(np.arange(200) / 7)
+    model = NARXForecaster(lags=3, max_iter=2, warm_start=True, random_state=0).fit(y)
+    model.fit(y, u)
+    assert model.n_exogenous_ == 1 and model.exogenous_scaler_ is not None
+    assert np.isfinite(model.predict(3, X=np.cos(np.arange(200, 203) / 7))).all()
+    model.fit(y)
+    assert model.n_exogenous_ == 0 and model.exogenous_scaler_ is None and np.isfinite(model.predict(3)).all()
+
+
 def test_steps_pickle_and_clone(ar2):
     model = NARXForecaster(lags=3, max_iter=20, random_state=0).fit(ar2[:300])
     path = model.predict(10)

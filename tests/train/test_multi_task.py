@@ -3,7 +3,6 @@ trainer; a two-input, two-head DAG trained from TOML; heads without a loss or a 
 from __future__ import annotations
 
 import math
-import textwrap
 
 import pytest
 import torch

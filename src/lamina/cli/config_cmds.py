@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -60,7 +60,7 @@ def show(
 
 @app.command()
 @handle_errors
-def names(kind: Annotated[Optional[str], typer.Argument(help="layer, activation, initializer, loss, optimizer, "
+def names(kind: Annotated[str | None, typer.Argument(help="layer, activation, initializer, loss, optimizer, "
                                                                  "schedule, dataset, callback, metric, pretrain")] = None) -> None:
     """List the registered names usable in experiment files, with a line of description each."""
     kinds = [kind] if kind else list(KINDS)

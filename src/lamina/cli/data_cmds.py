@@ -1,7 +1,7 @@
 """``lamina data list|verify|path``: the registered datasets and their files."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -9,7 +9,8 @@ from rich.table import Table
 
 from lamina.cli.app import console, data_app, fail, handle_errors
 from lamina.cli.text import summary
-from lamina.data import available, cache_home, data_home, locate, verify as verify_file
+from lamina.data import available, cache_home, data_home, locate
+from lamina.data import verify as verify_file
 from lamina.errors import ChecksumError
 from lamina.registry import registry
 
@@ -41,7 +42,7 @@ def list_() -> None:
 
 @data_app.command()
 @handle_errors
-def verify(name: Annotated[Optional[str], typer.Argument(help="A dataset (default: all).")] = None) -> None:
+def verify(name: Annotated[str | None, typer.Argument(help="A dataset (default: all).")] = None) -> None:
     """Check every local file of a dataset against its registered sha256."""
     bad = missing = 0
     for dataset, cls in _specs(name).items():

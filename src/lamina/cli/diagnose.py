@@ -3,7 +3,7 @@ batch of its data; tables on the terminal, figures in the run's ``plots/`` and i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -22,10 +22,10 @@ _SPLITS = {"train": 0, "validation": 1, "val": 1, "test": 2}
 @handle_errors
 def diagnose(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
-    split: Annotated[Optional[str], typer.Option(help="train, validation or test (default: validation if held "
+    split: Annotated[str | None, typer.Option(help="train, validation or test (default: validation if held "
                                                       "out, else test).")] = None,
     examples: Annotated[int, typer.Option(help="Examples in the batch (a seeded random sample of the split).")] = 512,
-    layer: Annotated[Optional[str], typer.Option(help="Layer to embed (default: the one below the output).")] = None,
+    layer: Annotated[str | None, typer.Option(help="Layer to embed (default: the one below the output).")] = None,
     embedding: Annotated[str, typer.Option(help="pca or tsne.")] = "pca",
     seed: Annotated[int, typer.Option(help="Seed of the sample and of t-SNE.")] = 0,
 ) -> None:

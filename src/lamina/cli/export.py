@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,8 +20,8 @@ _FORMATS = "onnx, safetensors, torchscript or exported-program"
 def export(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     format: Annotated[str, typer.Option("--format", "-f", help=f"{_FORMATS}.")] = "onnx",
-    out: Annotated[Optional[Path], typer.Option(help="File to write (default: RUN/export/model.<ext>).")] = None,
-    opset: Annotated[Optional[int], typer.Option(help="ONNX opset (default: the exporter's).")] = None,
+    out: Annotated[Path | None, typer.Option(help="File to write (default: RUN/export/model.<ext>).")] = None,
+    opset: Annotated[int | None, typer.Option(help="ONNX opset (default: the exporter's).")] = None,
     verify: Annotated[bool, typer.Option(help="Reload the export and compare its outputs with PyTorch's.")] = True,
 ) -> None:
     """Export a trained run: ONNX (dynamic batch, checked and run by onnxruntime), safetensors weights with the

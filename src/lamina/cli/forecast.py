@@ -3,7 +3,7 @@ series or after a series read from a CSV file."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -40,12 +40,12 @@ def _history_from_csv(path: Path, column: str, exogenous: list[str]) -> tuple[np
 def forecast_command(
     run: Annotated[Path, typer.Argument(help="A run folder trained on a series dataset.")],
     steps: Annotated[int, typer.Option(help="Values to forecast.")] = 10,
-    series: Annotated[Optional[Path], typer.Option(help="A CSV file holding the history (default: the dataset's "
+    series: Annotated[Path | None, typer.Option(help="A CSV file holding the history (default: the dataset's "
                                                         "own series). Exogenous inputs of the future go in the "
                                                         "rows after the last series value.")] = None,
-    column: Annotated[Optional[str], typer.Option(help="The series' column in --series (default: the dataset's).")
+    column: Annotated[str | None, typer.Option(help="The series' column in --series (default: the dataset's).")
                       ] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Write the forecast to a .csv file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the forecast to a .csv file.")] = None,
 ) -> None:
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""
     if steps < 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -40,7 +40,7 @@ def capacity(
     load_step: Annotated[float, typer.Option(help="Step between loads.")] = 0.02,
     noise: Annotated[float, typer.Option(help="Fraction of each probe's bits flipped.")] = 0.1,
     trials: Annotated[int, typer.Option(help="Independent sets of random patterns.")] = 5,
-    probes: Annotated[Optional[int], typer.Option(
+    probes: Annotated[int | None, typer.Option(
         help="Probes per trial and load: a random subset of the stored patterns (0: all of them).")] = 50,
     stop_after_zero: Annotated[int, typer.Option(
         help="End a curve after this many loads in a row where nothing was recalled (0: run every load).")] = 2,
@@ -48,12 +48,12 @@ def capacity(
     threshold: Annotated[float, typer.Option(help="Fraction of bits a recall must get right.")] = 0.99,
     level: Annotated[float, typer.Option(help="Capacity = the load where recall falls below this rate.")] = 0.95,
     seed: Annotated[int, typer.Option(help="Seeds patterns, noise and update orders.")] = 0,
-    device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default cpu).")] = None,
-    threads: Annotated[Optional[int], typer.Option(
+    device: Annotated[str | None, typer.Option(help="cpu, cuda, ... (default cpu).")] = None,
+    threads: Annotated[int | None, typer.Option(
         help="CPU threads for torch (default 1: asynchronous recall is a loop of small steps, which extra threads "
              "slow down on a busy machine; 0 keeps torch's default).")] = 1,
     out: Annotated[Path, typer.Option(help="The PNG plot to write.")] = Path("hopfield_capacity.png"),
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the curves as JSON.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the curves as JSON.")] = None,
 ) -> None:
     """Measure recall rate against load M/N (probes: stored patterns with bits flipped; recalled when within
     1 - threshold of the pattern) for each rule, print the capacities beside theory and plot the curves."""

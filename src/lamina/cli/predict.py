@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -20,7 +20,7 @@ __all__ = ["predict"]
 def predict(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     input: Annotated[Path, typer.Argument(help="Inputs: .npy (N, *shape), .csv (a row per example) or .png.")],
-    out: Annotated[Optional[Path], typer.Option(help="Write the outputs to a .npy or .csv file.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the outputs to a .npy or .csv file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
 ) -> None:
     """Predict with a trained run: classes and probabilities for a classifier, outputs otherwise."""

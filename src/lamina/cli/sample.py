@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -46,8 +46,8 @@ def sample(
     length: Annotated[int, typer.Option(help="Characters to generate.")] = 500,
     temperature: Annotated[float, typer.Option(help="Softmax temperature: < 1 safer, > 1 more varied.")] = 1.0,
     prime: Annotated[str, typer.Option(help="Text to start from (printed before the sample).")] = "\n",
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the draws (default: a different sample each time).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="Also write the text to this file.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the draws (default: a different sample each time).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Also write the text to this file.")] = None,
 ) -> None:
     """Generate text from a trained character-level language model (e.g. examples/char_lstm.toml)."""
     if length < 1:

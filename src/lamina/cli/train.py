@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,10 +18,10 @@ __all__ = ["train", "evaluate", "report"]
 @app.command()
 @handle_errors
 def train(
-    config: Annotated[Optional[Path], typer.Argument(help="Experiment file (TOML).")] = None,
+    config: Annotated[Path | None, typer.Argument(help="Experiment file (TOML).")] = None,
     set_: Annotated[list[str], typer.Option("--set", "-s", help="Override a value: --set train.epochs=5")] = [],
     out: Annotated[Path, typer.Option(help="Folder receiving the run folder.")] = Path("runs"),
-    resume: Annotated[Optional[Path], typer.Option(help="Continue a run folder from its last checkpoint.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue a run folder from its last checkpoint.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Train the network an experiment file describes; prints the test metrics and the run folder."""

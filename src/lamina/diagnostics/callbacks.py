@@ -23,13 +23,12 @@ from typing import Annotated, Any, ClassVar
 import torch
 from torch import nn
 
-from lamina import files
+from lamina import files, jsonio
 from lamina.config.component import Bounds, spec_base, validated
 from lamina.diagnostics.gradient_flow import weight_tensors
 from lamina.diagnostics.layers import find_layer, layer_label, parametrized_layers, select_parametrized
 from lamina.diagnostics.units import activation_layers, unit_stats_of
 from lamina.registry import register
-from lamina import jsonio
 from lamina.train.callbacks.base import Callback, CallbackSpec
 
 __all__ = ["GradientFlowLog", "UnitStatisticsLog", "GradientFlowSpec", "UnitStatisticsSpec", "read_records"]

@@ -16,8 +16,14 @@ from torch import nn
 from lamina.diagnostics.features import Embedding, embed, first_layer_filters, saliency
 from lamina.diagnostics.gradient_flow import GradientFlow, gradient_flow
 from lamina.diagnostics.jacobian import JacobianSpectrum, jacobian_spectrum
-from lamina.diagnostics.layers import (DiagnosticsError, check_inputs, find_layer, forward, require_parameters,
-                                       split_batch)
+from lamina.diagnostics.layers import (
+    DiagnosticsError,
+    check_inputs,
+    find_layer,
+    forward,
+    require_parameters,
+    split_batch,
+)
 from lamina.diagnostics.units import UnitStatistics, unit_statistics
 from lamina.errors import ShapeError
 

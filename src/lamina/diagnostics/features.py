@@ -21,8 +21,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.diagnostics.layers import (DiagnosticsError, capture_outputs, expected_input_shape, find_layer, forward,
-                                       layer_label, require_parameters, split_batch)
+from lamina.diagnostics.layers import (
+    DiagnosticsError,
+    capture_outputs,
+    expected_input_shape,
+    find_layer,
+    forward,
+    layer_label,
+    require_parameters,
+    split_batch,
+)
 from lamina.errors import ShapeError
 from lamina.nn.spec import fmt_shape
 

@@ -29,8 +29,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.diagnostics.layers import (DiagnosticsError, capture_outputs, check_inputs, forward, layer_label,
-                                       match_model, require_parameters, select_parametrized, split_batch)
+from lamina.diagnostics.layers import (
+    DiagnosticsError,
+    capture_outputs,
+    check_inputs,
+    forward,
+    layer_label,
+    match_model,
+    require_parameters,
+    select_parametrized,
+    split_batch,
+)
 from lamina.registry import resolve
 
 __all__ = ["gradient_flow", "GradientFlow", "LayerGradient", "weight_tensors", "resolve_loss"]

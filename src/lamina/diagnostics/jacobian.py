@@ -26,8 +26,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from lamina.diagnostics.layers import (DiagnosticsError, check_inputs, is_shape_only, layer_label, match_model,
-                                       require_parameters, split_batch)
+from lamina.diagnostics.layers import (
+    DiagnosticsError,
+    check_inputs,
+    is_shape_only,
+    layer_label,
+    match_model,
+    require_parameters,
+    split_batch,
+)
 from lamina.nn.spec import fmt_shape
 
 __all__ = ["jacobian_spectrum", "JacobianSpectrum", "LayerSpectrum", "per_example_jacobian", "singular_values"]

@@ -10,6 +10,7 @@ import numpy as np
 
 from lamina.report.plots import literal, save_figure  # selects the file-only Agg backend first
 
+# isort: split
 import matplotlib.pyplot as plt  # noqa: E402
 
 if TYPE_CHECKING:

@@ -9,8 +9,14 @@ from typing import Any
 from lamina.errors import ExportError, did_you_mean
 from lamina.export.onnx_format import OnnxModel, export_onnx, onnx_trial
 from lamina.export.safetensors_format import load_safetensors, save_safetensors
-from lamina.export.torch_formats import (export_program, export_torchscript, load_program, load_torchscript,
-                                         program_trial, torchscript_trial)
+from lamina.export.torch_formats import (
+    export_program,
+    export_torchscript,
+    load_program,
+    load_torchscript,
+    program_trial,
+    torchscript_trial,
+)
 
 __all__ = ["Format", "FORMATS", "get_format", "format_of_file"]
 

@@ -27,8 +27,14 @@ import torch
 import torch.nn.functional as F
 
 from lamina.generative import fused_kernels
-from lamina.generative.rbm_functions import (bernoulli_visible_mean, hidden_logits, sample_bernoulli,
-                                             sample_bernoulli_visible, sample_gaussian, visible_logits)
+from lamina.generative.rbm_functions import (
+    bernoulli_visible_mean,
+    hidden_logits,
+    sample_bernoulli,
+    sample_bernoulli_visible,
+    sample_gaussian,
+    visible_logits,
+)
 
 __all__ = ["CDStatistics", "CDSummary", "cd_statistics", "cd_surrogate", "sparsity_delta"]
 

@@ -22,8 +22,8 @@ from torch import nn
 from lamina.errors import ConfigError, DataError, ShapeError
 from lamina.generative.greedy import LayerwisePretrainSpec, pretrain_layerwise
 from lamina.generative.rbm import RBM, BernoulliRBM
-from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 from lamina.generative.rbm_functions import sample_bernoulli
+from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 from lamina.generative.up_down import down_pass, up_down_surrogate  # down_pass: re-exported, its home was here
 from lamina.registry import resolve
 from lamina.train.rng import resolve_device

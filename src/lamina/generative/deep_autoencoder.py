@@ -17,8 +17,7 @@ import torch
 from torch import nn
 
 from lamina.errors import ShapeError
-from lamina.generative.autoencoder import (CODE_ACTIVATIONS, activate, check_unit_interval,
-                                           reconstruction_error)
+from lamina.generative.autoencoder import CODE_ACTIVATIONS, activate, check_unit_interval, reconstruction_error
 from lamina.generative.greedy import GreedyLayer, PretrainedLayer, pretrain_layerwise
 from lamina.train.rng import resolve_device, seeded
 

@@ -249,7 +249,7 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
     if not targets:
         raise ShapeError("greedy pretraining needs at least one hidden dense layer below the output layer")
     specs = _resolve_methods(method, len(targets))
-    for spec, (name, linear, act) in zip(specs, targets):
+    for spec, (name, _linear, act) in zip(specs, targets):
         spec.check_layer(name, activation_name(act))
     progress = Path(folder) / "pretrain_progress.pt" if folder is not None else None
     done = 0

@@ -17,8 +17,15 @@ from lamina.errors import DataError
 from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
 from lamina.generative.greedy import GreedyLayer
 from lamina.generative.partition import pseudo_log_likelihood
-from lamina.generative.rbm_functions import (bernoulli_energy, bernoulli_free_energy, bernoulli_visible_mean,
-                                             hidden_logits, sample_bernoulli, sample_bernoulli_visible, visible_logits)
+from lamina.generative.rbm_functions import (
+    bernoulli_energy,
+    bernoulli_free_energy,
+    bernoulli_visible_mean,
+    hidden_logits,
+    sample_bernoulli,
+    sample_bernoulli_visible,
+    visible_logits,
+)
 
 __all__ = ["RBM", "BernoulliRBM"]
 
@@ -259,9 +266,10 @@ class RBM(GreedyLayer):
 class BernoulliRBM(RBM):
     """Restricted Boltzmann machine with binary visible and hidden units (Smolensky, 1986; Hinton, 2002).
 
-    ``E(v, h) = -b.v - c.h - h.W v``; ``p(h_j = 1 | v) = sigmoid(c_j + W_j v)``; ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``;
-    free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j v)``. Data may be binary or probabilities in ``[0, 1]``
-    (pixel intensities, or the hidden probabilities of the layer below in a DBN); log-likelihoods need binary data.
+    ``E(v, h) = -b.v - c.h - h.W v``; ``p(h_j = 1 | v) = sigmoid(c_j + W_j v)``;
+    ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``; free energy ``F(v) = -b.v - sum_j softplus(c_j + W_j v)``. Data may
+    be binary or probabilities in ``[0, 1]`` (pixel intensities, or the hidden probabilities of the layer below in a
+    DBN); log-likelihoods need binary data.
 
     Args:
         softmax_units: the last ``softmax_units`` visible units form one softmax group, a one-of-K label (the top
@@ -283,7 +291,8 @@ class BernoulliRBM(RBM):
     References:
         Hinton, G. E. (2002). Training products of experts by minimizing contrastive divergence. Neural Computation.
         Tieleman, T. (2008). Training restricted Boltzmann machines using approximations to the likelihood
-        gradient. ICML. Hinton, G. E. (2010). A practical guide to training restricted Boltzmann machines. UTML TR 2010-003.
+        gradient. ICML.
+        Hinton, G. E. (2010). A practical guide to training restricted Boltzmann machines. UTML TR 2010-003.
     """
 
     family = "bernoulli"

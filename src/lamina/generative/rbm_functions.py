@@ -4,7 +4,8 @@ Conventions (those of ``nn.Linear``): ``weight`` is ``(n_hidden, n_visible)``, v
 and hidden vectors rows ``(N, n_h)``. Two families share the hidden side (binary units):
 
 * **Bernoulli-Bernoulli** (Smolensky, 1986; Hinton, 2002): binary visible units,
-  ``E(v, h) = -b.v - c.h - h.W v``, ``p(h_j = 1 | v) = sigmoid(c_j + W_j v)``, ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``.
+  ``E(v, h) = -b.v - c.h - h.W v``, ``p(h_j = 1 | v) = sigmoid(c_j + W_j v)``,
+  ``p(v_i = 1 | h) = sigmoid(b_i + h.W_i)``.
 * **Gaussian-Bernoulli** (Welling et al., 2005; Hinton & Salakhutdinov, 2006), visible standard deviations
   ``sigma``: ``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - h.W (v / sigma)``,
   ``p(h_j = 1 | v) = sigmoid(c_j + W_j (v / sigma))``, ``p(v_i | h) = N(b_i + sigma_i h.W_i, sigma_i^2)``.

@@ -138,7 +138,8 @@ class ConvSpec(_Windowed):
 
 @register("layer", "conv1d")
 class Conv1dSpec(ConvSpec):
-    """1-D convolution over ``(channels, length)`` inputs (TDNN-style filters over time); options as :class:`ConvSpec`."""
+    """1-D convolution over ``(channels, length)`` inputs (TDNN-style filters over time); options as
+    :class:`ConvSpec`."""
 
     dims: ClassVar[int] = 1
 

@@ -27,7 +27,8 @@ def count_parameters(module: nn.Module, *, trainable_only: bool = False) -> int:
 
 
 def summarize(model: nn.Module) -> list[LayerRow]:
-    """A row per top-level layer: name, config type (or module class), output shape (where the builder recorded it), parameters."""
+    """A row per top-level layer: name, config type (or module class), output shape (where the builder recorded
+    it), parameters."""
     shapes = getattr(model, "shapes", None)
     kinds = getattr(model, "kinds", None)
     rows = []

@@ -7,9 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from lamina import files
+from lamina import files, jsonio
 from lamina.disk import disk_errors
-from lamina import jsonio
 
 __all__ = ["write_report"]
 

@@ -11,8 +11,14 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from lamina.errors import did_you_mean
-from lamina.generative import (Autoencoder, ContractiveAutoencoder, DeepAutoencoder, DenoisingAutoencoder,
-                               SparseAutoencoder, pretrain_layerwise)
+from lamina.generative import (
+    Autoencoder,
+    ContractiveAutoencoder,
+    DeepAutoencoder,
+    DenoisingAutoencoder,
+    SparseAutoencoder,
+    pretrain_layerwise,
+)
 from lamina.sklearn.base import resolve_batch_size
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.transformer import LaminaTransformer, _float_dtype, _torch_dtype

@@ -15,10 +15,12 @@ see :class:`lamina.sklearn.transformer.LaminaTransformer`.
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 import sys
 import warnings
 import weakref
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -35,10 +37,23 @@ from lamina.train.callbacks.progress import PlainProgress
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
-__all__ = ["LaminaEstimator", "resolve_batch_size"]
+__all__ = ["LaminaEstimator", "resolve_batch_size", "store_params"]
 
 _INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
 _INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module_ -> (key, its float64 copy)
+
+
+def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
+    """Store each ``__init__`` parameter of ``estimator`` under its own name: the whole body of a scikit-learn
+    ``__init__``, called as ``store_params(self, locals())``.
+
+    scikit-learn reads the parameters from the explicit ``__init__`` signature and requires ``__init__`` to do
+    nothing but assign them; the names come from that same signature here, so a parameter added to it is stored
+    (and found by ``get_params``, ``clone``, ``GridSearchCV``) without a second line to forget.
+    """
+    for param in inspect.signature(type(estimator).__init__).parameters.values():
+        if param.name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            setattr(estimator, param.name, params[param.name])
 
 
 def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
@@ -56,7 +71,8 @@ def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
 
 def _caller_level() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside ``lamina.sklearn`` (the user's call)."""
-    frame, level = sys._getframe(2), 2  # 1 is the function calling warnings.warn, 2 its caller
+    frame: FrameType | None = sys._getframe(2)
+    level = 2  # 1 is the function calling warnings.warn, 2 its caller
     while frame is not None and frame.f_globals.get("__name__", "").startswith("lamina.sklearn"):
         frame, level = frame.f_back, level + 1
     return level
@@ -93,6 +109,17 @@ class LaminaEstimator(BaseEstimator):
     ``n_features_in_`` (and ``feature_names_in_``), ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``,
     ``best_loss_``, ``validation_scores_``, ``best_validation_score_``.
     """
+
+    # the fitted attributes' types (declarations only: scikit-learn wants no fitted attribute before fit). module_
+    # is Any because each estimator calls its own network's methods (transform, free_energy, window, ...)
+    module_: Any
+    module_spec_: dict[str, Any]
+    device_: torch.device
+    loss_curve_: list[float]
+    best_loss_: float | None
+    _seed_: int
+    _trainer: Trainer | None
+    _trainer_state: dict[str, Any] | None
 
     # -- what a subclass supplies -------------------------------------------------------------------------
 
@@ -170,8 +197,9 @@ class LaminaEstimator(BaseEstimator):
             trainer.fit(data, epochs=trainer.epoch + 1)
             convergence = None
         else:
+            patience = getattr(self, "n_iter_no_change", None)  # none: every epoch runs
             convergence = SklearnConvergence(tol=getattr(self, "tol", 0.0), score=score,
-                                             n_iter_no_change=getattr(self, "n_iter_no_change", self.max_iter))
+                                             n_iter_no_change=self.max_iter if patience is None else patience)
             trainer = self._make_trainer(len(X), [convergence], schedule=True)
             trainer.fit(data, epochs=self.max_iter)
         self._trainer = trainer
@@ -188,8 +216,8 @@ class LaminaEstimator(BaseEstimator):
         self.loss_ = losses[-1]
         self.module_.eval()
         if convergence is None:
-            self.best_loss_ = min(self.loss_curve_) if new or getattr(self, "best_loss_", None) is None \
-                else min(self.best_loss_, self.loss_)
+            previous = None if new else getattr(self, "best_loss_", None)
+            self.best_loss_ = min(self.loss_curve_) if previous is None else min(previous, self.loss_)
             return
         self.best_loss_ = convergence.best_loss
         self.validation_scores_, self.best_validation_score_ = convergence.scores, convergence.best_score
@@ -216,7 +244,7 @@ class LaminaEstimator(BaseEstimator):
         """``dtype``, or float32 on Apple's MPS, which has no float64."""
         return torch.float32 if self.device_.type == "mps" else dtype
 
-    def _module_in(self, dtype: torch.dtype) -> nn.Module:
+    def _module_in(self, dtype: torch.dtype) -> Any:
         """``module_`` in evaluation mode, or an evaluation copy in ``dtype`` (float64 for float64 inputs, whose
         outputs then do not depend on batch composition or order: float32 GEMMs round differently by batch)."""
         check_is_fitted(self, "module_")

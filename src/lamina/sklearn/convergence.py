@@ -45,9 +45,9 @@ class SklearnConvergence(Callback):
 
     def on_train_begin(self, trainer: Any) -> None:
         """Reset the count and the bests."""
-        self.best_loss = None if self.score is not None else math.inf
+        self.best_loss: float | None = None if self.score is not None else math.inf
         self.scores: list[float] | None = [] if self.score is not None else None
-        self.best_score = -math.inf if self.score is not None else None
+        self.best_score: float | None = -math.inf if self.score is not None else None
         self.best_weights: dict | None = None
         self.no_improvement = 0
         self.converged = False
@@ -56,16 +56,18 @@ class SklearnConvergence(Callback):
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Count the epoch as an improvement or not; stop the trainer once the count exceeds the patience."""
         if self.score is None:
-            loss = logs["loss"]
-            self.no_improvement = self.no_improvement + 1 if loss > self.best_loss - self.tol else 0
-            self.best_loss = min(self.best_loss, loss)
+            loss, best_loss = logs["loss"], self.best_loss
+            assert best_loss is not None  # on_train_begin starts it at inf when there is no score
+            self.no_improvement = self.no_improvement + 1 if loss > best_loss - self.tol else 0
+            self.best_loss = min(best_loss, loss)
             what = f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} " \
                    "consecutive epochs"
         else:
-            score = float(self.score(trainer.model))
+            score, best_score = float(self.score(trainer.model)), self.best_score
+            assert self.scores is not None and best_score is not None  # both started by on_train_begin with a score
             self.scores.append(score)
-            self.no_improvement = self.no_improvement + 1 if score < self.best_score + self.tol else 0
-            if score > self.best_score:
+            self.no_improvement = self.no_improvement + 1 if score < best_score + self.tol else 0
+            if score > best_score:
                 self.best_score = score
                 self.best_weights = copy.deepcopy(trainer.model.state_dict())
             what = f"Validation score did not improve more than tol={self.tol} for {self.n_iter_no_change} " \

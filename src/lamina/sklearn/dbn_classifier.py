@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from lamina.errors import did_you_mean
+from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.mlp_classifier import MLPClassifier
 from lamina.sklearn.rbm_transformer import VISIBLE_UNITS, check_unit_interval
@@ -83,32 +84,7 @@ intercepts_, pretrained_layers_
                  validation_fraction: float = 0.1, momentum: float = 0.9, nesterovs_momentum: bool = True,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
                  random_state: Any = None, verbose: bool = False, schedule: Any = None, device: str = "cpu") -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_learning_rate = pretrain_learning_rate
-        self.pretrain_batch_size = pretrain_batch_size
-        self.cd_k = cd_k
-        self.persistent = persistent
-        self.visible = visible
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.schedule = schedule
-        self.device = device
+        store_params(self, locals())
 
     # what MLPClassifier takes as parameters and a deep belief net fixes
     activation = "logistic"

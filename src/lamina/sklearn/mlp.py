@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -24,7 +24,18 @@ from lamina.nn.builder import build_model, layer_shapes
 from lamina.registry import resolve
 from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
 
-__all__ = ["BaseMLP"]
+__all__ = ["MLP_DEFAULTS", "BaseMLP"]
+
+# scikit-learn's MLP defaults, shared by every MLP-style estimator (MLPClassifier, MLPRegressor, DBNClassifier, and
+# NARXForecaster for the options it has). Each ``__init__`` signature restates them, as scikit-learn requires (it
+# reads the parameters from the signature); tests/sklearn/test_params.py fails where a signature drifts from here.
+MLP_DEFAULTS: dict[str, Any] = {
+    "hidden_layer_sizes": (100,), "activation": "relu", "solver": "adam", "alpha": 1e-4, "batch_size": "auto",
+    "learning_rate_init": 1e-3, "max_iter": 200, "tol": 1e-4, "n_iter_no_change": 10, "early_stopping": False,
+    "validation_fraction": 0.1, "momentum": 0.9, "nesterovs_momentum": True, "beta_1": 0.9, "beta_2": 0.999,
+    "epsilon": 1e-8, "warm_start": False, "random_state": None, "verbose": False, "layers": None,
+    "input_shape": None, "init": "glorot_uniform", "schedule": None, "device": "cpu", "pretrain": None,
+}
 
 
 def _check(ok: bool, name: str, constraint: str, value: Any) -> None:
@@ -41,7 +52,14 @@ def _is_number(value: Any) -> bool:
 
 
 class BaseMLP(LaminaEstimator):
-    """Hyper-parameter handling of the MLP estimators (documented on :class:`MLPClassifier`)."""
+    """Hyper-parameter handling of the MLP estimators (documented on :class:`MLPClassifier`).
+
+    ``shared_defaults`` is :data:`MLP_DEFAULTS`; a subclass's ``__init__`` takes those parameters with those
+    defaults (unless it documents another, as :class:`DBNClassifier`'s ``hidden_layer_sizes``) and stores every
+    parameter with one :func:`~lamina.sklearn.base.store_params` call.
+    """
+
+    shared_defaults: ClassVar[dict[str, Any]] = MLP_DEFAULTS
 
     def _check_params(self) -> None:
         """Validate the hyper-parameters, each error naming the parameter and the value it got."""

@@ -12,6 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import BaseMLP
 
 __all__ = ["MLPClassifier"]
@@ -137,31 +138,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  random_state: Any = None, verbose: bool = False, layers: list | None = None,
                  input_shape: tuple | None = None, init: str | None = "glorot_uniform", schedule: Any = None,
                  device: str = "cpu", pretrain: Any = None) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.layers = layers
-        self.input_shape = input_shape
-        self.init = init
-        self.schedule = schedule
-        self.device = device
-        self.pretrain = pretrain
+        store_params(self, locals())
 
     # -- labels -------------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from torch import nn
 
 from lamina.registry import resolve
+from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import BaseMLP
 from lamina.sklearn.mlp_classifier import _stochastic
 
@@ -78,32 +79,7 @@ n_iter_, t_, n_features_in_, feature_names_in_
                  warm_start: bool = False, random_state: Any = None, verbose: bool = False,
                  layers: list | None = None, input_shape: tuple | None = None, init: str | None = "glorot_uniform",
                  schedule: Any = None, device: str = "cpu", pretrain: Any = None) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.layers = layers
-        self.input_shape = input_shape
-        self.init = init
-        self.schedule = schedule
-        self.device = device
-        self.pretrain = pretrain
+        store_params(self, locals())
 
     @property
     def _loss(self) -> Any:

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from lamina.registry import resolve
-from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
+from lamina.sklearn.base import LaminaEstimator, resolve_batch_size, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.timeseries import NARX, SeriesScaler, exogenous_rows_needed, forecast, make_windows
 from lamina.timeseries.windows import as_exogenous, as_series
@@ -105,29 +105,15 @@ class NARXForecaster(LaminaEstimator):
     True
     """
 
+    n_exogenous_: int  # a fitted attribute's type (declared only: scikit-learn wants none before fit)
+
     def __init__(self, lags: int = 4, *, exogenous_lags: int | None = None, delay: int = 1,
                  hidden_layer_sizes: Any = (10,), activation: str = "tanh", scale: str = "standard",
                  solver: Any = "adam", alpha: float = 1e-4, learning_rate_init: float = 1e-3,
                  batch_size: int | str = "auto", max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
                  warm_start: bool = False, random_state: Any = None, verbose: bool = False,
                  device: str = "cpu") -> None:
-        self.lags = lags
-        self.exogenous_lags = exogenous_lags
-        self.delay = delay
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.scale = scale
-        self.solver = solver
-        self.alpha = alpha
-        self.learning_rate_init = learning_rate_init
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        store_params(self, locals())
 
     def _check_params(self, has_exogenous: bool) -> int:
         """Validate the parameters; return the exogenous lags to use."""
@@ -191,13 +177,16 @@ class NARXForecaster(LaminaEstimator):
         u = None if X is None else as_exogenous(X, "X")
         if u is not None and len(u) != len(y):
             raise ValueError(f"X has {len(u)} time steps and y {len(y)}; they must be aligned")
-        keep = self.warm_start and hasattr(self, "module_")
+        n_exogenous = 0 if u is None else u.shape[1]
+        # a warm start keeps the scalings (and the network) only for data of the same layout; other exogenous
+        # inputs need their own scaling (the network is rebuilt too: its module_spec_ differs)
+        keep = self.warm_start and hasattr(self, "module_") and self.n_exogenous_ == n_exogenous
         if not keep:
             self.scaler_ = SeriesScaler(self.scale).fit(y)
             self.exogenous_scaler_ = None if u is None else SeriesScaler(self.scale).fit(u)
-        self.exogenous_lags_, self.n_exogenous_ = exogenous_lags, 0 if u is None else u.shape[1]
-        windows = make_windows(self.scaler_.transform(y), self.lags, delay=self.delay,
-                               exogenous=None if u is None else self.exogenous_scaler_.transform(u),
+        self.exogenous_lags_, self.n_exogenous_ = exogenous_lags, n_exogenous
+        exogenous = None if u is None or self.exogenous_scaler_ is None else self.exogenous_scaler_.transform(u)
+        windows = make_windows(self.scaler_.transform(y), self.lags, delay=self.delay, exogenous=exogenous,
                                exogenous_lags=exogenous_lags if u is not None else None)
         self._train(windows.inputs.numpy(), windows.targets, n_outputs=1, incremental=False)
         tail = windows.spec.first + 1  # the delay line of the first forecast

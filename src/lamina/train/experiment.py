@@ -24,14 +24,21 @@ from lamina.errors import CheckpointError, TrainingDivergedError
 from lamina.nn.builder import build_model
 from lamina.nn.memory_estimate import check_model_memory
 from lamina.nn.summary import count_parameters, summarize
-from lamina.train.callbacks import (Callback, Checkpointer, EarlyStopping, MetricsLog, TensorBoard, progress_callback,
-                                    read_metrics)
+from lamina.train import distributed
+from lamina.train.callbacks import (
+    Callback,
+    Checkpointer,
+    EarlyStopping,
+    MetricsLog,
+    TensorBoard,
+    progress_callback,
+    read_metrics,
+)
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from lamina.train.lock import RunLock
 from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
 from lamina.train.rng import resolve_device, seeded  # seeded re-exported: its home was this module
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
-from lamina.train import distributed
 from lamina.train.trainer import Trainer
 
 __all__ = ["train", "build_trainer", "seeded", "resume_command"]

@@ -21,12 +21,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina import jsonio
 from lamina.config.loader import load_experiment
 from lamina.config.run_name import run_name_problem
 from lamina.disk import disk_errors
 from lamina.errors import CheckpointError, ConfigError, LaminaError, Problem
 from lamina.nn.builder import build_model
-from lamina import jsonio
 from lamina.train.callbacks.metrics_log import read_metrics
 from lamina.train.checkpoint import atomic_write, load_checkpoint
 from lamina.train.history import History

@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lamina import files
+from lamina import files, jsonio
 from lamina.disk import disk_errors
 from lamina.train.callbacks.base import Callback
-from lamina import jsonio
 
 __all__ = ["MetricsLog", "read_metrics"]
 
