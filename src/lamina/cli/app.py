@@ -55,8 +55,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(err).replace("[", r"\["), EXIT_BAD_INPUT) from None
         except KeyboardInterrupt as err:
             err_console.print("interrupted")
-            if getattr(err, "resume_command", None):  # set by lamina.train: where the run is and how to go on
-                err_console.print(f"run folder: {err.run_dir}\nresume with: {err.resume_command}", markup=False,
+            resume = getattr(err, "resume_command", None)  # set by lamina.train: where the run is and how to go on
+            if resume:
+                err_console.print(f"run folder: {getattr(err, 'run_dir', '?')}\nresume with: {resume}", markup=False,
                                   soft_wrap=True)  # one line each, so the command can be copied whole
             sys.exit(130)
 

@@ -131,11 +131,11 @@ def option_type(option: Option) -> Any:
     elif base is int:
         if b.gt is not None or b.lt is not None:
             raise TypeError(f"`{option.name}`: give an integer's bounds as ge/le, got {b}")
-        field = count(b.ge, b.le)
+        field = count(None if b.ge is None else int(b.ge), None if b.le is None else int(b.le))
     elif base is str:
         field = choice(*option.choices) if option.choices else str
     elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (float,):
-        field = list[number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)]
+        field = list[number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)]  # type: ignore[misc]
     elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (str,):
         field = list[str]
     else:
@@ -159,7 +159,7 @@ def spec_fields(target: type, *, exclude: Iterable[str] = ()) -> dict[str, tuple
     return fields
 
 
-def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
+def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> Any:
     """A subclass of the spec class ``base`` with one field per option of ``target``'s constructor (see
     :func:`spec_fields`) and ``target_class = target``; the registered spec subclasses it and adds ``build``.
 
@@ -167,8 +167,8 @@ def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> type:
         >>> class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
         ...     def build(self, params): return HessianFree(params, **self.options())
     """
-    model = create_model(f"{target.__name__}Options", __base__=base, __module__=target.__module__,
-                         **spec_fields(target, exclude=exclude))
+    model: Any = create_model(f"{target.__name__}Options", __base__=base, __module__=target.__module__,  # type: ignore[call-overload]
+                              **spec_fields(target, exclude=exclude))
     model.target_class = target
     model.excluded_options = tuple(exclude)
     model.__doc__ = f"The options of :class:`{target.__module__}.{target.__qualname__}`, from its signature."
@@ -179,7 +179,7 @@ _STRICT = ConfigDict(strict=True, arbitrary_types_allowed=True)
 
 
 @functools.cache
-def _checker(function: Callable[..., Any]) -> tuple[type, tuple[str, ...]]:
+def _checker(function: Callable[..., Any]) -> tuple[Any, tuple[str, ...]]:
     """The pydantic model that checks ``function``'s annotated options, and the names it checks."""
     fields = {}
     for option in options_of(function).values():
@@ -187,7 +187,8 @@ def _checker(function: Callable[..., Any]) -> tuple[type, tuple[str, ...]]:
             fields[option.name] = (option_type(option), ...)
         except TypeError:
             continue  # not an option a config could give (params, a generator, a device): the constructor's own
-    return create_model(f"_{function.__qualname__}Checker", __config__=_STRICT, **fields), tuple(fields)
+    model = create_model(f"_{function.__qualname__}Checker", __config__=_STRICT, **fields)  # type: ignore[call-overload]
+    return model, tuple(fields)
 
 
 def validated(init: F) -> F:
@@ -235,7 +236,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def disagreements(spec: type) -> list[str]:
+def disagreements(spec: Any) -> list[str]:
     """Where the spec class ``spec`` and its ``target_class``'s constructor disagree, in words (empty: none).
 
     - every option the constructor declares with a type a config can give must be a field, unless the spec leaves

@@ -247,7 +247,7 @@ class UnitStatisticsLog(_StepRecorder):
 
 
 @register("callback", "gradient_flow")
-class GradientFlowSpec(spec_base(GradientFlowLog, CallbackSpec, exclude=("folder",))):
+class GradientFlowSpec(spec_base(GradientFlowLog, CallbackSpec, exclude=("folder",))):  # type: ignore[misc]  # a base made by spec_base
     """``{ type = "gradient_flow", every = 100 }``: :class:`GradientFlowLog`'s options, with its defaults and bounds
     (the run supplies the folder).
 
@@ -262,7 +262,7 @@ class GradientFlowSpec(spec_base(GradientFlowLog, CallbackSpec, exclude=("folder
 
 
 @register("callback", "unit_statistics", aliases=("units",))
-class UnitStatisticsSpec(spec_base(UnitStatisticsLog, CallbackSpec, exclude=("folder",))):
+class UnitStatisticsSpec(spec_base(UnitStatisticsLog, CallbackSpec, exclude=("folder",))):  # type: ignore[misc]  # a base made by spec_base
     """``{ type = "unit_statistics", every = 100 }``: :class:`UnitStatisticsLog`'s options, with its defaults and
     bounds (the run supplies the folder).
 

@@ -39,7 +39,7 @@ _BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "activation", "device", "dtype"
 
 
 @register("pretrain", "autoencoder", aliases=("ae",))
-class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, exclude=_BUILT_BY_THE_DRIVER)):
+class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, exclude=_BUILT_BY_THE_DRIVER)):  # type: ignore[misc]  # a base made by spec_base
     """Pretrain each layer as an :class:`~lamina.generative.Autoencoder` (Bengio et al., 2007).
 
     The options beside ``epochs``, ``batch_size``, ``optimizer``, ``seed`` and ``layers`` are the keyword arguments
@@ -79,7 +79,7 @@ class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, excl
 
 
 @register("pretrain", "denoising_autoencoder", aliases=("dae",))
-class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, AutoencoderPretrainSpec,
+class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
                                                  exclude=(*_BUILT_BY_THE_DRIVER, "generator"))):
     """Pretrain each layer as a :class:`~lamina.generative.DenoisingAutoencoder` (Vincent et al., 2008).
 
@@ -98,7 +98,7 @@ class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, Autoencod
 
 
 @register("pretrain", "sparse_autoencoder")
-class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPretrainSpec,
+class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
                                               exclude=_BUILT_BY_THE_DRIVER)):
     """Pretrain each layer as a :class:`~lamina.generative.SparseAutoencoder`.
 
@@ -119,7 +119,7 @@ class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPret
 
 
 @register("pretrain", "contractive_autoencoder", aliases=("cae",))
-class ContractiveAutoencoderPretrainSpec(spec_base(ContractiveAutoencoder, AutoencoderPretrainSpec,
+class ContractiveAutoencoderPretrainSpec(spec_base(ContractiveAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
                                                    exclude=_BUILT_BY_THE_DRIVER)):
     """Pretrain each layer as a :class:`~lamina.generative.ContractiveAutoencoder` (Rifai et al., 2011).
 

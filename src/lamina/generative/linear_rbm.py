@@ -125,7 +125,7 @@ LINEAR_RBM_PRESETS: dict[str, dict[str, Any]] = {"hinton_salakhutdinov_2006": {
 
 
 @register("pretrain", "linear_rbm")
-class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,
+class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,  # type: ignore[misc]
                                       exclude=("n_visible", "n_hidden", "device", "dtype"))):
     """An RBM with linear hidden units under each linear (``identity``) layer: the code layer of a deep
     autoencoder, as in Hinton & Salakhutdinov (2006). Use it per layer: ``method = ["rbm", "rbm", "linear_rbm"]``.

@@ -65,7 +65,7 @@ class AlphaDropout(RandomDrop):
 
 
 @register("layer", "alpha_dropout")
-class AlphaDropoutSpec(spec_base(AlphaDropout, LayerSpec)):
+class AlphaDropoutSpec(spec_base(AlphaDropout, LayerSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Dropout that keeps a SELU network's activations at zero mean and unit variance (Klambauer et al., 2017).
     Shape unchanged. ``p``: :class:`AlphaDropout`'s, with its default and bounds."""
 

@@ -67,7 +67,7 @@ class DropPath(RandomDrop):
 
 
 @register("layer", "drop_path", aliases=("stochastic_depth",))
-class DropPathSpec(spec_base(DropPath, LayerSpec)):
+class DropPathSpec(spec_base(DropPath, LayerSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Drop the whole example with probability ``p`` (scaling the kept ones by 1/(1-p)); put it last in a residual
     branch, or use the ``drop_path`` option of ``residual`` (Huang et al., 2016). Shape unchanged. ``p``:
     :class:`DropPath`'s, with its default and bounds."""

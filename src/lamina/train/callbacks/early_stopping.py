@@ -84,7 +84,7 @@ class EarlyStopping(Callback):
 
 
 @register("callback", "early_stopping")
-class EarlyStoppingSpec(spec_base(EarlyStopping, CallbackSpec)):
+class EarlyStoppingSpec(spec_base(EarlyStopping, CallbackSpec)):  # type: ignore[misc]  # a base made by spec_base
     """``early_stopping = { monitor = "val_loss", patience = 5 }``: :class:`EarlyStopping`'s keyword arguments,
     with its defaults and bounds."""
 
