@@ -8,7 +8,9 @@ registered layer without an entry.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+from pathlib import Path
 
 import torch
 
@@ -30,3 +32,13 @@ def example_input(spec, shape, batch: int = 3):
     if spec.input_dtype == torch.long:
         return torch.randint(0, 10, (batch, *shape), generator=g)
     return torch.randn(batch, *shape, generator=g)
+
+
+class Payload:
+    """A pickle that would run a command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))

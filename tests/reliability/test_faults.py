@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import ast
 import gzip
-import os
 import struct
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,18 +16,9 @@ from lamina.errors import CheckpointError, ConfigError, DataError
 from lamina.train.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from lamina.train.trainer import Trainer
 from tests.conftest import ROOT
+from tests.helpers import Payload
 
 pytestmark = pytest.mark.reliability
-
-
-class Payload:
-    """A pickle that would run a command when unpickled."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def test_malicious_checkpoint_is_refused_and_never_run(tmp_path):

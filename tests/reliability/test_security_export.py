@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import zipfile
 from pathlib import Path
@@ -17,18 +16,9 @@ from torch import nn
 
 from lamina.errors import ExportError
 from lamina.export import export, load
+from tests.helpers import Payload
 
 pytestmark = pytest.mark.reliability
-
-
-class Payload:
-    """A pickle that would run a command when unpickled."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 def _pickled(obj) -> bytes:
