@@ -14,7 +14,7 @@ def _commands():
 def test_readme_opens_with_quickstart_and_test_commands():
     quickstart, tests = _commands()[:2]
     assert quickstart.endswith("lamina train examples/digits_mlp.toml") and '"torch==2.13.0"' in quickstart
-    assert tests.endswith("&& pytest") and '-e ".[test]"' in tests
+    assert tests.endswith("&& bash .ci/lint && pytest") and '-e ".[test,lint]"' in tests
 
 
 def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
