@@ -145,8 +145,9 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         for name in ("n_components", "batch_size", "n_iter", "k"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, name, "a positive integer", value)
-        _check(self.learning_rate == "auto" or (_is_number(self.learning_rate) and self.learning_rate > 0),
-               "learning_rate", "'auto' or a number > 0", self.learning_rate)
+        rate = self.learning_rate
+        _check(rate == "auto" or (_is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0",
+               rate)
         _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
         if self.visible not in VISIBLE_UNITS:
             raise ValueError(f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
@@ -169,8 +170,9 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         if reset:
             if self.visible == "gaussian":
                 scale = X.std(axis=0, dtype=np.float64)
-                self.mean_ = X.mean(axis=0, dtype=np.float64)
-                self.scale_ = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(self.mean_)), scale, 1.0)
+                mean = X.mean(axis=0, dtype=np.float64)
+                self.mean_: np.ndarray | None = mean
+                self.scale_: np.ndarray | None = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
             else:
                 self.mean_, self.scale_ = None, None
         mean = getattr(self, "mean_", None)
