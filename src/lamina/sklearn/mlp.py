@@ -161,7 +161,7 @@ class BaseMLP(LaminaEstimator):
             table = {"type": "sgd", "lr": lr, "momentum": self.momentum,
                      "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
         elif solver in ("lbfgs", "l-bfgs"):
-            table = {"type": "lbfgs", "max_iter": 1}  # one L-BFGS iteration per epoch, as scikit-learn counts
+            table = {"type": "lbfgs", "max_iter": 1}  # fit runs _fit_lbfgs instead; kept for a Trainer built here
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")

@@ -105,7 +105,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     loss_, best_loss_ : float
         The last and the lowest training loss (``best_loss_`` is None with ``early_stopping``).
     loss_curve_ : list of float
-        The training loss of each epoch (penalty included).
+        The training loss of each epoch (penalty included). ``solver="lbfgs"`` (where scikit-learn sets no
+        ``loss_curve_``): the final loss of each fit, and ``best_loss_`` is None, as in scikit-learn.
     validation_scores_ : list of float or None
         Held-out accuracy after each epoch, with ``early_stopping``.
     best_validation_score_ : float or None
