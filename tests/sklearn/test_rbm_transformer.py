@@ -127,3 +127,18 @@ def test_not_fitted_wrong_width_and_bad_parameters(digits):
     with pytest.raises(ValueError, match=re.escape("`visible` must be one of 'bernoulli', 'gaussian', got "
                                                    "'gausian'; did you mean 'gaussian'?")):
         RBMTransformer(visible="gausian").fit(X)
+
+
+def test_gaussian_units_standardise_the_data_themselves():
+    """Defaults on unscaled features (offsets of 1e4, spreads of 1e3) learn what they learn on standardised ones:
+    the RBM standardises with the statistics of fit (``mean_``, ``scale_``); before, this diverged."""
+    rng = np.random.RandomState(0)
+    Z = rng.randn(60, 5)
+    X = Z * np.array([1e3, 1.0, 50.0, 1e-3, 7.0]) + 1e4
+    raw = RBMTransformer(n_components=8, visible="gaussian", n_iter=3, random_state=0).fit(X)
+    scaled = RBMTransformer(n_components=8, visible="gaussian", n_iter=3, random_state=0).fit(
+        StandardScaler().fit_transform(X))
+    np.testing.assert_allclose(raw.mean_, X.mean(axis=0))
+    np.testing.assert_allclose(raw.transform(X), scaled.transform(StandardScaler().fit_transform(X)), atol=1e-4)
+    assert RBMTransformer().learning_rate == "auto" and RBMTransformer(visible="bernoulli").fit(
+        np.clip(Z, 0, 1)).mean_ is None

@@ -108,7 +108,8 @@ class Spec(Section):
         """``{name: value}`` of :meth:`option_names`, with ``changes`` applied: ``Target(**spec.options())``.
         A field holding a component (an optimizer table) is passed as that component's ``build``."""
         values = {n: getattr(self, n) for n in self.option_names()}
-        return {**{n: v.build if isinstance(v, Spec) else v for n, v in values.items()}, **changes}
+        built = {n: v.build if isinstance(v, Spec) else v for n, v in values.items()}  # type: ignore[attr-defined]
+        return {**built, **changes}
 
     @classmethod
     def _drop_own_name(cls, data: dict) -> dict:

@@ -14,12 +14,14 @@ see :class:`lamina.sklearn.transformer.LaminaTransformer`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import numbers
 import sys
 import warnings
 import weakref
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -32,12 +34,13 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from torch import nn
 
 from lamina.data.dataset import ArrayDataset
+from lamina.errors import TrainingDivergedError
 from lamina.sklearn.convergence import SklearnConvergence
 from lamina.train.callbacks.progress import PlainProgress
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
-__all__ = ["LaminaEstimator", "resolve_batch_size", "store_params"]
+__all__ = ["EstimatorDivergedError", "LaminaEstimator", "resolve_batch_size", "store_params"]
 
 _INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
 _INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module_ -> (key, its float64 copy)
@@ -101,6 +104,14 @@ def _usable_device(device: Any) -> torch.device:
     return device
 
 
+class EstimatorDivergedError(TrainingDivergedError, ValueError):
+    """Training of a scikit-learn estimator diverged (the loss became NaN or infinite): a
+    :class:`~lamina.errors.TrainingDivergedError` that is also the ``ValueError`` scikit-learn expects."""
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 class LaminaEstimator(BaseEstimator):
     """Base class (numpydoc in the subclasses). Parameters it reads when a subclass has them: ``random_state``,
     ``device``, ``verbose``, ``max_iter``, ``warm_start``, ``tol``, ``n_iter_no_change``.
@@ -148,8 +159,13 @@ class LaminaEstimator(BaseEstimator):
 
     @staticmethod
     def _as_tensor(array: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        array = np.asarray(array)
+        if dtype == torch.float32 and array.dtype == np.float64 and array.size and \
+                float(np.abs(array).max()) > _FLOAT32_MAX:
+            raise ValueError("Input contains infinity or a value too large for dtype('float32'): lamina computes in "
+                             f"float32, whose largest value is {_FLOAT32_MAX:.4g}; scale the data")
         # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap
-        return torch.tensor(np.asarray(array), dtype=dtype)
+        return torch.tensor(array, dtype=dtype)
 
     # -- fitting ------------------------------------------------------------------------------------------
 
@@ -194,14 +210,16 @@ class LaminaEstimator(BaseEstimator):
             # one epoch, no stopping rule, the learning rate where it is (scikit-learn's partial_fit)
             trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, SklearnConvergence)]
             trainer.scheduler, trainer.schedule_spec = None, None
-            trainer.fit(data, epochs=trainer.epoch + 1)
+            with _diverged_as_value_error():
+                trainer.fit(data, epochs=trainer.epoch + 1)
             convergence = None
         else:
             patience = getattr(self, "n_iter_no_change", None)  # none: every epoch runs
             convergence = SklearnConvergence(tol=getattr(self, "tol", 0.0), score=score,
                                              n_iter_no_change=self.max_iter if patience is None else patience)
             trainer = self._make_trainer(len(X), [convergence], schedule=True)
-            trainer.fit(data, epochs=self.max_iter)
+            with _diverged_as_value_error():
+                trainer.fit(data, epochs=self.max_iter)
         self._trainer = trainer
         self._record(trainer, len(X), new, convergence, incremental)
 
@@ -210,7 +228,7 @@ class LaminaEstimator(BaseEstimator):
         """Copy what training logged onto the estimator, as scikit-learn names it."""
         epochs = len(trainer.history) if not incremental else 1
         losses = [float(v) for v in trainer.history["loss"][-epochs:]]
-        self.n_iter_ += epochs
+        self.n_iter_ = self.n_iter_ + epochs if incremental else epochs  # scikit-learn: n_iter_ counts one fit
         self.t_ += epochs * n_samples
         self.loss_curve_ = [*self.loss_curve_, *losses]
         self.loss_ = losses[-1]
@@ -298,6 +316,19 @@ class LaminaEstimator(BaseEstimator):
             module = self._module_from_spec(self.module_spec_)
             module.load_state_dict(module_state)
             self.module_ = module.to(self.device_).eval()
+
+
+@contextlib.contextmanager
+def _diverged_as_value_error() -> Iterator[None]:
+    """Re-raise a :class:`TrainingDivergedError` as :class:`EstimatorDivergedError` (scikit-learn's checks expect
+    bad training data to raise ``ValueError``)."""
+    try:
+        yield
+    except TrainingDivergedError as err:
+        if isinstance(err, ValueError):
+            raise
+        raise EstimatorDivergedError(str(err), epoch=getattr(err, "epoch", 0), step=getattr(err, "step", 0),
+                                     value=getattr(err, "value", None)) from err
 
 
 def _to_cpu(value: Any) -> Any:

@@ -51,7 +51,7 @@ class DBNClassifier(MLPClassifier):
         ``"gaussian"`` for standardised real-valued data.
     solver, alpha, batch_size, learning_rate_init, max_iter, tol, n_iter_no_change, early_stopping, \
 validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, warm_start, random_state, verbose, \
-schedule, device
+schedule, device, max_fun
         Fine-tuning, as for :class:`MLPClassifier` (default Adam at 1e-3, up to 200 epochs).
 
     Attributes
@@ -83,7 +83,8 @@ intercepts_, pretrained_layers_
                  tol: float = 1e-4, n_iter_no_change: int = 10, early_stopping: bool = False,
                  validation_fraction: float = 0.1, momentum: float = 0.9, nesterovs_momentum: bool = True,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
-                 random_state: Any = None, verbose: bool = False, schedule: Any = None, device: str = "cpu") -> None:
+                 random_state: Any = None, verbose: bool = False, schedule: Any = None, device: str = "cpu",
+                 max_fun: int = 15000) -> None:
         store_params(self, locals())
 
     # what MLPClassifier takes as parameters and a deep belief net fixes

@@ -8,13 +8,16 @@ start Glorot-uniform (Glorot & Bengio, 2010), so the two libraries can be compar
 """
 from __future__ import annotations
 
+import copy
 import math
 import numbers
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from torch import nn
 
@@ -22,7 +25,7 @@ from lamina.data.dataset import ArrayDataset
 from lamina.generative import pretrain_layerwise
 from lamina.nn.builder import build_model, layer_shapes
 from lamina.registry import resolve
-from lamina.sklearn.base import LaminaEstimator, resolve_batch_size
+from lamina.sklearn.base import EstimatorDivergedError, LaminaEstimator, _caller_level, resolve_batch_size
 
 __all__ = ["MLP_DEFAULTS", "BaseMLP"]
 
@@ -35,6 +38,7 @@ MLP_DEFAULTS: dict[str, Any] = {
     "validation_fraction": 0.1, "momentum": 0.9, "nesterovs_momentum": True, "beta_1": 0.9, "beta_2": 0.999,
     "epsilon": 1e-8, "warm_start": False, "random_state": None, "verbose": False, "layers": None,
     "input_shape": None, "init": "glorot_uniform", "schedule": None, "device": "cpu", "pretrain": None,
+    "max_fun": 15000,
 }
 
 
@@ -64,8 +68,8 @@ class BaseMLP(LaminaEstimator):
     def _check_params(self) -> None:
         """Validate the hyper-parameters, each error naming the parameter and the value it got."""
         _check(_is_int(self.max_iter) and self.max_iter >= 1, "max_iter", "a positive integer", self.max_iter)
-        _check(_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1, "n_iter_no_change",
-               "a positive integer", self.n_iter_no_change)
+        _check((_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
+               "n_iter_no_change", "a positive integer or np.inf (no stopping rule)", self.n_iter_no_change)
         _check(_is_number(self.tol) and self.tol >= 0, "tol", "a number >= 0", self.tol)
         _check(_is_number(self.alpha) and self.alpha >= 0, "alpha", "a number >= 0", self.alpha)
         _check(_is_number(self.learning_rate_init) and self.learning_rate_init > 0, "learning_rate_init",
@@ -78,6 +82,7 @@ class BaseMLP(LaminaEstimator):
             value = getattr(self, name)
             _check(_is_number(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
         _check(_is_number(self.epsilon) and self.epsilon > 0, "epsilon", "a number > 0", self.epsilon)
+        _check(_is_int(self.max_fun) and self.max_fun >= 1, "max_fun", "a positive integer", self.max_fun)
         if self.layers is None:
             self._hidden_sizes()
         else:
@@ -157,8 +162,7 @@ class BaseMLP(LaminaEstimator):
             table = {"type": "sgd", "lr": lr, "momentum": self.momentum,
                      "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
         elif solver in ("lbfgs", "l-bfgs"):
-            # one L-BFGS iteration per epoch, as scikit-learn counts; a line search, as scipy's L-BFGS-B does
-            table = {"type": "lbfgs", "max_iter": 1, "line_search_fn": "strong_wolfe"}
+            table = {"type": "lbfgs", "max_iter": 1, "line_search_fn": "strong_wolfe"}  # fit runs _fit_lbfgs instead; kept for a Trainer built here
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")
@@ -185,12 +189,81 @@ class BaseMLP(LaminaEstimator):
                  n_outputs: int, *, incremental: bool, stratify: bool) -> None:
         """Train on validated ``X`` and ``y``; ``target`` turns labels into the loss's targets."""
         self._check_params()
+        if self._full_lbfgs() and not incremental:
+            self._fit_lbfgs(X, target(y), n_outputs)
+            return
+        if incremental and self.early_stopping:
+            raise ValueError("partial_fit does not support early_stopping=True")
         score = None
         if self.early_stopping and not incremental:
+            if math.ceil(self.validation_fraction * len(X)) < 2:
+                raise ValueError(f"The validation set is too small: validation_fraction={self.validation_fraction} "
+                                 f"of {len(X)} examples holds fewer than 2. Increase 'validation_fraction' or the "
+                                 "size of your dataset.")
             X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=y if stratify
                                                   else None, random_state=self.random_state)
             score = self._validation_score(X_val, y_val)
         self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score)
+
+    def _full_lbfgs(self) -> bool:
+        """Whether ``solver`` names scikit-learn's L-BFGS (one run of the whole fit, not one step per epoch)."""
+        return isinstance(self.solver, str) and self.solver in ("lbfgs", "l-bfgs")
+
+    def _fit_lbfgs(self, X: np.ndarray, targets: torch.Tensor, n_outputs: int) -> None:
+        """scikit-learn's ``solver="lbfgs"``: one L-BFGS minimisation of the full-batch loss plus
+        ``alpha / (2 n) * sum ||W||^2`` (weights, not biases), of at most ``max_iter`` iterations and ``max_fun``
+        loss evaluations, stopping when no gradient entry exceeds ``tol`` (scipy's ``gtol``) or the loss stops
+        changing. It runs on a float64 copy of the network (as scikit-learn's float64 arrays), copied back."""
+        new = self._fresh_module(X.shape[1], n_outputs, keep=self.warm_start)
+        if new:
+            self._pretrain(ArrayDataset(self._as_tensor(X), targets))
+        dtype = self._inference_dtype(torch.float64)
+        work = copy.deepcopy(self.module_).to(dtype).train()
+        x = self._as_tensor(X, dtype).to(self.device_)
+        t = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
+        loss = self._loss
+        loss_fn = loss if callable(loss) else resolve("loss", loss, path="loss").build()
+        weights = [p for p in work.parameters() if p.ndim > 1]
+        scale = self.alpha / (2 * len(X))
+        optimizer = torch.optim.LBFGS(work.parameters(), lr=1.0, max_iter=self.max_iter, max_eval=self.max_fun,
+                                      tolerance_grad=self.tol, tolerance_change=2.220446049250313e-09,
+                                      history_size=10, line_search_fn="strong_wolfe")  # scipy's m=10, ftol
+        evaluations = 0
+
+        def closure() -> torch.Tensor:
+            """The penalised full-batch loss, its gradient left in ``.grad``."""
+            nonlocal evaluations
+            evaluations += 1
+            optimizer.zero_grad()
+            value = loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights)
+            value.backward()
+            return value
+
+        optimizer.step(closure)
+        state = optimizer.state[next(iter(work.parameters()))]
+        with torch.no_grad():
+            final = float(loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights))
+        if not math.isfinite(final):
+            raise EstimatorDivergedError(f"{type(self).__name__}: solver='lbfgs' diverged (loss {final}); scale "
+                                         "the inputs or raise alpha", epoch=0, step=int(state.get("n_iter", 0)))
+        with torch.no_grad():
+            for kept, trained in zip(self.module_.parameters(), work.parameters()):
+                kept.copy_(trained.to(kept.dtype))
+        self.module_.eval()
+        self._trainer, self._trainer_state = None, None
+        self.n_iter_ = int(state.get("n_iter", 0))
+        self.t_ += self.n_iter_ * len(X)
+        self.loss_ = final
+        self.loss_curve_ = [*self.loss_curve_, final]
+        self.best_loss_ = None
+        self.validation_scores_, self.best_validation_score_ = None, None
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, {evaluations} loss evaluations, loss = {final:.8f}")
+        if self.n_iter_ >= self.max_iter or evaluations >= self.max_fun:
+            limit = "iterations (max_iter)" if self.n_iter_ >= self.max_iter else "loss evaluations (max_fun)"
+            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): the number of {limit} "
+                          "reached its limit. Increase it or scale the data.", ConvergenceWarning,
+                          stacklevel=_caller_level())
 
     def _validation_score(self, X_val: np.ndarray, y_val: np.ndarray) -> Callable[[nn.Module], float]:
         """``score(module)``: the estimator's ``score`` on the held-out examples (accuracy or R^2)."""

@@ -41,8 +41,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Hidden activation: scikit-learn's ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"`` or any lamina
         activation name.
     solver : str or dict, default="adam"
-        ``"adam"``, ``"sgd"``, ``"lbfgs"`` (full batch, one L-BFGS iteration per epoch), any lamina optimizer
-        name, or a table such as ``{"type": "rmsprop", "lr": 0.01}``.
+        ``"adam"``, ``"sgd"``, ``"lbfgs"`` (as in scikit-learn: one L-BFGS run over the whole training set, in
+        float64, of at most ``max_iter`` iterations and ``max_fun`` loss evaluations, stopping once no gradient
+        entry exceeds ``tol``; ``early_stopping`` and ``batch_size`` do not apply), any lamina optimizer name, or a
+        table such as ``{"type": "rmsprop", "lr": 0.01}`` (a ``{"type": "lbfgs"}`` table runs one L-BFGS step of
+        its own options per epoch).
     alpha : float, default=1e-4
         L2 penalty, scaled as scikit-learn scales it: a batch of B examples adds ``alpha / (2 B) ||W||^2``.
     batch_size : int or "auto", default="auto"
@@ -50,7 +53,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     learning_rate_init : float, default=1e-3
         The optimizer's learning rate.
     max_iter : int, default=200
-        Maximum epochs (L-BFGS: iterations).
+        Maximum epochs (``solver="lbfgs"``: L-BFGS iterations).
     tol : float, default=1e-4
         Least improvement of the loss (or validation score) that counts.
     n_iter_no_change : int, default=10
@@ -86,6 +89,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Greedy layer-wise pretraining of the hidden dense layers before ``fit`` fine-tunes the whole network
         (``"rbm"`` with sigmoid hidden layers makes a deep belief net classifier; Hinton, Osindero & Teh, 2006);
         see :func:`lamina.generative.pretrain_layerwise`. ``partial_fit`` and warm starts do not pretrain.
+    max_fun : int, default=15000
+        ``solver="lbfgs"`` only: the most loss evaluations (line-search steps included) of one fit.
 
     Attributes
     ----------
@@ -100,13 +105,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     loss_, best_loss_ : float
         The last and the lowest training loss (``best_loss_`` is None with ``early_stopping``).
     loss_curve_ : list of float
-        The training loss of each epoch (penalty included).
+        The training loss of each epoch (penalty included). ``solver="lbfgs"`` (where scikit-learn sets no
+        ``loss_curve_``): the final loss of each fit, and ``best_loss_`` is None, as in scikit-learn.
     validation_scores_ : list of float or None
         Held-out accuracy after each epoch, with ``early_stopping``.
     best_validation_score_ : float or None
         The best of ``validation_scores_``.
     n_iter_ : int
-        Epochs run. ``t_``: training examples seen.
+        Epochs run by the last ``fit`` (``partial_fit`` adds one each call); ``solver="lbfgs"``: its L-BFGS
+        iterations. ``t_``: training examples seen.
     n_features_in_ : int
         Number of features seen at fit. ``feature_names_in_``: their names, for a DataFrame with string columns.
     n_outputs_ : int
@@ -137,7 +144,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
                  random_state: Any = None, verbose: bool = False, layers: list | None = None,
                  input_shape: tuple | None = None, init: str | None = "glorot_uniform", schedule: Any = None,
-                 device: str = "cpu", pretrain: Any = None) -> None:
+                 device: str = "cpu", pretrain: Any = None, max_fun: int = 15000) -> None:
         store_params(self, locals())
 
     # -- labels -------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         such as ``"mse"``, ``"huber"`` or ``"mae"``.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate_init, max_iter, tol, \
 n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, \
-epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, pretrain
+epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, pretrain, max_fun
         As for :class:`~lamina.sklearn.MLPClassifier`; with ``early_stopping`` the held-out R^2 is watched.
 
     Attributes
@@ -78,7 +78,7 @@ n_iter_, t_, n_features_in_, feature_names_in_
                  nesterovs_momentum: bool = True, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
                  warm_start: bool = False, random_state: Any = None, verbose: bool = False,
                  layers: list | None = None, input_shape: tuple | None = None, init: str | None = "glorot_uniform",
-                 schedule: Any = None, device: str = "cpu", pretrain: Any = None) -> None:
+                 schedule: Any = None, device: str = "cpu", pretrain: Any = None, max_fun: int = 15000) -> None:
         store_params(self, locals())
 
     @property

@@ -57,8 +57,9 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     ----------
     n_components : int, default=256
         Hidden units.
-    learning_rate : float, default=0.1
-        SGD step on the mean CD update of a batch (Gaussian visible units want about 100 times less).
+    learning_rate : float or "auto", default="auto"
+        SGD step on the mean CD update of a batch; ``"auto"`` is scikit-learn's 0.1 for Bernoulli units and 0.001
+        (100 times less, stable on standardised data with the default 256 hidden units) for Gaussian ones.
     batch_size : int, default=10
         Examples per update (at most the number of examples); also the number of persistent chains.
     n_iter : int, default=10
@@ -69,7 +70,10 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         Persistent chains (PCD, scikit-learn's algorithm) rather than chains started at the data (CD-k).
     visible : {"bernoulli", "gaussian"}, default="bernoulli"
         ``"bernoulli"``: binary visible units for data in [0, 1] (other values are refused at fit: scale them, e.g.
-        with ``MinMaxScaler``); ``"gaussian"``: real-valued units of unit variance, for standardised data.
+        with ``MinMaxScaler``); ``"gaussian"``: real-valued units of unit variance. Gaussian units standardise
+        the data themselves (each feature to mean 0, variance 1 over the data ``fit`` sees, ``mean_`` and
+        ``scale_``), as Gaussian-Bernoulli RBM practice does, so the defaults are stable on unscaled features;
+        ``components_`` and ``intercept_visible_`` then refer to standardised features.
     verbose : bool, default=False
         Print one line per epoch.
     random_state : int, RandomState or None, default=None
@@ -79,6 +83,9 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
 
     Attributes
     ----------
+    mean_, scale_ : ndarray of shape (n_features,) or None
+        ``visible="gaussian"``: the per-feature mean and standard deviation (1 for constant features) that
+        standardise every input; ``None`` for Bernoulli units.
     components_ : ndarray of shape (n_components, n_features)
         The weights ``W`` (a copy). ``intercept_hidden_`` (n_components,), ``intercept_visible_`` (n_features,):
         the biases ``c`` and ``b``.
@@ -115,7 +122,7 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     (2, 64)
     """
 
-    def __init__(self, n_components: int = 256, *, learning_rate: float = 0.1, batch_size: int = 10,
+    def __init__(self, n_components: int = 256, *, learning_rate: float | str = "auto", batch_size: int = 10,
                  n_iter: int = 10, k: int = 1, persistent: bool = True, visible: str = "bernoulli",
                  verbose: bool = False, random_state: Any = None, device: str = "cpu") -> None:
         self.n_components = n_components
@@ -138,8 +145,9 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         for name in ("n_components", "batch_size", "n_iter", "k"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, name, "a positive integer", value)
-        _check(_is_number(self.learning_rate) and self.learning_rate > 0, "learning_rate", "a number > 0",
-               self.learning_rate)
+        rate = self.learning_rate
+        _check(rate == "auto" or (_is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0",
+               rate)
         _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
         if self.visible not in VISIBLE_UNITS:
             raise ValueError(f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
@@ -148,6 +156,29 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     def _visible_units(self) -> str:
         """The fitted RBM's visible units (``visible`` may have been set to another value since)."""
         return self.module_spec_["visible"] if hasattr(self, "module_spec_") else self.visible
+
+    def _learning_rate(self) -> float:
+        """``learning_rate``, with ``"auto"`` as 0.1 (scikit-learn's BernoulliRBM) or, for Gaussian units, 0.001."""
+        if self.learning_rate != "auto":
+            return float(self.learning_rate)
+        return 0.001 if self.visible == "gaussian" else 0.1
+
+    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Validated ``X``; for Gaussian visible units standardised by the mean and standard deviation of the data
+        ``fit`` (or the first ``partial_fit``) saw, kept as ``mean_`` and ``scale_``."""
+        X = super()._validate_X(X, reset=reset)
+        if reset:
+            if self.visible == "gaussian":
+                scale = X.std(axis=0, dtype=np.float64)
+                mean = X.mean(axis=0, dtype=np.float64)
+                self.mean_: np.ndarray | None = mean
+                self.scale_: np.ndarray | None = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+            else:
+                self.mean_, self.scale_ = None, None
+        mean = getattr(self, "mean_", None)
+        if mean is None:
+            return X
+        return ((X - mean) / self.scale_).astype(X.dtype, copy=False)
 
     def _check_data(self, X: np.ndarray) -> None:
         """Refuse data the visible units cannot model, naming the parameter that would."""
@@ -169,8 +200,8 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
         # plain SGD on the batch-mean CD update: scikit-learn's BernoulliRBM step
-        return {"optimizer": {"type": "sgd", "lr": self.learning_rate}, "batch_size": min(self.batch_size, n_samples),
-                "metrics": []}
+        return {"optimizer": {"type": "sgd", "lr": self._learning_rate()},
+                "batch_size": min(self.batch_size, n_samples), "metrics": []}
 
     # -- the estimator API --------------------------------------------------------------------------------
 
