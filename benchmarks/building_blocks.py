@@ -14,6 +14,7 @@ Subcommands (each writes ``benchmarks/results/building_blocks_<part>.json``; the
 The training parts accept ``--set key=value`` overrides and ``--resume RUN`` (a run stopped by a time limit, e.g.
 ``timeout -s INT 1150 python -m benchmarks.building_blocks resnet``, continues from its last epoch).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,18 +32,29 @@ from benchmarks.common import write_result
 ROOT = Path(__file__).resolve().parents[1]
 
 PAPERS = {
-    "lenet5": ("examples/lenet5.toml", "LeNet-5, MNIST test error (%)", 0.95, 0.9,
-               "LeCun, Bottou, Bengio & Haffner (1998), fig. 9: 0.95% without distortions"),
-    "resnet": ("examples/resnet_fashion_mnist.toml", "ResNet-8, Fashion-MNIST test error (%)", None, 8.0,
-               "issue #10 target (no published ResNet-8 figure; Xiao et al. 2017 list ~8-11% for small convnets)"),
+    "lenet5": (
+        "examples/lenet5.toml",
+        "LeNet-5, MNIST test error (%)",
+        0.95,
+        0.9,
+        "LeCun, Bottou, Bengio & Haffner (1998), fig. 9: 0.95% without distortions",
+    ),
+    "resnet": (
+        "examples/resnet_fashion_mnist.toml",
+        "ResNet-8, Fashion-MNIST test error (%)",
+        None,
+        8.0,
+        "issue #10 target (no published ResNet-8 figure; Xiao et al. 2017 list ~8-11% for small convnets)",
+    ),
 }
 
 
 def _train(part: str, overrides: list[str], resume: str | None, out: str) -> lamina.Run:
     if resume:
         return lamina.train(resume=resume, overrides=overrides, progress="plain")
-    return lamina.train(ROOT / PAPERS.get(part, ("examples/char_lstm.toml",))[0], out=out, overrides=overrides,
-                        progress="plain")
+    return lamina.train(
+        ROOT / PAPERS.get(part, ("examples/char_lstm.toml",))[0], out=out, overrides=overrides, progress="plain"
+    )
 
 
 def paper(part: str, args: argparse.Namespace) -> None:
@@ -52,11 +64,21 @@ def paper(part: str, args: argparse.Namespace) -> None:
     error = 100 * (1 - run.summary["test"]["accuracy"])
     print(f"{what}: measured {error:.2f}%  published {published}%  target <= {target}%  ({source})")
     print(f"epochs {run.summary['epochs']}, wall time {run.summary['wall_time_s']:.0f} s, run {run.dir}")
-    write_result(f"building_blocks_{part}", {
-        "what": what, "measured_test_error_percent": round(error, 3), "published_percent": published,
-        "target_percent": target, "source": source, "epochs": run.summary["epochs"],
-        "wall_time_s": run.summary["wall_time_s"], "run": str(run.dir), "overrides": args.set,
-        "final": run.summary.get("final")})
+    write_result(
+        f"building_blocks_{part}",
+        {
+            "what": what,
+            "measured_test_error_percent": round(error, 3),
+            "published_percent": published,
+            "target_percent": target,
+            "source": source,
+            "epochs": run.summary["epochs"],
+            "wall_time_s": run.summary["wall_time_s"],
+            "run": str(run.dir),
+            "overrides": args.set,
+            "final": run.summary.get("final"),
+        },
+    )
 
 
 def char_lstm(args: argparse.Namespace) -> None:
@@ -69,13 +91,23 @@ def char_lstm(args: argparse.Namespace) -> None:
     print(f"char-LSTM validation loss: {val:.4f} nats/char ({val / 0.6931:.3f} bits/char); target <= 1.6")
     print(f"epochs {run.summary['epochs']}, wall time {run.summary['wall_time_s']:.0f} s, run {run.dir}")
     print("sample (temperature 0.8):\n" + text)
-    write_result("building_blocks_char_lstm", {
-        "validation_nats_per_char": round(val, 4), "target": 1.6, "epochs": run.summary["epochs"],
-        "wall_time_s": run.summary["wall_time_s"], "run": str(run.dir), "overrides": args.set,
-        "history_val_loss": run.history["val_loss"], "sample_temperature_0.8": text})
+    write_result(
+        "building_blocks_char_lstm",
+        {
+            "validation_nats_per_char": round(val, 4),
+            "target": 1.6,
+            "epochs": run.summary["epochs"],
+            "wall_time_s": run.summary["wall_time_s"],
+            "run": str(run.dir),
+            "overrides": args.set,
+            "history_val_loss": run.history["val_loss"],
+            "sample_temperature_0.8": text,
+        },
+    )
 
 
 # -- throughput: the same networks in plain PyTorch ------------------------------------------------------------------
+
 
 class PlainBasicBlock(nn.Module):
     """He et al.'s basic block as torchvision writes it."""
@@ -86,8 +118,11 @@ class PlainBasicBlock(nn.Module):
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.down = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-                     if stride != 1 or cin != cout else None)
+        self.down = (
+            nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            if stride != 1 or cin != cout
+            else None
+        )
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -106,33 +141,72 @@ class PlainInception(nn.Module):
         self.bp = nn.Conv2d(cin, pp, 1)
 
     def forward(self, x):
-        return torch.cat([F.relu(self.b1(x)), F.relu(self.b3b(F.relu(self.b3a(x)))),
-                          F.relu(self.b5b(F.relu(self.b5a(x)))), F.relu(self.bp(F.max_pool2d(x, 3, 1, 1)))], dim=1)
+        return torch.cat(
+            [
+                F.relu(self.b1(x)),
+                F.relu(self.b3b(F.relu(self.b3a(x)))),
+                F.relu(self.b5b(F.relu(self.b5a(x)))),
+                F.relu(self.bp(F.max_pool2d(x, 3, 1, 1))),
+            ],
+            dim=1,
+        )
 
 
 RESNET_TOML = [
-    {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": 1, "bias": False}, {"type": "batchnorm"},
-    {"type": "relu"}, {"type": "residual", "filters": 16}, {"type": "residual", "filters": 32, "stride": 2},
-    {"type": "residual", "filters": 64, "stride": 2}, {"type": "global_avg_pool"}, {"type": "dense", "units": 10}]
+    {"type": "conv2d", "filters": 16, "kernel_size": 3, "padding": 1, "bias": False},
+    {"type": "batchnorm"},
+    {"type": "relu"},
+    {"type": "residual", "filters": 16},
+    {"type": "residual", "filters": 32, "stride": 2},
+    {"type": "residual", "filters": 64, "stride": 2},
+    {"type": "global_avg_pool"},
+    {"type": "dense", "units": 10},
+]
 INCEPTION_TOML = [
     {"type": "conv2d", "filters": 32, "kernel_size": 3, "padding": 1, "activation": "relu"},
     {"type": "max_pool2d", "kernel_size": 2},
     {"type": "inception", "conv1x1": 16, "reduce3x3": 24, "conv3x3": 32, "reduce5x5": 4, "conv5x5": 8, "pool_proj": 8},
-    {"type": "inception", "conv1x1": 32, "reduce3x3": 32, "conv3x3": 48, "reduce5x5": 8, "conv5x5": 24,
-     "pool_proj": 16},
-    {"type": "max_pool2d", "kernel_size": 2}, {"type": "global_avg_pool"}, {"type": "dense", "units": 10}]
+    {
+        "type": "inception",
+        "conv1x1": 32,
+        "reduce3x3": 32,
+        "conv3x3": 48,
+        "reduce5x5": 8,
+        "conv5x5": 24,
+        "pool_proj": 16,
+    },
+    {"type": "max_pool2d", "kernel_size": 2},
+    {"type": "global_avg_pool"},
+    {"type": "dense", "units": 10},
+]
 
 
 def plain_resnet() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
-                         PlainBasicBlock(16, 16, 1), PlainBasicBlock(16, 32, 2), PlainBasicBlock(32, 64, 2),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, 1, 1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        PlainBasicBlock(16, 16, 1),
+        PlainBasicBlock(16, 32, 2),
+        PlainBasicBlock(32, 64, 2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
 
 
 def plain_inception() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                         PlainInception(32, 16, 24, 32, 4, 8, 8), PlainInception(64, 32, 32, 48, 8, 24, 16),
-                         nn.MaxPool2d(2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(120, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        PlainInception(32, 16, 24, 32, 4, 8, 8),
+        PlainInception(64, 32, 32, 48, 8, 24, 16),
+        nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(120, 10),
+    )
 
 
 def _copy_weights(src: nn.Module, dst: nn.Module) -> None:
@@ -183,13 +257,27 @@ def throughput(args: argparse.Namespace) -> None:
                 rates[who].append(n * args.batch / (time.perf_counter() - start))
         med = {who: statistics.median(r) for who, r in rates.items()}
         ratio = med["lamina"] / med["plain"]
-        rows[name] = {"lamina_samples_per_s": round(med["lamina"], 1), "plain_samples_per_s": round(med["plain"], 1),
-                      "ratio": round(ratio, 4), "rounds": rates, "parameters": lamina.nn.count_parameters(mine)}
-        print(f"{name:9s} lamina {med['lamina']:8.1f} samples/s   plain PyTorch {med['plain']:8.1f} samples/s   "
-              f"ratio {ratio:.3f} (target >= 0.97)")
-    write_result("building_blocks_throughput", {"batch": args.batch, "rounds": args.rounds,
-                                                "seconds_per_round": args.seconds, "threads": torch.get_num_threads(),
-                                                **rows})
+        rows[name] = {
+            "lamina_samples_per_s": round(med["lamina"], 1),
+            "plain_samples_per_s": round(med["plain"], 1),
+            "ratio": round(ratio, 4),
+            "rounds": rates,
+            "parameters": lamina.nn.count_parameters(mine),
+        }
+        print(
+            f"{name:9s} lamina {med['lamina']:8.1f} samples/s   plain PyTorch {med['plain']:8.1f} samples/s   "
+            f"ratio {ratio:.3f} (target >= 0.97)"
+        )
+    write_result(
+        "building_blocks_throughput",
+        {
+            "batch": args.batch,
+            "rounds": args.rounds,
+            "seconds_per_round": args.seconds,
+            "threads": torch.get_num_threads(),
+            **rows,
+        },
+    )
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ Each script runs lamina and its competitors in the same process and writes ``ben
 (figures, ratios, the published figure where there is one, the command, the machine); ``benchmarks/RESULTS.md`` is
 the table people read.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,15 @@ def machine() -> dict[str, Any]:
 
     import lamina
 
-    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "torch": str(torch.__version__), "torch_threads": torch.get_num_threads(), "lamina": lamina.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "torch": str(torch.__version__),
+        "torch_threads": torch.get_num_threads(),
+        "lamina": lamina.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
     return info
 
 
@@ -42,8 +49,13 @@ def command() -> str:
 def write_result(name: str, payload: dict[str, Any]) -> Path:
     """Write ``results/<name>.json`` with the payload, the command that produced it, the date and the machine."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    record = {"benchmark": name, "command": command(),
-              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), **payload}
+    record = {
+        "benchmark": name,
+        "command": command(),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": machine(),
+        **payload,
+    }
     path = RESULTS / f"{name}.json"
     from lamina import jsonio
 

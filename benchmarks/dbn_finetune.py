@@ -12,6 +12,7 @@ decision: the setting with the lowest validation error is the one to run on all 
 The pretrained stack is kept in ``runs/dbn_finetune/`` and earlier candidates' results are kept in the result
 file, so candidates can be added later.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,11 @@ def main() -> None:
     parser.add_argument("--pretrain-epochs", type=int, default=None, help="per RBM (default: the example file's)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
-    base = (["data.validation=10000"] + ([f"train.epochs={args.epochs}"] if args.epochs else [])
-            + ([f"pretrain.epochs={args.pretrain_epochs}"] if args.pretrain_epochs else []))
+    base = (
+        ["data.validation=10000"]
+        + ([f"train.epochs={args.epochs}"] if args.epochs else [])
+        + ([f"pretrain.epochs={args.pretrain_epochs}"] if args.pretrain_epochs else [])
+    )
     exp = load_experiment(EXAMPLE, overrides=base)
     splits = exp.data.load()
     print(f"train {len(splits.train)}, validation {len(splits.validation)} (the test set is not used)")
@@ -76,12 +80,19 @@ def main() -> None:
         start = time.perf_counter()
         trainer.fit(splits.train, splits.validation)
         errors = [1 - row["val_accuracy"] for row in trainer.history]
-        results[name] = {"overrides": CANDIDATES[name], "epochs": candidate.train.epochs,
-                         "val_error_final": errors[-1], "val_error_min": min(errors),
-                         "epoch_of_min": 1 + errors.index(min(errors)), "val_error_by_epoch": errors,
-                         "minutes": (time.perf_counter() - start) / 60}
-        print(f"[{name}] validation error: final {100 * errors[-1]:.2f}%, lowest {100 * min(errors):.2f}% "
-              f"(epoch {results[name]['epoch_of_min']}), {results[name]['minutes']:.1f} min")
+        results[name] = {
+            "overrides": CANDIDATES[name],
+            "epochs": candidate.train.epochs,
+            "val_error_final": errors[-1],
+            "val_error_min": min(errors),
+            "epoch_of_min": 1 + errors.index(min(errors)),
+            "val_error_by_epoch": errors,
+            "minutes": (time.perf_counter() - start) / 60,
+        }
+        print(
+            f"[{name}] validation error: final {100 * errors[-1]:.2f}%, lowest {100 * min(errors):.2f}% "
+            f"(epoch {results[name]['epoch_of_min']}), {results[name]['minutes']:.1f} min"
+        )
     best = min(results, key=lambda n: results[n]["val_error_final"])
     print(f"lowest final validation error: {best} {CANDIDATES[best]}")
     if args.pretrain_epochs:

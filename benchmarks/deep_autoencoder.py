@@ -16,6 +16,7 @@ fine-tuned autoencoder's test error beside scikit-learn's PCA with as many compo
 Target: test error <= 3.5 and at least 3x better than PCA. Results: results/deep_autoencoder_<method>.json and
 figures in results/autoencoders/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,8 +67,9 @@ class KeepModule(Callback):
 
     def on_train_end(self, trainer):
         done = sorted(self.folder.glob("greedy_*.pt"))
-        save_checkpoint({k: v.detach().cpu() for k, v in trainer.model.state_dict().items()},
-                        self.folder / f"greedy_{len(done)}.pt")
+        save_checkpoint(
+            {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}, self.folder / f"greedy_{len(done)}.pt"
+        )
 
 
 class SaveEachEpoch(Callback):
@@ -100,23 +102,41 @@ def pretrain(model: DeepAutoencoder, train, args, state: Path | None, deadline: 
     """Greedy pretraining of every encoder layer, the code layer included; resumable between layers."""
     # the RBMs keep the paper's weight cost 0.0002, their default before issue 25 made it a preset
     cost = {"weight_decay": 0.0002}
-    method = {"method": args.pretrain, "epochs": args.pretrain_epochs, "batch_size": args.batch_size,
-              **(cost if args.pretrain in ("rbm", "gaussian_rbm", "linear_rbm") else {})}
-    code = {"method": code_method(args), "epochs": args.pretrain_epochs, "batch_size": args.batch_size,
-            **(cost if code_method(args) in ("rbm", "gaussian_rbm", "linear_rbm") else {})}
+    method = {
+        "method": args.pretrain,
+        "epochs": args.pretrain_epochs,
+        "batch_size": args.batch_size,
+        **(cost if args.pretrain in ("rbm", "gaussian_rbm", "linear_rbm") else {}),
+    }
+    code = {
+        "method": code_method(args),
+        "epochs": args.pretrain_epochs,
+        "batch_size": args.batch_size,
+        **(cost if code_method(args) in ("rbm", "gaussian_rbm", "linear_rbm") else {}),
+    }
     methods = [method] * (len(model.sizes) - 2) + [code]
     callbacks = [Budget(deadline, between_layers=True)]
     if state is not None:
         callbacks.append(KeepModule(state))
     try:
-        records = pretrain_layerwise(model.encoder, train, methods, device=args.device, seed=args.seed,
-                                     folder=state, callbacks=callbacks, include_last=True)
+        records = pretrain_layerwise(
+            model.encoder,
+            train,
+            methods,
+            device=args.device,
+            seed=args.seed,
+            folder=state,
+            callbacks=callbacks,
+            include_last=True,
+        )
     except _OutOfTime:
         return None
     if state is not None:  # every layer's module, from disk (those of earlier calls included)
         saved = [load_checkpoint(p)["state"] for p in sorted(state.glob("greedy_*.pt"))]
-        modules = [SimpleNamespace(weight=s["weight"], hidden_bias=s["hidden_bias"], visible_bias=s["visible_bias"])
-                   for s in saved]
+        modules = [
+            SimpleNamespace(weight=s["weight"], hidden_bias=s["hidden_bias"], visible_bias=s["visible_bias"])
+            for s in saved
+        ]
     else:
         modules = [r.module for r in records]
     model.load_pretrained(modules)
@@ -154,8 +174,10 @@ def main() -> None:
     start = time.perf_counter()
     pca_error, pca_recon, pca_codes = pca_baseline(train.x, test.x, sizes[-1])
     mean_error = squared_error_per_image(train.x.mean(0, keepdim=True).expand_as(test.x), test.x)
-    print(f"PCA({sizes[-1]}) test error {pca_error:.3f} ({time.perf_counter() - start:.1f} s); "
-          f"predicting the mean image: {mean_error:.3f}")
+    print(
+        f"PCA({sizes[-1]}) test error {pca_error:.3f} ({time.perf_counter() - start:.1f} s); "
+        f"predicting the mean image: {mean_error:.3f}"
+    )
 
     state = args.state
     if state is not None:
@@ -183,9 +205,16 @@ def main() -> None:
     callbacks = [Budget(deadline)]
     if state is not None:
         callbacks.append(SaveEachEpoch(state / "finetune.pt"))
-    trainer = lamina.Trainer(model, optimizer={"type": "adam", "lr": args.lr}, schedule={"type": "cosine"},
-                             epochs=args.finetune_epochs, batch_size=args.batch_size, device=args.device,
-                             seed=args.seed, callbacks=callbacks)
+    trainer = lamina.Trainer(
+        model,
+        optimizer={"type": "adam", "lr": args.lr},
+        schedule={"type": "cosine"},
+        epochs=args.finetune_epochs,
+        batch_size=args.batch_size,
+        device=args.device,
+        seed=args.seed,
+        callbacks=callbacks,
+    )
     if state is not None and (state / "finetune.pt").is_file():
         trainer.load_state_dict(load_checkpoint(state / "finetune.pt")["state"])
     t0 = time.perf_counter()
@@ -203,30 +232,59 @@ def main() -> None:
     error = squared_error_per_image(recon, test.x)
     name = f"deep_autoencoder_{args.pretrain}{args.tag}"
     FIGURES.mkdir(parents=True, exist_ok=True)
-    plot_reconstructions(test.x[:10], [recon[:10], pca_recon[:10]], FIGURES / f"{name}_reconstructions.png",
-                         image_shape=(28, 28), labels=[f"deep AE ({error:.2f})", f"PCA ({pca_error:.2f})"],
-                         title=f"MNIST test images: {'-'.join(map(str, sizes))} autoencoder "
-                               f"(pretrain: {args.pretrain}) vs PCA({sizes[-1]}); squared error per image")
+    plot_reconstructions(
+        test.x[:10],
+        [recon[:10], pca_recon[:10]],
+        FIGURES / f"{name}_reconstructions.png",
+        image_shape=(28, 28),
+        labels=[f"deep AE ({error:.2f})", f"PCA ({pca_error:.2f})"],
+        title=f"MNIST test images: {'-'.join(map(str, sizes))} autoencoder "
+        f"(pretrain: {args.pretrain}) vs PCA({sizes[-1]}); squared error per image",
+    )
     if sizes[-1] == 2:
-        plot_codes_2d([(f"PCA, 2 components (error {pca_error:.1f})", pca_codes),
-                       (f"deep autoencoder {'-'.join(map(str, sizes))} (error {error:.1f})", codes)],
-                      test.y, FIGURES / f"{name}_codes_2d.png",
-                      title=f"2-D codes of 5,000 MNIST test images (pretrain: {args.pretrain})")
+        plot_codes_2d(
+            [
+                (f"PCA, 2 components (error {pca_error:.1f})", pca_codes),
+                (f"deep autoencoder {'-'.join(map(str, sizes))} (error {error:.1f})", codes),
+            ],
+            test.y,
+            FIGURES / f"{name}_codes_2d.png",
+            title=f"2-D codes of 5,000 MNIST test images (pretrain: {args.pretrain})",
+        )
     ratio = pca_error / error
-    print(f"\ntest squared error per image: deep autoencoder {error:.3f} (published {PUBLISHED['autoencoder']}), "
-          f"PCA({sizes[-1]}) {pca_error:.3f} (published {PUBLISHED['pca']} for 30-d); PCA / autoencoder = {ratio:.2f}x"
-          f"; after pretraining, before fine-tuning: {unrolled_error:.3f}")
-    write_result(name, {
-        "sizes": sizes, "pretrain": args.pretrain, "code_pretrain": code_method(args),
-        "train_size": len(train), "pretrain_epochs": args.pretrain_epochs if args.pretrain != "none" else 0,
-        "finetune_epochs": args.finetune_epochs, "batch_size": args.batch_size, "lr": args.lr, "seed": args.seed,
-        "test_squared_error": error, "pca_test_squared_error": pca_error, "pca_over_autoencoder": ratio,
-        "mean_image_squared_error": mean_error, "unrolled_before_finetune_squared_error": unrolled_error,
-        "published": PUBLISHED, "target": {"max_error": 3.5, "min_ratio_to_pca": 3.0},
-        "target_met": error <= 3.5 and ratio >= 3.0, "pretrain_seconds": pretrain_s, "finetune_seconds": finetune_s,
-        "pretrain_summary": summary, "curve": [{"epoch": e["epoch"], "loss": e["loss"],
-                                                "test_squared_error": e["val_squared_error"]} for e in history],
-    })
+    print(
+        f"\ntest squared error per image: deep autoencoder {error:.3f} (published {PUBLISHED['autoencoder']}), "
+        f"PCA({sizes[-1]}) {pca_error:.3f} (published {PUBLISHED['pca']} for 30-d); PCA / autoencoder = {ratio:.2f}x"
+        f"; after pretraining, before fine-tuning: {unrolled_error:.3f}"
+    )
+    write_result(
+        name,
+        {
+            "sizes": sizes,
+            "pretrain": args.pretrain,
+            "code_pretrain": code_method(args),
+            "train_size": len(train),
+            "pretrain_epochs": args.pretrain_epochs if args.pretrain != "none" else 0,
+            "finetune_epochs": args.finetune_epochs,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "seed": args.seed,
+            "test_squared_error": error,
+            "pca_test_squared_error": pca_error,
+            "pca_over_autoencoder": ratio,
+            "mean_image_squared_error": mean_error,
+            "unrolled_before_finetune_squared_error": unrolled_error,
+            "published": PUBLISHED,
+            "target": {"max_error": 3.5, "min_ratio_to_pca": 3.0},
+            "target_met": error <= 3.5 and ratio >= 3.0,
+            "pretrain_seconds": pretrain_s,
+            "finetune_seconds": finetune_s,
+            "pretrain_summary": summary,
+            "curve": [
+                {"epoch": e["epoch"], "loss": e["loss"], "test_squared_error": e["val_squared_error"]} for e in history
+            ],
+        },
+    )
 
 
 if __name__ == "__main__":

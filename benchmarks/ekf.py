@@ -18,6 +18,7 @@ DEKF's has ``sum_b s_b^2`` (blocks of ``s_b`` weights), and its time per sample 
 Windowing and NRMSE are a few lines of numpy here; once ``lamina.timeseries`` (``make_windows``, ``nrmse``) is merged
 this script should use it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,13 @@ from lamina.optim.ekf_blocks import decoupled_blocks
 LAGS, TRAIN, TEST = 4, 1000, 500
 # what --tune chose on the validation split (benchmarks/results/ekf.json records the run that chose them)
 EKF_OPTIONS = {
-    "global": dict(initial_covariance=10.0, measurement_noise=0.01, measurement_noise_final=1e-4, anneal_steps=800,
-                   process_noise=1e-5),
+    "global": dict(
+        initial_covariance=10.0,
+        measurement_noise=0.01,
+        measurement_noise_final=1e-4,
+        anneal_steps=800,
+        process_noise=1e-5,
+    ),
     "neuron": dict(initial_covariance=100.0, measurement_noise=0.01, process_noise=1e-6),
 }
 ADAM_GRID = [(1, 1e-3), (1, 3e-3), (1, 1e-2), (16, 3e-3), (16, 1e-2), (16, 3e-2)]  # (batch size, learning rate)
@@ -45,7 +51,7 @@ ADAM_GRID = [(1, 1e-3), (1, 3e-3), (1, 1e-2), (16, 3e-3), (16, 1e-2), (16, 3e-2)
 
 def windows(series: np.ndarray, lags: int) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``series[i : i + lags]`` and targets ``series[i + lags]``."""
-    x = np.stack([series[i: i + lags] for i in range(len(series) - lags)])
+    x = np.stack([series[i : i + lags] for i in range(len(series) - lags)])
     return x, series[lags:]
 
 
@@ -76,7 +82,7 @@ def train_ekf(decoupling: str, hidden: int, passes: int, seed: int, splits, opti
     for _ in range(passes):
         start = time.perf_counter()
         for i in range(len(xtr)):  # the classic filter: one update per example, in time order
-            opt.step(lambda: ytr[i: i + 1] - model(xtr[i: i + 1]))
+            opt.step(lambda: ytr[i : i + 1] - model(xtr[i : i + 1]))
         seconds += time.perf_counter() - start
         curve.append(nrmse(model, xte, yte))
     return {"test_nrmse": curve, "us_per_sample": 1e6 * seconds / (passes * len(xtr))}
@@ -92,7 +98,7 @@ def train_adam(batch: int, lr: float, hidden: int, passes: int, seed: int, split
         start = time.perf_counter()
         order = torch.randperm(len(xtr), generator=g)
         for k in range(0, len(xtr), batch):
-            idx = order[k: k + batch]
+            idx = order[k : k + batch]
             opt.zero_grad(set_to_none=True)
             (model(xtr[idx]) - ytr[idx]).pow(2).mean().backward()
             opt.step()
@@ -112,8 +118,13 @@ def tune(splits, hidden: int, seed: int) -> dict[str, dict]:
             for r in (1.0, 0.1, 0.01):
                 for final in (None, r / 100):
                     for q in (1e-4, 1e-5, 1e-6):
-                        options = dict(initial_covariance=p0, measurement_noise=r, measurement_noise_final=final,
-                                       anneal_steps=800, process_noise=q)
+                        options = dict(
+                            initial_covariance=p0,
+                            measurement_noise=r,
+                            measurement_noise_final=final,
+                            anneal_steps=800,
+                            process_noise=q,
+                        )
                         score = train_ekf(decoupling, hidden, 1, seed, (*fit, *held_out), options)["test_nrmse"][0]
                         scores.append((score, options))
         score, best[decoupling] = min(scores, key=lambda t: t[0])
@@ -134,16 +145,19 @@ def cost(hidden: int, samples: int, splits, repeats: int = 3) -> dict:
             blocks = decoupled_blocks(params, decoupling)
             opt = EKF(params, decoupling=decoupling, **EKF_OPTIONS[decoupling])
             for i in range(10):  # warm-up
-                opt.step(lambda: ytr[i: i + 1] - model(xtr[i: i + 1]))
+                opt.step(lambda: ytr[i : i + 1] - model(xtr[i : i + 1]))
             timings = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 for i in range(samples):
-                    opt.step(lambda: ytr[i: i + 1] - model(xtr[i: i + 1]))
+                    opt.step(lambda: ytr[i : i + 1] - model(xtr[i : i + 1]))
                 timings.append(1e6 * (time.perf_counter() - start) / samples)
-            out[decoupling] = {"us_per_sample": min(timings), "timings": timings,
-                               "covariance_entries": int(sum(b.shape[0] * b.shape[1] ** 2 for b in blocks)),
-                               "weights": sum(p.numel() for p in params)}
+            out[decoupling] = {
+                "us_per_sample": min(timings),
+                "timings": timings,
+                "covariance_entries": int(sum(b.shape[0] * b.shape[1] ** 2 for b in blocks)),
+                "weights": sum(p.numel() for p in params),
+            }
     finally:
         torch.set_num_threads(threads)
     return out
@@ -181,18 +195,27 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     splits = data()
-    print(f"Mackey-Glass: {TRAIN} training / {TEST} test windows of {LAGS} lags; 4-{args.hidden}-1 tanh network; "
-          f"torch threads {torch.get_num_threads()}", flush=True)
+    print(
+        f"Mackey-Glass: {TRAIN} training / {TEST} test windows of {LAGS} lags; 4-{args.hidden}-1 tanh network; "
+        f"torch threads {torch.get_num_threads()}",
+        flush=True,
+    )
     if args.tune:
         EKF_OPTIONS.update(tune(splits, args.hidden, args.seed))
     ekf = {d: train_ekf(d, args.hidden, args.ekf_passes, args.seed, splits) for d in ("global", "neuron")}
     for d, r in ekf.items():
-        print(f"  EKF {d:6s}: test NRMSE per pass {[round(v, 4) for v in r['test_nrmse']]}, "
-              f"{r['us_per_sample']:.0f} us/sample", flush=True)
+        print(
+            f"  EKF {d:6s}: test NRMSE per pass {[round(v, 4) for v in r['test_nrmse']]}, "
+            f"{r['us_per_sample']:.0f} us/sample",
+            flush=True,
+        )
     adam = [train_adam(b, lr, args.hidden, args.adam_passes, args.seed, splits) for b, lr in ADAM_GRID]
     for r in adam:
-        print(f"  Adam batch {r['batch']:2d} lr {r['lr']:g}: best test NRMSE {min(r['test_nrmse']):.4f}, after 1 pass "
-              f"{r['test_nrmse'][0]:.4f}, {r['us_per_sample']:.0f} us/sample", flush=True)
+        print(
+            f"  Adam batch {r['batch']:2d} lr {r['lr']:g}: best test NRMSE {min(r['test_nrmse']):.4f}, after 1 pass "
+            f"{r['test_nrmse'][0]:.4f}, {r['us_per_sample']:.0f} us/sample",
+            flush=True,
+        )
     comparisons = {}
     for d, r in ekf.items():
         one_pass = r["test_nrmse"][0]
@@ -202,30 +225,57 @@ def main() -> None:
 
         best = min(adam, key=lambda a: passes_to(a["test_nrmse"]) or args.adam_passes + 1)
         needed = passes_to(best["test_nrmse"])
-        comparisons[d] = {"ekf_one_pass_nrmse": one_pass, "adam_batch": best["batch"], "adam_lr": best["lr"],
-                          "adam_passes": needed, "adam_curve": best["test_nrmse"],
-                          "target_met": needed is None or needed >= 10}
-        print(f"\nEKF {d} after one pass: NRMSE {one_pass:.4f}; the quickest Adam to it (batch {best['batch']}, lr "
-              f"{best['lr']:g}) needs {needed if needed else f'more than {args.adam_passes}'} passes (target: >= 10)")
+        comparisons[d] = {
+            "ekf_one_pass_nrmse": one_pass,
+            "adam_batch": best["batch"],
+            "adam_lr": best["lr"],
+            "adam_passes": needed,
+            "adam_curve": best["test_nrmse"],
+            "target_met": needed is None or needed >= 10,
+        }
+        print(
+            f"\nEKF {d} after one pass: NRMSE {one_pass:.4f}; the quickest Adam to it (batch {best['batch']}, lr "
+            f"{best['lr']:g}) needs {needed if needed else f'more than {args.adam_passes}'} passes (target: >= 10)"
+        )
     costs = {int(h): cost(int(h), args.cost_samples, splits) for h in args.cost_sizes.split(",")}
     print("\ncost per training sample (filter update and Jacobian):")
     for h, c in costs.items():
         for d, r in c.items():
-            print(f"  4-{h}-1 ({r['weights']} weights) {d:6s}: {r['us_per_sample']:8.0f} us/sample, covariance "
-                  f"{r['covariance_entries']:,} entries")
+            print(
+                f"  4-{h}-1 ({r['weights']} weights) {d:6s}: {r['us_per_sample']:8.0f} us/sample, covariance "
+                f"{r['covariance_entries']:,} entries"
+            )
     small, large = (costs[int(h)] for h in args.cost_sizes.split(",")[:2])
     for d in ("global", "neuron"):
-        print(f"  {d}: time x{large[d]['us_per_sample'] / small[d]['us_per_sample']:.1f} from the small to the large "
-              f"net; covariance entries x{large[d]['covariance_entries'] / small[d]['covariance_entries']:.1f}")
+        print(
+            f"  {d}: time x{large[d]['us_per_sample'] / small[d]['us_per_sample']:.1f} from the small to the large "
+            f"net; covariance entries x{large[d]['covariance_entries'] / small[d]['covariance_entries']:.1f}"
+        )
     figure = RESULTS / "ekf_mackey_glass.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     quickest = comparisons["global"]
-    plot({"GEKF (global)": ekf["global"]["test_nrmse"], "DEKF (per neuron)": ekf["neuron"]["test_nrmse"],
-          f"Adam (batch {quickest['adam_batch']}, lr {quickest['adam_lr']:g})": quickest["adam_curve"]}, figure)
-    path = write_result("ekf", {
-        "task": "Mackey-Glass tau=17, sampled every 6, 4 lags -> next sample", "hidden": args.hidden,
-        "ekf_options": EKF_OPTIONS, "ekf": ekf, "adam_grid": adam, "comparisons": comparisons,
-        "target_met": all(c["target_met"] for c in comparisons.values()), "cost": costs, "figure": figure.name})
+    plot(
+        {
+            "GEKF (global)": ekf["global"]["test_nrmse"],
+            "DEKF (per neuron)": ekf["neuron"]["test_nrmse"],
+            f"Adam (batch {quickest['adam_batch']}, lr {quickest['adam_lr']:g})": quickest["adam_curve"],
+        },
+        figure,
+    )
+    path = write_result(
+        "ekf",
+        {
+            "task": "Mackey-Glass tau=17, sampled every 6, 4 lags -> next sample",
+            "hidden": args.hidden,
+            "ekf_options": EKF_OPTIONS,
+            "ekf": ekf,
+            "adam_grid": adam,
+            "comparisons": comparisons,
+            "target_met": all(c["target_met"] for c in comparisons.values()),
+            "cost": costs,
+            "figure": figure.name,
+        },
+    )
     print(f"wrote {path} and {figure}")
 
 

@@ -9,6 +9,7 @@ repeated) or replaced by random bytes.
 
     python -m benchmarks.fuzz_inputs [--fuzz 300] [--category csv]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,13 @@ class Tally:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures."""
-        return {"tried": self.tried, "accepted": self.accepted, "lamina_errors": self.lamina_errors,
-                "other": self.other, "examples": self.examples}
+        return {
+            "tried": self.tried,
+            "accepted": self.accepted,
+            "lamina_errors": self.lamina_errors,
+            "other": self.other,
+            "examples": self.examples,
+        }
 
 
 def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
@@ -87,20 +93,43 @@ def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
         elif kind == 1:  # insert bytes
             out[at:at] = rng.randbytes(rng.randint(1, 8))
         elif kind == 2:  # delete a run
-            del out[at:at + rng.randint(1, 16)]
+            del out[at : at + rng.randint(1, 16)]
         elif kind == 3:  # truncate
             del out[at:]
         elif kind == 4 and out:  # repeat a block
-            out[at:at] = out[at:at + rng.randint(1, 64)]
+            out[at:at] = out[at : at + rng.randint(1, 64)]
         else:  # overwrite with a big-endian integer: sizes and counts
-            out[at:at + 4] = rng.choice([0, 1, 2**31 - 1, 2**32 - 1, 2**16, rng.randrange(2**32)]).to_bytes(4, "big")
+            out[at : at + 4] = rng.choice([0, 1, 2**31 - 1, 2**32 - 1, 2**16, rng.randrange(2**32)]).to_bytes(4, "big")
     return bytes(out)
 
 
 # -- configs ----------------------------------------------------------------------------------------------------
 
-_SCALARS = [None, True, False, 0, -1, 1, 10**12, 0.5, -1e300, float("nan"), float("inf"), "", "dense", "relu",
-            "sgd", "adam", "digits", "mnist", "x" * 40, "$^$", "../..", [], {}]
+_SCALARS = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    10**12,
+    0.5,
+    -1e300,
+    float("nan"),
+    float("inf"),
+    "",
+    "dense",
+    "relu",
+    "sgd",
+    "adam",
+    "digits",
+    "mnist",
+    "x" * 40,
+    "$^$",
+    "../..",
+    [],
+    {},
+]
 
 
 def _mutate_table(raw: dict, rng: random.Random) -> dict:
@@ -128,7 +157,9 @@ def _mutate_table(raw: dict, rng: random.Random) -> dict:
         elif action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif action == "add" and isinstance(parent, dict):
-            parent[rng.choice(["units", "p", "lr", "type", "zz", "activation", "inputs"])] = copy.deepcopy(rng.choice(_SCALARS))
+            parent[rng.choice(["units", "p", "lr", "type", "zz", "activation", "inputs"])] = copy.deepcopy(
+                rng.choice(_SCALARS)
+            )
         elif action == "rename" and isinstance(parent, dict):
             parent[str(path[-1]) + rng.choice(["s", "_", "x"])] = parent.pop(path[-1])
     return raw
@@ -162,8 +193,38 @@ def fuzz_configs(n: int, rng: random.Random, work: Path) -> Tally:
 
 # -- run names --------------------------------------------------------------------------------------------------
 
-_NAME_PARTS = ["run", "mnist_mlp", "$x^$", "$$", "\\frac{", "..", ".", "/", "\\", "~", " ", "\x00", "\n", "\t", "é",
-               "日本", "😀", "-", "_", "a" * 120, "CON", "*", "?", ":", "'", '"', "%s", "{}", "<b>", "\u202e"]
+_NAME_PARTS = [
+    "run",
+    "mnist_mlp",
+    "$x^$",
+    "$$",
+    "\\frac{",
+    "..",
+    ".",
+    "/",
+    "\\",
+    "~",
+    " ",
+    "\x00",
+    "\n",
+    "\t",
+    "é",
+    "日本",
+    "😀",
+    "-",
+    "_",
+    "a" * 120,
+    "CON",
+    "*",
+    "?",
+    ":",
+    "'",
+    '"',
+    "%s",
+    "{}",
+    "<b>",
+    "\u202e",
+]
 
 
 def fuzz_run_names(n: int, rng: random.Random, work: Path) -> Tally:
@@ -204,6 +265,7 @@ def fuzz_run_names(n: int, rng: random.Random, work: Path) -> Tally:
 
 # -- files ------------------------------------------------------------------------------------------------------
 
+
 def fuzz_idx(n: int, rng: random.Random, work: Path) -> Tally:
     """IDX files: mutated valid files (plain and gzipped), read by :func:`lamina.data.idx.read_idx`."""
     from lamina.data.idx import read_idx, write_idx
@@ -230,8 +292,11 @@ def fuzz_csv(n: int, rng: random.Random, work: Path) -> Tally:
     path = work / "fuzzed.csv"
     for i in range(n):
         encoded = base.encode(rng.choice(["utf-8", "utf-8", "latin-1", "utf-16"]))
-        data = mutate_bytes(encoded, rng) if i % 4 else encoded.replace(b"5.0", rng.choice([b"caf\xe9", b"\xff\xfe",
-                                                                                            b"nan", b"1e999", b""]))
+        data = (
+            mutate_bytes(encoded, rng)
+            if i % 4
+            else encoded.replace(b"5.0", rng.choice([b"caf\xe9", b"\xff\xfe", b"nan", b"1e999", b""]))
+        )
         path.write_bytes(data)
         if i % 2:
             tally.record(data, lambda: read_csv_columns(path))
@@ -262,7 +327,7 @@ def _canonical_safetensors(data: bytes) -> bytes:
     """The same file with its JSON header's keys sorted (safetensors writes them in hash order, which varies from
     run to run), so that the seeded mutations are the same on every run."""
     size = int.from_bytes(data[:8], "little")
-    return _safetensors_file(json.loads(data[8:8 + size]), data[8 + size:])
+    return _safetensors_file(json.loads(data[8 : 8 + size]), data[8 + size :])
 
 
 def _safetensors_file(header: dict, tensors: bytes) -> bytes:
@@ -283,8 +348,9 @@ def fuzz_safetensors(n: int, rng: random.Random, work: Path) -> Tally:
     x = torch.randn(24, 4, generator=torch.Generator().manual_seed(0)).numpy()
     with warnings.catch_warnings():  # one epoch does not converge, and need not
         warnings.simplefilter("ignore")
-        clf = MLPClassifier(layers=[{"type": "dense", "units": 5, "activation": "relu"}], max_iter=1,
-                            random_state=0).fit(x, np.arange(24) % 3)
+        clf = MLPClassifier(
+            layers=[{"type": "dense", "units": 5, "activation": "relu"}], max_iter=1, random_state=0
+        ).fit(x, np.arange(24) % 3)
     base = _canonical_safetensors(export(clf, "safetensors", work / "valid.safetensors").path.read_bytes())
     path = work / "fuzzed.safetensors"
     for i in range(n):
@@ -298,14 +364,14 @@ def _mutate_metadata(data: bytes, rng: random.Random) -> bytes:
     """A well-formed safetensors file whose lamina metadata (model config, input shapes, format tag) is damaged:
     one entry deleted or its text mutated."""
     size = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + size])
+    header = json.loads(data[8 : 8 + size])
     metadata = header["__metadata__"]
     key = rng.choice(sorted(metadata))
     if rng.random() < 0.2:
         del metadata[key]
     else:
         metadata[key] = mutate_bytes(metadata[key].encode("utf-8"), rng).decode("utf-8", errors="replace")
-    return _safetensors_file(header, data[8 + size:])
+    return _safetensors_file(header, data[8 + size :])
 
 
 def fuzz_metrics(n: int, rng: random.Random, work: Path) -> Tally:
@@ -314,9 +380,11 @@ def fuzz_metrics(n: int, rng: random.Random, work: Path) -> Tally:
     from lamina.train.callbacks import MetricsLog, read_metrics
 
     tally = Tally("metrics")
-    lines = [{"kind": "step", "epoch": 1, "step": 5, "loss": 1.5, "lr": 0.1},
-             {"kind": "epoch", "epoch": 1, "step": 10, "loss": 1.2, "val_loss": 1.3, "lr": 0.1},
-             {"kind": "epoch", "epoch": 2, "step": 20, "loss": 0.9, "val_loss": None, "lr": 0.05}]
+    lines = [
+        {"kind": "step", "epoch": 1, "step": 5, "loss": 1.5, "lr": 0.1},
+        {"kind": "epoch", "epoch": 1, "step": 10, "loss": 1.2, "val_loss": 1.3, "lr": 0.1},
+        {"kind": "epoch", "epoch": 2, "step": 20, "loss": 0.9, "val_loss": None, "lr": 0.05},
+    ]
     base = "".join(json.dumps(line) + "\n" for line in lines).encode("utf-8")
     path = work / "metrics.jsonl"
 
@@ -339,8 +407,13 @@ def fuzz_metrics(n: int, rng: random.Random, work: Path) -> Tally:
 
 
 CATEGORIES: dict[str, Callable[[int, random.Random, Path], Tally]] = {
-    "configs": fuzz_configs, "run_names": fuzz_run_names, "idx": fuzz_idx, "csv": fuzz_csv,
-    "checkpoints": fuzz_checkpoints, "safetensors": fuzz_safetensors, "metrics": fuzz_metrics,
+    "configs": fuzz_configs,
+    "run_names": fuzz_run_names,
+    "idx": fuzz_idx,
+    "csv": fuzz_csv,
+    "checkpoints": fuzz_checkpoints,
+    "safetensors": fuzz_safetensors,
+    "metrics": fuzz_metrics,
 }
 
 
@@ -360,8 +433,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     for name, tally in fuzz(args.fuzz, args.seed, args.category).items():
-        print(f"{name:12s} tried {tally.tried:5d}  accepted {tally.accepted:5d}  lamina errors {tally.lamina_errors:5d}"
-              f"  other {tally.other:4d}")
+        print(
+            f"{name:12s} tried {tally.tried:5d}  accepted {tally.accepted:5d}  lamina errors {tally.lamina_errors:5d}"
+            f"  other {tally.other:4d}"
+        )
         for example in tally.examples:
             print(f"    {example}")
 

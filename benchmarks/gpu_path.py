@@ -7,6 +7,7 @@ matrix-product bound on the GPU.
 Every part runs in this one process and writes ``results/gpu_path.json`` as it finishes (so a run cut short keeps
 what it measured). Needs a CUDA device; ratios are taken within the run, interleaved where they compare two loops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def hand_loop_cuda(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
     _sync()
     start = time.perf_counter()
     for i in range(steps):
-        idx = perm[i * BATCH: (i + 1) * BATCH]
+        idx = perm[i * BATCH : (i + 1) * BATCH]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         opt.zero_grad(set_to_none=True)
         F.cross_entropy(model(xb), yb).backward()
@@ -50,8 +51,16 @@ def hand_loop_cuda(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
 def lamina_trainer_cuda(x: torch.Tensor, y: torch.Tensor, steps: int, metrics: list | None) -> float:
     """lamina's Trainer for one epoch of exactly ``steps`` batches on the GPU."""
     data = ArrayDataset(x[: steps * BATCH], y[: steps * BATCH])
-    trainer = lamina.Trainer(mlp(), loss="cross_entropy", optimizer={"type": "sgd", "lr": LR, "momentum": MOMENTUM},
-                             epochs=1, batch_size=BATCH, device="cuda", seed=0, metrics=metrics)
+    trainer = lamina.Trainer(
+        mlp(),
+        loss="cross_entropy",
+        optimizer={"type": "sgd", "lr": LR, "momentum": MOMENTUM},
+        epochs=1,
+        batch_size=BATCH,
+        device="cuda",
+        seed=0,
+        metrics=metrics,
+    )
     _sync()
     start = time.perf_counter()
     trainer.fit(data)
@@ -64,9 +73,11 @@ def overhead(args: argparse.Namespace) -> None:
     the GPU, so each times its loop and its fixed costs per ``fit`` (set-up, end-of-epoch checks), not the copy."""
     train = lamina.data.load("mnist", flatten=True).train
     x_gpu, y_gpu = train.x.cuda(), train.y.cuda()
-    contenders = {"hand-written loop (data on GPU)": lambda: hand_loop_cuda(x_gpu, y_gpu, args.steps),
-                  "lamina Trainer": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, None),
-                  "lamina Trainer (no metrics)": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, [])}
+    contenders = {
+        "hand-written loop (data on GPU)": lambda: hand_loop_cuda(x_gpu, y_gpu, args.steps),
+        "lamina Trainer": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, None),
+        "lamina Trainer (no metrics)": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, []),
+    }
     for fn in contenders.values():
         fn()
     rates: dict[str, list[float]] = {name: [] for name in contenders}
@@ -75,9 +86,13 @@ def overhead(args: argparse.Namespace) -> None:
             rates[name].append(fn())
     medians = {name: statistics.median(v) for name, v in rates.items()}
     base = medians["hand-written loop (data on GPU)"]
-    RESULT["overhead"] = {"steps": args.steps, "rounds": args.rounds, "batch": BATCH,
-                          "samples_per_s": {k: round(v, 1) for k, v in medians.items()},
-                          "ratio_to_hand_loop": {k: round(v / base, 4) for k, v in medians.items()}}
+    RESULT["overhead"] = {
+        "steps": args.steps,
+        "rounds": args.rounds,
+        "batch": BATCH,
+        "samples_per_s": {k: round(v, 1) for k, v in medians.items()},
+        "ratio_to_hand_loop": {k: round(v / base, 4) for k, v in medians.items()},
+    }
     print("overhead:", RESULT["overhead"]["ratio_to_hand_loop"], flush=True)
 
 
@@ -106,15 +121,19 @@ def rbm(args: argparse.Namespace) -> None:
         best = 0.0
         for _ in range(args.repeats):
             model = BernoulliRBM(784, 500, k=1)
-            trainer = lamina.Trainer(model, optimizer={"type": "sgd", "lr": 0.05}, epochs=1, batch_size=batch,
-                                     device="cuda", seed=0)
+            trainer = lamina.Trainer(
+                model, optimizer={"type": "sgd", "lr": 0.05}, epochs=1, batch_size=batch, device="cuda", seed=0
+            )
             _sync()
             start = time.perf_counter()
             trainer.fit(ArrayDataset(x))
             _sync()
             best = max(best, len(x) / (time.perf_counter() - start))
-        rows[str(batch)] = {"lamina_samples_per_s": round(best, 1), "bound_samples_per_s": round(bound, 1),
-                            "fraction_of_bound": round(best / bound, 4)}
+        rows[str(batch)] = {
+            "lamina_samples_per_s": round(best, 1),
+            "bound_samples_per_s": round(bound, 1),
+            "fraction_of_bound": round(best / bound, 4),
+        }
         print(f"rbm batch {batch}: {rows[str(batch)]}", flush=True)
     RESULT["rbm_cd1"] = rows
 
@@ -126,10 +145,26 @@ def syncs(args: argparse.Namespace) -> None:
 
     x = lamina.data.load("mnist", scale="binarize", flatten=True).train.x[: 40 * BATCH].contiguous()
     y = torch.zeros(len(x), dtype=torch.long)
-    cases = {"mlp": lambda: lamina.Trainer(mlp(), loss="cross_entropy", optimizer={"type": "sgd", "lr": LR},
-                                           epochs=1, batch_size=BATCH, device="cuda", seed=0, metrics=[]),
-             "rbm": lambda: lamina.Trainer(BernoulliRBM(784, 500, k=1), optimizer={"type": "sgd", "lr": 0.05},
-                                           epochs=1, batch_size=BATCH, device="cuda", seed=0)}
+    cases = {
+        "mlp": lambda: lamina.Trainer(
+            mlp(),
+            loss="cross_entropy",
+            optimizer={"type": "sgd", "lr": LR},
+            epochs=1,
+            batch_size=BATCH,
+            device="cuda",
+            seed=0,
+            metrics=[],
+        ),
+        "rbm": lambda: lamina.Trainer(
+            BernoulliRBM(784, 500, k=1),
+            optimizer={"type": "sgd", "lr": 0.05},
+            epochs=1,
+            batch_size=BATCH,
+            device="cuda",
+            seed=0,
+        ),
+    }
     rows = {}
     for name, make in cases.items():
         trainer = make()
@@ -151,15 +186,26 @@ def syncs(args: argparse.Namespace) -> None:
 
 
 def _experiment(path: str, epochs: int, precision: str, compile_: bool, out: str) -> dict[str, Any]:
-    overrides = ["train.device=cuda", f"train.epochs={epochs}", f"train.precision={precision}",
-                 f"train.compile={'true' if compile_ else 'false'}"]
+    overrides = [
+        "train.device=cuda",
+        f"train.epochs={epochs}",
+        f"train.precision={precision}",
+        f"train.compile={'true' if compile_ else 'false'}",
+    ]
     start = time.perf_counter()
     run = lamina.train(path, out=out, overrides=overrides, progress="none")
     wall = time.perf_counter() - start
     summary = run.summary
-    return {"precision": precision, "compile": compile_, "epochs": epochs, "wall_s": round(wall, 2),
-            "s_per_epoch": round(wall / epochs, 3), "status": summary.get("status"), "test": summary.get("test"),
-            "final": summary.get("final")}
+    return {
+        "precision": precision,
+        "compile": compile_,
+        "epochs": epochs,
+        "wall_s": round(wall, 2),
+        "s_per_epoch": round(wall / epochs, 3),
+        "status": summary.get("status"),
+        "test": summary.get("test"),
+        "final": summary.get("final"),
+    }
 
 
 def experiments(name: str, path: str, epochs: int, out: str) -> None:
@@ -186,14 +232,19 @@ def main() -> None:
     if not torch.cuda.is_available():
         parser.error("needs a CUDA device")
     RESULT["device"] = torch.cuda.get_device_name(0)
-    runners = {"overhead": lambda: overhead(args), "rbm": lambda: rbm(args), "syncs": lambda: syncs(args),
-               "mnist_mlp": lambda: experiments("mnist_mlp", "examples/mnist_mlp.toml", args.mlp_epochs, args.out),
-               "char_lstm": lambda: experiments("char_lstm", "examples/char_lstm.toml", args.lstm_epochs, args.out)}
+    runners = {
+        "overhead": lambda: overhead(args),
+        "rbm": lambda: rbm(args),
+        "syncs": lambda: syncs(args),
+        "mnist_mlp": lambda: experiments("mnist_mlp", "examples/mnist_mlp.toml", args.mlp_epochs, args.out),
+        "char_lstm": lambda: experiments("char_lstm", "examples/char_lstm.toml", args.lstm_epochs, args.out),
+    }
     for part in args.parts.split(","):  # in the order given, each written as it finishes
         if part not in runners:
             parser.error(f"unknown part {part!r}; choose from {', '.join(runners)}")
         runners[part]()
         write_result("gpu_path", RESULT)
+
 
 if __name__ == "__main__":
     main()

@@ -13,6 +13,7 @@ The network: logistic hidden units, a linear 30-unit code, logistic outputs trai
 loss for HF); every method starts from the same sparse initialisation (Martens, 2010, section 5: 15 incoming
 N(0, 1) weights per unit, zero biases).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,17 @@ SCALES = {
     # the CPU scale keeps one HF step near a second on 2 cores: 2000-example gradient batches, curvature on 500 of
     # them, CG <= 30 (CG hits its cap on every step; 30 beat 20 and 50 at equal time: results/second_order.md).
     # Full-batch HF (--hf-batch 10000 --hf-curvature 0.1 --hf-cg-max-iter 100) is slower per unit time
-    "cpu": dict(widths=[784, 400, 200, 100, 30], subset=10_000, seconds=300.0, hf_batch=2000, curvature=0.25,
-                cg_max_iter=30),
-    "paper": dict(widths=[784, 1000, 500, 250, 30], subset=None, seconds=4 * 3600.0, hf_batch=60_000,
-                  curvature=0.1, cg_max_iter=250),
+    "cpu": dict(
+        widths=[784, 400, 200, 100, 30], subset=10_000, seconds=300.0, hf_batch=2000, curvature=0.25, cg_max_iter=30
+    ),
+    "paper": dict(
+        widths=[784, 1000, 500, 250, 30],
+        subset=None,
+        seconds=4 * 3600.0,
+        hf_batch=60_000,
+        curvature=0.1,
+        cg_max_iter=250,
+    ),
 }
 
 
@@ -69,7 +77,7 @@ def squared_error(model: nn.Module, x: torch.Tensor, batch: int = 5000) -> float
     """Mean over images of sum over pixels of (x - sigmoid(logits))^2."""
     total = 0.0
     for start in range(0, len(x), batch):
-        xb = x[start: start + batch]
+        xb = x[start : start + batch]
         total += float((torch.sigmoid(model(xb)) - xb).pow(2).sum())
     return total / len(x)
 
@@ -81,25 +89,34 @@ class Method:
     under bf16 autocast (``curvature_precision="bf16"``; gradient and line search in float32), SGD's and Adam's
     forward and backward passes under bf16 autocast (mixed-precision training; the weights stay float32)."""
 
-    def __init__(self, name: str, model: nn.Module, x: torch.Tensor, generator: torch.Generator, scale: dict,
-                 lr: float) -> None:
+    def __init__(
+        self, name: str, model: nn.Module, x: torch.Tensor, generator: torch.Generator, scale: dict, lr: float
+    ) -> None:
         self.name, self.model, self.x, self.generator = name, model, x, generator
         self.base, self.bf16 = name.removesuffix("_bf16"), name.endswith("_bf16")
         if self.base == "hf":
-            self.opt = HessianFree(model.parameters(), damping=0.05, cg_max_iter=scale["cg_max_iter"],
-                                   curvature_batch=scale["curvature"], preconditioner="empirical_fisher",
-                                   curvature_precision="bf16" if self.bf16 else "fp32")
+            self.opt = HessianFree(
+                model.parameters(),
+                damping=0.05,
+                cg_max_iter=scale["cg_max_iter"],
+                curvature_batch=scale["curvature"],
+                preconditioner="empirical_fisher",
+                curvature_precision="bf16" if self.bf16 else "fp32",
+            )
             self.batch = min(scale["hf_batch"], len(x))
         else:
-            self.opt = (torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9) if self.base == "sgd"
-                        else torch.optim.Adam(model.parameters(), lr=lr))
+            self.opt = (
+                torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+                if self.base == "sgd"
+                else torch.optim.Adam(model.parameters(), lr=lr)
+            )
             self.batch = 100
         self.order, self.position = torch.randperm(len(x), generator=generator), 0
 
     def _next(self, size: int) -> torch.Tensor:
         if self.position + size > len(self.x):
             self.order, self.position = torch.randperm(len(self.x), generator=self.generator), 0
-        idx = self.order[self.position: self.position + size]
+        idx = self.order[self.position : self.position + size]
         self.position += size
         return self.x[idx]
 
@@ -126,10 +143,17 @@ def run(method: Method, train: torch.Tensor, test: torch.Tensor, seconds: float,
         method.work()
         elapsed += time.perf_counter() - start
         if elapsed >= next_eval or elapsed >= seconds:
-            curve.append({"seconds": elapsed, "train": squared_error(method.model, train),
-                          "test": squared_error(method.model, test)})
-            print(f"  {method.name:5s} {elapsed:7.1f}s  train {curve[-1]['train']:.3f}  test {curve[-1]['test']:.3f}",
-                  flush=True)
+            curve.append(
+                {
+                    "seconds": elapsed,
+                    "train": squared_error(method.model, train),
+                    "test": squared_error(method.model, test),
+                }
+            )
+            print(
+                f"  {method.name:5s} {elapsed:7.1f}s  train {curve[-1]['train']:.3f}  test {curve[-1]['test']:.3f}",
+                flush=True,
+            )
             while next_eval <= elapsed:
                 next_eval += seconds / points
     return curve
@@ -155,8 +179,11 @@ def probe(name: str, rates: list[float], train: torch.Tensor, scale: dict, secon
             elapsed += time.perf_counter() - start
         errors[lr] = squared_error(model, train)
         errors[lr] = errors[lr] if math.isfinite(errors[lr]) else math.inf
-    print(f"  {name} learning-rate probe ({seconds:.0f} s each): " + ", ".join(f"{lr:g}: {e:.2f}" for lr, e in
-                                                                           errors.items()), flush=True)
+    print(
+        f"  {name} learning-rate probe ({seconds:.0f} s each): "
+        + ", ".join(f"{lr:g}: {e:.2f}" for lr, e in errors.items()),
+        flush=True,
+    )
     return min(errors, key=errors.get)
 
 
@@ -188,12 +215,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu")
     parser.add_argument("--seconds", type=float, help="training time per method (default: the scale's)")
-    parser.add_argument("--methods", default="hf,sgd,adam",
-                        help="comma-separated among hf, sgd, adam and their bfloat16 variants hf_bf16, sgd_bf16, "
-                             "adam_bf16")
+    parser.add_argument(
+        "--methods",
+        default="hf,sgd,adam",
+        help="comma-separated among hf, sgd, adam and their bfloat16 variants hf_bf16, sgd_bf16, adam_bf16",
+    )
     parser.add_argument("--train-subset", type=int, help="training images (default: the scale's)")
-    parser.add_argument("--sgd-lr", type=float, nargs="+", default=[0.3, 1.0, 3.0, 10.0],
-                        help="learning rates to probe (one: no probe)")
+    parser.add_argument(
+        "--sgd-lr", type=float, nargs="+", default=[0.3, 1.0, 3.0, 10.0], help="learning rates to probe (one: no probe)"
+    )
     parser.add_argument("--adam-lr", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3, 1e-2])
     parser.add_argument("--probe-seconds", type=float, default=15.0)
     parser.add_argument("--hf-batch", type=int, help="examples per HF step (gradient batch; default: the scale's)")
@@ -214,8 +244,11 @@ def main() -> None:
     subset = args.train_subset or scale["subset"]
     splits = lamina.data.load("mnist", flatten=True, scale="unit", validation=0, train_subset=subset)
     train, test = splits.train.x.to(device), splits.test.x.to(device)
-    print(f"MNIST {len(train)} train / {len(test)} test images, net {scale['widths']} (mirrored), {seconds:.0f} s "
-          f"per method, torch threads {torch.get_num_threads()}", flush=True)
+    print(
+        f"MNIST {len(train)} train / {len(test)} test images, net {scale['widths']} (mirrored), {seconds:.0f} s "
+        f"per method, torch threads {torch.get_num_threads()}",
+        flush=True,
+    )
     methods = args.methods.split(",")
     lrs = {"hf": 1.0, "hf_bf16": 1.0}
     for name in methods:
@@ -230,14 +263,18 @@ def main() -> None:
         method = Method(name, model, train, torch.Generator().manual_seed(args.seed + 1), scale, lrs[name])
         print(f"{name}:", flush=True)
         curves[name] = run(method, train, test, seconds, args.points)
-    rows = {name: {f"{frac:g}T": at(c, frac * seconds if frac < 1 else math.inf) for frac in (0.25, 0.5, 1.0)}
-            for name, c in curves.items()}
+    rows = {
+        name: {f"{frac:g}T": at(c, frac * seconds if frac < 1 else math.inf) for frac in (0.25, 0.5, 1.0)}
+        for name, c in curves.items()
+    }
     final = {name: rows[name]["1T"]["train"] for name in rows}
     best = min(final, key=final.get)
     print(f"\nsquared error per image after {seconds:.0f} s (train / test):")
     for name, r in rows.items():
-        print(f"  {name:5s} (lr {lrs[name]:g}) " + "   ".join(f"{k} ({v['seconds']:.0f} s): {v['train']:.3f} / "
-                                                        f"{v['test']:.3f}" for k, v in r.items()))
+        print(
+            f"  {name:5s} (lr {lrs[name]:g}) "
+            + "   ".join(f"{k} ({v['seconds']:.0f} s): {v['train']:.3f} / {v['test']:.3f}" for k, v in r.items())
+        )
     if "hf" in final:
         for other in (n for n in final if n != "hf"):
             print(f"  {other} / hf train error ratio at {seconds:.0f} s: {final[other] / final['hf']:.2f}")
@@ -245,16 +282,30 @@ def main() -> None:
     tag = f"hessian_free_{args.scale}" + (f"_{args.tag}" if args.tag else "")
     figure = RESULTS / f"{tag}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
-    plot(curves, figure, f"Deep MNIST autoencoder {'-'.join(map(str, scale['widths']))}, "
-                         f"{len(train) // 1000}k images, equal time")
-    path = write_result(tag, {
-        "scale": args.scale, "hf_settings": {k: scale[k] for k in ("hf_batch", "curvature", "cg_max_iter")},
-        "widths": scale["widths"], "train_images": len(train), "seconds_per_method": seconds,
-        "learning_rates": {k: v for k, v in lrs.items() if k in curves}, "table": rows,
-        "lowest_train_error_at_equal_time": best, "published_train_error_rand_hf": PUBLISHED_TRAIN,
-        "target_met": best.startswith("hf") if args.scale == "cpu" else
-        min(final.get("hf", math.inf), final.get("hf_bf16", math.inf)) <= 1.7,
-        "curves": curves, "figure": str(figure.name)})
+    plot(
+        curves,
+        figure,
+        f"Deep MNIST autoencoder {'-'.join(map(str, scale['widths']))}, {len(train) // 1000}k images, equal time",
+    )
+    path = write_result(
+        tag,
+        {
+            "scale": args.scale,
+            "hf_settings": {k: scale[k] for k in ("hf_batch", "curvature", "cg_max_iter")},
+            "widths": scale["widths"],
+            "train_images": len(train),
+            "seconds_per_method": seconds,
+            "learning_rates": {k: v for k, v in lrs.items() if k in curves},
+            "table": rows,
+            "lowest_train_error_at_equal_time": best,
+            "published_train_error_rand_hf": PUBLISHED_TRAIN,
+            "target_met": best.startswith("hf")
+            if args.scale == "cpu"
+            else min(final.get("hf", math.inf), final.get("hf_bf16", math.inf)) <= 1.7,
+            "curves": curves,
+            "figure": str(figure.name),
+        },
+    )
     print(f"wrote {path} and {figure}")
 
 

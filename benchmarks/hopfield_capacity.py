@@ -14,6 +14,7 @@ Targets: Hebbian within 0.12-0.16 N; the best desaturated pseudo-inverse >= 0.6 
     python -m benchmarks.hopfield_capacity --probes 0     # every stored pattern as a probe (about 10x longer)
     python -m benchmarks.hopfield_capacity --quick        # N = 300, 5 trials: a minute
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def numpy_weights(patterns: np.ndarray, rule: str, k: float | None) -> np.ndarra
     return weights
 
 
-def cross_check(rule: str, n: int, load: float, noise: float, count: int, seed: int, k: float | None = None,
-                threshold: float = 0.99) -> dict:
+def cross_check(
+    rule: str, n: int, load: float, noise: float, count: int, seed: int, k: float | None = None, threshold: float = 0.99
+) -> dict:
     """lamina's batched async recall against the NumPy loop, with weights computed by NumPy from the same patterns,
     on the same probes: recall rates and seconds."""
     g = torch.Generator().manual_seed(seed)
@@ -73,10 +75,19 @@ def cross_check(rule: str, n: int, load: float, noise: float, count: int, seed: 
     theirs = numpy_async_recall(weights, probes.double().numpy(), np.random.default_rng(seed))
     numpy_s = time.perf_counter() - start
     rate = lambda s: float(((s == targets.numpy()).mean(axis=1) >= threshold).mean())  # noqa: E731
-    return {"rule": rule, "desaturation": k, "n": n, "load": load, "probes": count,
-            "weights_max_difference": float(np.abs(memory.weights.double().numpy() - weights).max()),
-            "lamina_recall": rate(ours.numpy()), "numpy_recall": rate(theirs),
-            "lamina_seconds": lamina_s, "numpy_seconds": numpy_s, "speedup": numpy_s / lamina_s}
+    return {
+        "rule": rule,
+        "desaturation": k,
+        "n": n,
+        "load": load,
+        "probes": count,
+        "weights_max_difference": float(np.abs(memory.weights.double().numpy() - weights).max()),
+        "lamina_recall": rate(ours.numpy()),
+        "numpy_recall": rate(theirs),
+        "lamina_seconds": lamina_s,
+        "numpy_seconds": numpy_s,
+        "speedup": numpy_s / lamina_s,
+    }
 
 
 def main() -> None:
@@ -87,13 +98,27 @@ def main() -> None:
     parser.add_argument("--probes", type=int, default=50, help="per trial and load; 0: every stored pattern")
     parser.add_argument("--k", type=float, nargs="+", default=[0.05, 0.1, 0.15, 0.2, 0.3, 0.5])
     parser.add_argument("--mode", choices=["async", "sync"], default="async")
-    parser.add_argument("--low-noise", type=float, nargs="*", default=[0.02, 0.05],
-                        help="extra noise levels for the best k (5 trials each)")
-    parser.add_argument("--curves", nargs="+", choices=["hebbian", "pseudoinverse", "desaturated"],
-                        default=["hebbian", "pseudoinverse", "desaturated"], help="which curves to run")
-    parser.add_argument("--threshold", type=float, default=0.99,
-                        help="a probe is recalled when at least this fraction of its bits is right (0.975: an overlap "
-                             "m >= 0.95, tolerant of the ~1.6%% wrong bits of Amit et al.'s retrieval state)")
+    parser.add_argument(
+        "--low-noise",
+        type=float,
+        nargs="*",
+        default=[0.02, 0.05],
+        help="extra noise levels for the best k (5 trials each)",
+    )
+    parser.add_argument(
+        "--curves",
+        nargs="+",
+        choices=["hebbian", "pseudoinverse", "desaturated"],
+        default=["hebbian", "pseudoinverse", "desaturated"],
+        help="which curves to run",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.99,
+        help="a probe is recalled when at least this fraction of its bits is right (0.975: an overlap "
+        "m >= 0.95, tolerant of the ~1.6%% wrong bits of Amit et al.'s retrieval state)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="N = 300, 5 trials")
     args = parser.parse_args()
@@ -108,12 +133,18 @@ def main() -> None:
         curve = capacity_curve(rule, args.n, loads, noise, trials, desaturation=k, **common)
         took = time.perf_counter() - start
         found = curve.capacity(0.95)
-        print(f"  {curve.label:24s} noise {noise:.2f}: capacity {found if found is None else round(found, 3)}"
-              f"  ({took:.0f} s, {len(curve.loads)} loads)", flush=True)
+        print(
+            f"  {curve.label:24s} noise {noise:.2f}: capacity {found if found is None else round(found, 3)}"
+            f"  ({took:.0f} s, {len(curve.loads)} loads)",
+            flush=True,
+        )
         return curve, took
 
-    print(f"N = {args.n}, {args.trials} trials, {args.noise:.0%} bits flipped, {args.probes or 'all'} probes per "
-          f"trial and load, {args.mode} updates, {torch.get_num_threads()} thread(s)", flush=True)
+    print(
+        f"N = {args.n}, {args.trials} trials, {args.noise:.0%} bits flipped, {args.probes or 'all'} probes per "
+        f"trial and load, {args.mode} updates, {torch.get_num_threads()} thread(s)",
+        flush=True,
+    )
     total = time.perf_counter()
     measured = []  # (curve, seconds)
     if "hebbian" in args.curves:
@@ -127,32 +158,47 @@ def main() -> None:
     # on the steep part of each curve, where a fault in the dynamics would show: Hebbian at 0.12, and the desaturated
     # rule (the best k of the sweep, else 0.2) at 0.55
     k_check = best.desaturation if best is not None else 0.2
-    checks = [cross_check("hebbian", min(args.n, 1000), 0.12, args.noise, 200, 0, threshold=args.threshold),
-              cross_check("pseudoinverse", min(args.n, 1000), 0.55, args.noise, 200, 0, k=k_check,
-                          threshold=args.threshold)]
+    checks = [
+        cross_check("hebbian", min(args.n, 1000), 0.12, args.noise, 200, 0, threshold=args.threshold),
+        cross_check("pseudoinverse", min(args.n, 1000), 0.55, args.noise, 200, 0, k=k_check, threshold=args.threshold),
+    ]
     total = time.perf_counter() - total
 
     rows = []
     for curve, took in measured:
-        theory_key = "hebbian" if curve.rule == "hebbian" else (
-            "pseudoinverse desaturated" if curve.desaturation else None)
-        rows.append({"curve": curve.label, "capacity_95": curve.capacity(0.95), "capacity_50": curve.capacity(0.5),
-                     "theory": THEORY.get(theory_key), "target": TARGETS.get(theory_key), "seconds": took})
+        theory_key = (
+            "hebbian" if curve.rule == "hebbian" else ("pseudoinverse desaturated" if curve.desaturation else None)
+        )
+        rows.append(
+            {
+                "curve": curve.label,
+                "capacity_95": curve.capacity(0.95),
+                "capacity_50": curve.capacity(0.5),
+                "theory": THEORY.get(theory_key),
+                "target": TARGETS.get(theory_key),
+                "seconds": took,
+            }
+        )
     print("\ncurve                     M/N at 95%   M/N at 50%   theory   target      seconds")
     for r in rows:
         cap95, cap50 = ("n/a" if r[c] is None else f"{r[c]:.3f}" for c in ("capacity_95", "capacity_50"))
         target = "-" if r["target"] is None else f"{r['target'][0]}-{r['target'][1] or ''}"
-        print(f"{r['curve']:25s} {cap95:>10s}   {cap50:>10s}   {r['theory'] or '-':>6}   {target:10s} "
-              f"{r['seconds']:7.0f}")
+        print(
+            f"{r['curve']:25s} {cap95:>10s}   {cap50:>10s}   {r['theory'] or '-':>6}   {target:10s} {r['seconds']:7.0f}"
+        )
     if best is not None:
-        print(f"best desaturation k = {best.desaturation:g}: {best.capacity(0.95):.3f} N at {args.noise:.0%} noise; "
-              + ", ".join(f"{c.capacity(0.95) or c.loads[-1]:.3f} N at {c.noise:.0%}" for c in low_noise))
+        print(
+            f"best desaturation k = {best.desaturation:g}: {best.capacity(0.95):.3f} N at {args.noise:.0%} noise; "
+            + ", ".join(f"{c.capacity(0.95) or c.loads[-1]:.3f} N at {c.noise:.0%}" for c in low_noise)
+        )
     for check in checks:
         name = check["rule"] + ("" if check["desaturation"] is None else f", k = {check['desaturation']:g}")
-        print(f"cross-check, {name}, N = {check['n']}, load {check['load']}: "
-              f"recall lamina {check['lamina_recall']:.3f}, NumPy loop {check['numpy_recall']:.3f} "
-              f"(weights differ by {check['weights_max_difference']:.1e}); "
-              f"{check['lamina_seconds']:.2f} s vs {check['numpy_seconds']:.2f} s ({check['speedup']:.0f}x)")
+        print(
+            f"cross-check, {name}, N = {check['n']}, load {check['load']}: "
+            f"recall lamina {check['lamina_recall']:.3f}, NumPy loop {check['numpy_recall']:.3f} "
+            f"(weights differ by {check['weights_max_difference']:.1e}); "
+            f"{check['lamina_seconds']:.2f} s vs {check['numpy_seconds']:.2f} s ({check['speedup']:.0f}x)"
+        )
     print(f"total {total:.0f} s")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -164,14 +210,27 @@ def main() -> None:
     main_curves = [c for c, _ in measured if c.desaturation is None] + ([best] if best else [])
     plots = [plot_capacity(main_curves, RESULTS / f"hopfield_capacity{suffix}.png")]
     if sweep:
-        plots.append(plot_capacity([c for c, _ in sweep], RESULTS / f"hopfield_desaturation{suffix}.png",
-                                   title=f"Desaturated pseudo-inverse, k sweep: N = {args.n}, {args.noise:.0%} bits "
-                                         f"flipped, {args.trials} trials"))
-    write_result(f"hopfield_capacity{suffix}", {
-        "settings": {**vars(args), "loads": loads}, "rows": rows, "best_k": best.desaturation if best else None,
-        "low_noise": [c.to_dict() for c in low_noise], "cross_check": checks, "seconds": total,
-        "curves": [c.to_dict() for c, _ in measured],
-        "plots": [str(p.relative_to(RESULTS.parents[1])) for p in plots]})
+        plots.append(
+            plot_capacity(
+                [c for c, _ in sweep],
+                RESULTS / f"hopfield_desaturation{suffix}.png",
+                title=f"Desaturated pseudo-inverse, k sweep: N = {args.n}, {args.noise:.0%} bits "
+                f"flipped, {args.trials} trials",
+            )
+        )
+    write_result(
+        f"hopfield_capacity{suffix}",
+        {
+            "settings": {**vars(args), "loads": loads},
+            "rows": rows,
+            "best_k": best.desaturation if best else None,
+            "low_noise": [c.to_dict() for c in low_noise],
+            "cross_check": checks,
+            "seconds": total,
+            "curves": [c.to_dict() for c, _ in measured],
+            "plots": [str(p.relative_to(RESULTS.parents[1])) for p in plots],
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ normalised by the standard deviation of the values compared.
     flock /tmp/lamina-cpu.lock python -m benchmarks.mackey_glass          # 3 seeds (about 10 minutes on 2 cores)
     python -m benchmarks.mackey_glass --seeds 1 --scale 0.1               # a quick look
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ ORIGIN_EVERY = 5
 OPTIMIZERS: dict[str, tuple[dict, int, int]] = {
     "adam": ({"type": "adam", "lr": 3e-3}, 32, 600),
     "sgd+momentum": ({"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True}, 32, 600),
-    "lbfgs (full batch)": ({"type": "lbfgs", "max_iter": 50, "history_size": 50, "line_search_fn": "strong_wolfe"},
-                           4096, 60),
+    "lbfgs (full batch)": (
+        {"type": "lbfgs", "max_iter": 50, "history_size": 50, "line_search_fn": "strong_wolfe"},
+        4096,
+        60,
+    ),
 }
 if "ekf" in registry("optimizer"):
     OPTIMIZERS["ekf"] = ({"type": "ekf"}, 1, 10)  # per-sample Kalman updates; options: see lamina.optim.EKF
@@ -49,8 +53,15 @@ def train(make, data: ArrayDataset, optimizer: dict, batch_size: int, epochs: in
     torch.manual_seed(seed)
     model = make()
     schedule = None if optimizer["type"] in ("lbfgs", "ekf") else {"type": "cosine"}
-    lamina.Trainer(model, loss="mse", optimizer=optimizer, schedule=schedule, epochs=epochs,
-                   batch_size=min(batch_size, len(data)), seed=seed).fit(data)
+    lamina.Trainer(
+        model,
+        loss="mse",
+        optimizer=optimizer,
+        schedule=schedule,
+        epochs=epochs,
+        batch_size=min(batch_size, len(data)),
+        seed=seed,
+    ).fit(data)
     return model.eval()
 
 
@@ -60,13 +71,18 @@ def evaluate(model: torch.nn.Module, prepared) -> dict:
         one = p.scaler.inverse_transform(model(p.inputs[p.test])[:, 0].double().numpy())
     start, stop = p.data.test
     origins = np.arange(start, stop - HORIZON + 1, ORIGIN_EVERY)
-    histories = np.stack([values[o - 100: o] for o in origins])  # 100 past values suffice for every delay line
+    histories = np.stack([values[o - 100 : o] for o in origins])  # 100 past values suffice for every delay line
     closed = forecast(model, histories, HORIZON, window=model.window, scaler=p.scaler)  # (origins, 84)
-    truth = np.stack([values[o: o + HORIZON] for o in origins])
+    truth = np.stack([values[o : o + HORIZON] for o in origins])
     by_step = [nrmse(closed[:, k], truth[:, k]) for k in range(HORIZON)]
-    return {"nrmse_one_step": nrmse(one, values[p.time[p.test]]), "nrmse84": by_step[-1],
-            "nrmse_1_84": nrmse(closed, truth), "nrmse_by_step": by_step, "origins": len(origins),
-            "example": (origins[0], closed[0].tolist())}
+    return {
+        "nrmse_one_step": nrmse(one, values[p.time[p.test]]),
+        "nrmse84": by_step[-1],
+        "nrmse_1_84": nrmse(closed, truth),
+        "nrmse_by_step": by_step,
+        "origins": len(origins),
+        "example": (origins[0], closed[0].tolist()),
+    }
 
 
 def main() -> None:
@@ -92,23 +108,34 @@ def main() -> None:
             seconds = (time.perf_counter() - start) / args.seeds
             name = f"{model_name} / {opt_name}"
             keys = ("nrmse_one_step", "nrmse84", "nrmse_1_84")
-            rows[name] = {**{k: float(np.mean([r[k] for r in results])) for k in keys},
-                          **{f"{k}_std": float(np.std([r[k] for r in results])) for k in keys},
-                          "seconds_per_seed": seconds, "epochs": epochs, "batch_size": batch_size,
-                          "optimizer": optimizer, "seeds": args.seeds, "origins": results[0]["origins"]}
+            rows[name] = {
+                **{k: float(np.mean([r[k] for r in results])) for k in keys},
+                **{f"{k}_std": float(np.std([r[k] for r in results])) for k in keys},
+                "seconds_per_seed": seconds,
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "optimizer": optimizer,
+                "seeds": args.seeds,
+                "origins": results[0]["origins"],
+            }
             curves[name] = np.mean([r["nrmse_by_step"] for r in results], axis=0)
             best_seed = min(results, key=lambda r: r["nrmse_one_step"])
             if example is None or rows[name]["nrmse_one_step"] < example[0]:
                 example = (rows[name]["nrmse_one_step"], name, best_seed["example"], p)
             r = rows[name]
-            print(f"{name:<45} one-step {r['nrmse_one_step']:.5f}+-{r['nrmse_one_step_std']:.5f}  "
-                  f"84-step {r['nrmse84']:.4f}+-{r['nrmse84_std']:.4f}  steps 1-84 {r['nrmse_1_84']:.4f}  "
-                  f"{seconds:.1f} s/seed", flush=True)
+            print(
+                f"{name:<45} one-step {r['nrmse_one_step']:.5f}+-{r['nrmse_one_step_std']:.5f}  "
+                f"84-step {r['nrmse84']:.4f}+-{r['nrmse84_std']:.4f}  steps 1-84 {r['nrmse_1_84']:.4f}  "
+                f"{seconds:.1f} s/seed",
+                flush=True,
+            )
 
     best = min(rows, key=lambda n: rows[n]["nrmse_one_step"])
-    print(f"\nbest one-step NRMSE: {best}: {rows[best]['nrmse_one_step']:.5f} (target < 0.01; "
-          f"ratio {rows[best]['nrmse_one_step'] / 0.01:.2f}); "
-          f"its 84-step closed-loop NRMSE {rows[best]['nrmse84']:.4f}")
+    print(
+        f"\nbest one-step NRMSE: {best}: {rows[best]['nrmse_one_step']:.5f} (target < 0.01; "
+        f"ratio {rows[best]['nrmse_one_step'] / 0.01:.2f}); "
+        f"its 84-step closed-loop NRMSE {rows[best]['nrmse84']:.4f}"
+    )
 
     import matplotlib
 
@@ -129,15 +156,27 @@ def main() -> None:
     _, name, (origin, values), p = example
     series = p.data.values
     lo = origin - 150
-    plot_forecast(np.arange(lo, origin + HORIZON), series[lo: origin + HORIZON],
-                  {f"{name}, closed loop": (np.arange(origin, origin + HORIZON), values)},
-                  boundaries={"forecast origin": origin - 0.5}, title="Mackey-Glass: 84-step closed-loop forecast",
-                  xlabel="time (units; test period starts at 1000)", ylabel="x(t)",
-                  path=RESULTS / "mackey_glass_forecast.png")
-    path = write_result("mackey_glass", {"rows": rows, "best": best, "target_one_step_nrmse": 0.01,
-                                         "horizon": HORIZON, "origin_every": ORIGIN_EVERY,
-                                         "published": {"Jaeger & Haas 2004, ESN (1000 units, 3000 training samples), "
-                                                       "NRMSE84": 10 ** -4.2}})
+    plot_forecast(
+        np.arange(lo, origin + HORIZON),
+        series[lo : origin + HORIZON],
+        {f"{name}, closed loop": (np.arange(origin, origin + HORIZON), values)},
+        boundaries={"forecast origin": origin - 0.5},
+        title="Mackey-Glass: 84-step closed-loop forecast",
+        xlabel="time (units; test period starts at 1000)",
+        ylabel="x(t)",
+        path=RESULTS / "mackey_glass_forecast.png",
+    )
+    path = write_result(
+        "mackey_glass",
+        {
+            "rows": rows,
+            "best": best,
+            "target_one_step_nrmse": 0.01,
+            "horizon": HORIZON,
+            "origin_every": ORIGIN_EVERY,
+            "published": {"Jaeger & Haas 2004, ESN (1000 units, 3000 training samples), NRMSE84": 10**-4.2},
+        },
+    )
     print(f"wrote {path}, {RESULTS / 'mackey_glass_nrmse_by_step.png'} and {RESULTS / 'mackey_glass_forecast.png'}")
 
 

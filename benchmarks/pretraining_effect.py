@@ -17,6 +17,7 @@ Results: results/pretraining_effect_<method>.json, one per method. A call with t
 has not run yet to that file, so ``--budget-minutes`` (no new seed is started after it) splits a long comparison
 over several calls.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,23 +47,39 @@ def run_once(method: str, seed: int, splits, args) -> dict:
         pretrain_layerwise(model, splits.train, spec, device=args.device, seed=seed)
     pretrain_s = time.perf_counter() - t0
     stopper = EarlyStopping("val_accuracy", patience=args.patience, restore_best=True)
-    trainer = lamina.Trainer(model, loss="cross_entropy", epochs=args.finetune_epochs, batch_size=args.batch_size,
-                             optimizer={"type": "sgd", "lr": args.lr, "momentum": args.momentum},
-                             device=args.device, seed=seed, callbacks=[stopper])
+    trainer = lamina.Trainer(
+        model,
+        loss="cross_entropy",
+        epochs=args.finetune_epochs,
+        batch_size=args.batch_size,
+        optimizer={"type": "sgd", "lr": args.lr, "momentum": args.momentum},
+        device=args.device,
+        seed=seed,
+        callbacks=[stopper],
+    )
     t0 = time.perf_counter()
     trainer.fit(splits.train, splits.validation)
     finetune_s = time.perf_counter() - t0
     test = trainer.evaluate(splits.test)
     val_error = 100 * (1 - stopper.best)
-    return {"seed": seed, "test_error": 100 * (1 - test["accuracy"]), "validation_error": val_error,
-            "best_epoch": stopper.best_epoch + 1, "epochs_run": trainer.epoch,
-            "pretrain_seconds": pretrain_s, "finetune_seconds": finetune_s}
+    return {
+        "seed": seed,
+        "test_error": 100 * (1 - test["accuracy"]),
+        "validation_error": val_error,
+        "best_epoch": stopper.best_epoch + 1,
+        "epochs_run": trainer.epoch,
+        "pretrain_seconds": pretrain_s,
+        "finetune_seconds": finetune_s,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pretrain", default="none,rbm,denoising_autoencoder",
-                        help="comma-separated registered [pretrain] methods; 'none' is random init")
+    parser.add_argument(
+        "--pretrain",
+        default="none,rbm,denoising_autoencoder",
+        help="comma-separated registered [pretrain] methods; 'none' is random init",
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--hidden", type=int, default=500, help="units in each of the 3 hidden layers")
@@ -86,20 +103,30 @@ def main() -> None:
     for method in methods:  # an unknown name fails now, not after the first hour
         if method != "none":
             lamina.resolve("pretrain", method, path="--pretrain")
-    splits = lamina.data.load("mnist", flatten=True, scale="unit", train_subset=args.train_size + args.validation,
-                              validation=args.validation)
-    print(f"MNIST: {len(splits.train)} training, {len(splits.validation)} validation, {len(splits.test)} test; "
-          f"784-{args.hidden}-{args.hidden}-{args.hidden}-10 logistic; seeds {args.first_seed}.."
-          f"{args.first_seed + args.seeds - 1}")
+    splits = lamina.data.load(
+        "mnist", flatten=True, scale="unit", train_subset=args.train_size + args.validation, validation=args.validation
+    )
+    print(
+        f"MNIST: {len(splits.train)} training, {len(splits.validation)} validation, {len(splits.test)} test; "
+        f"784-{args.hidden}-{args.hidden}-{args.hidden}-10 logistic; seeds {args.first_seed}.."
+        f"{args.first_seed + args.seeds - 1}"
+    )
     deadline = time.time() + 60 * args.budget_minutes
     rows, complete = [], True
     for method in methods:
-        settings = {"method": method, "hidden": args.hidden, "train_size": len(splits.train),
-                    "validation_size": len(splits.validation),
-                    "pretrain_epochs": 0 if method == "none" else args.pretrain_epochs,
-                    "pretrain_batch_size": 0 if method == "none" else args.pretrain_batch_size,
-                    "finetune_epochs": args.finetune_epochs, "patience": args.patience, "batch_size": args.batch_size,
-                    "lr": args.lr, "momentum": args.momentum}
+        settings = {
+            "method": method,
+            "hidden": args.hidden,
+            "train_size": len(splits.train),
+            "validation_size": len(splits.validation),
+            "pretrain_epochs": 0 if method == "none" else args.pretrain_epochs,
+            "pretrain_batch_size": 0 if method == "none" else args.pretrain_batch_size,
+            "finetune_epochs": args.finetune_epochs,
+            "patience": args.patience,
+            "batch_size": args.batch_size,
+            "lr": args.lr,
+            "momentum": args.momentum,
+        }
         runs = {r["seed"]: r for r in _earlier_runs(method, settings)}
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             if seed in runs:
@@ -108,14 +135,18 @@ def main() -> None:
                 complete = False
                 break
             runs[seed] = result = run_once(method, seed, splits, args)
-            print(f"  {method:24s} seed {seed}: test error {result['test_error']:.2f}%  (validation "
-                  f"{result['validation_error']:.2f}%, best epoch {result['best_epoch']}, "
-                  f"{result['pretrain_seconds'] + result['finetune_seconds']:.0f} s)", flush=True)
+            print(
+                f"  {method:24s} seed {seed}: test error {result['test_error']:.2f}%  (validation "
+                f"{result['validation_error']:.2f}%, best epoch {result['best_epoch']}, "
+                f"{result['pretrain_seconds'] + result['finetune_seconds']:.0f} s)",
+                flush=True,
+            )
             _save(method, settings, list(runs.values()))
         errors = [r["test_error"] for r in runs.values()]
         if errors:
-            rows.append((method, statistics.mean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0,
-                         len(errors)))
+            rows.append(
+                (method, statistics.mean(errors), statistics.stdev(errors) if len(errors) > 1 else 0.0, len(errors))
+            )
     if not complete:
         print("time budget spent; the same command continues with the seeds not run yet")
     print("\nmethod                    test error (%), mean +- std (seeds)    published (depth 3)")
@@ -126,7 +157,9 @@ def main() -> None:
     if base is not None:
         for method, mean, _, _ in rows:
             if method != "none":
-                print(f"{method} vs random init: {base - mean:+.2f} points ({'better' if mean < base else 'not better'})")
+                print(
+                    f"{method} vs random init: {base - mean:+.2f} points ({'better' if mean < base else 'not better'})"
+                )
 
 
 def _earlier_runs(method: str, settings: dict) -> list[dict]:
@@ -140,11 +173,16 @@ def _earlier_runs(method: str, settings: dict) -> list[dict]:
 
 def _save(method: str, settings: dict, runs: list[dict]) -> None:
     errors = [r["test_error"] for r in sorted(runs, key=lambda r: r["seed"])]
-    write_result(f"pretraining_effect_{method}", {
-        **settings, "test_error_mean": statistics.mean(errors),
-        "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
-        "published_test_error": PUBLISHED.get(method), "runs": sorted(runs, key=lambda r: r["seed"]),
-    })
+    write_result(
+        f"pretraining_effect_{method}",
+        {
+            **settings,
+            "test_error_mean": statistics.mean(errors),
+            "test_error_std": statistics.stdev(errors) if len(errors) > 1 else 0.0,
+            "published_test_error": PUBLISHED.get(method),
+            "runs": sorted(runs, key=lambda r: r["seed"]),
+        },
+    )
 
 
 if __name__ == "__main__":

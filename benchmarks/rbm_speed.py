@@ -7,6 +7,7 @@ this process, plus the matmul-only bound: the five matrix products of one CD-1 s
 Prints samples/s of each (best of ``--repeats`` interleaved rounds of one epoch each), the ratios, and lamina's rate
 as a fraction of the bound (target >= 0.75).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,7 +65,8 @@ def matmul_bound(seconds: float) -> float:
 def lamina_cd1(x: torch.Tensor, lr: float) -> None:
     rbm = BernoulliRBM(N_VISIBLE, N_HIDDEN, k=1)
     Trainer(rbm, optimizer={"type": "sgd", "lr": lr}, epochs=1, batch_size=BATCH, device="cpu", seed=0).fit(
-        ArrayDataset(x))
+        ArrayDataset(x)
+    )
 
 
 def lamina_unfused_cd1(x: torch.Tensor, lr: float) -> None:
@@ -84,7 +86,7 @@ def naive_torch_cd1(x: torch.Tensor, lr: float) -> None:
 
     perm = torch.randperm(len(x))
     for i in range(0, len(x), BATCH):
-        v = x[perm[i: i + BATCH]]
+        v = x[perm[i : i + BATCH]]
         with torch.no_grad():
             h = torch.bernoulli(torch.sigmoid(v @ w.t() + c))
             v_neg = torch.sigmoid(h @ w + b)
@@ -118,8 +120,10 @@ def main() -> None:
     x = mnist(args.n)
     x_np = x.numpy().astype(np.float32)
     dataset = torch.utils.data.TensorDataset(x, torch.zeros(len(x)))
-    print(f"MNIST binarized, {len(x)} examples; torch threads: {torch.get_num_threads()}; fused kernels: "
-          f"{fused_kernels.available() or fused_kernels.unavailable_reason()}")
+    print(
+        f"MNIST binarized, {len(x)} examples; torch threads: {torch.get_num_threads()}; fused kernels: "
+        f"{fused_kernels.available() or fused_kernels.unavailable_reason()}"
+    )
 
     # Rounds of every contender in turn; each one's best round is reported (as timeit's minimum time), so that a
     # burst of load from another process on a shared machine does not favour whoever ran in the quiet moments.
@@ -131,10 +135,14 @@ def main() -> None:
         "sklearn": lambda: timed(lambda: sklearn_cd1(x_np, lr), len(x)),
         "learnergy": lambda: timed(lambda: learnergy_cd1(dataset, lr), len(x)),
     }
-    labels = {"bound": "matmul-only bound (5 products per step)", "lamina": "lamina BernoulliRBM + Trainer",
-              "lamina_unfused": "lamina without its fused CPU kernels",
-              "naive_torch": "naive PyTorch CD-1 (autograd)", "sklearn": "scikit-learn BernoulliRBM (float32)",
-              "learnergy": "learnergy RBM"}
+    labels = {
+        "bound": "matmul-only bound (5 products per step)",
+        "lamina": "lamina BernoulliRBM + Trainer",
+        "lamina_unfused": "lamina without its fused CPU kernels",
+        "naive_torch": "naive PyTorch CD-1 (autograd)",
+        "sklearn": "scikit-learn BernoulliRBM (float32)",
+        "learnergy": "learnergy RBM",
+    }
     rounds: dict[str, list[float]] = {name: [] for name in contenders}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -161,11 +169,22 @@ def main() -> None:
     }
     for name, value in ratios.items():
         print(f"{name:28s} {value:.2f}")
-    print(f"target: lamina >= 0.75 of the bound -> {'met' if ratios['lamina_fraction_of_bound'] >= 0.75 else 'NOT met'}")
-    path = write_result("rbm_speed", {"samples_per_second": rates, "rounds": rounds, "ratios": ratios,
-                                      "fused_kernels": fused_kernels.available(),
-                                      "target_fraction_of_bound": 0.75,
-                                      "n_examples": len(x), "batch_size": BATCH, "shape": [N_VISIBLE, N_HIDDEN]})
+    print(
+        f"target: lamina >= 0.75 of the bound -> {'met' if ratios['lamina_fraction_of_bound'] >= 0.75 else 'NOT met'}"
+    )
+    path = write_result(
+        "rbm_speed",
+        {
+            "samples_per_second": rates,
+            "rounds": rounds,
+            "ratios": ratios,
+            "fused_kernels": fused_kernels.available(),
+            "target_fraction_of_bound": 0.75,
+            "n_examples": len(x),
+            "batch_size": BATCH,
+            "shape": [N_VISIBLE, N_HIDDEN],
+        },
+    )
     print(f"wrote {path}")
 
 

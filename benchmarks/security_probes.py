@@ -3,6 +3,7 @@ or not. Cheap (a few seconds, no training); :mod:`benchmarks.reliability` runs t
 
     python -m benchmarks.security_probes
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,6 +88,7 @@ def _run_name(name: str, work: Path) -> Callable[[], bool]:
         out = work / "names" / "runs"
         made = new_run_dir(out, name)
         return out.resolve() not in made.resolve().parents
+
     return attack
 
 
@@ -133,13 +135,19 @@ def _safetensors(work: Path, header: bytes) -> Callable[[], bool]:
         path.write_bytes(struct.pack("<Q", len(header)) + header)
         load(path)
         return True
+
     return attack
 
 
 def security_probes(work: Path) -> dict:
-    """Each probe: ``refused`` (lamina raised its own error), ``harmed`` (the attack's effect happened) and the error."""
-    huge = json.dumps({"__metadata__": {"format": "lamina", "model": "{}", "input_shapes": "[[3]]"},
-                       "w": {"dtype": "F32", "shape": [10 ** 6, 10 ** 6], "data_offsets": [0, 4 * 10 ** 12]}})
+    """Each probe: ``refused`` (lamina raised its own error), ``harmed`` (the attack's effect happened) and the
+    error."""
+    huge = json.dumps(
+        {
+            "__metadata__": {"format": "lamina", "model": "{}", "input_shapes": "[[3]]"},
+            "w": {"dtype": "F32", "shape": [10**6, 10**6], "data_offsets": [0, 4 * 10**12]},
+        }
+    )
     probes: dict[str, Callable[[], bool]] = {
         "kernels_from_shared_temp_folder": lambda: _kernels_from_shared_folder(work),
         "run_name_parent_path": _run_name("../../x", work),

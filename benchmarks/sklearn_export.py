@@ -10,6 +10,7 @@ random_state = 0. Target (issue #12): equal accuracy and a fit at least 3x faste
     ... python -m benchmarks.sklearn_export --max-iter 200      # scikit-learn's default: up to 200 epochs
     ... python -m benchmarks.sklearn_export --threads 1 --tag _1thread   # both libraries on one thread
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,17 @@ import numpy as np
 
 from benchmarks.common import write_result
 
-HYPER = dict(hidden_layer_sizes=(100,), activation="relu", solver="adam", learning_rate_init=1e-3, batch_size=200,
-             alpha=1e-4, tol=1e-4, n_iter_no_change=10, random_state=0)
+HYPER = dict(
+    hidden_layer_sizes=(100,),
+    activation="relu",
+    solver="adam",
+    learning_rate_init=1e-3,
+    batch_size=200,
+    alpha=1e-4,
+    tol=1e-4,
+    n_iter_no_change=10,
+    random_state=0,
+)
 
 
 def _fit(cls, X, y, X_test, y_test, **extra) -> dict:
@@ -36,9 +46,14 @@ def _fit(cls, X, y, X_test, y_test, **extra) -> dict:
         start = time.perf_counter()
         clf.fit(X, y)
         seconds = time.perf_counter() - start
-    return {"fit_s": round(seconds, 3), "epochs": int(clf.n_iter_), "s_per_epoch": round(seconds / clf.n_iter_, 4),
-            "test_accuracy": round(float(clf.score(X_test, y_test)), 4), "final_loss": round(float(clf.loss_), 5),
-            "model": clf}
+    return {
+        "fit_s": round(seconds, 3),
+        "epochs": int(clf.n_iter_),
+        "s_per_epoch": round(seconds / clf.n_iter_, 4),
+        "test_accuracy": round(float(clf.score(X_test, y_test)), 4),
+        "final_loss": round(float(clf.loss_), 5),
+        "model": clf,
+    }
 
 
 def compare(name: str, X, y, X_test, y_test, *, max_iter: int, float64: bool) -> dict:
@@ -53,11 +68,14 @@ def compare(name: str, X, y, X_test, y_test, *, max_iter: int, float64: bool) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cls(**HYPER, max_iter=2).fit(X[:400], y[:400])
-    rows = {"lamina": _fit(MLPClassifier, X, y, X_test, y_test, max_iter=max_iter),
-            "sklearn": _fit(SkMLP, X, y, X_test, y_test, max_iter=max_iter)}
+    rows = {
+        "lamina": _fit(MLPClassifier, X, y, X_test, y_test, max_iter=max_iter),
+        "sklearn": _fit(SkMLP, X, y, X_test, y_test, max_iter=max_iter),
+    }
     if float64:
-        rows["sklearn_float64"] = _fit(SkMLP, X.astype(np.float64), y, X_test.astype(np.float64), y_test,
-                                       max_iter=max_iter)
+        rows["sklearn_float64"] = _fit(
+            SkMLP, X.astype(np.float64), y, X_test.astype(np.float64), y_test, max_iter=max_iter
+        )
     result = {k: {kk: vv for kk, vv in v.items() if kk != "model"} for k, v in rows.items()}
     lam, sk = rows["lamina"], rows["sklearn"]
     result["speedup_fit"] = round(sk["fit_s"] / lam["fit_s"], 2)
@@ -67,10 +85,14 @@ def compare(name: str, X, y, X_test, y_test, *, max_iter: int, float64: bool) ->
     print(f"  {'':16s} {'fit s':>8s} {'epochs':>7s} {'s/epoch':>8s} {'test acc':>9s}")
     for key, row in result.items():
         if isinstance(row, dict):
-            print(f"  {key:16s} {row['fit_s']:8.2f} {row['epochs']:7d} {row['s_per_epoch']:8.3f} "
-                  f"{row['test_accuracy']:9.4f}")
-    print(f"  lamina vs scikit-learn: fit {result['speedup_fit']}x faster ({result['speedup_per_epoch']}x per epoch); "
-          f"accuracy {result['accuracy_difference']:+.4f}   target: >= 3x faster, equal accuracy")
+            print(
+                f"  {key:16s} {row['fit_s']:8.2f} {row['epochs']:7d} {row['s_per_epoch']:8.3f} "
+                f"{row['test_accuracy']:9.4f}"
+            )
+    print(
+        f"  lamina vs scikit-learn: fit {result['speedup_fit']}x faster ({result['speedup_per_epoch']}x per epoch); "
+        f"accuracy {result['accuracy_difference']:+.4f}   target: >= 3x faster, equal accuracy"
+    )
     result["_lamina_model"] = lam["model"]
     return result
 
@@ -96,11 +118,19 @@ def onnx_round_trip(clf, X_test) -> dict:
         ort_s = time.perf_counter() - start
     diff = float(np.abs(got - want).max())
     same = float((got.argmax(1) == want.argmax(1)).mean())
-    print(f"\nONNX: exported in {export_s:.1f}s (opset {result.details['opset']}); onnxruntime vs PyTorch on "
-          f"{len(X_test)} images: max |diff| {diff:.2e}, same class {same:.4f}; inference {ort_s * 1e3:.1f} ms "
-          f"(onnxruntime) vs {torch_s * 1e3:.1f} ms (PyTorch)")
-    return {"export_s": round(export_s, 2), "opset": result.details["opset"], "max_abs_diff": diff,
-            "same_class_fraction": same, "onnxruntime_ms": round(ort_s * 1e3, 2), "torch_ms": round(torch_s * 1e3, 2)}
+    print(
+        f"\nONNX: exported in {export_s:.1f}s (opset {result.details['opset']}); onnxruntime vs PyTorch on "
+        f"{len(X_test)} images: max |diff| {diff:.2e}, same class {same:.4f}; inference {ort_s * 1e3:.1f} ms "
+        f"(onnxruntime) vs {torch_s * 1e3:.1f} ms (PyTorch)"
+    )
+    return {
+        "export_s": round(export_s, 2),
+        "opset": result.details["opset"],
+        "max_abs_diff": diff,
+        "same_class_fraction": same,
+        "onnxruntime_ms": round(ort_s * 1e3, 2),
+        "torch_ms": round(torch_s * 1e3, 2),
+    }
 
 
 def main() -> None:
@@ -108,8 +138,12 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=20, help="MNIST epochs (scikit-learn's default: 200)")
     parser.add_argument("--digits-max-iter", type=int, default=200, help="digits epochs")
     parser.add_argument("--skip-mnist", action="store_true")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result file (results/sklearn_export<tag>.json)")
     args = parser.parse_args()
     if args.threads is not None:
@@ -126,10 +160,12 @@ def main() -> None:
 
     import lamina
 
-    payload = {"load_average_start": os.getloadavg(),
-               "hyper_parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in HYPER.items()},
-               "torch_threads": torch.get_num_threads(),
-               "blas": [{k: i.get(k) for k in ("internal_api", "num_threads")} for i in threadpool_info()]}
+    payload = {
+        "load_average_start": os.getloadavg(),
+        "hyper_parameters": {k: list(v) if isinstance(v, tuple) else v for k, v in HYPER.items()},
+        "torch_threads": torch.get_num_threads(),
+        "blas": [{k: i.get(k) for k in ("internal_api", "num_threads")} for i in threadpool_info()],
+    }
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     X, X_test, y, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -145,8 +181,9 @@ def main() -> None:
         payload["mnist"] = mnist
     payload["target"] = "lamina fits MNIST >= 3x faster than scikit-learn at equal accuracy"
     payload["load_average_end"] = os.getloadavg()
-    print(f"\nload average (1, 5, 15 min): at start {payload['load_average_start']}, "
-          f"at end {payload['load_average_end']}")
+    print(
+        f"\nload average (1, 5, 15 min): at start {payload['load_average_start']}, at end {payload['load_average_end']}"
+    )
     print(f"wrote {write_result('sklearn_export' + args.tag, payload)}")
 
 

@@ -14,6 +14,7 @@ beside each validation block left out (see ``select_strength_cv``).
     flock /tmp/lamina-cpu.lock python -m benchmarks.sunspots            # 10 seeds (about 14 minutes on 2 cores)
     python -m benchmarks.sunspots --seeds 2 --epochs 500                # a quick look
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,15 +69,24 @@ def networks(lags: int) -> dict:
         "TDNN 12-8-1 sigmoid, w. elim., adaptive lambda": (tdnn, flat, ADAPTIVE, 1.0),
         f"TDNN 12-8-1 sigmoid, adaptive lambda, best of {RESTARTS} by train ARV": (tdnn, flat, BEST_OF, 1.0),
         "TDNN 12-8-1 sigmoid, no regulariser": (tdnn, flat, 0.0, 1.0),
-        "Elman SRN 8 tanh context units, BPTT 12, w. elim.": (lambda: Elman(1, 8, bptt=12, lags=lags), sequence,
-                                                              WEIGHT_ELIMINATION, 1 / 3),
-        "NARX (NAR) 9 output lags, 8 sigmoid, w. elim.": (lambda: NARX(9, hidden=(8,), activation="sigmoid"),
-                                                          {"lags": 9}, WEIGHT_ELIMINATION, 1.0),
+        "Elman SRN 8 tanh context units, BPTT 12, w. elim.": (
+            lambda: Elman(1, 8, bptt=12, lags=lags),
+            sequence,
+            WEIGHT_ELIMINATION,
+            1 / 3,
+        ),
+        "NARX (NAR) 9 output lags, 8 sigmoid, w. elim.": (
+            lambda: NARX(9, hidden=(8,), activation="sigmoid"),
+            {"lags": 9},
+            WEIGHT_ELIMINATION,
+            1.0,
+        ),
     }
 
 
-def train_network(make, data: ArrayDataset, *, seed: int, epochs: int, lr: float, strength: float,
-                  adaptive: dict | None = None) -> torch.nn.Module:
+def train_network(
+    make, data: ArrayDataset, *, seed: int, epochs: int, lr: float, strength: float, adaptive: dict | None = None
+) -> torch.nn.Module:
     """Full-batch Adam with a cosine schedule through lamina's trainer (one step per epoch), the loss the mean
     squared error plus ``strength`` times Weigend's weight elimination (w0 = 1); with ``adaptive`` (options of
     :class:`WeightElimination`), lambda starts at 0 and follows Weigend et al.'s rule instead."""
@@ -84,8 +94,16 @@ def train_network(make, data: ArrayDataset, *, seed: int, epochs: int, lr: float
     model = make()
     loss = WeightEliminationLoss(model, strength, scale=1.0) if strength and not adaptive else "mse"
     callbacks = [WeightElimination(0.0, 1.0, **adaptive)] if adaptive else []
-    trainer = lamina.Trainer(model, loss=loss, optimizer={"type": "adam", "lr": lr}, epochs=epochs,
-                             batch_size=len(data), seed=seed, schedule={"type": "cosine"}, callbacks=callbacks)
+    trainer = lamina.Trainer(
+        model,
+        loss=loss,
+        optimizer={"type": "adam", "lr": lr},
+        epochs=epochs,
+        batch_size=len(data),
+        seed=seed,
+        schedule={"type": "cosine"},
+        callbacks=callbacks,
+    )
     trainer.fit(data)
     return model.eval()
 
@@ -111,19 +129,35 @@ def select_adaptive(make, prepared, *, seeds: int, epochs: int, lr: float) -> di
         options = adaptive_options(desired, step, prepared)
         arv, fit_arv = [], []
         for s in range(seeds):
-            pred = one_step(train_network(make, data, seed=1000 + s, epochs=epochs, lr=lr, strength=0.0,
-                                          adaptive=options), prepared)
+            pred = one_step(
+                train_network(make, data, seed=1000 + s, epochs=epochs, lr=lr, strength=0.0, adaptive=options), prepared
+            )
             arv.append(nmse(pred[val], actual[val], variance=SIGMA2))
             fit_arv.append(nmse(pred[fit], actual[fit], variance=SIGMA2))
         picked = arv[int(np.argmin(fit_arv))]
-        table.append({"desired_arv": desired, "strength_step": step, "val_arv": float(np.mean(arv)),
-                      "val_arv_std": float(np.std(arv)), "val_arv_lowest_train": float(picked),
-                      "train_arv": float(np.mean(fit_arv))})
-        print(f"  validation 1901-1920: D = ARV {desired}, step {step:g}: {np.mean(arv):.4f} +- {np.std(arv):.4f}"
-              f" (lowest-train network {picked:.4f}; train 1712-1900 {np.mean(fit_arv):.4f})", flush=True)
+        table.append(
+            {
+                "desired_arv": desired,
+                "strength_step": step,
+                "val_arv": float(np.mean(arv)),
+                "val_arv_std": float(np.std(arv)),
+                "val_arv_lowest_train": float(picked),
+                "train_arv": float(np.mean(fit_arv)),
+            }
+        )
+        print(
+            f"  validation 1901-1920: D = ARV {desired}, step {step:g}: {np.mean(arv):.4f} +- {np.std(arv):.4f}"
+            f" (lowest-train network {picked:.4f}; train 1712-1900 {np.mean(fit_arv):.4f})",
+            flush=True,
+        )
     best = min(table, key=lambda row: row["val_arv"])
-    return {"desired_arv": best["desired_arv"], "strength_step": best["strength_step"], "seeds": seeds,
-            "validation_years": f"{VALIDATION_FROM}-1920", "table": table}
+    return {
+        "desired_arv": best["desired_arv"],
+        "strength_step": best["strength_step"],
+        "seeds": seeds,
+        "validation_years": f"{VALIDATION_FROM}-1920",
+        "table": table,
+    }
 
 
 _CV_JOB: dict = {}  # what the forked cross-validation workers read: set by select_strength_cv before the pool starts
@@ -134,8 +168,14 @@ def _cv_fit(task: tuple[float, int, int]) -> tuple[float, int, np.ndarray]:
     validation windows in sunspot numbers)."""
     strength, fold, seed = task
     prepared, (fit, val) = _CV_JOB["prepared"], _CV_JOB["folds"][fold]
-    model = train_network(_CV_JOB["make"], ArrayDataset(prepared.inputs[fit], prepared.targets[fit]), seed=seed,
-                          epochs=_CV_JOB["epochs"], lr=_CV_JOB["lr"], strength=strength)
+    model = train_network(
+        _CV_JOB["make"],
+        ArrayDataset(prepared.inputs[fit], prepared.targets[fit]),
+        seed=seed,
+        epochs=_CV_JOB["epochs"],
+        lr=_CV_JOB["lr"],
+        strength=strength,
+    )
     return strength, seed, one_step(model, prepared)[val]
 
 
@@ -159,18 +199,33 @@ def select_strength_cv(make, prepared, *, seeds: int, epochs: int, lr: float, wo
     validated = np.concatenate([val for _, val in folds])  # the order of each (lambda, seed)'s predictions
     table = []
     for strength in CV_GRID:
-        per_seed = [np.concatenate([pred for lam, s, pred in results if lam == strength and s == seed])
-                    for seed in seed_list]
-        table.append({"strength": strength,
-                      "cv_arv": nmse(np.concatenate(per_seed), np.tile(actual[validated], seeds), variance=SIGMA2),
-                      "cv_arv_std_over_seeds": float(np.std([nmse(pred, actual[validated], variance=SIGMA2)
-                                                             for pred in per_seed]))})
-        print(f"  blocked {CV_FOLDS}-fold CV on 1712-1920: lambda {strength:g}: ARV {table[-1]['cv_arv']:.4f} "
-              f"(+- {table[-1]['cv_arv_std_over_seeds']:.4f} over seeds)", flush=True)
+        per_seed = [
+            np.concatenate([pred for lam, s, pred in results if lam == strength and s == seed]) for seed in seed_list
+        ]
+        table.append(
+            {
+                "strength": strength,
+                "cv_arv": nmse(np.concatenate(per_seed), np.tile(actual[validated], seeds), variance=SIGMA2),
+                "cv_arv_std_over_seeds": float(
+                    np.std([nmse(pred, actual[validated], variance=SIGMA2) for pred in per_seed])
+                ),
+            }
+        )
+        print(
+            f"  blocked {CV_FOLDS}-fold CV on 1712-1920: lambda {strength:g}: ARV {table[-1]['cv_arv']:.4f} "
+            f"(+- {table[-1]['cv_arv_std_over_seeds']:.4f} over seeds)",
+            flush=True,
+        )
     best = min(table, key=lambda row: row["cv_arv"])
     years = prepared.data.time[prepared.time]
-    return {"strength": best["strength"], "folds": CV_FOLDS, "gap": prepared.window.lags, "seeds": seeds,
-            "fold_years": [[int(years[val[0]]), int(years[val[-1]])] for _, val in folds], "table": table}
+    return {
+        "strength": best["strength"],
+        "folds": CV_FOLDS,
+        "gap": prepared.window.lags,
+        "seeds": seeds,
+        "fold_years": [[int(years[val[0]]), int(years[val[-1]])] for _, val in folds],
+        "table": table,
+    }
 
 
 def one_step(model: torch.nn.Module, prepared) -> np.ndarray:
@@ -191,7 +246,7 @@ def scores(pred: np.ndarray, actual: np.ndarray, masks: dict) -> dict:
 def ar_least_squares(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray:
     """AR(p) with intercept fitted by ``numpy.linalg.lstsq`` on targets 1700+p .. 1920; one-step predictions of
     every year from 1700+p on (NaN before)."""
-    rows = np.array([values[t - p: t] for t in range(p, len(values))])
+    rows = np.array([values[t - p : t] for t in range(p, len(values))])
     design = np.column_stack([rows, np.ones(len(rows))])
     fit = years[p:] <= 1920
     coef, *_ = np.linalg.lstsq(design[fit], values[p:][fit], rcond=None)
@@ -210,7 +265,7 @@ def ar_statsmodels(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray 
     params = AutoReg(train, lags=p, trend="c").fit().params  # [const, lag 1, ..., lag p]
     out = np.full(len(values), np.nan)
     for t in range(p, len(values)):
-        out[t] = params[0] + params[1:] @ values[t - p: t][::-1]
+        out[t] = params[0] + params[1:] @ values[t - p : t][::-1]
     return out
 
 
@@ -224,8 +279,15 @@ def sysidentpy_nar(values: np.ndarray, years: np.ndarray, p: int) -> np.ndarray 
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = FROLS(ylag=p, model_type="NAR", basis_function=Polynomial(degree=2), estimator=LeastSquares(),
-                      order_selection=True, info_criteria="aic", n_info_values=20)
+        model = FROLS(
+            ylag=p,
+            model_type="NAR",
+            basis_function=Polynomial(degree=2),
+            estimator=LeastSquares(),
+            order_selection=True,
+            info_criteria="aic",
+            n_info_values=20,
+        )
         model.fit(y=values[years <= 1920].reshape(-1, 1))
         pred = model.predict(y=values.reshape(-1, 1), steps_ahead=1, forecast_horizon=len(values)).ravel()
     pred[:p] = np.nan  # sysidentpy copies the initial lags
@@ -261,19 +323,24 @@ def main() -> None:
         adaptive, restarts = None, 1
         if strength == CROSS_VALIDATED:
             start = time.perf_counter()
-            cv_selection = select_strength_cv(make, p, seeds=args.cv_seeds, epochs=epochs, lr=args.lr,
-                                              workers=args.workers)
+            cv_selection = select_strength_cv(
+                make, p, seeds=args.cv_seeds, epochs=epochs, lr=args.lr, workers=args.workers
+            )
             cv_selection["seconds"] = time.perf_counter() - start
             strength = cv_selection["strength"]
-            print(f"{name}: chose lambda = {strength:g} by cross-validation ({cv_selection['seconds']:.0f} s)",
-                  flush=True)
+            print(
+                f"{name}: chose lambda = {strength:g} by cross-validation ({cv_selection['seconds']:.0f} s)", flush=True
+            )
         if strength in (ADAPTIVE, BEST_OF):
             if selection is None:
                 start = time.perf_counter()
                 selection = select_adaptive(make, p, seeds=args.selection_seeds, epochs=epochs, lr=args.lr)
                 selection["seconds"] = time.perf_counter() - start
-                print(f"{name}: chose D = ARV {selection['desired_arv']}, step {selection['strength_step']:g} on "
-                      f"1901-1920 ({selection['seconds']:.0f} s)", flush=True)
+                print(
+                    f"{name}: chose D = ARV {selection['desired_arv']}, step {selection['strength_step']:g} on "
+                    f"1901-1920 ({selection['seconds']:.0f} s)",
+                    flush=True,
+                )
             adaptive = adaptive_options(selection["desired_arv"], selection["strength_step"], p)
             restarts = RESTARTS if strength == BEST_OF else 1
             strength = 0.0
@@ -282,8 +349,15 @@ def main() -> None:
         for seed in range(args.seeds):
             candidates = []
             for k in range(restarts):  # restart k of seed s is seed s + k * seeds: restart 0 is the plain row's net
-                model = train_network(make, train, seed=seed + k * args.seeds, epochs=epochs, lr=args.lr,
-                                      strength=strength, adaptive=adaptive)
+                model = train_network(
+                    make,
+                    train,
+                    seed=seed + k * args.seeds,
+                    epochs=epochs,
+                    lr=args.lr,
+                    strength=strength,
+                    adaptive=adaptive,
+                )
                 pred = one_step(model, p)[np.isin(p.time, first.time)]  # the same target years for every model
                 candidates.append((scores(pred, actual, masks), pred))
             best_score, best_pred = min(candidates, key=lambda c: c[0]["arv_train"])
@@ -291,12 +365,17 @@ def main() -> None:
             per_seed.append(best_score)
         seconds = time.perf_counter() - start
         keys = per_seed[0]
-        rows[name] = {"mean": {k: float(np.mean([s[k] for s in per_seed])) for k in keys},
-                      "std": {k: float(np.std([s[k] for s in per_seed])) for k in keys},
-                      "median": {k: float(np.median([s[k] for s in per_seed])) for k in keys},
-                      "per_seed": per_seed, "seconds": seconds, "seeds": args.seeds, "epochs": epochs,
-                      "restarts": restarts,
-                      "weight_elimination": adaptive or strength}
+        rows[name] = {
+            "mean": {k: float(np.mean([s[k] for s in per_seed])) for k in keys},
+            "std": {k: float(np.std([s[k] for s in per_seed])) for k in keys},
+            "median": {k: float(np.median([s[k] for s in per_seed])) for k in keys},
+            "per_seed": per_seed,
+            "seconds": seconds,
+            "seeds": args.seeds,
+            "epochs": epochs,
+            "restarts": restarts,
+            "weight_elimination": adaptive or strength,
+        }
         ensemble = np.mean(preds, axis=0)
         rows[f"{name}, ensemble of {args.seeds}"] = {"mean": scores(ensemble, actual, masks)}
         predictions[name] = ensemble
@@ -321,31 +400,54 @@ def main() -> None:
     for name, row in rows.items():
         m, s = row["mean"], row.get("std")
         cells = [f"{m[f'arv_{k}']:.3f}" + (f"+-{s[f'arv_{k}']:.3f}" if s else "") for k in ("train", *PERIODS)]
-        print(f"{name:<62} {cells[0]:>13} {cells[1]:>15} {cells[2]:>15}   "
-              f"{m['nmse_1921-1955']:.3f} / {m['nmse_1956-1979']:.3f}")
+        print(
+            f"{name:<62} {cells[0]:>13} {cells[1]:>15} {cells[2]:>15}   "
+            f"{m['nmse_1921-1955']:.3f} / {m['nmse_1956-1979']:.3f}"
+        )
         if "median" in row:
-            print(f"{'':<62} {'median':>13} {row['median']['arv_1921-1955']:>15.3f} "
-                  f"{row['median']['arv_1956-1979']:>15.3f}")
+            print(
+                f"{'':<62} {'median':>13} {row['median']['arv_1921-1955']:>15.3f} "
+                f"{row['median']['arv_1956-1979']:>15.3f}"
+            )
     for name, (train_arv, a, b) in PUBLISHED.items():
         print(f"{name + ' (published)':<62} {train_arv:>13.3f} {a:>15.3f} {b:>15.3f}")
     ours = [n for n in rows if "AR(" not in n and "sysidentpy" not in n]
     best = min(ours, key=lambda n: rows[n]["mean"]["arv_1921-1955"])
     best_arv = rows[best]["mean"]["arv_1921-1955"]
-    print(f"\nbest lamina model on 1921-1955: {best}: ARV {best_arv:.3f} (target <= 0.086; "
-          f"ratio to Weigend et al. {best_arv / 0.086:.2f})")
+    print(
+        f"\nbest lamina model on 1921-1955: {best}: ARV {best_arv:.3f} (target <= 0.086; "
+        f"ratio to Weigend et al. {best_arv / 0.086:.2f})"
+    )
 
     stop = int(np.searchsorted(years, 1979, side="right"))
     shown = [n for n in predictions if "TDNN" in n] + [n for n in predictions if n.startswith("AR(9)")]
     until = target_years <= 1979
-    plot_forecast(years[:stop], values[:stop], {n: (target_years[until], predictions[n][until]) for n in shown},
-                  boundaries={"train | test 1": 1920.5, "test 1 | test 2": 1955.5},
-                  title="Sunspots: one-step predictions (TDNN: mean of the seeds' predictions)",
-                  xlabel="year", ylabel="yearly sunspot number", path=RESULTS / "sunspots_forecast.png")
-    path = write_result("sunspots", {"sigma2": SIGMA2, "epochs": args.epochs, "lr": args.lr,
-                                     "weight_elimination": WEIGHT_ELIMINATION, "adaptive_selection": selection,
-                                     "cv_selection": cv_selection,
-                                     "rows": rows, "published": PUBLISHED, "best": best, "best_arv_1921_1955": best_arv,
-                                     "target": 0.086})
+    plot_forecast(
+        years[:stop],
+        values[:stop],
+        {n: (target_years[until], predictions[n][until]) for n in shown},
+        boundaries={"train | test 1": 1920.5, "test 1 | test 2": 1955.5},
+        title="Sunspots: one-step predictions (TDNN: mean of the seeds' predictions)",
+        xlabel="year",
+        ylabel="yearly sunspot number",
+        path=RESULTS / "sunspots_forecast.png",
+    )
+    path = write_result(
+        "sunspots",
+        {
+            "sigma2": SIGMA2,
+            "epochs": args.epochs,
+            "lr": args.lr,
+            "weight_elimination": WEIGHT_ELIMINATION,
+            "adaptive_selection": selection,
+            "cv_selection": cv_selection,
+            "rows": rows,
+            "published": PUBLISHED,
+            "best": best,
+            "best_arv_1921_1955": best_arv,
+            "target": 0.086,
+        },
+    )
     print(f"wrote {path} and {RESULTS / 'sunspots_forecast.png'}")
 
 

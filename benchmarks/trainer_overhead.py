@@ -7,6 +7,7 @@ hand-written loop, and faster than Lightning and Keras.
 
     python -m benchmarks.trainer_overhead [--steps 300] [--rounds 5]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,7 @@ def hand_loop(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
     start = time.perf_counter()
     perm = torch.randperm(len(x), generator=g)
     for i in range(steps):
-        idx = perm[i * BATCH: (i + 1) * BATCH]
+        idx = perm[i * BATCH : (i + 1) * BATCH]
         xb, yb = x.index_select(0, idx), y.index_select(0, idx)
         opt.zero_grad(set_to_none=True)
         loss = F.cross_entropy(model(xb), yb)
@@ -51,8 +52,16 @@ def lamina_trainer(x: torch.Tensor, y: torch.Tensor, steps: int, metrics: list |
     """lamina's Trainer on an in-memory dataset of exactly ``steps`` batches: one epoch; the loss is tracked on the
     device every step, plus the metrics asked for (default: accuracy)."""
     data = lamina.data.ArrayDataset(x[: steps * BATCH], y[: steps * BATCH])
-    trainer = lamina.Trainer(mlp(), loss="cross_entropy", optimizer={"type": "sgd", "lr": LR, "momentum": MOMENTUM},
-                             epochs=1, batch_size=BATCH, device="cpu", seed=0, metrics=metrics)
+    trainer = lamina.Trainer(
+        mlp(),
+        loss="cross_entropy",
+        optimizer={"type": "sgd", "lr": LR, "momentum": MOMENTUM},
+        epochs=1,
+        batch_size=BATCH,
+        device="cpu",
+        seed=0,
+        metrics=metrics,
+    )
     start = time.perf_counter()
     trainer.fit(data)
     return steps * BATCH / (time.perf_counter() - start)
@@ -76,10 +85,18 @@ def lightning_trainer(x: torch.Tensor, y: torch.Tensor, steps: int) -> float | N
         def configure_optimizers(self):
             return torch.optim.SGD(self.parameters(), lr=LR, momentum=MOMENTUM)
 
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x[: steps * BATCH], y[: steps * BATCH]),
-                                         batch_size=BATCH, shuffle=True)
-    trainer = L.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x[: steps * BATCH], y[: steps * BATCH]), batch_size=BATCH, shuffle=True
+    )
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     module = Module()
     start = time.perf_counter()
     trainer.fit(module, loader)
@@ -93,10 +110,18 @@ def keras_trainer(x: torch.Tensor, y: torch.Tensor, steps: int) -> float | None:
         return None
     if keras.backend.backend() != "torch":
         return None
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(500, activation="relu"),
-                              keras.layers.Dense(500, activation="relu"), keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=LR, momentum=MOMENTUM),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(500, activation="relu"),
+            keras.layers.Dense(500, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.SGD(learning_rate=LR, momentum=MOMENTUM),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     xs, ys = x[: steps * BATCH].numpy(), y[: steps * BATCH].numpy()
     start = time.perf_counter()
     model.fit(xs, ys, batch_size=BATCH, epochs=1, shuffle=True, verbose=0)
@@ -131,11 +156,19 @@ def main() -> None:
     print(f"\n{'trainer':32s} {'samples/s':>10s} {'ratio to hand loop':>20s}")
     for name, rate in medians.items():
         print(f"{name:32s} {rate:10,.0f} {rate / base:20.3f}")
-    write_result("trainer_overhead", {
-        "steps": args.steps, "rounds": args.rounds, "batch": BATCH, "model": "784-500-500-10 ReLU, SGD momentum",
-        "samples_per_s": medians, "all_rounds": rates, "ratio_to_hand_loop": {n: r / base for n, r in medians.items()},
-        "target": "lamina within 5% of the hand-written loop; faster than Lightning and Keras",
-    })
+    write_result(
+        "trainer_overhead",
+        {
+            "steps": args.steps,
+            "rounds": args.rounds,
+            "batch": BATCH,
+            "model": "784-500-500-10 ReLU, SGD momentum",
+            "samples_per_s": medians,
+            "all_rounds": rates,
+            "ratio_to_hand_loop": {n: r / base for n, r in medians.items()},
+            "target": "lamina within 5% of the hand-written loop; faster than Lightning and Keras",
+        },
+    )
 
 
 if __name__ == "__main__":

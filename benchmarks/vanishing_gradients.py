@@ -17,6 +17,7 @@ backward whose per-layer ``p.grad`` norms must agree. Beside them the closed-for
 
 Writes benchmarks/results/vanishing_gradients.{json,png} and benchmarks/results/diagnostics.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,18 +51,41 @@ class Variant:
 
 
 VARIANTS = [
-    Variant("sigmoid", "sigmoid", expected="vanishes towards the input (each layer: at most 1/4 ||W||_2)",
-            label="sigmoid, standard init"),
-    Variant("tanh", "tanh", expected="decreases towards the input (Glorot & Bengio 2010, Fig. 7)",
-            label="tanh, standard init"),
+    Variant(
+        "sigmoid",
+        "sigmoid",
+        expected="vanishes towards the input (each layer: at most 1/4 ||W||_2)",
+        label="sigmoid, standard init",
+    ),
+    Variant(
+        "tanh",
+        "tanh",
+        expected="decreases towards the input (Glorot & Bengio 2010, Fig. 7)",
+        label="tanh, standard init",
+    ),
     Variant("relu", "relu", init="he", expected="about constant with depth (He et al. 2015)", label="ReLU, He init"),
-    Variant("relu_batchnorm", "relu", init="he", batchnorm=True, expected="about constant (Ioffe & Szegedy 2015)",
-            label="ReLU + batchnorm"),
-    Variant("orthogonal", "tanh", init={"type": "orthogonal", "gain": 1.0},
-            expected="about constant (Saxe et al. 2014)", label="tanh, orthogonal init"),
-    Variant("rbm_pretrained", "sigmoid", pretrain="rbm",
-            expected="lower layers start with useful gradients (Hinton et al. 2006; Erhan et al. 2010)",
-            label="sigmoid, RBM-pretrained"),
+    Variant(
+        "relu_batchnorm",
+        "relu",
+        init="he",
+        batchnorm=True,
+        expected="about constant (Ioffe & Szegedy 2015)",
+        label="ReLU + batchnorm",
+    ),
+    Variant(
+        "orthogonal",
+        "tanh",
+        init={"type": "orthogonal", "gain": 1.0},
+        expected="about constant (Saxe et al. 2014)",
+        label="tanh, orthogonal init",
+    ),
+    Variant(
+        "rbm_pretrained",
+        "sigmoid",
+        pretrain="rbm",
+        expected="lower layers start with useful gradients (Hinton et al. 2006; Erhan et al. 2010)",
+        label="sigmoid, RBM-pretrained",
+    ),
 ]
 
 
@@ -70,11 +94,21 @@ def build(variant: Variant, depth: int, width: int, seed: int) -> nn.Module:
     layers = []
     for i in range(1, depth):
         if variant.batchnorm:
-            layers += [{"type": "dense", "units": width, "init": variant.init, "name": f"fc{i}"},
-                       {"type": "batchnorm"}, {"type": variant.activation}]
+            layers += [
+                {"type": "dense", "units": width, "init": variant.init, "name": f"fc{i}"},
+                {"type": "batchnorm"},
+                {"type": variant.activation},
+            ]
         else:
-            layers.append({"type": "dense", "units": width, "activation": variant.activation, "init": variant.init,
-                           "name": f"fc{i}"})
+            layers.append(
+                {
+                    "type": "dense",
+                    "units": width,
+                    "activation": variant.activation,
+                    "init": variant.init,
+                    "name": f"fc{i}",
+                }
+            )
     layers.append({"type": "dense", "units": 10, "init": variant.init, "name": f"fc{depth}"})
     layers = [{k: v for k, v in layer.items() if v is not None} for layer in layers]
     torch.manual_seed(seed)
@@ -85,11 +119,14 @@ def pretrain(variant: Variant, model: nn.Module, train, epochs: int, seed: int) 
     """Greedy RBM pretraining through the registry; a clear error while the method is not installed."""
     try:
         # weight cost 0.0002: the paper's, rbm's default before issue 25 made it a preset
-        spec = lamina.resolve("pretrain", {"method": variant.pretrain, "epochs": epochs, "weight_decay": 0.0002},
-                              path="pretrain")
+        spec = lamina.resolve(
+            "pretrain", {"method": variant.pretrain, "epochs": epochs, "weight_decay": 0.0002}, path="pretrain"
+        )
     except lamina.ConfigError as err:
-        raise RuntimeError(f"variant {variant.name!r} needs the pretraining method {variant.pretrain!r}, which is not "
-                           f"registered in this lamina ({err}); it arrives with lamina's RBM (issue 5)") from None
+        raise RuntimeError(
+            f"variant {variant.name!r} needs the pretraining method {variant.pretrain!r}, which is not "
+            f"registered in this lamina ({err}); it arrives with lamina's RBM (issue 5)"
+        ) from None
     with tempfile.TemporaryDirectory() as tmp:  # the method's per-layer checkpoints and figures: not kept
         (Path(tmp) / "checkpoints").mkdir()
         spec.pretrain(model, train, device="cpu", seed=seed, folder=Path(tmp) / "checkpoints")
@@ -114,11 +151,15 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, depth: int) -> d
     torch_s = time.perf_counter() - start
     grads = [r.grad_norm for r in flow.layers]
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    return {"grad_norm": grads, "delta_norm": [r.delta_norm for r in flow.layers],
-            "weight_norm": [r.weight_norm for r in flow.layers], "loss": flow.loss,
-            "spectral_norm": [torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() for m in linears],
-            "max_rel_diff_vs_torch": max(abs(a - b) / b for a, b in zip(grads, reference)),
-            "time_ratio_vs_torch": lamina_s / torch_s}
+    return {
+        "grad_norm": grads,
+        "delta_norm": [r.delta_norm for r in flow.layers],
+        "weight_norm": [r.weight_norm for r in flow.layers],
+        "loss": flow.loss,
+        "spectral_norm": [torch.linalg.matrix_norm(m.weight.detach(), ord=2).item() for m in linears],
+        "max_rel_diff_vs_torch": max(abs(a - b) / b for a, b in zip(grads, reference)),
+        "time_ratio_vs_torch": lamina_s / torch_s,
+    }
 
 
 def shrink(values: list[float]) -> float:
@@ -133,15 +174,26 @@ def run_variant(variant: Variant, splits, probe, args) -> dict:
         pretrain(variant, model, splits.train, args.pretrain_epochs, args.seed)
     model.train()
     at_init = measure(model, *probe, args.depth)
-    trainer = lamina.Trainer(model, loss="cross_entropy", epochs=args.epochs, batch_size=args.batch_size,
-                             optimizer={"type": "sgd", "lr": args.lr, "momentum": args.momentum}, seed=args.seed,
-                             device="cpu")
+    trainer = lamina.Trainer(
+        model,
+        loss="cross_entropy",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer={"type": "sgd", "lr": args.lr, "momentum": args.momentum},
+        seed=args.seed,
+        device="cpu",
+    )
     trainer.fit(splits.train)
     model.train()
     after = measure(model, *probe, args.depth)
     accuracy = trainer.evaluate(splits.validation)["accuracy"]
-    return {"status": "ok", "at_init": at_init, "after": after, "val_accuracy": accuracy,
-            "seconds": time.perf_counter() - start}
+    return {
+        "status": "ok",
+        "at_init": at_init,
+        "after": after,
+        "val_accuracy": accuracy,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
@@ -151,8 +203,10 @@ def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
     layers = list(range(1, args.depth + 1))
-    for ax, key, when in ((axes[0], "at_init", "at initialisation"), (axes[1], "after", f"after {args.epochs} epoch"
-                                                                     + ("s" if args.epochs > 1 else ""))):
+    for ax, key, when in (
+        (axes[0], "at_init", "at initialisation"),
+        (axes[1], "after", f"after {args.epochs} epoch" + ("s" if args.epochs > 1 else "")),
+    ):
         for v in variants:
             r = results[v.name]
             if r["status"] == "ok":
@@ -165,8 +219,11 @@ def plot(results: dict, variants: list[Variant], args, path: Path) -> Path:
     missing = [v.label for v in variants if results[v.name]["status"] != "ok"]
     note = f" (not run: {', '.join(missing)})" if missing else ""
     axes[1].legend(fontsize=9, loc="best")
-    fig.suptitle(f"Per-layer gradient norms of a {args.depth}-layer MLP ({args.width} units per hidden layer) on "
-                 f"MNIST, cross-entropy loss{note}", fontsize=11)
+    fig.suptitle(
+        f"Per-layer gradient norms of a {args.depth}-layer MLP ({args.width} units per hidden layer) on "
+        f"MNIST, cross-entropy loss{note}",
+        fontsize=11,
+    )
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -179,9 +236,11 @@ def markdown(results: dict, variants: list[Variant], args, command: str, len_tra
             rows.append(f"| {v.label} | not run: {r['short']} | | | | | {v.expected} |")
             continue
         a, b = r["at_init"], r["after"]
-        rows.append(f"| {v.label} | {a['grad_norm'][0] / a['grad_norm'][-1]:.3g} | {shrink(a['delta_norm']):.3g} | "
-                    f"{b['grad_norm'][0] / b['grad_norm'][-1]:.3g} | {shrink(b['delta_norm']):.3g} | "
-                    f"{100 * r['val_accuracy']:.2f}% | {v.expected} |")
+        rows.append(
+            f"| {v.label} | {a['grad_norm'][0] / a['grad_norm'][-1]:.3g} | {shrink(a['delta_norm']):.3g} | "
+            f"{b['grad_norm'][0] / b['grad_norm'][-1]:.3g} | {shrink(b['delta_norm']):.3g} | "
+            f"{100 * r['val_accuracy']:.2f}% | {v.expected} |"
+        )
     lines = [
         "## Vanishing gradients: per-layer gradient norms (`benchmarks/vanishing_gradients.py`)",
         "",
@@ -203,16 +262,22 @@ def markdown(results: dict, variants: list[Variant], args, command: str, len_tra
         a = sig["at_init"]
         bounds = [0.25 * s for s in a["spectral_norm"][1:]]
         ratios = [lo / hi for lo, hi in zip(a["delta_norm"], a["delta_norm"][1:])]
-        lines += [f"Sigmoid net at initialisation, closed-form bound vs measured: the per-layer shrink "
-                  f"||delta_l|| / ||delta_l+1|| is {min(ratios):.3g} to {max(ratios):.3g} (measured), bounded by "
-                  f"1/4 ||W_l+1||_2 = {min(bounds):.3g} to {max(bounds):.3g} (every layer within its bound: "
-                  f"{all(r <= b * (1 + 1e-9) for r, b in zip(ratios, bounds))}).", ""]
+        lines += [
+            f"Sigmoid net at initialisation, closed-form bound vs measured: the per-layer shrink "
+            f"||delta_l|| / ||delta_l+1|| is {min(ratios):.3g} to {max(ratios):.3g} (measured), bounded by "
+            f"1/4 ||W_l+1||_2 = {min(bounds):.3g} to {max(bounds):.3g} (every layer within its bound: "
+            f"{all(r <= b * (1 + 1e-9) for r, b in zip(ratios, bounds))}).",
+            "",
+        ]
     ok = [results[v.name] for v in variants if results[v.name]["status"] == "ok"]
     if ok:
         diff = max(max(r["at_init"]["max_rel_diff_vs_torch"], r["after"]["max_rel_diff_vs_torch"]) for r in ok)
         ratio = sum(r["at_init"]["time_ratio_vs_torch"] for r in ok) / len(ok)
-        lines += [f"Competitor (a hand-written PyTorch backward, `p.grad` norms): largest relative difference "
-                  f"{diff:.1e}; lamina's `gradient_flow` (deltas too) takes {ratio:.2f}x its time.", ""]
+        lines += [
+            f"Competitor (a hand-written PyTorch backward, `p.grad` norms): largest relative difference "
+            f"{diff:.1e}; lamina's `gradient_flow` (deltas too) takes {ratio:.2f}x its time.",
+            "",
+        ]
     lines += ["![vanishing gradients](vanishing_gradients.png)", "", f"Command (machine: 2-core CPU): `{command}`", ""]
     return "\n".join(lines)
 
@@ -228,8 +293,7 @@ def main() -> None:
     parser.add_argument("--pretrain-epochs", type=int, default=1, help="RBM epochs per layer")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-subset", type=int, default=None, help="train on this many images (default: 50,000)")
-    parser.add_argument("--variants", nargs="*", default=[v.name for v in VARIANTS],
-                        choices=[v.name for v in VARIANTS])
+    parser.add_argument("--variants", nargs="*", default=[v.name for v in VARIANTS], choices=[v.name for v in VARIANTS])
     args = parser.parse_args()
 
     subset = {"train_subset": args.train_subset + 10000} if args.train_subset else {}
@@ -245,8 +309,11 @@ def main() -> None:
             if "needs the pretraining method" not in str(err):
                 raise
             print(f"   {err}", file=sys.stderr, flush=True)
-            results[v.name] = {"status": "unavailable", "message": str(err),
-                               "short": f"pretrain method {v.pretrain!r} not registered yet (lamina's RBM, issue 5)"}
+            results[v.name] = {
+                "status": "unavailable",
+                "message": str(err),
+                "short": f"pretrain method {v.pretrain!r} not registered yet (lamina's RBM, issue 5)",
+            }
             continue
         r = results[v.name]
         for key in ("at_init", "after"):

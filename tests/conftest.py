@@ -1,4 +1,5 @@
 """Shared fixtures. Tests never download: datasets come from $LAMINA_DATA (CI: ../shared/datasets)."""
+
 from __future__ import annotations
 
 import os
@@ -23,6 +24,13 @@ def _has(dataset_files: list[str]) -> bool:
     return bool(root) and all((Path(root) / f).is_file() for f in dataset_files)
 
 
-MNIST_FILES = [f"mnist/{n}" for n in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-                                      "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")]
+MNIST_FILES = [
+    f"mnist/{n}"
+    for n in (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    )
+]
 needs_mnist = pytest.mark.skipif(not _has(MNIST_FILES), reason="MNIST files not found in $LAMINA_DATA")

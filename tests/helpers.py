@@ -5,6 +5,7 @@ count computed by hand) in a module of ``tests/layer_cases/``: ``CASES`` (and op
 that registers layers adds its own module there; tests/nn/test_layer_harness.py runs them all and fails for any
 registered layer without an entry.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -2,6 +2,7 @@
 each command the docs give for it (its docstring, ``benchmarks/RESULTS.md``, ``benchmarks/results/*.md``) names
 the script in that form, with options its argument parser defines. The scripts run in this process (``runpy``, as
 ``-m`` runs them) and stop at ``--help``, so no benchmark does any work here."""
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@ applications -> command line. Every lamina import of every module, at module lev
 with ``ast`` and checked against the layer order below; function-local imports are kept for the modules that load a
 heavy optional dependency (matplotlib, onnx, tensorboard), so that ``import lamina`` stays light.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,14 +19,37 @@ ROOT = Path(lamina.__file__).parent
 
 # lowest first; a module belongs to the layer of its longest listed prefix ("lamina" itself: the package root only)
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("foundation", ("lamina._version", "lamina.errors", "lamina.registry", "lamina.config", "lamina.config.problems",
-                    "lamina.config.fields", "lamina.config.spec", "lamina.config.component", "lamina.config.run_name",
-                    "lamina.files", "lamina.disk", "lamina.jsonio")),
+    (
+        "foundation",
+        (
+            "lamina._version",
+            "lamina.errors",
+            "lamina.registry",
+            "lamina.config",
+            "lamina.config.problems",
+            "lamina.config.fields",
+            "lamina.config.spec",
+            "lamina.config.component",
+            "lamina.config.run_name",
+            "lamina.files",
+            "lamina.disk",
+            "lamina.jsonio",
+        ),
+    ),
     ("components", ("lamina.data", "lamina.nn", "lamina.losses", "lamina.optim", "lamina.report")),
     # the trainer and what it runs: callbacks, checkpoints, metrics, RNG streams (seeded), the pretraining protocol
     ("loop", ("lamina.train",)),
-    ("models", ("lamina.generative", "lamina.memory", "lamina.timeseries", "lamina.multi_label", "lamina.multi_task",
-                "lamina.diagnostics")),
+    (
+        "models",
+        (
+            "lamina.generative",
+            "lamina.memory",
+            "lamina.timeseries",
+            "lamina.multi_label",
+            "lamina.multi_task",
+            "lamina.diagnostics",
+        ),
+    ),
     ("experiment", ("lamina.config.schema", "lamina.config.loader", "lamina.train.experiment", "lamina.train.runs")),
     ("apps", ("lamina.sklearn", "lamina.export", "lamina")),
     ("cli", ("lamina.cli", "lamina.__main__")),
@@ -34,18 +58,18 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 # imports against the order, each with its reason: (importer, the module its import statement names)
 UPWARD_EXCEPTIONS = {
     ("lamina.data", "lamina.timeseries"): "the lamina.data.SeriesDatasetSpec alias (module __getattr__, on use only) "
-                                          "for code written before the series datasets moved to lamina.timeseries",
+    "for code written before the series datasets moved to lamina.timeseries",
     ("lamina.data", "lamina.timeseries.datasets"): "the same alias",
 }
 # function-local imports of light modules, each with its reason: (importer, imported)
 LOCAL_EXCEPTIONS = {
     ("lamina.registry", "lamina.config.fields"): "resolve() validates through config.fields.component, which reads "
-                                                 "the registry; the registry itself imports nothing of lamina's but "
-                                                 "its errors",
+    "the registry; the registry itself imports nothing of lamina's but "
+    "its errors",
     ("lamina.registry", "lamina.config.problems"): "the same: resolve() turns pydantic errors into located problems",
     ("lamina.data", "lamina.timeseries.datasets"): "the lamina.data.SeriesDatasetSpec alias, resolved on use",
     ("lamina.config.spec", "lamina.config.component"): "Spec.option_names reads the target's signature through "
-                                                       "config.component, whose spec_base builds on Spec",
+    "config.component, whose spec_base builds on Spec",
 }
 HEAVY = ("matplotlib", "onnx", "onnxruntime", "onnxscript", "tensorboard", "torch.utils.tensorboard")
 
@@ -95,8 +119,11 @@ def imports_of(module: str) -> tuple[tuple[str, int, bool], ...]:
                     anchor = package.split(".")[: len(package.split(".")) - child.level + 1]
                     base = ".".join(anchor + ([base] if base else []))
                 found.append((base, child.lineno, local))
-                found.extend((f"{base}.{alias.name}", child.lineno, local) for alias in child.names
-                             if f"{base}.{alias.name}" in MODULES)
+                found.extend(
+                    (f"{base}.{alias.name}", child.lineno, local)
+                    for alias in child.names
+                    if f"{base}.{alias.name}" in MODULES
+                )
             visit(child, inner)
 
     visit(ast.parse(path.read_text(encoding="utf-8")), False)
@@ -141,8 +168,10 @@ def test_every_import_goes_down_the_layers():
     for module in MODULES:
         for target, line, _, named in lamina_imports(module):
             if layer_of(target) > layer_of(module) and (module, named) not in UPWARD_EXCEPTIONS:
-                wrong.append(f"{MODULES[module].relative_to(ROOT.parent)}:{line}: {module} "
-                             f"({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})")
+                wrong.append(
+                    f"{MODULES[module].relative_to(ROOT.parent)}:{line}: {module} "
+                    f"({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+                )
     assert not wrong, "imports against the layer order:\n" + "\n".join(wrong)
 
 
@@ -151,8 +180,10 @@ def test_function_local_lamina_imports_only_guard_heavy_dependencies():
     for module in MODULES:
         for target, line, local, named in lamina_imports(module):
             if local and target == named and not is_heavy(target) and (module, target) not in LOCAL_EXCEPTIONS:
-                wrong.append(f"{MODULES[module].relative_to(ROOT.parent)}:{line}: {module} imports {target} inside a "
-                             "function; import it at module level (it loads no heavy dependency)")
+                wrong.append(
+                    f"{MODULES[module].relative_to(ROOT.parent)}:{line}: {module} imports {target} inside a "
+                    "function; import it at module level (it loads no heavy dependency)"
+                )
     assert not wrong, "\n".join(wrong)
 
 
@@ -166,7 +197,7 @@ def test_module_level_imports_have_no_cycle():
         stack.append(module)
         for target in sorted(graph[module]):
             if state.get(target) == 1:
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state and (cycle := visit(target)):
                 return cycle
         stack.pop()
@@ -197,8 +228,16 @@ def test_the_checks_see_what_they_check():
 
 
 def test_import_lamina_loads_no_heavy_optional_dependency():
-    code = ("import sys, lamina; print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('matplotlib', 'onnx', 'onnxruntime', 'onnxscript', 'tensorboard') or m.startswith('torch.utils.tensorboard'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT.parent)})
+    code = (
+        "import sys, lamina; print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('matplotlib', 'onnx', 'onnxruntime', 'onnxscript', 'tensorboard') "
+        "or m.startswith('torch.utils.tensorboard'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT.parent)},
+    )
     assert out.stdout.strip() == "", out.stdout

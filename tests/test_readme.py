@@ -1,4 +1,5 @@
 """The README opens with the two commands a new user runs, and CI runs exactly the second one."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
 """The registry's kinds are a fixed set, and third-party components arrive through the ``lamina.plugins``
 entry-point group (issue 25): tests/plugin_package is such a package, found by ``importlib.metadata`` through its
 dist-info once its folder is on ``sys.path`` (in a subprocess, so that its layer stays out of this process)."""
+
 from __future__ import annotations
 
 import json
@@ -62,5 +63,7 @@ def test_a_plugin_registers_a_layer_through_the_entry_point_group_and_a_broken_o
     assert len(result["warnings"]) == 1, result["warnings"]
     category, message = result["warnings"][0]
     assert category == "PluginWarning"
-    assert message.startswith("lamina plugin 'broken' (lamina_plugin_example.broken:setup) failed to load and was "
-                              "skipped: ValueError: layer 'dense' is already registered to DenseSpec"), message
+    assert message.startswith(
+        "lamina plugin 'broken' (lamina_plugin_example.broken:setup) failed to load and was "
+        "skipped: ValueError: layer 'dense' is already registered to DenseSpec"
+    ), message

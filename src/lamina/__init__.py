@@ -8,6 +8,7 @@ pretrain it greedily with RBMs or autoencoders, and reproduce the classic papers
     run = lamina.train(exp)
     run.evaluate("test")
 """
+
 from lamina._version import __version__
 from lamina import data, losses, nn, optim  # noqa: E402  (registers layers, datasets, losses, optimizers)
 from lamina import diagnostics, generative, memory, timeseries  # noqa: E402,F401  (register their components)

@@ -4,6 +4,7 @@ the free space left (instead of a traceback from whichever write came next).
     with disk_errors(run_dir / "report.html"):
         path.write_text(page)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,8 +67,12 @@ def _as_error(err: OSError, path: Path) -> DiskFullError:
         why = "the disk quota is exhausted"
     why = why or "no space left on the device"
     left = f"{format_bytes(free)} free" if free is not None else "free space unknown"
-    return DiskFullError(f"{path}: could not write it: {why} ({left}); free some space and resume the run",
-                         path=path, free=free, errno_=err.errno)
+    return DiskFullError(
+        f"{path}: could not write it: {why} ({left}); free some space and resume the run",
+        path=path,
+        free=free,
+        errno_=err.errno,
+    )
 
 
 @contextlib.contextmanager

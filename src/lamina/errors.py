@@ -4,6 +4,7 @@ Every error a user can cause is a subclass of :class:`LaminaError` carrying a me
 names the file, the field or the layer and what was expected. Each also subclasses the builtin type a
 Python user would catch (``ValueError``, ``FileNotFoundError``, ...), so ``except ValueError`` keeps working.
 """
+
 from __future__ import annotations
 
 import difflib

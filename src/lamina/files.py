@@ -9,6 +9,7 @@ links (a ``runs/`` folder on another disk is a common and deliberate setup); onl
 Rewrites are atomic: the new content goes to a temporary file in the same folder, is flushed and fsynced, and is
 renamed over the old one, so a crash at any point leaves either the old file or the new one.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ def refuse_symlink(path: str | Path) -> Path:
     except FileNotFoundError:
         return path
     if stat.S_ISLNK(mode):
-        raise UnsafeFileError(f"{path}: is a symbolic link (to {os.readlink(path)!r}); lamina does not write through "
-                              "links, which would change the link's target. Replace it with a plain file or remove it")
+        raise UnsafeFileError(
+            f"{path}: is a symbolic link (to {os.readlink(path)!r}); lamina does not write through "
+            "links, which would change the link's target. Replace it with a plain file or remove it"
+        )
     return path
 
 

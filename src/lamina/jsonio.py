@@ -5,6 +5,7 @@ The one encoding, used by every JSON file lamina writes (``summary.json``, ``met
 results): a float that is not finite is written as the string ``"nan"``, ``"inf"`` or ``"-inf"``. :func:`loads`
 turns those three strings back into floats, so a value read back compares as it was written.
 """
+
 from __future__ import annotations
 
 import json

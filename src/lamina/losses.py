@@ -2,6 +2,7 @@
 
 Each spec builds a module ``loss(output, target) -> scalar`` and names the metrics that suit it.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -25,8 +26,10 @@ def matched_target(output: torch.Tensor, target: torch.Tensor, loss: str) -> tor
         return target
     if output.numel() == target.numel() and output.shape[0] == target.shape[0]:
         return target.reshape(output.shape)
-    raise ShapeError(f"{loss}: the model's output has shape {tuple(output.shape)} but the target "
-                     f"{tuple(target.shape)}; the last layer must give one value per target")
+    raise ShapeError(
+        f"{loss}: the model's output has shape {tuple(output.shape)} but the target "
+        f"{tuple(target.shape)}; the last layer must give one value per target"
+    )
 
 
 class LossSpec(Spec):
@@ -91,8 +94,10 @@ class _CrossEntropy(nn.Module):
         if output.dim() == 3 and target.dim() == 2:  # sequences: (N, L, C) logits, (N, L) labels
             output = output.transpose(1, 2)  # (N, C, L), the layout F.cross_entropy wants
         if not target.is_floating_point() and target.dim() != output.dim() - 1:
-            raise ShapeError(f"cross_entropy: logits of shape {tuple(output.shape)} need class-index targets of "
-                             f"shape {tuple(output.shape[:1] + output.shape[2:])}, got {tuple(target.shape)}")
+            raise ShapeError(
+                f"cross_entropy: logits of shape {tuple(output.shape)} need class-index targets of "
+                f"shape {tuple(output.shape[:1] + output.shape[2:])}, got {tuple(target.shape)}"
+            )
         return F.cross_entropy(output, target, label_smoothing=self.label_smoothing)
 
     def extra_repr(self) -> str:

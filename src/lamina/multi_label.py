@@ -6,6 +6,7 @@ label and the loss is the sum of the ``K`` per-label log losses (one independent
 averaged over examples. Metrics: ``accuracy`` (per label, i.e. one minus the Hamming loss) and ``subset_accuracy``
 (every label of the example right).
 """
+
 from __future__ import annotations
 
 from typing import ClassVar

@@ -16,6 +16,7 @@ Head ``h`` reads the model's ``h``-th output (the DAG's ``[model] outputs``, in 
 auxiliary classifiers want (GoogLeNet's two auxiliary heads, weight 0.3 each; Szegedy et al., 2015). Each head's
 loss and metrics are logged under its name (``digit_loss``, ``val_parity_accuracy``).
 """
+
 from __future__ import annotations
 
 import copy
@@ -49,8 +50,10 @@ def select_target(targets: Any, index: int, head: str) -> torch.Tensor:
     if not isinstance(targets, (tuple, list)):
         return targets
     if index >= len(targets):
-        raise ConfigError(f"train.loss: head {head!r} has no target: it reads target {index}, but the data gives "
-                          f"{len(targets)} target(s) (0..{len(targets) - 1}); set the head's `target`")
+        raise ConfigError(
+            f"train.loss: head {head!r} has no target: it reads target {index}, but the data gives "
+            f"{len(targets)} target(s) (0..{len(targets) - 1}); set the head's `target`"
+        )
     return targets[index]
 
 
@@ -82,8 +85,9 @@ class MultiTaskLoss(nn.Module):
         names: the heads' names, for messages.
     """
 
-    def __init__(self, losses: Sequence[nn.Module], weights: Sequence[float], targets: Sequence[int],
-                 names: Sequence[str]) -> None:
+    def __init__(
+        self, losses: Sequence[nn.Module], weights: Sequence[float], targets: Sequence[int], names: Sequence[str]
+    ) -> None:
         super().__init__()
         self.losses = nn.ModuleList(losses)
         self.weights, self.targets, self.names = list(weights), list(targets), list(names)
@@ -92,8 +96,10 @@ class MultiTaskLoss(nn.Module):
         """``outputs`` as a tuple with one entry per head, or a :class:`ConfigError` saying what is missing."""
         outs = _as_tuple(outputs)
         if len(outs) != len(self.losses):
-            raise ConfigError(f"train.loss: {len(self.losses)} heads ({', '.join(self.names)}) but the model returns "
-                              f"{len(outs)} output(s); list one node per head in [model] outputs")
+            raise ConfigError(
+                f"train.loss: {len(self.losses)} heads ({', '.join(self.names)}) but the model returns "
+                f"{len(outs)} output(s); list one node per head in [model] outputs"
+            )
         return outs
 
     def forward(self, outputs: Any, targets: Any) -> torch.Tensor:
@@ -179,8 +185,12 @@ class MultiTaskLossSpec(LossSpec):
 
     def build(self) -> nn.Module:
         """The loss module these options describe: a :class:`MultiTaskLoss` over the heads' built losses."""
-        return MultiTaskLoss([h.loss.build() for h in self.heads], [h.weight for h in self.heads],
-                             self.target_indices(), self.head_names())
+        return MultiTaskLoss(
+            [h.loss.build() for h in self.heads],
+            [h.weight for h in self.heads],
+            self.target_indices(),
+            self.head_names(),
+        )
 
     @property
     def default_metrics(self) -> list[Metric]:  # type: ignore[override]
@@ -188,7 +198,10 @@ class MultiTaskLossSpec(LossSpec):
         metrics: list[Metric] = []
         for i, (head, name, target) in enumerate(zip(self.heads, self.head_names(), self.target_indices())):
             metrics.append(HeadLoss(head.loss.build(), i, target, name))
-            specs = head.metrics if head.metrics is not None else [
-                resolve("metric", m, path=f"train.loss.heads[{i}].metrics") for m in head.loss.default_metrics]
+            specs = (
+                head.metrics
+                if head.metrics is not None
+                else [resolve("metric", m, path=f"train.loss.heads[{i}].metrics") for m in head.loss.default_metrics]
+            )
             metrics += [HeadMetric(spec.build(), i, target, name) for spec in specs]
         return metrics

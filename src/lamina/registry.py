@@ -21,6 +21,7 @@ empty kind. Third-party packages add components through the ``lamina.plugins`` e
 "Plugins"): the first lookup in any registry imports each plugin once; a plugin that fails to load is skipped with a
 :class:`PluginWarning` naming it.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -36,18 +37,20 @@ __all__ = ["Registry", "register", "registry", "resolve", "KINDS", "PLUGIN_GROUP
 T = TypeVar("T", bound=type)
 
 # kind -> the key that names the component inside its TOML table; a fixed set (read-only)
-KINDS: MappingProxyType[str, str] = MappingProxyType({
-    "layer": "type",
-    "activation": "type",
-    "initializer": "type",
-    "loss": "type",
-    "optimizer": "type",
-    "schedule": "type",
-    "dataset": "name",
-    "callback": "type",
-    "metric": "type",
-    "pretrain": "method",
-})
+KINDS: MappingProxyType[str, str] = MappingProxyType(
+    {
+        "layer": "type",
+        "activation": "type",
+        "initializer": "type",
+        "loss": "type",
+        "optimizer": "type",
+        "schedule": "type",
+        "dataset": "name",
+        "callback": "type",
+        "metric": "type",
+        "pretrain": "method",
+    }
+)
 
 PLUGIN_GROUP = "lamina.plugins"  # the entry-point group third-party components are declared in
 
@@ -124,8 +127,9 @@ def registry(kind: str) -> Registry:
     try:
         return _REGISTRIES[kind]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown registry kind {kind!r};{did_you_mean(kind, KINDS)} valid kinds: "
-                         f"{', '.join(KINDS)}") from None
+        raise ValueError(
+            f"unknown registry kind {kind!r};{did_you_mean(kind, KINDS)} valid kinds: {', '.join(KINDS)}"
+        ) from None
 
 
 _plugins_loaded = False
@@ -149,8 +153,12 @@ def load_plugins() -> None:
             if point.attr:
                 loaded()
         except Exception as err:  # noqa: BLE001 - any failure of third-party code: warn, go on without it
-            warnings.warn(f"lamina plugin {point.name!r} ({point.value}) failed to load and was skipped: "
-                          f"{type(err).__name__}: {err}", PluginWarning, stacklevel=3)
+            warnings.warn(
+                f"lamina plugin {point.name!r} ({point.value}) failed to load and was skipped: "
+                f"{type(err).__name__}: {err}",
+                PluginWarning,
+                stacklevel=3,
+            )
 
 
 def register(kind: str, name: str, *, aliases: tuple[str, ...] = ()) -> Callable[[T], T]:

@@ -1,4 +1,5 @@
 """Every command through typer's runner, including the error paths (exit code and message)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,8 +26,9 @@ def invoke(*args: str):
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("runs")
-    result = invoke("train", str(ROOT / "examples" / "digits_mlp.toml"), "--out", str(out), "--quiet",
-                    "--set", "train.epochs=3")
+    result = invoke(
+        "train", str(ROOT / "examples" / "digits_mlp.toml"), "--out", str(out), "--quiet", "--set", "train.epochs=3"
+    )
     assert result.exit_code == 0, result.output
     assert "test accuracy:" in result.output and "run folder:" in result.output
     (path,) = out.iterdir()
@@ -46,20 +48,31 @@ def test_python_dash_m_lamina():
 
 
 def test_train_writes_a_complete_run_folder(run_dir):
-    for name in ("config.toml", "metrics.jsonl", "summary.json", "report.html", "checkpoints/last.pt",
-                 "checkpoints/best.pt", "plots/loss.png", "plots/accuracy.png"):
+    for name in (
+        "config.toml",
+        "metrics.jsonl",
+        "summary.json",
+        "report.html",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "plots/loss.png",
+        "plots/accuracy.png",
+    ):
         assert (run_dir / name).is_file(), name
     summary = Run.open(run_dir).summary
     assert summary["status"] == "completed" and summary["epochs"] == 3 and 0.8 < summary["test"]["accuracy"] <= 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (("train", "nope.toml"), "nope.toml: no such file"),
-    (("train",), "give an experiment file"),
-    (("train", "x.toml", "--resume", "y"), "not both"),
-    (("evaluate", "no/such/run"), "no such run folder"),
-    (("config", "check", "missing.toml"), "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("train", "nope.toml"), "nope.toml: no such file"),
+        (("train",), "give an experiment file"),
+        (("train", "x.toml", "--resume", "y"), "not both"),
+        (("evaluate", "no/such/run"), "no such run folder"),
+        (("config", "check", "missing.toml"), "no such file"),
+    ],
+)
 def test_bad_input_exits_2_with_a_message(args, message):
     result = invoke(*args)
     assert result.exit_code == 2
@@ -118,7 +131,9 @@ def test_predict_png_matches_the_model(run_dir, tmp_path):
     Image.fromarray((image.numpy() * 255).round().astype(np.uint8), mode="L").save(tmp_path / "digit.png")
     result = invoke("predict", str(run_dir), str(tmp_path / "digit.png"), "--out", str(tmp_path / "p.npy"))
     assert result.exit_code == 0, result.output
-    pixels = torch.from_numpy(np.asarray(Image.open(tmp_path / "digit.png"), dtype=np.float32) / 255).reshape(1, 1, 8, 8)
+    pixels = torch.from_numpy(np.asarray(Image.open(tmp_path / "digit.png"), dtype=np.float32) / 255).reshape(
+        1, 1, 8, 8
+    )
     with torch.no_grad():
         expected = int(run.model(pixels).argmax(1))
     assert int(np.load(tmp_path / "p.npy")[0, 0]) == expected
@@ -186,10 +201,13 @@ def test_summary_is_the_first_sentence_of_the_first_paragraph():
     Args:
         source: ignored.
     """
-    assert summary(doc) == ("Pairs of images with two targets: the class, and whether it exceeds the second "
-                            "(built from digits or Mnist).")
-    assert summary("He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in). Second.") == \
-        "He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in)."
+    assert summary(doc) == (
+        "Pairs of images with two targets: the class, and whether it exceeds the second (built from digits or Mnist)."
+    )
+    assert (
+        summary("He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in). Second.")
+        == "He et al. (2015), e.g. for ReLU: N(0, 2 / fan_in)."
+    )
     assert summary(None) == "" and summary("No full stop") == "No full stop"
 
 

@@ -1,4 +1,5 @@
 """``lamina forecast``: a closed-loop forecast from a run trained on a CSV series with an exogenous column."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,12 +21,22 @@ def csv_run(tmp_path_factory):
     y = 0.5 + 0.4 * np.roll(u, 1)  # y(t) = 0.5 + 0.4 u(t-1): a delay-1 exogenous system
     path = folder / "plant.csv"
     path.write_text("t,y,u\n" + "".join(f"{a},{b:.6f},{c:.6f}\n" for a, b, c in zip(t[1:], y[1:], u[1:])))
-    exp = lamina.parse_experiment({
-        "name": "plant", "data": {"name": "csv_series", "path": str(path), "column": "y", "exogenous": ["u"],
-                                  "lags": 2, "exogenous_lags": 2, "test": 20},
-        "model": {"layers": [{"type": "narx", "output_lags": 2, "exogenous_lags": 2, "hidden": []}]},
-        "train": {"loss": "mse", "epochs": 2, "batch_size": 256, "optimizer": {"type": "lbfgs", "max_iter": 100}},
-    })
+    exp = lamina.parse_experiment(
+        {
+            "name": "plant",
+            "data": {
+                "name": "csv_series",
+                "path": str(path),
+                "column": "y",
+                "exogenous": ["u"],
+                "lags": 2,
+                "exogenous_lags": 2,
+                "test": 20,
+            },
+            "model": {"layers": [{"type": "narx", "output_lags": 2, "exogenous_lags": 2, "hidden": []}]},
+            "train": {"loss": "mse", "epochs": 2, "batch_size": 256, "optimizer": {"type": "lbfgs", "max_iter": 100}},
+        }
+    )
     try:
         run = lamina.train(exp, out=folder / "runs", progress="none")
     finally:
@@ -40,8 +51,9 @@ def test_forecast_after_a_csv_history_with_future_inputs(csv_run):
     rows += [f"{i},,{u[i]:.6f}" for i in range(60, 70)]  # the future: inputs known, y empty
     history.write_text("t,y,u\n" + "\n".join(rows) + "\n")
     out = folder / "forecast.csv"
-    result = CliRunner().invoke(app, ["forecast", str(run.dir), "--steps", "10", "--series", str(history),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["forecast", str(run.dir), "--steps", "10", "--series", str(history), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     values = np.loadtxt(out, delimiter=",", skiprows=1)[:, 1]
     np.testing.assert_allclose(values, 0.5 + 0.4 * u[59:69], atol=2e-3)  # the linear ARX fit is (nearly) exact

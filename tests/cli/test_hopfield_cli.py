@@ -1,4 +1,5 @@
 """``lamina hopfield capacity`` through typer's runner: the table, the plot, the JSON, and bad input."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,27 @@ runner = CliRunner()
 
 def test_capacity_prints_the_table_and_writes_the_plot(tmp_path):
     png, data = tmp_path / "capacity.png", tmp_path / "curves.json"
-    result = runner.invoke(app, ["hopfield", "capacity", "--n", "60", "--trials", "2", "--load-step", "0.1",
-                                 "--probes", "10", "-k", "0.2", "--out", str(png), "--json", str(data)])
+    result = runner.invoke(
+        app,
+        [
+            "hopfield",
+            "capacity",
+            "--n",
+            "60",
+            "--trials",
+            "2",
+            "--load-step",
+            "0.1",
+            "--probes",
+            "10",
+            "-k",
+            "0.2",
+            "--out",
+            str(png),
+            "--json",
+            str(data),
+        ],
+    )
     assert result.exit_code == 0, result.output
     for text in ("recall rate", "hebbian", "pseudoinverse k=0.2", "0.138", "plot:"):
         assert text in result.output

@@ -1,5 +1,6 @@
 """An option is declared once (issue 25): every registered component's spec agrees with the constructor it builds
 on each option's name, default and bounds, or is listed below with the reason it does not (yet)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -15,38 +16,104 @@ from lamina.registry import KINDS, registry
 
 # Each reason says why the component's options are not tied to a constructor. The test fails if an entry
 # becomes consistent (take it out), names nothing registered, or if a component outside the list drifts.
-_LAYER = ("builds a composition from the input shape (a torch module sized by it, an initializer, an activation), "
-          "so no one constructor's signature declares its options: lamina's `units` is nn.Linear's out_features "
-          "only once the input fixes in_features")
+_LAYER = (
+    "builds a composition from the input shape (a torch module sized by it, an initializer, an activation), "
+    "so no one constructor's signature declares its options: lamina's `units` is nn.Linear's out_features "
+    "only once the input fixes in_features"
+)
 _STRUCTURAL = "has no options of its own: it wires or reshapes other layers' outputs"
-_SOFTMAX = ("keeps dim = -1 (the last axis) where torch's default dim=None is the deprecated implicit-dimension "
-            "rule, so the two defaults differ on purpose")
+_SOFTMAX = (
+    "keeps dim = -1 (the last axis) where torch's default dim=None is the deprecated implicit-dimension "
+    "rule, so the two defaults differ on purpose"
+)
 _FUNCTION = "the spec is the implementation (a function of tensors it calls itself); no other class takes the options"
 _SCHEDULE = "the spec is the implementation: its factor(t) method reads its own fields; no class takes the options"
-_DATASET = ("the spec is the loader's only declaration: build() reads its fields; no class or function takes them "
-            "as keywords")
+_DATASET = (
+    "the spec is the loader's only declaration: build() reads its fields; no class or function takes them as keywords"
+)
 
 NOT_YET: dict[tuple[str, str], str] = {
-    **{("layer", n): _LAYER for n in (
-        "additive_attention", "avg_pool1d", "avg_pool2d", "batchnorm", "bidirectional", "conv1d", "conv2d", "dense",
-        "dot_product_attention", "dropconnect", "elman", "embedding", "gru", "highway",
-        "hopfield_attention", "im2col_conv2d", "inception", "instancenorm", "layernorm", "lstm", "max_pool1d",
-        "max_pool2d", "maxout", "narx", "residual", "rnn", "self_attention", "stacked_rnn", "tdnn",
-        "time_distributed")},
-    **{("layer", n): _STRUCTURAL for n in ("add", "average", "concat", "flatten", "global_avg_pool", "multiply",
-                                            "reshape")},
+    **{
+        ("layer", n): _LAYER
+        for n in (
+            "additive_attention",
+            "avg_pool1d",
+            "avg_pool2d",
+            "batchnorm",
+            "bidirectional",
+            "conv1d",
+            "conv2d",
+            "dense",
+            "dot_product_attention",
+            "dropconnect",
+            "elman",
+            "embedding",
+            "gru",
+            "highway",
+            "hopfield_attention",
+            "im2col_conv2d",
+            "inception",
+            "instancenorm",
+            "layernorm",
+            "lstm",
+            "max_pool1d",
+            "max_pool2d",
+            "maxout",
+            "narx",
+            "residual",
+            "rnn",
+            "self_attention",
+            "stacked_rnn",
+            "tdnn",
+            "time_distributed",
+        )
+    },
+    **{
+        ("layer", n): _STRUCTURAL
+        for n in ("add", "average", "concat", "flatten", "global_avg_pool", "multiply", "reshape")
+    },
     **{(kind, n): _SOFTMAX for kind in ("layer", "activation") for n in ("softmax", "log_softmax")},
-    **{("initializer", n): "an initializer is " + _FUNCTION.removeprefix("the spec is ") for n in (
-        "constant", "glorot_normal", "glorot_uniform", "he_normal", "he_uniform", "lecun_normal", "lecun_uniform",
-        "normal", "orthogonal", "uniform", "zeros")},
-    **{("loss", n): _FUNCTION for n in ("binary_cross_entropy", "cross_entropy", "huber", "mae", "mse",
-                                        "multi_label", "multi_task")},
-    **{("metric", n): _FUNCTION for n in ("accuracy", "mae", "mse", "nmse", "nrmse", "subset_accuracy",
-                                          "top_k_accuracy")},
-    **{("schedule", n): _SCHEDULE for n in ("constant", "cosine", "exponential", "inverse_time", "linear",
-                                            "multistep", "step")},
-    **{("dataset", n): _DATASET for n in ("csv_series", "digit_pairs", "digits", "fashion_mnist", "mackey_glass",
-                                          "mnist", "sunspots", "tinyshakespeare")},
+    **{
+        ("initializer", n): "an initializer is " + _FUNCTION.removeprefix("the spec is ")
+        for n in (
+            "constant",
+            "glorot_normal",
+            "glorot_uniform",
+            "he_normal",
+            "he_uniform",
+            "lecun_normal",
+            "lecun_uniform",
+            "normal",
+            "orthogonal",
+            "uniform",
+            "zeros",
+        )
+    },
+    **{
+        ("loss", n): _FUNCTION
+        for n in ("binary_cross_entropy", "cross_entropy", "huber", "mae", "mse", "multi_label", "multi_task")
+    },
+    **{
+        ("metric", n): _FUNCTION
+        for n in ("accuracy", "mae", "mse", "nmse", "nrmse", "subset_accuracy", "top_k_accuracy")
+    },
+    **{
+        ("schedule", n): _SCHEDULE
+        for n in ("constant", "cosine", "exponential", "inverse_time", "linear", "multistep", "step")
+    },
+    **{
+        ("dataset", n): _DATASET
+        for n in (
+            "csv_series",
+            "digit_pairs",
+            "digits",
+            "fashion_mnist",
+            "mackey_glass",
+            "mnist",
+            "sunspots",
+            "tinyshakespeare",
+        )
+    },
 }
 
 REGISTERED = [(kind, name) for kind in KINDS for name in registry(kind).names(aliases=False)]
@@ -74,12 +141,19 @@ def test_every_converted_kind_is_checked():
 
 # -- the check itself finds each kind of drift ------------------------------------------------------------------
 
+
 class _Widget:
     """A toy component whose constructor declares its options."""
 
     @validated
-    def __init__(self, size: Annotated[int, Bounds(ge=1)], *, rate: Annotated[float, Bounds(gt=0, lt=1)] = 0.5,
-                 mode: Annotated[str, Choices("fast", "slow")] = "fast", strict: bool = True) -> None:
+    def __init__(
+        self,
+        size: Annotated[int, Bounds(ge=1)],
+        *,
+        rate: Annotated[float, Bounds(gt=0, lt=1)] = 0.5,
+        mode: Annotated[str, Choices("fast", "slow")] = "fast",
+        strict: bool = True,
+    ) -> None:
         self.size, self.rate, self.mode, self.strict = size, rate, mode, strict
 
 
@@ -94,8 +168,11 @@ def _drifted(**fields) -> type:
     return spec
 
 
-_AGREED = {"rate": (number(0, 1, lo_open=True, hi_open=True), 0.5),
-           "mode": (Annotated[str, Choices("fast", "slow")], "fast"), "strict": (bool, True)}
+_AGREED = {
+    "rate": (number(0, 1, lo_open=True, hi_open=True), 0.5),
+    "mode": (Annotated[str, Choices("fast", "slow")], "fast"),
+    "strict": (bool, True),
+}
 
 
 def test_a_derived_spec_agrees_and_a_faithful_hand_copy_too():
@@ -104,12 +181,15 @@ def test_a_derived_spec_agrees_and_a_faithful_hand_copy_too():
     assert disagreements(_drifted(**_AGREED)) == []
 
 
-@pytest.mark.parametrize(("change", "found"), [
-    ({"rate": (number(0, 1, lo_open=True, hi_open=True), 0.25)}, "'rate': default 0.25 in the spec, 0.5 in"),
-    ({"rate": (number(0, 1), 0.5)}, "'rate': bounds/choices"),
-    ({"mode": (Annotated[str, Choices("fast", "slow", "auto")], "fast")}, "'mode': bounds/choices"),
-    ({"strict": None, "is_strict": (bool, True)}, "takes 'strict', which the spec has no field for (renamed?)"),
-])
+@pytest.mark.parametrize(
+    ("change", "found"),
+    [
+        ({"rate": (number(0, 1, lo_open=True, hi_open=True), 0.25)}, "'rate': default 0.25 in the spec, 0.5 in"),
+        ({"rate": (number(0, 1), 0.5)}, "'rate': bounds/choices"),
+        ({"mode": (Annotated[str, Choices("fast", "slow", "auto")], "fast")}, "'mode': bounds/choices"),
+        ({"strict": None, "is_strict": (bool, True)}, "takes 'strict', which the spec has no field for (renamed?)"),
+    ],
+)
 def test_drift_in_name_default_or_bounds_is_found(change, found):
     fields = {**_AGREED, **change}
     spec = _drifted(**{n: f for n, f in fields.items() if f is not None})

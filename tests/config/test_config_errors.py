@@ -1,4 +1,5 @@
 """The experiment file: every problem reported at once, with its path and a suggestion."""
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,14 @@ from lamina.errors import ConfigError
 
 VALID = {
     "data": {"name": "digits", "validation": 0.1},
-    "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 16, "activation": "relu"},
-                         {"type": "dropout", "p": 0.2}, {"type": "dense", "units": 10}]},
+    "model": {
+        "layers": [
+            {"type": "flatten"},
+            {"type": "dense", "units": 16, "activation": "relu"},
+            {"type": "dropout", "p": 0.2},
+            {"type": "dense", "units": 10},
+        ]
+    },
     "train": {"epochs": 2, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}},
 }
 
@@ -46,13 +53,16 @@ def test_every_problem_is_reported_with_its_path():
     assert text.startswith("4 problems:")
 
 
-@pytest.mark.parametrize("path, value, where, suggestion", [
-    (("model", "layers", 1, "type"), "dens", "model.layers[1]", "'dense'"),
-    (("train", "optimizer", "type"), "adma", "train.optimizer", "'adam'"),
-    (("train", "loss"), "cross_entropi", "train.loss", "'cross_entropy'"),
-    (("data", "name"), "mnsit", "data", "'mnist'"),
-    (("model", "layers", 1, "activation"), "rleu", "model.layers[1].activation", "'relu'"),
-])
+@pytest.mark.parametrize(
+    "path, value, where, suggestion",
+    [
+        (("model", "layers", 1, "type"), "dens", "model.layers[1]", "'dense'"),
+        (("train", "optimizer", "type"), "adma", "train.optimizer", "'adam'"),
+        (("train", "loss"), "cross_entropi", "train.loss", "'cross_entropy'"),
+        (("data", "name"), "mnsit", "data", "'mnist'"),
+        (("model", "layers", 1, "activation"), "rleu", "model.layers[1].activation", "'relu'"),
+    ],
+)
 def test_misspelt_names_get_a_did_you_mean(path, value, where, suggestion):
     raw = copy.deepcopy(VALID)
     node = raw
@@ -102,12 +112,16 @@ def test_cross_argument_rule_names_both():
 
 def test_dag_wiring_errors():
     raw = copy.deepcopy(VALID)
-    raw["model"] = {"inputs": ["image"], "outputs": ["head", "nope"], "nodes": [
-        {"name": "flat", "type": "flatten", "inputs": ["imgae"]},
-        {"name": "h", "type": "dense", "units": 4, "inputs": ["flat", "image"]},
-        {"name": "head", "type": "concat", "inputs": ["h"]},
-        {"name": "h", "type": "dense", "units": 3},
-    ]}
+    raw["model"] = {
+        "inputs": ["image"],
+        "outputs": ["head", "nope"],
+        "nodes": [
+            {"name": "flat", "type": "flatten", "inputs": ["imgae"]},
+            {"name": "h", "type": "dense", "units": 4, "inputs": ["flat", "image"]},
+            {"name": "head", "type": "concat", "inputs": ["h"]},
+            {"name": "h", "type": "dense", "units": 3},
+        ],
+    }
     found, _ = problems(raw)
     assert "'imgae' is not an input or node; did you mean 'image'?" in found["model.nodes[0].inputs"]
     assert "takes one input, got 2" in found["model.nodes[1].inputs"]
@@ -118,10 +132,12 @@ def test_dag_wiring_errors():
 
 def test_dag_cycle_is_an_error():
     raw = copy.deepcopy(VALID)
-    raw["model"] = {"nodes": [
-        {"name": "a", "type": "add", "inputs": ["input", "b"]},
-        {"name": "b", "type": "dense", "units": 4, "inputs": ["a"]},
-    ]}
+    raw["model"] = {
+        "nodes": [
+            {"name": "a", "type": "add", "inputs": ["input", "b"]},
+            {"name": "b", "type": "dense", "units": 4, "inputs": ["a"]},
+        ]
+    }
     found, _ = problems(raw)
     assert "cycle" in found["model.nodes"]
 
@@ -149,18 +165,29 @@ def test_missing_file(tmp_path):
 def test_overrides_set_values_and_expand_named_components():
     raw = copy.deepcopy(VALID)
     raw["train"]["optimizer"] = "adam"
-    exp = parse_experiment(raw, overrides=["train.epochs=7", "train.optimizer.lr=0.01", "model.layers[2].p=0.4",
-                                           "data.name=digits", "train.schedule={ type = \"step\", step_size = 2 }"])
+    exp = parse_experiment(
+        raw,
+        overrides=[
+            "train.epochs=7",
+            "train.optimizer.lr=0.01",
+            "model.layers[2].p=0.4",
+            "data.name=digits",
+            'train.schedule={ type = "step", step_size = 2 }',
+        ],
+    )
     assert exp.train.epochs == 7 and exp.train.optimizer.type_name == "adam" and exp.train.optimizer.lr == 0.01
     assert exp.model.layers[2].p == 0.4 and exp.train.schedule.step_size == 2
 
 
-@pytest.mark.parametrize("override, message", [
-    ("train.epochs", "expected KEY=VALUE"),
-    ("=3", "expected KEY=VALUE"),
-    ("model.layers[9].p=0.1", "out of range"),
-    ("train.epochs.x=1", "cannot set a key inside a int"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.epochs", "expected KEY=VALUE"),
+        ("=3", "expected KEY=VALUE"),
+        ("model.layers[9].p=0.1", "out of range"),
+        ("train.epochs.x=1", "cannot set a key inside a int"),
+    ],
+)
 def test_bad_overrides(override, message):
     with pytest.raises(ConfigError, match=message):
         apply_overrides(copy.deepcopy(VALID), [override])

@@ -1,4 +1,5 @@
 """Random mutations of a valid experiment raise only ConfigError (or parse), never anything from inside."""
+
 from __future__ import annotations
 
 import copy
@@ -11,11 +12,19 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.nn.builder import build_model
 from tests.config.test_config_errors import VALID
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
-                    st.text(max_size=12), st.sampled_from(["dense", "relu", "sgd", "mnist", "digits", "adam"]))
-values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
-                      max_leaves=6)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["dense", "relu", "sgd", "mnist", "digits", "adam"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=6,
+)
 
 
 def _paths(node, prefix=()):

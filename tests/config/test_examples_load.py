@@ -1,5 +1,6 @@
 """Every example experiment file still loads: its keys are the current ones (issue 25 renamed some, e.g. the RBM's
 ``cd_k`` to ``k``), its values in bounds, its names registered."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Registered datasets: the real files, splits and scaling."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,7 +14,9 @@ from tests.conftest import needs_mnist
 @needs_mnist
 def test_mnist_from_lamina_data():
     train, val, test = lamina.data.load("mnist", validation=10000)
-    assert train.x.shape == (50000, 1, 28, 28) and val.x.shape == (10000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
+    assert (
+        train.x.shape == (50000, 1, 28, 28) and val.x.shape == (10000, 1, 28, 28) and test.x.shape == (10000, 1, 28, 28)
+    )
     assert train.x.dtype == torch.float32 and 0.0 <= float(train.x.min()) and float(train.x.max()) == 1.0
     assert torch.equal(torch.bincount(test.y), torch.tensor([980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]))
     assert test.y[:5].tolist() == [7, 2, 1, 0, 4]  # the famous first test digits

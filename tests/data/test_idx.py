@@ -1,4 +1,5 @@
 """The IDX parser against files written byte by byte in the test (not by lamina's own writer)."""
+
 from __future__ import annotations
 
 import gzip
@@ -44,7 +45,12 @@ def test_truncated_data_says_how_much_is_missing(tmp_path):
     with pytest.raises(DataError) as info:
         read_idx(path)
     message = str(info.value)
-    assert str(path) in message and "truncated" in message and "10x28x28 uint8 = 7840 bytes" in message and "100" in message
+    assert (
+        str(path) in message
+        and "truncated" in message
+        and "10x28x28 uint8 = 7840 bytes" in message
+        and "100" in message
+    )
 
 
 def test_truncated_header(tmp_path):

@@ -1,5 +1,6 @@
 """Series data: the Mackey-Glass generator against an independent scipy integration, the sunspot file and the
 Weigend split, the series datasets' windows, and CSV series with their bad-input messages."""
+
 from __future__ import annotations
 
 import os
@@ -39,9 +40,11 @@ def _reference_mackey_glass(until: int, *, tau=17.0, a=0.2, b=0.1, power=10.0, x
         bounds.append((bounds[-1][1], bounds[-1][1] + tau))
     x = values[-1]
     for start, stop in bounds:
+
         def rhs(t, y):
             lag = delayed(t)
-            return [a * lag / (1 + lag ** power) - b * y[0]]
+            return [a * lag / (1 + lag**power) - b * y[0]]
+
         sol = solve_ivp(rhs, (start, stop), [x], method="DOP853", rtol=1e-11, atol=1e-13, dense_output=True)
         pieces.append((start, stop, sol))
         x = sol.y[0, -1]
@@ -80,8 +83,9 @@ def test_mackey_glass_dataset_windows_and_split():
     spec = lamina.data.spec("mackey_glass", train_samples=300, test_samples=100)
     p = spec.prepare()
     raw = p.data.values
-    np.testing.assert_allclose(p.scaler.inverse_transform(test.x[0].double().numpy()), raw[[281, 287, 293, 299]],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        p.scaler.inverse_transform(test.x[0].double().numpy()), raw[[281, 287, 293, 299]], rtol=1e-6
+    )
     assert np.mean(p.scaler.transform(raw[:300])) == pytest.approx(0.0, abs=1e-12)  # scaled on training data only
 
 
@@ -106,8 +110,16 @@ def _csv(tmp_path, text: str) -> str:
 def test_csv_series_with_exogenous_columns(tmp_path):
     rows = "\n".join(f"{t},{np.sin(t):.6f},{t % 3}" for t in range(40))
     path = _csv(tmp_path, "day,load,weekday\n" + rows + "\n")
-    spec = lamina.data.spec("csv_series", path=path, column="load", exogenous=["weekday"], lags=3, exogenous_lags=2,
-                            time_column="day", test=10)
+    spec = lamina.data.spec(
+        "csv_series",
+        path=path,
+        column="load",
+        exogenous=["weekday"],
+        lags=3,
+        exogenous_lags=2,
+        time_column="day",
+        test=10,
+    )
     train, _, test = spec.load()
     assert train.input_shape == (3 + 2,) and len(test) == 10
     assert spec.window.exogenous_lags == 2
@@ -123,6 +135,9 @@ def test_csv_series_bad_input_names_the_column(tmp_path):
     with pytest.raises(DataError, match=r"column 'value' holds 1 NaN or infinite value\(s\), at index 2"):
         lamina.data.load("csv_series", path=path, column="value", lags=2)
     path = _csv(tmp_path, "value\n" + "1\n" * 10)
-    with pytest.raises(DataError, match=r"the training period holds 8 values, too few for lags=12, horizon=1: it must "
-                                        r"hold at least 13"):
+    with pytest.raises(
+        DataError,
+        match=r"the training period holds 8 values, too few for lags=12, horizon=1: it must "
+        r"hold at least 13",
+    ):
         lamina.data.load("csv_series", path=path, column="value", lags=12)

@@ -1,4 +1,5 @@
 """Dataset files: lookup order, sha256 verification, atomic downloads, offline failure messages."""
+
 from __future__ import annotations
 
 import hashlib

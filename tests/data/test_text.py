@@ -1,4 +1,5 @@
 """Tiny Shakespeare: char-rnn's 95/5 split, next-character windows, the vocabulary and its errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,9 @@ from lamina.data.text import CharVocabulary, char_windows
 from lamina.errors import ConfigError, DataError
 from tests.conftest import _has
 
-needs_shakespeare = pytest.mark.skipif(not _has(["tinyshakespeare/input.txt"]),
-                                       reason="tinyshakespeare/input.txt not found in $LAMINA_DATA")
+needs_shakespeare = pytest.mark.skipif(
+    not _has(["tinyshakespeare/input.txt"]), reason="tinyshakespeare/input.txt not found in $LAMINA_DATA"
+)
 
 
 def test_char_windows_are_shifted_by_one():
@@ -25,8 +27,11 @@ def test_char_windows_are_shifted_by_one():
 def test_vocabulary_round_trip_and_unknown_character():
     vocab = CharVocabulary.of("hello world")
     assert vocab.chars == " dehlorw" and vocab.decode(vocab.encode("hold")) == "hold"
-    with pytest.raises(DataError, match=r"character 'z' \(position 2 of 'hoz'\) is not in the vocabulary of 8 "
-                                        r"characters: ' dehlorw'"):
+    with pytest.raises(
+        DataError,
+        match=r"character 'z' \(position 2 of 'hoz'\) is not in the vocabulary of 8 "
+        r"characters: ' dehlorw'",
+    ):
         vocab.encode("hoz")
 
 
@@ -43,7 +48,7 @@ def test_tinyshakespeare_split_like_char_rnn():
     assert vocab.decode(train.x[0]).startswith("First Citizen:")
     assert torch.equal(train.x[0, 1:], train.y[0, :-1]) and torch.equal(train.y[0, -1:], train.x[1, :1])
     text = spec.text()
-    assert vocab.decode(val.x[0]) == text[n - n_val: n - n_val + 100]  # validation follows the training text
+    assert vocab.decode(val.x[0]) == text[n - n_val : n - n_val + 100]  # validation follows the training text
 
 
 @needs_shakespeare

@@ -1,5 +1,6 @@
 """``lamina diagnose RUN`` and ``diagnose()``: tables, figures in the run's plots and report, callbacks in a run,
 skipped diagnostics with their reasons, and bad input."""
+
 from __future__ import annotations
 
 import json
@@ -55,14 +56,24 @@ def test_lamina_diagnose_prints_tables_and_refreshes_the_report(run):
     assert result.exit_code == 0, result.output
     for text in ("on 60 validation examples", "Gradient flow", "Jacobian spectra", "Units", "dense_1", "Sigmoid"):
         assert text in result.output
-    figures = ["gradient_flow", "jacobian_product_spectrum", "jacobian_layer_spectra", "activation_histograms",
-               "first_layer_filters", "embedding_pca", "saliency"]
+    figures = [
+        "gradient_flow",
+        "jacobian_product_spectrum",
+        "jacobian_layer_spectra",
+        "activation_histograms",
+        "first_layer_filters",
+        "embedding_pca",
+        "saliency",
+    ]
     report = (run.dir / "report.html").read_text()
     for name in figures:
         assert (run.dir / "plots" / f"diagnose_{name}.png").is_file() and f"diagnose {name.replace('_', ' ')}" in report
     saved = json.loads((run.dir / "diagnostics.json").read_text())
-    assert saved["examples"] == 60 and [r["name"] for r in saved["gradient_flow"]["layers"]] == \
-        ["dense_1", "dense_2", "dense_3"]
+    assert saved["examples"] == 60 and [r["name"] for r in saved["gradient_flow"]["layers"]] == [
+        "dense_1",
+        "dense_2",
+        "dense_3",
+    ]
     assert saved["skipped"] == {}
 
 
@@ -79,16 +90,26 @@ def test_lamina_diagnose_bad_input(run, tmp_path):
 
 def test_diagnose_skips_what_does_not_apply_and_says_why(tmp_path):
     torch.manual_seed(0)
-    graph = lamina.build_model({"inputs": ["x"], "nodes": [
-        {"name": "hidden", "type": "dense", "units": 4, "activation": "tanh", "inputs": ["x"]},
-        {"name": "out", "type": "dense", "units": 1}]}, (3,))
+    graph = lamina.build_model(
+        {
+            "inputs": ["x"],
+            "nodes": [
+                {"name": "hidden", "type": "dense", "units": 4, "activation": "tanh", "inputs": ["x"]},
+                {"name": "out", "type": "dense", "units": 1},
+            ],
+        },
+        (3,),
+    )
     result = diagnose(graph, (torch.randn(20, 3), torch.randn(20, 1)), folder=tmp_path)
     assert "needs a chain of layers" in result.skipped["jacobian spectrum"]
     assert "do not form a square image" in result.skipped["first-layer filters"]
     assert "needs a classifier" in result.skipped["saliency"]
     assert result.embedding.layer == "hidden" and result.units["hidden"].kind == "Tanh"
-    assert {p.name for p in result.figures} == {"diagnose_gradient_flow.png", "diagnose_activation_histograms.png",
-                                                "diagnose_embedding_pca.png"}
+    assert {p.name for p in result.figures} == {
+        "diagnose_gradient_flow.png",
+        "diagnose_activation_histograms.png",
+        "diagnose_embedding_pca.png",
+    }
     json.dumps(result.to_dict())
     with pytest.raises(lamina.diagnostics.DiagnosticsError, match="diagnose needs a model with trainable parameters"):
         diagnose(nn.Sequential(nn.ReLU()), torch.randn(3, 2))

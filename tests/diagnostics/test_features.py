@@ -1,4 +1,5 @@
 """Feature views: filters are the weights, PCA embeddings match an SVD, saliency of a linear model is its weight row."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,9 +21,15 @@ from lamina.diagnostics.plots import plot_embedding, plot_filters, plot_saliency
 
 def _mlp():
     torch.manual_seed(0)
-    return lamina.build_model([{"type": "flatten"}, {"type": "dense", "units": 5, "activation": "relu"},
-                               {"type": "dense", "units": 4, "activation": "tanh"}, {"type": "dense", "units": 3}],
-                              (1, 4, 6))
+    return lamina.build_model(
+        [
+            {"type": "flatten"},
+            {"type": "dense", "units": 5, "activation": "relu"},
+            {"type": "dense", "units": 4, "activation": "tanh"},
+            {"type": "dense", "units": 3},
+        ],
+        (1, 4, 6),
+    )
 
 
 def test_dense_and_conv_filters_are_the_weights_on_the_input_grid(tmp_path):
@@ -60,7 +67,7 @@ def test_pca_embedding_matches_the_svd_of_the_centred_activations(tmp_path):
         got = emb.points[:, k].double().numpy()
         sign = np.sign(got @ expected[:, k])
         np.testing.assert_allclose(sign * got, expected[:, k], atol=1e-5)
-    assert emb.explained_variance[0] == pytest.approx(s[0] ** 2 / (s ** 2).sum(), rel=1e-6)
+    assert emb.explained_variance[0] == pytest.approx(s[0] ** 2 / (s**2).sum(), rel=1e-6)
     assert torch.equal(emb.labels, y) and emb.layer == "dense_2"
     assert plot_embedding(emb, tmp_path / "e.png", classes=["a", "b", "c"]).is_file()
 
@@ -95,8 +102,9 @@ def test_saliency_of_a_linear_classifier_is_the_weight_row_of_the_scored_class(t
 
 
 def test_unknown_layer_lists_the_layers():
-    with pytest.raises(LayerNotFoundError, match="no layer 'dense_7'.*its layers are: flatten_0, dense_1, dense_2, "
-                                                 "dense_3"):
+    with pytest.raises(
+        LayerNotFoundError, match="no layer 'dense_7'.*its layers are: flatten_0, dense_1, dense_2, dense_3"
+    ):
         embed(_mlp(), torch.randn(5, 1, 4, 6), "dense_7")
     with pytest.raises(ValueError, match="`method` must be one of 'pca', 'tsne', got 'umap'"):
         embed(_mlp(), torch.randn(5, 1, 4, 6), method="umap")

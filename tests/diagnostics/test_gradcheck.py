@@ -1,4 +1,5 @@
 """gradcheck: flags wrong backward passes and passes right ones, agreeing with torch.autograd.gradcheck."""
+
 from __future__ import annotations
 
 import pytest
@@ -118,10 +119,15 @@ def test_module_parameters_below_a_wrong_layer_fail_and_those_above_pass():
 
 def test_lamina_network_with_dropout_passes_and_is_left_untouched():
     torch.manual_seed(0)
-    model = lamina.build_model([
-        {"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "tanh"},
-        {"type": "flatten"}, {"type": "dropout", "p": 0.5}, {"type": "dense", "units": 3},
-    ], (1, 3, 3))
+    model = lamina.build_model(
+        [
+            {"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "tanh"},
+            {"type": "flatten"},
+            {"type": "dropout", "p": 0.5},
+            {"type": "dense", "units": 3},
+        ],
+        (1, 3, 3),
+    )
     model.train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     result = gradcheck(model, torch.randn(2, 1, 3, 3), max_entries=6)
@@ -145,9 +151,13 @@ def test_nothing_to_check_is_an_error_naming_the_module():
 
 def test_wrong_input_shape_names_the_expected_one():
     model = lamina.build_model([{"type": "flatten"}, {"type": "dense", "units": 3}], (1, 4, 4))
-    with pytest.raises(lamina.ShapeError, match=r"expects inputs of shape \(N, 1, 4, 4\).*got a batch of shape \(2, 16\)"):
+    with pytest.raises(
+        lamina.ShapeError, match=r"expects inputs of shape \(N, 1, 4, 4\).*got a batch of shape \(2, 16\)"
+    ):
         gradcheck(model, torch.randn(2, 16))
-    with pytest.raises(lamina.ShapeError, match=r"gradcheck: Sequential failed on inputs of shapes \(2, 5\): mat1 and mat2"):
+    with pytest.raises(
+        lamina.ShapeError, match=r"gradcheck: Sequential failed on inputs of shapes \(2, 5\): mat1 and mat2"
+    ):
         gradcheck(nn.Sequential(nn.Tanh(), nn.Linear(3, 2)), torch.randn(2, 5))
     with pytest.raises(ValueError, match="`eps` must be > 0, got 0"):
         gradcheck(Sigmoid, torch.randn(3), eps=0)

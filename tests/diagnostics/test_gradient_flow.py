@@ -1,5 +1,6 @@
 """gradient_flow against back-propagation written out by hand; the sigmoid's 1/4 bound on random nets; the
 callback against gradient_flow on the same batch; bad input."""
+
 from __future__ import annotations
 
 import json
@@ -89,15 +90,17 @@ def test_restricting_to_named_layers_and_the_plot(tmp_path):
 
 def test_callback_record_at_step_1_equals_gradient_flow_on_that_batch(tmp_path):
     torch.manual_seed(0)
-    model = lamina.build_model([{"type": "dense", "units": 6, "activation": "sigmoid"}, {"type": "dense", "units": 3}],
-                               (4,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 6, "activation": "sigmoid"}, {"type": "dense", "units": 3}], (4,)
+    )
     x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
     expected = gradient_flow(model, (x, y))  # full batch: the first step sees all of it, in any order
     weights = {n: m.weight.detach().clone() for n, m in [("dense_0", model[0][0]), ("dense_1", model[1])]}
     lr = 0.3
     log = GradientFlowLog(every=2, folder=tmp_path)
     Trainer(model, optimizer={"type": "sgd", "lr": lr}, epochs=5, batch_size=16, callbacks=[log], seed=0).fit(
-        ArrayDataset(x, y))
+        ArrayDataset(x, y)
+    )
     lines = [json.loads(s) for s in (tmp_path / "gradient_flow.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 4] and lines == log.records
     first = lines[0]["layers"]
@@ -136,16 +139,26 @@ def test_callback_spec_from_a_config():
 
 
 def test_bad_input_is_named():
-    model = lamina.build_model([{"type": "flatten"}, {"type": "dense", "units": 3, "activation": "relu"},
-                                {"type": "dense", "units": 2}], (1, 2, 2))
+    model = lamina.build_model(
+        [{"type": "flatten"}, {"type": "dense", "units": 3, "activation": "relu"}, {"type": "dense", "units": 2}],
+        (1, 2, 2),
+    )
     batch = (torch.randn(4, 1, 2, 2), torch.tensor([0, 1, 0, 1]))
-    with pytest.raises(DiagnosticsError, match="gradient_flow needs a model with trainable parameters; Sequential has none"):
+    with pytest.raises(
+        DiagnosticsError, match="gradient_flow needs a model with trainable parameters; Sequential has none"
+    ):
         gradient_flow(nn.Sequential(nn.ReLU(), nn.Flatten()), batch)
-    with pytest.raises(lamina.ShapeError, match=r"expects inputs of shape \(N, 1, 2, 2\) \(one example: \(1, 2, 2\)\), "
-                                                r"got a batch of shape \(4, 4\)"):
+    with pytest.raises(
+        lamina.ShapeError,
+        match=r"expects inputs of shape \(N, 1, 2, 2\) \(one example: \(1, 2, 2\)\), "
+        r"got a batch of shape \(4, 4\)",
+    ):
         gradient_flow(model, (torch.randn(4, 4), batch[1]))
-    with pytest.raises(LayerNotFoundError, match=r"no layer 'dense_9' in the model; did you mean 'dense_2'\? its layers "
-                                                 r"are: flatten_0, dense_1, dense_2"):
+    with pytest.raises(
+        LayerNotFoundError,
+        match=r"no layer 'dense_9' in the model; did you mean 'dense_2'\? its layers "
+        r"are: flatten_0, dense_1, dense_2",
+    ):
         gradient_flow(model, batch, layers=["dense_9"])
     with pytest.raises(DiagnosticsError, match="layer 'flatten_0' \\(Flatten\\) has no trainable parameters"):
         gradient_flow(model, batch, layers=["flatten_0"])

@@ -1,5 +1,6 @@
 """jacobian_spectrum: exact isometry of deep orthogonal linear nets, closed-form Jacobians of tanh layers, finite
 differences for a convolution, and bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,9 +29,14 @@ def test_deep_linear_network_with_orthogonal_weights_is_an_exact_isometry():
 
 def test_tanh_layers_match_the_closed_form_jacobian():
     torch.manual_seed(1)
-    model = lamina.build_model([{"type": "dense", "units": 6, "activation": "tanh"},
-                                {"type": "dense", "units": 4, "activation": "tanh"},
-                                {"type": "dense", "units": 3}], (5,)).double()
+    model = lamina.build_model(
+        [
+            {"type": "dense", "units": 6, "activation": "tanh"},
+            {"type": "dense", "units": 4, "activation": "tanh"},
+            {"type": "dense", "units": 3},
+        ],
+        (5,),
+    ).double()
     x = torch.randn(7, 5, dtype=torch.float64)
     spectrum = jacobian_spectrum(model, x)
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
@@ -49,9 +55,15 @@ def test_tanh_layers_match_the_closed_form_jacobian():
 
 def test_convolution_jacobian_matches_finite_differences_and_reshapes_are_folded():
     torch.manual_seed(2)
-    model = lamina.build_model([{"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "relu"},
-                                {"type": "flatten"}, {"type": "dropout", "p": 0.5}, {"type": "dense", "units": 3}],
-                               (1, 4, 4)).double()
+    model = lamina.build_model(
+        [
+            {"type": "conv2d", "filters": 2, "kernel_size": 2, "activation": "relu"},
+            {"type": "flatten"},
+            {"type": "dropout", "p": 0.5},
+            {"type": "dense", "units": 3},
+        ],
+        (1, 4, 4),
+    ).double()
     model.train()
     x = torch.randn(2, 1, 4, 4, dtype=torch.float64)
     spectrum = jacobian_spectrum(model, x)
@@ -66,16 +78,19 @@ def test_convolution_jacobian_matches_finite_differences_and_reshapes_are_folded
             plus = block((x[n].flatten() + e).reshape(1, 1, 4, 4)).flatten()
             minus = block((x[n].flatten() - e).reshape(1, 1, 4, 4)).flatten()
             numeric[:, j] = ((plus - minus) / (2 * eps)).detach().numpy()
-        analytic = per_example_jacobian(block, x[n: n + 1])[0].numpy()
+        analytic = per_example_jacobian(block, x[n : n + 1])[0].numpy()
         np.testing.assert_allclose(analytic, numeric, atol=1e-8)
-        np.testing.assert_allclose(spectrum.layers[0].layer[n].numpy()[:16],
-                                   np.linalg.svd(numeric, compute_uv=False), atol=1e-7)
+        np.testing.assert_allclose(
+            spectrum.layers[0].layer[n].numpy()[:16], np.linalg.svd(numeric, compute_uv=False), atol=1e-7
+        )
 
 
 def test_table_and_plots(tmp_path):
     torch.manual_seed(0)
-    model = lamina.build_model([{"type": "dense", "units": 8, "activation": "sigmoid"} for _ in range(3)]
-                               + [{"type": "dense", "units": 2}], (8,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 8, "activation": "sigmoid"} for _ in range(3)] + [{"type": "dense", "units": 2}],
+        (8,),
+    )
     spectrum = jacobian_spectrum(model, torch.randn(20, 8), max_inputs=6)
     assert spectrum.n_inputs == 6 and "sigma(J_l...J_1)" in spectrum.table()
     # sigmoid: every singular value of J_l is at most max f' * ||W||_2 = ||W||_2 / 4
@@ -87,15 +102,26 @@ def test_table_and_plots(tmp_path):
 
 
 def test_bad_input():
-    graph = lamina.build_model({"inputs": ["x"], "nodes": [{"name": "a", "type": "dense", "units": 2, "inputs": ["x"]},
-                                                           {"name": "b", "type": "dense", "units": 2}]}, (3,))
+    graph = lamina.build_model(
+        {
+            "inputs": ["x"],
+            "nodes": [
+                {"name": "a", "type": "dense", "units": 2, "inputs": ["x"]},
+                {"name": "b", "type": "dense", "units": 2},
+            ],
+        },
+        (3,),
+    )
     with pytest.raises(DiagnosticsError, match="needs a chain of layers"):
         jacobian_spectrum(graph, torch.randn(2, 3))
     with pytest.raises(DiagnosticsError, match="jacobian_spectrum needs a model with trainable parameters"):
         jacobian_spectrum(nn.Sequential(nn.Tanh()), torch.randn(2, 3))
     model = lamina.build_model([{"type": "dense", "units": 2}], (3,))
-    with pytest.raises(lamina.ShapeError, match=r"expects inputs of shape \(N, 3\) \(one example: \(3,\)\), got a batch "
-                                                r"of shape \(2, 5\)"):
+    with pytest.raises(
+        lamina.ShapeError,
+        match=r"expects inputs of shape \(N, 3\) \(one example: \(3,\)\), got a batch "
+        r"of shape \(2, 5\)",
+    ):
         jacobian_spectrum(model, torch.randn(2, 5))
     big = lamina.build_model([{"type": "dense", "units": 3000}], (3000,))
     with pytest.raises(DiagnosticsError, match=r"layer 'dense_0': one example's Jacobian would hold 3000 x 3000"):

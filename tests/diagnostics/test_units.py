@@ -1,4 +1,5 @@
 """unit_statistics against networks built by hand with known dead and saturated units."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,11 +18,16 @@ def _set(linear: nn.Linear, weight, bias) -> None:
 
 
 def test_dead_relu_units_of_a_hand_built_network():
-    model = lamina.build_model([{"type": "dense", "units": 6, "activation": "relu"},
-                                {"type": "dense", "units": 4, "activation": "sigmoid"}], (3,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 6, "activation": "relu"}, {"type": "dense", "units": 4, "activation": "sigmoid"}],
+        (3,),
+    )
     # inputs are positive; units 0 and 3 have negative weights and bias: never positive, dead
-    _set(model[0][0], [[-1, -1, -1], [1, 0, 0], [0, 1, 0], [-2, -0.5, -1], [0, 0, 1], [1, -1, 0]],
-         [-0.1, 0, 0, -0.1, 0, 0.05])
+    _set(
+        model[0][0],
+        [[-1, -1, -1], [1, 0, 0], [0, 1, 0], [-2, -0.5, -1], [0, 0, 1], [1, -1, 0]],
+        [-0.1, 0, 0, -0.1, 0, 0.05],
+    )
     # sigmoid units 1 and 2 sit at a bound for every input, unit 0 and 3 around 0.5
     _set(model[1][0], torch.zeros(4, 6), [0.0, 20.0, -20.0, 0.1])
     x = torch.rand(50, 3) + 0.01
@@ -64,8 +70,9 @@ def test_a_model_without_activations_and_bad_input(tmp_path):
 
 
 def test_unit_statistics_callback_counts_the_dead_units(tmp_path):
-    model = lamina.build_model([{"type": "dense", "units": 4, "activation": "relu"}, {"type": "dense", "units": 2}],
-                               (2,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 4, "activation": "relu"}, {"type": "dense", "units": 2}], (2,)
+    )
     _set(model[0][0], [[1, 0], [-1, -1], [0, 1], [-1, -1]], [0.1, -5.0, 0.1, -5.0])  # two dead units
     data = lamina.data.ArrayDataset(torch.rand(20, 2), torch.randint(0, 2, (20,)))
     log = UnitStatisticsLog(every=1, folder=tmp_path)

@@ -4,6 +4,7 @@ The oracle of every round trip is the PyTorch model itself: the exported file, r
 from its weights, must give PyTorch's outputs (ONNX within 1e-5; the others exactly) on inputs it was not traced
 with.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,10 +26,21 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 DIGITS_MLP = {
     "name": "digits_mlp",
     "data": {"name": "digits", "validation": 0.1},
-    "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 32, "activation": "relu"},
-                         {"type": "dropout", "p": 0.2}, {"type": "dense", "units": 10}]},
-    "train": {"loss": "cross_entropy", "epochs": 1, "batch_size": 64, "seed": 0,
-              "optimizer": {"type": "adam", "lr": 0.01}},
+    "model": {
+        "layers": [
+            {"type": "flatten"},
+            {"type": "dense", "units": 32, "activation": "relu"},
+            {"type": "dropout", "p": 0.2},
+            {"type": "dense", "units": 10},
+        ]
+    },
+    "train": {
+        "loss": "cross_entropy",
+        "epochs": 1,
+        "batch_size": 64,
+        "seed": 0,
+        "optimizer": {"type": "adam", "lr": 0.01},
+    },
 }
 
 
@@ -50,6 +62,7 @@ def _torch_outputs(model: nn.Module, x: torch.Tensor) -> np.ndarray:
 
 
 # -- round trips ------------------------------------------------------------------------------------------------
+
 
 def test_mlp_run_to_onnx_matches_pytorch(run, images):
     result = export(run.dir, "onnx")
@@ -84,9 +97,16 @@ def test_cnn_estimator_to_onnx_and_safetensors(tmp_path):
 
     X, y = load_digits(return_X_y=True)
     X, y = (X[:600] / 16.0).astype(np.float32), y[:600]
-    clf = MLPClassifier(layers=[{"type": "conv2d", "filters": 6, "kernel_size": 3, "activation": "relu"},
-                                {"type": "max_pool2d", "kernel_size": 2}],
-                        input_shape=(1, 8, 8), max_iter=2, learning_rate_init=0.01, random_state=0).fit(X, y)
+    clf = MLPClassifier(
+        layers=[
+            {"type": "conv2d", "filters": 6, "kernel_size": 3, "activation": "relu"},
+            {"type": "max_pool2d", "kernel_size": 2},
+        ],
+        input_shape=(1, 8, 8),
+        max_iter=2,
+        learning_rate_init=0.01,
+        random_state=0,
+    ).fit(X, y)
     logits = _torch_outputs(clf.module_, torch.from_numpy(X))
     onnx_result = export(clf, "onnx", tmp_path / "cnn.onnx")
     got = load(onnx_result.path)(X)
@@ -100,9 +120,15 @@ def test_cnn_estimator_to_onnx_and_safetensors(tmp_path):
 def test_sigmoid_mlp_to_onnx(tmp_path):
     """A DBN fine-tuned as a classifier is a sigmoid MLP: stacked sigmoid layers and a softmax output."""
     torch.manual_seed(0)
-    model = lamina.build_model([{"type": "dense", "units": 50, "activation": "sigmoid"},
-                                {"type": "dense", "units": 30, "activation": "sigmoid"},
-                                {"type": "dense", "units": 10}, {"type": "softmax"}], input_shape=(20,))
+    model = lamina.build_model(
+        [
+            {"type": "dense", "units": 50, "activation": "sigmoid"},
+            {"type": "dense", "units": 30, "activation": "sigmoid"},
+            {"type": "dense", "units": 10},
+            {"type": "softmax"},
+        ],
+        input_shape=(20,),
+    )
     result = export(model, "onnx", tmp_path / "dbn.onnx")
     x = torch.rand(33, 20)
     np.testing.assert_allclose(load(result.path)(x), _torch_outputs(model, x), atol=1e-5, rtol=0)
@@ -135,13 +161,20 @@ def test_dbn_classifier_to_onnx(tmp_path, one_thread):
 
 def test_dag_with_two_inputs_and_two_outputs_to_onnx(tmp_path):
     torch.manual_seed(0)
-    model = lamina.build_model({"inputs": ["image", "meta"], "outputs": ["digit", "parity"], "nodes": [
-        {"name": "flat", "type": "flatten", "inputs": ["image"]},
-        {"name": "joined", "type": "concat", "inputs": ["flat", "meta"]},
-        {"name": "hidden", "type": "dense", "units": 16, "activation": "relu"},
-        {"name": "digit", "type": "dense", "units": 10, "inputs": ["hidden"]},
-        {"name": "parity", "type": "dense", "units": 2, "inputs": ["hidden"]}]},
-        {"image": (1, 8, 8), "meta": (3,)})
+    model = lamina.build_model(
+        {
+            "inputs": ["image", "meta"],
+            "outputs": ["digit", "parity"],
+            "nodes": [
+                {"name": "flat", "type": "flatten", "inputs": ["image"]},
+                {"name": "joined", "type": "concat", "inputs": ["flat", "meta"]},
+                {"name": "hidden", "type": "dense", "units": 16, "activation": "relu"},
+                {"name": "digit", "type": "dense", "units": 10, "inputs": ["hidden"]},
+                {"name": "parity", "type": "dense", "units": 2, "inputs": ["hidden"]},
+            ],
+        },
+        {"image": (1, 8, 8), "meta": (3,)},
+    )
     onnx_model = load(export(model, "onnx", tmp_path / "dag.onnx").path)
     assert onnx_model.input_names == ["image", "meta"] and onnx_model.output_names == ["digit", "parity"]
     image, meta = torch.randn(5, 1, 8, 8), torch.randn(5, 3)
@@ -152,6 +185,7 @@ def test_dag_with_two_inputs_and_two_outputs_to_onnx(tmp_path):
 
 # -- what cannot be exported --------------------------------------------------------------------------------------
 
+
 class InverseErf(nn.Module):
     """x -> erfinv(tanh x): torch has it; ONNX has no inverse error function."""
 
@@ -160,33 +194,39 @@ class InverseErf(nn.Module):
 
 
 def test_unsupported_onnx_op_names_the_layer_and_the_formats_that_support_it(tmp_path):
-    model = lamina.build_model([{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 4}],
-                               input_shape=(6,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 4}], input_shape=(6,)
+    )
     model.dense_0.activation = InverseErf()  # replaces the ReLU of the first layer
     with pytest.raises(ExportError) as info:
         export(model, "onnx", tmp_path / "bad.onnx")
     message = str(info.value)
-    assert "cannot export Stack to onnx: module 'dense_0.activation' (InverseErf) cannot be exported to onnx (" \
-           in message
+    assert (
+        "cannot export Stack to onnx: module 'dense_0.activation' (InverseErf) cannot be exported to onnx (" in message
+    )
     assert "erf_inv" in message  # the operator itself, from the exporter
     assert message.endswith("formats that can hold it: torchscript, exported-program")
     assert not (tmp_path / "bad.onnx").exists()
 
 
 def test_estimator_safetensors_needs_a_lamina_config(tmp_path):
-    with pytest.raises(ExportError, match="has none; formats that carry the graph: onnx, torchscript, "
-                                          "exported-program"):
+    with pytest.raises(
+        ExportError, match="has none; formats that carry the graph: onnx, torchscript, exported-program"
+    ):
         export(nn.Linear(3, 2), "safetensors", tmp_path / "w.safetensors", input_shape=(3,))
 
 
 # -- bad input ----------------------------------------------------------------------------------------------------
 
+
 def test_layers_are_named_by_their_place_in_the_config(run):
     from lamina.export import resolve_source
 
     source = resolve_source(run.dir)
-    assert source.describe("dense_1.linear", run.model.dense_1.linear) == \
-        "model.layers[1] 'dense_1' (Linear, in 'dense_1.linear')"
+    assert (
+        source.describe("dense_1.linear", run.model.dense_1.linear)
+        == "model.layers[1] 'dense_1' (Linear, in 'dense_1.linear')"
+    )
     assert source.describe("dropout_2", run.model.dropout_2) == "model.layers[2] 'dropout_2' (Dropout)"
 
 

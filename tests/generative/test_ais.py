@@ -1,4 +1,5 @@
 """Annealed importance sampling against the exact log-partition function."""
+
 from __future__ import annotations
 
 import warnings
@@ -92,8 +93,9 @@ def test_ais_is_within_a_tenth_of_a_nat_on_a_trained_mnist_rbm_with_20_hidden_un
     x = lamina.data.load("mnist", scale="binarize", flatten=True, train_subset=10000).train.x
     rbm = BernoulliRBM(784, 20)
     rbm.init_visible_bias(x)
-    Trainer(rbm, optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9}, epochs=5, batch_size=100, device="cpu",
-            seed=0).fit(ArrayDataset(x))
+    Trainer(
+        rbm, optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9}, epochs=5, batch_size=100, device="cpu", seed=0
+    ).fit(ArrayDataset(x))
     exact = exact_log_partition(rbm).item()
     estimate = ais_log_partition(rbm, 100, 14500, data=x, generator=torch.Generator().manual_seed(1))
     assert abs(estimate.log_z - exact) < 0.1

@@ -1,5 +1,6 @@
 """Autoencoders against independent oracles: hand-written losses in numpy, finite differences (gradcheck), the
 encoder Jacobian from torch.autograd.functional.jacobian, scikit-learn's PCA, scipy's relative entropy."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,11 @@ def test_losses_match_numpy_formulas(tied):
         xn = x.numpy()
         h = _sigmoid(xn @ w.T + c)
         r = _sigmoid(h @ w_dec.T + b) if loss == "cross_entropy" else h @ w_dec.T + b
-        expected = (-(xn * np.log(r) + (1 - xn) * np.log(1 - r)) if loss == "cross_entropy"
-                    else (r - xn) ** 2).sum(axis=1).mean()
+        expected = (
+            (-(xn * np.log(r) + (1 - xn) * np.log(1 - r)) if loss == "cross_entropy" else (r - xn) ** 2)
+            .sum(axis=1)
+            .mean()
+        )
         assert ae.training_loss((x, None)).item() == pytest.approx(expected, rel=1e-10)
         np.testing.assert_allclose(ae.reconstruct(x).detach().numpy(), r, rtol=1e-10)
     assert sum(p.numel() for p in ae.parameters()) == 12 * 5 + 5 + 12 + (0 if tied else 12 * 5)
@@ -57,13 +61,17 @@ class _TrainingLoss(torch.nn.Module):
         return self.ae.training_loss((x, None))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Autoencoder(6, 4, tied=False, activation="tanh", loss="mse", dtype=torch.float64),
-    lambda: SparseAutoencoder(6, 4, sparsity="kl", target=0.1, weight=0.5, dtype=torch.float64),
-    lambda: SparseAutoencoder(6, 4, sparsity="l1", weight=0.3, activation="tanh", loss="mse", dtype=torch.float64),
-    lambda: ContractiveAutoencoder(6, 4, contraction=0.7, dtype=torch.float64),
-    lambda: ContractiveAutoencoder(6, 4, contraction=0.7, activation="tanh", tied=False, dtype=torch.float64),
-], ids=["untied-tanh", "sparse-kl", "sparse-l1", "contractive", "contractive-tanh-untied"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Autoencoder(6, 4, tied=False, activation="tanh", loss="mse", dtype=torch.float64),
+        lambda: SparseAutoencoder(6, 4, sparsity="kl", target=0.1, weight=0.5, dtype=torch.float64),
+        lambda: SparseAutoencoder(6, 4, sparsity="l1", weight=0.3, activation="tanh", loss="mse", dtype=torch.float64),
+        lambda: ContractiveAutoencoder(6, 4, contraction=0.7, dtype=torch.float64),
+        lambda: ContractiveAutoencoder(6, 4, contraction=0.7, activation="tanh", tied=False, dtype=torch.float64),
+    ],
+    ids=["untied-tanh", "sparse-kl", "sparse-l1", "contractive", "contractive-tanh-untied"],
+)
 def test_training_loss_gradients_match_finite_differences(make):
     torch.manual_seed(1)
     ae = make()
@@ -99,7 +107,9 @@ def test_kl_sparsity_penalty_matches_scipy_relative_entropy():
     rho, rho_hat = 0.05, h.mean(0).numpy()
     expected = (scipy.special.rel_entr(rho, rho_hat) + scipy.special.rel_entr(1 - rho, 1 - rho_hat)).sum()
     assert float(kl_sparsity_penalty(h, rho)) == pytest.approx(expected, rel=1e-12)
-    assert float(kl_sparsity_penalty(torch.full((3, 4), 0.05, dtype=torch.float64), 0.05)) == pytest.approx(0, abs=1e-15)
+    assert float(kl_sparsity_penalty(torch.full((3, 4), 0.05, dtype=torch.float64), 0.05)) == pytest.approx(
+        0, abs=1e-15
+    )
 
 
 def test_l1_sparse_autoencoder_is_the_seeds_objective():
@@ -123,18 +133,30 @@ def test_linear_autoencoder_spans_the_pca_subspace(tied):
     x = (torch.randn(400, 8, generator=gen, dtype=torch.float64) * scales) @ basis.T + 2.0
     torch.manual_seed(6)
     ae = Autoencoder(8, 3, tied=tied, activation="linear", loss="mse", dtype=torch.float64)
-    lamina.Trainer(ae, optimizer={"type": "lbfgs", "lr": 1, "max_iter": 200, "tolerance_grad": 1e-12,
-                                  "tolerance_change": 1e-14, "line_search_fn": "strong_wolfe"},
-                   epochs=1, batch_size=400, device="cpu").fit(ArrayDataset(x))
-    components = PCA(n_components=3).fit(x.numpy()).components_.T          # (8, 3)
+    lamina.Trainer(
+        ae,
+        optimizer={
+            "type": "lbfgs",
+            "lr": 1,
+            "max_iter": 200,
+            "tolerance_grad": 1e-12,
+            "tolerance_change": 1e-14,
+            "line_search_fn": "strong_wolfe",
+        },
+        epochs=1,
+        batch_size=400,
+        device="cpu",
+    ).fit(ArrayDataset(x))
+    components = PCA(n_components=3).fit(x.numpy()).components_.T  # (8, 3)
     angles = scipy.linalg.subspace_angles(ae.decoder_matrix().detach().numpy(), components)
     # untied, the code is defined up to an invertible 3x3 map, a flat direction that slows L-BFGS down
     assert np.max(angles) < (1e-5 if tied else 2e-3)
     # and its error is PCA's: the sum of the discarded eigenvalues (of the biased covariance)
     pca = PCA(n_components=8).fit(x.numpy())
     discarded = pca.explained_variance_[3:].sum() * (len(x) - 1) / len(x)
-    assert float(ae.validation_metrics((x, None))["squared_error"]) == pytest.approx(discarded,
-                                                                                    rel=1e-8 if tied else 2e-3)
+    assert float(ae.validation_metrics((x, None))["squared_error"]) == pytest.approx(
+        discarded, rel=1e-8 if tied else 2e-3
+    )
 
 
 def test_denoising_autoencoder_reconstructs_the_clean_input_from_the_corrupted_one():
@@ -147,8 +169,10 @@ def test_denoising_autoencoder_reconstructs_the_clean_input_from_the_corrupted_o
     expected = torch.nn.functional.binary_cross_entropy_with_logits(r_logits, x, reduction="none").sum(1).mean()
     assert dae.training_loss((x, None)).item() == pytest.approx(float(expected), rel=1e-12)
     # transform and the validation metrics see the clean input
-    clean_logits = torch.sigmoid(x @ dae.weight.detach().T + dae.hidden_bias.detach()) @ dae.weight.detach() \
+    clean_logits = (
+        torch.sigmoid(x @ dae.weight.detach().T + dae.hidden_bias.detach()) @ dae.weight.detach()
         + dae.visible_bias.detach()
+    )
     clean = torch.nn.functional.binary_cross_entropy_with_logits(clean_logits, x, reduction="none").sum(1).mean()
     assert float(dae.validation_metrics((x, None))["loss"]) == pytest.approx(float(clean), rel=1e-12)
     torch.testing.assert_close(dae.reconstruct(x), torch.sigmoid(clean_logits))
@@ -167,8 +191,11 @@ def test_training_lowers_the_reconstruction_error_on_digits():
 
 def test_bad_input_is_refused_with_a_message():
     ae = Autoencoder(4, 2, loss="cross_entropy")
-    with pytest.raises(DataError, match=r"cross-entropy reconstruction loss needs inputs in \[0, 1\].*got values in "
-                                        r"\[-1, 2\].*loss = \"mse\""):
+    with pytest.raises(
+        DataError,
+        match=r"cross-entropy reconstruction loss needs inputs in \[0, 1\].*got values in "
+        r"\[-1, 2\].*loss = \"mse\"",
+    ):
         ae.training_loss((torch.tensor([[-1.0, 0.0, 0.5, 2.0]]), None))
     with pytest.raises(ShapeError, match="expects 4 inputs per example, got 5"):
         ae.transform(torch.rand(3, 5))
@@ -176,11 +203,17 @@ def test_bad_input_is_refused_with_a_message():
         SparseAutoencoder(4, 2, sparsity="kl", activation="relu")
     with pytest.raises(ValueError, match="cross-entropy reconstruction needs a sigmoid decoder"):
         Autoencoder(4, 2, loss="cross_entropy", output_activation="identity")
-    with pytest.raises(ValueError, match=r"Invalid Autoencoder: activation: expected one of .*got 'gelu'; did you "
-                                         r"mean 'relu'\?"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid Autoencoder: activation: expected one of .*got 'gelu'; did you "
+        r"mean 'relu'\?",
+    ):
         Autoencoder(4, 2, activation="gelu")
-    with pytest.raises(ValueError, match=r"Invalid DenoisingAutoencoder: level: expected a fraction of inputs in "
-                                         r"\[0, 1\] for masking corruption, got 1.5"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid DenoisingAutoencoder: level: expected a fraction of inputs in "
+        r"\[0, 1\] for masking corruption, got 1.5",
+    ):
         DenoisingAutoencoder(4, 2, level=1.5)
     with pytest.raises(ValueError, match="Invalid Autoencoder: n_hidden: expected an integer >= 1, got 0"):
         Autoencoder(4, 0)

@@ -1,5 +1,6 @@
 """Corruptions do what they claim: the measured fraction of corrupted inputs is the level asked for, the chosen
 inputs are spread uniformly, salt and pepper are equally likely, and Gaussian noise has the stated spread."""
+
 from __future__ import annotations
 
 import math

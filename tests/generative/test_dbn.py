@@ -1,5 +1,6 @@
 """Deep belief nets: the up-down surrogate against Hinton et al.'s delta rules computed by hand, greedy pretraining,
 generative classification, generation with clamped labels, conversion for backprop, and stack mismatches."""
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,11 @@ def test_up_down_gradients_are_hintons_wake_sleep_and_cd_rules():
     g = torch.Generator().manual_seed(11)
     (r0, rb0), (r1, rb1) = [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in dbn.recognition]
     (g0, gb0), (g1, gb1) = [(m.weight.detach().numpy(), m.bias.detach().numpy()) for m in dbn.generative]
-    w, b, c = (dbn.top.weight.detach().numpy(), dbn.top.visible_bias.detach().numpy(),
-               dbn.top.hidden_bias.detach().numpy())
+    w, b, c = (
+        dbn.top.weight.detach().numpy(),
+        dbn.top.visible_bias.detach().numpy(),
+        dbn.top.hidden_bias.detach().numpy(),
+    )
     n = 8
     # wake (up) pass with sampled states
     s0 = x.numpy()
@@ -83,9 +87,13 @@ def trained(request):
     splits = lamina.data.load("digits", scale="unit", flatten=True)
     torch.manual_seed(0)
     dbn = DBN([64, 48, 48, 96], n_labels=10)
-    records = dbn.pretrain(splits.train.x, splits.train.targets, device="cpu", seed=0,
-                           method={"method": "rbm", "epochs": 6, "batch_size": 32, "monitor_examples": 200,
-                                   "momentum_switch_epoch": 1})
+    records = dbn.pretrain(
+        splits.train.x,
+        splits.train.targets,
+        device="cpu",
+        seed=0,
+        method={"method": "rbm", "epochs": 6, "batch_size": 32, "monitor_examples": 200, "momentum_switch_epoch": 1},
+    )
     return dbn, records, splits
 
 
@@ -104,8 +112,9 @@ def test_up_down_fine_tuning_runs_in_the_trainer_and_keeps_the_classifier(traine
     dbn = copy.deepcopy(dbn)
     before = (dbn.predict(splits.test.x) != splits.test.targets).float().mean().item()
     trainer = Trainer(dbn, optimizer={"type": "sgd", "lr": 0.005}, epochs=2, batch_size=32, device="cpu", seed=0)
-    history = trainer.fit(ArrayDataset(splits.train.x, splits.train.targets),
-                          ArrayDataset(splits.test.x, splits.test.targets))
+    history = trainer.fit(
+        ArrayDataset(splits.train.x, splits.train.targets), ArrayDataset(splits.test.x, splits.test.targets)
+    )
     assert history[-1]["val_error"] <= before + 0.03 and np.isfinite(history[-1]["val_recon_error"])
 
 
@@ -124,19 +133,24 @@ def test_to_classifier_computes_the_up_pass_and_fine_tunes_by_backprop(trained):
     hidden = net[:-1](splits.test.x)
     pen = dbn.up(splits.test.x)
     torch.testing.assert_close(hidden, torch.sigmoid(pen @ dbn.top.weight[:, :48].t() + dbn.top.hidden_bias))
-    trainer = Trainer(net, optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9}, epochs=4, batch_size=32,
-                      device="cpu", seed=0)
+    trainer = Trainer(
+        net, optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9}, epochs=4, batch_size=32, device="cpu", seed=0
+    )
     trainer.fit(splits.train)
     assert trainer.evaluate(splits.test)["accuracy"] > 0.93
 
 
 def test_stack_mismatches_and_missing_labels_are_explained():
     dbn = DBN([6, 5, 4])
-    with pytest.raises(ShapeError, match="RBM 1 of the stack has 6 visible units but RBM 0 below it has 5 hidden "
-                                         "units"):
+    with pytest.raises(
+        ShapeError, match="RBM 1 of the stack has 6 visible units but RBM 0 below it has 5 hidden units"
+    ):
         dbn.load_rbms([BernoulliRBM(6, 5), BernoulliRBM(6, 4)])
-    with pytest.raises(ShapeError, match=r"a DBN of sizes \[6, 5, 4\] needs 2 RBMs of those sizes, got RBMs of sizes "
-                                         r"\[6, 5, 3\]"):
+    with pytest.raises(
+        ShapeError,
+        match=r"a DBN of sizes \[6, 5, 4\] needs 2 RBMs of those sizes, got RBMs of sizes "
+        r"\[6, 5, 3\]",
+    ):
         dbn.load_rbms([BernoulliRBM(6, 5), BernoulliRBM(5, 3)])
     labelled = DBN([6, 5, 4], n_labels=3)
     with pytest.raises(DataError, match="this DBN has 3 label units: give the labels y"):

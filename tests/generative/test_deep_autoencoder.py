@@ -1,5 +1,6 @@
 """The deep autoencoder: unrolled from any stack of greedy modules (encoder W, decoder W^T), its maps checked
 against the modules' own, pretrained by the greedy driver, fine-tuned end to end; bad stacks refused."""
+
 from __future__ import annotations
 
 import pytest
@@ -54,8 +55,11 @@ def test_unrolling_copies_weights_and_transposes_and_mirrors_the_nonlinearities(
 
 def test_a_stack_whose_sizes_do_not_chain_is_refused():
     a, b = Autoencoder(10, 6), Autoencoder(5, 3)
-    with pytest.raises(ShapeError, match=r"layers\[1\] has 5 visible units but the layer below it \(layers\[0\]\) has "
-                                         r"6 hidden units: a stack's sizes must chain"):
+    with pytest.raises(
+        ShapeError,
+        match=r"layers\[1\] has 5 visible units but the layer below it \(layers\[0\]\) has "
+        r"6 hidden units: a stack's sizes must chain",
+    ):
         DeepAutoencoder.unroll([a, b])
     deep = DeepAutoencoder([10, 6, 3])
     with pytest.raises(ShapeError, match=r"layers\[1\] has weights \(2, 6\), encoder layer 1 needs \(3, 6\)"):
@@ -70,14 +74,18 @@ def test_a_stack_whose_sizes_do_not_chain_is_refused():
 
 def test_pretrained_then_fine_tuned_on_digits():
     train = lamina.data.load("digits", flatten=True).train
-    deep = DeepAutoencoder.pretrained(train, [64, 32, 16, 2], method={"method": "denoising_autoencoder", "epochs": 3,
-                                                                      "batch_size": 64}, device="cpu", seed=1)
+    deep = DeepAutoencoder.pretrained(
+        train,
+        [64, 32, 16, 2],
+        method={"method": "denoising_autoencoder", "epochs": 3, "batch_size": 64},
+        device="cpu",
+        seed=1,
+    )
     records = deep.pretrained_layers
     assert [type(r.module) for r in records] == [DenoisingAutoencoder] * 3
     assert [r.module.loss for r in records] == ["cross_entropy", "cross_entropy", "cross_entropy"]
-    assert records[-1].module.activation == "identity"   # the linear 2-D code
-    for layer, record in zip((deep.encoder.dense_0.linear, deep.encoder.dense_1.linear, deep.encoder.dense_2),
-                             records):
+    assert records[-1].module.activation == "identity"  # the linear 2-D code
+    for layer, record in zip((deep.encoder.dense_0.linear, deep.encoder.dense_1.linear, deep.encoder.dense_2), records):
         assert torch.equal(layer.weight, record.module.weight.detach())
     assert torch.equal(deep.decoder.dense_2.weight, records[0].module.weight.detach().T)
     assert torch.equal(deep.decoder.dense_2.bias, records[0].module.visible_bias.detach())

@@ -1,6 +1,7 @@
 """The fused CPU kernels of the RBM's Gibbs steps against independent oracles: Random123's known answers for
 Threefry-2x32-20, torch's float64 formulas for the sigmoid / softplus / column sums, binomial bounds for the Bernoulli
 draws, and exact enumeration for the expected CD-1 update of a tiny RBM."""
+
 from __future__ import annotations
 
 import itertools
@@ -15,16 +16,20 @@ import torch.nn.functional as F
 from lamina.generative import BernoulliRBM, cd_statistics, cd_surrogate, fused_kernels
 from lamina.generative.rbm_functions import sample_bernoulli
 
-needs_kernels = pytest.mark.skipif(not fused_kernels.available(),
-                                   reason=f"fused kernels unavailable: {fused_kernels.unavailable_reason()}")
+needs_kernels = pytest.mark.skipif(
+    not fused_kernels.available(), reason=f"fused kernels unavailable: {fused_kernels.unavailable_reason()}"
+)
 
 
 @needs_kernels
-@pytest.mark.parametrize("counter, key, expected", [  # Random123 1.14, examples/kat_vectors, "threefry2x32 20" lines
-    ((0, 0), (0, 0), (0x6b200159, 0x99ba4efe)),
-    ((0xffffffff, 0xffffffff), (0xffffffff, 0xffffffff), (0x1cb996fc, 0xbb002be7)),
-    ((0x243f6a88, 0x85a308d3), (0x13198a2e, 0x03707344), (0xc4923a9c, 0x483df7a0)),
-])
+@pytest.mark.parametrize(
+    "counter, key, expected",
+    [  # Random123 1.14, examples/kat_vectors, "threefry2x32 20" lines
+        ((0, 0), (0, 0), (0x6B200159, 0x99BA4EFE)),
+        ((0xFFFFFFFF, 0xFFFFFFFF), (0xFFFFFFFF, 0xFFFFFFFF), (0x1CB996FC, 0xBB002BE7)),
+        ((0x243F6A88, 0x85A308D3), (0x13198A2E, 0x03707344), (0xC4923A9C, 0x483DF7A0)),
+    ],
+)
 def test_threefry_matches_the_known_answers(counter, key, expected):
     assert fused_kernels.threefry2x32_20(counter, key) == expected
 
@@ -68,8 +73,8 @@ def test_bernoulli_frequencies_are_within_binomial_bounds():
     assert ((freq - p.double()).abs() <= bound).all(), (freq, p)
     # neighbouring units and examples are uncorrelated (a generator fault would show here)
     u = draws[:, 4] - 0.5
-    assert abs(float((u[1:] * u[:-1]).mean())) < 5 * 0.25 / n ** 0.5
-    assert abs(float(((draws[:, 3] - 0.3) * (draws[:, 4] - 0.5)).mean())) < 5 * (0.21 * 0.25) ** 0.5 / n ** 0.5
+    assert abs(float((u[1:] * u[:-1]).mean())) < 5 * 0.25 / n**0.5
+    assert abs(float(((draws[:, 3] - 0.3) * (draws[:, 4] - 0.5)).mean())) < 5 * (0.21 * 0.25) ** 0.5 / n**0.5
 
 
 @needs_kernels
@@ -98,8 +103,16 @@ def test_fused_statistics_give_the_torch_formulas_value_and_gradient(persistent,
         rbm.hidden_bias.normal_(0, 0.3)
     v = (torch.rand(16, 20) < 0.4).float()
     start = (torch.rand(9, 20) < 0.5).float() if persistent else None
-    stats = cd_statistics(v, rbm.weight, rbm.visible_bias, rbm.hidden_bias, k=2, start=start, mean_field=mean_field,
-                          generator=torch.Generator())
+    stats = cd_statistics(
+        v,
+        rbm.weight,
+        rbm.visible_bias,
+        rbm.hidden_bias,
+        k=2,
+        start=start,
+        mean_field=mean_field,
+        generator=torch.Generator(),
+    )
     assert stats.chain.shape == ((9 if persistent else 16), 20)  # k = 2: the first step's sample at least
     assert stats.summary is not None
     fused = cd_surrogate(stats, rbm.weight, rbm.visible_bias, rbm.hidden_bias)
@@ -138,14 +151,21 @@ def test_fused_cd1_update_is_unbiased_against_enumeration():
 
 
 def test_the_environment_switch_turns_the_kernels_off():
-    code = ("from lamina.generative import fused_kernels as f; import torch; "
-            "print(f.available(), f.unavailable_reason()); "
-            "from lamina.generative.rbm_functions import sample_bernoulli; "
-            "g = torch.Generator().manual_seed(0); p = torch.full((3, 4), 0.5); "
-            "u = torch.rand(3, 4, generator=torch.Generator().manual_seed(0)); "
-            "print(torch.equal(sample_bernoulli(p, g), (u < p).float()))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "LAMINA_FUSED_KERNELS": "0"}).stdout.split("\n")
+    code = (
+        "from lamina.generative import fused_kernels as f; import torch; "
+        "print(f.available(), f.unavailable_reason()); "
+        "from lamina.generative.rbm_functions import sample_bernoulli; "
+        "g = torch.Generator().manual_seed(0); p = torch.full((3, 4), 0.5); "
+        "u = torch.rand(3, 4, generator=torch.Generator().manual_seed(0)); "
+        "print(torch.equal(sample_bernoulli(p, g), (u < p).float()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "LAMINA_FUSED_KERNELS": "0"},
+    ).stdout.split("\n")
     assert out[0] == "False disabled by LAMINA_FUSED_KERNELS=0" and out[1] == "True"
 
 

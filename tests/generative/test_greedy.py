@@ -1,5 +1,6 @@
 """The greedy layer-wise driver: it trains one module per hidden layer on the layer below's output and copies
 exactly the trained module's weights into the network."""
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -42,8 +43,12 @@ class ToyMethod(LayerwisePretrainSpec):
         return TiedLinearAutoencoder(n_visible, n_hidden)
 
 
-STACK = [{"type": "dense", "units": 6, "activation": "sigmoid"}, {"type": "dropout", "p": 0.5},
-         {"type": "dense", "units": 4, "activation": "sigmoid"}, {"type": "dense", "units": 3}]
+STACK = [
+    {"type": "dense", "units": 6, "activation": "sigmoid"},
+    {"type": "dropout", "p": 0.5},
+    {"type": "dense", "units": 4, "activation": "sigmoid"},
+    {"type": "dense", "units": 3},
+]
 
 
 def test_driver_trains_each_hidden_layer_on_the_one_below_and_copies_weights():
@@ -58,16 +63,22 @@ def test_driver_trains_each_hidden_layer_on_the_one_below_and_copies_weights():
         assert torch.equal(target.bias, record.module.hidden_bias.detach())
     # the second module's data is the first (pretrained) layer's activation of x; dropout is off
     expected = torch.sigmoid(x @ layers[0].module.weight.detach().T + layers[0].module.hidden_bias.detach())
-    torch.testing.assert_close(torch.sort(layers[1].module.seen_inputs[0], dim=0).values,
-                               torch.sort(expected, dim=0).values)
+    torch.testing.assert_close(
+        torch.sort(layers[1].module.seen_inputs[0], dim=0).values, torch.sort(expected, dim=0).values
+    )
     assert torch.equal(model.dense_3.weight, output_before)  # the output layer is left to fine-tuning
     assert len(layers[0].history) == 3
 
 
 def test_incompatible_layer_says_why_and_what_fits():
-    model = lamina.build_model([{"type": "dense", "units": 4, "activation": "relu"}, {"type": "dense", "units": 2}], (5,))
-    with pytest.raises(ConfigError, match=r"cannot pretrain layer 'dense_0' with relu units: its hidden units are "
-                                          r"logistic. It fits layers with sigmoid activation"):
+    model = lamina.build_model(
+        [{"type": "dense", "units": 4, "activation": "relu"}, {"type": "dense", "units": 2}], (5,)
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"cannot pretrain layer 'dense_0' with relu units: its hidden units are "
+        r"logistic. It fits layers with sigmoid activation",
+    ):
         pretrain_layerwise(model, torch.rand(8, 5), ToyMethod(), device="cpu")
 
 
@@ -95,8 +106,15 @@ def test_labels_are_learned_jointly_by_the_top_module_and_only_its_input_weights
     x, y = torch.rand(40, 10), torch.nn.functional.one_hot(torch.arange(40) % 3, 3).float()
     stack = [{"type": "dense", "units": n, "activation": "sigmoid"} for n in (6, 4, 3)]
     model = lamina.build_model(stack, (10,))
-    layers = pretrain_layerwise(model, x, {"method": "rbm", "epochs": 1, "batch_size": 40, "monitor_examples": 0},
-                                device="cpu", seed=0, include_last=True, labels=y)
+    layers = pretrain_layerwise(
+        model,
+        x,
+        {"method": "rbm", "epochs": 1, "batch_size": 40, "monitor_examples": 0},
+        device="cpu",
+        seed=0,
+        include_last=True,
+        labels=y,
+    )
     top = layers[-1].module
     assert [p.layer for p in layers] == ["dense_0", "dense_1", "dense_2"]
     assert top.softmax_units == 3 and tuple(top.weight.shape) == (3, 4 + 3)
@@ -106,6 +124,9 @@ def test_labels_are_learned_jointly_by_the_top_module_and_only_its_input_weights
     toy._name = "toy"
     with pytest.raises(ConfigError, match="toy cannot learn labels beside a layer's inputs"):
         pretrain_layerwise(lamina.build_model(stack, (10,)), x, toy, device="cpu", include_last=True, labels=y)
-    with pytest.raises(lamina.ShapeError, match=r"labels must be one-hot rows, one per example: shape \(40, K\), "
-                                                r"got \(39, 3\)"):
+    with pytest.raises(
+        lamina.ShapeError,
+        match=r"labels must be one-hot rows, one per example: shape \(40, K\), "
+        r"got \(39, 3\)",
+    ):
         pretrain_layerwise(lamina.build_model(stack, (10,)), x, toy, device="cpu", include_last=True, labels=y[:39])

@@ -1,5 +1,6 @@
 """The RBM with linear hidden units (Hinton & Salakhutdinov, 2006): free energy against numerical integration over
 the hidden states, the CD-1 gradient against the update of the paper's code, pretraining a linear code layer."""
+
 import math
 
 import numpy as np
@@ -54,8 +55,10 @@ def test_linear_code_layer_pretrained_below_rbm_layers_and_copied_exactly():
     torch.manual_seed(0)
     data = (torch.rand(256, 12) < 0.3).float()
     model = DeepAutoencoder([12, 8, 3], device="cpu")
-    methods = [{"method": "rbm", "epochs": 2, "monitor_examples": 0, "plots": False},
-               {"method": "linear_rbm", "epochs": 3, "batch_size": 32}]
+    methods = [
+        {"method": "rbm", "epochs": 2, "monitor_examples": 0, "plots": False},
+        {"method": "linear_rbm", "epochs": 3, "batch_size": 32},
+    ]
     records = pretrain_layerwise(model.encoder, data, methods, device="cpu", include_last=True)
     code = records[1].module
     assert isinstance(code, LinearHiddenRBM)
@@ -75,15 +78,18 @@ def test_training_lowers_the_reconstruction_error():
     data = prototypes[torch.randint(0, 4, (512,))]
     rbm = LinearHiddenRBM(20, 4)
     before = float(rbm.validation_metrics((data, None))["recon_error"])
-    Trainer(rbm, optimizer={"type": "sgd", "lr": 0.01, "momentum": 0.9}, epochs=30, batch_size=32,
-            device="cpu", seed=0).fit(data)
+    Trainer(
+        rbm, optimizer={"type": "sgd", "lr": 0.01, "momentum": 0.9}, epochs=30, batch_size=32, device="cpu", seed=0
+    ).fit(data)
     after = float(rbm.validation_metrics((data, None))["recon_error"])
     assert after < 0.5 * before
 
 
 def test_refuses_sigmoid_layers_and_data_outside_the_unit_interval():
     model = DeepAutoencoder([6, 4, 2], device="cpu")
-    with pytest.raises(ConfigError, match="linear_rbm cannot pretrain layer .* sigmoid units: its hidden units are linear"):
+    with pytest.raises(
+        ConfigError, match="linear_rbm cannot pretrain layer .* sigmoid units: its hidden units are linear"
+    ):
         pretrain_layerwise(model.encoder, torch.rand(8, 6), "linear_rbm", device="cpu", include_last=True)
     with pytest.raises(DataError, match=r"LinearHiddenRBM: visible data must be probabilities in \[0, 1\]"):
         LinearHiddenRBM(3, 2).prepare(torch.tensor([[0.0, 2.0, 0.5]]))

@@ -1,5 +1,6 @@
 """Data-parallel training: under DistributedDataParallel the CD surrogate's gradients are all-reduced like any other,
 so each rank ends with the mean of the per-rank CD updates (gloo, two processes on the CPU)."""
+
 from __future__ import annotations
 
 import os

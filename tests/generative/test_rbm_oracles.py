@@ -1,5 +1,6 @@
 """RBM math against independent oracles: brute-force enumeration of every joint state, numerical integration, the
 textbook CD update computed by hand, chi-square tests of the samplers, and scikit-learn's free energy."""
+
 from __future__ import annotations
 
 import itertools
@@ -57,7 +58,7 @@ def test_gaussian_log_partition_equals_numerical_integration():
 
     def unnormalised(v1, v0):  # sum_h exp(-E(v, h)) from the energy's definition
         v = np.array([v0, v1])
-        return np.exp(-((v - b) ** 2 / (2 * s ** 2)).sum() + hs @ c + hs @ w @ (v / s)).sum()
+        return np.exp(-((v - b) ** 2 / (2 * s**2)).sum() + hs @ c + hs @ w @ (v / s)).sum()
 
     z, _ = integrate.dblquad(unnormalised, -15, 15, -15, 15, epsabs=1e-11, epsrel=1e-11)
     assert exact_log_partition(rbm).item() == pytest.approx(np.log(z), abs=1e-7)
@@ -84,8 +85,10 @@ def _replay_cd(rbm, v, seed, *, k=1, mean_field=True, start=None):
     return v0, h0, vk, p
 
 
-@pytest.mark.parametrize("k, reconstruction, persistent", [(1, "probabilities", 0), (1, "samples", 0),
-                                                           (3, "probabilities", 0), (2, "samples", 6)])
+@pytest.mark.parametrize(
+    "k, reconstruction, persistent",
+    [(1, "probabilities", 0), (1, "samples", 0), (3, "probabilities", 0), (2, "samples", 6)],
+)
 def test_cd_surrogate_gradient_is_the_textbook_update(k, reconstruction, persistent):
     rbm = _rbm(7, 5, scale=0.5, k=k, reconstruction=reconstruction, persistent_chains=persistent)
     v = (torch.rand(16, 7, generator=torch.Generator().manual_seed(1)) < 0.4).double()
@@ -133,8 +136,12 @@ def test_gaussian_surrogate_gradients_match_the_hand_derived_ones():
     hk = sig((vk / s) @ w.T + c)
 
     def dF(v, hp):  # derivatives of F(v) = |v - b|^2 / (2 s^2) - sum softplus(c + W v/s), averaged over rows
-        return {"w": -hp.T @ (v / s) / len(v), "b": -((v - b) / s ** 2).mean(0), "c": -hp.mean(0),
-                "log_std": (-((v - b) ** 2) / s ** 2 + (v / s) * (hp @ w)).mean(0)}
+        return {
+            "w": -hp.T @ (v / s) / len(v),
+            "b": -((v - b) / s**2).mean(0),
+            "c": -hp.mean(0),
+            "log_std": (-((v - b) ** 2) / s**2 + (v / s) * (hp @ w)).mean(0),
+        }
 
     data, model = dF(v0, h0), dF(vk, hk)
     for name, param in (("w", rbm.weight), ("b", rbm.visible_bias), ("c", rbm.hidden_bias), ("log_std", rbm.log_std)):
@@ -145,7 +152,7 @@ def _chi_square_pvalue(samples, probabilities):
     """Chi-square goodness of fit of binary row samples to a distribution over all 2^n states (index = bits)."""
     n = samples.shape[1]
     index = (samples.long() * (2 ** torch.arange(n - 1, -1, -1))).sum(1)  # itertools.product order
-    counts = torch.bincount(index, minlength=2 ** n).numpy()
+    counts = torch.bincount(index, minlength=2**n).numpy()
     return stats.chisquare(counts, probabilities * counts.sum()).pvalue
 
 

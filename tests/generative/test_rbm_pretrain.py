@@ -1,5 +1,6 @@
 """``[pretrain] method = "rbm"`` / ``"gaussian_rbm"``: experiment files, figures in the report, refusals that
 explain."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,16 +63,21 @@ def test_spec_round_trips_and_misspellings_are_named():
 
 
 def test_relu_layers_are_refused_with_the_reason():
-    model = lamina.build_model([{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 2}],
-                               (6,))
-    with pytest.raises(ConfigError, match=r"rbm cannot pretrain layer 'dense_0' with relu units: an RBM's hidden units "
-                                          r"are binary.*It fits layers with sigmoid activation"):
+    model = lamina.build_model(
+        [{"type": "dense", "units": 8, "activation": "relu"}, {"type": "dense", "units": 2}], (6,)
+    )
+    with pytest.raises(
+        ConfigError,
+        match=r"rbm cannot pretrain layer 'dense_0' with relu units: an RBM's hidden units "
+        r"are binary.*It fits layers with sigmoid activation",
+    ):
         pretrain_layerwise(model, torch.rand(10, 6), "rbm", device="cpu")
 
 
 def test_real_valued_data_is_refused_before_training_with_advice():
-    model = lamina.build_model([{"type": "dense", "units": 8, "activation": "sigmoid"}, {"type": "dense", "units": 2}],
-                               (6,))
+    model = lamina.build_model(
+        [{"type": "dense", "units": 8, "activation": "sigmoid"}, {"type": "dense", "units": 2}], (6,)
+    )
     x = torch.randn(20, 6)
     with pytest.raises(DataError, match=r"BernoulliRBM: visible data must be binary.*method = \"gaussian_rbm\""):
         pretrain_layerwise(model, x, {"method": "rbm", "epochs": 1}, device="cpu")
@@ -80,9 +86,14 @@ def test_real_valued_data_is_refused_before_training_with_advice():
 def test_gaussian_rbm_method_puts_a_gaussian_rbm_under_the_first_layer_with_a_smaller_rate():
     spec = resolve("pretrain", {"method": "gaussian_rbm", "epochs": 1, "learn_std": True, "monitor_examples": 0})
     assert spec.for_layer(0).optimizer.lr == pytest.approx(0.001) and spec.for_layer(1).optimizer.lr == 0.1
-    model = lamina.build_model([{"type": "dense", "units": 8, "activation": "sigmoid"},
-                                {"type": "dense", "units": 5, "activation": "sigmoid"}, {"type": "dense", "units": 2}],
-                               (6,))
+    model = lamina.build_model(
+        [
+            {"type": "dense", "units": 8, "activation": "sigmoid"},
+            {"type": "dense", "units": 5, "activation": "sigmoid"},
+            {"type": "dense", "units": 2},
+        ],
+        (6,),
+    )
     x = torch.randn(64, 6) * 2 + 1
     records = pretrain_layerwise(model, x, spec, device="cpu")
     first, second = (r.module for r in records)

@@ -1,5 +1,6 @@
 """RBMs trained by the ordinary trainer: learning (measured by the exact log-likelihood), PCD, resuming, mixed
 precision, data-parallel gradients, monitoring, sampling reproducibility and bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,9 @@ def test_cd_and_pcd_raise_the_exact_test_log_likelihood(digits, options, lr, mom
     rbm = BernoulliRBM(64, 16, **options)
     rbm.init_visible_bias(train)
     before = _test_log_likelihood(rbm, test)  # the independent-pixels model with the data's base rates
-    Trainer(rbm, optimizer={"type": "sgd", "lr": lr, "momentum": momentum}, epochs=8, batch_size=32, device="cpu",
-            seed=0).fit(ArrayDataset(train))
+    Trainer(
+        rbm, optimizer={"type": "sgd", "lr": lr, "momentum": momentum}, epochs=8, batch_size=32, device="cpu", seed=0
+    ).fit(ArrayDataset(train))
     after = _test_log_likelihood(rbm, test)
     assert after > before + 2, (before, after)  # nats per 8x8 digit
 
@@ -48,8 +50,9 @@ def test_pcd_chains_are_checkpointed_and_a_resumed_run_is_bit_exact(digits):
     def trainer():
         rbm = BernoulliRBM(64, 10, persistent_chains=20)
         rbm.load_state_dict(initial)
-        return Trainer(rbm, optimizer={"type": "sgd", "lr": 0.05, "momentum": 0.5}, epochs=3, batch_size=64,
-                       device="cpu", seed=3)
+        return Trainer(
+            rbm, optimizer={"type": "sgd", "lr": 0.05, "momentum": 0.5}, epochs=3, batch_size=64, device="cpu", seed=3
+        )
 
     full = trainer()
     full.fit(ArrayDataset(train))
@@ -57,8 +60,14 @@ def test_pcd_chains_are_checkpointed_and_a_resumed_run_is_bit_exact(digits):
     first.fit(ArrayDataset(train), epochs=1)
     state = first.state_dict()
     assert not torch.equal(state["model"]["persistent_chain"], initial["persistent_chain"])
-    resumed = Trainer(BernoulliRBM(64, 10, persistent_chains=20), optimizer={"type": "sgd", "lr": 0.05}, epochs=3,
-                      batch_size=64, device="cpu", seed=99)
+    resumed = Trainer(
+        BernoulliRBM(64, 10, persistent_chains=20),
+        optimizer={"type": "sgd", "lr": 0.05},
+        epochs=3,
+        batch_size=64,
+        device="cpu",
+        seed=99,
+    )
     resumed.load_state_dict(state)
     resumed.fit(ArrayDataset(train))
     for name, value in full.model.state_dict().items():
@@ -70,7 +79,8 @@ def test_bf16_autocast_trains_with_float32_weights(digits):
     rbm = BernoulliRBM(64, 16)
     before = rbm.weight.detach().clone()
     Trainer(rbm, optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=64, device="cpu", precision="bf16").fit(
-        ArrayDataset(train))
+        ArrayDataset(train)
+    )
     assert rbm.weight.dtype == torch.float32 and torch.isfinite(rbm.weight).all()
     assert (rbm.weight - before).abs().max() > 1e-3
 
@@ -78,9 +88,14 @@ def test_bf16_autocast_trains_with_float32_weights(digits):
 def test_momentum_schedule_and_monitor_log_like_any_metric(digits):
     train, test = digits
     rbm = BernoulliRBM(64, 12)
-    trainer = Trainer(rbm, optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.5}, epochs=3, batch_size=64,
-                      device="cpu", callbacks=[RBMMonitor(test, ais_every=3, ais_runs=20, ais_betas=300),
-                                               MomentumSchedule(0.9, switch_epoch=2)])
+    trainer = Trainer(
+        rbm,
+        optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.5},
+        epochs=3,
+        batch_size=64,
+        device="cpu",
+        callbacks=[RBMMonitor(test, ais_every=3, ais_runs=20, ais_betas=300), MomentumSchedule(0.9, switch_epoch=2)],
+    )
     history = trainer.fit(ArrayDataset(train))
     assert trainer.optimizer.param_groups[0]["momentum"] == 0.9
     assert history["recon_error"][2] < history["recon_error"][0]
@@ -103,8 +118,11 @@ def test_sampling_is_reproducible_and_leaves_the_global_generator_alone():
 
 def test_non_binary_or_nan_data_is_refused_with_advice():
     rbm = BernoulliRBM(4, 3)
-    with pytest.raises(DataError, match=r"visible data must be binary \(0 or 1\) or probabilities in \[0, 1\]; "
-                                        r"got values in \[-1\.5, 2\].*scale = \"binarize\".*GaussianBernoulliRBM"):
+    with pytest.raises(
+        DataError,
+        match=r"visible data must be binary \(0 or 1\) or probabilities in \[0, 1\]; "
+        r"got values in \[-1\.5, 2\].*scale = \"binarize\".*GaussianBernoulliRBM",
+    ):
         rbm.training_loss((torch.tensor([[0.0, 1.0, -1.5, 2.0]]), None))
     with pytest.raises(DataError, match="got NaN values"):
         rbm.training_loss((torch.tensor([[0.0, float("nan"), 1.0, 1.0]]), None))
@@ -116,13 +134,16 @@ def test_non_binary_or_nan_data_is_refused_with_advice():
         GaussianBernoulliRBM(2, 2).training_loss((torch.tensor([[float("inf"), 0.0]]), None))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"k": 0}, "Invalid BernoulliRBM: k: expected an integer >= 1, got 0"),
-    ({"reconstruction": "mean"}, "reconstruction: expected one of 'probabilities', 'samples', got 'mean'"),
-    ({"sparsity_target": 1.5}, r"sparsity_target: expected a number in \(0, 1\), got 1.5"),
-    ({"persistent_chains": -1}, "persistent_chains: expected an integer >= 0, got -1"),
-    ({"softmax_units": 4}, r"softmax_units: must be < n_visible \(4\), got 4"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k": 0}, "Invalid BernoulliRBM: k: expected an integer >= 1, got 0"),
+        ({"reconstruction": "mean"}, "reconstruction: expected one of 'probabilities', 'samples', got 'mean'"),
+        ({"sparsity_target": 1.5}, r"sparsity_target: expected a number in \(0, 1\), got 1.5"),
+        ({"persistent_chains": -1}, "persistent_chains: expected an integer >= 0, got -1"),
+        ({"softmax_units": 4}, r"softmax_units: must be < n_visible \(4\), got 4"),
+    ],
+)
 def test_bad_options_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BernoulliRBM(4, 3, **kwargs)

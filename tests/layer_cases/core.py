@@ -1,4 +1,5 @@
 """Harness entries for the core layers (see tests/helpers.py)."""
+
 from __future__ import annotations
 
 # name -> (options, input shape (a list of shapes for merge layers), expected output shape, expected parameters)
@@ -28,9 +29,22 @@ CASES: dict[str, tuple[dict, object, tuple, int]] = {
     "multiply": ({}, [(4,), (4,)], (4,), 0),
     "average": ({}, [(4,), (4,), (4,)], (4,), 0),
 }
-for _act in ("relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "selu", "elu", "gelu", "softplus",
-             "identity", "hardtanh", "softsign", "threshold"):
+for _act in (
+    "relu",
+    "leaky_relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "selu",
+    "elu",
+    "gelu",
+    "softplus",
+    "identity",
+    "hardtanh",
+    "softsign",
+    "threshold",
+):
     CASES[_act] = ({}, (5,), (5,), 0)
 
 NO_GRADIENT = {"threshold"}  # the perceptron's step function has zero gradient everywhere
-

@@ -1,4 +1,5 @@
 """Harness entries for the memory layers (see tests/helpers.py)."""
+
 from __future__ import annotations
 
 # name -> (options, input shape, expected output shape, expected parameters)

@@ -1,4 +1,5 @@
 """Harness entries for the time-series layers (lamina.timeseries)."""
+
 from __future__ import annotations
 
 # name -> (options, input shape, expected output shape, expected parameters)

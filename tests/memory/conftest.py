@@ -1,6 +1,7 @@
 """One intra-op thread for the memory tests: they run many small torch operations (one asynchronous update step
 after another), which on a busy machine cost up to 100 times more when each waits for a second thread. The thread
 count is restored after each test."""
+
 from __future__ import annotations
 
 import pytest

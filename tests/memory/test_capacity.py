@@ -1,4 +1,5 @@
 """The capacity experiment: the Hebbian curve against the theory's shape, the 95% crossing by hand, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -9,9 +10,21 @@ from lamina.memory import CapacityCurve, capacity_curve, plot_capacity
 
 
 def curve(loads, recall):
-    return CapacityCurve(rule="hebbian", desaturation=None, n=100, noise=0.1, trials=1, mode="async", threshold=0.99,
-                         probes=None, loads=tuple(loads), patterns=tuple(round(a * 100) for a in loads),
-                         recall=tuple(recall), recall_trials=tuple((r,) for r in recall), steps=(1.0,) * len(loads))
+    return CapacityCurve(
+        rule="hebbian",
+        desaturation=None,
+        n=100,
+        noise=0.1,
+        trials=1,
+        mode="async",
+        threshold=0.99,
+        probes=None,
+        loads=tuple(loads),
+        patterns=tuple(round(a * 100) for a in loads),
+        recall=tuple(recall),
+        recall_trials=tuple((r,) for r in recall),
+        steps=(1.0,) * len(loads),
+    )
 
 
 def test_capacity_interpolates_the_first_crossing():
@@ -36,8 +49,15 @@ def test_desaturated_pseudoinverse_holds_more_than_hebbian():
 
 def test_stop_after_zero_ends_the_curve_and_probes_subsample(tmp_path):
     seen = []
-    result = capacity_curve("hebbian", 100, [0.05, 0.5, 0.6, 0.7, 0.8], trials=2, probes=10, stop_after_zero=2,
-                            on_load=lambda load, rate: seen.append(load))
+    result = capacity_curve(
+        "hebbian",
+        100,
+        [0.05, 0.5, 0.6, 0.7, 0.8],
+        trials=2,
+        probes=10,
+        stop_after_zero=2,
+        on_load=lambda load, rate: seen.append(load),
+    )
     assert result.loads == (0.05, 0.5, 0.6) and seen == [0.05, 0.5, 0.6]
     assert result.to_dict()["capacity_95"] == result.capacity(0.95)
     assert CapacityCurve.from_dict(json.loads(json.dumps(result.to_dict()))) == result
@@ -45,14 +65,17 @@ def test_stop_after_zero_ends_the_curve_and_probes_subsample(tmp_path):
     assert path.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rule": "pseudoinverse", "loads": [0.5, 1.2]}, "stores at most n = 50 patterns: load 1.2 asks for 60"),
-    ({"noise": 1.0}, "`noise` must be a fraction of bits in [0, 1), got 1.0"),
-    ({"desaturation": 0.0}, "`desaturation` must be a number k in (0, 1], got 0.0"),
-    ({"loads": [0.0, 0.1]}, "`loads` must be positive loads M/N"),
-    ({"probes": 0}, "`probes` must be a positive integer, got 0"),
-    ({"rule": "projection"}, "`rule` must be one of 'hebbian', 'pseudoinverse'"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rule": "pseudoinverse", "loads": [0.5, 1.2]}, "stores at most n = 50 patterns: load 1.2 asks for 60"),
+        ({"noise": 1.0}, "`noise` must be a fraction of bits in [0, 1), got 1.0"),
+        ({"desaturation": 0.0}, "`desaturation` must be a number k in (0, 1], got 0.0"),
+        ({"loads": [0.0, 0.1]}, "`loads` must be positive loads M/N"),
+        ({"probes": 0}, "`probes` must be a positive integer, got 0"),
+        ({"rule": "projection"}, "`rule` must be one of 'hebbian', 'pseudoinverse'"),
+    ],
+)
 def test_bad_input(kwargs, message):
     options = {"rule": "hebbian", "n": 50, "loads": [0.1], **kwargs}
     with pytest.raises(ValueError) as err:

@@ -1,5 +1,6 @@
 """Retrieval dynamics: a plain per-probe, per-unit loop as the oracle for the batched sweeps; energy descent as a
 property over random symmetric weights and states; synchronous steps against numpy."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,7 +49,9 @@ def test_both_sweeps_equal_the_plain_loop(sweep, memories):
     sweep(flat, fields, keys, columns, base, 0.0)
     ws = w.numpy().reshape(-1, n, n)
     for p in range(flat.shape[0]):
-        expected = reference_sweep(ws[p // b if memories else 0], s0.reshape(-1, n)[p].numpy(), keys[p].argsort().numpy())
+        expected = reference_sweep(
+            ws[p // b if memories else 0], s0.reshape(-1, n)[p].numpy(), keys[p].argsort().numpy()
+        )
         np.testing.assert_array_equal(flat[p].numpy(), expected)
     np.testing.assert_allclose(fields, dynamics.local_fields(w, flat.reshape(s0.shape)).reshape(-1, n), atol=1e-10)
 

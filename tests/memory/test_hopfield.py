@@ -1,4 +1,5 @@
 """The Hopfield memory as a user meets it: storage, recall, energy, stability, and every bad input with its message."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,7 +70,9 @@ def test_state_dict_round_trip(tmp_path):
     assert torch.equal(again.weights, memory.weights) and again.rank == 5 and repr(again) == repr(memory)
     state = memory.state_dict()
     state["raw"] = torch.zeros(3, 3)
-    with pytest.raises(ValueError, match=r"n = 30 units needs raw weights \(30, 30\) and patterns \(M, 30\), got \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"n = 30 units needs raw weights \(30, 30\) and patterns \(M, 30\), got \(3, 3\)"
+    ):
         Hopfield.from_state_dict(state)
     with pytest.raises(ValueError, match="needs the keys rank"):
         Hopfield.from_state_dict({k: v for k, v in memory.state_dict().items() if k != "rank"})
@@ -92,13 +95,17 @@ def test_recall_on_gpu_matches_cpu_fixed_points():
 
 # ---- bad input ----
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rule": "hebian"}, "`rule` must be one of 'hebbian', 'pseudoinverse', got 'hebian'; did you mean 'hebbian'?"),
-    ({"desaturation": 0.0}, "`desaturation` must be a number k in (0, 1]"),
-    ({"desaturation": 1.5}, "got 1.5"),
-    ({"desaturation": -0.1}, "got -0.1"),
-    ({"desaturation": True}, "got True"),
-])
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rule": "hebian"}, "`rule` must be one of 'hebbian', 'pseudoinverse', got 'hebian'; did you mean 'hebbian'?"),
+        ({"desaturation": 0.0}, "`desaturation` must be a number k in (0, 1]"),
+        ({"desaturation": 1.5}, "got 1.5"),
+        ({"desaturation": -0.1}, "got -0.1"),
+        ({"desaturation": True}, "got True"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError) as err:
         Hopfield(10, **kwargs)

@@ -1,4 +1,5 @@
 """The learning rules against independent oracles: the outer-product formula written as loops, numpy's pinv."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -101,8 +102,12 @@ def test_float32_projection_stays_exact_enough_up_to_m_equals_n():
 
 
 @settings(max_examples=25, deadline=None)
-@given(n=st.integers(4, 40), fraction=st.floats(0.05, 1.0), k=st.sampled_from([None, 0.05, 0.3, 1.0]),
-       seed=st.integers(0, 10_000))
+@given(
+    n=st.integers(4, 40),
+    fraction=st.floats(0.05, 1.0),
+    k=st.sampled_from([None, 0.05, 0.3, 1.0]),
+    seed=st.integers(0, 10_000),
+)
 def test_every_set_of_independent_patterns_is_stored_as_fixed_points(n, fraction, k, seed):
     m = max(1, round(fraction * n))
     patterns = bipolar(m, n, seed)

@@ -1,5 +1,6 @@
 """The modern Hopfield network: its energy against scipy's logsumexp, energy descent (Ramsauer et al.'s Theorem 1),
 one-step retrieval against brute-force nearest patterns, and the layer against torch's attention."""
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,9 @@ from lamina.registry import resolve
 def test_energy_matches_the_formula_with_scipy():
     rng = np.random.default_rng(0)
     x, xi, beta = rng.normal(size=(7, 5)), rng.normal(size=(3, 5)), 0.7
-    expected = [-logsumexp(beta * x @ s) / beta + 0.5 * s @ s + math.log(7) / beta
-                + 0.5 * max(np.sum(x ** 2, axis=1)) for s in xi]
+    expected = [
+        -logsumexp(beta * x @ s) / beta + 0.5 * s @ s + math.log(7) / beta + 0.5 * max(np.sum(x**2, axis=1)) for s in xi
+    ]
     got = modern_energy(torch.from_numpy(xi), torch.from_numpy(x), beta)
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-12)
     memory = ModernHopfield(5, beta=beta, dtype=torch.float64).store(x)
@@ -82,8 +84,9 @@ def test_one_step_layer_is_scaled_dot_product_attention(shape):
     keys, values = layer.keys, layer.values
     if x.dim() == 2:
         q = q.unsqueeze(1)
-    expected = F.scaled_dot_product_attention(q, keys.expand(q.shape[0], -1, -1), values.expand(q.shape[0], -1, -1),
-                                              scale=layer.beta)
+    expected = F.scaled_dot_product_attention(
+        q, keys.expand(q.shape[0], -1, -1), values.expand(q.shape[0], -1, -1), scale=layer.beta
+    )
     torch.testing.assert_close(layer(x), expected.reshape(*shape[:-1], 3))
     assert layer.beta == pytest.approx(0.5)  # 1 / sqrt(hidden)
 

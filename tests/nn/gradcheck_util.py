@@ -1,5 +1,6 @@
 """Gradient checks of whole modules: float64 finite differences against autograd, for the inputs and every
 parameter at once (``torch.func.functional_call`` turns the parameters into inputs)."""
+
 from __future__ import annotations
 
 import copy
@@ -8,8 +9,9 @@ import torch
 from torch.func import functional_call
 
 
-def gradcheck_module(module: torch.nn.Module, *inputs: torch.Tensor, reseed: int | None = None,
-                     fast: bool = False) -> bool:
+def gradcheck_module(
+    module: torch.nn.Module, *inputs: torch.Tensor, reseed: int | None = None, fast: bool = False
+) -> bool:
     """``torch.autograd.gradcheck`` of ``module`` (copied to float64) w.r.t. its float inputs and parameters.
 
     ``reseed``: stochastic layers draw their masks from ``module.generator``; re-seeding it before every call makes
@@ -25,7 +27,7 @@ def gradcheck_module(module: torch.nn.Module, *inputs: torch.Tensor, reseed: int
         if reseed is not None:
             for m in stochastic:
                 m.generator = torch.Generator().manual_seed(reseed)
-        ps, ins = args[: len(params)], args[len(params):]
+        ps, ins = args[: len(params)], args[len(params) :]
         out = functional_call(module, dict(zip(names, ps)), ins)
         return out
 

@@ -1,4 +1,5 @@
 """Attention layers against torch's implementations and an explicit loop; gradchecks; shape errors."""
+
 from __future__ import annotations
 
 import math
@@ -63,26 +64,37 @@ def test_additive_attention_equals_an_explicit_loop():
     np.testing.assert_allclose(layer(query, keys).detach().numpy(), expected, rtol=1e-10)
 
 
-@pytest.mark.parametrize("module, inputs", [
-    (AdditiveAttention(3, 4, units=5), (torch.randn(2, 4, 3), torch.randn(2, 6, 4), torch.randn(2, 6, 2))),
-    (DotProductAttention(causal=True), (torch.randn(2, 5, 3), torch.randn(2, 5, 3), torch.randn(2, 5, 2))),
-    (MultiHeadSelfAttention(4, 6, heads=3, causal=True), (torch.randn(2, 5, 4),)),
-])
+@pytest.mark.parametrize(
+    "module, inputs",
+    [
+        (AdditiveAttention(3, 4, units=5), (torch.randn(2, 4, 3), torch.randn(2, 6, 4), torch.randn(2, 6, 2))),
+        (DotProductAttention(causal=True), (torch.randn(2, 5, 3), torch.randn(2, 5, 3), torch.randn(2, 5, 2))),
+        (MultiHeadSelfAttention(4, 6, heads=3, causal=True), (torch.randn(2, 5, 4),)),
+    ],
+)
 def test_attention_gradcheck(module, inputs):
     assert gradcheck_module(module, *inputs, fast=True)
 
 
 def test_attention_in_a_dag_over_an_lstm_memory():
-    model = lamina.build_model({"inputs": ["sequence", "query"], "nodes": [
-        {"name": "memory", "type": "lstm", "units": 6, "return_sequences": True, "inputs": ["sequence"]},
-        {"name": "context", "type": "additive_attention", "units": 8, "inputs": ["query", "memory"]},
-    ]}, {"sequence": (9, 3), "query": (5,)})
+    model = lamina.build_model(
+        {
+            "inputs": ["sequence", "query"],
+            "nodes": [
+                {"name": "memory", "type": "lstm", "units": 6, "return_sequences": True, "inputs": ["sequence"]},
+                {"name": "context", "type": "additive_attention", "units": 8, "inputs": ["query", "memory"]},
+            ],
+        },
+        {"sequence": (9, 3), "query": (5,)},
+    )
     assert model(torch.randn(2, 9, 3), torch.randn(2, 5)).shape == (2, 6)
 
 
 def test_attention_shape_errors_name_the_node_and_shapes():
     with pytest.raises(lamina.ShapeError, match=r"'att' \(dot_product_attention\).*same width d.*\(4,\), \(7, 5\)"):
-        lamina.build_model({"inputs": ["q", "k"], "nodes": [
-            {"name": "att", "type": "dot_product_attention", "inputs": ["q", "k"]}]}, {"q": (4,), "k": (7, 5)})
+        lamina.build_model(
+            {"inputs": ["q", "k"], "nodes": [{"name": "att", "type": "dot_product_attention", "inputs": ["q", "k"]}]},
+            {"q": (4,), "k": (7, 5)},
+        )
     with pytest.raises(lamina.ConfigError, match=r"heads: must divide units \(6\), got 4"):
         lamina.resolve("layer", {"type": "self_attention", "units": 6, "heads": 4})

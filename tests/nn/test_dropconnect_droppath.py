@@ -1,4 +1,5 @@
 """DropConnect's and DropPath's masks: the stated rate, expectation-preserving scaling; gradchecks."""
+
 from __future__ import annotations
 
 import math
@@ -89,8 +90,10 @@ def test_drop_path_drops_whole_examples_and_is_the_identity_in_eval():
 
 
 def test_residual_drop_path_keeps_the_shortcut():
-    block = lamina.build_model([{"type": "residual", "layers": [{"type": "dense", "units": 4}], "drop_path": 0.5,
-                                 "activation": "identity"}], (4,))
+    block = lamina.build_model(
+        [{"type": "residual", "layers": [{"type": "dense", "units": 4}], "drop_path": 0.5, "activation": "identity"}],
+        (4,),
+    )
     res = block[0]
     res.drop_path.generator = torch.Generator().manual_seed(0)
     x = torch.randn(200, 4)
@@ -106,6 +109,7 @@ def test_drop_path_layer_gradcheck():
 
 
 def test_drop_path_gradcheck():
-    block = lamina.build_model([{"type": "residual", "layers": [{"type": "dense", "units": 3, "activation": "tanh"}],
-                                 "drop_path": 0.5}], (3,))
+    block = lamina.build_model(
+        [{"type": "residual", "layers": [{"type": "dense", "units": 3, "activation": "tanh"}], "drop_path": 0.5}], (3,)
+    )
     assert gradcheck_module(block, torch.randn(6, 3), reseed=1)

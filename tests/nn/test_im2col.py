@@ -1,4 +1,5 @@
 """The im2col convolution against torch's own convolution and unfold (float64)."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,9 @@ def test_layer_matches_conv2d_layer_with_the_same_weights():
 
 
 def test_same_padding_is_supported():
-    model = lamina.build_model([{"type": "im2col_conv2d", "filters": 2, "kernel_size": 5, "padding": "same"}],
-                               (1, 7, 7))
+    model = lamina.build_model(
+        [{"type": "im2col_conv2d", "filters": 2, "kernel_size": 5, "padding": "same"}], (1, 7, 7)
+    )
     assert model(torch.zeros(2, 1, 7, 7)).shape == (2, 2, 7, 7)
 
 

@@ -1,4 +1,5 @@
 """Initializers against their closed-form variances (large tensors; tolerances from the sampling error)."""
+
 from __future__ import annotations
 
 import math
@@ -11,14 +12,17 @@ from lamina.registry import resolve
 FAN_IN, FAN_OUT = 400, 300
 
 
-@pytest.mark.parametrize("name, variance", [
-    ("glorot_uniform", 2 / (FAN_IN + FAN_OUT)),
-    ("glorot_normal", 2 / (FAN_IN + FAN_OUT)),
-    ("he_normal", 2 / FAN_IN),
-    ("he_uniform", 2 / FAN_IN),
-    ("lecun_normal", 1 / FAN_IN),
-    ("lecun_uniform", 1 / FAN_IN),
-])
+@pytest.mark.parametrize(
+    "name, variance",
+    [
+        ("glorot_uniform", 2 / (FAN_IN + FAN_OUT)),
+        ("glorot_normal", 2 / (FAN_IN + FAN_OUT)),
+        ("he_normal", 2 / FAN_IN),
+        ("he_uniform", 2 / FAN_IN),
+        ("lecun_normal", 1 / FAN_IN),
+        ("lecun_uniform", 1 / FAN_IN),
+    ],
+)
 def test_variance_scaling(name, variance):
     torch.manual_seed(0)
     w = torch.empty(FAN_OUT, FAN_IN)
@@ -53,8 +57,15 @@ def test_constant_and_zeros():
 
 
 def test_dense_init_option_reaches_the_weights():
-    spec = resolve("layer", {"type": "dense", "units": 3, "init": {"type": "constant", "value": 0.5},
-                             "bias_init": {"type": "constant", "value": -1.0}})
+    spec = resolve(
+        "layer",
+        {
+            "type": "dense",
+            "units": 3,
+            "init": {"type": "constant", "value": 0.5},
+            "bias_init": {"type": "constant", "value": -1.0},
+        },
+    )
     layer = spec.build((4,))
     assert torch.equal(layer.weight, torch.full((3, 4), 0.5)) and torch.equal(layer.bias, torch.full((3,), -1.0))
 

@@ -1,4 +1,5 @@
 """Every registered layer through one harness: output shape, parameter count, config round trip, one step."""
+
 from __future__ import annotations
 
 import pytest

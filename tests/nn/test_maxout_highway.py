@@ -1,4 +1,5 @@
 """Maxout against the max over explicit linear pieces; highway against its formula; gradchecks."""
+
 from __future__ import annotations
 
 import numpy as np

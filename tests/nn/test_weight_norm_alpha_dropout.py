@@ -1,4 +1,5 @@
 """Weight norm keeps ||w|| = g; alpha dropout keeps SELU's moments; instance norm against its formula."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,12 +12,15 @@ from lamina.nn.weight_norm import apply_weight_norm, unit_norms
 from tests.nn.gradcheck_util import gradcheck_module
 
 
-@pytest.mark.parametrize("layer, shape", [({"type": "dense", "units": 7}, (5,)),
-                                          ({"type": "conv2d", "filters": 3, "kernel_size": 3}, (2, 6, 6))])
+@pytest.mark.parametrize(
+    "layer, shape",
+    [({"type": "dense", "units": 7}, (5,)), ({"type": "conv2d", "filters": 3, "kernel_size": 3}, (2, 6, 6))],
+)
 def test_weight_norm_keeps_the_norm_equal_to_g_through_training(layer, shape):
     torch.manual_seed(0)
-    model = lamina.build_model([{**layer, "weight_norm": True}, {"type": "flatten"}, {"type": "dense", "units": 2}],
-                               shape)
+    model = lamina.build_model(
+        [{**layer, "weight_norm": True}, {"type": "flatten"}, {"type": "dense", "units": 2}], shape
+    )
     inner = model[0]
     wn = inner.parametrizations.weight
     torch.testing.assert_close(wn[0].g, unit_norms(wn.original).flatten())  # starts at the initial norms
@@ -63,7 +67,7 @@ def test_alpha_dropout_keeps_zero_mean_and_unit_variance(p):
     assert abs(float(y.mean())) < 0.01 and abs(float(y.var()) - 1.0) < 0.01
     saturation = -1.0507009873554805 * 1.6732632423543772  # SELU's -lambda alpha
     q = 1 - p
-    a = (q + saturation ** 2 * q * p) ** -0.5  # Klambauer et al. (2017), section "New dropout technique"
+    a = (q + saturation**2 * q * p) ** -0.5  # Klambauer et al. (2017), section "New dropout technique"
     dropped = a * saturation - a * p * saturation  # a alpha' + b, every dropped unit's value
     assert float(torch.isclose(y, torch.full_like(y, dropped)).double().mean()) == pytest.approx(p, abs=0.003)
     kept = ~torch.isclose(y, torch.full_like(y, dropped))
@@ -74,8 +78,10 @@ def test_alpha_dropout_in_a_selu_network_keeps_the_moments_of_the_activations():
     torch.manual_seed(0)
     layers = []
     for _ in range(8):
-        layers += [{"type": "dense", "units": 256, "activation": "selu", "init": "lecun_normal"},
-                   {"type": "alpha_dropout", "p": 0.1}]
+        layers += [
+            {"type": "dense", "units": 256, "activation": "selu", "init": "lecun_normal"},
+            {"type": "alpha_dropout", "p": 0.1},
+        ]
     model = lamina.build_model(layers, (256,)).train()
     with torch.no_grad():
         h = model(torch.randn(2000, 256))

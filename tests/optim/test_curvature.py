@@ -1,4 +1,5 @@
 """Gauss-Newton products and conjugate gradient against explicit matrices (float64)."""
+
 from __future__ import annotations
 
 import pytest
@@ -94,7 +95,7 @@ def test_empirical_fisher_diagonal_matches_a_loop_over_examples(method):
     params = list(model.parameters())
     expected = torch.zeros(sum(p.numel() for p in params), dtype=torch.float64)
     for i in range(7):
-        g = torch.autograd.grad(nn.functional.mse_loss(model(x[i:i + 1]), t[i:i + 1]), params)
+        g = torch.autograd.grad(nn.functional.mse_loss(model(x[i : i + 1]), t[i : i + 1]), params)
         expected += flatten(g, params).pow(2) / 7
     got = empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss, chunk=3, method=method)
     torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-14)
@@ -105,8 +106,15 @@ def test_empirical_fisher_falls_back_to_vmap_beyond_linear_layers():
     model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 2)).double()  # LayerNorm weights
     x, t = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 2, dtype=torch.float64)
     params = list(model.parameters())
-    expected = sum(flatten(torch.autograd.grad(nn.functional.mse_loss(model(x[i:i + 1]), t[i:i + 1]), params),
-                           params).pow(2) for i in range(5)) / 5
+    expected = (
+        sum(
+            flatten(torch.autograd.grad(nn.functional.mse_loss(model(x[i : i + 1]), t[i : i + 1]), params), params).pow(
+                2
+            )
+            for i in range(5)
+        )
+        / 5
+    )
     torch.testing.assert_close(empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss), expected)
     with pytest.raises(ValueError, match="method='vmap'"):
         empirical_fisher_diagonal(model, params, x, t, nn.functional.mse_loss, method="linear")

@@ -1,4 +1,5 @@
 """EKF training: exact Kalman filtering on a linear-Gaussian model (float64), decoupling, bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,16 @@ def _kalman_closed_form(w0, xs, ys, m):
     def cov_w(i, j):  # Cov(w_i, w_j), 0-based
         return (P0 + min(i, j) * Q) * eye
 
-    Czz = torch.cat([torch.cat([Hs[i] @ cov_w(i, j) @ Hs[j].T + (R * torch.eye(m, dtype=w0.dtype) if i == j else 0)
-                                for j in range(K)], 1) for i in range(K)], 0)
+    Czz = torch.cat(
+        [
+            torch.cat(
+                [Hs[i] @ cov_w(i, j) @ Hs[j].T + (R * torch.eye(m, dtype=w0.dtype) if i == j else 0) for j in range(K)],
+                1,
+            )
+            for i in range(K)
+        ],
+        0,
+    )
     Cwz = torch.cat([cov_w(K, j) @ Hs[j].T for j in range(K)], 1)  # w_{K+1} against every y_j
     z = torch.cat([y.reshape(-1) - H @ w0 for y, H in zip(ys, Hs)])
     mean = w0 + Cwz @ torch.linalg.solve(Czz, z)
@@ -66,8 +75,9 @@ def test_ekf_on_a_linear_gaussian_model_is_the_exact_kalman_filter(decoupling):
     mean, cov = _kalman_closed_form(w0, xs, ys, m=2)
     torch.testing.assert_close(w, mean, rtol=1e-10, atol=1e-12)
     if decoupling == "global":
-        torch.testing.assert_close(opt.state[opt.param_groups[0]["params"][0]]["covariance"][0][0], cov,
-                                   rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(
+            opt.state[opt.param_groups[0]["params"][0]]["covariance"][0][0], cov, rtol=1e-10, atol=1e-12
+        )
 
 
 def test_dekf_with_a_single_block_equals_gekf_on_a_nonlinear_net():
@@ -79,7 +89,7 @@ def test_dekf_with_a_single_block_equals_gekf_on_a_nonlinear_net():
         net = nn.Sequential(nn.Linear(2, 1), nn.Tanh()).double()  # one layer: the layer block is everything
         opt = EKF(net.parameters(), decoupling=decoupling, process_noise=1e-3)
         for i in range(12):
-            opt.step(lambda: y[i:i + 1] - net(x[i:i + 1]))
+            opt.step(lambda: y[i : i + 1] - net(x[i : i + 1]))
         weights.append(torch.cat([p.detach().reshape(-1) for p in net.parameters()]))
     torch.testing.assert_close(weights[0], weights[1], rtol=1e-12, atol=1e-12)
 
@@ -105,8 +115,14 @@ def test_ekf_trains_a_nonlinear_regression_through_the_trainer():
     data = ArrayDataset(x, torch.sin(x))
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(1, 10), nn.Tanh(), nn.Linear(10, 1))
-    trainer = Trainer(model, loss="mse", optimizer={"type": "ekf", "decoupling": "neuron", "initial_covariance": 10.0,
-                                                    "measurement_noise": 0.1}, epochs=3, batch_size=1, seed=0)
+    trainer = Trainer(
+        model,
+        loss="mse",
+        optimizer={"type": "ekf", "decoupling": "neuron", "initial_covariance": 10.0, "measurement_noise": 0.1},
+        epochs=3,
+        batch_size=1,
+        seed=0,
+    )
     before = trainer.evaluate(data)["loss"]
     trainer.fit(data)
     assert trainer.evaluate(data)["loss"] < 0.02 * before
@@ -139,8 +155,7 @@ def test_annealing_is_geometric_then_held():
     assert annealed(100.0, 1.0, 4, 2) == pytest.approx(10.0)
     assert annealed(100.0, 1.0, 4, 9) == pytest.approx(1.0)
     assert annealed(1e-2, 0.0, 4, 2) == pytest.approx(5e-3)  # linear when an end is 0
-    opt = EKF(nn.Linear(1, 1).parameters(), lr=2.0, measurement_noise=4.0, measurement_noise_final=1.0,
-              anneal_steps=2)
+    opt = EKF(nn.Linear(1, 1).parameters(), lr=2.0, measurement_noise=4.0, measurement_noise_final=1.0, anneal_steps=2)
     assert opt.noise() == (2.0, 1e-4)  # R / lr at step 0
 
 
@@ -150,6 +165,8 @@ def test_ekf_state_round_trips():
     state = opt.state_dict()
     other = EKF(nn.Linear(3, 2).double().parameters(), decoupling="neuron")
     other.load_state_dict(state)
-    for a, b in zip(opt.state[opt.param_groups[0]["params"][0]]["covariance"],
-                    other.state[other.param_groups[0]["params"][0]]["covariance"]):
+    for a, b in zip(
+        opt.state[opt.param_groups[0]["params"][0]]["covariance"],
+        other.state[other.param_groups[0]["params"][0]]["covariance"],
+    ):
         assert torch.equal(a, b)

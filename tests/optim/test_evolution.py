@@ -1,4 +1,5 @@
 """Evolution strategies: the estimator's formula, convergence on a quadratic, the trainer, bad input."""
+
 from __future__ import annotations
 
 import io
@@ -33,8 +34,14 @@ def test_antithetic_estimate_is_the_formula_and_unbiased_on_a_quadratic():
     # raw estimate is exactly (1/n) E^T E grad L(w), whose expectation is grad L(w).
     w = torch.zeros(5, dtype=torch.float64)
     grad = A @ (w - W_STAR)
-    estimate = es_gradient(lambda v: float(quadratic(v)), w, sigma=0.1, pairs=4000, shaping="none",
-                           generator=torch.Generator().manual_seed(0))
+    estimate = es_gradient(
+        lambda v: float(quadratic(v)),
+        w,
+        sigma=0.1,
+        pairs=4000,
+        shaping="none",
+        generator=torch.Generator().manual_seed(0),
+    )
     noise = torch.randn(4000, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(estimate.gradient, noise.T @ (noise @ grad) / 4000, rtol=1e-9, atol=1e-9)
     # and 4000 pairs put it within a few standard errors (|grad| sqrt(2/n) ~ 0.2 per coordinate) of the gradient

@@ -1,4 +1,5 @@
 """Hessian-free: the Newton step on least squares, training through the Trainer, recurrent nets, bad input."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,9 @@ def lamina_root() -> Path:
 def _least_squares(seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(60, 4, dtype=torch.float64, generator=g)
-    y = x @ torch.randn(4, 2, dtype=torch.float64, generator=g) + 0.3 * torch.randn(60, 2, dtype=torch.float64,
-                                                                                    generator=g)
+    y = x @ torch.randn(4, 2, dtype=torch.float64, generator=g) + 0.3 * torch.randn(
+        60, 2, dtype=torch.float64, generator=g
+    )
     return x, y
 
 
@@ -32,8 +34,9 @@ def test_one_step_on_linear_least_squares_is_the_closed_form_newton_step():
     x, y = _least_squares()
     torch.manual_seed(0)
     model = nn.Linear(4, 2).double()
-    opt = HessianFree(model.parameters(), damping=1e-12, cg_tol=0, cg_max_iter=40, cg_decay=0, backtracking=False,
-                      line_search=False)
+    opt = HessianFree(
+        model.parameters(), damping=1e-12, cg_tol=0, cg_max_iter=40, cg_decay=0, backtracking=False, line_search=False
+    )
 
     def closure():
         outputs = model(x)
@@ -49,8 +52,14 @@ def test_one_step_on_linear_least_squares_is_the_closed_form_newton_step():
 def test_hessian_free_from_an_experiment_table_solves_least_squares_in_one_epoch():
     x, y = _least_squares(1)
     model = nn.Linear(4, 2).double()
-    trainer = Trainer(model, loss="mse", optimizer={"type": "hessian_free", "damping": 1e-10, "cg_tol": 0,
-                                                    "cg_max_iter": 40}, epochs=1, batch_size=60, seed=0)
+    trainer = Trainer(
+        model,
+        loss="mse",
+        optimizer={"type": "hessian_free", "damping": 1e-10, "cg_tol": 0, "cg_max_iter": 40},
+        epochs=1,
+        batch_size=60,
+        seed=0,
+    )
     trainer.fit(ArrayDataset(x, y))
     solution, *_ = np.linalg.lstsq(np.c_[x.numpy(), np.ones(60)], y.numpy(), rcond=None)
     np.testing.assert_allclose(model.weight.detach().numpy().T, solution[:4], atol=1e-7)
@@ -86,8 +95,11 @@ def test_hessian_free_trains_a_recurrent_net():
 
 def test_step_without_a_closure_says_what_form_it_needs():
     opt = HessianFree(nn.Linear(2, 1).parameters())
-    with pytest.raises(TypeError, match=r"(?s)HessianFree.step\(\) needs a closure.*return loss_fn\(outputs, y\), "
-                                        r"outputs"):
+    with pytest.raises(
+        TypeError,
+        match=r"(?s)HessianFree.step\(\) needs a closure.*return loss_fn\(outputs, y\), "
+        r"outputs",
+    ):
         opt.step()
     with pytest.raises(TypeError, match=r"must return \(loss, outputs\)"):
         opt.step(lambda: torch.tensor(1.0))
@@ -134,6 +146,7 @@ def test_preconditioner_needs_a_lamina_closure():
     model = nn.Linear(2, 1)
     opt = HessianFree(model.parameters(), preconditioner="empirical_fisher")
     x, y = torch.randn(4, 2), torch.randn(4, 1)
+
     def closure():
         outputs = model(x)
         return nn.functional.mse_loss(outputs, y), outputs
@@ -154,8 +167,9 @@ def test_state_dict_round_trips_through_a_weights_only_checkpoint():
     other = HessianFree(model.parameters())
     other.load_state_dict(torch.load(buffer, weights_only=True))
     state = other.state[model.weight]
-    assert state["damping"] == opt.state[model.weight]["damping"] and torch.equal(state["direction"],
-                                                                                opt.state[model.weight]["direction"])
+    assert state["damping"] == opt.state[model.weight]["damping"] and torch.equal(
+        state["direction"], opt.state[model.weight]["direction"]
+    )
 
 
 def test_damping_rule_backtracking_and_armijo():
@@ -167,7 +181,7 @@ def test_damping_rule_backtracking_and_armijo():
     # f(a) = (a - 0.3)^2 from f(0) = 0.09 with slope -0.6: Armijo needs f(a) <= 0.09 - 0.006 a, which
     # a = 1, 0.8 and 0.64 miss (0.49, 0.25, 0.1156) and a = 0.512 meets (0.0449)
     alpha, f = armijo(lambda a: (a - 0.3) ** 2, 0.09, -0.6, 0.49)
-    assert alpha == pytest.approx(0.512) and f == pytest.approx(0.212 ** 2)
+    assert alpha == pytest.approx(0.512) and f == pytest.approx(0.212**2)
     assert armijo(lambda a: 1.0, 0.09, -0.6, 1.0, max_steps=5) == (0.0, 0.09)  # no acceptable step: stay
 
 
@@ -202,8 +216,9 @@ def test_bf16_curvature_runs_the_cg_products_in_bfloat16_and_trains_like_fp32(mo
     def fit(precision):
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 3))
-        opt = HessianFree(model.parameters(), damping=0.1, cg_max_iter=30, curvature_batch=0.25,
-                          curvature_precision=precision)
+        opt = HessianFree(
+            model.parameters(), damping=0.1, cg_max_iter=30, curvature_batch=0.25, curvature_precision=precision
+        )
         start = nn.functional.mse_loss(model(x), y).item()
         for _ in range(15):
             opt.step(Closure(model, x, y, nn.functional.mse_loss))
@@ -231,8 +246,11 @@ def test_bf16_curvature_runs_the_cg_products_in_bfloat16_and_trains_like_fp32(mo
 
 def test_curvature_precision_is_checked():
     model = nn.Linear(2, 1)
-    with pytest.raises(ValueError, match=r"Invalid HessianFree: curvature_precision: expected one of 'fp32', 'bf16', "
-                                         r"'fp16', got 'int8'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid HessianFree: curvature_precision: expected one of 'fp32', 'bf16', "
+        r"'fp16', got 'int8'",
+    ):
         HessianFree(model.parameters(), curvature_precision="int8")
     with pytest.raises(lamina.ConfigError, match="curvature_precision"):
         lamina.resolve("optimizer", {"type": "hf", "curvature_precision": "fp64"})

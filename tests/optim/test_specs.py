@@ -1,4 +1,5 @@
 """The three closure-driven optimizers by name: options reach the optimizer, configs round-trip, errors name fields."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,15 +10,27 @@ import lamina
 from lamina.optim import EKF, EvolutionStrategies, HessianFree
 
 
-@pytest.mark.parametrize("table, cls, expected", [
-    ({"type": "hessian_free", "damping": 0.5, "cg_max_iter": 30, "preconditioner": "empirical_fisher"}, HessianFree,
-     {"damping": 0.5, "cg_max_iter": 30, "preconditioner": "empirical_fisher", "lr": 1.0}),
-    ({"type": "hf", "preconditioner": "none"}, HessianFree, {"preconditioner": None}),
-    ({"type": "dekf", "decoupling": "neuron", "measurement_noise": 0.5, "measurement_noise_final": 0.01},
-     EKF, {"decoupling": "neuron", "measurement_noise": 0.5, "measurement_noise_final": 0.01}),
-    ({"type": "es", "lr": 0.1, "population": 8, "inner": {"type": "sgd", "momentum": 0.5}}, EvolutionStrategies,
-     {"lr": 0.1, "population": 8}),
-])
+@pytest.mark.parametrize(
+    "table, cls, expected",
+    [
+        (
+            {"type": "hessian_free", "damping": 0.5, "cg_max_iter": 30, "preconditioner": "empirical_fisher"},
+            HessianFree,
+            {"damping": 0.5, "cg_max_iter": 30, "preconditioner": "empirical_fisher", "lr": 1.0},
+        ),
+        ({"type": "hf", "preconditioner": "none"}, HessianFree, {"preconditioner": None}),
+        (
+            {"type": "dekf", "decoupling": "neuron", "measurement_noise": 0.5, "measurement_noise_final": 0.01},
+            EKF,
+            {"decoupling": "neuron", "measurement_noise": 0.5, "measurement_noise_final": 0.01},
+        ),
+        (
+            {"type": "es", "lr": 0.1, "population": 8, "inner": {"type": "sgd", "momentum": 0.5}},
+            EvolutionStrategies,
+            {"lr": 0.1, "population": 8},
+        ),
+    ],
+)
 def test_spec_builds_the_optimizer_with_its_options(table, cls, expected):
     spec = lamina.resolve("optimizer", table)
     assert spec.needs_closure
@@ -30,28 +43,37 @@ def test_spec_builds_the_optimizer_with_its_options(table, cls, expected):
         assert isinstance(opt.inner, torch.optim.SGD) and opt.inner.param_groups[0]["momentum"] == 0.5
 
 
-@pytest.mark.parametrize("table, message", [
-    ({"type": "hessian_free", "damping": 0}, "damping: expected a number > 0, got 0"),
-    ({"type": "hessian_free", "preconditoner": "none"}, "did you mean 'preconditioner'"),
-    ({"type": "ekf", "decoupling": "neurons"}, "did you mean 'neuron'"),
-    ({"type": "ekf", "process_noise": -1}, "process_noise: expected a number >= 0"),
-    ({"type": "evolution_strategies", "inner": "lbfgs"}, "inner: expected a first-order optimizer"),
-])
+@pytest.mark.parametrize(
+    "table, message",
+    [
+        ({"type": "hessian_free", "damping": 0}, "damping: expected a number > 0, got 0"),
+        ({"type": "hessian_free", "preconditoner": "none"}, "did you mean 'preconditioner'"),
+        ({"type": "ekf", "decoupling": "neurons"}, "did you mean 'neuron'"),
+        ({"type": "ekf", "process_noise": -1}, "process_noise: expected a number >= 0"),
+        ({"type": "evolution_strategies", "inner": "lbfgs"}, "inner: expected a first-order optimizer"),
+    ],
+)
 def test_spec_errors_name_the_field(table, message):
     with pytest.raises(lamina.ConfigError, match=message):
         lamina.resolve("optimizer", table, path="train.optimizer")
 
 
-@pytest.mark.parametrize("cls, options, message", [
-    (HessianFree, {"damping": -1}, "Invalid HessianFree: damping: expected a number > 0, got -1.0"),
-    (HessianFree, {"cg_min_iter": 5, "cg_max_iter": 2}, "cg_min_iter: must be <= cg_max_iter (2), got 5"),
-    (HessianFree, {"preconditioner": "fisher"},
-     "Invalid HessianFree: preconditioner: expected one of 'none', 'empirical_fisher', got 'fisher'"),
-    (EKF, {"decoupling": "block"}, "Invalid EKF: decoupling: expected one of 'global', 'layer', 'neuron'"),
-    (EKF, {"measurement_noise": 0}, "Invalid EKF: measurement_noise: expected a number > 0, got 0.0"),
-    (EvolutionStrategies, {"sigma": 0}, "Invalid EvolutionStrategies: sigma: expected a number > 0, got 0.0"),
-    (EvolutionStrategies, {"population": 2.0}, "population: expected an integer >= 2, got 2.0"),
-])
+@pytest.mark.parametrize(
+    "cls, options, message",
+    [
+        (HessianFree, {"damping": -1}, "Invalid HessianFree: damping: expected a number > 0, got -1.0"),
+        (HessianFree, {"cg_min_iter": 5, "cg_max_iter": 2}, "cg_min_iter: must be <= cg_max_iter (2), got 5"),
+        (
+            HessianFree,
+            {"preconditioner": "fisher"},
+            "Invalid HessianFree: preconditioner: expected one of 'none', 'empirical_fisher', got 'fisher'",
+        ),
+        (EKF, {"decoupling": "block"}, "Invalid EKF: decoupling: expected one of 'global', 'layer', 'neuron'"),
+        (EKF, {"measurement_noise": 0}, "Invalid EKF: measurement_noise: expected a number > 0, got 0.0"),
+        (EvolutionStrategies, {"sigma": 0}, "Invalid EvolutionStrategies: sigma: expected a number > 0, got 0.0"),
+        (EvolutionStrategies, {"population": 2.0}, "population: expected an integer >= 2, got 2.0"),
+    ],
+)
 def test_constructor_validation_speaks_as_the_config(cls, options, message):
     # a direct call and the experiment file check the same declaration and say the same thing (issue 25)
     with pytest.raises(ValueError) as direct:
@@ -86,7 +108,8 @@ def test_adam_uses_the_fused_kernel_and_matches_the_reference_loop(name):
     nets[1].load_state_dict(nets[0].state_dict())
     fused = lamina.resolve("optimizer", {"type": name, "lr": 0.01, "weight_decay": 0.01}).build(nets[0].parameters())
     loop = lamina.resolve("optimizer", {"type": name, "lr": 0.01, "weight_decay": 0.01, "fused": False}).build(
-        [{"params": nets[1].parameters()}])
+        [{"params": nets[1].parameters()}]
+    )
     assert fused.defaults["fused"] and not loop.defaults["fused"]
     x, y = torch.randn(16, 5), torch.randn(16, 1)
     for _ in range(20):

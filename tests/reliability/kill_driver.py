@@ -6,6 +6,7 @@ KILL_IN_PRETRAIN_LAYER=N kill when greedy pretraining reaches its N-th layer (0-
 KILL_IN_REPORT=1        kill while the run's report is being written (after its plots)
 INTERRUPT_AT_STEP=N     Ctrl-C (SIGINT) just before optimizer step N
 """
+
 from __future__ import annotations
 
 import io

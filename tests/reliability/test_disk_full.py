@@ -1,5 +1,6 @@
 """A full disk or a file-size limit while writing metrics, plots or the report: one line naming the file and the
 free space, the last good checkpoint intact, ``summary.json`` saying what happened; never a later traceback."""
+
 from __future__ import annotations
 
 import errno
@@ -111,8 +112,14 @@ def _limit_file_size():
 
 def test_file_size_limit_in_a_real_process_is_one_line(config, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, "-m", "lamina", "train", str(config), "--out", str(tmp_path / "runs"),
-                             "-q"], capture_output=True, text=True, env=env, preexec_fn=_limit_file_size, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "lamina", "train", str(config), "--out", str(tmp_path / "runs"), "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=_limit_file_size,
+        timeout=300,
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and "report.html: could not write it" in result.stderr
     assert "over the file-size limit" in result.stderr and "free)" in result.stderr

@@ -1,5 +1,6 @@
 """Distributed data-parallel training: two CPU processes (gloo, launched by torchrun) reach the same weights as one
 process with the same global batch and seed; only rank 0 writes the run folder."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,9 @@ def _free_port() -> int:
 
 def _run(args: list[str], out) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, *args, "--out", str(out), "-q"], capture_output=True, text=True, env=env,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, *args, "--out", str(out), "-q"], capture_output=True, text=True, env=env, timeout=600
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     (run_dir,) = out.iterdir()
     return run_dir
@@ -53,8 +55,23 @@ def test_two_processes_match_one(tmp_path):
     config = tmp_path / "ddp.toml"
     config.write_text(CONFIG)
     single = _run(["-m", "lamina", "train", str(config)], tmp_path / "one")
-    double = _run(["-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-                   "--master-port", str(_free_port()), "-m", "lamina", "train", str(config)], tmp_path / "two")
+    double = _run(
+        [
+            "-m",
+            "torch.distributed.run",
+            "--nproc-per-node",
+            "2",
+            "--master-addr",
+            "127.0.0.1",
+            "--master-port",
+            str(_free_port()),
+            "-m",
+            "lamina",
+            "train",
+            str(config),
+        ],
+        tmp_path / "two",
+    )
     one = load_checkpoint(single / "checkpoints" / "last.pt")
     two = load_checkpoint(double / "checkpoints" / "last.pt")
     for name, tensor in one["state"]["model"].items():

@@ -3,6 +3,7 @@
 Each run stops with :class:`TrainingDivergedError`; ``summary.json`` (strict JSON: no bare NaN) says ``diverged`` with
 the phase, epoch and value; the report is still written; and ``last.pt`` still holds the good epoch before.
 """
+
 from __future__ import annotations
 
 import json
@@ -26,10 +27,20 @@ def _experiment(pretrain: bool = False, validation: float = 0.1):
     raw = {
         "name": "diverge",
         "data": {"name": "digits", "validation": validation},
-        "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": 16, "activation": "sigmoid"},
-                             {"type": "dense", "units": 10}]},
-        "train": {"epochs": 3, "batch_size": 256, "seed": 0, "optimizer": {"type": "sgd", "lr": 0.1},
-                  "checkpoint_every_steps": 1},
+        "model": {
+            "layers": [
+                {"type": "flatten"},
+                {"type": "dense", "units": 16, "activation": "sigmoid"},
+                {"type": "dense", "units": 10},
+            ]
+        },
+        "train": {
+            "epochs": 3,
+            "batch_size": 256,
+            "seed": 0,
+            "optimizer": {"type": "sgd", "lr": 0.1},
+            "checkpoint_every_steps": 1,
+        },
     }
     if pretrain:
         raw["pretrain"] = {"method": "autoencoder", "epochs": 2, "batch_size": 256}

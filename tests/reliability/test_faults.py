@@ -1,5 +1,6 @@
 """Faults and hostile input: corrupted files, malicious checkpoints, version mismatches, unshardable configs.
 Each produces lamina's own error with a message, never a raw traceback, and never runs foreign code."""
+
 from __future__ import annotations
 
 import ast
@@ -103,8 +104,9 @@ def test_no_unsafe_deserialisation_anywhere_in_the_library():
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("content", [b"hello\nthis is a text file\n" * 3, bytes(range(256)) * 4,
-                                     b"\x80\x02}q\x00.", b"PK\x03\x04broken zip"])
+@pytest.mark.parametrize(
+    "content", [b"hello\nthis is a text file\n" * 3, bytes(range(256)) * 4, b"\x80\x02}q\x00.", b"PK\x03\x04broken zip"]
+)
 def test_any_non_checkpoint_file_gives_the_corrupted_message(tmp_path, content):
     # a text file used to end in a 63-line traceback (`KeyError: 101`); random bytes in "refused: Python objects"
     path = tmp_path / "last.pt"

@@ -1,5 +1,6 @@
 """Files that are not what they claim: damaged bytes in ``metrics.jsonl`` are skipped, a CSV that is not UTF-8 is a
 DataError naming the file and the encoding expected, prediction inputs must be finite numbers."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,15 @@ pytestmark = pytest.mark.reliability
 def test_metrics_lines_that_are_not_utf8_json_objects_are_skipped(tmp_path):
     good = [{"kind": "epoch", "epoch": 1, "loss": 0.5}, {"kind": "epoch", "epoch": 2, "loss": 0.25}]
     path = tmp_path / "metrics.jsonl"
-    path.write_bytes(json.dumps(good[0]).encode() + b"\n" + b'{"kind": "ep\xff\xfeoch"}\n' + b"[1, 2]\n"
-                     + json.dumps(good[1]).encode() + b"\n" + b'{"kind": "epo')  # and a torn last line
+    path.write_bytes(
+        json.dumps(good[0]).encode()
+        + b"\n"
+        + b'{"kind": "ep\xff\xfeoch"}\n'
+        + b"[1, 2]\n"
+        + json.dumps(good[1]).encode()
+        + b"\n"
+        + b'{"kind": "epo'
+    )  # and a torn last line
     assert read_metrics(path) == good
 
 

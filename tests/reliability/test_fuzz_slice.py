@@ -1,5 +1,6 @@
 """A slice of ``python -m benchmarks.fuzz_inputs`` (seed 0, a few hundred cases per category, seconds): every fuzzed
 config, run name, IDX, CSV, checkpoint, safetensors and metrics file is accepted or refused with lamina's own error."""
+
 from __future__ import annotations
 
 import pytest

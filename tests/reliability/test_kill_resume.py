@@ -1,6 +1,7 @@
 """Kill and resume: a training process SIGKILLed at random steps (inside epochs, resumed from mid-epoch checkpoints),
 in the middle of a checkpoint write and while writing its report, then resumed each time, ends with exactly the weights
 of an uninterrupted run; no checkpoint is ever torn. Ctrl-C prints and records the command that resumes the run."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,13 @@ STEPS_PER_EPOCH = 21  # ceil(1294 / 64)
 
 def lamina(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + str(ROOT), **(env or {})}
-    return subprocess.run([sys.executable, str(ROOT / "tests" / "reliability" / "kill_driver.py"), *args],
-                          capture_output=True, text=True, env=environment, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "reliability" / "kill_driver.py"), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
 
 
 def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -1,5 +1,6 @@
 """A model too big for memory is refused by ``config check`` and by ``train`` before any allocation, naming the layer
 and the size; the estimate counts exactly the parameters the real model gets."""
+
 from __future__ import annotations
 
 import pytest

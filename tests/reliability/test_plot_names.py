@@ -1,5 +1,6 @@
 """Names that reach matplotlib: titles and labels with ``$...$`` (or an unbalanced ``$``) plot, and every figure shows
 them exactly as typed, never parsed as mathtext; a run name with ``$`` is refused by the run-name rule."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,7 +25,10 @@ def test_literal_is_shown_character_for_character(name):
 
 
 def test_plots_with_hostile_titles_are_written(tmp_path):
-    epochs = [{"epoch": 1, "loss": 1.0, "val_loss": 1.2, "lr": 0.1}, {"epoch": 2, "loss": 0.5, "val_loss": 0.7, "lr": 0.05}]
+    epochs = [
+        {"epoch": 1, "loss": 1.0, "val_loss": 1.2, "lr": 0.1},
+        {"epoch": 2, "loss": 0.5, "val_loss": 0.7, "lr": 0.05},
+    ]
     for i, name in enumerate(NAMES):
         paths = plot_learning_curves(epochs, tmp_path / str(i), loss_name="cross_entropy $x^$", title=name)
         assert [p.name for p in paths] == ["loss.png", "lr.png"] and all(p.stat().st_size > 0 for p in paths)

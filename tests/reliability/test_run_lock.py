@@ -1,4 +1,5 @@
 """Two processes on one run folder: the second is refused naming the holder; a SIGKILLed holder frees the folder."""
+
 from __future__ import annotations
 
 import os

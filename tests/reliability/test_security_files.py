@@ -1,6 +1,7 @@
 """No writes through symbolic links (issue 22): every file lamina appends to or rewrites refuses a link planted in
 its place, and the link's target is never opened. Each test fails on the code before the fix (which followed the
 link: ``open(path, "a")``, ``Path.write_text``, ``savefig(path)``)."""
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,9 @@ def test_metrics_log_resume_refuses_a_linked_metrics_file(tmp_path, target):
 
 
 def test_resuming_a_run_whose_metrics_file_is_a_link_is_refused(tmp_path, target):
-    run = lamina.train(ROOT / "examples" / "digits_mlp.toml", out=tmp_path / "runs", progress="none",
-                       overrides=["train.epochs=1"])
+    run = lamina.train(
+        ROOT / "examples" / "digits_mlp.toml", out=tmp_path / "runs", progress="none", overrides=["train.epochs=1"]
+    )
     metrics = run.dir / "metrics.jsonl"
     metrics.unlink()
     _link(metrics, target)
@@ -114,8 +116,9 @@ def test_report_and_plots_refuse_links(tmp_path, target):
     assert os.path.islink(plot)
 
 
-@pytest.mark.parametrize("fmt, name", [("torchscript", "m.torchscript.pt"), ("exported-program", "m.pt2"),
-                                       ("safetensors", "m.safetensors")])
+@pytest.mark.parametrize(
+    "fmt, name", [("torchscript", "m.torchscript.pt"), ("exported-program", "m.pt2"), ("safetensors", "m.safetensors")]
+)
 def test_export_refuses_to_write_through_a_link(tmp_path, target, fmt, name):
     from torch import nn
 

@@ -4,6 +4,7 @@ Before the fix, a cache folder that could not be created sent the build to the s
 ``rbm_kernels-<key>.so`` found there (the key is computable by anyone) was loaded with ``ctypes.CDLL``, running its
 code; a cached library without the kernels' symbols raised a raw ``AttributeError``.
 """
+
 from __future__ import annotations
 
 import ctypes

@@ -1,4 +1,5 @@
 """``benchmarks/security_probes.py``, which the reliability benchmark records, refuses every attack of issue 22."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 refused by ``lamina config check`` with the field's path and the rule, never turned into a run folder outside
 ``--out``, and never a raw ``OSError``/``ValueError``. Before the fix ``name = "../../x"`` made ``out/../../x-<time>``.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,17 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.reliability
 
 EXAMPLE = ROOT / "examples" / "digits_mlp.toml"
-BAD_NAMES = {"parent": "../../x", "absolute": "/tmp/lamina-evil", "nul": "a\x00b", "newline": "a\nb",
-             "long": "x" * 300, "hidden": ".x", "slash": "a/b", "empty": "", "space": "a b"}
+BAD_NAMES = {
+    "parent": "../../x",
+    "absolute": "/tmp/lamina-evil",
+    "nul": "a\x00b",
+    "newline": "a\nb",
+    "long": "x" * 300,
+    "hidden": ".x",
+    "slash": "a/b",
+    "empty": "",
+    "space": "a b",
+}
 
 
 @pytest.mark.parametrize("name", BAD_NAMES.values(), ids=BAD_NAMES.keys())

@@ -1,4 +1,5 @@
 """Fixtures of the scikit-learn estimator tests."""
+
 from __future__ import annotations
 
 import pytest

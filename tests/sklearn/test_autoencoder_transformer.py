@@ -1,5 +1,6 @@
 """AutoencoderTransformer: each kind's module and its maps against NumPy (the oracle: the fitted weights written
 out), stacks pretrained greedily, Pipeline and GridSearchCV, pickling, and bad input."""
+
 from __future__ import annotations
 
 import pickle
@@ -36,8 +37,15 @@ def _numpy(tensor) -> np.ndarray:
     return tensor.detach().numpy().astype(np.float64)
 
 
-@pytest.mark.parametrize(("kind", "module"), [("plain", Autoencoder), ("denoising", DenoisingAutoencoder),
-                                              ("sparse", SparseAutoencoder), ("contractive", ContractiveAutoencoder)])
+@pytest.mark.parametrize(
+    ("kind", "module"),
+    [
+        ("plain", Autoencoder),
+        ("denoising", DenoisingAutoencoder),
+        ("sparse", SparseAutoencoder),
+        ("contractive", ContractiveAutoencoder),
+    ],
+)
 def test_each_kind_trains_its_module_and_maps_like_numpy(digits, kind, module):
     X, X_test, _, _ = digits
     ae = AutoencoderTransformer((16,), kind, max_iter=5, learning_rate=0.01, random_state=0).fit(X)
@@ -56,10 +64,15 @@ def test_each_kind_trains_its_module_and_maps_like_numpy(digits, kind, module):
 
 def test_kind_options_reach_the_module(digits):
     X, _, _, _ = digits
-    options = {"denoising": dict(corruption="gaussian", corruption_level=0.3),
-               "sparse": dict(sparsity="l1", sparsity_weight=0.5), "contractive": dict(contraction=0.7)}
-    built = {kind: AutoencoderTransformer((4,), kind, max_iter=1, random_state=0, **kw).fit(X[:20]).module_
-             for kind, kw in options.items()}
+    options = {
+        "denoising": dict(corruption="gaussian", corruption_level=0.3),
+        "sparse": dict(sparsity="l1", sparsity_weight=0.5),
+        "contractive": dict(contraction=0.7),
+    }
+    built = {
+        kind: AutoencoderTransformer((4,), kind, max_iter=1, random_state=0, **kw).fit(X[:20]).module_
+        for kind, kw in options.items()
+    }
     assert (built["denoising"].corruption, built["denoising"].level) == ("gaussian", 0.3)
     assert (built["sparse"].sparsity, built["sparse"].sparsity_weight) == ("l1", 0.5)
     assert built["contractive"].contraction == 0.7
@@ -81,18 +94,23 @@ def test_real_valued_data_gets_squared_error_and_a_linear_decoder(digits):
 
 def test_a_stack_is_pretrained_layer_by_layer_then_fine_tuned(digits):
     X, X_test, _, _ = digits
-    ae = AutoencoderTransformer((32, 8), "denoising", pretrain_epochs=3, max_iter=10, learning_rate=0.01,
-                                random_state=0).fit(X)
+    ae = AutoencoderTransformer(
+        (32, 8), "denoising", pretrain_epochs=3, max_iter=10, learning_rate=0.01, random_state=0
+    ).fit(X)
     assert isinstance(ae.module_, DeepAutoencoder) and ae.module_.sizes == [64, 32, 8]
     assert [(layer["n_visible"], layer["n_hidden"], layer["epochs"]) for layer in ae.pretrained_layers_] == [
-        (64, 32, 3), (32, 8, 3)]
+        (64, 32, 3),
+        (32, 8, 3),
+    ]
     assert ae.transform(X_test).shape == (len(X_test), 8)
     assert ae.inverse_transform(ae.transform(X_test)).shape == X_test.shape
-    np.testing.assert_allclose(ae.inverse_transform(ae.transform(X_test)),
-                               _numpy(ae.module_.reconstruct(_tensor(X_test))), atol=1e-6)
+    np.testing.assert_allclose(
+        ae.inverse_transform(ae.transform(X_test)), _numpy(ae.module_.reconstruct(_tensor(X_test))), atol=1e-6
+    )
     # pretraining starts fine-tuning from a better place: a lower first-epoch loss than from random weights
-    scratch = AutoencoderTransformer((32, 8), "denoising", pretrain_epochs=0, max_iter=1, learning_rate=0.01,
-                                     random_state=0).fit(X)
+    scratch = AutoencoderTransformer(
+        (32, 8), "denoising", pretrain_epochs=0, max_iter=1, learning_rate=0.01, random_state=0
+    ).fit(X)
     assert not hasattr(scratch, "pretrained_layers_")
     assert ae.loss_curve_[0] < scratch.loss_curve_[0] - 3  # measured: 28-29 against 39 (seeds 0-2)
 
@@ -105,15 +123,23 @@ def _tensor(x):
 
 def test_pipeline_and_grid_search(digits):
     X, X_test, y, y_test = digits
-    pipe = Pipeline([("ae", AutoencoderTransformer(max_iter=15, learning_rate=0.01, random_state=0)),
-                     ("knn", KNeighborsClassifier())])  # a cheap classifier: the grid fits it ten times
-    search = GridSearchCV(pipe, {"ae__kind": ["plain", "denoising"], "ae__hidden_layer_sizes": [(4,), (32,)]},
-                          cv=2).fit(X, y)
+    pipe = Pipeline(
+        [
+            ("ae", AutoencoderTransformer(max_iter=15, learning_rate=0.01, random_state=0)),
+            ("knn", KNeighborsClassifier()),
+        ]
+    )  # a cheap classifier: the grid fits it ten times
+    search = GridSearchCV(
+        pipe, {"ae__kind": ["plain", "denoising"], "ae__hidden_layer_sizes": [(4,), (32,)]}, cv=2
+    ).fit(X, y)
     assert search.best_params_["ae__hidden_layer_sizes"] == (32,)  # 4 features cannot separate 10 digits as well
     assert search.score(X_test, y_test) > 0.93  # measured 0.97 (0.66 on 4 codes)
     # alone, GridSearchCV maximises score: minus the reconstruction error, lower with a wider code
-    alone = GridSearchCV(AutoencoderTransformer(max_iter=15, learning_rate=0.01, random_state=0),
-                         {"hidden_layer_sizes": [(4,), (32,)]}, cv=2).fit(X)
+    alone = GridSearchCV(
+        AutoencoderTransformer(max_iter=15, learning_rate=0.01, random_state=0),
+        {"hidden_layer_sizes": [(4,), (32,)]},
+        cv=2,
+    ).fit(X)
     assert alone.best_params_ == {"hidden_layer_sizes": (32,)}
 
 
@@ -132,17 +158,25 @@ def test_pickle_warm_start_and_partial_fit(digits):
 
 def test_bad_input_is_named(digits):
     X, _, _, _ = digits
-    with pytest.raises(ValueError, match=re.escape("`kind` must be one of 'plain', 'denoising', 'sparse', "
-                                                   "'contractive', got 'denoisng'; did you mean 'denoising'?")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "`kind` must be one of 'plain', 'denoising', 'sparse', "
+            "'contractive', got 'denoisng'; did you mean 'denoising'?"
+        ),
+    ):
         AutoencoderTransformer(kind="denoisng").fit(X)
-    with pytest.raises(ValueError, match=re.escape("`hidden_layer_sizes` must be a non-empty sequence of positive "
-                                                   "integers, got ()")):
+    with pytest.raises(
+        ValueError, match=re.escape("`hidden_layer_sizes` must be a non-empty sequence of positive integers, got ()")
+    ):
         AutoencoderTransformer(()).fit(X)
     with pytest.raises(ValueError, match="needs sigmoid codes"):
         AutoencoderTransformer(kind="sparse", activation="relu", max_iter=1).fit(X)
     ae = AutoencoderTransformer((4,), max_iter=1, random_state=0).fit(X[:20])
-    with pytest.raises(ValueError, match=re.escape("inverse_transform takes codes of 4 components, shape "
-                                                   "(n_samples, 4); got shape (2, 3)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("inverse_transform takes codes of 4 components, shape (n_samples, 4); got shape (2, 3)"),
+    ):
         ae.inverse_transform(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="X has 3 features, but AutoencoderTransformer is expecting 64 features"):
         ae.transform(np.zeros((2, 3)))

@@ -1,5 +1,6 @@
 """DBNClassifier: exactly MLPClassifier with logistic layers and RBM pretraining (the preset), pretraining that
 helps at an equal fine-tuning budget (Hinton et al., 2006; Erhan et al., 2010), its own parameters, bad input."""
+
 from __future__ import annotations
 
 import pickle
@@ -66,13 +67,16 @@ def test_pickle_and_clone(digits):
     assert clone(dbn).set_params(cd_k=2).pretrain["k"] == 2
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"pretrain_epochs": -1}, "`pretrain_epochs` must be an integer >= 0, got -1"),
-    ({"pretrain_learning_rate": 0}, "`pretrain_learning_rate` must be a number > 0, got 0"),
-    ({"cd_k": 0}, "`cd_k` must be a positive integer, got 0"),
-    ({"visible": "binary"}, "`visible` must be one of 'bernoulli', 'gaussian', got 'binary'"),
-    ({"hidden_layer_sizes": (8, 0)}, "`hidden_layer_sizes` must be a sequence of positive integers, got (8, 0)"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"pretrain_epochs": -1}, "`pretrain_epochs` must be an integer >= 0, got -1"),
+        ({"pretrain_learning_rate": 0}, "`pretrain_learning_rate` must be a number > 0, got 0"),
+        ({"cd_k": 0}, "`cd_k` must be a positive integer, got 0"),
+        ({"visible": "binary"}, "`visible` must be one of 'bernoulli', 'gaussian', got 'binary'"),
+        ({"hidden_layer_sizes": (8, 0)}, "`hidden_layer_sizes` must be a sequence of positive integers, got (8, 0)"),
+    ],
+)
 def test_bad_parameters_are_named(digits, params, message):
     X, _, y, _ = digits
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -13,6 +13,7 @@ only when SCIPY_ARRAY_API=1 is set before SciPy is imported; these estimators ta
 not declare array-API support) and ``check_classifiers_multilabel_output_format_decision_function`` (MLPClassifier
 and DBNClassifier have no ``decision_function``, like scikit-learn's MLP).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -40,12 +41,19 @@ ESTIMATORS = [
     # Gaussian visible units take the checks' real-valued data; Bernoulli ones refuse values outside [0, 1]
     RBMTransformer(n_components=4, learning_rate=0.01, n_iter=5, visible="gaussian", random_state=0),
     RBMTransformer(n_components=4, n_iter=5, random_state=0),
-    DBNClassifier(hidden_layer_sizes=(8,), visible="gaussian", pretrain_epochs=1, learning_rate_init=0.01,
-                  max_iter=40, random_state=0),
+    DBNClassifier(
+        hidden_layer_sizes=(8,),
+        visible="gaussian",
+        pretrain_epochs=1,
+        learning_rate_init=0.01,
+        max_iter=40,
+        random_state=0,
+    ),
     AutoencoderTransformer((4,), kind="denoising", learning_rate=0.01, max_iter=20, random_state=0),
     # a stack: greedy pretraining, unrolling, fine-tuning
-    AutoencoderTransformer((6, 3), kind="contractive", pretrain_epochs=2, learning_rate=0.01, max_iter=20,
-                           random_state=0),
+    AutoencoderTransformer(
+        (6, 3), kind="contractive", pretrain_epochs=2, learning_rate=0.01, max_iter=20, random_state=0
+    ),
     # binarize: the checks' data are real numbers, the memory's patterns on/off units
     HopfieldMemory(binarize=0.0, random_state=0),
     NARXForecaster(lags=2, max_iter=5, random_state=0),
@@ -53,13 +61,17 @@ ESTIMATORS = [
 
 # A Bernoulli RBM refuses data outside [0, 1] (naming `visible` and MinMaxScaler), where scikit-learn's BernoulliRBM
 # silently models them; these checks fit on such data (uniform on [0, 3], normal, iris) and fail at fit.
-_BERNOULLI_DATA = ("visible='bernoulli' models values in [0, 1] and refuses the check's data (uniform on [0, 3], "
-                   "normal or iris values) with a DataError at fit; the visible='gaussian' entry runs this check on "
-                   "the same code")
+_BERNOULLI_DATA = (
+    "visible='bernoulli' models values in [0, 1] and refuses the check's data (uniform on [0, 3], "
+    "normal or iris values) with a DataError at fit; the visible='gaussian' entry runs this check on "
+    "the same code"
+)
 # NARXForecaster takes the series first, fit(y, X=None) as sktime does; these checks call fit(X, y) with a feature
 # matrix as the first argument, which is refused as a series of the wrong shape (or, 1-D, accepted as one).
-_SERIES_FIRST = ("fit(y, X=None) takes the series first (sktime's convention); the check passes a feature matrix "
-                 "(n_samples, n_features) as the first argument, which is not a series")
+_SERIES_FIRST = (
+    "fit(y, X=None) takes the series first (sktime's convention); the check passes a feature matrix "
+    "(n_samples, n_features) as the first argument, which is not a series"
+)
 
 # name of the estimator class (with `visible` for the RBM) -> {check name: why it cannot pass}
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
@@ -67,34 +79,72 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
     "MLPRegressor": {},
     "TinyAutoencoderTransformer": {},
     "RBMTransformer(visible='gaussian')": {},
-    "RBMTransformer(visible='bernoulli')": {check: _BERNOULLI_DATA for check in (
-        "check_estimators_overwrite_params", "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input", "check_n_features_in_after_fitting", "check_estimators_dtypes",
-        "check_pipeline_consistency", "check_estimators_pickle", "check_f_contiguous_array_estimator",
-        "check_transformer_data_not_an_array", "check_transformer_general", "check_transformer_preserve_dtypes",
-        "check_transformer_n_iter", "check_methods_sample_order_invariance", "check_methods_subset_invariance",
-        "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged", "check_fit_idempotent",
-        "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d")},
+    "RBMTransformer(visible='bernoulli')": {
+        check: _BERNOULLI_DATA
+        for check in (
+            "check_estimators_overwrite_params",
+            "check_dont_overwrite_parameters",
+            "check_estimators_fit_returns_self",
+            "check_readonly_memmap_input",
+            "check_n_features_in_after_fitting",
+            "check_estimators_dtypes",
+            "check_pipeline_consistency",
+            "check_estimators_pickle",
+            "check_f_contiguous_array_estimator",
+            "check_transformer_data_not_an_array",
+            "check_transformer_general",
+            "check_transformer_preserve_dtypes",
+            "check_transformer_n_iter",
+            "check_methods_sample_order_invariance",
+            "check_methods_subset_invariance",
+            "check_fit2d_1sample",
+            "check_fit2d_1feature",
+            "check_dict_unchanged",
+            "check_fit_idempotent",
+            "check_fit_check_is_fitted",
+            "check_n_features_in",
+            "check_fit2d_predict1d",
+        )
+    },
     "DBNClassifier": {},
     "AutoencoderTransformer": {},
     "HopfieldMemory": {
         "check_fit_score_takes_y": "score(X, y) reads y as the patterns the probes X should recall, shape "
-                                   "(n_samples, n_features); the check passes a 1-D label vector",
+        "(n_samples, n_features); the check passes a 1-D label vector",
         "check_pipeline_consistency": "it calls score(X, y) with a 1-D label vector (see check_fit_score_takes_y)",
         "check_estimator_sparse_array": "predict returns one recalled pattern per probe, (n_samples, n_features); "
-                                        "the check asserts a 1-D prediction",
+        "the check asserts a 1-D prediction",
         "check_estimator_sparse_matrix": "as check_estimator_sparse_array",
     },
     "NARXForecaster": {
-        **{check: _SERIES_FIRST for check in (
-            "check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
-            "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-            "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-            "check_estimators_empty_data_messages", "check_pipeline_consistency", "check_estimators_nan_inf",
-            "check_estimators_pickle", "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance",
-            "check_methods_subset_invariance", "check_fit2d_1sample", "check_dict_unchanged",
-            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d",
-            "check_requires_y_none")},
+        **{
+            check: _SERIES_FIRST
+            for check in (
+                "check_fit_score_takes_y",
+                "check_estimators_overwrite_params",
+                "check_dont_overwrite_parameters",
+                "check_estimators_fit_returns_self",
+                "check_readonly_memmap_input",
+                "check_n_features_in_after_fitting",
+                "check_positive_only_tag_during_fit",
+                "check_estimators_dtypes",
+                "check_dtype_object",
+                "check_estimators_empty_data_messages",
+                "check_pipeline_consistency",
+                "check_estimators_nan_inf",
+                "check_estimators_pickle",
+                "check_f_contiguous_array_estimator",
+                "check_methods_sample_order_invariance",
+                "check_methods_subset_invariance",
+                "check_fit2d_1sample",
+                "check_dict_unchanged",
+                "check_fit_idempotent",
+                "check_fit_check_is_fitted",
+                "check_n_features_in",
+                "check_fit2d_predict1d",
+                "check_requires_y_none",
+            )
+        },
         "check_fit1d": "a 1-D first argument is exactly what fit takes: the series",
     },
 }
@@ -119,8 +169,13 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 # scikit-learn requires every estimator to pass its checks with the default parameters; the general-purpose ones
 # are checked so, with only the switch that picks the mode the checks' real-valued data need (issue 23)
-DEFAULT_ESTIMATORS = [MLPClassifier(), MLPRegressor(), RBMTransformer(visible="gaussian"),
-                      DBNClassifier(visible="gaussian"), AutoencoderTransformer()]
+DEFAULT_ESTIMATORS = [
+    MLPClassifier(),
+    MLPRegressor(),
+    RBMTransformer(visible="gaussian"),
+    DBNClassifier(visible="gaussian"),
+    AutoencoderTransformer(),
+]
 
 
 @parametrize_with_checks(DEFAULT_ESTIMATORS, xfail_strict=True)

@@ -1,5 +1,6 @@
 """HopfieldMemory: recall of stored patterns from corrupted probes (below capacity, and failing above it), the
 weights against their closed forms, alphabets, incremental storage, per-probe determinism, pickling, bad input."""
+
 from __future__ import annotations
 
 import pickle
@@ -97,14 +98,19 @@ def test_bad_input_is_named():
         HopfieldMemory().fit(np.random.RandomState(0).randn(3, 10))
     with pytest.raises(PatternError, match="the pseudo-inverse rule stores at most n = 10 patterns"):
         HopfieldMemory("pseudoinverse").fit(np.random.RandomState(0).choice([-1, 1], size=(11, 10)))
-    with pytest.raises(ValueError, match=re.escape("`rule` must be one of 'hebbian', 'pseudoinverse', "
-                                                   "'pseudo_inverse', got 'hebian'; did you mean 'hebbian'?")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            "`rule` must be one of 'hebbian', 'pseudoinverse', 'pseudo_inverse', got 'hebian'; did you mean 'hebbian'?"
+        ),
+    ):
         HopfieldMemory("hebian").fit(_patterns(2))
     with pytest.raises(NotFittedError):
         HopfieldMemory().predict(_patterns(2))
     memory = HopfieldMemory().fit(_patterns(2))
     with pytest.raises(ValueError, match="X has 10 features, but HopfieldMemory is expecting 100 features"):
         memory.predict(np.ones((2, 10)))
-    with pytest.raises(ValueError, match=re.escape("`y` must be the patterns the probes should recall, shape "
-                                                   "(2, 100)")):
+    with pytest.raises(
+        ValueError, match=re.escape("`y` must be the patterns the probes should recall, shape (2, 100)")
+    ):
         memory.score(_patterns(2), np.arange(2))

@@ -1,5 +1,6 @@
 """MLPClassifier and MLPRegressor against scikit-learn's own MLPs (the oracle: same weights, same step), in
 pipelines and grid searches, pickled, resumed, and on bad input."""
+
 from __future__ import annotations
 
 import io
@@ -38,6 +39,7 @@ def _toy(n=60, seed=0):
 
 # -- the same numbers as scikit-learn ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
 def test_one_sgd_step_equals_sklearn(kind):
     """From equal weights, one full-batch SGD step with an L2 penalty lands on scikit-learn's weights: the same
@@ -45,8 +47,17 @@ def test_one_sgd_step_equals_sklearn(kind):
     X, y_class, y_real = _toy()
     y = y_class if kind == "classifier" else y_real
     ours_cls, sk_cls = (MLPClassifier, SkMLPClassifier) if kind == "classifier" else (MLPRegressor, SkMLPRegressor)
-    options = dict(hidden_layer_sizes=(7,), solver="sgd", momentum=0.0, learning_rate_init=0.1, batch_size=60,
-                   alpha=0.3, max_iter=1, warm_start=True, random_state=0)
+    options = dict(
+        hidden_layer_sizes=(7,),
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.1,
+        batch_size=60,
+        alpha=0.3,
+        max_iter=1,
+        warm_start=True,
+        random_state=0,
+    )
     ours = ours_cls(**options).fit(X, y)
     sk = sk_cls(shuffle=False, **options).fit(X, y)  # fitted once so that a warm start keeps set weights
     sk.coefs_ = [w.astype(np.float64) for w in ours.coefs_]
@@ -72,6 +83,7 @@ def test_predict_proba_equals_sklearn_forward_pass():
 
 def test_convergence_rule_matches_sklearns_definition():
     """scikit-learn stops once more than n_iter_no_change epochs in a row fail to beat the best loss by tol."""
+
     class _Trainer:
         stop_training, stop_reason, model = False, "", None
 
@@ -96,10 +108,15 @@ def test_fit_stops_by_the_rule_and_warns_otherwise(digits):
 
 # -- estimator behaviour --------------------------------------------------------------------------------------
 
+
 def test_pipeline_and_grid_search(digits):
     X, X_test, y, y_test = digits
-    pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(hidden_layer_sizes=(32,), max_iter=15,
-                                                                        learning_rate_init=0.01, random_state=0))])
+    pipe = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("mlp", MLPClassifier(hidden_layer_sizes=(32,), max_iter=15, learning_rate_init=0.01, random_state=0)),
+        ]
+    )
     search = GridSearchCV(pipe, {"mlp__alpha": [1e-4, 1e-1]}, cv=2).fit(X, y)
     assert set(search.cv_results_["param_mlp__alpha"]) == {1e-4, 1e-1}
     assert search.score(X_test, y_test) > 0.9
@@ -157,12 +174,24 @@ def test_early_stopping_keeps_the_best_validation_weights(digits):
 
 def test_convolutional_layers_in_an_estimator(digits):
     X, X_test, y, y_test = digits
-    clf = MLPClassifier(layers=[{"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu"},
-                                {"type": "max_pool2d", "kernel_size": 2}],
-                        input_shape=(1, 8, 8), learning_rate_init=0.01, max_iter=8, random_state=0).fit(X, y)
+    clf = MLPClassifier(
+        layers=[
+            {"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu"},
+            {"type": "max_pool2d", "kernel_size": 2},
+        ],
+        input_shape=(1, 8, 8),
+        learning_rate_init=0.01,
+        max_iter=8,
+        random_state=0,
+    ).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
-    assert [layer["type"] for layer in clf.module_spec_["layers"]] == ["reshape", "conv2d", "max_pool2d",
-                                                                       "flatten", "dense"]
+    assert [layer["type"] for layer in clf.module_spec_["layers"]] == [
+        "reshape",
+        "conv2d",
+        "max_pool2d",
+        "flatten",
+        "dense",
+    ]
     with pytest.raises(AttributeError, match="Conv2d"):
         _ = clf.coefs_
 
@@ -181,8 +210,14 @@ def test_multilabel_and_multioutput(digits):
 def test_other_solvers_losses_and_schedules(digits):
     X, X_test, y, y_test = digits
     for solver in ("sgd", {"type": "rmsprop", "lr": 0.003}, "lbfgs"):
-        clf = MLPClassifier(hidden_layer_sizes=(32,), solver=solver, learning_rate_init=0.05, max_iter=15,
-                            schedule="cosine", random_state=0).fit(X, y)
+        clf = MLPClassifier(
+            hidden_layer_sizes=(32,),
+            solver=solver,
+            learning_rate_init=0.05,
+            max_iter=15,
+            schedule="cosine",
+            random_state=0,
+        ).fit(X, y)
         assert clf.score(X_test, y_test) > 0.8, solver
     reg = MLPRegressor(loss="huber", max_iter=30, random_state=0).fit(X, X[:, 20])
     assert reg.score(X_test, X_test[:, 20]) > 0.8
@@ -196,8 +231,14 @@ def test_greedy_pretraining_before_fine_tuning(digits):
 
     X, _, y, _ = digits
     method = TiedAutoencoderPretraining(epochs=2, batch_size=64)
-    clf = MLPClassifier(hidden_layer_sizes=(12, 8), activation="sigmoid", pretrain=method, max_iter=1,
-                        learning_rate_init=1e-12, random_state=5).fit(X, y)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(12, 8),
+        activation="sigmoid",
+        pretrain=method,
+        max_iter=1,
+        learning_rate_init=1e-12,
+        random_state=5,
+    ).fit(X, y)
     assert [layer["layer"] for layer in clf.pretrained_layers_] == ["dense_0", "dense_1"]
     with seeded(5):
         oracle = clf._module_from_spec(clf.module_spec_)
@@ -215,6 +256,7 @@ def test_verbose_prints_each_epoch(digits, capsys):
 
 # -- bad input ------------------------------------------------------------------------------------------------
 
+
 def test_predict_before_fit_is_not_fitted_error():
     with pytest.raises(NotFittedError, match="MLPClassifier instance is not fitted yet"):
         MLPClassifier().predict(np.zeros((2, 3)))
@@ -229,18 +271,21 @@ def test_wrong_number_of_features_names_both_numbers(digits):
         clf.predict(np.zeros((2, 10)))
 
 
-@pytest.mark.parametrize(("params", "message"), [
-    ({"hidden_layer_sizes": (10, 0)}, "`hidden_layer_sizes` must be a sequence of positive integers, got (10, 0)"),
-    ({"max_iter": 0}, "`max_iter` must be a positive integer, got 0"),
-    ({"max_fun": 0}, "`max_fun` must be a positive integer, got 0"),
-    ({"n_iter_no_change": 0}, "`n_iter_no_change` must be a positive integer or np.inf (no stopping rule), got 0"),
-    ({"alpha": -1.0}, "`alpha` must be a number >= 0, got -1.0"),
-    ({"validation_fraction": 1.0}, "`validation_fraction` must be a number in (0, 1), got 1.0"),
-    ({"batch_size": "big"}, "`batch_size` must be 'auto' or a positive integer, got 'big'"),
-    ({"device": "gpu"}, "`device` must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'gpu'"),
-    ({"input_shape": (1, 5, 5)}, "`input_shape` (1, 5, 5) holds 25 values, but X has 64 features"),
-    ({"activation": "rleu"}, "did you mean 'relu'"),
-])
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"hidden_layer_sizes": (10, 0)}, "`hidden_layer_sizes` must be a sequence of positive integers, got (10, 0)"),
+        ({"max_iter": 0}, "`max_iter` must be a positive integer, got 0"),
+        ({"max_fun": 0}, "`max_fun` must be a positive integer, got 0"),
+        ({"n_iter_no_change": 0}, "`n_iter_no_change` must be a positive integer or np.inf (no stopping rule), got 0"),
+        ({"alpha": -1.0}, "`alpha` must be a number >= 0, got -1.0"),
+        ({"validation_fraction": 1.0}, "`validation_fraction` must be a number in (0, 1), got 1.0"),
+        ({"batch_size": "big"}, "`batch_size` must be 'auto' or a positive integer, got 'big'"),
+        ({"device": "gpu"}, "`device` must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'gpu'"),
+        ({"input_shape": (1, 5, 5)}, "`input_shape` (1, 5, 5) holds 25 values, but X has 64 features"),
+        ({"activation": "rleu"}, "did you mean 'relu'"),
+    ],
+)
 def test_bad_hyper_parameters_are_named(digits, params, message):
     X, _, y, _ = digits
     with pytest.raises(ValueError, match=re.escape(message)):

@@ -1,6 +1,7 @@
 """scikit-learn's MLP semantics that lamina's MLPs keep (issue 23), each checked against scikit-learn itself where
 it computes a number: L-BFGS as one full-batch run of ``max_iter`` iterations and ``max_fun`` evaluations, the
 stopping rule switched off by ``n_iter_no_change=np.inf``, ``n_iter_`` per fit, and the errors scikit-learn raises."""
+
 from __future__ import annotations
 
 import warnings
@@ -59,8 +60,9 @@ def test_n_iter_no_change_inf_switches_the_rule_off(digits3):
     X, y = digits3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = MLPClassifier(hidden_layer_sizes=8, max_iter=30, tol=10.0, n_iter_no_change=np.inf,
-                            random_state=0).fit(X, y)
+        clf = MLPClassifier(hidden_layer_sizes=8, max_iter=30, tol=10.0, n_iter_no_change=np.inf, random_state=0).fit(
+            X, y
+        )
     assert clf.n_iter_ == 30
     with warnings.catch_warnings():  # the rule on: both libraries stop after the first epoch plus 11 without a gain
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -101,8 +103,7 @@ def test_values_beyond_float32_are_an_input_error():
 
 
 def test_divergence_is_a_value_error():
-    assert issubclass(EstimatorDivergedError, ValueError) and issubclass(EstimatorDivergedError,
-                                                                         TrainingDivergedError)
+    assert issubclass(EstimatorDivergedError, ValueError) and issubclass(EstimatorDivergedError, TrainingDivergedError)
     X = np.random.RandomState(0).randn(40, 3) * 1e18
     with pytest.raises(ValueError, match="(?i)diverg|nan|inf"):
         MLPRegressor(solver="sgd", learning_rate_init=10.0, max_iter=5).fit(X, X[:, 0] ** 2)

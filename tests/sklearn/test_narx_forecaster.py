@@ -1,6 +1,7 @@
 """NARXForecaster against closed forms: a linear AR(2) model fitted to convergence is ordinary least squares on the
 lag matrix (its closed-loop forecast is the OLS recursion's, and near the true process's), a sine is forecast
 closed-loop, exogenous inputs are used; the steps of ``fh``, pickling, and bad input."""
+
 from __future__ import annotations
 
 import pickle
@@ -38,8 +39,9 @@ def _recursion(history: np.ndarray, a1: float, a2: float, c: float, steps: int) 
 
 def test_a_linear_narx_is_least_squares_ar2(ar2):
     train = ar2[:500]
-    model = NARXForecaster(lags=2, hidden_layer_sizes=(), solver="lbfgs", alpha=0.0, max_iter=100,
-                           random_state=0).fit(train)
+    model = NARXForecaster(lags=2, hidden_layer_sizes=(), solver="lbfgs", alpha=0.0, max_iter=100, random_state=0).fit(
+        train
+    )
     assert model.n_iter_ < 100  # converged by scikit-learn's rule
     lag_matrix = np.column_stack([train[1:-1], train[:-2], np.ones(len(train) - 2)])
     a1, a2, c = np.linalg.lstsq(lag_matrix, train[2:], rcond=None)[0]

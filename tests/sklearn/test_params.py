@@ -1,6 +1,7 @@
 """The estimators' parameters, read from their ``__init__`` signatures as scikit-learn reads them: the MLP-style
 estimators keep :data:`lamina.sklearn.mlp.MLP_DEFAULTS`, every parameter is stored under its name and documented,
 and ``get_params`` / ``set_params`` / ``clone`` carry each one through unchanged."""
+
 from __future__ import annotations
 
 import inspect
@@ -13,12 +14,19 @@ import lamina.sklearn
 from lamina.sklearn import DBNClassifier, MLPClassifier, MLPRegressor, NARXForecaster
 from lamina.sklearn.mlp import MLP_DEFAULTS
 
-ESTIMATORS = [getattr(lamina.sklearn, name) for name in lamina.sklearn.__all__
-              if name not in ("LaminaEstimator", "LaminaTransformer", "SklearnConvergence")]
+ESTIMATORS = [
+    getattr(lamina.sklearn, name)
+    for name in lamina.sklearn.__all__
+    if name not in ("LaminaEstimator", "LaminaTransformer", "SklearnConvergence")
+]
 
 # the MLP-style estimators and the shared parameters whose default each documents as its own
-MLP_STYLE = {MLPClassifier: set(), MLPRegressor: set(), DBNClassifier: {"hidden_layer_sizes"},
-             NARXForecaster: {"hidden_layer_sizes", "activation"}}
+MLP_STYLE = {
+    MLPClassifier: set(),
+    MLPRegressor: set(),
+    DBNClassifier: {"hidden_layer_sizes"},
+    NARXForecaster: {"hidden_layer_sizes", "activation"},
+}
 
 
 def _signature_defaults(cls: type) -> dict:
@@ -36,16 +44,25 @@ class _Marker:
 
 
 def test_the_estimator_list_is_complete():
-    assert {cls.__name__ for cls in ESTIMATORS} >= {"MLPClassifier", "MLPRegressor", "DBNClassifier",
-                                                   "NARXForecaster", "RBMTransformer", "AutoencoderTransformer",
-                                                   "HopfieldMemory"}
+    assert {cls.__name__ for cls in ESTIMATORS} >= {
+        "MLPClassifier",
+        "MLPRegressor",
+        "DBNClassifier",
+        "NARXForecaster",
+        "RBMTransformer",
+        "AutoencoderTransformer",
+        "HopfieldMemory",
+    }
 
 
 @pytest.mark.parametrize("cls", list(MLP_STYLE), ids=lambda c: c.__name__)
 def test_mlp_style_defaults_match_the_shared_table(cls):
     defaults = _signature_defaults(cls)
-    drifted = {name: (defaults[name], MLP_DEFAULTS[name]) for name in defaults.keys() & MLP_DEFAULTS.keys()
-               if name not in MLP_STYLE[cls] and defaults[name] != MLP_DEFAULTS[name]}
+    drifted = {
+        name: (defaults[name], MLP_DEFAULTS[name])
+        for name in defaults.keys() & MLP_DEFAULTS.keys()
+        if name not in MLP_STYLE[cls] and defaults[name] != MLP_DEFAULTS[name]
+    }
     assert not drifted, f"{cls.__name__}.__init__ defaults differ from MLP_DEFAULTS (got, shared): {drifted}"
 
 

@@ -1,5 +1,6 @@
 """RBMTransformer against scikit-learn's BernoulliRBM (the oracle: same data, same settings; the same weights give
 the same features and pseudo-likelihood terms), Gaussian visible units, pickling, and bad input."""
+
 from __future__ import annotations
 
 import pickle
@@ -56,8 +57,10 @@ def test_same_weights_give_sklearns_features_and_pseudo_likelihood_terms(digits,
     X, X_test, _, _ = digits
     ours, sk = fitted
     sk.components_, sk.intercept_hidden_, sk.intercept_visible_ = (
-        ours.components_.astype(np.float64), ours.intercept_hidden_.astype(np.float64),
-        ours.intercept_visible_.astype(np.float64))
+        ours.components_.astype(np.float64),
+        ours.intercept_hidden_.astype(np.float64),
+        ours.intercept_visible_.astype(np.float64),
+    )
     np.testing.assert_allclose(ours.transform(X_test), sk.transform(X_test), rtol=1e-10, atol=1e-12)
     # scikit-learn samples one term of the pseudo-likelihood per row; ours sums all of them: rebuild that sum from
     # scikit-learn's own free energy, flipping each unit in turn
@@ -95,8 +98,11 @@ def test_gaussian_visible_units_on_standardised_data(digits):
 
 def test_bernoulli_units_refuse_data_outside_the_unit_interval(digits):
     X, _, _, _ = digits
-    with pytest.raises(DataError, match=r"Values above 1 in data passed to RBMTransformer\(visible='bernoulli'\).*"
-                                        r"\[0, 16\].*MinMaxScaler.*visible='gaussian'"):
+    with pytest.raises(
+        DataError,
+        match=r"Values above 1 in data passed to RBMTransformer\(visible='bernoulli'\).*"
+        r"\[0, 16\].*MinMaxScaler.*visible='gaussian'",
+    ):
         RBMTransformer(n_iter=1).fit(X * 16)
     with pytest.raises(DataError, match="Negative values in data"):
         RBMTransformer(n_iter=1).fit(X - 0.5)
@@ -124,8 +130,10 @@ def test_not_fitted_wrong_width_and_bad_parameters(digits):
         rbm.transform(np.zeros((2, 10)))
     with pytest.raises(ValueError, match=re.escape("`n_components` must be a positive integer, got 0")):
         RBMTransformer(n_components=0).fit(X)
-    with pytest.raises(ValueError, match=re.escape("`visible` must be one of 'bernoulli', 'gaussian', got "
-                                                   "'gausian'; did you mean 'gaussian'?")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("`visible` must be one of 'bernoulli', 'gaussian', got 'gausian'; did you mean 'gaussian'?"),
+    ):
         RBMTransformer(visible="gausian").fit(X)
 
 
@@ -137,8 +145,11 @@ def test_gaussian_units_standardise_the_data_themselves():
     X = Z * np.array([1e3, 1.0, 50.0, 1e-3, 7.0]) + 1e4
     raw = RBMTransformer(n_components=8, visible="gaussian", n_iter=3, random_state=0).fit(X)
     scaled = RBMTransformer(n_components=8, visible="gaussian", n_iter=3, random_state=0).fit(
-        StandardScaler().fit_transform(X))
+        StandardScaler().fit_transform(X)
+    )
     np.testing.assert_allclose(raw.mean_, X.mean(axis=0))
     np.testing.assert_allclose(raw.transform(X), scaled.transform(StandardScaler().fit_transform(X)), atol=1e-4)
-    assert RBMTransformer().learning_rate == "auto" and RBMTransformer(visible="bernoulli").fit(
-        np.clip(Z, 0, 1)).mean_ is None
+    assert (
+        RBMTransformer().learning_rate == "auto"
+        and RBMTransformer(visible="bernoulli").fit(np.clip(Z, 0, 1)).mean_ is None
+    )

@@ -1,4 +1,5 @@
 """The unsupervised base (what the RBM and autoencoder transformers build on), through a minimal autoencoder."""
+
 from __future__ import annotations
 
 import pickle
@@ -45,6 +46,7 @@ def test_partial_fit_pickle_and_pipeline(digits):
     copy = pickle.loads(pickle.dumps(ae))
     np.testing.assert_array_equal(copy.transform(X), ae.transform(X))
     assert copy.n_iter_ == 3
-    pipe = make_pipeline(TinyAutoencoderTransformer(n_components=32, max_iter=20, random_state=0),
-                         LogisticRegression(max_iter=500)).fit(X, y)
+    pipe = make_pipeline(
+        TinyAutoencoderTransformer(n_components=32, max_iter=20, random_state=0), LogisticRegression(max_iter=500)
+    ).fit(X, y)
     assert pipe.score(X, y) > 0.8

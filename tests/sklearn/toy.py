@@ -1,5 +1,6 @@
 """A minimal unsupervised network with ``training_loss`` and ``transform``, and its scikit-learn wrapper: what an
 RBM or autoencoder transformer will look like on :class:`lamina.sklearn.LaminaTransformer`."""
+
 from __future__ import annotations
 
 import torch
@@ -34,9 +35,18 @@ class TinyAutoencoder(nn.Module):
 class TinyAutoencoderTransformer(LaminaTransformer):
     """The wrapper: parameters stored as given, the network and the optimizer from them."""
 
-    def __init__(self, n_components: int = 3, *, learning_rate: float = 0.01, batch_size: int = 32,
-                 max_iter: int = 20, tol: float = 1e-4, n_iter_no_change: int = 5, random_state=None,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        n_components: int = 3,
+        *,
+        learning_rate: float = 0.01,
+        batch_size: int = 32,
+        max_iter: int = 20,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 5,
+        random_state=None,
+        device: str = "cpu",
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size

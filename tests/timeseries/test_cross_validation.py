@@ -1,5 +1,6 @@
 """BlockedKFold against folds written out by hand, scikit-learn's KFold (no gap) and a brute-force overlap check of
 lag windows (gap = lags)."""
+
 from __future__ import annotations
 
 import numpy as np

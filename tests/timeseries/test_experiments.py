@@ -1,5 +1,6 @@
 """The time-series example experiments validate and build, and ``lamina.train`` on a series dataset leaves the test
 NMSE, a closed-loop forecast and plots/forecast.png in the run folder."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,15 @@ SERIES_EXAMPLES = sorted(p.name for p in EXAMPLES.glob("*.toml") if p.name.start
 
 
 def test_there_are_examples_for_each_network():
-    assert {"sunspots_tdnn.toml", "sunspots_elman.toml", "sunspots_narx.toml", "sunspots_lstm.toml",
-            "mackey_glass_tdnn.toml", "mackey_glass_narx.toml", "mackey_glass_gru.toml"} <= set(SERIES_EXAMPLES)
+    assert {
+        "sunspots_tdnn.toml",
+        "sunspots_elman.toml",
+        "sunspots_narx.toml",
+        "sunspots_lstm.toml",
+        "mackey_glass_tdnn.toml",
+        "mackey_glass_narx.toml",
+        "mackey_glass_gru.toml",
+    } <= set(SERIES_EXAMPLES)
 
 
 @needs_sunspots
@@ -31,8 +39,12 @@ def test_example_validates_and_builds(name):
 
 @needs_sunspots
 def test_train_a_series_experiment_end_to_end(tmp_path):
-    run = lamina.train(EXAMPLES / "sunspots_tdnn.toml", out=tmp_path, progress="none",
-                       overrides=["train.epochs=5", "train.checkpoint_every=5"])
+    run = lamina.train(
+        EXAMPLES / "sunspots_tdnn.toml",
+        out=tmp_path,
+        progress="none",
+        overrides=["train.epochs=5", "train.checkpoint_every=5"],
+    )
     summary = json.loads((run.dir / "summary.json").read_text())
     forecast = summary["forecast"]
     assert forecast["closed_loop_steps"] == 35  # 1921-1955
@@ -47,15 +59,17 @@ def test_train_a_series_experiment_end_to_end(tmp_path):
 
 def test_a_lag_mismatch_names_the_layer(tmp_path):
     exp = lamina.load_experiment(EXAMPLES / "mackey_glass_narx.toml", overrides=["data.lags=12"])
-    with pytest.raises(lamina.ShapeError, match=r"model.layers\[0\] \(narx\): expects 18 output lags and no "
-                                                r"exogenous ones, a window of shape \(18,\), got \(12,\)"):
+    with pytest.raises(
+        lamina.ShapeError,
+        match=r"model.layers\[0\] \(narx\): expects 18 output lags and no "
+        r"exogenous ones, a window of shape \(18,\), got \(12,\)",
+    ):
         lamina.build_model(exp.model, exp.data.load().train.input_shape)
 
 
 @needs_sunspots
 def test_the_kalman_filter_example_trains_one_update_per_window(tmp_path):
-    run = lamina.train(EXAMPLES / "sunspots_tdnn_ekf.toml", out=tmp_path, progress="none",
-                       overrides=["train.epochs=1"])
+    run = lamina.train(EXAMPLES / "sunspots_tdnn_ekf.toml", out=tmp_path, progress="none", overrides=["train.epochs=1"])
     summary = json.loads((run.dir / "summary.json").read_text())
     assert type(run.experiment.train.optimizer).__name__ == "EKFSpec"
     assert summary["steps"] == summary["train_examples"]  # batch_size = 1: a filter update per training window

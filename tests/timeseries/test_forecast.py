@@ -1,4 +1,5 @@
 """forecast() against recursions written out by hand for linear models with known coefficients."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,15 @@ from lamina.timeseries import NARX, TDNN, SeriesScaler, WindowSpec, forecast, ma
 
 
 def _linear_narx(coef_y, coef_u=(), bias=0.0, delay=1, horizon=1):
-    model = NARX(len(coef_y), exogenous_lags=len(coef_u), hidden=(), activation="identity", delay=delay,
-                 horizon=horizon, dtype=torch.float64)
+    model = NARX(
+        len(coef_y),
+        exogenous_lags=len(coef_u),
+        hidden=(),
+        activation="identity",
+        delay=delay,
+        horizon=horizon,
+        dtype=torch.float64,
+    )
     with torch.no_grad():
         model.net.output.weight.copy_(torch.tensor([list(coef_y) + list(coef_u)] * horizon, dtype=torch.float64))
         model.net.output.bias.fill_(bias)
@@ -89,13 +97,19 @@ def test_sequence_layout_model_with_a_window_argument():
 def test_bad_input_messages():
     model = _linear_narx([0.5], [1.0, 1.0])
     u = np.arange(20.0)
-    with pytest.raises(DataError, match=r"a forecast of 10 steps with delay=1 reads the exogenous inputs of the next 9 "
-                                        r"time steps, but `future_exogenous` has 4 rows; forecast at most 5 steps"):
+    with pytest.raises(
+        DataError,
+        match=r"a forecast of 10 steps with delay=1 reads the exogenous inputs of the next 9 "
+        r"time steps, but `future_exogenous` has 4 rows; forecast at most 5 steps",
+    ):
         forecast(model, [1.0, 2.0], 10, exogenous=u[:2], future_exogenous=u[2:6])
     with pytest.raises(DataError, match="the model reads 2 exogenous lags: pass `exogenous`"):
         forecast(model, [1.0, 2.0], 3)
-    with pytest.raises(DataError, match=r"a history of 2 values is too short for lags=3, horizon=1: forecasting "
-                                        r"needs at least 3 past values"):
+    with pytest.raises(
+        DataError,
+        match=r"a history of 2 values is too short for lags=3, horizon=1: forecasting "
+        r"needs at least 3 past values",
+    ):
         forecast(_linear_narx([1.0, 1.0, 1.0]), [1.0, 2.0], 3)
     with pytest.raises(DataError, match=r"history holds 1 NaN or infinite value\(s\), at index 1"):
         forecast(_linear_narx([1.0]), [1.0, float("nan"), 2.0], 3)

@@ -1,5 +1,6 @@
 """NMSE, NRMSE and MAE against scikit-learn (NMSE = 1 - R^2 when normalised by the actual values' variance), and
 the batched trainer metric against the whole-set value."""
+
 from __future__ import annotations
 
 import math

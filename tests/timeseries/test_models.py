@@ -1,5 +1,6 @@
 """TDNN and Elman against hand-written references: the Elman forward pass and its truncated-BPTT gradient against an
 explicit loop over time steps; the TDNN against its affine maps written out."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,8 +63,11 @@ def test_tdnn_is_the_mlp_on_the_delay_line():
 
 
 def test_shape_errors_say_what_was_expected():
-    with pytest.raises(ShapeError, match=r"TDNN expects windows of 12 lags x 1 feature\(s\), shape \(N, 12\), "
-                                         r"got \(5, 10\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"TDNN expects windows of 12 lags x 1 feature\(s\), shape \(N, 12\), "
+        r"got \(5, 10\)",
+    ):
         TDNN(12)(torch.zeros(5, 10))
     with pytest.raises(ShapeError, match=r"Elman expects windows of shape \(N, L, 3\), got \(2, 5, 1\)"):
         Elman(3)(torch.zeros(2, 5, 1))
@@ -76,8 +80,9 @@ def test_shape_errors_say_what_was_expected():
 def test_layers_build_from_a_config():
     model = lamina.build_model([{"type": "elman", "units": 6, "bptt": 4}], input_shape=(12, 1))
     assert model(torch.zeros(2, 12, 1)).shape == (2, 1)
-    model = lamina.build_model([{"type": "tdnn", "hidden": [8, 4], "activation": "sigmoid", "outputs": 3}],
-                               input_shape=(12,))
+    model = lamina.build_model(
+        [{"type": "tdnn", "hidden": [8, 4], "activation": "sigmoid", "outputs": 3}], input_shape=(12,)
+    )
     assert model(torch.zeros(2, 12)).shape == (2, 3)
     with pytest.raises(lamina.ConfigError, match=r"model.layers\[0\].bptt: expected an integer >= 1, got 0"):
         lamina.build_model([{"type": "elman", "bptt": 0}], input_shape=(12, 1))
@@ -95,7 +100,7 @@ def test_weight_elimination_value_and_gradient_by_hand():
     torch.testing.assert_close(value, expected)
     grad = torch.autograd.grad(value, weights)
     for g, w in zip(grad, weights):  # dC/dw = (2 w / w0^2) / (1 + (w / w0)^2)^2
-        torch.testing.assert_close(g, (2 * w / w0 ** 2) / (1 + (w / w0) ** 2) ** 2)
+        torch.testing.assert_close(g, (2 * w / w0**2) / (1 + (w / w0) ** 2) ** 2)
     loss = WeightEliminationLoss(model, 0.01, scale=w0)
     x, y = torch.randn(4, 3, dtype=torch.float64), torch.randn(4, 1, dtype=torch.float64)
     torch.testing.assert_close(loss(model(x), y), ((model(x) - y) ** 2).mean() + 0.01 * expected)
@@ -111,8 +116,9 @@ def test_weight_elimination_callback_adds_the_penalty_to_the_trainer_loss():
     model = TDNN(3, hidden=(2,))
     x, y = torch.randn(8, 3), torch.randn(8, 1)
     callback = lamina.resolve("callback", {"type": "weight_elimination", "strength": 0.5}).build()
-    trainer = lamina.Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 1e-9}, epochs=1, batch_size=8,
-                             callbacks=[callback])
+    trainer = lamina.Trainer(
+        model, loss="mse", optimizer={"type": "sgd", "lr": 1e-9}, epochs=1, batch_size=8, callbacks=[callback]
+    )
     trainer.fit(ArrayDataset(x, y))
     with torch.no_grad():
         expected = ((model(x) - y) ** 2).mean() + 0.5 * weight_elimination(model)

@@ -1,6 +1,7 @@
 """NARX against numpy: a linear NARX (no hidden layer, identity units) fitted by least squares through lamina's
 trainer equals ``numpy.linalg.lstsq`` on a lag matrix built here by hand; the nonlinear one learns a NARX system
 and forecasts it closed-loop."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,9 +38,20 @@ def test_linear_narx_least_squares_equals_numpy_lstsq():
     w = make_windows(y, lags=ny, exogenous=u, exogenous_lags=nu, dtype=torch.float64)
     torch.manual_seed(0)
     model = NARX(ny, exogenous_lags=nu, exogenous_features=2, hidden=(), activation="identity", dtype=torch.float64)
-    trainer = lamina.Trainer(model, loss="mse", epochs=1, batch_size=len(w.inputs), seed=0,
-                             optimizer={"type": "lbfgs", "max_iter": 100, "tolerance_grad": 1e-12,
-                                        "tolerance_change": 1e-14, "line_search_fn": "strong_wolfe"})
+    trainer = lamina.Trainer(
+        model,
+        loss="mse",
+        epochs=1,
+        batch_size=len(w.inputs),
+        seed=0,
+        optimizer={
+            "type": "lbfgs",
+            "max_iter": 100,
+            "tolerance_grad": 1e-12,
+            "tolerance_change": 1e-14,
+            "line_search_fn": "strong_wolfe",
+        },
+    )
     trainer.fit(ArrayDataset(w.inputs, w.targets))
     weight = model.net.output.weight.detach().numpy().ravel()
     bias = model.net.output.bias.detach().numpy()
@@ -57,9 +69,14 @@ def test_narx_learns_a_nonlinear_system_and_forecasts_it_closed_loop():
     w = make_windows(y[:300], lags=2, exogenous=u[:300], exogenous_lags=2)
     torch.manual_seed(0)
     model = NARX(2, exogenous_lags=2, hidden=(10,))
-    lamina.Trainer(model, loss="mse", epochs=1,
-                   optimizer={"type": "lbfgs", "max_iter": 200, "line_search_fn": "strong_wolfe"},
-                   batch_size=len(w.inputs), seed=0).fit(ArrayDataset(w.inputs, w.targets))
+    lamina.Trainer(
+        model,
+        loss="mse",
+        epochs=1,
+        optimizer={"type": "lbfgs", "max_iter": 200, "line_search_fn": "strong_wolfe"},
+        batch_size=len(w.inputs),
+        seed=0,
+    ).fit(ArrayDataset(w.inputs, w.targets))
     # closed loop: its own predictions fed back for 99 steps; u known for the future (delay 1 needs 98 rows)
     pred = forecast(model, y[:300], 99, exogenous=u[:300], future_exogenous=u[300:398])
     assert nrmse(pred, y[300:399]) < 0.05
@@ -70,8 +87,11 @@ def test_forward_with_separate_lags_equals_flat_window():
     y_lags, u_lags = torch.randn(5, 3), torch.randn(5, 2, 2)
     flat = torch.cat([y_lags, u_lags.reshape(5, 4)], dim=1)
     torch.testing.assert_close(model(y_lags, u_lags), model(flat))
-    with pytest.raises(ShapeError, match=r"NARX expects a flat window of 3 output lags \+ 2 exogenous lags x 2 "
-                                         r"feature\(s\) = 7 values, shape \(N, 7\), got \(5, 6\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"NARX expects a flat window of 3 output lags \+ 2 exogenous lags x 2 "
+        r"feature\(s\) = 7 values, shape \(N, 7\), got \(5, 6\)",
+    ):
         model(torch.randn(5, 6))
 
 
@@ -79,6 +99,9 @@ def test_narx_layer_checks_the_window_against_its_lags():
     spec = lamina.resolve("layer", {"type": "narx", "output_lags": 4, "exogenous_lags": 3})
     with pytest.raises(ShapeError, match="expects 4 output lags \\+ 3 exogenous lags x features, got a window of 9"):
         spec.output_shape((9,))
-    with pytest.raises(ShapeError, match=r"expects 4 output lags and no exogenous ones, a window of shape \(4,\), "
-                                         r"got \(6,\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"expects 4 output lags and no exogenous ones, a window of shape \(4,\), "
+        r"got \(6,\)",
+    ):
         lamina.resolve("layer", {"type": "narx", "output_lags": 4}).output_shape((6,))

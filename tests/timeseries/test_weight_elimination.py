@@ -1,5 +1,6 @@
 """Weigend et al.'s adaptive weight-elimination strength: the rule on a hand-worked error sequence, the callback that
 applies it, the penalty's gradient against finite differences, and the errors for bad options."""
+
 from __future__ import annotations
 
 import math
@@ -79,8 +80,9 @@ def test_adaptive_from_an_experiment_callback_in_the_trainer():
     x, y = torch.randn(32, 3), torch.randn(32, 1)
     spec = {"type": "weight_elimination", "strength": 0.0, "desired_error": 1e-3, "strength_step": 1e-3}
     callback = lamina.resolve("callback", spec).build()
-    trainer = lamina.Trainer(model, loss="mse", optimizer={"type": "adam", "lr": 0.01}, epochs=20, batch_size=32,
-                             callbacks=[callback])
+    trainer = lamina.Trainer(
+        model, loss="mse", optimizer={"type": "adam", "lr": 0.01}, epochs=20, batch_size=32, callbacks=[callback]
+    )
     trainer.fit(ArrayDataset(x, y))
     # the error stays above D = 1e-3 on noise, so lambda rises only while the error falls: 20 steps up at most
     assert len(callback.strengths) == 20
@@ -118,26 +120,32 @@ def test_penalty_gradient_matches_finite_differences():
     assert float(grads[0][0, 1]) == pytest.approx(float(up - down) / (2 * h), rel=1e-6)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"strength": -1e-4}, "Invalid WeightElimination: strength: expected a number >= 0, got -0.0001"),
-    ({"strength": 0.0, "desired_error": 0.0}, "desired_error: expected a number > 0, got 0.0"),
-    ({"strength": 0.0, "desired_error": -1.0}, "desired_error: expected a number > 0, got -1.0"),
-    ({"strength": 0.0, "strength_step": -1e-6}, "strength_step: expected a number >= 0, got -1e-06"),
-    ({"strength": 0.0, "average_decay": 1.0}, r"average_decay: expected a number in \[0, 1\), got 1.0"),
-    ({"strength": 0.0, "cut": 0.0}, r"cut: expected a number in \(0, 1\], got 0.0"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"strength": -1e-4}, "Invalid WeightElimination: strength: expected a number >= 0, got -0.0001"),
+        ({"strength": 0.0, "desired_error": 0.0}, "desired_error: expected a number > 0, got 0.0"),
+        ({"strength": 0.0, "desired_error": -1.0}, "desired_error: expected a number > 0, got -1.0"),
+        ({"strength": 0.0, "strength_step": -1e-6}, "strength_step: expected a number >= 0, got -1e-06"),
+        ({"strength": 0.0, "average_decay": 1.0}, r"average_decay: expected a number in \[0, 1\), got 1.0"),
+        ({"strength": 0.0, "cut": 0.0}, r"cut: expected a number in \(0, 1\], got 0.0"),
+    ],
+)
 def test_bad_options_name_the_field(options, message):
     with pytest.raises(ValueError, match=message):
         WeightElimination(**options)
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"strength": -1.0}, "strength: expected a number >= 0, got -1.0"),
-    ({"desired_error": 0}, "desired_error: expected a number > 0, got 0.0"),
-    ({"strength_step": -1e-6}, "strength_step: expected a number >= 0, got -1e-06"),
-    ({"average_decay": 1}, r"average_decay: expected a number in \[0, 1\), got 1.0"),
-    ({"cut": 1.5}, r"cut: expected a number in \(0, 1\], got 1.5"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"strength": -1.0}, "strength: expected a number >= 0, got -1.0"),
+        ({"desired_error": 0}, "desired_error: expected a number > 0, got 0.0"),
+        ({"strength_step": -1e-6}, "strength_step: expected a number >= 0, got -1e-06"),
+        ({"average_decay": 1}, r"average_decay: expected a number in \[0, 1\), got 1.0"),
+        ({"cut": 1.5}, r"cut: expected a number in \(0, 1\], got 1.5"),
+    ],
+)
 def test_bad_config_names_the_field(options, message):
     with pytest.raises(lamina.ConfigError, match=message):
         lamina.resolve("callback", {"type": "weight_elimination", **options})

@@ -1,4 +1,5 @@
 """make_windows against windows written out by hand, and its bad-input messages."""
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,11 @@ def test_window_count_formula():
 
 
 def test_too_short_says_how_long_it_must_be():
-    with pytest.raises(DataError, match=r"a series of 5 values is too short for lags=5, horizon=1: it must hold at "
-                                        r"least 6 values"):
+    with pytest.raises(
+        DataError,
+        match=r"a series of 5 values is too short for lags=5, horizon=1: it must hold at "
+        r"least 6 values",
+    ):
         make_windows(range(5), lags=5)
     with pytest.raises(DataError, match="at least 9 values"):  # taps at t-6, t-4, t-2, t: 7 values, then 2 targets
         make_windows(range(8), lags=4, horizon=2, spacing=2)
@@ -106,8 +110,11 @@ def test_tensor_input_and_dtype():
 
 def test_scaler_fits_on_training_part_only_and_inverts():
     train, test = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0])
-    for method, expected in [("standard", (test - 2.0) / np.std(train)), ("minmax", (test - 1.0) / 2.0),
-                             ("none", test)]:
+    for method, expected in [
+        ("standard", (test - 2.0) / np.std(train)),
+        ("minmax", (test - 1.0) / 2.0),
+        ("none", test),
+    ]:
         scaler = SeriesScaler(method).fit(train)
         np.testing.assert_allclose(scaler.transform(test), expected)
         np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(test)), test)

@@ -1,4 +1,5 @@
 """lamina's one JSON encoding: non-finite numbers as the strings "nan", "inf", "-inf", never bare NaN/Infinity."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,13 @@ from lamina.train.runs import read_summary, write_summary
 
 
 def test_non_finite_numbers_are_strings_and_read_back_as_floats():
-    value = {"loss": math.nan, "best": [math.inf, -math.inf, 1.5], "nested": {"t": torch.tensor(math.nan)},
-             "array": np.array([1.0, math.inf]), "name": "x"}
+    value = {
+        "loss": math.nan,
+        "best": [math.inf, -math.inf, 1.5],
+        "nested": {"t": torch.tensor(math.nan)},
+        "array": np.array([1.0, math.inf]),
+        "name": "x",
+    }
     text = jsonio.dumps(value)
     parsed = json.loads(text, parse_constant=lambda name: (_ for _ in ()).throw(AssertionError(name)))
     assert parsed["loss"] == "nan" and parsed["best"] == ["inf", "-inf", 1.5] and parsed["array"] == [1.0, "inf"]

@@ -1,5 +1,6 @@
 """Mid-epoch checkpoints (``[train] checkpoint_every_steps``): a run stopped inside an epoch and resumed from such
 a checkpoint ends with exactly the weights, optimizer state and logged epoch losses of an uninterrupted run."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,12 @@ from lamina.train import Callback, EarlyStopping, Trainer
 from lamina.train.callbacks import Checkpointer
 from lamina.train.checkpoint import load_checkpoint
 
-SPEC = [{"type": "flatten"}, {"type": "dense", "units": 32, "activation": "relu"}, {"type": "dropout", "p": 0.3},
-        {"type": "dense", "units": 10}]
+SPEC = [
+    {"type": "flatten"},
+    {"type": "dense", "units": 32, "activation": "relu"},
+    {"type": "dropout", "p": 0.3},
+    {"type": "dense", "units": 10},
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +36,16 @@ class _Interrupt(Callback):
 def _trainer(callbacks):
     torch.manual_seed(0)
     model = lamina.build_model(SPEC, (1, 8, 8))
-    return Trainer(model, optimizer={"type": "sgd", "lr": 0.05, "momentum": 0.9}, epochs=3, batch_size=64, seed=5,
-                   schedule={"type": "cosine", "interval": "step"}, metrics=["accuracy"],
-                   callbacks=[EarlyStopping("val_loss", patience=10), *callbacks])
+    return Trainer(
+        model,
+        optimizer={"type": "sgd", "lr": 0.05, "momentum": 0.9},
+        epochs=3,
+        batch_size=64,
+        seed=5,
+        schedule={"type": "cosine", "interval": "step"},
+        metrics=["accuracy"],
+        callbacks=[EarlyStopping("val_loss", patience=10), *callbacks],
+    )
 
 
 @pytest.mark.parametrize("stop_at", [30, 42])  # inside epoch 2 (21 steps an epoch); 42: its last batch

@@ -1,5 +1,6 @@
 """Multi-label and multi-task losses against hand-computed log losses; tuple outputs and targets through the
 trainer; a two-input, two-head DAG trained from TOML; heads without a loss or a target."""
+
 from __future__ import annotations
 
 import math
@@ -43,17 +44,25 @@ def test_multi_label_training_learns_independent_labels():
     torch.manual_seed(0)
     x = torch.randn(512, 4)
     y = torch.stack([x[:, 0] > 0, x[:, 1] + x[:, 2] > 0, x[:, 3] < 0.5], dim=1).float()  # 3 labels, any subset
-    trainer = lamina.Trainer(nn.Linear(4, 3), loss="multi_label", optimizer={"type": "adam", "lr": 0.05}, epochs=15,
-                             batch_size=64)
+    trainer = lamina.Trainer(
+        nn.Linear(4, 3), loss="multi_label", optimizer={"type": "adam", "lr": 0.05}, epochs=15, batch_size=64
+    )
     trainer.fit(ArrayDataset(x, y))
     results = trainer.evaluate(ArrayDataset(x, y))
     assert results["accuracy"] > 0.95 and results["subset_accuracy"] > 0.85
 
 
 def _two_head_loss(**head1):
-    return resolve("loss", {"type": "multi_task", "heads": [
-        {"name": "digit", "loss": "cross_entropy"},
-        {"name": "parity", "loss": "binary_cross_entropy", "weight": 0.5, **head1}]})
+    return resolve(
+        "loss",
+        {
+            "type": "multi_task",
+            "heads": [
+                {"name": "digit", "loss": "cross_entropy"},
+                {"name": "parity", "loss": "binary_cross_entropy", "weight": 0.5, **head1},
+            ],
+        },
+    )
 
 
 def test_multi_task_loss_is_the_weighted_sum_of_the_heads():
@@ -72,8 +81,16 @@ def test_heads_log_their_own_loss_and_metrics():
 
 
 def test_auxiliary_heads_share_a_single_target():
-    spec = resolve("loss", {"type": "multi_task", "heads": [
-        {"name": "main", "loss": "cross_entropy"}, {"name": "aux", "loss": "cross_entropy", "weight": 0.3}]})
+    spec = resolve(
+        "loss",
+        {
+            "type": "multi_task",
+            "heads": [
+                {"name": "main", "loss": "cross_entropy"},
+                {"name": "aux", "loss": "cross_entropy", "weight": 0.3},
+            ],
+        },
+    )
     main, aux, y = torch.randn(5, 3), torch.randn(5, 3), torch.randint(0, 3, (5,))
     ce = nn.CrossEntropyLoss()
     torch.testing.assert_close(spec.build()((main, aux), y), ce(main, y) + 0.3 * ce(aux, y))
@@ -83,12 +100,22 @@ def test_trainer_with_two_inputs_and_two_targets():
     torch.manual_seed(0)
     a, b = torch.randn(256, 3), torch.randn(256, 2)
     y1, y2 = (a.sum(1) > 0).long(), b[:, :1] * 2 - 1  # a class from input a, a regression target from input b
-    model = lamina.build_model({"inputs": ["a", "b"], "outputs": ["cls", "reg"], "nodes": [
-        {"name": "cls", "type": "dense", "units": 2, "inputs": ["a"]},
-        {"name": "reg", "type": "dense", "units": 1, "inputs": ["b"]}]}, {"a": (3,), "b": (2,)})
+    model = lamina.build_model(
+        {
+            "inputs": ["a", "b"],
+            "outputs": ["cls", "reg"],
+            "nodes": [
+                {"name": "cls", "type": "dense", "units": 2, "inputs": ["a"]},
+                {"name": "reg", "type": "dense", "units": 1, "inputs": ["b"]},
+            ],
+        },
+        {"a": (3,), "b": (2,)},
+    )
     data = ArrayDataset([a, b], (y1, y2))
-    loss = {"type": "multi_task", "heads": [{"name": "cls", "loss": "cross_entropy"},
-                                            {"name": "reg", "loss": "mse", "metrics": ["mae"]}]}
+    loss = {
+        "type": "multi_task",
+        "heads": [{"name": "cls", "loss": "cross_entropy"}, {"name": "reg", "loss": "mse", "metrics": ["mae"]}],
+    }
     trainer = lamina.Trainer(model, loss=loss, optimizer={"type": "adam", "lr": 0.1}, epochs=12, batch_size=32)
     history = trainer.fit(data, data.subset(slice(0, 64)))
     last = history[-1]
@@ -106,14 +133,23 @@ def test_plain_metrics_with_a_multi_task_loss_are_refused():
 
 def test_a_head_without_a_loss_is_a_config_error():
     with pytest.raises(ConfigError, match=r"train.loss.heads\[1\].loss: required, but missing"):
-        resolve("loss", {"type": "multi_task", "heads": [{"name": "digit", "loss": "cross_entropy"},
-                                                         {"name": "parity", "weight": 0.5}]}, path="train.loss")
+        resolve(
+            "loss",
+            {
+                "type": "multi_task",
+                "heads": [{"name": "digit", "loss": "cross_entropy"}, {"name": "parity", "weight": 0.5}],
+            },
+            path="train.loss",
+        )
 
 
 def test_a_head_without_a_target_names_the_head():
     loss = _two_head_loss(target=2).build()
-    with pytest.raises(ConfigError, match=r"head 'parity' has no target: it reads target 2, but the data gives 2 "
-                                          r"target\(s\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"head 'parity' has no target: it reads target 2, but the data gives 2 "
+        r"target\(s\)",
+    ):
         loss((torch.randn(3, 10), torch.randn(3, 1)), (torch.tensor([1, 2, 3]), torch.ones(3)))
 
 

@@ -1,5 +1,6 @@
 """The trainer's step modes (issue 25, item 5): plain, scaled and closure steps each honour ``grad_clip`` or refuse
 it; a torch scheduler steps per epoch unless told ``interval = "step"``; ReduceLROnPlateau watches its monitor."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,8 +49,9 @@ def test_choose_step_picks_one_function_per_mode():
 def test_scaled_step_unscales_before_clipping():
     x, y = _regression()
     expected = _clipped_by_hand(_linear(), x, y, lr=0.1, clip=0.5)
-    trainer = Trainer(_linear(), loss="mse", optimizer={"type": "sgd", "lr": 0.1}, batch_size=8, grad_clip=0.5,
-                      device="cpu", seed=0)
+    trainer = Trainer(
+        _linear(), loss="mse", optimizer={"type": "sgd", "lr": 0.1}, batch_size=8, grad_clip=0.5, device="cpu", seed=0
+    )
     trainer.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)  # CPU stand-in for the CUDA fp16 scaler
     trainer._step_fn = scaled_step
     for got, want in zip(_one_step(trainer, x, y), expected):
@@ -78,7 +80,8 @@ def test_lbfgs_reads_clipped_gradients_from_the_closure(clip):
     model = _linear()
     optimizer = _RecordingLBFGS(model.parameters(), lr=0.1, max_iter=4)
     Trainer(model, loss="mse", optimizer=optimizer, batch_size=8, grad_clip=clip, device="cpu", seed=0).fit(
-        ArrayDataset(x, y), epochs=1)
+        ArrayDataset(x, y), epochs=1
+    )
     assert optimizer.norms
     if clip is None:
         assert max(optimizer.norms) > 0.5  # the unclipped gradient is large: the clipped case is a real test
@@ -86,8 +89,10 @@ def test_lbfgs_reads_clipped_gradients_from_the_closure(clip):
         assert max(optimizer.norms) <= clip * (1 + 1e-5)
 
 
-@pytest.mark.parametrize("optimizer", [{"type": "hessian_free"}, {"type": "ekf"},
-                                       {"type": "evolution_strategies", "inner": {"type": "sgd", "lr": 0.1}}])
+@pytest.mark.parametrize(
+    "optimizer",
+    [{"type": "hessian_free"}, {"type": "ekf"}, {"type": "evolution_strategies", "inner": {"type": "sgd", "lr": 0.1}}],
+)
 def test_closure_optimizers_that_cannot_clip_refuse_grad_clip(optimizer):
     with pytest.raises(ConfigError, match="train.grad_clip"):
         Trainer(_linear(), loss="mse", optimizer=optimizer, grad_clip=1.0, device="cpu")
@@ -97,8 +102,9 @@ def _step_lr_trainer(**kwargs):
     model = _linear()
     optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
-    return Trainer(model, loss="mse", optimizer=optimizer, schedule=scheduler, batch_size=2, device="cpu",
-                   seed=0, **kwargs), optimizer
+    return Trainer(
+        model, loss="mse", optimizer=optimizer, schedule=scheduler, batch_size=2, device="cpu", seed=0, **kwargs
+    ), optimizer
 
 
 def test_torch_scheduler_steps_per_epoch_by_default():
@@ -113,7 +119,7 @@ def test_torch_scheduler_steps_per_batch_when_asked():
     x, y = _regression(n=8)
     trainer, optimizer = _step_lr_trainer(schedule_interval="step")
     trainer.fit(ArrayDataset(x, y * 0.01), epochs=2)
-    assert optimizer.param_groups[0]["lr"] == 0.5 ** 8
+    assert optimizer.param_groups[0]["lr"] == 0.5**8
 
 
 class _RecordingPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -131,8 +137,15 @@ def test_plateau_scheduler_in_a_lightning_dict_watches_its_monitor():
     model = _linear()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     scheduler = _RecordingPlateau(optimizer)
-    trainer = Trainer(model, loss="mse", optimizer=optimizer, batch_size=4, device="cpu", seed=0,
-                      schedule={"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"})
+    trainer = Trainer(
+        model,
+        loss="mse",
+        optimizer=optimizer,
+        batch_size=4,
+        device="cpu",
+        seed=0,
+        schedule={"scheduler": scheduler, "interval": "epoch", "monitor": "val_loss"},
+    )
     history = trainer.fit(ArrayDataset(x, y), ArrayDataset(x[:4], y[:4]), epochs=3)
     assert scheduler.seen == [row["val_loss"] for row in history]
 
@@ -141,13 +154,25 @@ def test_bad_schedule_intervals_are_refused():
     with pytest.raises(ValueError, match="'epoch' or 'step'"):
         _step_lr_trainer(schedule_interval="batch")
     with pytest.raises(ValueError, match="lamina schedule"):
-        Trainer(_linear(), loss="mse", optimizer={"type": "sgd", "lr": 0.1}, schedule="cosine",
-                schedule_interval="step", device="cpu")
+        Trainer(
+            _linear(),
+            loss="mse",
+            optimizer={"type": "sgd", "lr": 0.1},
+            schedule="cosine",
+            schedule_interval="step",
+            device="cpu",
+        )
     model = _linear()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
-        Trainer(model, loss="mse", optimizer=optimizer, schedule_interval="step", device="cpu",
-                schedule=torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer))
+        Trainer(
+            model,
+            loss="mse",
+            optimizer=optimizer,
+            schedule_interval="step",
+            device="cpu",
+            schedule=torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer),
+        )
 
 
 def test_deferred_finiteness_check_stops_within_the_window_and_restores_the_epochs_weights():
@@ -159,8 +184,9 @@ def test_deferred_finiteness_check_stops_within_the_window_and_restores_the_epoc
     x, y = torch.randn(64 * 8, 5), torch.randint(0, 3, (64 * 8,))
     x[200] = float("nan")  # one poisoned example: its batch (shuffled) has a NaN loss
     model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3))
-    trainer = Trainer(model, loss="cross_entropy", optimizer={"type": "sgd", "lr": 0.1}, epochs=3, batch_size=8,
-                      device="cpu", seed=0)
+    trainer = Trainer(
+        model, loss="cross_entropy", optimizer={"type": "sgd", "lr": 0.1}, epochs=3, batch_size=8, device="cpu", seed=0
+    )
     trainer._defer_finite = True
     start = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(TrainingDivergedError, match=r"the loss became nan between steps 1 and \d+ of epoch 1") as err:

@@ -1,4 +1,5 @@
 """The trainer: accuracy on digits, determinism, penalties, clipping, closures, divergence, resume."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,14 @@ def test_same_seed_same_weights_and_caller_rng_untouched(digits):
 
 def test_resume_from_state_dict_is_bit_exact(digits):
     spec = MLP[:2] + [{"type": "dropout", "p": 0.3}] + MLP[2:]
-    options = dict(epochs=4, batch_size=64, seed=7, schedule={"type": "step", "step_size": 1, "gamma": 0.5},
-                   optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9}, callbacks=[EarlyStopping("val_loss", patience=10)])
+    options = dict(
+        epochs=4,
+        batch_size=64,
+        seed=7,
+        schedule={"type": "step", "step_size": 1, "gamma": 0.5},
+        optimizer={"type": "sgd", "lr": 0.1, "momentum": 0.9},
+        callbacks=[EarlyStopping("val_loss", patience=10)],
+    )
     full = Trainer(_model(spec=spec), **options)
     full.fit(digits.train, digits.validation)
     first = Trainer(_model(spec=spec), **{**options, "callbacks": [EarlyStopping("val_loss", patience=10)]})
@@ -61,7 +68,9 @@ def test_resume_from_state_dict_is_bit_exact(digits):
     assert all(torch.equal(a, b) for a, b in zip(full.model.parameters(), resumed.model.parameters()))
     assert full.history["val_loss"] == resumed.history["val_loss"]
     # the scheduler steps after every optimizer step: after 4 epochs it holds the rate of epoch 5
-    assert resumed.optimizer.param_groups[0]["lr"] == full.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 4)
+    assert (
+        resumed.optimizer.param_groups[0]["lr"] == full.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5**4)
+    )
 
 
 def test_l1_l2_penalties_match_the_hand_computed_gradient():
@@ -69,8 +78,9 @@ def test_l1_l2_penalties_match_the_hand_computed_gradient():
     x, y = torch.randn(8, 3), torch.randn(8, 2)
     model = nn.Linear(3, 2)
     w0, b0 = model.weight.detach().clone(), model.bias.detach().clone()
-    trainer = Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=8, l1=0.01,
-                      l2=0.1, seed=0)
+    trainer = Trainer(
+        model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=8, l1=0.01, l2=0.1, seed=0
+    )
     trainer.fit(ArrayDataset(x, y))
     # by hand: d/dw [mean((xw^T + b - y)^2) + 0.01 sum|w| + 0.05 sum w^2]
     residual = x @ w0.T + b0 - y
@@ -89,8 +99,9 @@ def test_l2_penalty_reaches_a_weight_outside_the_loss():
     model = nn.Sequential(nn.Linear(3, 2))
     model.unused = nn.Parameter(torch.randn(2, 2))
     w0 = model.unused.detach().clone()
-    Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=8, l2=0.5,
-            seed=0).fit(ArrayDataset(torch.randn(8, 3), torch.randn(8, 2)))
+    Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, epochs=1, batch_size=8, l2=0.5, seed=0).fit(
+        ArrayDataset(torch.randn(8, 3), torch.randn(8, 2))
+    )
     torch.testing.assert_close(model.unused.detach(), w0 - 0.1 * 0.5 * w0)
 
 
@@ -104,8 +115,9 @@ def test_gradient_clipping_scales_the_step():
     grads = [p.grad.clone() for p in model.parameters()]
     norm = torch.sqrt(sum(g.pow(2).sum() for g in grads))
     assert norm > 1.0
-    Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.01}, epochs=1, batch_size=4, grad_clip=1.0,
-            seed=0).fit(ArrayDataset(x, y))
+    Trainer(
+        model, loss="mse", optimizer={"type": "sgd", "lr": 0.01}, epochs=1, batch_size=4, grad_clip=1.0, seed=0
+    ).fit(ArrayDataset(x, y))
     for p0, g, p in zip(params0, grads, model.parameters()):
         torch.testing.assert_close(p.detach(), p0 - 0.01 * g / norm, rtol=1e-5, atol=1e-6)
 
@@ -113,26 +125,43 @@ def test_gradient_clipping_scales_the_step():
 def test_lbfgs_solves_least_squares_like_numpy():
     torch.manual_seed(0)
     x = torch.randn(50, 4, dtype=torch.float64)
-    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]], dtype=torch.float64) + 0.1 * torch.randn(50, 1, dtype=torch.float64)
+    y = x @ torch.tensor([[1.0], [-2.0], [0.5], [3.0]], dtype=torch.float64) + 0.1 * torch.randn(
+        50, 1, dtype=torch.float64
+    )
     model = nn.Linear(4, 1, bias=False).double()
-    Trainer(model, loss="mse", optimizer={"type": "lbfgs", "max_iter": 50, "tolerance_grad": 1e-12,
-                                                     "tolerance_change": 1e-15}, epochs=3, batch_size=50,
-            seed=0).fit(ArrayDataset(x, y))
+    Trainer(
+        model,
+        loss="mse",
+        optimizer={"type": "lbfgs", "max_iter": 50, "tolerance_grad": 1e-12, "tolerance_change": 1e-15},
+        epochs=3,
+        batch_size=50,
+        seed=0,
+    ).fit(ArrayDataset(x, y))
     expected, *_ = np.linalg.lstsq(x.numpy(), y.numpy(), rcond=None)
     np.testing.assert_allclose(model.weight.detach().numpy().T, expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("schedule, factors", [
-    ({"type": "step", "step_size": 2, "gamma": 0.5}, [1, 1, 0.5, 0.5, 0.25]),
-    ({"type": "exponential", "gamma": 0.9}, [0.9 ** t for t in range(5)]),
-    ({"type": "inverse_time", "decay": 0.5}, [1 / (1 + 0.5 * t) for t in range(5)]),
-    ({"type": "cosine"}, [0.5 * (1 + np.cos(np.pi * t / 5)) for t in range(5)]),
-    ({"type": "multistep", "milestones": [1, 3], "gamma": 0.1}, [1, 0.1, 0.1, 0.01, 0.01]),
-])
+@pytest.mark.parametrize(
+    "schedule, factors",
+    [
+        ({"type": "step", "step_size": 2, "gamma": 0.5}, [1, 1, 0.5, 0.5, 0.25]),
+        ({"type": "exponential", "gamma": 0.9}, [0.9**t for t in range(5)]),
+        ({"type": "inverse_time", "decay": 0.5}, [1 / (1 + 0.5 * t) for t in range(5)]),
+        ({"type": "cosine"}, [0.5 * (1 + np.cos(np.pi * t / 5)) for t in range(5)]),
+        ({"type": "multistep", "milestones": [1, 3], "gamma": 0.1}, [1, 0.1, 0.1, 0.01, 0.01]),
+    ],
+)
 def test_epoch_schedules_follow_their_formula(schedule, factors):
     data = ArrayDataset(torch.randn(12, 2), torch.randn(12, 1))
-    trainer = Trainer(nn.Linear(2, 1), loss="mse", optimizer={"type": "sgd", "lr": 0.1}, schedule=schedule,
-                      epochs=5, batch_size=4, seed=0)
+    trainer = Trainer(
+        nn.Linear(2, 1),
+        loss="mse",
+        optimizer={"type": "sgd", "lr": 0.1},
+        schedule=schedule,
+        epochs=5,
+        batch_size=4,
+        seed=0,
+    )
     seen = []
 
     class Record(lamina.Callback):
@@ -146,8 +175,15 @@ def test_epoch_schedules_follow_their_formula(schedule, factors):
 
 def test_linear_warmup_per_step():
     data = ArrayDataset(torch.randn(10, 2), torch.randn(10, 1))
-    trainer = Trainer(nn.Linear(2, 1), loss="mse", optimizer={"type": "sgd", "lr": 1.0},
-                      schedule={"type": "warmup", "warmup_steps": 4}, epochs=1, batch_size=1, seed=0)
+    trainer = Trainer(
+        nn.Linear(2, 1),
+        loss="mse",
+        optimizer={"type": "sgd", "lr": 1.0},
+        schedule={"type": "warmup", "warmup_steps": 4},
+        epochs=1,
+        batch_size=1,
+        seed=0,
+    )
     rates = []
 
     class Record(lamina.Callback):
@@ -163,7 +199,9 @@ def test_nan_loss_stops_with_the_step_and_keeps_finite_weights():
     x = torch.randn(64, 3)
     x[37] = float("nan")  # one bad example
     data = ArrayDataset(x, torch.randn(64, 1))
-    trainer = Trainer(nn.Linear(3, 1), loss="mse", optimizer={"type": "sgd", "lr": 0.01}, epochs=3, batch_size=8, seed=0)
+    trainer = Trainer(
+        nn.Linear(3, 1), loss="mse", optimizer={"type": "sgd", "lr": 0.01}, epochs=3, batch_size=8, seed=0
+    )
     with pytest.raises(TrainingDivergedError) as info:
         trainer.fit(data)
     assert "the loss became nan at epoch 1" in str(info.value) and info.value.step == trainer.step + 1
@@ -172,8 +210,9 @@ def test_nan_loss_stops_with_the_step_and_keeps_finite_weights():
 
 def test_exploding_weights_are_restored_to_the_last_finite_epoch():
     data = ArrayDataset(torch.randn(64, 3) * 100, torch.randn(64, 1) * 100)
-    trainer = Trainer(nn.Linear(3, 1), loss="mse", optimizer={"type": "sgd", "lr": 10.0}, epochs=50, batch_size=8,
-                      seed=0)
+    trainer = Trainer(
+        nn.Linear(3, 1), loss="mse", optimizer={"type": "sgd", "lr": 10.0}, epochs=50, batch_size=8, seed=0
+    )
     with pytest.raises(TrainingDivergedError, match="weights"):
         trainer.fit(data)
     assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
@@ -187,8 +226,13 @@ def test_early_stopping_restores_the_best_weights(digits):
             snapshots[epoch] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
 
     stopper = EarlyStopping("val_loss", patience=2)
-    trainer = Trainer(_model(), optimizer={"type": "sgd", "lr": 0.5, "momentum": 0.9}, epochs=40, batch_size=16,
-                      callbacks=[Snapshot(), stopper])
+    trainer = Trainer(
+        _model(),
+        optimizer={"type": "sgd", "lr": 0.5, "momentum": 0.9},
+        epochs=40,
+        batch_size=16,
+        callbacks=[Snapshot(), stopper],
+    )
     trainer.fit(digits.train, digits.validation)
     assert trainer.stop_training and trainer.epoch < 40 and "has not improved for 2 epochs" in trainer.stop_reason
     best = int(np.argmin(trainer.history["val_loss"]))
@@ -209,8 +253,9 @@ def test_metrics_agree_with_scikit_learn(digits):
     logits = trainer.predict(digits.test)
     results = trainer.evaluate(digits.test, batch_size=50)
     assert results["accuracy"] == pytest.approx(accuracy_score(digits.test.y, logits.argmax(1)))
-    assert results["top3_accuracy"] == pytest.approx(top_k_accuracy_score(digits.test.y, logits.numpy(), k=3,
-                                                                          labels=range(10)))
+    assert results["top3_accuracy"] == pytest.approx(
+        top_k_accuracy_score(digits.test.y, logits.numpy(), k=3, labels=range(10))
+    )
 
 
 def test_models_with_their_own_training_loss():

@@ -1,5 +1,6 @@
 """The ``lamina`` command line (typer + rich). Each command group lives in its own module of this package and
 registers itself on :data:`app`; every module here is imported, so a new feature adds a file, not an edit."""
+
 import importlib
 import pkgutil
 

@@ -1,5 +1,6 @@
 """The typer application and the error handling every command shares: lamina's own errors are printed in plain
 words (exit 2 for bad input, 1 for a failed run), never as a traceback."""
+
 from __future__ import annotations
 
 import functools
@@ -12,8 +13,17 @@ from rich.console import Console
 
 from lamina.errors import LaminaError, TrainingDivergedError
 
-__all__ = ["app", "config_app", "data_app", "runs_app", "console", "err_console", "handle_errors", "EXIT_BAD_INPUT",
-           "EXIT_FAILURE"]
+__all__ = [
+    "app",
+    "config_app",
+    "data_app",
+    "runs_app",
+    "console",
+    "err_console",
+    "handle_errors",
+    "EXIT_BAD_INPUT",
+    "EXIT_FAILURE",
+]
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
@@ -57,8 +67,9 @@ def handle_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             err_console.print("interrupted")
             resume = getattr(err, "resume_command", None)  # set by lamina.train: where the run is and how to go on
             if resume:
-                err_console.print(f"run folder: {getattr(err, 'run_dir', '?')}\nresume with: {resume}", markup=False,
-                                  soft_wrap=True)  # one line each, so the command can be copied whole
+                err_console.print(
+                    f"run folder: {getattr(err, 'run_dir', '?')}\nresume with: {resume}", markup=False, soft_wrap=True
+                )  # one line each, so the command can be copied whole
             sys.exit(130)
 
     return _wrapper

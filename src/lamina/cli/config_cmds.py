@@ -1,4 +1,5 @@
 """``lamina config check|show`` and ``lamina names``: experiment files and the registered components."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,8 +45,7 @@ def _check_resources(exp) -> str:
     estimate = check_model_memory(exp.model, shape, batch_size=exp.train.batch_size, device=device)
     if estimate is None:
         return ""
-    return (f"{estimate.parameters:,} parameters; training needs at least {format_bytes(estimate.total)} on "
-            f"{device}")
+    return f"{estimate.parameters:,} parameters; training needs at least {format_bytes(estimate.total)} on {device}"
 
 
 @config_app.command()
@@ -60,8 +60,14 @@ def show(
 
 @app.command()
 @handle_errors
-def names(kind: Annotated[str | None, typer.Argument(help="layer, activation, initializer, loss, optimizer, "
-                                                                 "schedule, dataset, callback, metric, pretrain")] = None) -> None:
+def names(
+    kind: Annotated[
+        str | None,
+        typer.Argument(
+            help="layer, activation, initializer, loss, optimizer, schedule, dataset, callback, metric, pretrain"
+        ),
+    ] = None,
+) -> None:
     """List the registered names usable in experiment files, with a line of description each."""
     kinds = [kind] if kind else list(KINDS)
     if kind is not None and kind not in KINDS:
@@ -75,4 +81,3 @@ def names(kind: Annotated[str | None, typer.Argument(help="layer, activation, in
             doc = summary(cls.__doc__)
             extra = f" [dim](also {', '.join(aliases)})[/]" if aliases else ""
             console.print(f"  {name}{extra}  [dim]{escape(doc)}[/]", soft_wrap=True)
-

@@ -1,4 +1,5 @@
 """``lamina data list|verify|path``: the registered datasets and their files."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,5 +1,6 @@
 """``lamina diagnose RUN``: gradient flow, Jacobian spectra, unit statistics and feature views of a trained run, on a
 batch of its data; tables on the terminal, figures in the run's ``plots/`` and its refreshed ``report.html``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ _SPLITS = {"train": 0, "validation": 1, "val": 1, "test": 2}
 @handle_errors
 def diagnose(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
-    split: Annotated[str | None, typer.Option(help="train, validation or test (default: validation if held "
-                                                      "out, else test).")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="train, validation or test (default: validation if held out, else test).")
+    ] = None,
     examples: Annotated[int, typer.Option(help="Examples in the batch (a seeded random sample of the split).")] = 512,
     layer: Annotated[str | None, typer.Option(help="Layer to embed (default: the one below the output).")] = None,
     embedding: Annotated[str, typer.Option(help="pca or tsne.")] = "pca",
@@ -51,14 +53,26 @@ def diagnose(
     batch = data.subset(index.sort().values)
     loss = None if hasattr(model, "training_loss") else opened.experiment.train.loss
     console.print(f"diagnosing {opened.dir.name} on {len(batch)} {split} examples")
-    result = run_diagnostics(model, (batch.x, batch.targets), loss=loss, folder=opened.dir / "plots", layer=layer,
-                             embedding=embedding, classes=batch.classes, seed=seed,
-                             title=opened.experiment.name or opened.dir.name)
+    result = run_diagnostics(
+        model,
+        (batch.x, batch.targets),
+        loss=loss,
+        folder=opened.dir / "plots",
+        layer=layer,
+        embedding=embedding,
+        classes=batch.classes,
+        seed=seed,
+        title=opened.experiment.name or opened.dir.name,
+    )
     for title, text in result.sections():
         console.rule(title)
         console.print(text, markup=False, highlight=False, soft_wrap=True)
-    files.write_text(opened.dir / "diagnostics.json",
-                     jsonio.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n")
+    files.write_text(
+        opened.dir / "diagnostics.json",
+        jsonio.dumps({"split": split, "examples": len(batch), **result.to_dict()}, indent=2) + "\n",
+    )
     write_run_outputs(opened.dir, opened.experiment, opened.summary, model)
-    console.print(f"wrote {len(result.figures)} figures to {opened.dir / 'plots'}, "
-                  f"{opened.dir / 'diagnostics.json'} and {opened.dir / 'report.html'}")
+    console.print(
+        f"wrote {len(result.figures)} figures to {opened.dir / 'plots'}, "
+        f"{opened.dir / 'diagnostics.json'} and {opened.dir / 'report.html'}"
+    )

@@ -1,4 +1,5 @@
 """``lamina export RUN --format onnx|safetensors|torchscript|exported-program``."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """``lamina forecast RUN``: a closed-loop forecast from a run trained on a series dataset, after the dataset's own
 series or after a series read from a CSV file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,9 @@ from lamina.train.runs import Run
 __all__ = ["forecast_command"]
 
 
-def _history_from_csv(path: Path, column: str, exogenous: list[str]) -> tuple[np.ndarray, np.ndarray | None,
-                                                                                 np.ndarray | None]:
+def _history_from_csv(
+    path: Path, column: str, exogenous: list[str]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The series (rows with a value), and the exogenous columns split into those rows and the trailing rows whose
     series value is empty (the known future inputs)."""
     columns = read_csv_columns(path, [column, *exogenous])
@@ -40,11 +42,15 @@ def _history_from_csv(path: Path, column: str, exogenous: list[str]) -> tuple[np
 def forecast_command(
     run: Annotated[Path, typer.Argument(help="A run folder trained on a series dataset.")],
     steps: Annotated[int, typer.Option(help="Values to forecast.")] = 10,
-    series: Annotated[Path | None, typer.Option(help="A CSV file holding the history (default: the dataset's "
-                                                        "own series). Exogenous inputs of the future go in the "
-                                                        "rows after the last series value.")] = None,
-    column: Annotated[str | None, typer.Option(help="The series' column in --series (default: the dataset's).")
-                      ] = None,
+    series: Annotated[
+        Path | None,
+        typer.Option(
+            help="A CSV file holding the history (default: the dataset's "
+            "own series). Exogenous inputs of the future go in the "
+            "rows after the last series value."
+        ),
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="The series' column in --series (default: the dataset's).")] = None,
     out: Annotated[Path | None, typer.Option(help="Write the forecast to a .csv file.")] = None,
 ) -> None:
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""
@@ -53,8 +59,10 @@ def forecast_command(
     opened = Run.open(run)
     spec = opened.experiment.data
     if not isinstance(spec, SeriesDatasetSpec):
-        raise fail(f"{run}: trained on {spec.registered_name!r}, not a series dataset; forecasting needs [data] "
-                   "name = \"sunspots\", \"mackey_glass\" or \"csv_series\"")
+        raise fail(
+            f"{run}: trained on {spec.registered_name!r}, not a series dataset; forecasting needs [data] "
+            'name = "sunspots", "mackey_glass" or "csv_series"'
+        )
     prepared = spec.prepare()  # the scalers fitted on the training period, and the window
     exogenous_names = list(getattr(spec, "exogenous", []) or [])
     if series is not None:
@@ -66,12 +74,21 @@ def forecast_command(
     else:
         history, past_u, future_u = prepared.data.values, prepared.data.exogenous, None
         start_time = prepared.data.time[-1]
-    values = forecast(opened.model, history, steps, window=prepared.window, scaler=prepared.scaler,
-                      exogenous_scaler=prepared.exogenous_scaler,
-                      **({"exogenous": past_u, "future_exogenous": future_u} if exogenous_names else {}))
+    values = forecast(
+        opened.model,
+        history,
+        steps,
+        window=prepared.window,
+        scaler=prepared.scaler,
+        exogenous_scaler=prepared.exogenous_scaler,
+        **({"exogenous": past_u, "future_exogenous": future_u} if exogenous_names else {}),
+    )
     step_size = (prepared.data.time[1] - prepared.data.time[0]) if len(prepared.data.time) > 1 else 1
-    times = (start_time + step_size * np.arange(1, steps + 1) if start_time is not None
-             else np.arange(len(history), len(history) + steps))
+    times = (
+        start_time + step_size * np.arange(1, steps + 1)
+        if start_time is not None
+        else np.arange(len(history), len(history) + steps)
+    )
     table = Table(prepared.data.time_label if start_time is not None else "row", "forecast")
     for t, v in zip(times, values):
         table.add_row(f"{t:g}", f"{v:.6g}")
@@ -79,6 +96,7 @@ def forecast_command(
     if out is not None:
         if out.suffix != ".csv":
             raise fail(f"--out {out}: use a .csv file name")
-        np.savetxt(out, np.column_stack([times, values]), delimiter=",", header="time,forecast", comments="",
-                   fmt="%.8g")
+        np.savetxt(
+            out, np.column_stack([times, values]), delimiter=",", header="time,forecast", comments="", fmt="%.8g"
+        )
         console.print(f"wrote {out}")

@@ -1,4 +1,5 @@
 """``lamina predict RUN INPUT``: the trained model's outputs for inputs in a .npy, .csv or .png file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,11 @@ def predict(
     if isinstance(outputs, tuple):  # several heads (multi-task, auxiliary classifiers): the first is the main one
         console.print(f"[dim]the model has {len(outputs)} outputs; showing the first[/]")
         outputs = outputs[0]
-    classifier = opened.experiment.train.loss.type_name in ("cross_entropy", "categorical_cross_entropy",
-                                                            "softmax_cross_entropy") and outputs.dim() == 2
+    classifier = (
+        opened.experiment.train.loss.type_name
+        in ("cross_entropy", "categorical_cross_entropy", "softmax_cross_entropy")
+        and outputs.dim() == 2
+    )
     table = Table("example")
     if classifier:
         probs = torch.softmax(outputs, dim=1)
@@ -50,7 +54,9 @@ def predict(
         flat = outputs.reshape(len(outputs), -1)
         table.add_column("output")
         for i in range(min(len(flat), limit)):
-            table.add_row(str(i), ", ".join(f"{v:.4g}" for v in flat[i][:8].tolist()) + (" ..." if flat.shape[1] > 8 else ""))
+            table.add_row(
+                str(i), ", ".join(f"{v:.4g}" for v in flat[i][:8].tolist()) + (" ..." if flat.shape[1] > 8 else "")
+            )
         result = flat.numpy()
         header = ",".join(f"y{c}" for c in range(flat.shape[1]))
     console.print(table)

@@ -1,4 +1,5 @@
 """``lamina runs list``: the runs in a folder with their status and final metrics."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +27,12 @@ def list_runs_cmd(root: Annotated[Path, typer.Argument(help="Folder holding run 
         s = run.summary
         final = {k: v for k, v in (s.get("final") or {}).items() if k.startswith("val_") or k in ("loss", "accuracy")}
         fmt = lambda d: "  ".join(f"{k} {v:.4g}" for k, v in d.items() if isinstance(v, (int, float)))  # noqa: E731
-        table.add_row(run.dir.name, s.get("status", "?"), str(s.get("epochs", "")), fmt(final),
-                      fmt(s.get("test") or {}), f"{s.get('wall_time_s', 0):.0f}s")
+        table.add_row(
+            run.dir.name,
+            s.get("status", "?"),
+            str(s.get("epochs", "")),
+            fmt(final),
+            fmt(s.get("test") or {}),
+            f"{s.get('wall_time_s', 0):.0f}s",
+        )
     console.print(table)

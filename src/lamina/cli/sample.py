@@ -1,4 +1,5 @@
 """``lamina sample RUN``: text drawn from a trained character-level language model."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,8 +15,15 @@ from lamina.train.runs import Run
 __all__ = ["sample", "sample_text"]
 
 
-def sample_text(run_dir: str | Path, *, length: int = 500, temperature: float = 1.0, prime: str = "\n",
-                seed: int | None = None, device: str = "cpu") -> str:
+def sample_text(
+    run_dir: str | Path,
+    *,
+    length: int = 500,
+    temperature: float = 1.0,
+    prime: str = "\n",
+    seed: int | None = None,
+    device: str = "cpu",
+) -> str:
     """``length`` characters drawn from the language model of a run, continuing ``prime``.
 
     Raises:
@@ -27,8 +35,10 @@ def sample_text(run_dir: str | Path, *, length: int = 500, temperature: float = 
     run = Run.open(run_dir)
     data = run.experiment.data
     if not hasattr(data, "vocabulary"):
-        raise DataError(f"{run_dir}: trained on {data.type_name!r}, not a character-level text dataset "
-                        "(such as tinyshakespeare); there is no vocabulary to sample from")
+        raise DataError(
+            f"{run_dir}: trained on {data.type_name!r}, not a character-level text dataset "
+            "(such as tinyshakespeare); there is no vocabulary to sample from"
+        )
     vocab = data.vocabulary()
     ids = vocab.encode(prime)
     if len(ids) == 0:

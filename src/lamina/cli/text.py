@@ -1,4 +1,5 @@
 """Docstrings as one line of terminal text, for the listings of ``lamina names`` and ``lamina data list``."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """``lamina train``, ``lamina evaluate``, ``lamina report``."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,9 @@ def train(
         console.print(f"[dim]{summary['message']}[/]")
     for name, value in test.items():
         label = f"test {name}"
-        console.print(f"{label}: [bold]{value:.4f}[/]" + (f"  (error {100 * (1 - value):.2f}%)" if name == "accuracy" else ""))
+        console.print(
+            f"{label}: [bold]{value:.4f}[/]" + (f"  (error {100 * (1 - value):.2f}%)" if name == "accuracy" else "")
+        )
     console.print(f"run folder: {run.dir}")
 
 

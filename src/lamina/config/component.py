@@ -21,6 +21,7 @@ signature:
 ``tests/config/test_component_consistency.py`` walks the registry and fails where a spec and its constructor
 disagree on an option's name, default or bounds.
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,8 +38,17 @@ from lamina.config.fields import Bounds, Choices, choice, count, number
 from lamina.config.problems import problems_from
 from lamina.config.spec import Spec
 
-__all__ = ["Bounds", "Choices", "Option", "disagreements", "option_type", "options_of", "spec_base", "spec_fields",
-           "validated"]
+__all__ = [
+    "Bounds",
+    "Choices",
+    "Option",
+    "disagreements",
+    "option_type",
+    "options_of",
+    "spec_base",
+    "spec_fields",
+    "validated",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -94,7 +104,7 @@ def options_of(target: type | Callable[..., Any]) -> dict[str, Option]:
         except (NameError, TypeError):  # a foreign class's unresolvable annotation: its names and defaults still count
             hints = {}
         forwards = False
-        for p in list(inspect.signature(function).parameters.values())[(1 if isinstance(target, type) else 0):]:
+        for p in list(inspect.signature(function).parameters.values())[(1 if isinstance(target, type) else 0) :]:
             if p.kind is p.VAR_KEYWORD:
                 forwards = True
             elif p.kind is not p.VAR_POSITIONAL and p.name not in found:
@@ -139,8 +149,10 @@ def option_type(option: Option) -> Any:
     elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (str,):
         field = list[str]
     else:
-        raise TypeError(f"`{option.name}`: an option of type {option.annotation!r} cannot come from an experiment "
-                        "file; annotate it as bool, int, float or str (with Bounds or Choices), or exclude it")
+        raise TypeError(
+            f"`{option.name}`: an option of type {option.annotation!r} cannot come from an experiment "
+            "file; annotate it as bool, int, float or str (with Bounds or Choices), or exclude it"
+        )
     return field | None if optional else field
 
 
@@ -167,8 +179,12 @@ def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> Any:
         >>> class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
         ...     def build(self, params): return HessianFree(params, **self.options())
     """
-    model: Any = create_model(f"{target.__name__}Options", __base__=base, __module__=target.__module__,  # type: ignore[call-overload]
-                              **spec_fields(target, exclude=exclude))
+    model: Any = create_model(
+        f"{target.__name__}Options",
+        __base__=base,
+        __module__=target.__module__,  # type: ignore[call-overload]
+        **spec_fields(target, exclude=exclude),
+    )
     model.target_class = target
     model.excluded_options = tuple(exclude)
     model.__doc__ = f"The options of :class:`{target.__module__}.{target.__qualname__}`, from its signature."
@@ -256,10 +272,15 @@ def disagreements(spec: Any) -> list[str]:
     foreign = not any(o.bounds or o.choices for o in declared.values())
     if foreign:
         # the fields of a base that builds nothing itself are the framework's (a layer's name and inputs)
-        framework = {n for base in spec.__mro__[1:] if isinstance(base, type) and issubclass(base, Spec)
-                     and getattr(base, "target_class", None) is None for n in base.model_fields}
-        problems += [f"field {n!r} is not a keyword of {where}" for n in fields
-                     if n not in declared and n not in framework]
+        framework = {
+            n
+            for base in spec.__mro__[1:]
+            if isinstance(base, type) and issubclass(base, Spec) and getattr(base, "target_class", None) is None
+            for n in base.model_fields
+        }
+        problems += [
+            f"field {n!r} is not a keyword of {where}" for n in fields if n not in declared and n not in framework
+        ]
     else:
         skip = set(getattr(spec, "excluded_options", ()))
         for name, option in declared.items():

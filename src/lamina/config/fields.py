@@ -8,6 +8,7 @@ The bounds and choices are also kept as plain markers, :class:`Bounds` and :clas
 ``Annotated`` metadata: a constructor declares ``damping: Annotated[float, Bounds(gt=0)] = 1.0`` once and
 :mod:`lamina.config.component` turns it into the same field type (issue 25: an option is declared once).
 """
+
 from __future__ import annotations
 
 import math
@@ -75,9 +76,7 @@ def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) 
     return ""
 
 
-def number(
-    lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False
-) -> Any:
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False) -> Any:
     """A finite float (ints accepted) within the given bounds."""
     rule = _interval(lo, hi, lo_open, hi_open)
     expected = f"a number {rule}".strip()

@@ -1,6 +1,7 @@
 """Read an experiment file: TOML (``tomllib``; a config never executes code), dotted-path overrides, validation
 into :class:`~lamina.config.schema.Experiment`, and the resolved file written back out.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,7 +77,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         except ValueError:
             steps = None
         if not steps:
-            problems.append(Problem("--set", f"expected KEY=VALUE with a dotted key (train.epochs=5), got {override!r}"))
+            problems.append(
+                Problem("--set", f"expected KEY=VALUE with a dotted key (train.epochs=5), got {override!r}")
+            )
             continue
         node: Any = raw
         for i, step in enumerate(steps[:-1]):

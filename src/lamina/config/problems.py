@@ -1,4 +1,5 @@
 """Turn pydantic's validation errors into :class:`~lamina.errors.Problem` s in plain words with dotted paths."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -5,6 +5,7 @@ keeps every run folder a single plain entry inside ``--out`` (no ``/``, no ``..`
 folder, no NUL byte or newline, no name past the filesystem's 255-byte limit once the time stamp is added), and the
 same on every operating system (issue 22).
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,10 @@ __all__ = ["RULE", "MAX_LENGTH", "run_name_problem", "run_name", "run_name_from_
 
 MAX_LENGTH = 100  # with "-YYYYmmdd-HHMMSS-NN" well inside the 255 bytes of a file name
 _PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
-RULE = (f"1 to {MAX_LENGTH} letters, digits, '.', '_' or '-', starting with a letter, a digit or '_' "
-        "(it names the run folder inside --out)")
+RULE = (
+    f"1 to {MAX_LENGTH} letters, digits, '.', '_' or '-', starting with a letter, a digit or '_' "
+    "(it names the run folder inside --out)"
+)
 
 
 def _shown(value: str) -> str:

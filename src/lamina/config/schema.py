@@ -2,6 +2,7 @@
 
 Every default's reason is in a comment; ``lamina config show`` prints the resolved file with all of them.
 """
+
 from __future__ import annotations
 
 from pydantic import Field, PrivateAttr, field_validator

@@ -1,6 +1,7 @@
 """Base classes of every configuration object: :class:`Section` (a TOML table) and :class:`Spec` (a
 registered component that builds something).
 """
+
 from __future__ import annotations
 
 import difflib
@@ -68,13 +69,18 @@ class Section(BaseModel):
             known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
             valid = tuple(sorted(known))
             renamed = cls.renamed_keys
-            data = {k: RenamedKey(str(k), v, valid, renamed[k]) if k in renamed and k not in known else v
-                    for k, v in data.items()}
+            data = {
+                k: RenamedKey(str(k), v, valid, renamed[k]) if k in renamed and k not in known else v
+                for k, v in data.items()
+            }
             # tuples become lists: TOML has only lists, and strict mode would refuse a tuple from Python
-            data = {k: (list(v) if isinstance(v, tuple) else v) if k in known or isinstance(v, RenamedKey)
-                    else UnknownKey(str(k), v, valid) for k, v in data.items()}
+            data = {
+                k: (list(v) if isinstance(v, tuple) else v)
+                if k in known or isinstance(v, RenamedKey)
+                else UnknownKey(str(k), v, valid)
+                for k, v in data.items()
+            }
         return data
-
 
     @classmethod
     def _drop_own_name(cls, data: dict) -> dict:
@@ -119,7 +125,11 @@ class Spec(Section):
         if key is None or key not in data or key in cls.model_fields or not cls.registry_kind:
             return data
         name = data[key]
-        if isinstance(name, str) and name in registry(cls.registry_kind) and registry(cls.registry_kind).lookup(name) is cls:
+        if (
+            isinstance(name, str)
+            and name in registry(cls.registry_kind)
+            and registry(cls.registry_kind).lookup(name) is cls
+        ):
             return {k: v for k, v in data.items() if k != key}
         return data
 

@@ -3,6 +3,7 @@ the network, and returned as in-memory :class:`ArrayDataset` splits.
 
 >>> train, val, test = lamina.data.load("mnist", validation=10000)
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,7 @@
 """In-memory datasets (:class:`ArrayDataset`), train/validation/test :class:`Splits`, and the base of every
 registered dataset spec (:class:`DatasetSpec`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,16 +34,23 @@ class ArrayDataset(Dataset):
         name: for messages and reports.
     """
 
-    def __init__(self, inputs: torch.Tensor | Sequence[torch.Tensor],
-                 targets: torch.Tensor | Sequence[torch.Tensor] | None = None, *, classes: Sequence[str] | None = None,
-                 name: str = "") -> None:
+    def __init__(
+        self,
+        inputs: torch.Tensor | Sequence[torch.Tensor],
+        targets: torch.Tensor | Sequence[torch.Tensor] | None = None,
+        *,
+        classes: Sequence[str] | None = None,
+        name: str = "",
+    ) -> None:
         self.inputs: tuple[torch.Tensor, ...] = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
         self.targets = targets if targets is None or isinstance(targets, torch.Tensor) else tuple(targets)
         self.classes = list(classes) if classes is not None else None
         self.name = name
         sizes = {len(t) for t in self.inputs} | {len(t) for t in _target_list(self.targets)}
         if len(sizes) != 1:
-            raise DataError(f"{name or 'dataset'}: inputs and targets hold different numbers of examples: {sorted(sizes)}")
+            raise DataError(
+                f"{name or 'dataset'}: inputs and targets hold different numbers of examples: {sorted(sizes)}"
+            )
 
     def __len__(self) -> int:
         return len(self.inputs[0])
@@ -80,13 +88,21 @@ class ArrayDataset(Dataset):
 
     def subset(self, index: torch.Tensor | slice) -> ArrayDataset:
         """The examples at ``index`` (a slice gives views, an index tensor copies)."""
-        return ArrayDataset([t[index] for t in self.inputs], _map_targets(self.targets, lambda t: t[index]),
-                            classes=self.classes, name=self.name)
+        return ArrayDataset(
+            [t[index] for t in self.inputs],
+            _map_targets(self.targets, lambda t: t[index]),
+            classes=self.classes,
+            name=self.name,
+        )
 
     def to(self, device: torch.device | str) -> ArrayDataset:
         """The same examples on ``device``."""
-        return ArrayDataset([t.to(device) for t in self.inputs], _map_targets(self.targets, lambda t: t.to(device)),
-                            classes=self.classes, name=self.name)
+        return ArrayDataset(
+            [t.to(device) for t in self.inputs],
+            _map_targets(self.targets, lambda t: t.to(device)),
+            classes=self.classes,
+            name=self.name,
+        )
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(tuple(t.shape)) for t in self.inputs)
@@ -124,7 +140,9 @@ def _holdout(value: Any) -> Any:
 Holdout = Annotated[int | float, BeforeValidator(_holdout)]
 
 
-def hold_out(train: ArrayDataset, validation: int | float, split_seed: int | None = None) -> tuple[ArrayDataset, ArrayDataset | None]:
+def hold_out(
+    train: ArrayDataset, validation: int | float, split_seed: int | None = None
+) -> tuple[ArrayDataset, ArrayDataset | None]:
     """Split ``validation`` examples (a count, or a fraction) off ``train``, deterministically.
 
     With ``split_seed=None`` the last examples are held out (MNIST's usual validation set is the last 10,000
@@ -139,7 +157,7 @@ def hold_out(train: ArrayDataset, validation: int | float, split_seed: int | Non
     if split_seed is None:
         return train.subset(slice(0, n - k)), train.subset(slice(n - k, n))
     perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
-    return train.subset(perm[: n - k].sort().values), train.subset(perm[n - k:].sort().values)
+    return train.subset(perm[: n - k].sort().values), train.subset(perm[n - k :].sort().values)
 
 
 class DatasetSpec(Spec):

@@ -1,4 +1,5 @@
 """Text files lamina reads (CSV tables): UTF-8 or a clear error, never a ``UnicodeDecodeError``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,5 +18,7 @@ def read_text_file(path: Path, what: str = "CSV") -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}: not UTF-8 text: byte {raw[err.start]:#04x} at line {line} cannot be decoded; "
-                        f"lamina reads {what} files encoded as UTF-8, so re-save it as UTF-8") from None
+        raise DataError(
+            f"{path}: not UTF-8 text: byte {raw[err.start]:#04x} at line {line} cannot be decoded; "
+            f"lamina reads {what} files encoded as UTF-8, so re-save it as UTF-8"
+        ) from None

@@ -4,6 +4,7 @@ Layout: a 4-byte magic ``0x00 0x00 TYPE NDIM``, then ``NDIM`` big-endian int32 s
 row-major order, big-endian. ``TYPE`` is 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32, 0x0D float32 or
 0x0E float64. The familiar "magic numbers" 2051 (images) and 2049 (labels) are ``0x0803`` and ``0x0801``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -46,7 +47,7 @@ def parse_idx(raw: bytes, *, source: str = "<bytes>", expected_magic: int | None
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(f"{source}: truncated header: {ndim} dimensions need {header} bytes, the file has {len(raw)}")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_DTYPES[type_code])
     need = math.prod(shape) * dtype.itemsize
     have = len(raw) - header

@@ -1,5 +1,6 @@
 """Read inputs for prediction from files: ``.npy`` arrays, ``.csv`` tables and ``.png`` images, checked against
 the shape the model takes."""
+
 from __future__ import annotations
 
 import math
@@ -24,15 +25,19 @@ def _as_batch(array: np.ndarray, input_shape: tuple[int, ...], source: Path) -> 
         if array.ndim == 2 and array.shape[1] == size:
             array = array.reshape(len(array), *input_shape)
         else:
-            raise DataError(f"{source}: inputs of shape {tuple(array.shape)}; the model takes {tuple(input_shape)} "
-                            f"per example, so give (N, {', '.join(map(str, input_shape))}), one example of that "
-                            f"shape, or (N, {size}) rows")
+            raise DataError(
+                f"{source}: inputs of shape {tuple(array.shape)}; the model takes {tuple(input_shape)} "
+                f"per example, so give (N, {', '.join(map(str, input_shape))}), one example of that "
+                f"shape, or (N, {size}) rows"
+            )
     if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
         raise DataError(f"{source}: expected real numbers, got values of type {array.dtype}")
     bad = np.argwhere(~np.isfinite(array))
     if len(bad):
-        raise DataError(f"{source}: {len(bad)} value(s) are NaN or infinite, the first at index "
-                        f"{tuple(int(i) for i in bad[0])}; the model takes finite numbers")
+        raise DataError(
+            f"{source}: {len(bad)} value(s) are NaN or infinite, the first at index "
+            f"{tuple(int(i) for i in bad[0])}; the model takes finite numbers"
+        )
     return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
 
 
@@ -55,8 +60,9 @@ def _read_csv(path: Path) -> np.ndarray:
             try:
                 values.append(float(v))
             except ValueError:
-                raise DataError(f"{path}: column {header[c].strip()!r} holds a non-number {v.strip()!r} "
-                                f"(row {r + 1})") from None
+                raise DataError(
+                    f"{path}: column {header[c].strip()!r} holds a non-number {v.strip()!r} (row {r + 1})"
+                ) from None
     return np.asarray(values, dtype=np.float32).reshape(len(rows), len(header))
 
 

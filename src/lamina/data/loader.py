@@ -2,6 +2,7 @@
 training device once and batched by index, with no ``DataLoader`` workers, collation or host-to-device copies;
 any other ``torch.utils.data.Dataset`` streams through a ``DataLoader``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -37,9 +38,18 @@ class BatchLoader:
         several) or ``None``.
     """
 
-    def __init__(self, dataset: ArrayDataset, batch_size: int, *, shuffle: bool = False,
-                 generator: torch.Generator | None = None, drop_last: bool = False,
-                 device: torch.device | str | None = None, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        dataset: ArrayDataset,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+        device: torch.device | str | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
         if not 0 <= rank < world_size:
@@ -64,7 +74,7 @@ class BatchLoader:
             perm = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
             perm = perm.to(inputs[0].device)
             for i in range(0, stop, bs):
-                idx = perm[i: i + bs]
+                idx = perm[i : i + bs]
                 self.current_global_size = len(idx)
                 if self.world_size > 1:
                     idx = idx.tensor_split(self.world_size)[self.rank]
@@ -73,7 +83,7 @@ class BatchLoader:
         else:
             for i in range(0, stop, bs):
                 self.current_global_size = min(bs, n - i)
-                xs = tuple(t[i: i + bs] for t in inputs)
+                xs = tuple(t[i : i + bs] for t in inputs)
                 yield (xs[0] if len(xs) == 1 else xs), _select(targets, slice(i, i + bs))
 
 
@@ -110,16 +120,42 @@ class _StreamingLoader:
             yield _to_device(x, self.device), _to_device(y, self.device)
 
 
-def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None,
-                drop_last: bool = False, device: torch.device | None = None, num_workers: int = 0, rank: int = 0,
-                world_size: int = 1):
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+    device: torch.device | None = None,
+    num_workers: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+):
     """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``."""
     if isinstance(dataset, ArrayDataset):
-        return BatchLoader(dataset, batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last, device=device,
-                           rank=rank, world_size=world_size)
+        return BatchLoader(
+            dataset,
+            batch_size,
+            shuffle=shuffle,
+            generator=generator,
+            drop_last=drop_last,
+            device=device,
+            rank=rank,
+            world_size=world_size,
+        )
     if world_size > 1:
-        raise ConfigError(f"distributed training shards in-memory datasets (ArrayDataset); got a "
-                          f"{type(dataset).__name__}, which would be read whole by every process")
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator, drop_last=drop_last,
-                        num_workers=num_workers, pin_memory=device is not None and torch.device(device).type == "cuda")
+        raise ConfigError(
+            f"distributed training shards in-memory datasets (ArrayDataset); got a "
+            f"{type(dataset).__name__}, which would be read whole by every process"
+        )
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        generator=generator,
+        drop_last=drop_last,
+        num_workers=num_workers,
+        pin_memory=device is not None and torch.device(device).type == "cuda",
+    )
     return _StreamingLoader(loader, torch.device(device) if device is not None else None)

@@ -9,6 +9,7 @@ Each example is two images ``(a, b)`` of handwritten digits; its targets are
 Every image of a split is the first image of ``pairs_per_image`` pairs, each partner drawn at random (seeded) from
 the same split, so training, validation and test pairs never share an image.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,8 +21,9 @@ from lamina.registry import register, resolve
 __all__ = ["DigitPairs", "make_pairs"]
 
 
-def make_pairs(images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator,
-               pairs_per_image: int = 1) -> ArrayDataset:
+def make_pairs(
+    images: torch.Tensor, labels: torch.Tensor, generator: torch.Generator, pairs_per_image: int = 1
+) -> ArrayDataset:
     """Pair each image with ``pairs_per_image`` random partners; targets ``(labels[i], labels[i] > labels[j])``."""
     first = torch.arange(len(images)).repeat(pairs_per_image)
     partner = torch.randint(len(images), (len(first),), generator=generator)
@@ -50,6 +52,7 @@ class DigitPairs(DatasetSpec):
         source = {"name": self.source, "validation": self.validation, "split_seed": self.split_seed}
         base = resolve("dataset", source, path="data.source").load()
         generator = torch.Generator().manual_seed(self.pair_seed)
-        parts = [make_pairs(part.x, part.y, generator, self.pairs_per_image) if part is not None else None
-                 for part in base]
+        parts = [
+            make_pairs(part.x, part.y, generator, self.pairs_per_image) if part is not None else None for part in base
+        ]
         return Splits(*parts)

@@ -4,6 +4,7 @@
 ``dx/dt = a x(t - tau) / (1 + x(t - tau)^power) - b x(t)`` is chaotic for ``tau = 17`` with ``a = 0.2``, ``b = 0.1``,
 ``power = 10`` (the benchmark of Lapedes & Farber, 1987, and of the time-series literature since).
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,14 +22,27 @@ from lamina.errors import DataError
 __all__ = ["mackey_glass", "history_knots", "SUNSPOTS_FILE", "read_sunspots", "read_csv_columns"]
 
 SUNSPOTS_FILE = RemoteFile(
-    "sunspots", "sunspots.csv", "f67889b1d9002cd5227f0e0ef54e35b419cdd85a31279adef6f73fb41e5c0a9b",
+    "sunspots",
+    "sunspots.csv",
+    "f67889b1d9002cd5227f0e0ef54e35b419cdd85a31279adef6f73fb41e5c0a9b",
     ("https://raw.githubusercontent.com/statsmodels/statsmodels/main/statsmodels/datasets/sunspots/sunspots.csv",),
     size=2944,
 )
 
 
-def mackey_glass(n: int, *, tau: float = 17.0, a: float = 0.2, b: float = 0.1, power: float = 10.0, dt: float = 0.1,
-                 sample_every: float = 1.0, discard: int = 500, x0: float = 1.2, seed: int | None = None) -> np.ndarray:
+def mackey_glass(
+    n: int,
+    *,
+    tau: float = 17.0,
+    a: float = 0.2,
+    b: float = 0.1,
+    power: float = 10.0,
+    dt: float = 0.1,
+    sample_every: float = 1.0,
+    discard: int = 500,
+    x0: float = 1.2,
+    seed: int | None = None,
+) -> np.ndarray:
     """``n`` samples of the Mackey-Glass series, one every ``sample_every`` time units.
 
     ``dx/dt = a x(t - tau) / (1 + x(t - tau)^power) - b x(t)``, integrated with the classical fourth-order
@@ -79,7 +93,7 @@ def mackey_glass(n: int, *, tau: float = 17.0, a: float = 0.2, b: float = 0.1, p
     slope = np.zeros_like(x)  # x'(t) at the grid points of the solution (t >= 0)
 
     def _f(now: float, lagged: float) -> float:
-        return a * lagged / (1.0 + lagged ** power) - b * now
+        return a * lagged / (1.0 + lagged**power) - b * now
 
     slope[delay] = _f(x[delay], x[0])
     for i in range(delay, delay + steps):
@@ -97,7 +111,7 @@ def mackey_glass(n: int, *, tau: float = 17.0, a: float = 0.2, b: float = 0.1, p
         x[i + 1] = xi + dt / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
         slope[i + 1] = _f(x[i + 1], x[i + 1 - delay])  # the next step's k1, and the Hermite slope tau later
     samples = x[delay::stride]  # t = 0, sample_every, 2 sample_every, ...
-    return samples[discard: discard + n].copy()
+    return samples[discard : discard + n].copy()
 
 
 def history_knots(tau: float, x0: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -140,8 +154,11 @@ def read_csv_columns(path: str | Path, columns: Sequence[str] | None = None) -> 
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     try:
-        rows = [row for row in csv.reader(io.StringIO(read_text_file(path), newline=""))
-                if any(cell.strip() for cell in row)]
+        rows = [
+            row
+            for row in csv.reader(io.StringIO(read_text_file(path), newline=""))
+            if any(cell.strip() for cell in row)
+        ]
     except csv.Error as err:  # a NUL byte, an unterminated quote at the end of the file
         raise DataError(f"{path}: not a readable CSV file ({err})") from None
     if len(rows) < 2:

@@ -2,6 +2,7 @@
 the cache (``$LAMINA_CACHE``, default ``~/.cache/lamina``), then downloaded. Every file is checked against its
 sha256 before use; a mismatch names the file and both hashes.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -98,7 +99,8 @@ def fetch(file: RemoteFile, *, download: bool = True) -> Path:
         except (urllib.error.URLError, OSError, TimeoutError) as err:
             errors.append(f"{url}: {getattr(err, 'reason', err)}")
     raise DataError(
-        f"{file.relpath}: not found in {where} or the cache, and the download failed:\n  " + "\n  ".join(errors)
+        f"{file.relpath}: not found in {where} or the cache, and the download failed:\n  "
+        + "\n  ".join(errors)
         + f"\nDownload it by hand to {target}, or set LAMINA_DATA to a folder holding {file.relpath}."
     )
 

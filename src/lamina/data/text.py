@@ -6,6 +6,7 @@ Inputs are int64 character indices ``(N, seq_length)``; targets ``(N, seq_length
 ``embedding -> lstm (return_sequences) -> time_distributed dense`` trained with ``cross_entropy``, whose value is
 the loss in nats per character.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +24,12 @@ from lamina.registry import register
 __all__ = ["CharVocabulary", "TextDatasetSpec", "TinyShakespeare", "char_windows", "TINYSHAKESPEARE_FILE"]
 
 TINYSHAKESPEARE_FILE = RemoteFile(
-    "tinyshakespeare", "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-    ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",), size=1115394)
+    "tinyshakespeare",
+    "input.txt",
+    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",),
+    size=1115394,
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +56,10 @@ class CharVocabulary:
         unknown = [(pos, c) for pos, c in enumerate(text) if c not in index]
         if unknown:
             pos, c = unknown[0]
-            raise DataError(f"character {c!r} (position {pos} of {text[:40]!r}) is not in the vocabulary of "
-                            f"{len(self.chars)} characters: {self.chars!r}")
+            raise DataError(
+                f"character {c!r} (position {pos} of {text[:40]!r}) is not in the vocabulary of "
+                f"{len(self.chars)} characters: {self.chars!r}"
+            )
         return torch.tensor([index[c] for c in text], dtype=torch.long)
 
     def decode(self, ids: torch.Tensor | list[int]) -> str:
@@ -96,8 +103,15 @@ class TextDatasetSpec(DatasetSpec):
     @model_validator(mode="after")
     def _check(self) -> TextDatasetSpec:
         if self.split_seed is not None:
-            raise_problems("text", [(("split_seed",), "a text is split into contiguous parts; there is nothing to "
-                                                      "shuffle, so leave split_seed out")])
+            raise_problems(
+                "text",
+                [
+                    (
+                        ("split_seed",),
+                        "a text is split into contiguous parts; there is nothing to shuffle, so leave split_seed out",
+                    )
+                ],
+            )
         return self
 
     def text(self) -> str:
@@ -122,10 +136,12 @@ class TextDatasetSpec(DatasetSpec):
         n_val, n_test = (round(h * n) if isinstance(h, float) else h for h in (self.validation, self.test))
         n_train = n - n_val - n_test
         if n_train <= self.seq_length:
-            raise DataError(f"{self.registered_name}: validation = {self.validation} and test = {self.test} leave "
-                            f"{n_train} training characters, fewer than a window of {self.seq_length + 1}")
+            raise DataError(
+                f"{self.registered_name}: validation = {self.validation} and test = {self.test} leave "
+                f"{n_train} training characters, fewer than a window of {self.seq_length + 1}"
+            )
         stride = self.stride or self.seq_length
-        parts = (ids[:n_train], ids[n_train: n_train + n_val], ids[n_train + n_val:])
+        parts = (ids[:n_train], ids[n_train : n_train + n_val], ids[n_train + n_val :])
         classes = list(vocab.chars)
         out = []
         for part, size in zip(parts, (n_train, n_val, n_test)):
@@ -134,8 +150,10 @@ class TextDatasetSpec(DatasetSpec):
                 continue
             x, y = char_windows(part, self.seq_length, stride)
             if len(x) == 0:
-                raise DataError(f"{self.registered_name}: a split of {size} characters holds no window of "
-                                f"{self.seq_length + 1}; lower seq_length or enlarge the split")
+                raise DataError(
+                    f"{self.registered_name}: a split of {size} characters holds no window of "
+                    f"{self.seq_length + 1}; lower seq_length or enlarge the split"
+                )
             out.append(ArrayDataset(x, y, classes=classes, name=self.registered_name))
         return Splits(*out)
 

@@ -3,6 +3,7 @@ digits (the UCI optical digits test set; bundled with scikit-learn, no download)
 
 Images come as float32 tensors of shape ``(N, 1, H, W)`` and labels as int64 class indices.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -19,13 +20,18 @@ __all__ = ["ImageDatasetSpec", "MNIST", "FashionMNIST", "Digits", "MNIST_FILES",
 
 
 def _idx_files(folder: str, base_urls: tuple[str, ...], sha: dict[str, str]) -> dict[str, RemoteFile]:
-    return {name: RemoteFile(folder, name, digest, tuple(url + name for url in base_urls)) for name, digest in sha.items()}
+    return {
+        name: RemoteFile(folder, name, digest, tuple(url + name for url in base_urls)) for name, digest in sha.items()
+    }
 
 
 MNIST_FILES = _idx_files(
     "mnist",
-    ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/",
-     "http://yann.lecun.com/exdb/mnist/"),
+    (
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        "http://yann.lecun.com/exdb/mnist/",
+    ),
     {
         "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
         "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
@@ -119,8 +125,9 @@ class _IdxDataset(ImageDatasetSpec):
         y_train = self._read("train-labels-idx1-ubyte.gz", 2049).long()
         x_test = self._read("t10k-images-idx3-ubyte.gz", 2051)
         y_test = self._read("t10k-labels-idx1-ubyte.gz", 2049).long()
-        return self._finish(x_train, y_train, x_test, y_test, max_value=255.0, classes=self.classes,
-                            name=self.registered_name)
+        return self._finish(
+            x_train, y_train, x_test, y_test, max_value=255.0, classes=self.classes, name=self.registered_name
+        )
 
 
 @register("dataset", "mnist")
@@ -163,5 +170,12 @@ class Digits(ImageDatasetSpec):
         perm = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0))
         n_test = round(self.test_fraction * len(labels))
         train_idx, test_idx = perm[n_test:], perm[:n_test]
-        return self._finish(images[train_idx], labels[train_idx], images[test_idx], labels[test_idx],
-                            max_value=self._max_value, classes=[str(d) for d in range(10)], name="digits")
+        return self._finish(
+            images[train_idx],
+            labels[train_idx],
+            images[test_idx],
+            labels[test_idx],
+            max_value=self._max_value,
+            classes=[str(d) for d in range(10)],
+            name="digits",
+        )

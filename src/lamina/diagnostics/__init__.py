@@ -11,11 +11,24 @@ Why deep nets were hard to train, measured on your own network::
 During training: ``[train] callbacks = [{ type = "gradient_flow", every = 100 }]`` (and ``unit_statistics``);
 after it: ``lamina diagnose RUN``.
 """
-from lamina.diagnostics.callbacks import (GradientFlowLog, GradientFlowSpec, UnitStatisticsLog, UnitStatisticsSpec,
-                                          read_records)
+
+from lamina.diagnostics.callbacks import (
+    GradientFlowLog,
+    GradientFlowSpec,
+    UnitStatisticsLog,
+    UnitStatisticsSpec,
+    read_records,
+)
 from lamina.diagnostics.diagnose import Diagnosis, diagnose
-from lamina.diagnostics.features import (Embedding, Filters, Saliency, default_embedding_layer, embed,
-                                         first_layer_filters, saliency)
+from lamina.diagnostics.features import (
+    Embedding,
+    Filters,
+    Saliency,
+    default_embedding_layer,
+    embed,
+    first_layer_filters,
+    saliency,
+)
 from lamina.diagnostics.gradcheck import GradcheckResult, GradcheckRow, finite_difference_gradient, gradcheck
 from lamina.diagnostics.gradient_flow import GradientFlow, LayerGradient, gradient_flow
 from lamina.diagnostics.jacobian import JacobianSpectrum, LayerSpectrum, jacobian_spectrum, per_example_jacobian

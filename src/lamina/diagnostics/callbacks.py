@@ -12,6 +12,7 @@ In an experiment file: ``[train] callbacks = [{ type = "gradient_flow", every = 
 look at the outputs of the steps due. With a closure optimizer (L-BFGS, Hessian-free) the deltas add up over the
 closure's evaluations in that step; with fp16 they are those of the scaled loss.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,8 +57,13 @@ class _StepRecorder(Callback):
     filename: ClassVar[str] = ""
 
     @validated
-    def __init__(self, every: Annotated[int, Bounds(ge=1)] = 100, *, folder: str | Path | None = None,
-                 layers: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        every: Annotated[int, Bounds(ge=1)] = 100,
+        *,
+        folder: str | Path | None = None,
+        layers: Sequence[str] | None = None,
+    ) -> None:
         self.every, self.folder, self.layers = every, folder, list(layers) if layers is not None else None
         self.records: list[dict[str, Any]] = []
         self.path: Path | None = None
@@ -95,10 +101,16 @@ class _StepRecorder(Callback):
 
     def _forward_hook(self, name: str):
         def _on_forward(module: nn.Module, args: tuple, output: Any) -> None:
-            out = output if isinstance(output, torch.Tensor) else next(
-                (o for o in output if isinstance(o, torch.Tensor)), None) if isinstance(output, (tuple, list)) else None
+            out = (
+                output
+                if isinstance(output, torch.Tensor)
+                else next((o for o in output if isinstance(o, torch.Tensor)), None)
+                if isinstance(output, (tuple, list))
+                else None
+            )
             if self._armed and out is not None and out.requires_grad:  # a training forward, not evaluation
                 self._hook(name, module, out)
+
         return _on_forward
 
     def _reset(self) -> None:
@@ -108,8 +120,12 @@ class _StepRecorder(Callback):
         """On a due step, turn what the hooks saw into a record (kept, and appended to the file); then arm the hooks
         for the next step if it is due."""
         if self._armed:
-            record = {"step": step, "epoch": trainer.epoch + 1, "loss": _clean(float(loss)),
-                      "layers": self._collect(trainer)}
+            record = {
+                "step": step,
+                "epoch": trainer.epoch + 1,
+                "loss": _clean(float(loss)),
+                "layers": self._collect(trainer),
+            }
             self.records.append(record)
             if self.path is not None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -182,8 +198,11 @@ class GradientFlowLog(_StepRecorder):
             step = norm([w.detach() - b for w, b in zip(weights, before)])
             layers[layer_label(name)] = {
                 "delta_norm": _clean(math.sqrt(self._delta_sq[name])) if name in self._delta_sq else None,
-                "grad_norm": _clean(g), "weight_norm": _clean(w0), "ratio": _clean(g / w0) if w0 > 0 else None,
-                "update_ratio": _clean(step / w0) if w0 > 0 else None}
+                "grad_norm": _clean(g),
+                "weight_norm": _clean(w0),
+                "ratio": _clean(g / w0) if w0 > 0 else None,
+                "update_ratio": _clean(step / w0) if w0 > 0 else None,
+            }
         return layers
 
     def _plot(self, plots: Path) -> None:
@@ -208,9 +227,14 @@ class UnitStatisticsLog(_StepRecorder):
     filename = "unit_statistics.jsonl"
 
     @validated
-    def __init__(self, every: Annotated[int, Bounds(ge=1)] = 100, *, folder: str | Path | None = None,
-                 layers: Sequence[str] | None = None,
-                 saturation: Annotated[float, Bounds(gt=0, lt=0.5)] = 0.01) -> None:
+    def __init__(
+        self,
+        every: Annotated[int, Bounds(ge=1)] = 100,
+        *,
+        folder: str | Path | None = None,
+        layers: Sequence[str] | None = None,
+        saturation: Annotated[float, Bounds(gt=0, lt=0.5)] = 0.01,
+    ) -> None:
         super().__init__(every, folder=folder, layers=layers)
         self.saturation = saturation
 
@@ -234,10 +258,14 @@ class UnitStatisticsLog(_StepRecorder):
                 continue
             s = unit_stats_of(name, module, torch.cat(self._outputs[name]), saturation=self.saturation, bins=10)
             pct = lambda v: None if v is None else 100.0 * v  # noqa: E731
-            layers[s.name] = {"units": s.units, "dead_percent": pct(s.dead / s.units) if s.rectified else None,
-                              "saturated_percent": pct(s.saturated / s.units) if s.bounded else None,
-                              "zero_output_percent": pct(s.zero_fraction),
-                              "saturated_output_percent": pct(s.saturated_fraction), "mean": _clean(s.mean)}
+            layers[s.name] = {
+                "units": s.units,
+                "dead_percent": pct(s.dead / s.units) if s.rectified else None,
+                "saturated_percent": pct(s.saturated / s.units) if s.bounded else None,
+                "zero_output_percent": pct(s.zero_fraction),
+                "saturated_output_percent": pct(s.saturated_fraction),
+                "mean": _clean(s.mean),
+            }
         return layers
 
     def _plot(self, plots: Path) -> None:

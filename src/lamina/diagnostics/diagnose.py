@@ -3,6 +3,7 @@
 A diagnostic that does not apply to the model (a Jacobian spectrum of a DAG, filters of a first layer that is not
 dense or convolutional, saliency of a regressor) is skipped with the reason, never failing the others.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,6 +45,7 @@ class Diagnosis:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready results (NaN written as ``None``)."""
+
         def _clean(value: Any) -> Any:
             if isinstance(value, float) and not math.isfinite(value):
                 return None
@@ -53,15 +55,29 @@ class Diagnosis:
                 return [_clean(v) for v in value]
             return value
 
-        return _clean({
-            "gradient_flow": self.gradient_flow.to_dict() if self.gradient_flow else None,
-            "jacobian": self.jacobian.to_dict() if self.jacobian else None,
-            "units": {"n_inputs": self.units.n_inputs,
-                      "layers": [{k: v for k, v in vars(r).items() if k not in ("counts", "edges")}
-                                 for r in self.units.layers]} if self.units else None,
-            "embedding": {"layer": self.embedding.layer, "method": self.embedding.method,
-                          "explained_variance": self.embedding.explained_variance} if self.embedding else None,
-            "figures": [p.name for p in self.figures], "skipped": self.skipped})
+        return _clean(
+            {
+                "gradient_flow": self.gradient_flow.to_dict() if self.gradient_flow else None,
+                "jacobian": self.jacobian.to_dict() if self.jacobian else None,
+                "units": {
+                    "n_inputs": self.units.n_inputs,
+                    "layers": [
+                        {k: v for k, v in vars(r).items() if k not in ("counts", "edges")} for r in self.units.layers
+                    ],
+                }
+                if self.units
+                else None,
+                "embedding": {
+                    "layer": self.embedding.layer,
+                    "method": self.embedding.method,
+                    "explained_variance": self.embedding.explained_variance,
+                }
+                if self.embedding
+                else None,
+                "figures": [p.name for p in self.figures],
+                "skipped": self.skipped,
+            }
+        )
 
     def sections(self) -> list[tuple[str, str]]:
         """``(title, plain-text table)`` for each diagnostic that ran, and the skipped ones with their reasons."""
@@ -85,10 +101,21 @@ def _classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> bo
     return isinstance(out, torch.Tensor) and out.dim() == 2 and out.shape[1] > 1
 
 
-def diagnose(model: nn.Module, batch: Any, *, loss: Any = None, folder: str | Path | None = None,
-             layer: str | None = None, embedding: str = "pca", classes: list[str] | None = None,
-             max_jacobian_inputs: int = 16, saliency_samples: int = 6, seed: int = 0, prefix: str = "diagnose_",
-             title: str = "") -> Diagnosis:
+def diagnose(
+    model: nn.Module,
+    batch: Any,
+    *,
+    loss: Any = None,
+    folder: str | Path | None = None,
+    layer: str | None = None,
+    embedding: str = "pca",
+    classes: list[str] | None = None,
+    max_jacobian_inputs: int = 16,
+    saliency_samples: int = 6,
+    seed: int = 0,
+    prefix: str = "diagnose_",
+    title: str = "",
+) -> Diagnosis:
     """Gradient flow, Jacobian spectra, unit statistics, first-layer filters, a 2-D embedding and saliency maps.
 
     The model runs in evaluation mode (deterministic: no dropout, batch normalization's running statistics) and is
@@ -141,20 +168,32 @@ def diagnose(model: nn.Module, batch: Any, *, loss: Any = None, folder: str | Pa
         from lamina.diagnostics.plots import plot_embedding, plot_filters, plot_saliency
 
         try:
-            result.figures.append(plot_filters(first_layer_filters(model), out / f"{prefix}first_layer_filters.png",
-                                               title=title))
+            result.figures.append(
+                plot_filters(first_layer_filters(model), out / f"{prefix}first_layer_filters.png", title=title)
+            )
         except (DiagnosticsError, ShapeError) as err:
             result.skipped["first-layer filters"] = str(err)
         try:
             result.embedding = embed(model, (x, y), layer, method=embedding, seed=seed)
-            result.figures.append(plot_embedding(result.embedding, out / f"{prefix}embedding_{embedding}.png",
-                                                 classes=classes, title=title))
+            result.figures.append(
+                plot_embedding(
+                    result.embedding, out / f"{prefix}embedding_{embedding}.png", classes=classes, title=title
+                )
+            )
         except DiagnosticsError as err:
             result.skipped["embedding"] = str(err)
         if _classifier(model, x, y):
             sal = saliency(model, x[:saliency_samples])
-            result.figures.append(plot_saliency(sal, out / f"{prefix}saliency.png", labels=y[:saliency_samples],
-                                                classes=classes, max_samples=saliency_samples, title=title))
+            result.figures.append(
+                plot_saliency(
+                    sal,
+                    out / f"{prefix}saliency.png",
+                    labels=y[:saliency_samples],
+                    classes=classes,
+                    max_samples=saliency_samples,
+                    title=title,
+                )
+            )
         else:
             result.skipped["saliency"] = "needs a classifier (integer targets and one score per class)"
     finally:

@@ -12,6 +12,7 @@ References:
     Simonyan, Vedaldi & Zisserman (2014), "Deep inside convolutional networks: visualising image classification
     models and saliency maps"; van der Maaten & Hinton (2008), "Visualizing data using t-SNE".
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,9 @@ class Filters:
     images: torch.Tensor
 
 
-def _image_shape(in_features: int, model_shape: tuple[int, ...] | None,
-                 image_shape: tuple[int, ...] | None) -> tuple[int, int, int]:
+def _image_shape(
+    in_features: int, model_shape: tuple[int, ...] | None, image_shape: tuple[int, ...] | None
+) -> tuple[int, int, int]:
     for shape in (image_shape, model_shape if model_shape is not None and len(model_shape) > 1 else None):
         if shape is not None and math.prod(shape) == in_features:
             shape = tuple(shape)
@@ -54,8 +56,10 @@ def _image_shape(in_features: int, model_shape: tuple[int, ...] | None,
     side = math.isqrt(in_features)
     if side * side == in_features:
         return 1, side, side
-    raise ShapeError(f"the first layer takes {in_features} inputs, which do not form a square image; give "
-                     "image_shape=(channels, height, width) or (height, width)")
+    raise ShapeError(
+        f"the first layer takes {in_features} inputs, which do not form a square image; give "
+        "image_shape=(channels, height, width) or (height, width)"
+    )
 
 
 def first_layer_filters(model: nn.Module, *, image_shape: tuple[int, ...] | None = None) -> Filters:
@@ -80,8 +84,10 @@ def first_layer_filters(model: nn.Module, *, image_shape: tuple[int, ...] | None
     elif isinstance(layer, nn.Conv1d):
         images = w.unsqueeze(1)  # (out, 1, in_channels, kernel): channels as rows
     else:
-        raise DiagnosticsError(f"the first layer with weights, {layer_label(name)!r}, is a {type(layer).__name__}; "
-                               "filters can be shown for dense (nn.Linear) and convolution layers")
+        raise DiagnosticsError(
+            f"the first layer with weights, {layer_label(name)!r}, is a {type(layer).__name__}; "
+            "filters can be shown for dense (nn.Linear) and convolution layers"
+        )
     return Filters(layer_label(name), images)
 
 
@@ -108,8 +114,16 @@ def default_embedding_layer(model: nn.Module) -> str:
 
 
 @torch.no_grad()
-def embed(model: nn.Module, batch: Any, layer: str | None = None, *, method: str = "pca", seed: int = 0,
-          perplexity: float = 30.0, iterations: int = 1000) -> Embedding:
+def embed(
+    model: nn.Module,
+    batch: Any,
+    layer: str | None = None,
+    *,
+    method: str = "pca",
+    seed: int = 0,
+    perplexity: float = 30.0,
+    iterations: int = 1000,
+) -> Embedding:
     """Project a layer's activations on a batch to two dimensions.
 
     Args:
@@ -147,11 +161,21 @@ def embed(model: nn.Module, batch: Any, layer: str | None = None, *, method: str
     else:
         from sklearn.manifold import TSNE
 
-        points = TSNE(n_components=2, perplexity=min(perplexity, (len(features) - 1) / 3), init="pca",
-                      max_iter=iterations, random_state=seed).fit_transform(features)
+        points = TSNE(
+            n_components=2,
+            perplexity=min(perplexity, (len(features) - 1) / 3),
+            init="pca",
+            max_iter=iterations,
+            random_state=seed,
+        ).fit_transform(features)
         explained = None
-    return Embedding(layer_label(label), method, torch.from_numpy(points).float(),
-                     y.detach().cpu() if y is not None else None, explained)
+    return Embedding(
+        layer_label(label),
+        method,
+        torch.from_numpy(points).float(),
+        y.detach().cpu() if y is not None else None,
+        explained,
+    )
 
 
 @dataclass
@@ -190,8 +214,9 @@ def saliency(model: nn.Module, inputs: Any, target: int | torch.Tensor | None = 
         else:
             chosen = torch.as_tensor(target, device=scores.device).long().expand(len(x)).clone()
             if int(chosen.min()) < 0 or int(chosen.max()) >= scores.shape[1]:
-                raise DiagnosticsError(f"target class {target} is out of range: the model gives {scores.shape[1]} "
-                                       "scores per example")
+                raise DiagnosticsError(
+                    f"target class {target} is out of range: the model gives {scores.shape[1]} scores per example"
+                )
         picked = scores.gather(1, chosen.unsqueeze(1)).sum()
         (grad,) = torch.autograd.grad(picked, x)
     grad = grad.detach()

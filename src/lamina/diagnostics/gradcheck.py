@@ -17,6 +17,7 @@ References:
     LeCun, Bottou, Orr & Müller (1998), "Efficient BackProp"; Karpathy, CS231n notes, "Neural Networks Part 3:
     gradient checks" (2016).
 """
+
 from __future__ import annotations
 
 import copy
@@ -92,21 +93,40 @@ class GradcheckResult:
     def table(self) -> str:
         """A plain-text table: one row per parameter or input."""
         header = ("tensor", "shape", "checked", "failed", "max rel error", "max abs error", "worst at", "result")
-        body = [(r.name, fmt_shape(r.shape), str(r.checked), str(r.failed), f"{r.max_rel_error:.3g}",
-                 f"{r.max_abs_error:.3g}", str(list(r.worst_index)), "ok" if r.passed else "FAILED") for r in self.rows]
+        body = [
+            (
+                r.name,
+                fmt_shape(r.shape),
+                str(r.checked),
+                str(r.failed),
+                f"{r.max_rel_error:.3g}",
+                f"{r.max_abs_error:.3g}",
+                str(list(r.worst_index)),
+                "ok" if r.passed else "FAILED",
+            )
+            for r in self.rows
+        ]
         widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header, *body]]
-        verdict = ("gradient check passed" if self.passed
-                   else f"gradient check FAILED for {len(self.failures)} tensor(s)")
-        return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:],
-                          f"{verdict} (central differences, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"])
+        verdict = (
+            "gradient check passed" if self.passed else f"gradient check FAILED for {len(self.failures)} tensor(s)"
+        )
+        return "\n".join(
+            [
+                lines[0],
+                "-" * len(lines[0]),
+                *lines[1:],
+                f"{verdict} (central differences, eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})",
+            ]
+        )
 
     def __str__(self) -> str:
         return self.table()
 
 
-def finite_difference_gradient(f: Callable[[], torch.Tensor], tensor: torch.Tensor, indices: torch.Tensor,
-                               eps: float) -> torch.Tensor:
+def finite_difference_gradient(
+    f: Callable[[], torch.Tensor], tensor: torch.Tensor, indices: torch.Tensor, eps: float
+) -> torch.Tensor:
     """Central differences ``(f(t + eps e_i) - f(t - eps e_i)) / (2 eps)`` at the flat ``indices`` of ``tensor``
     (perturbed in place and restored; ``f`` reads it)."""
     flat = tensor.detach().view(-1)
@@ -132,8 +152,10 @@ def _target(fn: Any) -> tuple[Callable[..., Any], list[tuple[str, torch.Tensor]]
         return module, [(n, p) for n, p in module.named_parameters() if p.requires_grad], type(fn).__name__
     if callable(fn):
         return fn, [], getattr(fn, "__name__", type(fn).__name__)
-    raise DiagnosticsError(f"gradcheck checks an nn.Module, a torch.autograd.Function subclass or a function of "
-                           f"tensors, got {type(fn).__name__}")
+    raise DiagnosticsError(
+        f"gradcheck checks an nn.Module, a torch.autograd.Function subclass or a function of "
+        f"tensors, got {type(fn).__name__}"
+    )
 
 
 def _scalar(output: Any, generator: torch.Generator) -> Callable[[Any], torch.Tensor]:
@@ -142,8 +164,12 @@ def _scalar(output: Any, generator: torch.Generator) -> Callable[[Any], torch.Te
     outs = [o for o in outs if isinstance(o, torch.Tensor) and o.is_floating_point()]
     if not outs:
         raise DiagnosticsError(f"gradcheck needs a floating-point tensor output, got {type(output).__name__}")
-    weights = [torch.ones((), dtype=torch.float64) if o.dim() == 0 else
-               torch.randn(o.shape, generator=generator, dtype=torch.float64) for o in outs]
+    weights = [
+        torch.ones((), dtype=torch.float64)
+        if o.dim() == 0
+        else torch.randn(o.shape, generator=generator, dtype=torch.float64)
+        for o in outs
+    ]
 
     def _reduce(value: Any) -> torch.Tensor:
         vals = value if isinstance(value, (tuple, list)) else (value,)
@@ -153,9 +179,17 @@ def _scalar(output: Any, generator: torch.Generator) -> Callable[[Any], torch.Te
     return _reduce
 
 
-def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, max_entries: int | None = 1000, check_inputs_grad: bool = True,
-              seed: int = 0) -> GradcheckResult:
+def gradcheck(
+    fn: Any,
+    inputs: torch.Tensor | Sequence[Any],
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    max_entries: int | None = 1000,
+    check_inputs_grad: bool = True,
+    seed: int = 0,
+) -> GradcheckResult:
     """Compare autograd's gradients with central finite differences, in float64, for every parameter and input.
 
     Args:
@@ -186,13 +220,22 @@ def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-
     call, params, label = _target(fn)
     args = [inputs] if isinstance(inputs, torch.Tensor) else list(inputs)
     device = next((p.device for _, p in params), None)
-    args = [a.detach().to(device=device or a.device, dtype=torch.float64).requires_grad_(check_inputs_grad)
-            if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
-    checked = list(params) + ([(f"input[{i}]", a) for i, a in enumerate(args)
-                               if isinstance(a, torch.Tensor) and a.requires_grad] if check_inputs_grad else [])
+    args = [
+        a.detach().to(device=device or a.device, dtype=torch.float64).requires_grad_(check_inputs_grad)
+        if isinstance(a, torch.Tensor) and a.is_floating_point()
+        else a
+        for a in args
+    ]
+    checked = list(params) + (
+        [(f"input[{i}]", a) for i, a in enumerate(args) if isinstance(a, torch.Tensor) and a.requires_grad]
+        if check_inputs_grad
+        else []
+    )
     if not checked:
-        raise DiagnosticsError(f"gradcheck: {label} has no trainable parameters and no floating-point inputs; "
-                               "there is no gradient to check")
+        raise DiagnosticsError(
+            f"gradcheck: {label} has no trainable parameters and no floating-point inputs; "
+            "there is no gradient to check"
+        )
     if isinstance(call, nn.Module) and args and isinstance(args[0], torch.Tensor):
         check_inputs(call, args[0])
     devices = [device.index or 0] if device is not None and device.type == "cuda" else []
@@ -203,10 +246,12 @@ def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-
             try:
                 return call(*args)
             except RuntimeError as err:
-                shapes = ", ".join(fmt_shape(tuple(a.shape)) if isinstance(a, torch.Tensor) else type(a).__name__
-                                   for a in args)
-                raise ShapeError(f"gradcheck: {label} failed on inputs of shapes {shapes}: "
-                                 f"{str(err).splitlines()[0]}") from None
+                shapes = ", ".join(
+                    fmt_shape(tuple(a.shape)) if isinstance(a, torch.Tensor) else type(a).__name__ for a in args
+                )
+                raise ShapeError(
+                    f"gradcheck: {label} failed on inputs of shapes {shapes}: {str(err).splitlines()[0]}"
+                ) from None
 
     generator = torch.Generator().manual_seed(seed)
     reduce = _scalar(_run(), generator)
@@ -222,8 +267,15 @@ def gradcheck(fn: Any, inputs: torch.Tensor | Sequence[Any], *, eps: float = 1e-
     return GradcheckResult(rows, eps=eps, atol=atol, rtol=rtol)
 
 
-def _compare(name: str, shape: tuple[int, ...], index: torch.Tensor, analytic: torch.Tensor, numeric: torch.Tensor,
-             atol: float, rtol: float) -> GradcheckRow:
+def _compare(
+    name: str,
+    shape: tuple[int, ...],
+    index: torch.Tensor,
+    analytic: torch.Tensor,
+    numeric: torch.Tensor,
+    atol: float,
+    rtol: float,
+) -> GradcheckRow:
     err = (analytic - numeric).abs()
     scale = torch.maximum(analytic.abs(), numeric.abs())
     rel = torch.where(scale > atol, err / scale.clamp_min(atol), torch.zeros_like(err))
@@ -231,5 +283,14 @@ def _compare(name: str, shape: tuple[int, ...], index: torch.Tensor, analytic: t
     worst = int(rel.argmax()) if float(rel.max()) > 0 else int(err.argmax())
     flat = int(index[worst])
     multi = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), shape)) if shape else ()
-    return GradcheckRow(name, shape, len(index), failed, float(err.max()), float(rel.max()), multi,
-                        float(analytic[worst]), float(numeric[worst]))
+    return GradcheckRow(
+        name,
+        shape,
+        len(index),
+        failed,
+        float(err.max()),
+        float(rel.max()),
+        multi,
+        float(analytic[worst]),
+        float(numeric[worst]),
+    )

@@ -18,6 +18,7 @@ References:
     Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward neural networks";
     Karpathy, CS231n notes (2016), "Neural Networks Part 3: babysitting the learning process".
 """
+
 from __future__ import annotations
 
 import math
@@ -95,11 +96,15 @@ class GradientFlow:
     def table(self) -> str:
         """A plain-text table, one row per layer."""
         header = ("layer", "type", "||dL/dz||", "||dL/dW||", "||W||", "||dL/dW||/||W||")
-        body = [(r.name, r.kind, f"{r.delta_norm:.3e}", f"{r.grad_norm:.3e}", f"{r.weight_norm:.3e}",
-                 f"{r.ratio:.3e}") for r in self.layers]
+        body = [
+            (r.name, r.kind, f"{r.delta_norm:.3e}", f"{r.grad_norm:.3e}", f"{r.weight_norm:.3e}", f"{r.ratio:.3e}")
+            for r in self.layers
+        ]
         widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) if c < 2 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
-                 for row in [header, *body]]
+        lines = [
+            "  ".join(cell.ljust(w) if c < 2 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+            for row in [header, *body]
+        ]
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], f"batch loss: {self.loss:.6g}"])
 
     def plot(self, path: str | Path, *, title: str = "") -> Path:
@@ -135,8 +140,9 @@ def resolve_loss(model: nn.Module, loss: Any, targets: torch.Tensor | None):
     return resolve("loss", loss, path="loss").build()
 
 
-def gradient_flow(model: nn.Module, batch: Any, *, loss: Any = None, layers: Sequence[str] | None = None
-                  ) -> GradientFlow:
+def gradient_flow(
+    model: nn.Module, batch: Any, *, loss: Any = None, layers: Sequence[str] | None = None
+) -> GradientFlow:
     """Per-layer norms of the back-propagated deltas and of the weight gradients on one batch.
 
     The model keeps its mode (``train()`` uses dropout masks and batch statistics as training does) and its
@@ -178,6 +184,9 @@ def gradient_flow(model: nn.Module, batch: Any, *, loss: Any = None, layers: Seq
     for (name, module), (o, w, b) in zip(found, per_layer):
         g_out, g_w, g_b = [next(grads) for _ in o], [next(grads) for _ in w], [next(grads) for _ in b]
         delta = _norm(g_out) if any(g is not None for g in g_out) else math.nan
-        rows.append(LayerGradient(layer_label(name), name, type(module).__name__, delta, _norm(g_w), _norm(w),
-                                  _norm(g_b) if b else None))
+        rows.append(
+            LayerGradient(
+                layer_label(name), name, type(module).__name__, delta, _norm(g_w), _norm(w), _norm(g_b) if b else None
+            )
+        )
     return GradientFlow(rows, float(value.detach()))

@@ -16,6 +16,7 @@ References:
     networks"; Pennington, Schoenholz & Ganguli (2017), "Resurrecting the sigmoid in deep learning through
     dynamical isometry: theory and practice".
 """
+
 from __future__ import annotations
 
 import math
@@ -45,8 +46,12 @@ MAX_JACOBIAN_ENTRIES = 1 << 23
 
 def _stats(values: torch.Tensor) -> dict[str, float]:
     v = values.double()
-    return {"mean": float(v.mean()), "std": float(v.std()) if v.numel() > 1 else 0.0,
-            "min": float(v.min()), "max": float(v.max())}
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std()) if v.numel() > 1 else 0.0,
+        "min": float(v.min()),
+        "max": float(v.max()),
+    }
 
 
 @dataclass
@@ -82,9 +87,14 @@ class LayerSpectrum:
         median condition number ``sigma_max / sigma_min``."""
         cond = (self.product[:, 0] / self.product[:, -1].clamp_min(1e-300)).median()
         size = f"{math.prod(self.out_shape)}x{math.prod(self.in_shape)}"
-        return {"layer": self.name, "kind": self.kind, "jacobian": size,
-                **{f"layer_{k}": v for k, v in _stats(self.layer).items()},
-                **{f"product_{k}": v for k, v in _stats(self.product).items()}, "product_condition": float(cond)}
+        return {
+            "layer": self.name,
+            "kind": self.kind,
+            "jacobian": size,
+            **{f"layer_{k}": v for k, v in _stats(self.layer).items()},
+            **{f"product_{k}": v for k, v in _stats(self.product).items()},
+            "product_condition": float(cond),
+        }
 
 
 @dataclass
@@ -106,26 +116,45 @@ class JacobianSpectrum:
 
     def table(self) -> str:
         """A plain-text table: per layer, the singular values of its Jacobian and of the product up to it."""
-        header = ("layer", "Jacobian", "sigma(J_l): mean [min, max]", "sigma(J_l...J_1): mean [min, max]",
-                  "cond(J_l...J_1)")
+        header = (
+            "layer",
+            "Jacobian",
+            "sigma(J_l): mean [min, max]",
+            "sigma(J_l...J_1): mean [min, max]",
+            "cond(J_l...J_1)",
+        )
         body = []
         for r in self.layers:
             s = r.summary()
-            body.append((r.name, s["jacobian"], f"{s['layer_mean']:.3g} [{s['layer_min']:.3g}, {s['layer_max']:.3g}]",
-                         f"{s['product_mean']:.3g} [{s['product_min']:.3g}, {s['product_max']:.3g}]",
-                         f"{s['product_condition']:.3g}"))
+            body.append(
+                (
+                    r.name,
+                    s["jacobian"],
+                    f"{s['layer_mean']:.3g} [{s['layer_min']:.3g}, {s['layer_max']:.3g}]",
+                    f"{s['product_mean']:.3g} [{s['product_min']:.3g}, {s['product_max']:.3g}]",
+                    f"{s['product_condition']:.3g}",
+                )
+            )
         widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header, *body]]
-        return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:],
-                          f"singular values pooled over {self.n_inputs} inputs; dynamical isometry: all near 1"])
+        return "\n".join(
+            [
+                lines[0],
+                "-" * len(lines[0]),
+                *lines[1:],
+                f"singular values pooled over {self.n_inputs} inputs; dynamical isometry: all near 1",
+            ]
+        )
 
     def plot(self, folder: str | Path, *, title: str = "", prefix: str = "") -> list[Path]:
         """Save ``jacobian_product_spectrum.png`` (through depth) and ``jacobian_layer_spectra.png`` (per layer)."""
         from lamina.diagnostics.plots import plot_jacobian_depth, plot_jacobian_layers
 
         folder = Path(folder)
-        return [plot_jacobian_depth(self, folder / f"{prefix}jacobian_product_spectrum.png", title=title),
-                plot_jacobian_layers(self, folder / f"{prefix}jacobian_layer_spectra.png", title=title)]
+        return [
+            plot_jacobian_depth(self, folder / f"{prefix}jacobian_product_spectrum.png", title=title),
+            plot_jacobian_layers(self, folder / f"{prefix}jacobian_layer_spectra.png", title=title),
+        ]
 
 
 def per_example_jacobian(block: nn.Module, h: torch.Tensor) -> torch.Tensor:
@@ -133,6 +162,7 @@ def per_example_jacobian(block: nn.Module, h: torch.Tensor) -> torch.Tensor:
 
     Uses ``torch.func.jacrev`` vectorised over examples; a layer ``vmap`` cannot batch falls back to a loop.
     """
+
     def _f(v: torch.Tensor) -> torch.Tensor:
         return block(v.unsqueeze(0)).squeeze(0)
 
@@ -157,8 +187,10 @@ def _blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
     if isinstance(model, nn.Sequential):
         return list(model.named_children())
     if hasattr(model, "layers") and isinstance(model.layers, nn.ModuleDict):
-        raise DiagnosticsError("jacobian_spectrum needs a chain of layers (a [model] layers = [...] stack or an "
-                               "nn.Sequential); the layers of a DAG model do not multiply into one product")
+        raise DiagnosticsError(
+            "jacobian_spectrum needs a chain of layers (a [model] layers = [...] stack or an "
+            "nn.Sequential); the layers of a DAG model do not multiply into one product"
+        )
     return [(type(model).__name__, model)]
 
 
@@ -166,7 +198,8 @@ def _check_size(name: str, out_numel: int, in_numel: int, n: int) -> None:
     if out_numel * in_numel > MAX_JACOBIAN_ENTRIES:
         raise DiagnosticsError(
             f"layer {name!r}: one example's Jacobian would hold {out_numel} x {in_numel} = {out_numel * in_numel:,} "
-            f"entries (more than {MAX_JACOBIAN_ENTRIES:,}); measure a smaller network or smaller inputs")
+            f"entries (more than {MAX_JACOBIAN_ENTRIES:,}); measure a smaller network or smaller inputs"
+        )
 
 
 def jacobian_spectrum(model: nn.Module, inputs: Any, *, max_inputs: int = 32) -> JacobianSpectrum:
@@ -209,12 +242,22 @@ def jacobian_spectrum(model: nn.Module, inputs: Any, *, max_inputs: int = 32) ->
                 _check_size(name, out[0].numel(), h[0].numel(), n)
                 jac = per_example_jacobian(block, h)
                 product = jac if product is None else torch.bmm(jac, product)
-                rows.append(LayerSpectrum(layer_label(name), type(block).__name__, tuple(h.shape[1:]),
-                                          tuple(out.shape[1:]), singular_values(jac), singular_values(product)))
+                rows.append(
+                    LayerSpectrum(
+                        layer_label(name),
+                        type(block).__name__,
+                        tuple(h.shape[1:]),
+                        tuple(out.shape[1:]),
+                        singular_values(jac),
+                        singular_values(product),
+                    )
+                )
                 h = out
     finally:
         model.train(was_training)
     if not rows:
-        raise DiagnosticsError(f"jacobian_spectrum: no layer of {type(model).__name__} changes its input "
-                               f"(inputs of shape {fmt_shape(tuple(x.shape))})")
+        raise DiagnosticsError(
+            f"jacobian_spectrum: no layer of {type(model).__name__} changes its input "
+            f"(inputs of shape {fmt_shape(tuple(x.shape))})"
+        )
     return JacobianSpectrum(rows, n)

@@ -6,6 +6,7 @@ a dense or convolution block built with an activation is ``Sequential(linear, ac
 in ``dense_0.linear`` and its nonlinearity in ``dense_0.activation``; both are shown as ``dense_0``. A DAG's nodes
 (``layers.<node>``) are shown by node name. Lookups accept either spelling.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,9 +19,23 @@ from torch import nn
 from lamina.errors import LaminaError, ShapeError, did_you_mean
 from lamina.nn.spec import fmt_shape
 
-__all__ = ["DiagnosticsError", "LayerNotFoundError", "layer_label", "parametrized_layers", "find_layer",
-           "layer_names", "expected_input_shape", "check_inputs", "forward", "require_parameters", "split_batch",
-           "capture_outputs", "is_shape_only", "select_parametrized", "match_model"]
+__all__ = [
+    "DiagnosticsError",
+    "LayerNotFoundError",
+    "layer_label",
+    "parametrized_layers",
+    "find_layer",
+    "layer_names",
+    "expected_input_shape",
+    "check_inputs",
+    "forward",
+    "require_parameters",
+    "split_batch",
+    "capture_outputs",
+    "is_shape_only",
+    "select_parametrized",
+    "match_model",
+]
 
 _SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity)
 
@@ -38,22 +53,23 @@ def layer_label(name: str) -> str:
     for suffix in (".linear", ".activation"):
         if name.endswith(suffix):
             name = name[: -len(suffix)]
-    return name[len("layers."):] if name.startswith("layers.") else name
+    return name[len("layers.") :] if name.startswith("layers.") else name
 
 
 def parametrized_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """The modules owning trainable parameters themselves (``nn.Linear``, ``nn.Conv2d``, ``nn.BatchNorm1d`` ...),
     in the order ``named_modules`` visits them (the forward order for a stack), with their qualified names."""
-    return [(name, m) for name, m in model.named_modules()
-            if any(p.requires_grad for p in m.parameters(recurse=False))]
+    return [(name, m) for name, m in model.named_modules() if any(p.requires_grad for p in m.parameters(recurse=False))]
 
 
 def require_parameters(model: nn.Module, what: str) -> list[tuple[str, nn.Module]]:
     """:func:`parametrized_layers`, refusing a model that has none."""
     layers = parametrized_layers(model)
     if not layers:
-        raise DiagnosticsError(f"{what} needs a model with trainable parameters; {type(model).__name__} has none "
-                               "(a model made only of activations, pooling or reshapes has no weights to diagnose)")
+        raise DiagnosticsError(
+            f"{what} needs a model with trainable parameters; {type(model).__name__} has none "
+            "(a model made only of activations, pooling or reshapes has no weights to diagnose)"
+        )
     return layers
 
 
@@ -65,16 +81,23 @@ def select_parametrized(model: nn.Module, names: Sequence[str]) -> list[tuple[st
         qualified, module = find_layer(model, name)
         inner = [(f"{qualified}.{n}" if n else qualified, m) for n, m in parametrized_layers(module)]
         if not inner:
-            raise DiagnosticsError(f"layer {name!r} ({type(module).__name__}) has no trainable parameters; layers "
-                                   f"with weights: {', '.join(layer_label(n) for n, _ in parametrized_layers(model))}")
+            raise DiagnosticsError(
+                f"layer {name!r} ({type(module).__name__}) has no trainable parameters; layers "
+                f"with weights: {', '.join(layer_label(n) for n, _ in parametrized_layers(model))}"
+            )
         chosen.update(inner)
     return list(chosen.items())
 
 
 def layer_names(model: nn.Module) -> list[str]:
     """Every layer a user can name: each module's label (top-level blocks and their parts), in forward order."""
-    return list(dict.fromkeys(layer_label(name) for name, module in model.named_modules()
-                              if name and not isinstance(module, (nn.ModuleDict, nn.ModuleList))))
+    return list(
+        dict.fromkeys(
+            layer_label(name)
+            for name, module in model.named_modules()
+            if name and not isinstance(module, (nn.ModuleDict, nn.ModuleList))
+        )
+    )
 
 
 def find_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
@@ -90,8 +113,9 @@ def find_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
         if qualified in modules:
             return qualified, modules[qualified]
     names = layer_names(model)
-    raise LayerNotFoundError(f"no layer {name!r} in the model;{did_you_mean(name, names)} "
-                             f"its layers are: {', '.join(names) or '(none)'}")
+    raise LayerNotFoundError(
+        f"no layer {name!r} in the model;{did_you_mean(name, names)} its layers are: {', '.join(names) or '(none)'}"
+    )
 
 
 def expected_input_shape(model: nn.Module) -> tuple[Any, ...] | None:
@@ -114,8 +138,10 @@ def check_inputs(model: nn.Module, x: torch.Tensor) -> None:
         raise DiagnosticsError(f"inputs must be a tensor of shape (N, *input_shape), got {type(x).__name__}")
     expected = expected_input_shape(model)
     if expected is not None and tuple(x.shape[1:]) != expected:
-        raise ShapeError(f"the model expects inputs of shape (N, {', '.join(map(str, expected))}) "
-                         f"(one example: {fmt_shape(expected)}), got a batch of shape {fmt_shape(tuple(x.shape))}")
+        raise ShapeError(
+            f"the model expects inputs of shape (N, {', '.join(map(str, expected))}) "
+            f"(one example: {fmt_shape(expected)}), got a batch of shape {fmt_shape(tuple(x.shape))}"
+        )
 
 
 def match_model(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -137,8 +163,10 @@ def forward(model: nn.Module, x: torch.Tensor) -> Any:
     except RuntimeError as err:
         first = str(err).splitlines()[0]
         if "shape" in first or "size" in first or "dimension" in first:
-            raise ShapeError(f"the model cannot take inputs of shape {fmt_shape(tuple(x.shape))} "
-                             f"(one example: {fmt_shape(tuple(x.shape[1:]))}): {first}") from None
+            raise ShapeError(
+                f"the model cannot take inputs of shape {fmt_shape(tuple(x.shape))} "
+                f"(one example: {fmt_shape(tuple(x.shape[1:]))}): {first}"
+            ) from None
         raise
 
 
@@ -150,8 +178,9 @@ def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         return batch.x, batch.targets
     if isinstance(batch, (tuple, list)) and len(batch) == 2:
         return batch[0], batch[1]
-    raise DiagnosticsError(f"a batch is a tensor of inputs, an (inputs, targets) pair or an ArrayDataset, "
-                           f"got {type(batch).__name__}")
+    raise DiagnosticsError(
+        f"a batch is a tensor of inputs, an (inputs, targets) pair or an ArrayDataset, got {type(batch).__name__}"
+    )
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -163,8 +192,9 @@ def _first_tensor(value: Any) -> torch.Tensor | None:
 
 
 @contextlib.contextmanager
-def capture_outputs(modules: Sequence[tuple[str, nn.Module]], *, inputs: bool = False
-                    ) -> Iterator[dict[str, list[torch.Tensor]]]:
+def capture_outputs(
+    modules: Sequence[tuple[str, nn.Module]], *, inputs: bool = False
+) -> Iterator[dict[str, list[torch.Tensor]]]:
     """Record what each module returns (and, with ``inputs=True``, its first input under ``"<name>:in"``) while
     the block runs; a module called several times (a shared or recurrent layer) gets one entry per call."""
     seen: dict[str, list[torch.Tensor]] = {}
@@ -177,6 +207,7 @@ def capture_outputs(modules: Sequence[tuple[str, nn.Module]], *, inputs: bool = 
                 seen.setdefault(name, []).append(out)
             if inputs and args and isinstance(args[0], torch.Tensor):
                 seen.setdefault(f"{name}:in", []).append(args[0])
+
         return _hook
 
     try:

@@ -1,4 +1,5 @@
 """The diagnostics' figures, one message each, saved as PNGs (a run's ``plots/`` folder puts them in its report)."""
+
 from __future__ import annotations
 
 import math
@@ -19,9 +20,18 @@ if TYPE_CHECKING:
     from lamina.diagnostics.jacobian import JacobianSpectrum
     from lamina.diagnostics.units import UnitStatistics
 
-__all__ = ["plot_gradient_flow", "plot_gradient_flow_history", "plot_update_ratio_history", "plot_jacobian_depth",
-           "plot_jacobian_layers", "plot_activation_histograms", "plot_unit_history", "plot_filters",
-           "plot_embedding", "plot_saliency"]
+__all__ = [
+    "plot_gradient_flow",
+    "plot_gradient_flow_history",
+    "plot_update_ratio_history",
+    "plot_jacobian_depth",
+    "plot_jacobian_layers",
+    "plot_activation_histograms",
+    "plot_unit_history",
+    "plot_filters",
+    "plot_embedding",
+    "plot_saliency",
+]
 
 
 def _title(title: str, what: str) -> str:
@@ -39,8 +49,9 @@ def plot_gradient_flow(flow: GradientFlow, path: Path, *, title: str = "") -> Pa
     names = [r.name for r in flow.layers]
     x = np.arange(1, len(names) + 1)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]})
-    top.semilogy(x, [r.delta_norm for r in flow.layers], "-o",
-                 label=r"back-propagated delta $\|\partial L/\partial z\|$")
+    top.semilogy(
+        x, [r.delta_norm for r in flow.layers], "-o", label=r"back-propagated delta $\|\partial L/\partial z\|$"
+    )
     top.semilogy(x, [r.grad_norm for r in flow.layers], "-s", label=r"weight gradient $\|\partial L/\partial W\|$")
     top.set_ylabel("Frobenius norm over the batch")
     top.set_title(_title(title, f"gradient flow (batch loss {flow.loss:.4g})"))
@@ -120,8 +131,14 @@ def plot_jacobian_depth(spectrum: JacobianSpectrum, path: Path, *, title: str = 
     ax.plot(x, q[:, 1], "-o", label="median")
     ax.plot(x, [v.max() for v in pooled], "v:", color="tab:red", markersize=4, label="largest")
     zeros = any((v == 0).any() for v in pooled)
-    ax.plot(x, [max(v.min(), floor) for v in pooled], "^:", color="tab:purple", markersize=4,
-            label="smallest" + (" (zero: at the bottom)" if zeros else ""))
+    ax.plot(
+        x,
+        [max(v.min(), floor) for v in pooled],
+        "^:",
+        color="tab:purple",
+        markersize=4,
+        label="smallest" + (" (zero: at the bottom)" if zeros else ""),
+    )
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--", label="isometry (all = 1)")
     ax.set_yscale("log")
     ax.set_ylim(bottom=floor * 0.8)
@@ -163,8 +180,13 @@ def plot_activation_histograms(stats: UnitStatistics, path: Path, *, title: str 
         edges = np.asarray(row.edges)
         total = max(sum(row.counts), 1)
         ax.bar(edges[:-1], np.asarray(row.counts) / total, width=np.diff(edges), align="edge")
-        note = f"dead {row.dead}/{row.units}" if row.rectified else \
-            f"saturated {row.saturated}/{row.units}" if row.bounded else f"{row.units} units"
+        note = (
+            f"dead {row.dead}/{row.units}"
+            if row.rectified
+            else f"saturated {row.saturated}/{row.units}"
+            if row.bounded
+            else f"{row.units} units"
+        )
         ax.set_title(f"{row.name} ({row.kind})\n{note}", fontsize=9)
         ax.set_xlabel("activation value", fontsize=8)
         ax.set_ylabel("fraction of outputs", fontsize=8)
@@ -184,8 +206,11 @@ def plot_unit_history(records: Sequence[dict[str, Any]], path: Path, *, title: s
     colors = _layer_colors(len(records[-1]["layers"]))
     for i, name in enumerate(records[-1]["layers"]):
         for style, what in (("-o", "dead"), ("--s", "saturated")):
-            points = [(r["step"], r["layers"][name][f"{what}_percent"]) for r in records
-                      if r["layers"].get(name, {}).get(f"{what}_percent") is not None]
+            points = [
+                (r["step"], r["layers"][name][f"{what}_percent"])
+                for r in records
+                if r["layers"].get(name, {}).get(f"{what}_percent") is not None
+            ]
             if points:
                 ax.plot(*zip(*points), style, markersize=3, color=colors[i], label=f"{name} ({what})")
     ax.set_xlabel("optimizer step")
@@ -216,13 +241,13 @@ def plot_filters(filters: Filters, path: Path, *, max_filters: int = 64, title: 
         ax.set_xticks([])
         ax.set_yticks([])
     shown = f"{n} of {len(filters.images)}" if n < len(filters.images) else f"{n}"
-    fig.suptitle(_title(title, f"first-layer filters of {filters.layer} ({shown}; white: positive weight)"),
-                 fontsize=10)
+    fig.suptitle(
+        _title(title, f"first-layer filters of {filters.layer} ({shown}; white: positive weight)"), fontsize=10
+    )
     return save_figure(fig, path)
 
 
-def plot_embedding(embedding: Embedding, path: Path, *, classes: Sequence[str] | None = None,
-                   title: str = "") -> Path:
+def plot_embedding(embedding: Embedding, path: Path, *, classes: Sequence[str] | None = None, title: str = "") -> Path:
     """The 2-D embedding as a scatter plot coloured by label."""
     pts = embedding.points.numpy()
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
@@ -244,18 +269,30 @@ def plot_embedding(embedding: Embedding, path: Path, *, classes: Sequence[str] |
     else:
         ax.set_xlabel("t-SNE dimension 1 (no unit)")
         ax.set_ylabel("t-SNE dimension 2 (no unit)")
-    ax.set_title(_title(title, f"{embedding.method.upper() if embedding.method == 'pca' else 't-SNE'} of layer "
-                 f"{embedding.layer}'s outputs ({len(pts)} examples)"))
+    ax.set_title(
+        _title(
+            title,
+            f"{embedding.method.upper() if embedding.method == 'pca' else 't-SNE'} of layer "
+            f"{embedding.layer}'s outputs ({len(pts)} examples)",
+        )
+    )
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
 
 
-def plot_saliency(sal: Saliency, path: Path, *, labels: Any = None, classes: Sequence[str] | None = None,
-                  max_samples: int = 6, title: str = "") -> Path:
+def plot_saliency(
+    sal: Saliency,
+    path: Path,
+    *,
+    labels: Any = None,
+    classes: Sequence[str] | None = None,
+    max_samples: int = 6,
+    title: str = "",
+) -> Path:
     """Inputs (top row) above their saliency maps ``|dS_c/dx|`` (bottom row)."""
     n = min(max_samples, len(sal.inputs))
     fig, axes = plt.subplots(2, n, figsize=(1.9 * n, 4.2), squeeze=False)
-    name = (lambda k: classes[k] if classes is not None and k < len(classes) else str(k))  # noqa: E731
+    name = lambda k: classes[k] if classes is not None and k < len(classes) else str(k)  # noqa: E731
     for i in range(n):
         x, m = sal.inputs[i].float().cpu().numpy(), sal.maps[i].float().cpu().numpy()
         img = x.mean(0) if x.ndim == 3 else x

@@ -13,6 +13,7 @@ References:
     Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward neural networks";
     Karpathy, CS231n notes (2016), "Neural Networks Part 1: activation functions" (dead ReLUs).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -47,7 +48,8 @@ def activation_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     for name, module in model.named_modules():
         origin = type(module).__module__
         if (origin == "torch.nn.modules.activation" or origin == "lamina.nn.activations") and not isinstance(
-                module, (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.MultiheadAttention)):
+            module, (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.MultiheadAttention)
+        ):
             found.append((name, module))
     return found
 
@@ -101,8 +103,9 @@ class UnitStats:
         return self.saturated_fraction is not None
 
 
-def unit_stats_of(name: str, module: nn.Module, output: torch.Tensor, *, saturation: float = 0.01,
-                  bins: int = 50) -> UnitStats:
+def unit_stats_of(
+    name: str, module: nn.Module, output: torch.Tensor, *, saturation: float = 0.01, bins: int = 50
+) -> UnitStats:
     """The :class:`UnitStats` of activation ``module``'s ``output`` (``(N, units, *positions)`` or ``(N,)``)."""
     out = output.detach().float()
     per_unit = out.reshape(len(out), 1) if out.dim() == 1 else out.movedim(1, -1).reshape(-1, out.shape[1])
@@ -118,14 +121,25 @@ def unit_stats_of(name: str, module: nn.Module, output: torch.Tensor, *, saturat
         saturated = (per_unit <= lo + margin) | (per_unit >= hi - margin)
         sat = torch.nonzero(saturated.all(0)).flatten().tolist()
         sat_frac = float(saturated.float().mean())
-    lo_edge, hi_edge = (bounds if bounds is not None else (float(out.min()), float(out.max())))
+    lo_edge, hi_edge = bounds if bounds is not None else (float(out.min()), float(out.max()))
     if hi_edge <= lo_edge:
         lo_edge, hi_edge = lo_edge - 0.5, hi_edge + 0.5
     counts = torch.histc(out.flatten().cpu(), bins=bins, min=lo_edge, max=hi_edge)
     edges = torch.linspace(lo_edge, hi_edge, bins + 1)
-    return UnitStats(layer_label(name), name, type(module).__name__.lstrip("_"), per_unit.shape[1], dead, sat,
-                     zero_frac, sat_frac, float(out.mean()), float(out.std()) if out.numel() > 1 else 0.0,
-                     [int(c) for c in counts.tolist()], edges.tolist())
+    return UnitStats(
+        layer_label(name),
+        name,
+        type(module).__name__.lstrip("_"),
+        per_unit.shape[1],
+        dead,
+        sat,
+        zero_frac,
+        sat_frac,
+        float(out.mean()),
+        float(out.std()) if out.numel() > 1 else 0.0,
+        [int(c) for c in counts.tolist()],
+        edges.tolist(),
+    )
 
 
 @dataclass
@@ -151,13 +165,29 @@ class UnitStatistics:
             return "no activation layers (nothing can be dead or saturated)"
         header = ("layer", "activation", "units", "dead", "saturated", "zero outputs", "saturated outputs", "mean")
         pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
-        body = [(r.name, r.kind, str(r.units), str(r.dead) if r.rectified else "-",
-                 str(r.saturated) if r.bounded else "-", pct(r.zero_fraction), pct(r.saturated_fraction),
-                 f"{r.mean:.3g}") for r in self.layers]
+        body = [
+            (
+                r.name,
+                r.kind,
+                str(r.units),
+                str(r.dead) if r.rectified else "-",
+                str(r.saturated) if r.bounded else "-",
+                pct(r.zero_fraction),
+                pct(r.saturated_fraction),
+                f"{r.mean:.3g}",
+            )
+            for r in self.layers
+        ]
         widths = [max(len(row[c]) for row in [header, *body]) for c in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in [header, *body]]
-        return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:],
-                          f"on {self.n_inputs} inputs; dead: never positive, saturated: at a bound on every input"])
+        return "\n".join(
+            [
+                lines[0],
+                "-" * len(lines[0]),
+                *lines[1:],
+                f"on {self.n_inputs} inputs; dead: never positive, saturated: at a bound on every input",
+            ]
+        )
 
     def plot(self, path: str | Path, *, title: str = "") -> Path:
         """Save the activation histograms, one panel per layer."""
@@ -167,8 +197,9 @@ class UnitStatistics:
 
 
 @torch.no_grad()
-def unit_statistics(model: nn.Module, inputs: Any, *, layers: Sequence[str] | None = None,
-                    saturation: float = 0.01, bins: int = 50) -> UnitStatistics:
+def unit_statistics(
+    model: nn.Module, inputs: Any, *, layers: Sequence[str] | None = None, saturation: float = 0.01, bins: int = 50
+) -> UnitStatistics:
     """Dead, saturated and active units, and activation histograms, of every activation layer on a batch.
 
     Args:
@@ -195,6 +226,11 @@ def unit_statistics(model: nn.Module, inputs: Any, *, layers: Sequence[str] | No
     x, _ = split_batch(inputs)
     with capture_outputs(found) as outs:
         forward(model, x)
-    rows = [unit_stats_of(name, module, torch.cat([o.reshape(-1, *o.shape[1:]) for o in outs[name]]),
-                          saturation=saturation, bins=bins) for name, module in found if name in outs]
+    rows = [
+        unit_stats_of(
+            name, module, torch.cat([o.reshape(-1, *o.shape[1:]) for o in outs[name]]), saturation=saturation, bins=bins
+        )
+        for name, module in found
+        if name in outs
+    ]
     return UnitStatistics(rows, len(x))

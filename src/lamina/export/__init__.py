@@ -11,6 +11,7 @@ them back. From the command line: ``lamina export RUN --format onnx``.
 
 A layer a format cannot express is named in the error, with the formats that can hold it.
 """
+
 from lamina.export.api import export, load
 from lamina.export.formats import FORMATS, Format
 from lamina.export.onnx_format import OnnxModel, export_onnx
@@ -19,6 +20,20 @@ from lamina.export.safetensors_format import load_safetensors, save_safetensors
 from lamina.export.source import ExportSource, resolve_source
 from lamina.export.torch_formats import export_program, export_torchscript, load_program, load_torchscript
 
-__all__ = ["FORMATS", "ExportResult", "ExportSource", "Format", "OnnxModel", "export", "export_onnx",
-           "export_program", "export_torchscript", "load", "load_program", "load_safetensors", "load_torchscript",
-           "resolve_source", "save_safetensors"]
+__all__ = [
+    "FORMATS",
+    "ExportResult",
+    "ExportSource",
+    "Format",
+    "OnnxModel",
+    "export",
+    "export_onnx",
+    "export_program",
+    "export_torchscript",
+    "load",
+    "load_program",
+    "load_safetensors",
+    "load_torchscript",
+    "resolve_source",
+    "save_safetensors",
+]

@@ -1,4 +1,5 @@
 """``lamina.export.export(source, format)`` and ``lamina.export.load(path)``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,15 @@ from lamina.files import refuse_symlink
 __all__ = ["export", "load"]
 
 
-def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, input_shape: Any = None,
-           verify: bool = True, **options: Any) -> ExportResult:
+def export(
+    source: Any,
+    format: str = "onnx",
+    out: str | Path | None = None,
+    *,
+    input_shape: Any = None,
+    verify: bool = True,
+    **options: Any,
+) -> ExportResult:
     """Export a trained network for use outside lamina (or outside Python).
 
     Args:
@@ -60,8 +68,7 @@ def export(source: Any, format: str = "onnx", out: str | Path | None = None, *, 
         raise
     except TypeError as err:
         if "unexpected keyword argument" in str(err):
-            raise TypeError(f"export to {fmt.name} takes no option {str(err).split('argument')[-1].strip()}") \
-                from None
+            raise TypeError(f"export to {fmt.name} takes no option {str(err).split('argument')[-1].strip()}") from None
         raise explain_failure(src, fmt, err, src.example(EXAMPLE_BATCH)) from err
     except Exception as err:  # noqa: BLE001 - an exporter failure is diagnosed layer by layer
         raise explain_failure(src, fmt, err, src.example(EXAMPLE_BATCH)) from err

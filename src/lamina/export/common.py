@@ -1,4 +1,5 @@
 """Helpers every export format shares: a dynamic batch dimension, a quiet exporter, output comparison."""
+
 from __future__ import annotations
 
 import contextlib
@@ -73,8 +74,10 @@ def compare_outputs(got: tuple, want: tuple, *, what: str, rtol: float, atol: fl
         if g.size:
             worst = max(worst, float(np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))))
         if not np.allclose(g, w, rtol=rtol, atol=atol):
-            raise ExportError(f"{what} does not reproduce the model: output {i} differs by up to {worst:.3g} "
-                              f"(tolerance rtol={rtol}, atol={atol})")
+            raise ExportError(
+                f"{what} does not reproduce the model: output {i} differs by up to {worst:.3g} "
+                f"(tolerance rtol={rtol}, atol={atol})"
+            )
     return worst
 
 

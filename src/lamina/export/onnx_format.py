@@ -5,6 +5,7 @@ default since PyTorch 2.9, the TorchScript-based exporter is deprecated and slat
 lamina layer exports through it (``tests/export``). It costs about a second per model, against a few
 milliseconds for the old exporter.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,12 +24,26 @@ from lamina.files import refuse_symlink
 __all__ = ["export_onnx", "onnx_trial", "OnnxModel"]
 
 
-def _program(model: nn.Module, inputs: tuple[torch.Tensor, ...], *, input_names: list[str] | None = None,
-             output_names: list[str] | None = None, opset: int | None = None) -> Any:
+def _program(
+    model: nn.Module,
+    inputs: tuple[torch.Tensor, ...],
+    *,
+    input_names: list[str] | None = None,
+    output_names: list[str] | None = None,
+    opset: int | None = None,
+) -> Any:
     with quiet(), torch.no_grad():
-        return torch.onnx.export(model, inputs, dynamo=True, dynamic_shapes=dynamic_batch(model, inputs),
-                                 input_names=input_names, output_names=output_names, opset_version=opset,
-                                 verbose=False, report=False)
+        return torch.onnx.export(
+            model,
+            inputs,
+            dynamo=True,
+            dynamic_shapes=dynamic_batch(model, inputs),
+            input_names=input_names,
+            output_names=output_names,
+            opset_version=opset,
+            verbose=False,
+            report=False,
+        )
 
 
 def _session(model: str | Path | bytes) -> Any:
@@ -36,8 +51,9 @@ def _session(model: str | Path | bytes) -> Any:
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only
-    return onnxruntime.InferenceSession(model if isinstance(model, bytes) else str(model), options,
-                                        providers=["CPUExecutionProvider"])
+    return onnxruntime.InferenceSession(
+        model if isinstance(model, bytes) else str(model), options, providers=["CPUExecutionProvider"]
+    )
 
 
 def onnx_trial(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
@@ -45,8 +61,15 @@ def onnx_trial(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
     _session(_program(module, inputs).model_proto.SerializeToString())
 
 
-def export_onnx(source: ExportSource, path: str | Path, *, opset: int | None = None, verify: bool = True,
-                rtol: float = 1e-4, atol: float = 1e-5) -> ExportResult:
+def export_onnx(
+    source: ExportSource,
+    path: str | Path,
+    *,
+    opset: int | None = None,
+    verify: bool = True,
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+) -> ExportResult:
     """Write ``source`` as an ONNX model whose batch dimension is dynamic.
 
     The graph is validated by ``onnx.checker.check_model(full_check=True)``; with ``verify``, onnxruntime runs it
@@ -67,8 +90,9 @@ def export_onnx(source: ExportSource, path: str | Path, *, opset: int | None = N
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     inputs = source.example(EXAMPLE_BATCH)
-    program = _program(source.model, inputs, input_names=source.input_names, output_names=source.output_names,
-                       opset=opset)
+    program = _program(
+        source.model, inputs, input_names=source.input_names, output_names=source.output_names, opset=opset
+    )
     program.save(str(refuse_symlink(path)))
     proto = onnx.load(str(path))
     try:
@@ -113,10 +137,14 @@ class OnnxModel:
 
     def __call__(self, *inputs: Any) -> np.ndarray | tuple[np.ndarray, ...]:
         if len(inputs) != len(self.input_names):
-            raise ExportError(f"{self.path.name} takes {len(self.input_names)} inputs ({', '.join(self.input_names)})"
-                              f", got {len(inputs)}")
-        feeds = {name: np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype)
-                 for name, dtype, x in zip(self.input_names, self._dtypes, inputs)}
+            raise ExportError(
+                f"{self.path.name} takes {len(self.input_names)} inputs ({', '.join(self.input_names)})"
+                f", got {len(inputs)}"
+            )
+        feeds = {
+            name: np.asarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype)
+            for name, dtype, x in zip(self.input_names, self._dtypes, inputs)
+        }
         outputs = self.session.run(None, feeds)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 

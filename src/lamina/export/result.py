@@ -1,4 +1,5 @@
 """The outcome of an export: the files written and how closely the exported model reproduces the original."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,6 +1,7 @@
 """safetensors export: the weights in a file that holds tensors and nothing executable, the lamina model config
 in its metadata and the resolved configuration as TOML beside it; lamina rebuilds the network from the config
 and loads the weights back (:func:`load_safetensors`)."""
+
 from __future__ import annotations
 
 import json
@@ -39,13 +40,19 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
     from safetensors.torch import save_model
 
     if source.model_config is None:
-        raise ExportError(f"cannot export {source.name} to safetensors: the weights alone need the lamina model "
-                          "config to rebuild the network, and this model has none; formats that carry the graph: "
-                          "onnx, torchscript, exported-program")
+        raise ExportError(
+            f"cannot export {source.name} to safetensors: the weights alone need the lamina model "
+            "config to rebuild the network, and this model has none; formats that carry the graph: "
+            "onnx, torchscript, exported-program"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    metadata = {"format": FORMAT_TAG, "lamina_version": __version__, "model": json.dumps(source.model_config),
-                "input_shapes": json.dumps([list(s) for s in source.input_shapes])}
+    metadata = {
+        "format": FORMAT_TAG,
+        "lamina_version": __version__,
+        "model": json.dumps(source.model_config),
+        "input_shapes": json.dumps([list(s) for s in source.input_shapes]),
+    }
     save_model(source.model, str(refuse_symlink(path)), metadata=metadata)
     files = [path]
     if source.config_toml is not None:
@@ -61,7 +68,7 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
     return result
 
 
-MAX_INPUT_ELEMENTS = 2 ** 28  # one example of at most 1 GiB of float32: far above any lamina model, far below harm
+MAX_INPUT_ELEMENTS = 2**28  # one example of at most 1 GiB of float32: far above any lamina model, far below harm
 
 
 def _input_shapes(text: str, path: Path) -> list[tuple[int, ...]]:
@@ -70,14 +77,21 @@ def _input_shapes(text: str, path: Path) -> list[tuple[int, ...]]:
         shapes = json.loads(text)
     except ValueError as err:
         raise ExportError(f"{path}: malformed lamina metadata: input_shapes is not JSON ({err})") from None
-    if (not isinstance(shapes, list) or not shapes
-            or not all(isinstance(s, list) and s and all(type(d) is int and d > 0 for d in s) for s in shapes)):
-        raise ExportError(f"{path}: malformed lamina metadata: input_shapes must be a list of shapes of positive "
-                          f"integers, got {shapes!r}"[:300])
+    if (
+        not isinstance(shapes, list)
+        or not shapes
+        or not all(isinstance(s, list) and s and all(type(d) is int and d > 0 for d in s) for s in shapes)
+    ):
+        raise ExportError(
+            f"{path}: malformed lamina metadata: input_shapes must be a list of shapes of positive "
+            f"integers, got {shapes!r}"[:300]
+        )
     for shape in shapes:
         if math.prod(shape) > MAX_INPUT_ELEMENTS:
-            raise ExportError(f"{path}: input shape {shape} has {math.prod(shape)} elements per example, more than "
-                              f"the {MAX_INPUT_ELEMENTS} lamina accepts from a file")
+            raise ExportError(
+                f"{path}: input shape {shape} has {math.prod(shape)} elements per example, more than "
+                f"the {MAX_INPUT_ELEMENTS} lamina accepts from a file"
+            )
     return [tuple(s) for s in shapes]
 
 
@@ -87,12 +101,16 @@ def _check_against_header(model: nn.Module, header: dict[str, dict[str, Any]], p
     state = model.state_dict()
     missing, unexpected = sorted(set(state) - set(header)), sorted(set(header) - set(state))
     if missing or unexpected:
-        raise ExportError(f"{path}: the weights do not fit the model config stored with them (missing: "
-                          f"{', '.join(missing[:5]) or 'none'}; unexpected: {', '.join(unexpected[:5]) or 'none'})")
+        raise ExportError(
+            f"{path}: the weights do not fit the model config stored with them (missing: "
+            f"{', '.join(missing[:5]) or 'none'}; unexpected: {', '.join(unexpected[:5]) or 'none'})"
+        )
     for name, tensor in state.items():
         if list(tensor.shape) != header[name]["shape"]:
-            raise ExportError(f"{path}: tensor {name!r}: the model config declares shape {list(tensor.shape)}, the "
-                              f"file holds {header[name]['shape']}")
+            raise ExportError(
+                f"{path}: tensor {name!r}: the model config declares shape {list(tensor.shape)}, the "
+                f"file holds {header[name]['shape']}"
+            )
 
 
 def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Module:
@@ -119,8 +137,10 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
         raise ExportError(f"{path}: no such safetensors file")
     header, metadata = read_safetensors_header(path)
     if metadata.get("format") != FORMAT_TAG or "model" not in metadata:
-        raise ExportError(f"{path}: not written by lamina (no lamina model config in its metadata); read its "
-                          "tensors with safetensors.torch.load_file")
+        raise ExportError(
+            f"{path}: not written by lamina (no lamina model config in its metadata); read its "
+            "tensors with safetensors.torch.load_file"
+        )
     try:
         config = json.loads(metadata["model"])
     except ValueError as err:
@@ -139,6 +159,7 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
     except SafetensorError as err:  # the file changed since its header was checked, or a rule not checked above
         raise ExportError(f"{path}: not a valid safetensors file ({err})") from None
     except RuntimeError as err:
-        raise ExportError(f"{path}: the weights do not fit the model config stored with them "
-                          f"({str(err).splitlines()[0]})") from None
+        raise ExportError(
+            f"{path}: the weights do not fit the model config stored with them ({str(err).splitlines()[0]})"
+        ) from None
     return model.eval()

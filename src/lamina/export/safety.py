@@ -9,6 +9,7 @@ allocates more memory than the file holds (issue 22).
 * A safetensors file starts with a JSON header that declares every tensor's dtype, shape and byte range.
   :func:`read_safetensors_header` parses and checks it against the file's size before anything is allocated.
 """
+
 from __future__ import annotations
 
 import io
@@ -24,8 +25,7 @@ from lamina.errors import ExportError
 
 __all__ = ["check_program_archive", "read_safetensors_header", "SAFETENSORS_DTYPES", "MAX_HEADER_BYTES"]
 
-_TRUST_HINT = ("load it with trust_source=True only if you made the file yourself (loading it runs the code it "
-               "carries)")
+_TRUST_HINT = "load it with trust_source=True only if you made the file yourself (loading it runs the code it carries)"
 # the entries torch.export.save writes (torch 2.13 pt2 archive, version 0), relative to the archive's root folder
 _PLAIN_ENTRIES = ("archive_format", "archive_version", "byteorder")
 _PLAIN_FOLDERS = (".data/", "models/", "data/weights/", "data/constants/", "data/sample_inputs/", "extra/")
@@ -57,16 +57,18 @@ def check_program_archive(data: bytes, path: Any) -> None:
     if len(roots) != 1 or any("/" not in name for name in names):
         raise _refuse(path, "not the archive layout torch.export.save writes (an older format that is unpickled)")
     root = roots.pop() + "/"
-    entries = [name[len(root):] for name in names]
-    models = [e[len("models/"):-len(".json")] for e in entries if e.startswith("models/") and e.endswith(".json")]
+    entries = [name[len(root) :] for name in names]
+    models = [e[len("models/") : -len(".json")] for e in entries if e.startswith("models/") and e.endswith(".json")]
     if not models:
         raise _refuse(path, "the archive holds no models/*.json program (an older, pickled format)")
     for entry in entries:
         if entry.endswith("/"):
             continue
         if entry not in _PLAIN_ENTRIES and not entry.startswith(_PLAIN_FOLDERS):
-            raise _refuse(path, f"the archive holds {entry!r}, which is not a plain tensor or graph entry "
-                                "(compiled code or a pickle)")
+            raise _refuse(
+                path,
+                f"the archive holds {entry!r}, which is not a plain tensor or graph entry (compiled code or a pickle)",
+            )
     for model in models:
         for kind in ("weights", "constants"):
             name = f"{root}data/{kind}/{model}_{kind}_config.json"
@@ -80,13 +82,29 @@ def check_program_archive(data: bytes, path: Any) -> None:
             try:
                 torch.load(io.BytesIO(archive.read(sample)), weights_only=True)
             except Exception as err:  # noqa: BLE001 - any refusal of the safe unpickler means: not plain tensors
-                raise _refuse(path, f"its sample inputs hold Python objects beyond tensors "
-                                    f"({str(err).splitlines()[0][:120]})") from None
+                raise _refuse(
+                    path, f"its sample inputs hold Python objects beyond tensors ({str(err).splitlines()[0][:120]})"
+                ) from None
 
 
 # safetensors dtype names and their sizes in bytes (the format's specification)
-SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
-                      "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+SAFETENSORS_DTYPES = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E5M2": 1,
+    "F8_E4M3": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "I64": 8,
+    "U64": 8,
+    "F64": 8,
+}
 MAX_HEADER_BYTES = 100_000_000  # the safetensors library's own limit
 
 
@@ -121,29 +139,42 @@ def read_safetensors_header(path: str | Path) -> tuple[dict[str, dict[str, Any]]
     for name, info in header.items():
         where = f"{path}: tensor {name!r}"
         if not isinstance(info, dict) or info.get("dtype") not in SAFETENSORS_DTYPES:
-            raise ExportError(f"{where}: dtype must be one of {', '.join(SAFETENSORS_DTYPES)}, got "
-                              f"{info.get('dtype') if isinstance(info, dict) else info!r}")
+            raise ExportError(
+                f"{where}: dtype must be one of {', '.join(SAFETENSORS_DTYPES)}, got "
+                f"{info.get('dtype') if isinstance(info, dict) else info!r}"
+            )
         shape, offsets = info.get("shape"), info.get("data_offsets")
         if not isinstance(shape, list) or not all(type(d) is int and d >= 0 for d in shape):
             raise ExportError(f"{where}: shape must be a list of non-negative integers, got {shape!r}")
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
-                or not 0 <= offsets[0] <= offsets[1] <= body):
-            raise ExportError(f"{where}: data_offsets must be [begin, end] inside the file's {body} data bytes, "
-                              f"got {offsets!r}")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(type(o) is int for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= body
+        ):
+            raise ExportError(
+                f"{where}: data_offsets must be [begin, end] inside the file's {body} data bytes, got {offsets!r}"
+            )
         numel = 1
         for d in shape:
             numel *= d
         if numel * SAFETENSORS_DTYPES[info["dtype"]] != offsets[1] - offsets[0]:
-            raise ExportError(f"{where}: shape {shape} of {info['dtype']} needs "
-                              f"{numel * SAFETENSORS_DTYPES[info['dtype']]} bytes, but the file holds "
-                              f"{offsets[1] - offsets[0]} for it")
+            raise ExportError(
+                f"{where}: shape {shape} of {info['dtype']} needs "
+                f"{numel * SAFETENSORS_DTYPES[info['dtype']]} bytes, but the file holds "
+                f"{offsets[1] - offsets[0]} for it"
+            )
     end = 0  # safetensors' own rule, checked here so that its loader never meets a file it refuses
     for begin, stop in sorted(tuple(info["data_offsets"]) for info in header.values()):
         if begin != end:
-            raise ExportError(f"{path}: the tensors' byte ranges must follow each other without gaps or overlaps; "
-                              f"one starts at {begin}, expected {end}")
+            raise ExportError(
+                f"{path}: the tensors' byte ranges must follow each other without gaps or overlaps; "
+                f"one starts at {begin}, expected {end}"
+            )
         end = stop
     if end != body:
-        raise ExportError(f"{path}: the tensors cover {end} of the file's {body} data bytes (the rest is unaccounted "
-                          "for: a damaged or foreign file)")
+        raise ExportError(
+            f"{path}: the tensors cover {end} of the file's {body} data bytes (the rest is unaccounted "
+            "for: a damaged or foreign file)"
+        )
     return header, metadata

@@ -4,6 +4,7 @@ where lamina built it from a config, that config and the config path of each lay
 A source is a run folder (``lamina train``'s output), a :class:`~lamina.train.runs.Run`, a fitted
 :mod:`lamina.sklearn` estimator, or any ``torch.nn.Module`` with its input shape.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,14 +55,18 @@ class ExportSource:
     def example(self, batch: int, *, seed: int = 0) -> tuple[torch.Tensor, ...]:
         """A random batch of inputs (normal floats; token ids 0 and 1), reproducible from ``seed``."""
         generator = torch.Generator().manual_seed(seed)
-        return tuple(torch.randint(0, 2, (batch, *shape), generator=generator) if dtype == torch.long
-                     else torch.randn((batch, *shape), generator=generator, dtype=dtype)
-                     for shape, dtype in zip(self.input_shapes, self.input_dtypes))
+        return tuple(
+            torch.randint(0, 2, (batch, *shape), generator=generator)
+            if dtype == torch.long
+            else torch.randn((batch, *shape), generator=generator, dtype=dtype)
+            for shape, dtype in zip(self.input_shapes, self.input_dtypes)
+        )
 
     def describe(self, module_path: str, module: nn.Module) -> str:
         """A layer as the user knows it: its place in the config if lamina built it, else its module path."""
-        top = module_path.split(".")[0] if not module_path.startswith("layers.") else ".".join(
-            module_path.split(".")[:2])
+        top = (
+            module_path.split(".")[0] if not module_path.startswith("layers.") else ".".join(module_path.split(".")[:2])
+        )
         where = self.layer_names.get(top, f"module '{module_path}'")
         inner = f", in '{module_path}'" if top != module_path and top in self.layer_names else ""
         return f"{where} ({type(module).__name__}{inner})"
@@ -80,15 +85,25 @@ def _from_run(run: Any) -> ExportSource:
     else:
         input_shapes = [tuple(s) for s in shapes] if not isinstance(shapes[0], int) else [tuple(shapes)]
         wiring = node_inputs(cfg.nodes, cfg.inputs)
-        dtypes = [next((node.input_dtype for node, srcs in zip(cfg.nodes, wiring) if name in srcs), torch.float32)
-                  for name in cfg.inputs]
+        dtypes = [
+            next((node.input_dtype for node, srcs in zip(cfg.nodes, wiring) if name in srcs), torch.float32)
+            for name in cfg.inputs
+        ]
         layer_names = {f"layers.{node.name}": f"model.nodes[{i}] '{node.name}'" for i, node in enumerate(cfg.nodes)}
         input_names = list(cfg.inputs)
     outputs = list(cfg.outputs) if cfg.nodes is not None and cfg.outputs else ["output"]
-    return ExportSource(model.eval(), input_shapes, dtypes, input_names, outputs,
-                        model_config=cfg.model_dump(mode="json", exclude_none=True),
-                        config_toml=to_toml(run.experiment), layer_names=layer_names,
-                        name=run.experiment.name or run.dir.name, run_dir=run.dir)
+    return ExportSource(
+        model.eval(),
+        input_shapes,
+        dtypes,
+        input_names,
+        outputs,
+        model_config=cfg.model_dump(mode="json", exclude_none=True),
+        config_toml=to_toml(run.experiment),
+        layer_names=layer_names,
+        name=run.experiment.name or run.dir.name,
+        run_dir=run.dir,
+    )
 
 
 def _from_estimator(estimator: Any) -> ExportSource:
@@ -101,12 +116,23 @@ def _from_estimator(estimator: Any) -> ExportSource:
     if config is not None:
         import tomli_w
 
-        toml = (f"# {type(estimator).__name__}: the network takes rows of {estimator.n_features_in_} features\n"
-                + tomli_w.dumps({"model": config}))
+        toml = (
+            f"# {type(estimator).__name__}: the network takes rows of {estimator.n_features_in_} features\n"
+            + tomli_w.dumps({"model": config})
+        )
     model = copy.deepcopy(estimator.module_).cpu().eval()
     names = {name: f"layer '{name}'" for name, _ in model.named_children()}
-    return ExportSource(model, [(int(estimator.n_features_in_),)], [torch.float32], ["input"], ["output"],
-                        model_config=config, config_toml=toml, layer_names=names, name=type(estimator).__name__)
+    return ExportSource(
+        model,
+        [(int(estimator.n_features_in_),)],
+        [torch.float32],
+        ["input"],
+        ["output"],
+        model_config=config,
+        config_toml=toml,
+        layer_names=names,
+        name=type(estimator).__name__,
+    )
 
 
 def resolve_source(source: Any, *, input_shape: Any = None) -> ExportSource:
@@ -131,15 +157,24 @@ def resolve_source(source: Any, *, input_shape: Any = None) -> ExportSource:
     if isinstance(source, nn.Module):
         shape = input_shape if input_shape is not None else getattr(source, "input_shape", None)
         if shape is None:
-            raise ExportError(f"{type(source).__name__}: give input_shape=(...) (one example's shape, no batch "
-                              "dimension) to export a module that does not record it")
-        shapes = list(shape.values()) if isinstance(shape, dict) else (
-            [tuple(shape)] if isinstance(shape[0], int) else [tuple(s) for s in shape])
+            raise ExportError(
+                f"{type(source).__name__}: give input_shape=(...) (one example's shape, no batch "
+                "dimension) to export a module that does not record it"
+            )
+        shapes = (
+            list(shape.values())
+            if isinstance(shape, dict)
+            else ([tuple(shape)] if isinstance(shape[0], int) else [tuple(s) for s in shape])
+        )
         model = copy.deepcopy(source).cpu().eval()
-        names = getattr(source, "input_names", None) or (["input"] if len(shapes) == 1 else
-                                                          [f"input_{i}" for i in range(len(shapes))])
+        names = getattr(source, "input_names", None) or (
+            ["input"] if len(shapes) == 1 else [f"input_{i}" for i in range(len(shapes))]
+        )
         outputs = list(getattr(source, "output_names", None) or ["output"])
-        return ExportSource(model, shapes, [torch.float32] * len(shapes), list(names), outputs,
-                            name=type(source).__name__)
-    raise ExportError(f"cannot export a {type(source).__name__}: give a run folder, a Run, a fitted lamina "
-                      "estimator or a torch.nn.Module")
+        return ExportSource(
+            model, shapes, [torch.float32] * len(shapes), list(names), outputs, name=type(source).__name__
+        )
+    raise ExportError(
+        f"cannot export a {type(source).__name__}: give a run folder, a Run, a fitted lamina "
+        "estimator or a torch.nn.Module"
+    )

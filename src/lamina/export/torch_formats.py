@@ -10,6 +10,7 @@ found nothing in it but JSON and tensors (``torch.export.load`` itself would unp
 ``weights_only=False``); a TorchScript file is code, run by its own interpreter, so it is refused unless the caller
 passes ``trust_source=True`` for a file they made.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,14 @@ from lamina.export.safety import check_program_archive
 from lamina.export.source import ExportSource
 from lamina.files import atomic_write
 
-__all__ = ["export_program", "program_trial", "load_program", "export_torchscript", "torchscript_trial",
-           "load_torchscript"]
+__all__ = [
+    "export_program",
+    "program_trial",
+    "load_program",
+    "export_torchscript",
+    "torchscript_trial",
+    "load_torchscript",
+]
 
 
 def _exported(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> Any:
@@ -57,8 +64,9 @@ def _verify(loaded: Any, source: ExportSource, path: Path, *, rtol: float, atol:
     return compare_outputs(got, want, what=str(path), rtol=rtol, atol=atol)
 
 
-def export_program(source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5,
-                   atol: float = 1e-6) -> ExportResult:
+def export_program(
+    source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5, atol: float = 1e-6
+) -> ExportResult:
     """Write ``source`` as a ``torch.export`` ExportedProgram (``torch.export.save``), batch dimension dynamic;
     with ``verify``, load it back and compare its outputs on a batch of another size."""
     path = Path(path)
@@ -90,8 +98,9 @@ def load_program(path: str | Path, *, trust_source: bool = False) -> nn.Module:
         return torch.export.load(io.BytesIO(data)).module()
 
 
-def export_torchscript(source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5,
-                       atol: float = 1e-6) -> ExportResult:
+def export_torchscript(
+    source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5, atol: float = 1e-6
+) -> ExportResult:
     """Write ``source`` as a traced TorchScript module (``torch.jit.save``); with ``verify``, load it back and
     compare its outputs on a batch of another size."""
     path = Path(path)
@@ -116,8 +125,10 @@ def load_torchscript(path: str | Path, *, trust_source: bool = False) -> nn.Modu
         ExportError: ``trust_source`` is false.
     """
     if not trust_source:
-        raise ExportError(f"{path}: refused: a TorchScript file is code that runs when loaded; load it with "
-                          "trust_source=True only if you made it yourself, or use a safe format (safetensors, "
-                          "onnx, exported-program)")
+        raise ExportError(
+            f"{path}: refused: a TorchScript file is code that runs when loaded; load it with "
+            "trust_source=True only if you made it yourself, or use a safe format (safetensors, "
+            "onnx, exported-program)"
+        )
     with quiet():
         return torch.jit.load(str(path), map_location="cpu").eval()

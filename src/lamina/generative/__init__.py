@@ -1,4 +1,5 @@
 """Generative models and greedy pretraining: RBMs, deep belief nets, autoencoders, the layer-wise driver."""
+
 from lamina.generative.ais import AISEstimate, AISWarning, ais_log_partition, ais_log_weights, default_betas
 from lamina.generative.autoencoder import Autoencoder
 from lamina.generative import autoencoder_pretrain  # noqa: F401  (registers the autoencoder pretraining methods)

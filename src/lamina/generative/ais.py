@@ -15,6 +15,7 @@ one Gibbs step ``h ~ sigmoid(beta a(v))``, ``v ~ p_beta(v | h)``. Each run start
 ``log w += log p*_k(v) - log p*_{k-1}(v)`` before moving ``v ~ T_k(v)``; then
 ``Z_B / Z_A ≈ mean(w)``. Consecutive ``p*`` share ``a(v)``: one step costs two matrix products.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,15 +45,26 @@ def default_betas(n: int = 14500, *, device=None, dtype=torch.float64) -> torch.
     first = max(1, round(n * 500 / 14500))
     second = max(1, round(n * 4000 / 14500))
     third = n - first - second
-    parts = [torch.linspace(0.0, 0.5, first + 1, dtype=dtype)[:-1], torch.linspace(0.5, 0.9, second + 1, dtype=dtype)[:-1],
-             torch.linspace(0.9, 1.0, third + 1, dtype=dtype)]
+    parts = [
+        torch.linspace(0.0, 0.5, first + 1, dtype=dtype)[:-1],
+        torch.linspace(0.5, 0.9, second + 1, dtype=dtype)[:-1],
+        torch.linspace(0.9, 1.0, third + 1, dtype=dtype),
+    ]
     return torch.cat(parts).to(device)
 
 
 @torch.no_grad()
-def ais_log_weights(weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor, betas: torch.Tensor,
-                    *, n_runs: int, base_bias: torch.Tensor | None = None, std: torch.Tensor | None = None,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def ais_log_weights(
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    betas: torch.Tensor,
+    *,
+    n_runs: int,
+    base_bias: torch.Tensor | None = None,
+    std: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The log importance weights of ``n_runs`` independent AIS runs, and ``log Z_A`` of the base model.
 
     Args:
@@ -131,9 +143,17 @@ def _base_rate_bias(rbm, data: torch.Tensor | None, smoothing: float) -> torch.T
 
 
 @torch.no_grad()
-def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500, *, data: torch.Tensor | None = None,
-                      smoothing: float = 0.5, n_std: float = 3.0, min_effective: float = 0.1,
-                      generator: torch.Generator | None = None) -> AISEstimate:
+def ais_log_partition(
+    rbm,
+    n_runs: int = 100,
+    betas: torch.Tensor | int = 14500,
+    *,
+    data: torch.Tensor | None = None,
+    smoothing: float = 0.5,
+    n_std: float = 3.0,
+    min_effective: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> AISEstimate:
     """Estimate ``log Z`` of a Bernoulli or Gaussian-Bernoulli RBM by annealed importance sampling.
 
     Args:
@@ -162,8 +182,9 @@ def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500,
     if family not in ("bernoulli", "gaussian"):
         raise ValueError(f"ais_log_partition needs a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}")
     if getattr(rbm, "softmax_units", 0):
-        raise ValueError(f"ais_log_partition does not handle an RBM with a softmax label group "
-                         f"(softmax_units={rbm.softmax_units})")
+        raise ValueError(
+            f"ais_log_partition does not handle an RBM with a softmax label group (softmax_units={rbm.softmax_units})"
+        )
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
         raise ValueError(f"`n_runs` must be a positive integer, got {n_runs!r}")
     if not 0 <= min_effective <= 1:
@@ -186,8 +207,12 @@ def ais_log_partition(rbm, n_runs: int = 100, betas: torch.Tensor | int = 14500,
     lower = float(log_z_base + shift + torch.log(gap)) if gap > 0 else float("-inf")
     effective = float(scaled.sum() ** 2 / scaled.pow(2).sum())
     if effective < min_effective * n_runs:
-        warnings.warn(f"AIS: the {n_runs} runs are worth {effective:.1f} (effective sample size), below "
-                      f"{min_effective:g} of them: the estimate log Z = {log_z:.2f} rests on a few runs and is likely "
-                      f"too low (log-likelihoods too high); use more runs or more intermediate distributions "
-                      f"(betas, now {len(betas) - 1})", AISWarning, stacklevel=2)
+        warnings.warn(
+            f"AIS: the {n_runs} runs are worth {effective:.1f} (effective sample size), below "
+            f"{min_effective:g} of them: the estimate log Z = {log_z:.2f} rests on a few runs and is likely "
+            f"too low (log-likelihoods too high); use more runs or more intermediate distributions "
+            f"(betas, now {len(betas) - 1})",
+            AISWarning,
+            stacklevel=2,
+        )
     return AISEstimate(log_z, lower, upper, float(log_z_base), log_w.cpu(), effective)

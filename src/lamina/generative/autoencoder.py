@@ -9,6 +9,7 @@
 summed over the inputs and averaged over the batch. The regularised variants (denoising, sparse, contractive) add
 a corruption or a penalty through two hooks, :meth:`Autoencoder.corrupt` and :meth:`Autoencoder.penalty`.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,14 @@ from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError, ShapeError
 from lamina.generative.greedy import GreedyLayer
 
-__all__ = ["Autoencoder", "CODE_ACTIVATIONS", "activate", "activation_derivative", "reconstruction_error",
-           "check_unit_interval"]
+__all__ = [
+    "Autoencoder",
+    "CODE_ACTIVATIONS",
+    "activate",
+    "activation_derivative",
+    "reconstruction_error",
+    "check_unit_interval",
+]
 
 # the code (and decoder) nonlinearities the autoencoders implement in closed form; "linear" is "identity"
 CODE_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity", "linear")
@@ -53,8 +60,9 @@ def activation_derivative(a: torch.Tensor, h: torch.Tensor, activation: str) -> 
     return torch.ones_like(a)
 
 
-def reconstruction_error(decoder_preactivation: torch.Tensor, x: torch.Tensor, *, loss: str,
-                         output_activation: str) -> torch.Tensor:
+def reconstruction_error(
+    decoder_preactivation: torch.Tensor, x: torch.Tensor, *, loss: str, output_activation: str
+) -> torch.Tensor:
     """The reconstruction loss of each example, ``(N,)``: summed over the inputs.
 
     ``cross_entropy`` is computed from the decoder's pre-activation (``binary_cross_entropy_with_logits``), which
@@ -71,8 +79,9 @@ def check_unit_interval(x: torch.Tensor, what: str = "a cross-entropy reconstruc
     if lo < 0 or hi > 1:
         raise DataError(
             f"{what} needs inputs in [0, 1] (each read as the probability that a binary input is on), got values "
-            f"in [{float(lo):.4g}, {float(hi):.4g}]; scale the data to [0, 1] (datasets: scale = \"unit\"), or use "
-            "loss = \"mse\" with a linear decoder for real-valued inputs (e.g. the output of ReLU or linear units)")
+            f'in [{float(lo):.4g}, {float(hi):.4g}]; scale the data to [0, 1] (datasets: scale = "unit"), or use '
+            'loss = "mse" with a linear decoder for real-valued inputs (e.g. the output of ReLU or linear units)'
+        )
 
 
 def _glorot_(weight: torch.Tensor, activation: str) -> torch.Tensor:
@@ -118,15 +127,24 @@ class Autoencoder(GreedyLayer):
     """
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 tied: bool = True, activation: Annotated[str, Choices(*CODE_ACTIVATIONS)] = "sigmoid",
-                 loss: Annotated[str, Choices(*_LOSSES)] = "auto",
-                 output_activation: Annotated[str | None, Choices(*CODE_ACTIVATIONS)] = None,
-                 device: Any = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        tied: bool = True,
+        activation: Annotated[str, Choices(*CODE_ACTIVATIONS)] = "sigmoid",
+        loss: Annotated[str, Choices(*_LOSSES)] = "auto",
+        output_activation: Annotated[str | None, Choices(*CODE_ACTIVATIONS)] = None,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if loss == "cross_entropy" and output_activation not in (None, "sigmoid"):
-            raise ValueError(f"a cross-entropy reconstruction needs a sigmoid decoder (outputs in (0, 1)); "
-                             f"`loss` is 'cross_entropy' but `output_activation` is {output_activation!r}")
+            raise ValueError(
+                f"a cross-entropy reconstruction needs a sigmoid decoder (outputs in (0, 1)); "
+                f"`loss` is 'cross_entropy' but `output_activation` is {output_activation!r}"
+            )
         self.n_visible, self.n_hidden, self.tied = n_visible, n_hidden, tied
         self.activation = "identity" if activation == "linear" else activation
         self.loss, self.output_activation = loss, output_activation
@@ -150,8 +168,7 @@ class Autoencoder(GreedyLayer):
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(len(x), -1) if x.dim() != 2 else x
         if x.shape[1] != self.n_visible:
-            raise ShapeError(f"{type(self).__name__} expects {self.n_visible} inputs per example, got "
-                             f"{x.shape[1]}")
+            raise ShapeError(f"{type(self).__name__} expects {self.n_visible} inputs per example, got {x.shape[1]}")
         return x
 
     def encoder_preactivation(self, x: torch.Tensor) -> torch.Tensor:
@@ -216,8 +233,9 @@ class Autoencoder(GreedyLayer):
         seen = self.corrupt(x) if corrupt else x
         a = self.encoder_preactivation(seen)
         h = activate(a, self.activation)
-        per_example = reconstruction_error(self.decoder_preactivation(h), x, loss=self.loss,
-                                           output_activation=self.output_activation)
+        per_example = reconstruction_error(
+            self.decoder_preactivation(h), x, loss=self.loss, output_activation=self.output_activation
+        )
         loss = per_example.mean()
         penalty = self.penalty(seen, a, h)
         return (loss if penalty is None else loss + penalty), per_example
@@ -234,5 +252,7 @@ class Autoencoder(GreedyLayer):
         return {"loss": loss, "squared_error": (self.reconstruct(x) - x).pow(2).sum(dim=1).mean()}
 
     def extra_repr(self) -> str:
-        return (f"n_visible={self.n_visible}, n_hidden={self.n_hidden}, tied={self.tied}, "
-                f"activation={self.activation!r}, loss={self.loss!r}, output_activation={self.output_activation!r}")
+        return (
+            f"n_visible={self.n_visible}, n_hidden={self.n_hidden}, tied={self.tied}, "
+            f"activation={self.activation!r}, loss={self.loss!r}, output_activation={self.output_activation!r}"
+        )

@@ -1,5 +1,6 @@
 """Figures for autoencoders: inputs beside their reconstructions, encoder filters as images, greedy pretraining
 losses, and 2-D codes coloured by class beside PCA's (Hinton & Salakhutdinov, 2006, fig. 3)."""
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,15 @@ from lamina.report.plots import plt, save_figure  # pyplot on the Agg backend (f
 __all__ = ["plot_reconstructions", "plot_filters", "plot_pretraining_losses", "plot_codes_2d"]
 
 
-def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor | Sequence[torch.Tensor],
-                         path: str | Path, *, image_shape: tuple[int, int], labels: Sequence[str] | None = None,
-                         title: str = "") -> Path:
+def plot_reconstructions(
+    originals: torch.Tensor,
+    reconstructions: torch.Tensor | Sequence[torch.Tensor],
+    path: str | Path,
+    *,
+    image_shape: tuple[int, int],
+    labels: Sequence[str] | None = None,
+    title: str = "",
+) -> Path:
     """One column per example: the input on the top row, then one row per model's reconstruction.
 
     Args:
@@ -32,7 +39,9 @@ def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor 
     for r, (row, name) in enumerate(zip(rows, names)):
         for c in range(n):
             ax = axes[r][c]
-            ax.imshow(row[c].detach().float().cpu().reshape(image_shape).clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(
+                row[c].detach().float().cpu().reshape(image_shape).clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1
+            )
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
@@ -40,8 +49,9 @@ def plot_reconstructions(originals: torch.Tensor, reconstructions: torch.Tensor 
     return save_figure(fig, Path(path))
 
 
-def plot_filters(weight: torch.Tensor, path: str | Path, *, image_shape: tuple[int, int], count: int = 64,
-                 title: str = "") -> Path:
+def plot_filters(
+    weight: torch.Tensor, path: str | Path, *, image_shape: tuple[int, int], count: int = 64, title: str = ""
+) -> Path:
     """The first ``count`` rows of an encoder's ``(n_hidden, H*W)`` weights as images, each scaled to its own
     range (black: most negative, white: most positive)."""
     w = weight.detach().float().cpu()[:count]
@@ -64,8 +74,13 @@ def plot_pretraining_losses(layers: Sequence[Any], path: str | Path, *, title: s
     fig, ax = plt.subplots(figsize=(6, 4))
     for record in layers:
         epochs = [e.get("epoch", i + 1) for i, e in enumerate(record.history)]
-        ax.plot(epochs, [e.get("loss", float("nan")) for e in record.history], "-o", markersize=3,
-                label=f"{record.layer} ({record.module.weight.shape[1]} -> {record.module.weight.shape[0]})")
+        ax.plot(
+            epochs,
+            [e.get("loss", float("nan")) for e in record.history],
+            "-o",
+            markersize=3,
+            label=f"{record.layer} ({record.module.weight.shape[1]} -> {record.module.weight.shape[0]})",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("training objective per example")
     ax.set_yscale("log")
@@ -74,8 +89,14 @@ def plot_pretraining_losses(layers: Sequence[Any], path: str | Path, *, title: s
     return save_figure(fig, Path(path))
 
 
-def plot_codes_2d(panels: Sequence[tuple[str, torch.Tensor]], labels: torch.Tensor, path: str | Path, *,
-                  title: str = "", max_points: int = 5000) -> Path:
+def plot_codes_2d(
+    panels: Sequence[tuple[str, torch.Tensor]],
+    labels: torch.Tensor,
+    path: str | Path,
+    *,
+    title: str = "",
+    max_points: int = 5000,
+) -> Path:
     """Side-by-side scatter plots of 2-D codes coloured by class (e.g. PCA's and a deep autoencoder's).
 
     Args:

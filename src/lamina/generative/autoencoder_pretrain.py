@@ -11,6 +11,7 @@ nonlinearity, and the encoder weights and code biases are copied into the layer.
     level = 0.25
     layers = [{}, { level = 0.1 }]       # per-layer overrides, in order
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,12 @@ from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, _inputs
 from lamina.generative.sparse_autoencoder import SparseAutoencoder
 from lamina.registry import register
 
-__all__ = ["AutoencoderPretrainSpec", "DenoisingAutoencoderPretrainSpec", "SparseAutoencoderPretrainSpec",
-           "ContractiveAutoencoderPretrainSpec"]
+__all__ = [
+    "AutoencoderPretrainSpec",
+    "DenoisingAutoencoderPretrainSpec",
+    "SparseAutoencoderPretrainSpec",
+    "ContractiveAutoencoderPretrainSpec",
+]
 
 # the constructor's inputs that the layer-wise driver supplies (the code's activation is the layer's)
 _BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "activation", "device", "dtype")
@@ -57,8 +62,10 @@ class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, excl
     """
 
     compatible_activations: ClassVar[tuple[str, ...]] = ("sigmoid", "tanh", "relu", "identity")
-    why_incompatible: ClassVar[str] = ("an autoencoder's code is the layer's activation, and lamina's autoencoders "
-                                       "implement sigmoid, tanh, ReLU and linear codes.")
+    why_incompatible: ClassVar[str] = (
+        "an autoencoder's code is the layer's activation, and lamina's autoencoders "
+        "implement sigmoid, tanh, ReLU and linear codes."
+    )
 
     optimizer: component("optimizer") = Field({"type": "adam", "lr": 1e-3}, validate_default=True)
 
@@ -67,20 +74,27 @@ class AutoencoderPretrainSpec(spec_base(Autoencoder, LayerwisePretrainSpec, excl
         activation, configured by these options."""
         return self.target_class(n_visible, n_hidden, activation=activation, **self.options())
 
-    def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
-                 folder: Path | None = None) -> dict[str, Any]:
+    def pretrain(
+        self, model: nn.Module, data: Any, *, device: Any, seed: int | None, folder: Path | None = None
+    ) -> dict[str, Any]:
         """Run :func:`pretrain_layerwise` with these options, plot the losses (and, for square image inputs, the
         first layer's reconstructions and filters) when a ``folder`` is given; return a per-layer summary."""
-        layers = pretrain_layerwise(model, data, self, device=device,
-                                    seed=self.seed if self.seed is not None else seed, folder=folder)
+        layers = pretrain_layerwise(
+            model, data, self, device=device, seed=self.seed if self.seed is not None else seed, folder=folder
+        )
         if folder is not None and layers:
             _plot_pretraining(layers, _inputs(data), Path(folder).parent / "plots", self.type_name)
         return {"method": self.type_name, "layers": [p.summary() for p in layers]}
 
 
 @register("pretrain", "denoising_autoencoder", aliases=("dae",))
-class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
-                                                 exclude=(*_BUILT_BY_THE_DRIVER, "generator"))):
+class DenoisingAutoencoderPretrainSpec(
+    spec_base(  # type: ignore[misc]
+        DenoisingAutoencoder,
+        AutoencoderPretrainSpec,
+        exclude=(*_BUILT_BY_THE_DRIVER, "generator"),
+    )
+):
     """Pretrain each layer as a :class:`~lamina.generative.DenoisingAutoencoder` (Vincent et al., 2008).
 
     Args:
@@ -92,14 +106,26 @@ class DenoisingAutoencoderPretrainSpec(spec_base(DenoisingAutoencoder, Autoencod
     @model_validator(mode="after")
     def _check_level(self) -> DenoisingAutoencoderPretrainSpec:
         if self.corruption != "gaussian" and self.level > 1:
-            raise_problems("pretrain", [(("level",), f"expected a fraction of inputs in [0, 1] for "
-                                                     f"{self.corruption} corruption, got {self.level!r}")])
+            raise_problems(
+                "pretrain",
+                [
+                    (
+                        ("level",),
+                        f"expected a fraction of inputs in [0, 1] for {self.corruption} corruption, got {self.level!r}",
+                    )
+                ],
+            )
         return self
 
 
 @register("pretrain", "sparse_autoencoder")
-class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
-                                              exclude=_BUILT_BY_THE_DRIVER)):
+class SparseAutoencoderPretrainSpec(
+    spec_base(  # type: ignore[misc]
+        SparseAutoencoder,
+        AutoencoderPretrainSpec,
+        exclude=_BUILT_BY_THE_DRIVER,
+    )
+):
     """Pretrain each layer as a :class:`~lamina.generative.SparseAutoencoder`.
 
     Args:
@@ -113,14 +139,20 @@ class SparseAutoencoderPretrainSpec(spec_base(SparseAutoencoder, AutoencoderPret
         super().check_layer(layer, activation)
         if self.sparsity == "kl" and activation != "sigmoid":
             raise ConfigError(
-                f"pretrain.method: sparse_autoencoder with sparsity = \"kl\" cannot pretrain layer {layer!r} with "
+                f'pretrain.method: sparse_autoencoder with sparsity = "kl" cannot pretrain layer {layer!r} with '
                 f"{activation} units: the KL penalty reads each unit's mean activation as a firing probability in "
-                "(0, 1). It fits layers with sigmoid activation; for other layers use sparsity = \"l1\".")
+                '(0, 1). It fits layers with sigmoid activation; for other layers use sparsity = "l1".'
+            )
 
 
 @register("pretrain", "contractive_autoencoder", aliases=("cae",))
-class ContractiveAutoencoderPretrainSpec(spec_base(ContractiveAutoencoder, AutoencoderPretrainSpec,  # type: ignore[misc]
-                                                   exclude=_BUILT_BY_THE_DRIVER)):
+class ContractiveAutoencoderPretrainSpec(
+    spec_base(  # type: ignore[misc]
+        ContractiveAutoencoder,
+        AutoencoderPretrainSpec,
+        exclude=_BUILT_BY_THE_DRIVER,
+    )
+):
     """Pretrain each layer as a :class:`~lamina.generative.ContractiveAutoencoder` (Rifai et al., 2011).
 
     Args:
@@ -140,7 +172,16 @@ def _plot_pretraining(layers: list, x: Any, folder: Path, method: str) -> None:
         sample = x[:10].reshape(min(10, len(x)), -1).to(first.weight.device)
         with torch.no_grad():
             reconstructions = first.reconstruct(sample)
-        plot_reconstructions(sample, reconstructions, folder / "pretrain_reconstructions.png",
-                             image_shape=(side, side), title=f"layer {layers[0].layer}: inputs and reconstructions")
-        plot_filters(first.weight.detach(), folder / "pretrain_filters.png", image_shape=(side, side),
-                     title=f"layer {layers[0].layer}: encoder filters")
+        plot_reconstructions(
+            sample,
+            reconstructions,
+            folder / "pretrain_reconstructions.png",
+            image_shape=(side, side),
+            title=f"layer {layers[0].layer}: inputs and reconstructions",
+        )
+        plot_filters(
+            first.weight.detach(),
+            folder / "pretrain_filters.png",
+            image_shape=(side, side),
+            title=f"layer {layers[0].layer}: encoder filters",
+        )

@@ -6,6 +6,7 @@ sensitivity to its input.
 so that ``||J_f(x)||_F^2 = sum_j f'(a_j)^2 sum_i W_ji^2`` costs O(n_hidden * n_visible) per batch, not per
 example: for sigmoid codes ``f'(a) = h (1 - h)`` (the paper's eq. 5).
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -27,8 +28,8 @@ def contractive_penalty(a: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, 
         weight: ``W``, ``(n_hidden, n_visible)``.
         activation: ``f``: ``sigmoid``, ``tanh``, ``relu`` or ``identity``.
     """
-    row_norms = weight.pow(2).sum(dim=1)                                  # (n_hidden,)  sum_i W_ji^2
-    return activation_derivative(a, h, activation).pow(2) @ row_norms     # (N,)
+    row_norms = weight.pow(2).sum(dim=1)  # (n_hidden,)  sum_i W_ji^2
+    return activation_derivative(a, h, activation).pow(2) @ row_norms  # (N,)
 
 
 class ContractiveAutoencoder(Autoencoder):
@@ -47,8 +48,14 @@ class ContractiveAutoencoder(Autoencoder):
     """
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 contraction: Annotated[float, Bounds(ge=0)] = 0.1, **options: Any) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        contraction: Annotated[float, Bounds(ge=0)] = 0.1,
+        **options: Any,
+    ) -> None:
         super().__init__(n_visible, n_hidden, **options)
         self.contraction = float(contraction)
 

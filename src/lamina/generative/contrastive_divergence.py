@@ -19,6 +19,7 @@ mean-field reconstruction of a CD chain. float32 on the CPU, where :mod:`lamina.
 available, a Bernoulli RBM's passes are fused instead (sigmoid, sample, softplus and column sums of the hidden logits
 in one pass, Threefry uniforms): each of those draws is then one 64-bit key taken from the generator.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,10 +83,19 @@ class CDStatistics:
     summary: CDSummary | None = None
 
 
-def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
-                  *, k: int = 1, std: torch.Tensor | None = None, start: torch.Tensor | None = None,
-                  mean_field: bool = True, softmax_units: int = 0,
-                  generator: torch.Generator | None = None) -> CDStatistics:
+def cd_statistics(
+    v_data: torch.Tensor,
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    *,
+    k: int = 1,
+    std: torch.Tensor | None = None,
+    start: torch.Tensor | None = None,
+    mean_field: bool = True,
+    softmax_units: int = 0,
+    generator: torch.Generator | None = None,
+) -> CDStatistics:
     """Run the negative phase of CD-k (``start=None``: chains start at the data) or PCD (``start``: the persistent
     chains' visible states).
 
@@ -110,8 +120,16 @@ def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torc
         raise ValueError(f"`k` must be a positive integer, got {k!r}")
     if std is None and not softmax_units and fused_kernels.applies(v_data, weight.detach()):
         with torch.no_grad():
-            stats = _fused_bernoulli_statistics(v_data, weight.detach(), visible_bias, hidden_bias, k=k, start=start,
-                                                mean_field=mean_field, generator=generator)
+            stats = _fused_bernoulli_statistics(
+                v_data,
+                weight.detach(),
+                visible_bias,
+                hidden_bias,
+                k=k,
+                start=start,
+                mean_field=mean_field,
+                generator=generator,
+            )
         if stats is not None:
             return stats
     with torch.no_grad():
@@ -132,17 +150,28 @@ def cd_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torc
             if last and mean_field and start is None:
                 v = mean
             else:
-                chain = (sample_gaussian(mean, std, generator) if gaussian
-                         else sample_bernoulli_visible(mean, softmax_units, generator))
+                chain = (
+                    sample_gaussian(mean, std, generator)
+                    if gaussian
+                    else sample_bernoulli_visible(mean, softmax_units, generator)
+                )
                 v = mean if last and mean_field else chain
             logits_model = hidden_logits(scaled(v), weight, hidden_bias)
             probabilities = torch.sigmoid(logits_model)
         return CDStatistics(v_data, h_data, logits_data, v, probabilities, logits_model, chain)
 
 
-def _fused_bernoulli_statistics(v_data: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
-                                hidden_bias: torch.Tensor, *, k: int, start: torch.Tensor | None, mean_field: bool,
-                                generator: torch.Generator | None) -> CDStatistics | None:
+def _fused_bernoulli_statistics(
+    v_data: torch.Tensor,
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    *,
+    k: int,
+    start: torch.Tensor | None,
+    mean_field: bool,
+    generator: torch.Generator | None,
+) -> CDStatistics | None:
     """:func:`cd_statistics` of a Bernoulli RBM through :func:`fused_kernels.sigmoid_pass`: each hidden layer's
     sigmoid, sample, softplus sum and column sums in one pass, the surrogate's means in the result's ``summary``.
     ``None`` when the products do not run in float32 (autocast): the caller takes torch's path."""
@@ -150,10 +179,14 @@ def _fused_bernoulli_statistics(v_data: torch.Tensor, weight: torch.Tensor, visi
     logits_data = hidden_logits(v_data, weight, hidden_bias)
     if logits_data.dtype != torch.float32:
         return None
-    data = fused_kernels.sigmoid_pass(logits_data, sample=not persistent, softplus=True, column_sum=True,
-                                      generator=generator)
-    h = (fused_kernels.sigmoid_pass(hidden_logits(start, weight, hidden_bias), sample=True, generator=generator).sample
-         if persistent else data.sample)
+    data = fused_kernels.sigmoid_pass(
+        logits_data, sample=not persistent, softplus=True, column_sum=True, generator=generator
+    )
+    h = (
+        fused_kernels.sigmoid_pass(hidden_logits(start, weight, hidden_bias), sample=True, generator=generator).sample
+        if persistent
+        else data.sample
+    )
     chain = None
     for step in range(k):
         last = step == k - 1
@@ -164,14 +197,18 @@ def _fused_bernoulli_statistics(v_data: torch.Tensor, weight: torch.Tensor, visi
             chain = sample_bernoulli(mean, generator)
             v = mean if last and mean_field else chain
         logits_model = hidden_logits(v, weight, hidden_bias)
-        model = fused_kernels.sigmoid_pass(logits_model, sample=not last, softplus=last, column_sum=last,
-                                           generator=generator)
+        model = fused_kernels.sigmoid_pass(
+            logits_model, sample=not last, softplus=last, column_sum=last, generator=generator
+        )
         h = model.sample
     n_data, n_model = len(v_data), len(v)
     v_mean_data = v_data.mean(0)
-    summary = CDSummary(v_mean_data=v_mean_data, dv=v.mean(0) - v_mean_data,
-                        dh=model.column_sum / n_model - data.column_sum / n_data,
-                        softplus_gap=model.softplus_sum / n_model - data.softplus_sum / n_data)
+    summary = CDSummary(
+        v_mean_data=v_mean_data,
+        dv=v.mean(0) - v_mean_data,
+        dh=model.column_sum / n_model - data.column_sum / n_data,
+        softplus_gap=model.softplus_sum / n_model - data.softplus_sum / n_data,
+    )
     return CDStatistics(v_data, data.probabilities, logits_data, v, model.probabilities, logits_model, chain, summary)
 
 
@@ -187,8 +224,21 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
     """The CD surrogate of a Bernoulli RBM with its gradient written out (see the module docstring)."""
 
     @staticmethod
-    def forward(ctx, weight, visible_bias, hidden_bias, v_data, h_data, logits_data, v_model, h_model,
-                logits_model, delta, weight_decay, summary):
+    def forward(
+        ctx,
+        weight,
+        visible_bias,
+        hidden_bias,
+        v_data,
+        h_data,
+        logits_data,
+        v_model,
+        h_model,
+        logits_model,
+        delta,
+        weight_decay,
+        summary,
+    ):
         # F(v) = -b.v - sum softplus(a): the means of both terms for data and model. The mean differences are the
         # bias gradients too: computed once here (or taken from the fused sampling passes), kept for backward
         if summary is not None:
@@ -199,8 +249,9 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
             dv = v_model.mean(0) - v_mean_data
             dh = h_model.mean(0) - h_data.mean(0)
             value = dv @ visible_bias.to(dv.dtype)
-            value = (value + F.softplus(logits_model).sum() / len(logits_model)
-                     - F.softplus(logits_data).sum() / len(v_data))
+            value = (
+                value + F.softplus(logits_model).sum() / len(logits_model) - F.softplus(logits_data).sum() / len(v_data)
+            )
         if delta is not None:
             value = value + (delta * logits_data.mean(0)).sum()
         if weight_decay:
@@ -208,8 +259,9 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
         ctx.weight_decay = weight_decay
         # the products run in the statistics' dtype (bfloat16/float16 under autocast), the gradients are the weights'
         dtype = logits_data.dtype
-        ctx.save_for_backward(weight, *(t.to(dtype) for t in (v_data, h_data, v_model, h_model)), dv, dh,
-                              v_mean_data, delta)
+        ctx.save_for_backward(
+            weight, *(t.to(dtype) for t in (v_data, h_data, v_model, h_model)), dv, dh, v_mean_data, delta
+        )
         return value.to(weight.dtype)
 
     @staticmethod
@@ -238,8 +290,15 @@ class _BernoulliCDSurrogate(torch.autograd.Function):
         return grad_w, grad_b, grad_c, None, None, None, None, None, None, None, None, None
 
 
-def cd_surrogate(stats: CDStatistics, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor,
-                 *, delta: torch.Tensor | None = None, weight_decay: float = 0.0) -> torch.Tensor:
+def cd_surrogate(
+    stats: CDStatistics,
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    *,
+    delta: torch.Tensor | None = None,
+    weight_decay: float = 0.0,
+) -> torch.Tensor:
     """The Bernoulli RBM's CD/PCD surrogate: a scalar whose gradient with respect to ``(W, b, c)`` is the negated
     CD update, plus the sparsity term (``delta`` from :func:`sparsity_delta`, gradient ``delta`` on ``c`` and
     ``delta <v>_data^T`` on ``W``) and weight decay ``(weight_decay / 2) |W|^2`` (weights only, not biases, as
@@ -248,6 +307,17 @@ def cd_surrogate(stats: CDStatistics, weight: torch.Tensor, visible_bias: torch.
     Its value is ``mean F(v_data) - mean F(v_model)`` plus those two terms: the free-energy gap, which shrinks
     as the model's samples become as likely as the data.
     """
-    return _BernoulliCDSurrogate.apply(weight, visible_bias, hidden_bias, stats.v_data, stats.h_data,
-                                       stats.logits_data, stats.v_model, stats.h_model, stats.logits_model, delta,
-                                       float(weight_decay), stats.summary)
+    return _BernoulliCDSurrogate.apply(
+        weight,
+        visible_bias,
+        hidden_bias,
+        stats.v_data,
+        stats.h_data,
+        stats.logits_data,
+        stats.v_model,
+        stats.h_model,
+        stats.logits_model,
+        delta,
+        float(weight_decay),
+        stats.summary,
+    )

@@ -9,6 +9,7 @@
 As in the papers, the masked and salted inputs are a fixed number ``round(level * d)`` per example (not a
 Bernoulli draw per input), so the corrupted fraction is exactly the level asked for, up to rounding.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,8 +19,13 @@ __all__ = ["CORRUPTIONS", "corrupt", "masking_noise", "salt_and_pepper_noise", "
 CORRUPTIONS = ("masking", "salt_and_pepper", "gaussian")
 
 
-def choose_inputs(shape: torch.Size | tuple[int, int], fraction: float, *, device: torch.device | str | None = None,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def choose_inputs(
+    shape: torch.Size | tuple[int, int],
+    fraction: float,
+    *,
+    device: torch.device | str | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """A boolean mask ``(N, d)`` with exactly ``round(fraction * d)`` entries set in each row, uniformly at
     random (the ``k`` largest of ``d`` uniform draws)."""
     n, d = shape
@@ -36,14 +42,18 @@ def masking_noise(x: torch.Tensor, level: float, *, generator: torch.Generator |
     return x.masked_fill(choose_inputs(x.shape, level, device=x.device, generator=generator), 0.0)
 
 
-def salt_and_pepper_noise(x: torch.Tensor, level: float, *, low: float = 0.0, high: float = 1.0,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
+def salt_and_pepper_noise(
+    x: torch.Tensor, level: float, *, low: float = 0.0, high: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``x`` with ``round(level * d)`` inputs of each example set to ``low`` or ``high`` with probability 1/2
     each. Shape: ``(N, d) -> (N, d)``."""
     chosen = choose_inputs(x.shape, level, device=x.device, generator=generator)
     coin = torch.rand(x.shape, device=x.device, generator=generator) < 0.5
-    salt = torch.where(coin, torch.as_tensor(high, dtype=x.dtype, device=x.device),
-                       torch.as_tensor(low, dtype=x.dtype, device=x.device))
+    salt = torch.where(
+        coin,
+        torch.as_tensor(high, dtype=x.dtype, device=x.device),
+        torch.as_tensor(low, dtype=x.dtype, device=x.device),
+    )
     return torch.where(chosen, salt, x)
 
 

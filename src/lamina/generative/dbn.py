@@ -9,6 +9,7 @@ to a softmax label) over a stack of directed sigmoid belief layers.
   it; :mod:`lamina.generative.up_down`), or discriminatively by backprop after :meth:`DBN.to_classifier`
   (Hinton & Salakhutdinov, 2006).
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -36,8 +37,10 @@ def check_stack(rbms: Sequence[RBM]) -> None:
     for i, (below, above) in enumerate(zip(rbms, rbms[1:])):
         expected = below.n_hidden + getattr(above, "softmax_units", 0)
         if above.n_visible != expected:
-            raise ShapeError(f"RBM {i + 1} of the stack has {above.n_visible} visible units but RBM {i} below it has "
-                             f"{below.n_hidden} hidden units; each RBM's visible layer must be the hidden layer below")
+            raise ShapeError(
+                f"RBM {i + 1} of the stack has {above.n_visible} visible units but RBM {i} below it has "
+                f"{below.n_hidden} hidden units; each RBM's visible layer must be the hidden layer below"
+            )
 
 
 class DBN(nn.Module):
@@ -67,8 +70,9 @@ class DBN(nn.Module):
         neural networks. Science 313.
     """
 
-    def __init__(self, sizes: Sequence[int], *, n_labels: int = 0, k: int = 3,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, sizes: Sequence[int], *, n_labels: int = 0, k: int = 3, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         sizes = list(sizes)
         if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
@@ -88,8 +92,10 @@ class DBN(nn.Module):
         check_stack(rbms)
         sizes = [rbms[0].n_visible] + [r.n_hidden for r in rbms]
         if len(rbms) != len(self.sizes) - 1 or sizes != self.sizes:
-            raise ShapeError(f"a DBN of sizes {self.sizes} needs {len(self.sizes) - 1} RBMs of those sizes, got "
-                             f"RBMs of sizes {sizes}")
+            raise ShapeError(
+                f"a DBN of sizes {self.sizes} needs {len(self.sizes) - 1} RBMs of those sizes, got "
+                f"RBMs of sizes {sizes}"
+            )
         with torch.no_grad():
             for rbm, up, down in zip(rbms[:-1], self.recognition, self.generative):
                 up.weight.copy_(rbm.weight)
@@ -100,12 +106,23 @@ class DBN(nn.Module):
                 getattr(self.top, name).copy_(getattr(rbms[-1], name))
 
     def _stack(self, sizes: Sequence[int]) -> nn.Sequential:
-        return nn.Sequential(OrderedDict(
-            (f"dense_{i}", nn.Sequential(OrderedDict(linear=nn.Linear(a, b), activation=nn.Sigmoid())))
-            for i, (a, b) in enumerate(zip(sizes, sizes[1:]))))
+        return nn.Sequential(
+            OrderedDict(
+                (f"dense_{i}", nn.Sequential(OrderedDict(linear=nn.Linear(a, b), activation=nn.Sigmoid())))
+                for i, (a, b) in enumerate(zip(sizes, sizes[1:]))
+            )
+        )
 
-    def pretrain(self, x: torch.Tensor, y: torch.Tensor | None = None, *, method: Any = "rbm", device: Any = "auto",
-                 seed: int | None = 0, callbacks: list | None = None) -> list:
+    def pretrain(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor | None = None,
+        *,
+        method: Any = "rbm",
+        device: Any = "auto",
+        seed: int | None = 0,
+        callbacks: list | None = None,
+    ) -> list:
         """Greedy layer-wise pretraining: each RBM on the layer below's hidden probabilities (or samples, with
         ``propagate = "samples"``), the top one on ``[h_{L-1}, one-hot(y)]`` when the net has labels.
 
@@ -120,12 +137,21 @@ class DBN(nn.Module):
         """
         spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
         if not isinstance(spec, RBMPretrainSpec) or isinstance(spec, GaussianRBMPretrainSpec):
-            raise ConfigError(f"pretrain.method: a DBN of binary units is pretrained with method 'rbm', got "
-                              f"{spec.type_name!r}")
+            raise ConfigError(
+                f"pretrain.method: a DBN of binary units is pretrained with method 'rbm', got {spec.type_name!r}"
+            )
         device = resolve_device(device)
         x = x.reshape(len(x), -1)
-        records = pretrain_layerwise(self._stack(self.sizes), x, spec, device=device, seed=seed, callbacks=callbacks,
-                                     include_last=True, labels=self._one_hot(y, len(x)))
+        records = pretrain_layerwise(
+            self._stack(self.sizes),
+            x,
+            spec,
+            device=device,
+            seed=seed,
+            callbacks=callbacks,
+            include_last=True,
+            labels=self._one_hot(y, len(x)),
+        )
         self.to(device)
         self.load_rbms([r.module for r in records])
         return records
@@ -139,8 +165,10 @@ class DBN(nn.Module):
             raise DataError(f"this DBN has {self.n_labels} label units: give the labels y")
         y = torch.as_tensor(y)
         if y.shape != (n,) or y.dtype.is_floating_point or int(y.min()) < 0 or int(y.max()) >= self.n_labels:
-            raise DataError(f"labels must be {n} class indices in [0, {self.n_labels}), got shape {tuple(y.shape)} "
-                            f"and dtype {y.dtype}")
+            raise DataError(
+                f"labels must be {n} class indices in [0, {self.n_labels}), got shape {tuple(y.shape)} "
+                f"and dtype {y.dtype}"
+            )
         return F.one_hot(y.long(), self.n_labels).float()
 
     def up(self, x: torch.Tensor) -> torch.Tensor:
@@ -180,8 +208,9 @@ class DBN(nn.Module):
         return self.predict_proba(x).argmax(-1)
 
     @torch.no_grad()
-    def sample(self, n: int, steps: int = 1000, *, labels: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample(
+        self, n: int, steps: int = 1000, *, labels: torch.Tensor | None = None, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """``n`` samples: ``steps`` Gibbs steps in the top RBM (with ``labels`` clamped), then a down pass through
         the generative weights; the bottom layer's probabilities are returned. Shape: ``-> (n, n_0)``."""
         top = self.top
@@ -191,7 +220,7 @@ class DBN(nn.Module):
         v = top._initial_visible(n, generator)
         for _ in range(steps):
             if clamp is not None:
-                v[:, -self.n_labels:] = clamp
+                v[:, -self.n_labels :] = clamp
             v = top.sample_visible(top.sample_hidden(v, generator), generator)
         h = v[:, : self.sizes[-2]]
         for i, layer in enumerate(reversed(self.generative)):
@@ -207,8 +236,9 @@ class DBN(nn.Module):
         x = x.reshape(len(x), -1).to(self.top.weight.dtype)
         if x.shape[1] != self.sizes[0]:
             raise ShapeError(f"this DBN has {self.sizes[0]} visible units, got inputs of shape {tuple(x.shape)}")
-        return up_down_surrogate(x, self._one_hot(y, len(x)), self.recognition, self.generative, self.top, k=self.k,
-                                 generator=self.generator)
+        return up_down_surrogate(
+            x, self._one_hot(y, len(x)), self.recognition, self.generative, self.top, k=self.k, generator=self.generator
+        )
 
     @torch.no_grad()
     def validation_metrics(self, batch: Any) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ encoder and a mirror-image decoder, then fine-tuned end to end on reconstruction
 
 The decoder's weights start as the encoder's transposes but are free (untied) during fine-tuning, as in the paper.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -78,9 +79,18 @@ class DeepAutoencoder(nn.Module):
         Hinton & Salakhutdinov, "Reducing the dimensionality of data with neural networks", Science 313, 2006.
     """
 
-    def __init__(self, sizes: Sequence[int], *, activation: str = "sigmoid", code_activation: str = "identity",
-                 activations: Sequence[str] | None = None, output_activation: str = "sigmoid",
-                 loss: str = "cross_entropy", device: Any = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        *,
+        activation: str = "sigmoid",
+        code_activation: str = "identity",
+        activations: Sequence[str] | None = None,
+        output_activation: str = "sigmoid",
+        loss: str = "cross_entropy",
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         sizes = list(sizes)
         if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
@@ -90,32 +100,44 @@ class DeepAutoencoder(nn.Module):
             activations = [activation] * (depth - 1) + [code_activation]
         activations = [_check_activation("activations", a) for a in activations]
         if len(activations) != depth:
-            raise ValueError(f"`activations` must give one nonlinearity per encoder layer ({depth}), got "
-                             f"{len(activations)}")
+            raise ValueError(
+                f"`activations` must give one nonlinearity per encoder layer ({depth}), got {len(activations)}"
+            )
         if loss not in ("cross_entropy", "mse"):
             raise ValueError(f"`loss` must be 'cross_entropy' or 'mse', got {loss!r}")
         output_activation = _check_activation("output_activation", output_activation)
         if loss == "cross_entropy" and output_activation != "sigmoid":
-            raise ValueError(f"a cross-entropy reconstruction needs a sigmoid output; `output_activation` is "
-                             f"{output_activation!r}")
+            raise ValueError(
+                f"a cross-entropy reconstruction needs a sigmoid output; `output_activation` is {output_activation!r}"
+            )
         self.sizes, self.activations = sizes, activations
         self.output_activation, self.loss = output_activation, loss
         factory = {"device": device, "dtype": dtype}
-        self.encoder = nn.Sequential(OrderedDict(
-            (f"dense_{i}", _dense(sizes[i], sizes[i + 1], activations[i], factory)) for i in range(depth)))
+        self.encoder = nn.Sequential(
+            OrderedDict((f"dense_{i}", _dense(sizes[i], sizes[i + 1], activations[i], factory)) for i in range(depth))
+        )
         # decoder block j mirrors encoder layer l = depth-1-j; its nonlinearity is that of the layer below l,
         # and the last block is linear: the output nonlinearity is applied by reconstruct() (cross-entropy
         # works on the pre-activation)
         below = [None, *activations[:-1]]
-        self.decoder = nn.Sequential(OrderedDict(
-            (f"dense_{j}", _dense(sizes[l + 1], sizes[l], below[l] or "identity", factory))
-            for j, l in enumerate(reversed(range(depth)))))
+        self.decoder = nn.Sequential(
+            OrderedDict(
+                (f"dense_{j}", _dense(sizes[l + 1], sizes[l], below[l] or "identity", factory))
+                for j, l in enumerate(reversed(range(depth)))
+            )
+        )
 
     # -- building from pretrained modules ---------------------------------------------------------------------
 
     @classmethod
-    def unroll(cls, layers: Sequence[GreedyLayer], *, activations: Sequence[str] | None = None,
-               output_activation: str = "sigmoid", loss: str = "cross_entropy") -> DeepAutoencoder:
+    def unroll(
+        cls,
+        layers: Sequence[GreedyLayer],
+        *,
+        activations: Sequence[str] | None = None,
+        output_activation: str = "sigmoid",
+        loss: str = "cross_entropy",
+    ) -> DeepAutoencoder:
         """The deep autoencoder of a stack of pretrained modules (RBMs, autoencoders: anything with ``weight``
         ``(n_hidden, n_visible)``, ``hidden_bias`` and ``visible_bias``): encoder ``W_l, c_l``, decoder
         ``W_l^T, b_l``.
@@ -134,16 +156,26 @@ class DeepAutoencoder(nn.Module):
         for i, layer in enumerate(layers):
             n_hidden, n_visible = layer.weight.shape
             if n_visible != sizes[-1]:
-                raise ShapeError(f"layers[{i}] has {n_visible} visible units but the layer below it (layers[{i - 1}]) "
-                                 f"has {sizes[-1]} hidden units: a stack's sizes must chain (each module's input "
-                                 "is the one below's code)")
+                raise ShapeError(
+                    f"layers[{i}] has {n_visible} visible units but the layer below it (layers[{i - 1}]) "
+                    f"has {sizes[-1]} hidden units: a stack's sizes must chain (each module's input "
+                    "is the one below's code)"
+                )
             sizes.append(int(n_hidden))
         if activations is None:
-            activations = [getattr(m, "activation", "sigmoid") if isinstance(getattr(m, "activation", None), str)
-                           else "sigmoid" for m in layers]
+            activations = [
+                getattr(m, "activation", "sigmoid") if isinstance(getattr(m, "activation", None), str) else "sigmoid"
+                for m in layers
+            ]
         first = layers[0].weight
-        model = cls(sizes, activations=activations, output_activation=output_activation, loss=loss,
-                    device=first.device, dtype=first.dtype)
+        model = cls(
+            sizes,
+            activations=activations,
+            output_activation=output_activation,
+            loss=loss,
+            device=first.device,
+            dtype=first.dtype,
+        )
         model.load_pretrained(layers)
         return model
 
@@ -156,16 +188,27 @@ class DeepAutoencoder(nn.Module):
         for l, layer in enumerate(layers):
             enc, dec = _linear(self.encoder[l]), _linear(self.decoder[depth - 1 - l])
             if tuple(layer.weight.shape) != tuple(enc.weight.shape):
-                raise ShapeError(f"layers[{l}] has weights {tuple(layer.weight.shape)}, encoder layer {l} needs "
-                                 f"{tuple(enc.weight.shape)} (n_hidden, n_visible)")
+                raise ShapeError(
+                    f"layers[{l}] has weights {tuple(layer.weight.shape)}, encoder layer {l} needs "
+                    f"{tuple(enc.weight.shape)} (n_hidden, n_visible)"
+                )
             enc.weight.copy_(layer.weight)
             enc.bias.copy_(layer.hidden_bias)
             dec.weight.copy_(layer.weight.T)
             dec.bias.copy_(layer.visible_bias)
 
     @classmethod
-    def pretrained(cls, data: Any, sizes: Sequence[int], *, method: Any = "rbm", device: Any = "auto",
-                   seed: int | None = 0, callbacks: list | None = None, **options: Any) -> DeepAutoencoder:
+    def pretrained(
+        cls,
+        data: Any,
+        sizes: Sequence[int],
+        *,
+        method: Any = "rbm",
+        device: Any = "auto",
+        seed: int | None = 0,
+        callbacks: list | None = None,
+        **options: Any,
+    ) -> DeepAutoencoder:
         """Pretrain the encoder greedily (:func:`~lamina.generative.pretrain_layerwise` over every layer, the code
         layer included) and unroll it.
 
@@ -186,8 +229,9 @@ class DeepAutoencoder(nn.Module):
         if isinstance(method, str):
             code = code_layer_method(method, options.get("code_activation", "identity"))
             method = [method] * (len(sizes) - 2) + [code]
-        records: list[PretrainedLayer] = pretrain_layerwise(model.encoder, data, method, device=device, seed=seed,
-                                                            callbacks=callbacks, include_last=True)
+        records: list[PretrainedLayer] = pretrain_layerwise(
+            model.encoder, data, method, device=device, seed=seed, callbacks=callbacks, include_last=True
+        )
         model.load_pretrained([r.module for r in records])
         model.pretrained_layers = records
         return model
@@ -221,8 +265,9 @@ class DeepAutoencoder(nn.Module):
         x = self._flat(x)
         if self.loss == "cross_entropy":
             check_unit_interval(x)
-        return reconstruction_error(self.decoder(self.encoder(x)), x, loss=self.loss,
-                                    output_activation=self.output_activation)
+        return reconstruction_error(
+            self.decoder(self.encoder(x)), x, loss=self.loss, output_activation=self.output_activation
+        )
 
     def training_loss(self, batch: Any) -> torch.Tensor:
         """The mean reconstruction loss of ``batch = (x, y)`` (``y`` is ignored)."""
@@ -236,5 +281,7 @@ class DeepAutoencoder(nn.Module):
         return {"loss": self.objective(x).mean(), "squared_error": (self.reconstruct(x) - x).pow(2).sum(dim=1).mean()}
 
     def extra_repr(self) -> str:
-        return (f"sizes={self.sizes}, activations={self.activations}, output_activation={self.output_activation!r}, "
-                f"loss={self.loss!r}")
+        return (
+            f"sizes={self.sizes}, activations={self.activations}, output_activation={self.output_activation!r}, "
+            f"loss={self.loss!r}"
+        )

@@ -5,6 +5,7 @@ corrupted copy.
     h = f(W x~ + c),  r = g(W' h + b)
     L = loss(r, x)                  against the *clean* x
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -42,14 +43,22 @@ class DenoisingAutoencoder(Autoencoder):
     """
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 corruption: Annotated[str, Choices(*CORRUPTIONS)] = "masking",
-                 level: Annotated[float, Bounds(ge=0)] = 0.25,  # within the range Vincent et al. (2010) found best
-                 generator: torch.Generator | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        corruption: Annotated[str, Choices(*CORRUPTIONS)] = "masking",
+        level: Annotated[float, Bounds(ge=0)] = 0.25,  # within the range Vincent et al. (2010) found best
+        generator: torch.Generator | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(n_visible, n_hidden, **options)
         if corruption != "gaussian" and level > 1:
-            raise ValueError(f"Invalid {type(self).__name__}: level: expected a fraction of inputs in [0, 1] for "
-                             f"{corruption} corruption, got {level!r}")
+            raise ValueError(
+                f"Invalid {type(self).__name__}: level: expected a fraction of inputs in [0, 1] for "
+                f"{corruption} corruption, got {level!r}"
+            )
         self.corruption, self.level, self.generator = corruption, float(level), generator
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:

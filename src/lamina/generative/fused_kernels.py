@@ -19,6 +19,7 @@ float32 rounding except in their random draws: each path's draws are a determini
 ``torch.Generator`` it is given (the fused one takes a fresh 64-bit Threefry key from it per call), so seeded runs
 repeat exactly on the same machine, but a fused and an unfused run differ in their samples.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -42,8 +43,16 @@ import torch
 from lamina import files
 from lamina.data.sources import cache_home
 
-__all__ = ["available", "applies", "unavailable_reason", "disabled", "SigmoidPass", "sigmoid_pass", "bernoulli",
-           "threefry2x32_20"]
+__all__ = [
+    "available",
+    "applies",
+    "unavailable_reason",
+    "disabled",
+    "SigmoidPass",
+    "sigmoid_pass",
+    "bernoulli",
+    "threefry2x32_20",
+]
 
 _SOURCE = Path(__file__).with_name("_rbm_kernels.c")
 _LOCK = threading.Lock()
@@ -78,8 +87,10 @@ def _private_folder() -> Path:
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         raise _Refused(f"{folder} belongs to user id {info.st_uid}, not to this user ({os.getuid()})")
     if os.name != "nt" and info.st_mode & 0o022:
-        raise _Refused(f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
-                               "remove it and lamina will make a private one")
+        raise _Refused(
+            f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+            "remove it and lamina will make a private one"
+        )
     if os.name != "nt" and info.st_mode & 0o077:  # ours and read-only to others (an older lamina's umask): close it
         os.chmod(folder, 0o700)
     return folder
@@ -117,12 +128,10 @@ def _build(folder: Path, key: str, compiler: list[str], flags: list[str]) -> Non
     os.close(fd)
     obj = partial + ".o"
     try:
-        subprocess.run([*compiler, *flags, "-c", "-o", obj, str(_SOURCE)], check=True, capture_output=True,
-                       timeout=120)
+        subprocess.run([*compiler, *flags, "-c", "-o", obj, str(_SOURCE)], check=True, capture_output=True, timeout=120)
         # linked without -ffast-math: with it, gcc adds crtfastmath.o, whose constructor would switch the whole
         # process to flush-to-zero arithmetic on load
-        subprocess.run([*compiler, "-shared", "-o", partial, obj, "-lm"], check=True, capture_output=True,
-                       timeout=120)
+        subprocess.run([*compiler, "-shared", "-o", partial, obj, "-lm"], check=True, capture_output=True, timeout=120)
         digest = _sha256(Path(partial))
         os.replace(partial, folder / f"rbm_kernels-{key}-{digest[:16]}.so")
         files.atomic_write(folder / f"rbm_kernels-{key}.sha256", digest + "\n")
@@ -133,8 +142,10 @@ def _build(folder: Path, key: str, compiler: list[str], flags: list[str]) -> Non
 
 
 _SYMBOLS = {  # name: (argument types, result type)
-    "lamina_sigmoid_pass": ([_P, _P, _P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int,
-                             ctypes.POINTER(ctypes.c_int)], ctypes.c_double),
+    "lamina_sigmoid_pass": (
+        [_P, _P, _P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64, ctypes.c_int, ctypes.POINTER(ctypes.c_int)],
+        ctypes.c_double,
+    ),
     "lamina_bernoulli": ([_P, _P, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint64], ctypes.c_int),
     "lamina_threefry2x32_20": ([_P, _P, _P], None),
 }
@@ -146,8 +157,12 @@ def _compiler() -> list[str]:
 
 def _build_key(compiler: list[str], flags: list[str]) -> str:
     """A hash of the source, the compiler and flags, and the machine: it names the library in the cache."""
-    return hashlib.sha256(_SOURCE.read_bytes() + " ".join(compiler + flags).encode() + platform.machine().encode()
-                          + torch.backends.cpu.get_cpu_capability().encode()).hexdigest()[:16]
+    return hashlib.sha256(
+        _SOURCE.read_bytes()
+        + " ".join(compiler + flags).encode()
+        + platform.machine().encode()
+        + torch.backends.cpu.get_cpu_capability().encode()
+    ).hexdigest()[:16]
 
 
 def _compile() -> ctypes.CDLL:
@@ -183,9 +198,12 @@ def _library() -> ctypes.CDLL | None:
                         _STATE["lib"] = _compile()
                     except _Refused as err:  # a safety refusal, unlike a missing compiler: say it, once
                         _STATE["reason"] = str(err)
-                        warnings.warn(f"lamina: fused RBM kernels not used ({err}); using torch's operations (set "
-                                      "LAMINA_CACHE to a folder of your own to use them)",
-                                      RuntimeWarning, stacklevel=3)
+                        warnings.warn(
+                            f"lamina: fused RBM kernels not used ({err}); using torch's operations (set "
+                            "LAMINA_CACHE to a folder of your own to use them)",
+                            RuntimeWarning,
+                            stacklevel=3,
+                        )
                     except (OSError, subprocess.SubprocessError) as err:
                         detail = getattr(err, "stderr", b"") or b""
                         _STATE["reason"] = f"{err} {detail.decode(errors='replace')[-500:]}".strip()
@@ -219,13 +237,14 @@ def unavailable_reason() -> str | None:
 
 def applies(*tensors: torch.Tensor) -> bool:
     """True when the kernels are available and every tensor is a float32 CPU tensor outside autograd."""
-    return available() and all(t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad
-                               for t in tensors)
+    return available() and all(
+        t.dtype == torch.float32 and t.device.type == "cpu" and not t.requires_grad for t in tensors
+    )
 
 
 def _key(generator: torch.Generator | None) -> int:
     """A fresh 64-bit Threefry key drawn from ``generator`` (torch's default generator if ``None``)."""
-    return int(torch.empty((), dtype=torch.int64).random_(-2 ** 63, None, generator=generator)) & (2 ** 64 - 1)
+    return int(torch.empty((), dtype=torch.int64).random_(-(2**63), None, generator=generator)) & (2**64 - 1)
 
 
 def _rows(t: torch.Tensor) -> torch.Tensor:
@@ -250,8 +269,14 @@ class SigmoidPass:
     column_sum: torch.Tensor | None
 
 
-def sigmoid_pass(logits: torch.Tensor, *, sample: bool = False, softplus: bool = False, column_sum: bool = False,
-                 generator: torch.Generator | None = None) -> SigmoidPass:
+def sigmoid_pass(
+    logits: torch.Tensor,
+    *,
+    sample: bool = False,
+    softplus: bool = False,
+    column_sum: bool = False,
+    generator: torch.Generator | None = None,
+) -> SigmoidPass:
     """``sigmoid(logits)`` with, in the same pass, a Bernoulli sample, the sum of ``softplus(logits)`` and the
     column sums. Needs :func:`applies` ``(logits)``; ``logits`` is ``(N, D)``. Non-finite logits give the torch
     formulas' results (NaN where they are NaN), so a diverging model is still seen to diverge."""
@@ -262,9 +287,17 @@ def sigmoid_pass(logits: torch.Tensor, *, sample: bool = False, softplus: bool =
     s = torch.empty_like(a) if sample else None
     sums = torch.zeros(d, dtype=a.dtype) if column_sum else None
     status = ctypes.c_int(0)
-    total = lib.lamina_sigmoid_pass(a.data_ptr(), h.data_ptr(), s.data_ptr() if s is not None else None,
-                                    sums.data_ptr() if sums is not None else None, n, d,
-                                    _key(generator) if sample else 0, int(softplus), ctypes.byref(status))
+    total = lib.lamina_sigmoid_pass(
+        a.data_ptr(),
+        h.data_ptr(),
+        s.data_ptr() if s is not None else None,
+        sums.data_ptr() if sums is not None else None,
+        n,
+        d,
+        _key(generator) if sample else 0,
+        int(softplus),
+        ctypes.byref(status),
+    )
     if status.value == -1:
         raise MemoryError("lamina's fused RBM kernel could not allocate a row buffer")
     if status.value == 1:  # NaN or infinite logits: fast-math results are meaningless there; torch's propagate NaN
@@ -272,8 +305,12 @@ def sigmoid_pass(logits: torch.Tensor, *, sample: bool = False, softplus: bool =
         s = torch.rand(a.shape, generator=generator).lt_(h) if sample else None
         sums = h.sum(0) if column_sum else None
         total = float(torch.nn.functional.softplus(a.double()).sum())
-    return SigmoidPass(h.view_as(logits), s.view_as(logits) if s is not None else None,
-                       torch.tensor(total, dtype=torch.float64) if softplus else None, sums)
+    return SigmoidPass(
+        h.view_as(logits),
+        s.view_as(logits) if s is not None else None,
+        torch.tensor(total, dtype=torch.float64) if softplus else None,
+        sums,
+    )
 
 
 def bernoulli(probabilities: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

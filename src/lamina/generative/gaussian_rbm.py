@@ -1,4 +1,5 @@
 """The Gaussian-Bernoulli RBM: real-valued visible units, binary hidden units."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -48,8 +49,14 @@ class GaussianBernoulliRBM(RBM):
     family = "gaussian"
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 learn_std: bool = False, **options: Any) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        learn_std: bool = False,
+        **options: Any,
+    ) -> None:
         self.learn_std = learn_std
         super().__init__(n_visible, n_hidden, **options)
 
@@ -89,8 +96,9 @@ class GaussianBernoulliRBM(RBM):
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - h.W (v / sigma)``.
         Shape: ``(N, n_v), (N, n_h) -> (N,)``."""
-        return gaussian_energy(self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias,
-                               self.hidden_bias, self.std)
+        return gaussian_energy(
+            self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias, self.hidden_bias, self.std
+        )
 
     def check_visible(self, v: torch.Tensor) -> None:
         """Gaussian units take any finite value."""
@@ -119,8 +127,9 @@ class GaussianBernoulliRBM(RBM):
         if not self.learn_std:
             # in the variables u = v / sigma (sigma = 1 here) the surrogate is the Bernoulli one; the visible-bias
             # gradient <u>_model - <u>_data equals the Gaussian one, d F / d b = -(v - b)
-            return cd_surrogate(stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta,
-                                weight_decay=self.weight_decay) + self._quadratic_gap(stats)
+            return cd_surrogate(
+                stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta, weight_decay=self.weight_decay
+            ) + self._quadratic_gap(stats)
         loss = self.free_energy(stats.v_data).mean() - self.free_energy(stats.v_model).mean()
         if delta is not None:
             logits = torch.addmm(self.hidden_bias, stats.v_data / self.std, self.weight.t())

@@ -13,6 +13,7 @@ A method is a registered :class:`LayerwisePretrainSpec` (``[pretrain] method = "
 :class:`GreedyLayer` for a layer of ``n_visible`` inputs and ``n_hidden`` units; this module trains and copies
 them, and checkpoints between layers so that a killed run resumes at the layer it was on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -34,12 +35,26 @@ from lamina.train.pretrain import PretrainSpec
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 
-__all__ = ["GreedyLayer", "LayerwisePretrainSpec", "PretrainedLayer", "dense_layers", "activation_name",
-           "pretrain_layerwise"]
+__all__ = [
+    "GreedyLayer",
+    "LayerwisePretrainSpec",
+    "PretrainedLayer",
+    "dense_layers",
+    "activation_name",
+    "pretrain_layerwise",
+]
 
-_ACTIVATION_NAMES = {nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.ReLU: "relu", nn.Identity: "identity",
-                     nn.LeakyReLU: "leaky_relu", nn.ELU: "elu", nn.SELU: "selu", nn.GELU: "gelu",
-                     nn.Softplus: "softplus"}
+_ACTIVATION_NAMES = {
+    nn.Sigmoid: "sigmoid",
+    nn.Tanh: "tanh",
+    nn.ReLU: "relu",
+    nn.Identity: "identity",
+    nn.LeakyReLU: "leaky_relu",
+    nn.ELU: "elu",
+    nn.SELU: "selu",
+    nn.GELU: "gelu",
+    nn.Softplus: "softplus",
+}
 
 
 class GreedyLayer(nn.Module):
@@ -97,8 +112,13 @@ class PretrainedLayer:
     def summary(self) -> dict[str, Any]:
         """Shape and final logged figures, for the run report."""
         final = self.history[-1] if self.history else {}
-        return {"layer": self.layer, "n_visible": self.module.weight.shape[1], "n_hidden": self.module.weight.shape[0],
-                "epochs": len(self.history), **{k: v for k, v in final.items() if k not in ("epoch", "time", "lr")}}
+        return {
+            "layer": self.layer,
+            "n_visible": self.module.weight.shape[1],
+            "n_hidden": self.module.weight.shape[0],
+            "epochs": len(self.history),
+            **{k: v for k, v in final.items() if k not in ("epoch", "time", "lr")},
+        }
 
 
 class LayerwisePretrainSpec(PretrainSpec):
@@ -158,8 +178,10 @@ class LayerwisePretrainSpec(PretrainSpec):
     def build_labelled_module(self, n_visible: int, n_labels: int, n_hidden: int, activation: str) -> GreedyLayer:
         """The greedy module of a top layer that learns its ``n_visible`` inputs jointly with ``n_labels`` one-hot
         label units, which follow the inputs (a DBN's top RBM). Default: refused, the method has no label units."""
-        raise ConfigError(f"pretrain.method: {self.type_name} cannot learn labels beside a layer's inputs; a labelled "
-                          "top layer is pretrained with method 'rbm'")
+        raise ConfigError(
+            f"pretrain.method: {self.type_name} cannot learn labels beside a layer's inputs; a labelled "
+            "top layer is pretrained with method 'rbm'"
+        )
 
     def prepare_module(self, module: GreedyLayer, inputs: torch.Tensor) -> None:
         """Called once the module is built, with its training inputs (e.g. to set an RBM's visible biases from
@@ -177,11 +199,13 @@ class LayerwisePretrainSpec(PretrainSpec):
         Default: the activations (an RBM method may draw binary samples from them instead)."""
         return activations
 
-    def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
-                 folder: Path | None = None) -> dict[str, Any]:
+    def pretrain(
+        self, model: nn.Module, data: Any, *, device: Any, seed: int | None, folder: Path | None = None
+    ) -> dict[str, Any]:
         """Run :func:`pretrain_layerwise` with these options; return a per-layer summary."""
-        layers = pretrain_layerwise(model, data, self, device=device,
-                                    seed=self.seed if self.seed is not None else seed, folder=folder)
+        layers = pretrain_layerwise(
+            model, data, self, device=device, seed=self.seed if self.seed is not None else seed, folder=folder
+        )
         return {"method": self.type_name, "layers": [p.summary() for p in layers]}
 
 
@@ -198,7 +222,7 @@ def _forward_in_batches(module: nn.Module, x: torch.Tensor, batch_size: int = 40
     was = module.training
     module.eval()
     try:
-        return torch.cat([module(x[i: i + batch_size]) for i in range(0, len(x), batch_size)])
+        return torch.cat([module(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
     finally:
         module.train(was)
 
@@ -212,17 +236,27 @@ def _resolve_methods(method: Any, count: int) -> list[LayerwisePretrainSpec]:
 
     if isinstance(method, (list, tuple)):
         if len(method) != count:
-            raise ConfigError(f"pretrain: {len(method)} methods given for {count} layers to pretrain; give one per "
-                              "layer, or a single method for all of them")
+            raise ConfigError(
+                f"pretrain: {len(method)} methods given for {count} layers to pretrain; give one per "
+                "layer, or a single method for all of them"
+            )
         return [_one(m, f"pretrain[{i}]") for i, m in enumerate(method)]
     spec = _one(method, "pretrain")
     return [spec] * count
 
 
-def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpec | str | dict | list, *,
-                       device: Any = "auto", seed: int | None = 0, folder: str | Path | None = None,
-                       callbacks: list | None = None, include_last: bool = False,
-                       labels: torch.Tensor | None = None) -> list[PretrainedLayer]:
+def pretrain_layerwise(
+    model: nn.Module,
+    data: Any,
+    method: LayerwisePretrainSpec | str | dict | list,
+    *,
+    device: Any = "auto",
+    seed: int | None = 0,
+    folder: str | Path | None = None,
+    callbacks: list | None = None,
+    include_last: bool = False,
+    labels: torch.Tensor | None = None,
+) -> list[PretrainedLayer]:
     """Pretrain every hidden dense layer of a stack in turn, copying each greedy module's weights into it.
 
     Args:
@@ -261,15 +295,17 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
     target_names = {name for name, _, _ in targets}
     h = _inputs(data).to(device)
     if labels is not None and (labels.dim() != 2 or len(labels) != len(h)):
-        raise ShapeError(f"labels must be one-hot rows, one per example: shape ({len(h)}, K), got "
-                         f"{tuple(labels.shape)}")
+        raise ShapeError(
+            f"labels must be one-hot rows, one per example: shape ({len(h)}, K), got {tuple(labels.shape)}"
+        )
     results, index = [], 0
     for name, child in model.named_children():
         if name in target_names:
             linear = child[0] if isinstance(child, nn.Sequential) else child
             if h.dim() != 2 or h.shape[1] != linear.in_features:
-                raise ShapeError(f"layer {name!r} expects {linear.in_features} inputs, the layers below give "
-                                 f"{tuple(h.shape[1:])}")
+                raise ShapeError(
+                    f"layer {name!r} expects {linear.in_features} inputs, the layers below give {tuple(h.shape[1:])}"
+                )
             if index >= done:
                 layer_spec = specs[index].for_layer(index)
                 activation = activation_name(child[1] if isinstance(child, nn.Sequential) else None)
@@ -277,15 +313,25 @@ def pretrain_layerwise(model: nn.Module, data: Any, method: LayerwisePretrainSpe
                 joint = labels is not None and index == len(targets) - 1
                 inputs = torch.cat([h, labels.to(h)], 1) if joint else h
                 with seeded(layer_seed):
-                    greedy = (layer_spec.build_labelled_module(linear.in_features, labels.shape[1],
-                                                               linear.out_features, activation) if joint else
-                              layer_spec.build_module(linear.in_features, linear.out_features, activation))
+                    greedy = (
+                        layer_spec.build_labelled_module(
+                            linear.in_features, labels.shape[1], linear.out_features, activation
+                        )
+                        if joint
+                        else layer_spec.build_module(linear.in_features, linear.out_features, activation)
+                    )
                 greedy = greedy.to(device)
                 layer_spec.prepare_module(greedy, inputs)
-                trainer = Trainer(greedy, optimizer=layer_spec.optimizer, schedule=layer_spec.schedule,
-                                  epochs=layer_spec.epochs, batch_size=layer_spec.batch_size, device=device,
-                                  seed=layer_seed,
-                                  callbacks=[*layer_spec.layer_callbacks(greedy, inputs, index), *(callbacks or [])])
+                trainer = Trainer(
+                    greedy,
+                    optimizer=layer_spec.optimizer,
+                    schedule=layer_spec.schedule,
+                    epochs=layer_spec.epochs,
+                    batch_size=layer_spec.batch_size,
+                    device=device,
+                    seed=layer_seed,
+                    callbacks=[*layer_spec.layer_callbacks(greedy, inputs, index), *(callbacks or [])],
+                )
                 history = trainer.fit(ArrayDataset(inputs))
                 with torch.no_grad():  # a labelled module's label weights have no place in the layer
                     linear.weight.copy_(greedy.weight[:, : linear.in_features].to(linear.weight.device))

@@ -11,6 +11,7 @@ A layer with the identity activation computes ``E[h | v] = c + W v``, so the RBM
 the code layer as they are. CD-1 follows their ``rbmhidlinear.m``: the positive statistics use the hidden means,
 the chain samples ``h`` with Gaussian noise, and the reconstruction is the visible probabilities.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
@@ -46,10 +47,16 @@ class LinearHiddenRBM(GreedyLayer):
     """
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
-                 init_std: Annotated[float, Bounds(gt=0)] = 0.1,  # the paper's code
-                 device: Any = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
+        init_std: Annotated[float, Bounds(gt=0)] = 0.1,  # the paper's code
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
         self.n_visible, self.n_hidden = n_visible, n_hidden
@@ -90,9 +97,11 @@ class LinearHiddenRBM(GreedyLayer):
         """Refuse inputs outside ``[0, 1]``: the visible units are Bernoulli."""
         lo, hi = (float(t) for t in torch.aminmax(x.detach()))
         if not (lo >= 0 and hi <= 1):
-            raise DataError(f"LinearHiddenRBM: visible data must be probabilities in [0, 1]; got values in "
-                            f"[{lo:.4g}, {hi:.4g}] (its visible units are Bernoulli, like the logistic layer below "
-                            "a deep autoencoder's code)")
+            raise DataError(
+                f"LinearHiddenRBM: visible data must be probabilities in [0, 1]; got values in "
+                f"[{lo:.4g}, {hi:.4g}] (its visible units are Bernoulli, like the logistic layer below "
+                "a deep autoencoder's code)"
+            )
 
     def training_loss(self, batch: Any) -> torch.Tensor:
         """The CD-1 surrogate ``mean F(v) - mean F(v')`` (``v'`` detached) plus weight decay: its gradient is
@@ -119,14 +128,25 @@ class LinearHiddenRBM(GreedyLayer):
 
 
 # Hinton & Salakhutdinov's code (2006) for the linear code layer, beside the constructor's defaults
-LINEAR_RBM_PRESETS: dict[str, dict[str, Any]] = {"hinton_salakhutdinov_2006": {
-    "weight_decay": 0.0002, "batch_size": 100, "optimizer": {"type": "sgd", "lr": 0.001, "momentum": 0.5},
-    "final_momentum": 0.9, "momentum_switch_epoch": 5}}
+LINEAR_RBM_PRESETS: dict[str, dict[str, Any]] = {
+    "hinton_salakhutdinov_2006": {
+        "weight_decay": 0.0002,
+        "batch_size": 100,
+        "optimizer": {"type": "sgd", "lr": 0.001, "momentum": 0.5},
+        "final_momentum": 0.9,
+        "momentum_switch_epoch": 5,
+    }
+}
 
 
 @register("pretrain", "linear_rbm")
-class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,  # type: ignore[misc]
-                                      exclude=("n_visible", "n_hidden", "device", "dtype"))):
+class LinearRBMPretrainSpec(
+    spec_base(  # type: ignore[misc]
+        LinearHiddenRBM,
+        LayerwisePretrainSpec,
+        exclude=("n_visible", "n_hidden", "device", "dtype"),
+    )
+):
     """An RBM with linear hidden units under each linear (``identity``) layer: the code layer of a deep
     autoencoder, as in Hinton & Salakhutdinov (2006). Use it per layer: ``method = ["rbm", "rbm", "linear_rbm"]``.
 
@@ -142,8 +162,10 @@ class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,  #
     """
 
     compatible_activations: ClassVar[tuple[str, ...]] = ("identity",)
-    why_incompatible: ClassVar[str] = ("its hidden units are linear, E[h | v] = c + W v, so only a layer without "
-                                       "an activation computes what it learned; use \"rbm\" under sigmoid layers.")
+    why_incompatible: ClassVar[str] = (
+        "its hidden units are linear, E[h | v] = c + W v, so only a layer without "
+        'an activation computes what it learned; use "rbm" under sigmoid layers.'
+    )
 
     presets: ClassVar[dict[str, dict[str, Any]]] = LINEAR_RBM_PRESETS
 
@@ -166,5 +188,6 @@ class LinearRBMPretrainSpec(spec_base(LinearHiddenRBM, LayerwisePretrainSpec,  #
 
     def layer_callbacks(self, module: GreedyLayer, inputs: torch.Tensor, index: int) -> list:
         """The momentum switch of the paper's code, where enabled."""
-        return [] if self.final_momentum is None else [MomentumSchedule(self.final_momentum,
-                                                                         self.momentum_switch_epoch)]
+        return (
+            [] if self.final_momentum is None else [MomentumSchedule(self.final_momentum, self.momentum_switch_epoch)]
+        )

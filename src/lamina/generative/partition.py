@@ -10,6 +10,7 @@
 So :func:`exact_log_partition` enumerates only the smaller (for Gaussian RBMs: the hidden) layer: ``2^25`` states
 take about a minute on two CPU cores; beyond that use :func:`~lamina.generative.ais_log_partition`.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,13 +35,15 @@ def binary_states(start: int, count: int, n: int, *, device=None, dtype=torch.fl
 
 def _logsumexp_over_states(n: int, score, *, device, dtype, chunk: int) -> torch.Tensor:
     """``logsumexp`` of ``score(states)`` over all ``2^n`` binary states, in chunks of ``chunk`` states."""
-    partial = [torch.logsumexp(score(binary_states(s, min(chunk, 2 ** n - s), n, device=device, dtype=dtype)), 0)
-               for s in range(0, 2 ** n, chunk)]
+    partial = [
+        torch.logsumexp(score(binary_states(s, min(chunk, 2**n - s), n, device=device, dtype=dtype)), 0)
+        for s in range(0, 2**n, chunk)
+    ]
     return torch.logsumexp(torch.stack(partial), 0)
 
 
 @torch.no_grad()
-def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int = 2 ** 14) -> torch.Tensor:
+def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int = 2**14) -> torch.Tensor:
     """``log Z`` of a Bernoulli or Gaussian-Bernoulli RBM, exactly, by enumerating its smaller layer (its hidden
     layer for a Gaussian RBM) in log space.
 
@@ -59,8 +62,9 @@ def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int =
     if family not in ("bernoulli", "gaussian"):
         raise ValueError(f"exact_log_partition needs a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}")
     if getattr(rbm, "softmax_units", 0):
-        raise ValueError(f"exact_log_partition does not handle an RBM with a softmax label group "
-                         f"(softmax_units={rbm.softmax_units})")
+        raise ValueError(
+            f"exact_log_partition does not handle an RBM with a softmax label group (softmax_units={rbm.softmax_units})"
+        )
     w = rbm.weight.detach().to(dtype)
     b, c = rbm.visible_bias.detach().to(dtype), rbm.hidden_bias.detach().to(dtype)
     n_h, n_v = w.shape
@@ -68,8 +72,10 @@ def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int =
     n = n_h if sum_visible else n_v
     if n > MAX_ENUMERATED_UNITS:
         layer = "hidden" if sum_visible else "visible"
-        raise ValueError(f"exact_log_partition enumerates the 2^{n} states of the {layer} layer; at most "
-                         f"2^{MAX_ENUMERATED_UNITS} are feasible. Use ais_log_partition for this RBM")
+        raise ValueError(
+            f"exact_log_partition enumerates the 2^{n} states of the {layer} layer; at most "
+            f"2^{MAX_ENUMERATED_UNITS} are feasible. Use ais_log_partition for this RBM"
+        )
     if family == "gaussian":
         std = rbm.std.detach().to(dtype)
 
@@ -80,10 +86,12 @@ def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int =
         constant = (torch.log(std) + 0.5 * math.log(2 * math.pi)).sum()
         return _logsumexp_over_states(n_h, _score, device=w.device, dtype=dtype, chunk=chunk) + constant
     if sum_visible:
-        return _logsumexp_over_states(n_h, lambda h: h @ c + F.softplus(torch.addmm(b, h, w)).sum(-1),
-                                      device=w.device, dtype=dtype, chunk=chunk)
-    return _logsumexp_over_states(n_v, lambda v: v @ b + F.softplus(torch.addmm(c, v, w.t())).sum(-1),
-                                  device=w.device, dtype=dtype, chunk=chunk)
+        return _logsumexp_over_states(
+            n_h, lambda h: h @ c + F.softplus(torch.addmm(b, h, w)).sum(-1), device=w.device, dtype=dtype, chunk=chunk
+        )
+    return _logsumexp_over_states(
+        n_v, lambda v: v @ b + F.softplus(torch.addmm(c, v, w.t())).sum(-1), device=w.device, dtype=dtype, chunk=chunk
+    )
 
 
 @torch.no_grad()
@@ -100,8 +108,9 @@ def log_likelihood(rbm, v: torch.Tensor, log_z: torch.Tensor | float) -> torch.T
 
 
 @torch.no_grad()
-def pseudo_log_likelihood(rbm, v: torch.Tensor, *, exact: bool = False,
-                          generator: torch.Generator | None = None) -> torch.Tensor:
+def pseudo_log_likelihood(
+    rbm, v: torch.Tensor, *, exact: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """The pseudo-log-likelihood ``sum_i log p(v_i | v_-i)`` of a Bernoulli RBM (Besag, 1975), per example.
 
     ``p(v_i | v_-i) = sigmoid(F(v with i flipped) - F(v))``. ``exact`` sums all ``n_v`` terms; otherwise one unit

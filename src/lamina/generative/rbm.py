@@ -5,6 +5,7 @@ The classes hold parameters, persistent chains and running statistics; the math 
 ``training_loss(batch)`` whose gradient is the CD-k / PCD update, so the ordinary :class:`~lamina.Trainer` (any
 torch optimizer, momentum, learning-rate schedules, AMP, DDP) trains an RBM like any other model.
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -57,15 +58,23 @@ class RBM(GreedyLayer):
     softmax_units = 0
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 k: Annotated[int, Bounds(ge=1)] = 1, persistent_chains: Annotated[int, Bounds(ge=0)] = 0,
-                 reconstruction: Annotated[str, Choices(*_RECONSTRUCTIONS)] = "probabilities",
-                 weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
-                 sparsity_target: Annotated[float | None, Bounds(gt=0, lt=1)] = None,
-                 sparsity_cost: Annotated[float, Bounds(ge=0)] = 0.1,
-                 sparsity_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.95,
-                 init_std: Annotated[float, Bounds(gt=0)] = 0.01,  # Hinton (2010), sec. 8
-                 generator: torch.Generator | None = None, device: Any = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        k: Annotated[int, Bounds(ge=1)] = 1,
+        persistent_chains: Annotated[int, Bounds(ge=0)] = 0,
+        reconstruction: Annotated[str, Choices(*_RECONSTRUCTIONS)] = "probabilities",
+        weight_decay: Annotated[float, Bounds(ge=0)] = 0.0,
+        sparsity_target: Annotated[float | None, Bounds(gt=0, lt=1)] = None,
+        sparsity_cost: Annotated[float, Bounds(ge=0)] = 0.1,
+        sparsity_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.95,
+        init_std: Annotated[float, Bounds(gt=0)] = 0.01,  # Hinton (2010), sec. 8
+        generator: torch.Generator | None = None,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         factory = {"device": device, "dtype": dtype}
         self.n_visible, self.n_hidden, self.k = n_visible, n_hidden, k
@@ -76,8 +85,9 @@ class RBM(GreedyLayer):
         self.weight = nn.Parameter(torch.empty(n_hidden, n_visible, **factory))
         self.hidden_bias = nn.Parameter(torch.empty(n_hidden, **factory))
         self.visible_bias = nn.Parameter(torch.empty(n_visible, **factory))
-        self.register_buffer("persistent_chain", torch.empty(persistent_chains, n_visible, **factory)
-                             if persistent_chains else None)
+        self.register_buffer(
+            "persistent_chain", torch.empty(persistent_chains, n_visible, **factory) if persistent_chains else None
+        )
         self.register_buffer("hidden_activity", torch.empty(n_hidden, **factory) if sparsity_target else None)
         self._init_visible_parameters(factory)
         self.reset_parameters()
@@ -162,16 +172,20 @@ class RBM(GreedyLayer):
 
     def _generator(self, device: torch.device) -> torch.Generator | None:
         if self.generator is not None and self.generator.device.type != device.type:
-            raise ValueError(f"the RBM's generator is on {self.generator.device} but its weights are on {device}; "
-                             "give a torch.Generator on the weights' device")
+            raise ValueError(
+                f"the RBM's generator is on {self.generator.device} but its weights are on {device}; "
+                "give a torch.Generator on the weights' device"
+            )
         return self.generator
 
     def _rows(self, v: torch.Tensor) -> torch.Tensor:
         """``v`` as ``(N, n_visible)`` rows (images are flattened), in the weights' dtype."""
         if v.dim() >= 2 and v.shape[1:].numel() == self.n_visible:
             return v.reshape(len(v), self.n_visible).to(self.weight.dtype)
-        raise DataError(f"{type(self).__name__} with {self.n_visible} visible units got inputs of shape "
-                        f"{tuple(v.shape)}; expected (N, {self.n_visible}) or images of {self.n_visible} pixels")
+        raise DataError(
+            f"{type(self).__name__} with {self.n_visible} visible units got inputs of shape "
+            f"{tuple(v.shape)}; expected (N, {self.n_visible}) or images of {self.n_visible} pixels"
+        )
 
     def hidden_probabilities(self, v: torch.Tensor) -> torch.Tensor:
         """``p(h = 1 | v)``. Shape: ``(N, n_v) -> (N, n_h)``."""
@@ -200,8 +214,15 @@ class RBM(GreedyLayer):
         return v
 
     @torch.no_grad()
-    def sample(self, n: int, steps: int = 1000, *, generator: torch.Generator | None = None,
-               init: torch.Tensor | None = None, mean: bool = True) -> torch.Tensor:
+    def sample(
+        self,
+        n: int,
+        steps: int = 1000,
+        *,
+        generator: torch.Generator | None = None,
+        init: torch.Tensor | None = None,
+        mean: bool = True,
+    ) -> torch.Tensor:
         """``n`` fantasies: Gibbs chains started from ``init`` (default: the model with ``W = 0``) run for
         ``steps`` steps. Returns the last visible means ``E[v | h]`` (``mean=True``, what papers show) or samples."""
         generator = generator if generator is not None else self._generator(self.weight.device)
@@ -212,8 +233,9 @@ class RBM(GreedyLayer):
         return self.visible_mean(h) if mean else self.sample_visible(h, generator)
 
     @torch.no_grad()
-    def reconstruct(self, v: torch.Tensor, *, sample_hidden: bool = False,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+    def reconstruct(
+        self, v: torch.Tensor, *, sample_hidden: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """``E[v | h]`` with ``h = p(h | v)`` (mean field) or ``h ~ p(h | v)`` (``sample_hidden``)."""
         h = self.sample_hidden(v, generator) if sample_hidden else self.hidden_probabilities(v)
         return self.visible_mean(h)
@@ -223,10 +245,18 @@ class RBM(GreedyLayer):
     def cd_statistics(self, v: torch.Tensor, *, generator: torch.Generator | None = None) -> CDStatistics:
         """The data and model statistics of one CD-k / PCD update on the batch ``v`` (see :func:`cd_statistics`)."""
         generator = generator if generator is not None else self._generator(self.weight.device)
-        return cd_statistics(v, self.weight, self.visible_bias.detach(), self.hidden_bias.detach(), k=self.k,
-                             std=None if self._std() is None else self._std().detach(), start=self.persistent_chain,
-                             mean_field=self.reconstruction == "probabilities", softmax_units=self.softmax_units,
-                             generator=generator)
+        return cd_statistics(
+            v,
+            self.weight,
+            self.visible_bias.detach(),
+            self.hidden_bias.detach(),
+            k=self.k,
+            std=None if self._std() is None else self._std().detach(),
+            start=self.persistent_chain,
+            mean_field=self.reconstruction == "probabilities",
+            softmax_units=self.softmax_units,
+            generator=generator,
+        )
 
     def _update_buffers(self, stats: CDStatistics) -> torch.Tensor | None:
         """Advance the persistent chains and the running hidden activity; return the sparsity term's delta."""
@@ -235,8 +265,9 @@ class RBM(GreedyLayer):
         if self.hidden_activity is None:
             return None
         with torch.no_grad():
-            self.hidden_activity.mul_(self.sparsity_decay).add_(stats.h_data.mean(0).to(self.hidden_activity.dtype),
-                                                                alpha=1 - self.sparsity_decay)
+            self.hidden_activity.mul_(self.sparsity_decay).add_(
+                stats.h_data.mean(0).to(self.hidden_activity.dtype), alpha=1 - self.sparsity_decay
+            )
         return sparsity_delta(self.hidden_activity, self.sparsity_target, self.sparsity_cost)
 
     def training_loss(self, batch: Any) -> torch.Tensor:
@@ -248,15 +279,19 @@ class RBM(GreedyLayer):
         self._check_batch(v)
         stats = self.cd_statistics(v)
         delta = self._update_buffers(stats) if self.training else None
-        return cd_surrogate(stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta,
-                            weight_decay=self.weight_decay)
+        return cd_surrogate(
+            stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta, weight_decay=self.weight_decay
+        )
 
     @torch.no_grad()
     def validation_metrics(self, batch: Any) -> dict[str, torch.Tensor]:
         """Per-example means for monitoring: ``recon_error`` (squared error of the mean-field reconstruction,
         summed over visible units) and ``free_energy``."""
         v = self._rows(batch[0] if isinstance(batch, (tuple, list)) else batch)
-        return {"recon_error": (v - self.reconstruct(v)).pow(2).sum(-1).mean(), "free_energy": self.free_energy(v).mean()}
+        return {
+            "recon_error": (v - self.reconstruct(v)).pow(2).sum(-1).mean(),
+            "free_energy": self.free_energy(v).mean(),
+        }
 
     def extra_repr(self) -> str:
         chains = f", persistent_chains={len(self.persistent_chain)}" if self.persistent_chain is not None else ""
@@ -298,19 +333,27 @@ class BernoulliRBM(RBM):
     family = "bernoulli"
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 softmax_units: Annotated[int, Bounds(ge=0)] = 0, **options: Any) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        softmax_units: Annotated[int, Bounds(ge=0)] = 0,
+        **options: Any,
+    ) -> None:
         if softmax_units >= n_visible:
-            raise ValueError(f"Invalid {type(self).__name__}: softmax_units: must be < n_visible ({n_visible}), got "
-                             f"{softmax_units}")
+            raise ValueError(
+                f"Invalid {type(self).__name__}: softmax_units: must be < n_visible ({n_visible}), got {softmax_units}"
+            )
         self.softmax_units = softmax_units
         super().__init__(n_visible, n_hidden, **options)
 
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         """``p(v = 1 | h) = sigmoid(b + h W)`` (a softmax over the label group, if any).
         Shape: ``(N, n_h) -> (N, n_v)``."""
-        return bernoulli_visible_mean(visible_logits(h.to(self.weight.dtype), self.weight, self.visible_bias),
-                                      self.softmax_units)
+        return bernoulli_visible_mean(
+            visible_logits(h.to(self.weight.dtype), self.weight, self.visible_bias), self.softmax_units
+        )
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Binary visible states drawn from ``p(v | h)`` (one-hot in the label group, if any).
@@ -323,8 +366,9 @@ class BernoulliRBM(RBM):
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """``E(v, h) = -b.v - c.h - h.W v``. Shape: ``(N, n_v), (N, n_h) -> (N,)``."""
-        return bernoulli_energy(self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias,
-                                self.hidden_bias)
+        return bernoulli_energy(
+            self._rows(v), h.to(self.weight.dtype), self.weight, self.visible_bias, self.hidden_bias
+        )
 
     def check_visible(self, v: torch.Tensor, *, binary: bool = False) -> None:
         """Bernoulli units model values in ``[0, 1]`` (``binary``: exactly 0 or 1, as a likelihood needs)."""
@@ -335,9 +379,11 @@ class BernoulliRBM(RBM):
         if bad:
             what = "binary (0 or 1)" if binary else "binary (0 or 1) or probabilities in [0, 1]"
             got = "NaN values" if lo != lo or hi != hi else f"values in [{lo:.4g}, {hi:.4g}]"
-            raise DataError(f"{type(self).__name__}: visible data must be {what}; got {got}. Binarize it "
-                            "([data] scale = \"binarize\", or (x > 0.5).float()) or, for real-valued data, use "
-                            "GaussianBernoulliRBM (method = \"gaussian_rbm\").")
+            raise DataError(
+                f"{type(self).__name__}: visible data must be {what}; got {got}. Binarize it "
+                '([data] scale = "binarize", or (x > 0.5).float()) or, for real-valued data, use '
+                'GaussianBernoulliRBM (method = "gaussian_rbm").'
+            )
 
     def init_visible_bias(self, data: torch.Tensor, *, eps: float = 1e-3) -> None:
         """Set ``b_i = log(p_i / (1 - p_i))`` with ``p_i`` the fraction of examples where unit ``i`` is on, clipped

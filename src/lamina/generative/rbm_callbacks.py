@@ -1,5 +1,6 @@
 """Callbacks for training RBMs with the ordinary trainer: monitoring (reconstruction error, pseudo-likelihood, AIS
 log-likelihood, logged like any metric) and Hinton's momentum schedule."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,18 @@ class RBMMonitor(Callback):
         prefix: prepended to the logged names (e.g. ``"val_"``).
     """
 
-    def __init__(self, data: torch.Tensor, *, every: int = 1, ais_every: int = 0, ais_runs: int = 100,
-                 ais_betas: int = 10000, seed: int = 0, prefix: str = "", batch_size: int = 4096) -> None:
+    def __init__(
+        self,
+        data: torch.Tensor,
+        *,
+        every: int = 1,
+        ais_every: int = 0,
+        ais_runs: int = 100,
+        ais_betas: int = 10000,
+        seed: int = 0,
+        prefix: str = "",
+        batch_size: int = 4096,
+    ) -> None:
         if every < 1 or ais_every < 0:
             raise ValueError(f"`every` must be >= 1 and `ais_every` >= 0, got {every!r} and {ais_every!r}")
         self.data, self.every, self.ais_every = data, every, ais_every
@@ -52,7 +63,7 @@ class RBMMonitor(Callback):
         try:
             data = self.data.to(device)
             for i in range(0, len(data), self.batch_size):
-                v = rbm._rows(data[i: i + self.batch_size])
+                v = rbm._rows(data[i : i + self.batch_size])
                 parts = {"recon_error": (v - rbm.reconstruct(v)).pow(2).sum(-1), "free_energy": rbm.free_energy(v)}
                 if rbm.family == "bernoulli":
                     parts["pseudo_log_likelihood"] = pseudo_log_likelihood(rbm, v, generator=generator)

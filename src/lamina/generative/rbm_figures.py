@@ -1,4 +1,5 @@
 """Figures of RBMs and DBNs for the run report: first-layer filters, samples and reconstructions as image grids."""
+
 from __future__ import annotations
 
 import math
@@ -28,7 +29,7 @@ def image_grid(images: np.ndarray, columns: int, *, pad: float = np.nan) -> np.n
     grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), pad, dtype=np.float64)
     for i in range(n):
         r, c = divmod(i, columns)
-        grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = images[i]
+        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[i]
     return grid
 
 
@@ -43,36 +44,64 @@ def _figure(grid: np.ndarray, title: str, label: str, *, cmap: str, vmin: float,
     return save_figure(fig, Path(path))
 
 
-def plot_filters(weight: torch.Tensor, shape: tuple[int, int], path: str | Path, *, n: int = 100,
-                 title: str = "first-layer filters") -> Path:
+def plot_filters(
+    weight: torch.Tensor, shape: tuple[int, int], path: str | Path, *, n: int = 100, title: str = "first-layer filters"
+) -> Path:
     """The incoming weights of the first ``n`` hidden units, each as an image, on one symmetric color scale."""
     w = weight.detach().float().cpu()[:n].reshape(-1, *shape).numpy()
     limit = float(np.abs(w).max()) or 1.0
     columns = math.ceil(math.sqrt(len(w)))
-    return _figure(image_grid(w, columns), f"{title}\n({len(w)} hidden units, one per tile)", "weight",
-                   cmap="RdBu_r", vmin=-limit, vmax=limit, path=Path(path))
+    return _figure(
+        image_grid(w, columns),
+        f"{title}\n({len(w)} hidden units, one per tile)",
+        "weight",
+        cmap="RdBu_r",
+        vmin=-limit,
+        vmax=limit,
+        path=Path(path),
+    )
 
 
-def plot_images(images: torch.Tensor, shape: tuple[int, int], path: str | Path, *, title: str,
-                label: str = "pixel value (probability of on)") -> Path:
+def plot_images(
+    images: torch.Tensor,
+    shape: tuple[int, int],
+    path: str | Path,
+    *,
+    title: str,
+    label: str = "pixel value (probability of on)",
+) -> Path:
     """Visible vectors (samples, fantasies) as a grid of images."""
     x = images.detach().float().cpu().reshape(-1, *shape).numpy()
     lo, hi = float(x.min()), float(x.max())
     columns = math.ceil(math.sqrt(len(x)))
-    return _figure(image_grid(x, columns), title, label, cmap="gray", vmin=min(lo, 0.0), vmax=max(hi, 1.0),
-                   path=Path(path))
+    return _figure(
+        image_grid(x, columns), title, label, cmap="gray", vmin=min(lo, 0.0), vmax=max(hi, 1.0), path=Path(path)
+    )
 
 
-def plot_reconstructions(data: torch.Tensor, reconstructions: torch.Tensor, shape: tuple[int, int], path: str | Path,
-                         *, title: str = "reconstructions") -> Path:
+def plot_reconstructions(
+    data: torch.Tensor,
+    reconstructions: torch.Tensor,
+    shape: tuple[int, int],
+    path: str | Path,
+    *,
+    title: str = "reconstructions",
+) -> Path:
     """Pairs of rows: examples above, their reconstructions below."""
     x = data.detach().float().cpu().reshape(-1, *shape)
     r = reconstructions.detach().float().cpu().reshape(-1, *shape)
     columns = min(10, len(x))
     rows = []
     for start in range(0, len(x), columns):
-        rows += [x[start: start + columns], r[start: start + columns]]
+        rows += [x[start : start + columns], r[start : start + columns]]
     stacked = torch.cat(rows).numpy()
     lo, hi = float(stacked.min()), float(stacked.max())
-    return _figure(image_grid(stacked, columns), f"{title}\n(odd rows: data, even rows: their reconstructions)",
-                   "pixel value", cmap="gray", vmin=min(lo, 0.0), vmax=max(hi, 1.0), path=Path(path))
+    return _figure(
+        image_grid(stacked, columns),
+        f"{title}\n(odd rows: data, even rows: their reconstructions)",
+        "pixel value",
+        cmap="gray",
+        vmin=min(lo, 0.0),
+        vmax=max(hi, 1.0),
+        path=Path(path),
+    )

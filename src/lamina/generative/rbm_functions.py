@@ -14,6 +14,7 @@ Summing out the binary hidden units gives the free energy ``F(v) = -log sum_h ex
 is used everywhere: ``sum_h prod_j exp(h_j a_j) = prod_j (1 + exp(a_j))``. Every sampler takes an explicit
 ``generator`` (``None``: torch's global generator).
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,9 +22,19 @@ import torch.nn.functional as F
 
 from lamina.generative import fused_kernels
 
-__all__ = ["hidden_logits", "visible_logits", "bernoulli_energy", "bernoulli_free_energy", "gaussian_energy",
-           "gaussian_free_energy", "sample_bernoulli", "sample_gaussian", "sample_softmax", "bernoulli_visible_mean",
-           "sample_bernoulli_visible"]
+__all__ = [
+    "hidden_logits",
+    "visible_logits",
+    "bernoulli_energy",
+    "bernoulli_free_energy",
+    "gaussian_energy",
+    "gaussian_free_energy",
+    "sample_bernoulli",
+    "sample_gaussian",
+    "sample_softmax",
+    "bernoulli_visible_mean",
+    "sample_bernoulli_visible",
+]
 
 
 def hidden_logits(v: torch.Tensor, weight: torch.Tensor, hidden_bias: torch.Tensor) -> torch.Tensor:
@@ -36,27 +47,36 @@ def visible_logits(h: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Te
     return torch.addmm(visible_bias, h, weight)
 
 
-def bernoulli_energy(v: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
-                     hidden_bias: torch.Tensor) -> torch.Tensor:
+def bernoulli_energy(
+    v: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor
+) -> torch.Tensor:
     """``E(v, h) = -b.v - c.h - h.W v`` of a Bernoulli RBM, one value per row. Shape: ``(N, n_v), (N, n_h) -> (N,)``."""
     return -(v @ visible_bias) - (h @ hidden_bias) - ((h @ weight) * v).sum(-1)
 
 
-def bernoulli_free_energy(v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
-                          hidden_bias: torch.Tensor) -> torch.Tensor:
+def bernoulli_free_energy(
+    v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor
+) -> torch.Tensor:
     """``F(v) = -b.v - sum_j softplus(c_j + W_j v)`` (Hinton, 2010, eq. 9). Shape: ``(N, n_v) -> (N,)``."""
     return -(v @ visible_bias) - F.softplus(hidden_logits(v, weight, hidden_bias)).sum(-1)
 
 
-def gaussian_energy(v: torch.Tensor, h: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
-                    hidden_bias: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+def gaussian_energy(
+    v: torch.Tensor,
+    h: torch.Tensor,
+    weight: torch.Tensor,
+    visible_bias: torch.Tensor,
+    hidden_bias: torch.Tensor,
+    std: torch.Tensor,
+) -> torch.Tensor:
     """``E(v, h) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - c.h - h.W (v / sigma)``. Shape: ``-> (N,)``."""
     quadratic = (((v - visible_bias) / std) ** 2).sum(-1) / 2
     return quadratic - (h @ hidden_bias) - ((h @ weight) * (v / std)).sum(-1)
 
 
-def gaussian_free_energy(v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor,
-                         hidden_bias: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+def gaussian_free_energy(
+    v: torch.Tensor, weight: torch.Tensor, visible_bias: torch.Tensor, hidden_bias: torch.Tensor, std: torch.Tensor
+) -> torch.Tensor:
     """``F(v) = sum_i (v_i - b_i)^2 / (2 sigma_i^2) - sum_j softplus(c_j + W_j (v / sigma))``. Shape: ``-> (N,)``."""
     quadratic = (((v - visible_bias) / std) ** 2).sum(-1) / 2
     return quadratic - F.softplus(hidden_logits(v / std, weight, hidden_bias)).sum(-1)
@@ -84,8 +104,9 @@ def sample_softmax(probabilities: torch.Tensor, generator: torch.Generator | Non
     """One-hot rows drawn from the categorical distributions in the rows of ``probabilities`` (a group of mutually
     exclusive units, e.g. a class label). Shape: ``(N, K) -> (N, K)``."""
     # inverse CDF with one uniform per row (cheaper than multinomial, and it takes a generator on any device)
-    u = torch.rand(probabilities.shape[0], 1, generator=generator, device=probabilities.device,
-                   dtype=probabilities.dtype)
+    u = torch.rand(
+        probabilities.shape[0], 1, generator=generator, device=probabilities.device, dtype=probabilities.dtype
+    )
     index = (probabilities.cumsum(-1) < u).sum(-1, keepdim=True).clamp_max(probabilities.shape[1] - 1)
     return torch.zeros_like(probabilities).scatter_(1, index, 1.0)
 
@@ -98,10 +119,12 @@ def bernoulli_visible_mean(logits: torch.Tensor, softmax_units: int = 0) -> torc
     return torch.cat([torch.sigmoid(logits[:, :-softmax_units]), torch.softmax(logits[:, -softmax_units:], -1)], 1)
 
 
-def sample_bernoulli_visible(mean: torch.Tensor, softmax_units: int = 0,
-                             generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_bernoulli_visible(
+    mean: torch.Tensor, softmax_units: int = 0, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Binary visible states from :func:`bernoulli_visible_mean`'s output (one-hot for the softmax group)."""
     if not softmax_units:
         return sample_bernoulli(mean, generator)
-    return torch.cat([sample_bernoulli(mean[:, :-softmax_units], generator),
-                      sample_softmax(mean[:, -softmax_units:], generator)], 1)
+    return torch.cat(
+        [sample_bernoulli(mean[:, :-softmax_units], generator), sample_softmax(mean[:, -softmax_units:], generator)], 1
+    )

@@ -8,6 +8,7 @@ constructor's keyword arguments, with the same names and defaults (``k``, ``pers
 0``...); ``preset = "hinton_salakhutdinov_2006"`` gives the settings of Hinton & Salakhutdinov's code (learning rate
 0.1, momentum 0.5 then 0.9 from epoch 5, weight cost 0.0002, CD-1, batch size 100).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,12 @@ __all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec", "HINTON_SALAKHUTDINOV_2
 
 # the settings of Hinton & Salakhutdinov's code (rbm.m, 2006) beside the constructor defaults they share (CD-1)
 HINTON_SALAKHUTDINOV_2006: dict[str, Any] = {
-    "weight_decay": 0.0002, "batch_size": 100, "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5},
-    "final_momentum": 0.9, "momentum_switch_epoch": 5}
+    "weight_decay": 0.0002,
+    "batch_size": 100,
+    "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.5},
+    "final_momentum": 0.9,
+    "momentum_switch_epoch": 5,
+}
 
 RBM_PRESETS = {"hinton_salakhutdinov_2006": HINTON_SALAKHUTDINOV_2006}
 
@@ -38,8 +43,7 @@ _BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "generator", "device", "dtype")
 
 
 @register("pretrain", "rbm")
-class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
-                                exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
+class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec, exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
     """Stacked Bernoulli RBMs, one per hidden sigmoid layer.
 
     Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
@@ -61,14 +65,17 @@ class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
     """
 
     compatible_activations: ClassVar[tuple[str, ...]] = ("sigmoid",)
-    why_incompatible: ClassVar[str] = ("an RBM's hidden units are binary, with p(h = 1 | v) = sigmoid(W v + c), so "
-                                       "only a sigmoid layer computes what the RBM learned (rectified units would "
-                                       "need noisy-ReLU RBMs, Nair & Hinton 2010, which lamina does not provide).")
+    why_incompatible: ClassVar[str] = (
+        "an RBM's hidden units are binary, with p(h = 1 | v) = sigmoid(W v + c), so "
+        "only a sigmoid layer computes what the RBM learned (rectified units would "
+        "need noisy-ReLU RBMs, Nair & Hinton 2010, which lamina does not provide)."
+    )
     visible_units: ClassVar[str] = "bernoulli"
 
     renamed_keys: ClassVar[dict[str, str]] = {
         "cd_k": "'k' (BernoulliRBM's name)",
-        "persistent": "'persistent_chains', the number of persistent chains (e.g. the batch size; 0: plain CD-k)"}
+        "persistent": "'persistent_chains', the number of persistent chains (e.g. the batch size; 0: plain CD-k)",
+    }
     presets: ClassVar[dict[str, dict[str, Any]]] = RBM_PRESETS
 
     preset: choice(*RBM_PRESETS) | None = None
@@ -102,8 +109,14 @@ class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
         :class:`~lamina.generative.MomentumSchedule`, where enabled."""
         callbacks: list = []
         if self.monitor_examples:
-            callbacks.append(RBMMonitor(inputs[: self.monitor_examples], ais_every=self.ais_every,
-                                        ais_runs=self.ais_runs, ais_betas=self.ais_betas))
+            callbacks.append(
+                RBMMonitor(
+                    inputs[: self.monitor_examples],
+                    ais_every=self.ais_every,
+                    ais_runs=self.ais_runs,
+                    ais_betas=self.ais_betas,
+                )
+            )
         if self.final_momentum is not None:
             callbacks.append(MomentumSchedule(self.final_momentum, self.momentum_switch_epoch))
         return callbacks
@@ -116,12 +129,14 @@ class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec,
         u = torch.rand(activations.shape, generator=generator, device=activations.device, dtype=activations.dtype)
         return (u < activations).to(activations.dtype)
 
-    def pretrain(self, model: torch.nn.Module, data: Any, *, device: Any, seed: int | None,
-                 folder: Path | None = None) -> dict[str, Any]:
+    def pretrain(
+        self, model: torch.nn.Module, data: Any, *, device: Any, seed: int | None, folder: Path | None = None
+    ) -> dict[str, Any]:
         """Run :func:`pretrain_layerwise` with these options; return a per-layer summary, with the paths of the
         stack's figures when ``plots`` and a ``folder`` are given."""
-        records = pretrain_layerwise(model, data, self, device=device,
-                                     seed=self.seed if self.seed is not None else seed, folder=folder)
+        records = pretrain_layerwise(
+            model, data, self, device=device, seed=self.seed if self.seed is not None else seed, folder=folder
+        )
         summary = {"method": self.type_name, "layers": [p.summary() for p in records]}
         if self.plots and folder is not None and records:
             summary["figures"] = [str(p) for p in write_stack_figures(records, data, Path(folder).parent / "plots")]
@@ -170,8 +185,15 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
         return BernoulliRBM(n_visible, n_hidden, **options)
 
 
-def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path, *, n_samples: int = 64,
-                        gibbs_steps: int = 1000, seed: int = 0) -> list[Path]:
+def write_stack_figures(
+    records: list[PretrainedLayer],
+    data: Any,
+    folder: Path,
+    *,
+    n_samples: int = 64,
+    gibbs_steps: int = 1000,
+    seed: int = 0,
+) -> list[Path]:
     """First-layer filters, first-layer reconstructions, and samples of the stack as a deep belief net (Gibbs in
     the top RBM, then one down pass), when the inputs are images (or square vectors)."""
     from lamina.generative.rbm_figures import image_shape_of, plot_filters, plot_images, plot_reconstructions
@@ -185,13 +207,25 @@ def write_stack_figures(records: list[PretrainedLayer], data: Any, folder: Path,
     generator = torch.Generator(device).manual_seed(seed)
     paths = [plot_filters(first.weight, shape, folder / "rbm_filters.png")]
     examples = first._rows(x[:20].to(device))
-    paths.append(plot_reconstructions(examples, first.reconstruct(examples), shape,
-                                      folder / "rbm_reconstructions.png", title="first RBM's reconstructions"))
+    paths.append(
+        plot_reconstructions(
+            examples,
+            first.reconstruct(examples),
+            shape,
+            folder / "rbm_reconstructions.png",
+            title="first RBM's reconstructions",
+        )
+    )
     rbms = [r.module for r in records]
     if all(isinstance(r, RBM) for r in rbms) and all(a.n_hidden == b.n_visible for a, b in zip(rbms, rbms[1:])):
         top = rbms[-1].sample(n_samples, gibbs_steps, generator=generator, mean=False)
         samples = down_pass(rbms[:-1], top, generator=generator)
-        paths.append(plot_images(samples, shape, folder / "rbm_samples.png",
-                                 title=f"samples of the pretrained stack\n({gibbs_steps} Gibbs steps in the top RBM, then a "
-                                       "down pass)"))
+        paths.append(
+            plot_images(
+                samples,
+                shape,
+                folder / "rbm_samples.png",
+                title=f"samples of the pretrained stack\n({gibbs_steps} Gibbs steps in the top RBM, then a down pass)",
+            )
+        )
     return paths

@@ -1,11 +1,12 @@
 """Sparse autoencoders: a reconstruction loss plus a penalty that keeps most code units quiet.
 
-    kl:  L + beta * sum_j KL(rho || rho^_j),   rho^_j = mean over the batch of h_j       (Ng, 2011; Lee et al., 2008)
-         KL(p || q) = p log(p / q) + (1 - p) log((1 - p) / (1 - q))
-    l1:  L + lambda * sum_j |h_j|              with a linear decoder and squared error this is the seeds'
-                                               ||W h - x||^2 + lambda * sum |h|  (Ranzato, Boureau & LeCun,
-                                               2007, with the encoder predicting the sparse code)
+kl:  L + beta * sum_j KL(rho || rho^_j),   rho^_j = mean over the batch of h_j       (Ng, 2011; Lee et al., 2008)
+     KL(p || q) = p log(p / q) + (1 - p) log((1 - p) / (1 - q))
+l1:  L + lambda * sum_j |h_j|              with a linear decoder and squared error this is the seeds'
+                                           ||W h - x||^2 + lambda * sum |h|  (Ranzato, Boureau & LeCun,
+                                           2007, with the encoder predicting the sparse code)
 """
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -57,14 +58,22 @@ class SparseAutoencoder(Autoencoder):
     """
 
     @validated
-    def __init__(self, n_visible: Annotated[int, Bounds(ge=1)], n_hidden: Annotated[int, Bounds(ge=1)], *,
-                 sparsity: Annotated[str, Choices(*SPARSITIES)] = "kl",
-                 target: Annotated[float, Bounds(gt=0, lt=1)] = 0.05, weight: Annotated[float, Bounds(ge=0)] = 0.1,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        n_visible: Annotated[int, Bounds(ge=1)],
+        n_hidden: Annotated[int, Bounds(ge=1)],
+        *,
+        sparsity: Annotated[str, Choices(*SPARSITIES)] = "kl",
+        target: Annotated[float, Bounds(gt=0, lt=1)] = 0.05,
+        weight: Annotated[float, Bounds(ge=0)] = 0.1,
+        **options: Any,
+    ) -> None:
         super().__init__(n_visible, n_hidden, **options)
         if sparsity == "kl" and self.activation != "sigmoid":
-            raise ValueError(f"the KL sparsity penalty reads each code unit's mean activation as a firing probability, "
-                             f"so it needs sigmoid codes; `activation` is {self.activation!r}: use sparsity='l1'")
+            raise ValueError(
+                f"the KL sparsity penalty reads each code unit's mean activation as a firing probability, "
+                f"so it needs sigmoid codes; `activation` is {self.activation!r}: use sparsity='l1'"
+            )
         self.sparsity, self.target, self.sparsity_weight = sparsity, float(target), float(weight)
 
     def penalty(self, x: torch.Tensor, a: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ the ordinary trainer applies the up-down update with any optimizer. The top stat
 (the free-energy form of CD) where Hinton et al.'s code used sampled hidden states: the same expected update,
 with less noise.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,8 +37,9 @@ __all__ = ["up_down_surrogate", "down_pass"]
 
 
 @torch.no_grad()
-def down_pass(rbms: Sequence[RBM], top_visible: torch.Tensor, *,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def down_pass(
+    rbms: Sequence[RBM], top_visible: torch.Tensor, *, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Generate downwards through a stack of RBMs used as directed layers: ``h_l ~ p(h_l | h_{l+1})`` with each
     RBM's visible conditional, sampled except at the bottom, where the means ``E[v | h_1]`` are returned."""
     x = top_visible
@@ -52,9 +54,16 @@ def _bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, target, reduction="sum") / len(target)
 
 
-def up_down_surrogate(x: torch.Tensor, labels: torch.Tensor | None, recognition: Sequence[nn.Linear],
-                      generative: Sequence[nn.Linear], top, *, k: int = 1,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+def up_down_surrogate(
+    x: torch.Tensor,
+    labels: torch.Tensor | None,
+    recognition: Sequence[nn.Linear],
+    generative: Sequence[nn.Linear],
+    top,
+    *,
+    k: int = 1,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """One up-down update as a scalar whose gradient is the negated update of every parameter.
 
     Args:
@@ -74,8 +83,16 @@ def up_down_surrogate(x: torch.Tensor, labels: torch.Tensor | None, recognition:
         for layer in recognition:
             wake.append(sample_bernoulli(torch.sigmoid(layer(wake[-1])), generator))
         visible = wake[-1] if labels is None else torch.cat([wake[-1], labels.to(wake[-1].dtype)], 1)
-        stats = cd_statistics(visible, top.weight, top.visible_bias, top.hidden_bias, k=k, mean_field=False,
-                              softmax_units=top.softmax_units, generator=generator)
+        stats = cd_statistics(
+            visible,
+            top.weight,
+            top.visible_bias,
+            top.hidden_bias,
+            k=k,
+            mean_field=False,
+            softmax_units=top.softmax_units,
+            generator=generator,
+        )
         n_top = wake[-1].shape[1]
         sleep = [stats.chain[:, :n_top]]
         for i, layer in enumerate(reversed(generative)):

@@ -4,6 +4,7 @@
 it holds; ``ModernHopfield`` and the ``hopfield_attention`` layer are the continuous, softmax-retrieval network.
 The math lives in pure functions (``learning``, ``dynamics``, ``modern``) that the classes call.
 """
+
 from lamina.memory.attention import HopfieldAttention, HopfieldAttentionSpec
 from lamina.memory.capacity import THEORY, CapacityCurve, capacity_curve, plot_capacity
 from lamina.memory.dynamics import (

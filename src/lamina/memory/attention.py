@@ -9,6 +9,7 @@ With ``steps = 1`` this is attention of the input over ``num_patterns`` learned 
 References:
     H. Ramsauer et al., "Hopfield Networks is All You Need", 2020 (ICLR 2021).
 """
+
 from __future__ import annotations
 
 import math
@@ -52,12 +53,26 @@ class HopfieldAttention(nn.Module):
         H. Ramsauer et al., "Hopfield Networks is All You Need", 2020.
     """
 
-    def __init__(self, in_features: int, units: int, num_patterns: int, *, hidden: int | None = None,
-                 beta: float | None = None, steps: int = 1, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        units: int,
+        num_patterns: int,
+        *,
+        hidden: int | None = None,
+        beta: float | None = None,
+        steps: int = 1,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("units", units), ("num_patterns", num_patterns),
-                            ("hidden", hidden or 1), ("steps", steps)):
+        for name, value in (
+            ("in_features", in_features),
+            ("units", units),
+            ("num_patterns", num_patterns),
+            ("hidden", hidden or 1),
+            ("steps", steps),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"Invalid {name}: {value!r} (expected a positive integer)")
         if beta is not None and not 0 < beta < math.inf:
@@ -85,9 +100,11 @@ class HopfieldAttention(nn.Module):
         return weights @ self.values
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.query.in_features}, units={self.values.shape[1]}, "
-                f"num_patterns={self.keys.shape[0]}, hidden={self.keys.shape[1]}, beta={self.beta:.4g}, "
-                f"steps={self.steps}")
+        return (
+            f"in_features={self.query.in_features}, units={self.values.shape[1]}, "
+            f"num_patterns={self.keys.shape[0]}, hidden={self.keys.shape[1]}, beta={self.beta:.4g}, "
+            f"steps={self.steps}"
+        )
 
 
 @register("layer", "hopfield_attention", aliases=("hopfield_layer",))
@@ -112,12 +129,14 @@ class HopfieldAttentionSpec(LayerSpec):
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(F,) -> (units,)`` or ``(L, F) -> (L, units)``; other ranks are refused."""
-        require_rank(input_shape, (1, 2), "a hopfield_attention layer", hint="; inputs are (features,) or "
-                     "(length, features)")
+        require_rank(
+            input_shape, (1, 2), "a hopfield_attention layer", hint="; inputs are (features,) or (length, features)"
+        )
         return (*input_shape[:-1], self.units)
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`HopfieldAttention` over the input's last dimension."""
         self.output_shape(input_shape)
-        return HopfieldAttention(input_shape[-1], self.units, self.num_patterns, hidden=self.hidden,
-                                 beta=self.beta, steps=self.steps)
+        return HopfieldAttention(
+            input_shape[-1], self.units, self.num_patterns, hidden=self.hidden, beta=self.beta, steps=self.steps
+        )

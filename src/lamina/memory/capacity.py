@@ -15,6 +15,7 @@ References:
     networks", 1985.
     D. O. Gorodnichy, A. M. Reznik, "Increasing attraction of pseudo-inverse autoassociative networks", 1997.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -105,11 +106,24 @@ class CapacityCurve:
         return cls(**values)
 
 
-def capacity_curve(rule: str, n: int, loads: Sequence[float], noise: float = 0.1, trials: int = 10, *,
-                   desaturation: float | None = None, mode: str = "async", probes: int | None = None,
-                   threshold: float = 0.99, max_steps: int = 100, stop_after_zero: int | None = None,
-                   seed: int = 0, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
-                   on_load: Callable[[float, float], None] | None = None) -> CapacityCurve:
+def capacity_curve(
+    rule: str,
+    n: int,
+    loads: Sequence[float],
+    noise: float = 0.1,
+    trials: int = 10,
+    *,
+    desaturation: float | None = None,
+    mode: str = "async",
+    probes: int | None = None,
+    threshold: float = 0.99,
+    max_steps: int = 100,
+    stop_after_zero: int | None = None,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    on_load: Callable[[float, float], None] | None = None,
+) -> CapacityCurve:
     """Measure the recall rate of a Hopfield memory against its load.
 
     Args:
@@ -152,8 +166,10 @@ def capacity_curve(rule: str, n: int, loads: Sequence[float], noise: float = 0.1
         raise ValueError(f"`loads` must be positive loads M/N, got {loads!r}")
     sizes = [max(1, round(a * n)) for a in loads]
     if rule == "pseudoinverse" and sizes[-1] > n:
-        raise ValueError(f"the pseudo-inverse rule stores at most n = {n} patterns: load {loads[-1]:g} asks for "
-                         f"{sizes[-1]}; keep loads <= 1")
+        raise ValueError(
+            f"the pseudo-inverse rule stores at most n = {n} patterns: load {loads[-1]:g} asks for "
+            f"{sizes[-1]}; keep loads <= 1"
+        )
 
     generator = torch.Generator(device=device or "cpu").manual_seed(seed)
     signs = torch.randint(0, 2, (trials, sizes[-1], n), generator=generator, device=device)
@@ -167,7 +183,7 @@ def capacity_curve(rule: str, n: int, loads: Sequence[float], noise: float = 0.1
             raw += block.transpose(1, 2) @ block / n
         else:
             for first in range(0, block.shape[1], 64):  # blocks of 64: the SVD of each stays cheap
-                raw, _ = projection_update(raw, block[:, first:first + 64])
+                raw, _ = projection_update(raw, block[:, first : first + 64])
         stored = m
         weights = desaturate(raw, factor)
         count = m if probes is None else min(probes, m)
@@ -194,14 +210,26 @@ def capacity_curve(rule: str, n: int, loads: Sequence[float], noise: float = 0.1
         zeros = zeros + 1 if rates[-1] == 0.0 else 0
         if stop_after_zero is not None and zeros >= stop_after_zero:
             break
-    return CapacityCurve(rule=rule, desaturation=desaturation, n=n, noise=noise, trials=trials, mode=mode,
-                         threshold=threshold, probes=probes, loads=tuple(a for a, _ in measured),
-                         patterns=tuple(m for _, m in measured), recall=tuple(rates),
-                         recall_trials=tuple(per_trial), steps=tuple(steps))
+    return CapacityCurve(
+        rule=rule,
+        desaturation=desaturation,
+        n=n,
+        noise=noise,
+        trials=trials,
+        mode=mode,
+        threshold=threshold,
+        probes=probes,
+        loads=tuple(a for a, _ in measured),
+        patterns=tuple(m for _, m in measured),
+        recall=tuple(rates),
+        recall_trials=tuple(per_trial),
+        steps=tuple(steps),
+    )
 
 
-def plot_capacity(curves: Sequence[CapacityCurve], path: str | Path, *, level: float = 0.95,
-                  title: str | None = None) -> Path:
+def plot_capacity(
+    curves: Sequence[CapacityCurve], path: str | Path, *, level: float = 0.95, title: str | None = None
+) -> Path:
     """One figure: recall rate against load for each curve, the ``level`` line, and the published capacities."""
     import matplotlib
 
@@ -214,21 +242,26 @@ def plot_capacity(curves: Sequence[CapacityCurve], path: str | Path, *, level: f
     for curve in curves:
         ax.plot(curve.loads, curve.recall, "-o", markersize=3, label=curve.label)
     ax.axhline(level, color="gray", linestyle="--", linewidth=1, label=f"{level:.0%} recall")
-    shown = {"hebbian": any(c.rule == "hebbian" for c in curves),
-             "pseudoinverse desaturated": any(c.rule == "pseudoinverse" and c.theory for c in curves)}
+    shown = {
+        "hebbian": any(c.rule == "hebbian" for c in curves),
+        "pseudoinverse desaturated": any(c.rule == "pseudoinverse" and c.theory for c in curves),
+    }
     for name, value in THEORY.items():
         if shown[name]:  # the published capacity of each rule drawn
             ax.axvline(value, color="gray", linestyle=":", linewidth=1)
-            ax.annotate(f"{name}\ntheory {value:g} N", (value, 0.5), rotation=90, fontsize=7, ha="right",
-                        va="center")
+            ax.annotate(f"{name}\ntheory {value:g} N", (value, 0.5), rotation=90, fontsize=7, ha="right", va="center")
     first = curves[0] if curves else None
     if title is None and first is not None:
-        title = (f"Hopfield capacity: N = {first.n}, {first.noise:.0%} bits flipped, {first.trials} trials, "
-                 f"{first.mode} updates")
+        title = (
+            f"Hopfield capacity: N = {first.n}, {first.noise:.0%} bits flipped, {first.trials} trials, "
+            f"{first.mode} updates"
+        )
     ax.set_title(title or "Hopfield capacity", fontsize=10)
     ax.set_xlabel("load M/N (stored patterns per unit)")
-    ax.set_ylabel(f"recall rate (fraction of probes ending\nwithin {1 - (first.threshold if first else 0.99):.0%}"
-                  " of bits of their pattern)")
+    ax.set_ylabel(
+        f"recall rate (fraction of probes ending\nwithin {1 - (first.threshold if first else 0.99):.0%}"
+        " of bits of their pattern)"
+    )
     ax.set_ylim(-0.02, 1.02)
     drawn = [v for name, v in THEORY.items() if shown[name]]
     ax.set_xlim(0, max([c.loads[-1] for c in curves] + drawn, default=1.0) * 1.04)

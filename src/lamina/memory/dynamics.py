@@ -15,14 +15,23 @@ References:
     E. Goles, F. Fogelman-Soulie, D. Pellegrin, "Decreasing energy functions as a tool for studying threshold
     networks", 1985.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 
-__all__ = ["RecallResult", "energy", "local_fields", "sign_keep", "tie_tolerance", "is_fixed_point",
-           "sync_recall", "async_recall"]
+__all__ = [
+    "RecallResult",
+    "energy",
+    "local_fields",
+    "sign_keep",
+    "tie_tolerance",
+    "is_fixed_point",
+    "sync_recall",
+    "async_recall",
+]
 
 
 @dataclass(frozen=True)
@@ -46,14 +55,20 @@ def _check(weights: torch.Tensor, states: torch.Tensor) -> None:
     n = weights.shape[-1]
     if weights.dim() not in (2, 3) or weights.shape[-2] != n:
         raise ValueError(f"weights must be (N, N) or (T, N, N), got shape {tuple(weights.shape)}")
-    if states.dim() != weights.dim() or states.shape[-1] != n or (
-            weights.dim() == 3 and states.shape[0] != weights.shape[0]):
+    if (
+        states.dim() != weights.dim()
+        or states.shape[-1] != n
+        or (weights.dim() == 3 and states.shape[0] != weights.shape[0])
+    ):
         expected = f"(B, {n})" if weights.dim() == 2 else f"({weights.shape[0]}, B, {n})"
-        raise ValueError(f"states must be {expected} for weights of shape {tuple(weights.shape)}, "
-                         f"got {tuple(states.shape)}")
+        raise ValueError(
+            f"states must be {expected} for weights of shape {tuple(weights.shape)}, got {tuple(states.shape)}"
+        )
     if states.dtype != weights.dtype or states.device != weights.device:
-        raise ValueError(f"states ({states.dtype} on {states.device}) must have the dtype and device of the weights "
-                         f"({weights.dtype} on {weights.device})")
+        raise ValueError(
+            f"states ({states.dtype} on {states.device}) must have the dtype and device of the weights "
+            f"({weights.dtype} on {weights.device})"
+        )
 
 
 def local_fields(weights: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
@@ -117,8 +132,9 @@ def sync_recall(weights: torch.Tensor, probes: torch.Tensor, *, max_steps: int =
     return RecallResult(state, steps, is_fixed_point(weights, state))
 
 
-def async_recall(weights: torch.Tensor, probes: torch.Tensor, *, max_steps: int = 100,
-                 generator: torch.Generator | None = None) -> RecallResult:
+def async_recall(
+    weights: torch.Tensor, probes: torch.Tensor, *, max_steps: int = 100, generator: torch.Generator | None = None
+) -> RecallResult:
     """Asynchronous dynamics: sweeps in which every unit of a probe is updated once, one at a time, in an order
     drawn afresh for each probe and sweep, until a sweep changes nothing or ``max_steps`` sweeps.
 
@@ -153,8 +169,12 @@ def async_recall(weights: torch.Tensor, probes: torch.Tensor, *, max_steps: int 
         s, h, base = state[active], fields[active], offset[active]
         start = s.clone()
         # each unit's moment of visit in [0, 1): sorting them gives a uniform random order (float64: no ties)
-        keys = torch.rand(s.shape, generator=generator, dtype=torch.float64,
-                          device=generator.device if generator is not None else s.device).to(s.device)
+        keys = torch.rand(
+            s.shape,
+            generator=generator,
+            dtype=torch.float64,
+            device=generator.device if generator is not None else s.device,
+        ).to(s.device)
         # the most units any probe has unstable now: a guess at the flips this sweep will make
         unstable = int(((h * s) < -tol).sum(dim=1).max())
         # on a GPU every step waits for the host (which probes flip), so the fewer steps the better
@@ -178,8 +198,9 @@ def _flips_are_cheaper(flips: int, probes: int, n: int) -> bool:
     return by_flips < by_moments
 
 
-def _flip(s: torch.Tensor, h: torch.Tensor, which: torch.Tensor, unit: torch.Tensor, columns: torch.Tensor,
-          base: torch.Tensor) -> None:
+def _flip(
+    s: torch.Tensor, h: torch.Tensor, which: torch.Tensor, unit: torch.Tensor, columns: torch.Tensor, base: torch.Tensor
+) -> None:
     """Flip ``unit[k]`` of probe ``which[k]`` and add the change of every field: ``h += 2 s_new W[:, unit]``."""
     value = -s[which, unit]
     s[which, unit] = value
@@ -189,8 +210,9 @@ def _flip(s: torch.Tensor, h: torch.Tensor, which: torch.Tensor, unit: torch.Ten
     h.index_copy_(0, which, torch.addcmul(h.index_select(0, which), column, (2 * value).unsqueeze(1)))
 
 
-def _sweep_by_moments(s: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, columns: torch.Tensor,
-                      base: torch.Tensor, tol: float) -> None:
+def _sweep_by_moments(
+    s: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, columns: torch.Tensor, base: torch.Tensor, tol: float
+) -> None:
     """One sweep, in place: at moment ``t`` every probe updates its ``t``-th unit in the order of ``keys``."""
     a, n = s.shape
     order = keys.argsort(dim=1)  # (A, N)
@@ -203,8 +225,9 @@ def _sweep_by_moments(s: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, colu
             _flip(s, h, which, index[which] - which * n, columns, base)
 
 
-def _sweep_by_flips(s: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, columns: torch.Tensor,
-                    base: torch.Tensor, tol: float) -> None:
+def _sweep_by_flips(
+    s: torch.Tensor, h: torch.Tensor, keys: torch.Tensor, columns: torch.Tensor, base: torch.Tensor, tol: float
+) -> None:
     """One sweep, in place: each probe jumps to its next unit (in the order of ``keys``) whose field opposes its
     state; the units in between would keep their state, as their fields have not changed."""
     visited = torch.full((s.shape[0], 1), -1.0, dtype=keys.dtype, device=s.device)  # the sweep's moment, per probe

@@ -1,4 +1,5 @@
 """The Hopfield associative memory: store bipolar patterns, recall them from corrupted probes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -65,15 +66,26 @@ class Hopfield:
         D. O. Gorodnichy, A. M. Reznik, "Increasing attraction of pseudo-inverse autoassociative networks", 1997.
     """
 
-    def __init__(self, n: int, rule: str = "hebbian", *, desaturation: float | None = None,
-                 device: torch.device | str | None = None, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        n: int,
+        rule: str = "hebbian",
+        *,
+        desaturation: float | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` must be a positive integer (the number of units), got {n!r}")
         self.rule = _choice("rule", rule, RULES)
-        if desaturation is not None and (isinstance(desaturation, bool) or not isinstance(desaturation, (int, float))
-                                         or not 0.0 < desaturation <= 1.0):
-            raise ValueError(f"`desaturation` must be a number k in (0, 1] (the factor on the diagonal), "
-                             f"got {desaturation!r}")
+        if desaturation is not None and (
+            isinstance(desaturation, bool)
+            or not isinstance(desaturation, (int, float))
+            or not 0.0 < desaturation <= 1.0
+        ):
+            raise ValueError(
+                f"`desaturation` must be a number k in (0, 1] (the factor on the diagonal), got {desaturation!r}"
+            )
         if not dtype.is_floating_point:
             raise ValueError(f"`dtype` must be a floating-point type, got {dtype}")
         self.n = n
@@ -132,19 +144,27 @@ class Hopfield:
         if self.rule == "pseudoinverse" and stored + x.shape[0] > self.n:
             raise PatternError(
                 f"the pseudo-inverse rule stores at most n = {self.n} patterns (one per unit): {stored} stored, "
-                f"{x.shape[0]} more given; use a larger network or the Hebbian rule")
+                f"{x.shape[0]} more given; use a larger network or the Hebbian rule"
+            )
         if self.rule == "hebbian":
             self._raw += x.transpose(0, 1) @ x / self.n
         else:
             for start in range(0, x.shape[0], _BLOCK):
-                self._raw, added = projection_update(self._raw, x[start:start + _BLOCK])
+                self._raw, added = projection_update(self._raw, x[start : start + _BLOCK])
                 self.rank += int(added)
         self.patterns = torch.cat([self.patterns, x])
         self._weights = None
         return self
 
-    def recall(self, probes: Any, *, mode: str = "async", max_steps: int = 100, seed: int | None = None,
-               generator: torch.Generator | None = None) -> RecallResult:
+    def recall(
+        self,
+        probes: Any,
+        *,
+        mode: str = "async",
+        max_steps: int = 100,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> RecallResult:
         """Run the dynamics from each probe.
 
         Args:
@@ -188,8 +208,14 @@ class Hopfield:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to rebuild the memory (tensors and plain values; ``torch.save``-able)."""
-        return {"n": self.n, "rule": self.rule, "desaturation": self.desaturation, "raw": self._raw,
-                "patterns": self.patterns, "rank": self.rank}
+        return {
+            "n": self.n,
+            "rule": self.rule,
+            "desaturation": self.desaturation,
+            "raw": self._raw,
+            "patterns": self.patterns,
+            "rank": self.rank,
+        }
 
     @classmethod
     def from_state_dict(cls, state: dict[str, Any], *, device: torch.device | str | None = None) -> Hopfield:
@@ -199,10 +225,13 @@ class Hopfield:
             raise ValueError(f"a Hopfield state needs the keys {', '.join(missing)}; got {', '.join(sorted(state))}")
         n = state["n"]
         if tuple(state["raw"].shape) != (n, n) or state["patterns"].dim() != 2 or state["patterns"].shape[1] != n:
-            raise ValueError(f"a Hopfield state of n = {n} units needs raw weights ({n}, {n}) and patterns (M, {n}), "
-                             f"got {tuple(state['raw'].shape)} and {tuple(state['patterns'].shape)}")
-        memory = cls(state["n"], state["rule"], desaturation=state["desaturation"], dtype=state["raw"].dtype,
-                     device=device)
+            raise ValueError(
+                f"a Hopfield state of n = {n} units needs raw weights ({n}, {n}) and patterns (M, {n}), "
+                f"got {tuple(state['raw'].shape)} and {tuple(state['patterns'].shape)}"
+            )
+        memory = cls(
+            state["n"], state["rule"], desaturation=state["desaturation"], dtype=state["raw"].dtype, device=device
+        )
         memory._raw = state["raw"].to(memory.device)
         memory.patterns = state["patterns"].to(memory.device)
         memory.rank = int(state["rank"])

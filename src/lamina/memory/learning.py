@@ -23,6 +23,7 @@ References:
     T. N. E. Greville, "Some applications of the pseudoinverse of a matrix", 1960.
     D. O. Gorodnichy, A. M. Reznik, "Increasing attraction of pseudo-inverse autoassociative networks", 1997.
 """
+
 from __future__ import annotations
 
 import torch
@@ -52,8 +53,9 @@ def _default_rtol(x: torch.Tensor) -> float:
     return x.shape[-1] * torch.finfo(x.dtype).eps
 
 
-def projection_update(projection: torch.Tensor, patterns: torch.Tensor, *,
-                      rtol: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def projection_update(
+    projection: torch.Tensor, patterns: torch.Tensor, *, rtol: float | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Add patterns to the projection ``C = X^+ X``: Greville's recursion for ``X^+ X``, a block at a time.
 
     For one pattern ``x``: ``c = (I - C) x``; if ``c != 0``, ``C' = C + c c^T / (c^T c)``, else ``C' = C`` (``x``
@@ -89,12 +91,13 @@ def projection_weights(patterns: torch.Tensor, *, block: int = 64, rtol: float |
     n = patterns.shape[-1]
     projection = patterns.new_zeros((*patterns.shape[:-2], n, n))
     for start in range(0, patterns.shape[-2], block):
-        projection, _ = projection_update(projection, patterns[..., start:start + block, :], rtol=rtol)
+        projection, _ = projection_update(projection, patterns[..., start : start + block, :], rtol=rtol)
     return projection
 
 
-def greville_append(pinv: torch.Tensor, matrix: torch.Tensor, row: torch.Tensor, *,
-                    rtol: float | None = None) -> torch.Tensor:
+def greville_append(
+    pinv: torch.Tensor, matrix: torch.Tensor, row: torch.Tensor, *, rtol: float | None = None
+) -> torch.Tensor:
     """The pseudo-inverse of ``matrix`` with ``row`` appended, from the pseudo-inverse of ``matrix`` (Greville, 1960).
 
     With ``A`` (``m x N``), ``A^+`` (``N x m``) and a new row ``a``: ``d = (A^+)^T a``, ``c = a - A^T d``;

@@ -14,6 +14,7 @@ References:
     H. Ramsauer et al., "Hopfield Networks is All You Need", 2020 (ICLR 2021).
     D. Krotov, J. J. Hopfield, "Dense associative memory for pattern recognition", 2016.
 """
+
 from __future__ import annotations
 
 import math
@@ -71,8 +72,9 @@ class ModernHopfield:
         H. Ramsauer et al., "Hopfield Networks is All You Need", 2020.
     """
 
-    def __init__(self, n: int, *, beta: float = 1.0, device: torch.device | str | None = None,
-                 dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self, n: int, *, beta: float = 1.0, device: torch.device | str | None = None, dtype: torch.dtype = torch.float32
+    ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` must be a positive integer (the pattern dimension), got {n!r}")
         if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (0 < beta < math.inf):
@@ -128,8 +130,11 @@ class ModernHopfield:
         """Whether one update moves each pattern (default: the stored ones) by at most ``tol`` times its largest
         entry (max-norm): the pattern is (close to) a fixed point. ``(B,)`` booleans."""
         self._require_patterns()
-        x = self.patterns if patterns is None else as_real_patterns(patterns, self.n, dtype=self.dtype,
-                                                                      device=self.device)
+        x = (
+            self.patterns
+            if patterns is None
+            else as_real_patterns(patterns, self.n, dtype=self.dtype, device=self.device)
+        )
         moved = (softmax_update(x, self.patterns, self.beta) - x).abs().amax(dim=-1)
         return moved <= tol * x.abs().amax(dim=-1).clamp_min(1.0)
 

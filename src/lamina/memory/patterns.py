@@ -4,6 +4,7 @@ A Hopfield network works on bipolar states ``s in {-1, +1}^N``; binary patterns 
 ``s = 2x - 1``. Every array a user hands a memory goes through :func:`as_bipolar`, so a pattern of the wrong length
 or with a value that is neither bipolar nor binary is refused with the row that holds it.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -33,8 +34,7 @@ def _rows(patterns: Any, n: int, what: str) -> torch.Tensor:
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if x.dim() != 2:
-        raise ShapeError(f"{what} must be one pattern (n,) or a batch (m, n) with n = {n}, "
-                         f"got shape {tuple(x.shape)}")
+        raise ShapeError(f"{what} must be one pattern (n,) or a batch (m, n) with n = {n}, got shape {tuple(x.shape)}")
     if x.shape[1] != n:
         raise ShapeError(f"{what} have {x.shape[1]} values per row, expected {n} (one per unit)")
     if x.is_complex():
@@ -42,8 +42,14 @@ def _rows(patterns: Any, n: int, what: str) -> torch.Tensor:
     return x.to(torch.int8) if x.dtype == torch.bool else x
 
 
-def as_bipolar(patterns: Any, n: int, *, what: str = "patterns", dtype: torch.dtype = torch.float32,
-               device: torch.device | str | None = None) -> torch.Tensor:
+def as_bipolar(
+    patterns: Any,
+    n: int,
+    *,
+    what: str = "patterns",
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Check ``patterns`` and return them bipolar: ``s = x`` for ``x in {-1, 1}``, ``s = 2x - 1`` for ``x in {0, 1}``.
 
     The alphabet is decided for the whole array: any ``-1`` makes it bipolar (a ``0`` is then an error), otherwise
@@ -65,8 +71,9 @@ def as_bipolar(patterns: Any, n: int, *, what: str = "patterns", dtype: torch.dt
     x = _rows(patterns, n, what)
     if x.dtype.is_floating_point and not torch.isfinite(x).all():
         row = int((~torch.isfinite(x)).any(dim=1).nonzero()[0])
-        raise PatternError(f"{what} row {row} holds a value that is not finite; expected bipolar (-1, +1) "
-                           "or binary (0, 1) values")
+        raise PatternError(
+            f"{what} row {row} holds a value that is not finite; expected bipolar (-1, +1) or binary (0, 1) values"
+        )
     bipolar = bool((x == -1).any())
     allowed = (x == -1) | (x == 1) if bipolar else (x == 0) | (x == 1)
     if not bool(allowed.all()):
@@ -81,8 +88,14 @@ def as_bipolar(patterns: Any, n: int, *, what: str = "patterns", dtype: torch.dt
     return x if bipolar else 2 * x - 1
 
 
-def as_real_patterns(patterns: Any, n: int, *, what: str = "patterns", dtype: torch.dtype = torch.float32,
-                     device: torch.device | str | None = None) -> torch.Tensor:
+def as_real_patterns(
+    patterns: Any,
+    n: int,
+    *,
+    what: str = "patterns",
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Check real-valued ``patterns`` (for the continuous memory): ``(m, n)``, finite; a bad row is named."""
     x = _rows(patterns, n, what).to(device=device, dtype=dtype)
     bad = ~torch.isfinite(x)

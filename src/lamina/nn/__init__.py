@@ -4,6 +4,7 @@ Every layer is a registered spec usable by name in an experiment file; modules t
 (``Graph``, ``Recurrent``, merges, residual and inception blocks, highway, maxout, DropConnect, ...) are plain
 ``torch.nn.Module`` s.
 """
+
 from lamina.nn import activations, convolution, init, layers, merge, normalization, recurrent  # noqa: F401  (register)
 from lamina.nn import (  # noqa: F401  (register the building blocks)
     additive_attention,

@@ -1,6 +1,7 @@
 """Activation functions by name, usable as a layer option (``activation = "relu"``) and as layers of their own
 (``{ type = "relu" }``). Each builds the torch module.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -171,4 +172,3 @@ class Step(ActivationSpec):
 def activation_module(spec: ActivationSpec | None) -> nn.Module | None:
     """The module of an activation spec, or ``None`` for no activation."""
     return None if spec is None else spec.module()
-

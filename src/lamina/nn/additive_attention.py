@@ -6,6 +6,7 @@
 and the context ``c`` is the values' mean weighted by ``alpha``. Unlike the dot product it compares query and
 keys of different widths.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,8 +20,9 @@ from lamina.registry import register
 __all__ = ["AdditiveAttention", "AdditiveAttentionSpec", "additive_attention"]
 
 
-def additive_attention(query_proj: torch.Tensor, key_proj: torch.Tensor, values: torch.Tensor,
-                       score: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def additive_attention(
+    query_proj: torch.Tensor, key_proj: torch.Tensor, values: torch.Tensor, score: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Context vectors and weights from projected queries and keys.
 
     Args:
@@ -59,7 +61,7 @@ class AdditiveAttention(nn.Module):
         super().__init__()
         self.query = nn.Linear(query_features, units)
         self.key = nn.Linear(key_features, units, bias=False)
-        self.score = nn.Parameter(torch.empty(units).uniform_(-units ** -0.5, units ** -0.5))
+        self.score = nn.Parameter(torch.empty(units).uniform_(-(units**-0.5), units**-0.5))
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
         single = query.dim() == 2

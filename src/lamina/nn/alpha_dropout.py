@@ -11,6 +11,7 @@ an affine map::
 so that inputs of mean 0 and variance 1 leave with mean 0 and variance 1. Use it with ``selu`` activations and
 ``lecun_normal`` initialisation.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,15 +32,16 @@ SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_LAMBDA = 1.0507009873554804934193349852946
 
 
-def alpha_dropout(x: torch.Tensor, p: float, *, training: bool = True,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def alpha_dropout(
+    x: torch.Tensor, p: float, *, training: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Alpha dropout of ``x`` with drop probability ``p`` (see the module docstring); the identity outside training."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"`p` must be in [0, 1), got {p!r}")
     if not training or p == 0.0:
         return x
     q, saturation = 1.0 - p, -SELU_LAMBDA * SELU_ALPHA
-    a = 1.0 / math.sqrt(q + saturation ** 2 * q * (1.0 - q))
+    a = 1.0 / math.sqrt(q + saturation**2 * q * (1.0 - q))
     b = -a * (1.0 - q) * saturation
     keep = (torch.rand(x.shape, generator=generator, device=x.device) >= p).to(x.dtype)
     return a * (x * keep + saturation * (1.0 - keep)) + b

@@ -8,6 +8,7 @@ custom cells, ...): ``{ type = "bidirectional", layer = { type = "lstm", units =
 Without ``return_sequences`` the forward copy's last output joins the backward copy's last output, which has read
 the sequence from its end back to step 1 (what ``nn.LSTM(bidirectional=True)`` gives as the final states).
 """
+
 from __future__ import annotations
 
 import copy
@@ -52,8 +53,9 @@ class Bidirectional(nn.Module):
         Schuster & Paliwal (1997), "Bidirectional Recurrent Neural Networks", IEEE Trans. Signal Processing.
     """
 
-    def __init__(self, forward_layer: nn.Module, backward_layer: nn.Module | None = None,
-                 merge_mode: str = "concat") -> None:
+    def __init__(
+        self, forward_layer: nn.Module, backward_layer: nn.Module | None = None, merge_mode: str = "concat"
+    ) -> None:
         super().__init__()
         merge_directions(torch.zeros(1), torch.zeros(1), merge_mode)  # validates the mode
         self.forward_layer = forward_layer
@@ -88,8 +90,9 @@ class BidirectionalSpec(LayerSpec):
     @model_validator(mode="after")
     def _check(self) -> BidirectionalSpec:
         if self.layer.arity != 1:
-            raise_problems("bidirectional", [(("layer",), f"{self.layer.type_name} joins several inputs; "
-                                                          "wrap a sequence layer")])
+            raise_problems(
+                "bidirectional", [(("layer",), f"{self.layer.type_name} joins several inputs; wrap a sequence layer")]
+            )
         return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -101,8 +104,10 @@ class BidirectionalSpec(LayerSpec):
         except ShapeError as err:
             raise ShapeError(f"layer ({self.layer.type_name}): {err}") from None
         if len(inner) not in (1, 2) or (len(inner) == 2 and inner[0] != input_shape[0]):
-            raise ShapeError(f"wraps {self.layer.type_name}, which maps the sequence {fmt_shape(input_shape)} to "
-                             f"{fmt_shape(inner)}; a bidirectional layer needs (L, H) or (H,) outputs")
+            raise ShapeError(
+                f"wraps {self.layer.type_name}, which maps the sequence {fmt_shape(input_shape)} to "
+                f"{fmt_shape(inner)}; a bidirectional layer needs (L, H) or (H,) outputs"
+            )
         return (*inner[:-1], inner[-1] * (2 if self.merge_mode == "concat" else 1))
 
     def build(self, input_shape: Shape) -> nn.Module:

@@ -5,6 +5,7 @@ A stack (``[model] layers = [...]``) becomes a :class:`Stack` (an ``nn.Sequentia
 
     model.layers[2] (conv2d): expects input of shape (channels, height, width) for a 2-D convolution, got (500,)
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -46,10 +47,16 @@ class ModelConfig(Section):
         if self.layers is None and self.nodes is None:
             raise_problems("model", [((), "needs `layers = [...]` (a stack) or `[[model.nodes]]` (a DAG)")])
         if self.layers is not None:
-            problems = [(("layers", i, "inputs"), "`inputs` wires DAG nodes; use [[model.nodes]] for a DAG")
-                        for i, layer in enumerate(self.layers) if layer.inputs]
-            problems += [(("layers", i), "joins several inputs: only usable in a DAG ([[model.nodes]])")
-                         for i, layer in enumerate(self.layers) if layer.arity == 0]
+            problems = [
+                (("layers", i, "inputs"), "`inputs` wires DAG nodes; use [[model.nodes]] for a DAG")
+                for i, layer in enumerate(self.layers)
+                if layer.inputs
+            ]
+            problems += [
+                (("layers", i), "joins several inputs: only usable in a DAG ([[model.nodes]])")
+                for i, layer in enumerate(self.layers)
+                if layer.arity == 0
+            ]
             if self.outputs is not None:
                 problems.append((("outputs",), "`outputs` names DAG nodes; a stack returns its last layer"))
             raise_problems("model", problems)
@@ -67,8 +74,13 @@ class Stack(nn.Sequential):
         kinds: each layer's config type, e.g. ``dense (relu)``, for summaries.
     """
 
-    def __init__(self, layers: Mapping[str, nn.Module], input_shape: Shape, shapes: Sequence[Shape],
-                 kinds: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        layers: Mapping[str, nn.Module],
+        input_shape: Shape,
+        shapes: Sequence[Shape],
+        kinds: Sequence[str] | None = None,
+    ) -> None:
         super().__init__(OrderedDict(layers))
         self.input_shape = tuple(input_shape)
         self.shapes = [tuple(s) for s in shapes]
@@ -153,8 +165,9 @@ def _build_graph(cfg: ModelConfig, input_shape: Any) -> Graph:
     else:
         given = [input_shape] if input_shape and isinstance(input_shape[0], int) else list(input_shape)
         if len(given) != len(cfg.inputs):
-            raise ShapeError(f"the model has {len(cfg.inputs)} inputs ({', '.join(cfg.inputs)}), "
-                             f"got {len(given)} input shapes")
+            raise ShapeError(
+                f"the model has {len(cfg.inputs)} inputs ({', '.join(cfg.inputs)}), got {len(given)} input shapes"
+            )
         shapes = {n: tuple(s) for n, s in zip(cfg.inputs, given)}
     wiring = node_inputs(cfg.nodes, cfg.inputs)
     modules: dict[str, nn.Module] = {}

@@ -2,6 +2,7 @@
 
 Sizes follow torch: an output length is ``floor((L + 2 padding - dilation (kernel - 1) - 1) / stride) + 1``.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -128,8 +129,16 @@ class ConvSpec(_Windowed):
         self.output_shape(input_shape)
         kernel, stride, padding, dilation = self._geometry(input_shape, "")
         conv_cls = nn.Conv1d if self.dims == 1 else nn.Conv2d
-        conv = conv_cls(input_shape[0], self.filters, kernel, stride=stride, padding=padding,
-                        dilation=dilation, groups=self.groups, bias=self.bias)
+        conv = conv_cls(
+            input_shape[0],
+            self.filters,
+            kernel,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=self.groups,
+            bias=self.bias,
+        )
         conv = initialize(conv, self.init, self.bias_init)
         if self.weight_norm:
             apply_weight_norm(conv)  # after the initializer: g starts at the initial weights' norms

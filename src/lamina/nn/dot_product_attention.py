@@ -7,6 +7,7 @@ each query's output a weighted mean of the values, weighted by how well the quer
 saturate. As a layer it joins a query and a memory in a DAG (``inputs = ["query", "keys"]``, or ``["query",
 "keys", "values"]``); ``self_attention`` is the single-input, multi-head form with learned projections.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,13 @@ from lamina.errors import ShapeError
 from lamina.nn.spec import MergeSpec, Shape, fmt_shape
 from lamina.registry import register
 
-__all__ = ["DotProductAttention", "DotProductAttentionSpec", "scaled_dot_product_attention", "causal_mask",
-           "attention_shapes"]
+__all__ = [
+    "DotProductAttention",
+    "DotProductAttentionSpec",
+    "scaled_dot_product_attention",
+    "causal_mask",
+    "attention_shapes",
+]
 
 
 def causal_mask(length_q: int, length_k: int, device: torch.device | None = None) -> torch.Tensor:
@@ -27,8 +33,9 @@ def causal_mask(length_q: int, length_k: int, device: torch.device | None = None
     return torch.ones(length_q, length_k, dtype=torch.bool, device=device).tril()
 
 
-def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *,
-                                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def scaled_dot_product_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``softmax(q k^T / sqrt(d)) v`` and the attention weights.
 
     Args:
@@ -111,8 +118,10 @@ class DotProductAttentionSpec(MergeSpec):
         ``causal`` needs a sequence of queries."""
         query, _, values = attention_shapes(input_shape, "dot-product attention", same_width=True)
         if self.causal and len(query) != 2:
-            raise ShapeError(f"dot-product attention: causal = true needs a sequence of queries (L_q, d), got the "
-                             f"single query {fmt_shape(query)}")
+            raise ShapeError(
+                f"dot-product attention: causal = true needs a sequence of queries (L_q, d), got the "
+                f"single query {fmt_shape(query)}"
+            )
         return (values[-1],) if len(query) == 1 else (query[0], values[-1])
 
     def build(self, input_shape: list[Shape]) -> nn.Module:

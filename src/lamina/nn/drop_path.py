@@ -4,6 +4,7 @@ During training each example keeps the branch with probability ``1 - p``; a kept
 ``1 / (1 - p)``, so ``E[drop_path(x)] = x`` and evaluation uses the branch unscaled (Huang et al. scale at test
 time instead; the two are equivalent in expectation, and this way the evaluation network is the plain one).
 """
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -19,8 +20,14 @@ from lamina.registry import register
 __all__ = ["DropPath", "DropPathSpec", "drop_path", "drop_path_mask"]
 
 
-def drop_path_mask(batch: int, p: float, *, dtype: torch.dtype = torch.float32, device: torch.device | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def drop_path_mask(
+    batch: int,
+    p: float,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Per-example multipliers ``b_n / (1 - p)`` with ``b_n ~ Bernoulli(1 - p)``; shape ``(batch,)``."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"`p` must be in [0, 1), got {p!r}")
@@ -28,8 +35,9 @@ def drop_path_mask(batch: int, p: float, *, dtype: torch.dtype = torch.float32, 
     return keep.to(dtype) / (1.0 - p)
 
 
-def drop_path(x: torch.Tensor, p: float, *, training: bool = True,
-              generator: torch.Generator | None = None) -> torch.Tensor:
+def drop_path(
+    x: torch.Tensor, p: float, *, training: bool = True, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """``x`` with each example zeroed with probability ``p`` and the rest scaled by ``1 / (1 - p)``.
 
     Args:

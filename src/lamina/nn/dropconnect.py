@@ -15,6 +15,7 @@ which differs from the mean network when ``f`` is nonlinear (``inference = "gaus
 One mask per batch (the default) costs one element-wise product of ``W``; a mask per example (as in the paper)
 costs a batched matrix product and ``N * out * in`` memory.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,16 +33,23 @@ from lamina.registry import register
 __all__ = ["DropConnect", "DropConnectSpec", "dropconnect_mask", "dropconnect_linear", "dropconnect_gaussian"]
 
 
-def dropconnect_mask(shape: tuple[int, ...], p: float, *, dtype: torch.dtype = torch.float32,
-                     device: torch.device | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def dropconnect_mask(
+    shape: tuple[int, ...],
+    p: float,
+    *,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """A 0/1 mask of ``shape`` whose entries are 1 with probability ``1 - p``."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"`p` must be in [0, 1), got {p!r}")
     return (torch.rand(shape, generator=generator, device=device) >= p).to(dtype)
 
 
-def dropconnect_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, mask: torch.Tensor,
-                       p: float) -> torch.Tensor:
+def dropconnect_linear(
+    x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, mask: torch.Tensor, p: float
+) -> torch.Tensor:
     """``((mask * W) x) / (1 - p) + b``.
 
     Args:
@@ -61,8 +69,15 @@ def dropconnect_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
     return out if bias is None else out + bias
 
 
-def dropconnect_gaussian(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, p: float,
-                         activation: nn.Module, samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+def dropconnect_gaussian(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    p: float,
+    activation: nn.Module,
+    samples: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Wan et al.'s inference: the mean of ``activation(u + b)`` over ``samples`` draws of the Gaussian
     ``u ~ N(W x, p / (1 - p) (W * W)(x * x))`` that matches the training pre-activation's mean and variance."""
     mean = F.linear(x, weight)  # (N, out)
@@ -96,9 +111,18 @@ class DropConnect(nn.Module):
         Wan, Zeiler, Zhang, LeCun & Fergus (2013), "Regularization of Neural Networks using DropConnect", ICML.
     """
 
-    def __init__(self, in_features: int, out_features: int, p: float = 0.5, *, bias: bool = True,
-                 activation: nn.Module | None = None, per_example: bool = False, inference: str = "mean",
-                 samples: int = 100) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        p: float = 0.5,
+        *,
+        bias: bool = True,
+        activation: nn.Module | None = None,
+        per_example: bool = False,
+        inference: str = "mean",
+        samples: int = 100,
+    ) -> None:
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"`p` must be in [0, 1), got {p!r}")
@@ -125,13 +149,16 @@ class DropConnect(nn.Module):
             mask = dropconnect_mask(shape, self.p, dtype=x.dtype, device=x.device, generator=self.generator)
             return self.activation(dropconnect_linear(x, self.weight, self.bias, mask, self.p))
         if self.inference == "gaussian" and self.p > 0 and not isinstance(self.activation, nn.Identity):
-            return dropconnect_gaussian(x, self.weight, self.bias, self.p, self.activation, self.samples,
-                                        self.generator)
+            return dropconnect_gaussian(
+                x, self.weight, self.bias, self.p, self.activation, self.samples, self.generator
+            )
         return self.activation(F.linear(x, self.weight, self.bias))
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, p={self.p}, "
-                f"per_example={self.per_example}, inference={self.inference!r}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, p={self.p}, "
+            f"per_example={self.per_example}, inference={self.inference!r}"
+        )
 
 
 @register("layer", "dropconnect", aliases=("drop_connect",))
@@ -167,7 +194,14 @@ class DropConnectSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`DropConnect` layer over the input's features (initialised as asked), with the activation inside."""
         self.output_shape(input_shape)
-        layer = DropConnect(input_shape[0], self.units, self.p, bias=self.bias,
-                            activation=activation_module(self.activation), per_example=self.per_example,
-                            inference=self.inference, samples=self.samples)
+        layer = DropConnect(
+            input_shape[0],
+            self.units,
+            self.p,
+            bias=self.bias,
+            activation=activation_module(self.activation),
+            per_example=self.per_example,
+            inference=self.inference,
+            samples=self.samples,
+        )
         return initialize(layer, self.init, self.bias_init)

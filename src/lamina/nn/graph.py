@@ -15,6 +15,7 @@
     inputs = ["flat", "meta"]
     ...
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -67,11 +68,20 @@ def graph_problems(nodes: Sequence[LayerSpec], inputs: Sequence[str], outputs: S
     for i, (node, srcs) in enumerate(zip(nodes, wiring)):
         for src in srcs:
             if src not in known:
-                problems.append((("nodes", i, "inputs"), f"{src!r} is not an input or node;{did_you_mean(src, known)} "
-                                 f"defined: {', '.join(known)}"))
+                problems.append(
+                    (
+                        ("nodes", i, "inputs"),
+                        f"{src!r} is not an input or node;{did_you_mean(src, known)} defined: {', '.join(known)}",
+                    )
+                )
         if node.arity == 1 and len(srcs) != 1:
-            problems.append((("nodes", i, "inputs"), f"a {node.type_name} layer takes one input, got {len(srcs)} "
-                             f"({', '.join(srcs)}); join them first with concat, add or multiply"))
+            problems.append(
+                (
+                    ("nodes", i, "inputs"),
+                    f"a {node.type_name} layer takes one input, got {len(srcs)} "
+                    f"({', '.join(srcs)}); join them first with concat, add or multiply",
+                )
+            )
         if node.arity == 0 and len(srcs) < 2:
             problems.append((("nodes", i, "inputs"), f"{node.type_name} joins two or more inputs, got {srcs}"))
     for j, out in enumerate(outputs or []):
@@ -95,8 +105,13 @@ class Graph(nn.Module):
         output_names: the nodes returned.
     """
 
-    def __init__(self, input_names: Sequence[str], layers: dict[str, nn.Module], wiring: dict[str, list[str]],
-                 output_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        input_names: Sequence[str],
+        layers: dict[str, nn.Module],
+        wiring: dict[str, list[str]],
+        output_names: Sequence[str],
+    ) -> None:
         super().__init__()
         self.input_names = list(input_names)
         self.layers = nn.ModuleDict(layers)
@@ -105,8 +120,9 @@ class Graph(nn.Module):
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         if len(xs) != len(self.input_names):
-            raise ShapeError(f"the model takes {len(self.input_names)} inputs ({', '.join(self.input_names)}), "
-                             f"got {len(xs)}")
+            raise ShapeError(
+                f"the model takes {len(self.input_names)} inputs ({', '.join(self.input_names)}), got {len(xs)}"
+            )
         values = dict(zip(self.input_names, xs))
         for name, layer in self.layers.items():
             values[name] = layer(*(values[src] for src in self.wiring[name]))

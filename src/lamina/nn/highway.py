@@ -5,6 +5,7 @@
 so a layer can pass its input through unchanged (``T = 0``) and very deep stacks still train. A negative gate bias
 ``b_T`` (the paper uses -1 to -3) makes every layer start close to the identity.
 """
+
 from __future__ import annotations
 
 import torch

@@ -11,6 +11,7 @@ runs fastest; that is how Caffe and the first GPU convnets computed convolutions
 with ``kh kw`` strided slices of the padded input, one per kernel position. ``torch.nn.Conv2d`` (with its oneDNN or
 cuDNN kernels) is the one to train with; this module is the readable version, equal to it to rounding.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,9 @@ __all__ = ["Im2ColConv2d", "Im2ColConv2dSpec", "im2col", "im2col_conv2d"]
 Pair = tuple[int, int]
 
 
-def im2col(x: torch.Tensor, kernel_size: Pair, stride: Pair = (1, 1), padding: Pair = (0, 0),
-           dilation: Pair = (1, 1)) -> torch.Tensor:
+def im2col(
+    x: torch.Tensor, kernel_size: Pair, stride: Pair = (1, 1), padding: Pair = (0, 0), dilation: Pair = (1, 1)
+) -> torch.Tensor:
     """The receptive fields of ``x`` as columns.
 
     Args:
@@ -47,17 +49,28 @@ def im2col(x: torch.Tensor, kernel_size: Pair, stride: Pair = (1, 1), padding: P
     n, c, h, w = x.shape
     h_out, w_out = conv_output_length(h, kh, sh, ph, dh), conv_output_length(w, kw, sw, pw, dw)
     if h_out < 1 or w_out < 1:
-        raise ValueError(f"kernel {kernel_size} (dilation {dilation}, padding {padding}) does not fit an input of "
-                         f"{h}x{w}")
+        raise ValueError(
+            f"kernel {kernel_size} (dilation {dilation}, padding {padding}) does not fit an input of {h}x{w}"
+        )
     xp = F.pad(x, (pw, pw, ph, ph))
-    patches = [xp[:, :, i * dh: i * dh + sh * (h_out - 1) + 1: sh, j * dw: j * dw + sw * (w_out - 1) + 1: sw]
-               for i in range(kh) for j in range(kw)]  # kh*kw tensors of (N, C, H_out, W_out)
+    patches = [
+        xp[:, :, i * dh : i * dh + sh * (h_out - 1) + 1 : sh, j * dw : j * dw + sw * (w_out - 1) + 1 : sw]
+        for i in range(kh)
+        for j in range(kw)
+    ]  # kh*kw tensors of (N, C, H_out, W_out)
     cols = torch.stack(patches, dim=2)  # (N, C, kh*kw, H_out, W_out)
     return cols.reshape(n, c * kh * kw, h_out * w_out)
 
 
-def im2col_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: Pair = (1, 1),
-                  padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1) -> torch.Tensor:
+def im2col_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+) -> torch.Tensor:
     """``torch.nn.functional.conv2d`` computed as im2col followed by one (batched, per group) matrix product.
 
     Args:
@@ -99,8 +112,17 @@ class Im2ColConv2d(nn.Module):
         Processing", IWFHR.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Pair, stride: Pair = (1, 1),
-                 padding: Pair = (0, 0), dilation: Pair = (1, 1), groups: int = 1, bias: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Pair,
+        stride: Pair = (1, 1),
+        padding: Pair = (0, 0),
+        dilation: Pair = (1, 1),
+        groups: int = 1,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size, self.stride = tuple(kernel_size), tuple(stride)
@@ -120,8 +142,10 @@ class Im2ColConv2d(nn.Module):
         return im2col_conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}")
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}"
+        )
 
 
 @register("layer", "im2col_conv2d")

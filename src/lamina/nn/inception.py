@@ -12,6 +12,7 @@ each convolution followed by ReLU, so that ``{ type = "inception", conv1x1 = 64,
 reduce5x5 = 16, conv5x5 = 32, pool_proj = 32 }`` is inception (3a) with 256 output channels. Any other layout is
 ``branches = [[...], [...], ...]``, each branch a list of layer tables (an empty list passes the input through).
 """
+
 from __future__ import annotations
 
 import torch
@@ -91,8 +92,9 @@ class InceptionSpec(LayerSpec):
             problems.append(((given[0],), "give either `branches` or the GoogLeNet widths, not both"))
         elif self.branches is None and len(given) != len(GOOGLENET_FIELDS):
             missing = [f for f in GOOGLENET_FIELDS if widths[f] is None]
-            problems.append(((), f"needs `branches = [[...], ...]` or all six GoogLeNet widths; missing: "
-                                 f"{', '.join(missing)}"))
+            problems.append(
+                ((), f"needs `branches = [[...], ...]` or all six GoogLeNet widths; missing: {', '.join(missing)}")
+            )
         if self.branches is not None and len(self.branches) < 2:
             problems.append((("branches",), f"an inception block joins two or more branches, got {len(self.branches)}"))
         for b, branch in enumerate(self.branches or []):
@@ -101,8 +103,13 @@ class InceptionSpec(LayerSpec):
         return self
 
     def _conv(self, filters: int, kernel: int) -> list[dict]:
-        conv = {"type": "conv2d", "filters": filters, "kernel_size": kernel, "padding": kernel // 2,
-                "bias": not self.batchnorm}
+        conv = {
+            "type": "conv2d",
+            "filters": filters,
+            "kernel_size": kernel,
+            "padding": kernel // 2,
+            "bias": not self.batchnorm,
+        }
         if self.init is not None:
             conv["init"] = self.init
         layers = [conv] + ([{"type": "batchnorm"}] if self.batchnorm else [])
@@ -132,14 +139,18 @@ class InceptionSpec(LayerSpec):
         ranks = {len(s) for s in outs}
         rank = max(ranks)
         if len(ranks) != 1 or not -rank <= self.dim < rank:
-            raise ShapeError(f"{block_label(self)}: cannot join branch outputs "
-                             + ", ".join(f"{fmt_shape(s)} (branch {b})" for b, s in enumerate(outs))
-                             + f" along dim {self.dim}")
+            raise ShapeError(
+                f"{block_label(self)}: cannot join branch outputs "
+                + ", ".join(f"{fmt_shape(s)} (branch {b})" for b, s in enumerate(outs))
+                + f" along dim {self.dim}"
+            )
         d = self.dim % rank
-        if len({s[:d] + s[d + 1:] for s in outs}) != 1:
-            raise ShapeError(f"{block_label(self)}: branch outputs must agree in every dimension but dim {self.dim} "
-                             "(the channels) to be concatenated, got "
-                             + ", ".join(f"{fmt_shape(s)} (branch {b})" for b, s in enumerate(outs)))
+        if len({s[:d] + s[d + 1 :] for s in outs}) != 1:
+            raise ShapeError(
+                f"{block_label(self)}: branch outputs must agree in every dimension but dim {self.dim} "
+                "(the channels) to be concatenated, got "
+                + ", ".join(f"{fmt_shape(s)} (branch {b})" for b, s in enumerate(outs))
+            )
         joined = list(outs[0])
         joined[d] = sum(s[d] for s in outs)
         return tuple(joined)
@@ -147,6 +158,7 @@ class InceptionSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """An :class:`Inception` of the branches, each built as a layer stack on the input."""
         self.output_shape(input_shape)
-        branches = [build_stack(branch, input_shape, where=f"branches[{b}]")
-                    for b, branch in enumerate(self.branch_specs())]
+        branches = [
+            build_stack(branch, input_shape, where=f"branches[{b}]") for b, branch in enumerate(self.branch_specs())
+        ]
         return Inception(branches, self.dim)

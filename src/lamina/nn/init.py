@@ -17,6 +17,7 @@ name                    distribution                                reference
 ``zeros``, ``constant`` every weight equal to 0 or ``value``
 ======================  ==========================================  ============================
 """
+
 from __future__ import annotations
 
 import math

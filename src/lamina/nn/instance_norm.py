@@ -6,6 +6,7 @@ own spatial positions,
 with the same statistics in training and evaluation (no batch dependence, unlike batch norm). Layer normalisation
 (all features of one example) is ``layernorm``.
 """
+
 from __future__ import annotations
 
 from torch import nn

@@ -1,4 +1,5 @@
 """The basic layers: dense, flatten, reshape, dropout and embedding."""
+
 from __future__ import annotations
 
 import math

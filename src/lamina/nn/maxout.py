@@ -5,6 +5,7 @@ affine pieces of its input,
 
 a learned convex piecewise-linear activation (with ``k = 2`` it can represent ReLU, leaky ReLU and |x|).
 """
+
 from __future__ import annotations
 
 import torch

@@ -10,6 +10,7 @@ counted in microseconds instead of dying in the allocator. The figure is a lower
 (optimizer state, e.g. Adam's two moments, and the allocator's slack come on top), so a model refused here
 could never have trained.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,8 +26,14 @@ from lamina.disk import format_bytes
 from lamina.errors import LaminaError
 from lamina.nn.builder import build_model
 
-__all__ = ["InsufficientMemoryError", "LayerMemory", "MemoryEstimate", "estimate_memory", "available_memory",
-           "check_model_memory"]
+__all__ = [
+    "InsufficientMemoryError",
+    "LayerMemory",
+    "MemoryEstimate",
+    "estimate_memory",
+    "available_memory",
+    "check_model_memory",
+]
 
 
 class InsufficientMemoryError(LaminaError, MemoryError):
@@ -81,8 +88,9 @@ def _numel(shape: Any) -> int:
     return math.prod(int(d) for d in shape) if shape is not None else 0
 
 
-def estimate_memory(spec: Any, input_shape: Any, *, batch_size: int, dtype: torch.dtype = torch.float32
-                    ) -> MemoryEstimate:
+def estimate_memory(
+    spec: Any, input_shape: Any, *, batch_size: int, dtype: torch.dtype = torch.float32
+) -> MemoryEstimate:
     """Count a model's training memory without allocating it.
 
     Args:
@@ -102,14 +110,17 @@ def estimate_memory(spec: Any, input_shape: Any, *, batch_size: int, dtype: torc
         names = list(shapes)
         modules = dict(model.named_children()).get("layers")
         children: list[torch.nn.Module | None] = [
-            modules[n] if isinstance(modules, torch.nn.ModuleDict) and n in modules else None for n in names]
+            modules[n] if isinstance(modules, torch.nn.ModuleDict) and n in modules else None for n in names
+        ]
         where = [f"model.nodes '{n}' ({kinds.get(n, '?') if isinstance(kinds, dict) else '?'})" for n in names]
         outs = [shapes[n] for n in names]
     else:
         children = [c for _, c in model.named_children()]
         outs = list(shapes) if isinstance(shapes, list) else [None] * len(children)
-        where = [f"model.layers[{i}] ({kinds[i] if isinstance(kinds, list) else type(c).__name__})"
-                 for i, c in enumerate(children)]
+        where = [
+            f"model.layers[{i}] ({kinds[i] if isinstance(kinds, list) else type(c).__name__})"
+            for i, c in enumerate(children)
+        ]
     layers = []
     for child, label, out in zip(children, where, outs):
         count = sum(t.numel() for t in child.parameters()) if child is not None else 0
@@ -157,8 +168,9 @@ def available_memory(device: torch.device | str) -> int | None:
     return found
 
 
-def check_model_memory(spec: Any, input_shape: Any, *, batch_size: int, device: torch.device | str = "cpu",
-                       available: int | None = None) -> MemoryEstimate | None:
+def check_model_memory(
+    spec: Any, input_shape: Any, *, batch_size: int, device: torch.device | str = "cpu", available: int | None = None
+) -> MemoryEstimate | None:
     """Refuse a model that cannot fit before it is allocated.
 
     Args:
@@ -188,4 +200,5 @@ def check_model_memory(spec: Any, input_shape: Any, *, batch_size: int, device: 
         f"{big.where}: {big.parameters:,} parameters ({format_bytes(big.parameter_bytes)}) and "
         f"{format_bytes(big.activation_bytes)} of activations for a batch of {batch_size}; the whole model needs at "
         f"least {format_bytes(estimate.total)} to train (weights, gradients, activations) but {torch.device(device)} "
-        f"has {format_bytes(available)} free. Make the layer smaller or the batch smaller")
+        f"has {format_bytes(available)} free. Make the layer smaller or the batch smaller"
+    )

@@ -1,4 +1,5 @@
 """Layers that join several inputs in a DAG model: concatenate, add, multiply, average."""
+
 from __future__ import annotations
 
 import torch
@@ -71,7 +72,7 @@ class ConcatSpec(MergeSpec):
         if ranks or not -rank <= self.dim < rank:
             raise ShapeError(f"cannot concatenate {', '.join(fmt_shape(s) for s in input_shape)} along dim {self.dim}")
         d = self.dim % rank
-        rest = {tuple(s[:d]) + tuple(s[d + 1:]) for s in input_shape}
+        rest = {tuple(s[:d]) + tuple(s[d + 1 :]) for s in input_shape}
         if len(rest) != 1:
             raise ShapeError(
                 f"concat along dim {self.dim} needs the other dimensions equal, got "

@@ -9,6 +9,7 @@ registered layer::
 
 Shape errors name the block and the inner layer: ``model.layers[2] (residual): layers[1] (conv2d): ...``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

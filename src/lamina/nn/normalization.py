@@ -1,4 +1,5 @@
 """Normalization layers: batch normalization (Ioffe & Szegedy, 2015) and layer normalization (Ba et al., 2016)."""
+
 from __future__ import annotations
 
 from torch import nn
@@ -51,4 +52,4 @@ class LayerNormSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """``nn.LayerNorm`` over the last ``dims`` dimensions."""
         self.output_shape(input_shape)
-        return nn.LayerNorm(list(input_shape[-self.dims:]), eps=self.eps, elementwise_affine=self.elementwise_affine)
+        return nn.LayerNorm(list(input_shape[-self.dims :]), eps=self.eps, elementwise_affine=self.elementwise_affine)

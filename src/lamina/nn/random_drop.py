@@ -1,5 +1,6 @@
 """The shared shape of the layers that drop something at random during training (alpha dropout, drop-path): a drop
 probability ``p``, an optional ``torch.Generator``, and a functional form applied only in training mode."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,6 +1,7 @@
 """Recurrent layers: the simple (Elman) RNN, LSTM (Hochreiter & Schmidhuber, 1997) and GRU (Cho et al., 2014),
 batch first, returning the outputs only (not the hidden state) so that they stack like any layer.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -79,8 +80,15 @@ class RecurrentSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """The batch-first torch RNN (initialised per gate as asked) inside a :class:`Recurrent`."""
         self.output_shape(input_shape)
-        rnn = self.torch_class(input_shape[1], self.units, num_layers=self.num_layers, batch_first=True,
-                               bidirectional=self.bidirectional, dropout=self.dropout, **self._torch_kwargs())
+        rnn = self.torch_class(
+            input_shape[1],
+            self.units,
+            num_layers=self.num_layers,
+            batch_first=True,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            **self._torch_kwargs(),
+        )
         for name, param in rnn.named_parameters():
             if name.startswith("weight_ih") and self.init is not None:
                 self._fill_gates(param, self.init)

@@ -13,6 +13,7 @@ option B, with batch norm).
     { type = "residual", layers = [{ type = "dense", units = 64, activation = "relu" },
                                    { type = "dense", units = 64 }] }
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -51,8 +52,15 @@ class Residual(nn.Module):
         He, Zhang, Ren & Sun (2016), "Identity Mappings in Deep Residual Networks", ECCV.
     """
 
-    def __init__(self, branch: nn.Module, shortcut: nn.Module | None = None, *, pre: nn.Module | None = None,
-                 post: nn.Module | None = None, drop_path: float = 0.0) -> None:
+    def __init__(
+        self,
+        branch: nn.Module,
+        shortcut: nn.Module | None = None,
+        *,
+        pre: nn.Module | None = None,
+        post: nn.Module | None = None,
+        drop_path: float = 0.0,
+    ) -> None:
         super().__init__()
         self.pre = pre
         self.branch = branch
@@ -69,8 +77,9 @@ class Residual(nn.Module):
         return out if self.post is None else self.post(out)
 
 
-def projection_shortcut(in_shape: Shape, out_shape: Shape, *, batchnorm: bool, label: str = "residual",
-                        init: Any = None) -> nn.Module:
+def projection_shortcut(
+    in_shape: Shape, out_shape: Shape, *, batchnorm: bool, label: str = "residual", init: Any = None
+) -> nn.Module:
     """A map from ``in_shape`` to ``out_shape``: a dense layer for vectors, a 1x1 convolution with the stride
     that gives the output's length (1-D) or height and width (2-D), followed by batch norm if asked.
 
@@ -78,18 +87,22 @@ def projection_shortcut(in_shape: Shape, out_shape: Shape, *, batchnorm: bool, l
         ShapeError: the ranks differ, or no stride maps the input's spatial size onto the output's.
     """
     if len(in_shape) != len(out_shape) or len(in_shape) not in (1, 2, 3):
-        raise ShapeError(f"{label}: cannot project the shortcut from {fmt_shape(in_shape)} to the branch output "
-                         f"{fmt_shape(out_shape)}; the branch must keep the input's rank (vectors, (C, L) or "
-                         "(C, H, W))")
+        raise ShapeError(
+            f"{label}: cannot project the shortcut from {fmt_shape(in_shape)} to the branch output "
+            f"{fmt_shape(out_shape)}; the branch must keep the input's rank (vectors, (C, L) or "
+            "(C, H, W))"
+        )
     if len(in_shape) == 1:
         proj = initialize(nn.Linear(in_shape[0], out_shape[0], bias=not batchnorm), init)
         norm = nn.BatchNorm1d(out_shape[0]) if batchnorm else None
     else:
         strides = [-(-n // m) for n, m in zip(in_shape[1:], out_shape[1:])]  # ceil(n / m)
         if any(conv_output_length(n, 1, s, 0) != m for n, s, m in zip(in_shape[1:], strides, out_shape[1:])):
-            raise ShapeError(f"{label}: cannot project the shortcut from {fmt_shape(in_shape)} to the branch output "
-                             f"{fmt_shape(out_shape)}: no stride of a 1x1 convolution maps spatial size "
-                             f"{fmt_shape(in_shape[1:])} onto {fmt_shape(out_shape[1:])}")
+            raise ShapeError(
+                f"{label}: cannot project the shortcut from {fmt_shape(in_shape)} to the branch output "
+                f"{fmt_shape(out_shape)}: no stride of a 1x1 convolution maps spatial size "
+                f"{fmt_shape(in_shape[1:])} onto {fmt_shape(out_shape[1:])}"
+            )
         conv = nn.Conv1d if len(in_shape) == 2 else nn.Conv2d
         proj = initialize(conv(in_shape[0], out_shape[0], 1, stride=strides, bias=not batchnorm), init)
         norm = (nn.BatchNorm1d if len(in_shape) == 2 else nn.BatchNorm2d)(out_shape[0]) if batchnorm else None
@@ -140,8 +153,12 @@ class ResidualSpec(LayerSpec):
         if (self.layers is None) == (self.filters is None):
             problems.append(((), "give either `layers` (the residual branch) or `filters` (the basic block)"))
         if self.layers is not None and self.stride != 1:
-            problems.append((("stride",), "`stride` shapes the generated basic block; with `layers`, put the stride "
-                                          "in a layer of the branch"))
+            problems.append(
+                (
+                    ("stride",),
+                    "`stride` shapes the generated basic block; with `layers`, put the stride in a layer of the branch",
+                )
+            )
         problems += nested_problems(self.layers, ("layers",))
         raise_problems("residual", problems)
         return self
@@ -171,9 +188,11 @@ class ResidualSpec(LayerSpec):
         shapes = stack_shapes(branch, input_shape)
         out = shapes[-1] if shapes else tuple(input_shape)
         if self.shortcut == "identity" and tuple(out) != tuple(input_shape):
-            raise ShapeError(f"{block_label(self)}: the identity shortcut needs the branch to keep the input's shape, "
-                             f"but it maps {fmt_shape(input_shape)} to {fmt_shape(out)}; set shortcut = "
-                             f'"projection" (or "auto")')
+            raise ShapeError(
+                f"{block_label(self)}: the identity shortcut needs the branch to keep the input's shape, "
+                f"but it maps {fmt_shape(input_shape)} to {fmt_shape(out)}; set shortcut = "
+                f'"projection" (or "auto")'
+            )
         return pre, branch, out
 
     def _projects(self, input_shape: Shape, out: Shape) -> bool:
@@ -190,7 +209,15 @@ class ResidualSpec(LayerSpec):
         """A :class:`Residual` block: the branch, the shortcut (a projection where needed), the pre-activation
         layers and the activation after the sum."""
         pre, branch, out = self._parts(input_shape)
-        shortcut = (projection_shortcut(input_shape, out, batchnorm=self.batchnorm, label=block_label(self),
-                                        init=self.init) if self._projects(input_shape, out) else None)
-        return Residual(build_stack(branch, input_shape), shortcut, pre=build_stack(pre, input_shape) if pre else None,
-                        post=activation_module(self.activation), drop_path=self.drop_path)
+        shortcut = (
+            projection_shortcut(input_shape, out, batchnorm=self.batchnorm, label=block_label(self), init=self.init)
+            if self._projects(input_shape, out)
+            else None
+        )
+        return Residual(
+            build_stack(branch, input_shape),
+            shortcut,
+            pre=build_stack(pre, input_shape) if pre else None,
+            post=activation_module(self.activation),
+            drop_path=self.drop_path,
+        )

@@ -8,6 +8,7 @@ A layer stack of embeddings, unidirectional recurrent layers and per-step layers
 carrying the recurrent state, so ``L`` characters cost ``L`` steps; any other model is re-run on the whole prefix
 at each step (``L^2 / 2`` steps), which gives the same distribution.
 """
+
 from __future__ import annotations
 
 import torch
@@ -23,8 +24,25 @@ from lamina.nn.time_distributed import TimeDistributed
 __all__ = ["sample_sequence", "next_token", "RecurrentStepper"]
 
 # modules that act on each step on its own (in evaluation mode), so a sequence can be fed one step at a time
-_PER_STEP = (nn.Embedding, TimeDistributed, nn.Dropout, AlphaDropout, DropPath, nn.Identity, nn.LayerNorm, nn.ReLU,
-             nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.SELU, nn.LeakyReLU, nn.Softplus, nn.Softsign, nn.Hardtanh)
+_PER_STEP = (
+    nn.Embedding,
+    TimeDistributed,
+    nn.Dropout,
+    AlphaDropout,
+    DropPath,
+    nn.Identity,
+    nn.LayerNorm,
+    nn.ReLU,
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.GELU,
+    nn.ELU,
+    nn.SELU,
+    nn.LeakyReLU,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Hardtanh,
+)
 
 
 def next_token(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> int:
@@ -51,8 +69,9 @@ class RecurrentStepper:
 
     def __init__(self, model: nn.Module) -> None:
         if not self.supports(model):
-            raise ValueError(f"{type(model).__name__} cannot be run step by step; use sample_sequence, which "
-                             "re-runs it")
+            raise ValueError(
+                f"{type(model).__name__} cannot be run step by step; use sample_sequence, which re-runs it"
+            )
         self.layers = list(model.children())
         self.state: dict[object, object] = {}  # layer index (and inner index) -> hidden state
 
@@ -83,8 +102,14 @@ class RecurrentStepper:
 
 
 @torch.no_grad()
-def sample_sequence(model: nn.Module, prime: torch.Tensor, length: int, *, temperature: float = 1.0,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_sequence(
+    model: nn.Module,
+    prime: torch.Tensor,
+    length: int,
+    *,
+    temperature: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Continue the token sequence ``prime`` by ``length`` tokens drawn from the model.
 
     Args:

@@ -5,6 +5,7 @@
 with :func:`~lamina.nn.dot_product_attention.scaled_dot_product_attention` in each of the ``H`` heads of width
 ``units / H``. ``causal = true`` hides later positions (a language model).
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,8 +43,16 @@ class MultiHeadSelfAttention(nn.Module):
         Vaswani et al. (2017), "Attention Is All You Need", NeurIPS.
     """
 
-    def __init__(self, features: int, units: int, heads: int = 1, *, causal: bool = False, dropout: float = 0.0,
-                 bias: bool = True) -> None:
+    def __init__(
+        self,
+        features: int,
+        units: int,
+        heads: int = 1,
+        *,
+        causal: bool = False,
+        dropout: float = 0.0,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
         if units % heads:
             raise ValueError(f"`heads` must divide `units`, got heads={heads}, units={units}")
@@ -103,5 +112,6 @@ class SelfAttentionSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`MultiHeadSelfAttention` from the input width to ``units``."""
         _, units = self.output_shape(input_shape)
-        return MultiHeadSelfAttention(input_shape[1], units, self.heads, causal=self.causal, dropout=self.dropout,
-                                      bias=self.bias)
+        return MultiHeadSelfAttention(
+            input_shape[1], units, self.heads, causal=self.causal, dropout=self.dropout, bias=self.bias
+        )

@@ -1,4 +1,5 @@
 """The base of every layer spec: options validated from the config, a shape rule, and ``build``."""
+
 from __future__ import annotations
 
 import math

@@ -8,6 +8,7 @@ with optional dropout between them (Zaremba, Sutskever & Vinyals, 2014) and opti
 including ``bidirectional``: ``{ type = "stacked_rnn", layer = { type = "gru", units = 128 }, num_layers = 3 }``.
 Every copy but the last returns sequences; the last follows ``return_sequences``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -89,8 +90,9 @@ class StackedRecurrentSpec(LayerSpec):
     @model_validator(mode="after")
     def _check(self) -> StackedRecurrentSpec:
         if self.layer.arity != 1:
-            raise_problems("stacked_rnn", [(("layer",), f"{self.layer.type_name} joins several inputs; "
-                                                        "stack a sequence layer")])
+            raise_problems(
+                "stacked_rnn", [(("layer",), f"{self.layer.type_name} joins several inputs; stack a sequence layer")]
+            )
         return self
 
     def layer_specs(self) -> list[LayerSpec]:
@@ -107,8 +109,10 @@ class StackedRecurrentSpec(LayerSpec):
             except ShapeError as err:
                 raise ShapeError(f"layer {i} ({spec.type_name}): {err}") from None
             if i < self.num_layers - 1 and len(shape) != 2:
-                raise ShapeError(f"layer {i} ({spec.type_name}) maps the sequence to {fmt_shape(shape)}; the layers "
-                                 "below the top must return sequences (L, H)")
+                raise ShapeError(
+                    f"layer {i} ({spec.type_name}) maps the sequence to {fmt_shape(shape)}; the layers "
+                    "below the top must return sequences (L, H)"
+                )
             shapes.append(shape)
         return shapes
 

@@ -1,4 +1,5 @@
 """A model's layers with their output shapes and parameter counts (Keras' ``model.summary()``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,11 @@ def summarize(model: nn.Module) -> list[LayerRow]:
     shapes = getattr(model, "shapes", None)
     kinds = getattr(model, "kinds", None)
     rows = []
-    children = list(model.layers.items()) if hasattr(model, "layers") and isinstance(model.layers, nn.ModuleDict) \
+    children = (
+        list(model.layers.items())
+        if hasattr(model, "layers") and isinstance(model.layers, nn.ModuleDict)
         else list(model.named_children())
+    )
     for i, (name, child) in enumerate(children):
         if isinstance(shapes, dict):
             shape = shapes.get(name)
@@ -47,8 +51,15 @@ def summarize(model: nn.Module) -> list[LayerRow]:
             kind = kinds[i]
         else:
             kind = type(child).__name__
-        rows.append(LayerRow(name, kind, fmt_shape(shape) if shape is not None else "?",
-                             count_parameters(child), count_parameters(child, trainable_only=True)))
+        rows.append(
+            LayerRow(
+                name,
+                kind,
+                fmt_shape(shape) if shape is not None else "?",
+                count_parameters(child),
+                count_parameters(child, trainable_only=True),
+            )
+        )
     return rows
 
 
@@ -58,8 +69,10 @@ def format_summary(model: nn.Module) -> str:
     header = ("layer", "type", "output shape", "parameters")
     table = [header] + [(r.name, r.kind, r.output_shape, f"{r.parameters:,}") for r in rows]
     widths = [max(len(row[c]) for row in table) for c in range(4)]
-    lines = ["  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
-             for row in table]
+    lines = [
+        "  ".join(cell.ljust(w) if c < 3 else cell.rjust(w) for c, (cell, w) in enumerate(zip(row, widths)))
+        for row in table
+    ]
     lines.insert(1, "-" * len(lines[0]))
     total, trainable = count_parameters(model), count_parameters(model, trainable_only=True)
     lines.append(f"total parameters: {total:,} ({trainable:,} trainable)")

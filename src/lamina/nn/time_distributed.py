@@ -5,6 +5,7 @@
 e.g. the output layer of a language model, ``{ type = "time_distributed", layer = { type = "dense", units = 65 } }``
 after an LSTM that returns sequences. The steps are folded into the batch, so it costs one call of ``layer``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -51,8 +52,9 @@ class TimeDistributedSpec(LayerSpec):
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(L, *F) -> (L, *F_out)``, ``F_out`` what ``layer`` gives for one step ``F``."""
         if len(input_shape) < 2:
-            raise ShapeError(f"expects a sequence (length, *features) for time_distributed, got "
-                             f"{fmt_shape(input_shape)}")
+            raise ShapeError(
+                f"expects a sequence (length, *features) for time_distributed, got {fmt_shape(input_shape)}"
+            )
         try:
             step = tuple(self.layer.output_shape(tuple(input_shape[1:])))
         except ShapeError as err:

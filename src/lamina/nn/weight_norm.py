@@ -9,6 +9,7 @@ orthogonal to ``w``, which conditions the problem like batch norm does, without 
 
 ``g`` starts at the initial weights' norms, so turning the option on does not change the initial function.
 """
+
 from __future__ import annotations
 
 import torch
@@ -58,7 +59,9 @@ def apply_weight_norm(module: nn.Module, name: str = "weight") -> nn.Module:
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, torch.Tensor) or weight.dim() < 2:
-        raise ValueError(f"weight norm needs a weight of 2 or more dimensions on {type(module).__name__}.{name}, "
-                         f"got {None if weight is None else tuple(weight.shape)}")
+        raise ValueError(
+            f"weight norm needs a weight of 2 or more dimensions on {type(module).__name__}.{name}, "
+            f"got {None if weight is None else tuple(weight.shape)}"
+        )
     parametrize.register_parametrization(module, name, WeightNorm(weight))
     return module

@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedules by name; torch's own, plus the second-order, Kalman-filter and
 evolution-strategy ones (each a ``torch.optim.Optimizer`` driven by a closure)."""
+
 from lamina.optim import schedules, torch_optimizers  # noqa: F401  (register)
 from lamina.optim.conjugate_gradient import CGResult, conjugate_gradient
 from lamina.optim.curvature import CurvatureError, GaussNewton, gauss_newton_product

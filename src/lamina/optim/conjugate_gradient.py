@@ -9,6 +9,7 @@ CG minimises the quadratic model ``phi(x) = 1/2 x^T A x + b^T x`` (so ``A x = -b
 iterates at ``ceil(gamma^j)`` (``gamma = 1.3``) so that the caller can backtrack to an earlier, shorter one when the
 last overfits the curvature mini-batch.
 """
+
 from __future__ import annotations
 
 import math
@@ -52,15 +53,23 @@ def _kept(max_iter: int, gamma: float) -> set[int]:
     if gamma <= 1:
         return set(range(1, max_iter + 1))
     kept, j = set(), 0
-    while (i := math.ceil(gamma ** j)) <= max_iter:
+    while (i := math.ceil(gamma**j)) <= max_iter:
         kept.add(i)
         j += 1
     return kept
 
 
-def conjugate_gradient(matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, x0: torch.Tensor | None = None,
-                       *, preconditioner: torch.Tensor | None = None, max_iter: int = 250, min_iter: int = 1,
-                       tol: float = 5e-4, gamma: float = 1.3) -> CGResult:
+def conjugate_gradient(
+    matvec: Callable[[torch.Tensor], torch.Tensor],
+    b: torch.Tensor,
+    x0: torch.Tensor | None = None,
+    *,
+    preconditioner: torch.Tensor | None = None,
+    max_iter: int = 250,
+    min_iter: int = 1,
+    tol: float = 5e-4,
+    gamma: float = 1.3,
+) -> CGResult:
     """Minimise ``phi(x) = 1/2 x^T A x + b^T x`` by preconditioned conjugate gradient.
 
     Args:

@@ -20,6 +20,7 @@ References:
     Schraudolph, "Fast curvature matrix-vector products for second-order gradient descent", Neural Comp., 2002.
     Martens, "Deep learning via Hessian-free optimization", ICML 2010.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -44,7 +45,7 @@ def unflatten(vector: torch.Tensor, like: Sequence[torch.Tensor]) -> list[torch.
     """Per-parameter views of a flat vector, shaped like ``like``."""
     out, offset = [], 0
     for p in like:
-        out.append(vector[offset: offset + p.numel()].view_as(p))
+        out.append(vector[offset : offset + p.numel()].view_as(p))
         offset += p.numel()
     return out
 
@@ -68,30 +69,37 @@ class GaussNewton:
         self.params, self.outputs = list(params), outputs
         # u -> J^T u, linear in the dummy u; its graph gives J v by one more backward pass
         self._dummy = torch.zeros_like(outputs, requires_grad=True)
-        self._jt_dummy = torch.autograd.grad(outputs, self.params, grad_outputs=self._dummy, create_graph=True,
-                                             allow_unused=True)
+        self._jt_dummy = torch.autograd.grad(
+            outputs, self.params, grad_outputs=self._dummy, create_graph=True, allow_unused=True
+        )
         self._used = [g is not None and g.requires_grad for g in self._jt_dummy]
         # d loss / d outputs, with its graph: differentiating it along w gives H_L w
         (self._loss_grad,) = torch.autograd.grad(loss, outputs, create_graph=True, allow_unused=True)
         if self._loss_grad is None:
-            raise ValueError("Gauss-Newton products: the loss must be computed from the outputs given with it (the "
-                             "same tensor, not a second forward pass)")
+            raise ValueError(
+                "Gauss-Newton products: the loss must be computed from the outputs given with it (the "
+                "same tensor, not a second forward pass)"
+            )
 
     def jacobian_product(self, v: torch.Tensor) -> torch.Tensor:
         """``J v`` (the outputs' directional derivative along the flat weight vector ``v``)."""
         pieces = [(g, w) for g, w, used in zip(self._jt_dummy, unflatten(v, self.params), self._used) if used]
         if not pieces:
             return torch.zeros_like(self.outputs)
-        (jv,) = torch.autograd.grad([g for g, _ in pieces], self._dummy, grad_outputs=[w for _, w in pieces],
-                                    retain_graph=True, allow_unused=True)
+        (jv,) = torch.autograd.grad(
+            [g for g, _ in pieces],
+            self._dummy,
+            grad_outputs=[w for _, w in pieces],
+            retain_graph=True,
+            allow_unused=True,
+        )
         return torch.zeros_like(self.outputs) if jv is None else jv
 
     def loss_hessian_product(self, w: torch.Tensor) -> torch.Tensor:
         """``H_L w`` for ``w`` shaped like the outputs."""
         if not self._loss_grad.requires_grad:  # a loss linear in the outputs has no curvature
             return torch.zeros_like(w)
-        (hw,) = torch.autograd.grad(self._loss_grad, self.outputs, grad_outputs=w, retain_graph=True,
-                                    allow_unused=True)
+        (hw,) = torch.autograd.grad(self._loss_grad, self.outputs, grad_outputs=w, retain_graph=True, allow_unused=True)
         return torch.zeros_like(w) if hw is None else hw
 
     def transpose_product(self, w: torch.Tensor) -> torch.Tensor:
@@ -104,7 +112,8 @@ class GaussNewton:
         return self.transpose_product(self.loss_hessian_product(self.jacobian_product(v)))
 
 
-def gauss_newton_product(loss: torch.Tensor, outputs: torch.Tensor, params: Sequence[torch.Tensor],
-                         vector: torch.Tensor) -> torch.Tensor:
+def gauss_newton_product(
+    loss: torch.Tensor, outputs: torch.Tensor, params: Sequence[torch.Tensor], vector: torch.Tensor
+) -> torch.Tensor:
     """``J^T H_L J v`` for one flat vector (see :class:`GaussNewton`, which keeps the graph for many products)."""
     return GaussNewton(loss, outputs, params).matvec(vector)

@@ -12,6 +12,7 @@ divides ``R`` (Haykin's learning rate), so lamina's learning-rate schedules appl
 ``n x n`` covariance; the decoupled one (DEKF) a block-diagonal one, per layer or per neuron, and the same equations
 hold block by block with ``A`` shared (:mod:`lamina.optim.ekf_blocks`).
 """
+
 from __future__ import annotations
 
 import os
@@ -52,12 +53,25 @@ def output_jacobian(values: torch.Tensor, params: Sequence[torch.Tensor]) -> tor
         return flatten(rows[0], params).unsqueeze(0)
     eye = torch.eye(flat.numel(), dtype=flat.dtype, device=flat.device)
     grads = torch.autograd.grad(flat, params, grad_outputs=eye, is_grads_batched=True, allow_unused=True)
-    return torch.cat([(g if g is not None else torch.zeros(len(eye), *p.shape, dtype=p.dtype, device=p.device)
-                       ).reshape(len(eye), -1) for g, p in zip(grads, params)], dim=1)
+    return torch.cat(
+        [
+            (g if g is not None else torch.zeros(len(eye), *p.shape, dtype=p.dtype, device=p.device)).reshape(
+                len(eye), -1
+            )
+            for g, p in zip(grads, params)
+        ],
+        dim=1,
+    )
 
 
-def ekf_update(covariances: Sequence[torch.Tensor], blocks: Sequence[torch.Tensor], H: torch.Tensor, e: torch.Tensor,
-               measurement_noise: float, process_noise: float) -> torch.Tensor:
+def ekf_update(
+    covariances: Sequence[torch.Tensor],
+    blocks: Sequence[torch.Tensor],
+    H: torch.Tensor,
+    e: torch.Tensor,
+    measurement_noise: float,
+    process_noise: float,
+) -> torch.Tensor:
     """One (decoupled) extended-Kalman-filter update; updates ``covariances`` in place and returns ``K e``.
 
     Args:
@@ -83,9 +97,11 @@ def ekf_update(covariances: Sequence[torch.Tensor], blocks: Sequence[torch.Tenso
         S = S + (hp @ h.transpose(1, 2)).sum(0)  # sum_b H_b P_b H_b^T, (M, M)
     chol, info = torch.linalg.cholesky_ex(S)
     if info.item() != 0 or not torch.isfinite(S).all():
-        raise CurvatureError("EKF: H P H^T + R is not positive definite (the covariance P has lost its positive "
-                             "definiteness or holds non-finite values); raise measurement_noise or lower "
-                             "initial_covariance")
+        raise CurvatureError(
+            "EKF: H P H^T + R is not positive definite (the covariance P has lost its positive "
+            "definiteness or holds non-finite values); raise measurement_noise or lower "
+            "initial_covariance"
+        )
     A = torch.cholesky_inverse(chol)  # M x M, shared by every block (LAPACK's batched solve is slow for small M)
     dw = torch.zeros(H.shape[1], dtype=H.dtype, device=H.device)
     for P, idx, hp in zip(covariances, blocks, projected):
@@ -148,19 +164,30 @@ class EKF(torch.optim.Optimizer):
     needs_closure: ClassVar[bool] = True
 
     @validated
-    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 1.0, *,
-                 decoupling: Annotated[str, Choices(*DECOUPLINGS)] = "global",
-                 initial_covariance: Annotated[float, Bounds(gt=0)] = 100.0,
-                 measurement_noise: Annotated[float, Bounds(gt=0)] = 1.0,
-                 process_noise: Annotated[float, Bounds(ge=0)] = 1e-4,
-                 measurement_noise_final: Annotated[float | None, Bounds(gt=0)] = None,
-                 process_noise_final: Annotated[float | None, Bounds(ge=0)] = None,
-                 anneal_steps: Annotated[int, Bounds(ge=1)] = 1000,
-                 max_memory: Annotated[int | None, Bounds(ge=1)] = None) -> None:  # bytes
-        defaults = dict(lr=lr, decoupling=decoupling, initial_covariance=initial_covariance,
-                        measurement_noise=measurement_noise, process_noise=process_noise,
-                        measurement_noise_final=measurement_noise_final, process_noise_final=process_noise_final,
-                        anneal_steps=anneal_steps)
+    def __init__(
+        self,
+        params: Params,
+        lr: Annotated[float, Bounds(gt=0)] = 1.0,
+        *,
+        decoupling: Annotated[str, Choices(*DECOUPLINGS)] = "global",
+        initial_covariance: Annotated[float, Bounds(gt=0)] = 100.0,
+        measurement_noise: Annotated[float, Bounds(gt=0)] = 1.0,
+        process_noise: Annotated[float, Bounds(ge=0)] = 1e-4,
+        measurement_noise_final: Annotated[float | None, Bounds(gt=0)] = None,
+        process_noise_final: Annotated[float | None, Bounds(ge=0)] = None,
+        anneal_steps: Annotated[int, Bounds(ge=1)] = 1000,
+        max_memory: Annotated[int | None, Bounds(ge=1)] = None,
+    ) -> None:  # bytes
+        defaults = dict(
+            lr=lr,
+            decoupling=decoupling,
+            initial_covariance=initial_covariance,
+            measurement_noise=measurement_noise,
+            process_noise=process_noise,
+            measurement_noise_final=measurement_noise_final,
+            process_noise_final=process_noise_final,
+            anneal_steps=anneal_steps,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("EKF doesn't support per-parameter options (parameter groups)")
@@ -181,10 +208,12 @@ class EKF(torch.optim.Optimizer):
         sizes = {d: covariance_bytes(decoupled_blocks(self._params, d), first.dtype) for d in DECOUPLINGS}
         others = ", ".join(f"'{d}' needs {format_bytes(b)}" for d, b in sizes.items() if d != decoupling)
         shape = "an n x n matrix" if decoupling == "global" else "its blocks"
-        raise MemoryError(f"EKF(decoupling={decoupling!r}) needs a covariance P of {format_bytes(needed)} for this "
-                          f"network's {n:,} weights ({shape}), more than the {format_bytes(limit)} allowed "
-                          f"(max_memory; default half the free memory on {first.device}). Use the decoupled filter "
-                          f"(DEKF): {others}")
+        raise MemoryError(
+            f"EKF(decoupling={decoupling!r}) needs a covariance P of {format_bytes(needed)} for this "
+            f"network's {n:,} weights ({shape}), more than the {format_bytes(limit)} allowed "
+            f"(max_memory; default half the free memory on {first.device}). Use the decoupled filter "
+            f"(DEKF): {others}"
+        )
 
     def _covariances(self) -> list[torch.Tensor]:
         state = self.state[self._params[0]]

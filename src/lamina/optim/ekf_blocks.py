@@ -6,6 +6,7 @@ with its bias: node-decoupled EKF, Puskorius & Feldkamp, 1991), so that memory a
 ``sum(block_size^2)`` instead of ``n^2``. Blocks of equal size are stacked, so that one batched matrix product
 updates a whole layer's neurons at once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

@@ -10,6 +10,7 @@ where ``F`` is the identity (an unbiased estimate) or, by default, rank-based fi
 losses replaced by its centred rank in ``[-1/2, 1/2]``, which makes the step invariant to monotone transformations
 of the loss and robust to outliers (Wierstra et al., 2014).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -48,8 +49,15 @@ class ESEstimate:
     losses: torch.Tensor
 
 
-def es_gradient(loss_at: Callable[[torch.Tensor], float], weights: torch.Tensor, *, sigma: float, pairs: int,
-                shaping: str = "rank", generator: torch.Generator | None = None) -> ESEstimate:
+def es_gradient(
+    loss_at: Callable[[torch.Tensor], float],
+    weights: torch.Tensor,
+    *,
+    sigma: float,
+    pairs: int,
+    shaping: str = "rank",
+    generator: torch.Generator | None = None,
+) -> ESEstimate:
     """Estimate the gradient of the Gaussian-smoothed loss from ``2 * pairs`` antithetic evaluations.
 
     Args:
@@ -67,8 +75,11 @@ def es_gradient(loss_at: Callable[[torch.Tensor], float], weights: torch.Tensor,
     """
     noise = torch.randn(pairs, weights.numel(), generator=generator, dtype=weights.dtype, device="cpu")
     noise = noise.to(weights.device)
-    losses = torch.tensor([[loss_at(weights + sigma * eps), loss_at(weights - sigma * eps)] for eps in noise],
-                          dtype=weights.dtype, device=weights.device)  # (n, 2)
+    losses = torch.tensor(
+        [[loss_at(weights + sigma * eps), loss_at(weights - sigma * eps)] for eps in noise],
+        dtype=weights.dtype,
+        device=weights.device,
+    )  # (n, 2)
     fitness = centered_ranks(losses.reshape(-1)).view_as(losses) if shaping == "rank" else losses
     gradient = (fitness[:, 0] - fitness[:, 1]) @ noise / (2 * pairs * sigma)
     return ESEstimate(gradient, losses)
@@ -106,22 +117,31 @@ class EvolutionStrategies(torch.optim.Optimizer):
     needs_closure: ClassVar[bool] = True
 
     @validated
-    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 0.01, *,
-                 sigma: Annotated[float, Bounds(gt=0)] = 0.02, population: Annotated[int, Bounds(ge=2)] = 50,
-                 shaping: Annotated[str, Choices("rank", "none")] = "rank",
-                 inner: Callable[[list], torch.optim.Optimizer] | None = None,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        params: Params,
+        lr: Annotated[float, Bounds(gt=0)] = 0.01,
+        *,
+        sigma: Annotated[float, Bounds(gt=0)] = 0.02,
+        population: Annotated[int, Bounds(ge=2)] = 50,
+        shaping: Annotated[str, Choices("rank", "none")] = "rank",
+        inner: Callable[[list], torch.optim.Optimizer] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
         if population % 2:
-            raise ValueError(f"Invalid EvolutionStrategies: population: expected an even number (antithetic pairs), "
-                             f"got {population}")
+            raise ValueError(
+                f"Invalid EvolutionStrategies: population: expected an even number (antithetic pairs), got {population}"
+            )
         super().__init__(params, dict(lr=lr, sigma=sigma, population=population, shaping=shaping))
         if len(self.param_groups) != 1:
             raise ValueError("EvolutionStrategies doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
         self.inner = (inner or (lambda ps: torch.optim.Adam(ps, lr=lr)))(self._params)
         if getattr(self.inner, "needs_closure", False) or isinstance(self.inner, torch.optim.LBFGS):
-            raise ValueError(f"EvolutionStrategies: the inner optimizer must be first-order (it gets an estimated "
-                             f"gradient, no closure), got {type(self.inner).__name__}")
+            raise ValueError(
+                f"EvolutionStrategies: the inner optimizer must be first-order (it gets an estimated "
+                f"gradient, no closure), got {type(self.inner).__name__}"
+            )
         self.generator = generator
 
     def _set(self, flat: torch.Tensor) -> None:
@@ -143,8 +163,14 @@ class EvolutionStrategies(torch.optim.Optimizer):
             value = float(loss_value("EvolutionStrategies", closure, FORM)[0])
             return value if value == value else float("inf")  # NaN ranks as the worst
 
-        estimate = es_gradient(_loss_at, weights, sigma=group["sigma"], pairs=group["population"] // 2,
-                               shaping=group["shaping"], generator=self.generator)
+        estimate = es_gradient(
+            _loss_at,
+            weights,
+            sigma=group["sigma"],
+            pairs=group["population"] // 2,
+            shaping=group["shaping"],
+            generator=self.generator,
+        )
         self._set(weights)
         for p, g in zip(params, unflatten(estimate.gradient, params)):
             p.grad = g.clone()
@@ -174,8 +200,7 @@ class EvolutionStrategies(torch.optim.Optimizer):
 
 
 @register("optimizer", "evolution_strategies", aliases=("es",))
-class EvolutionStrategiesSpec(spec_base(EvolutionStrategies, OptimizerSpec,
-                                        exclude=("params", "inner", "generator"))):
+class EvolutionStrategiesSpec(spec_base(EvolutionStrategies, OptimizerSpec, exclude=("params", "inner", "generator"))):
     """Evolution strategies (Salimans et al., 2017): antithetic perturbations, rank shaping, and ``inner`` (any
     first-order optimizer; its ``lr`` is replaced by this one's) on the estimated gradient. The options are
     :class:`EvolutionStrategies`' keyword arguments, with its defaults and bounds; ``inner`` is an optimizer table
@@ -191,8 +216,9 @@ class EvolutionStrategiesSpec(spec_base(EvolutionStrategies, OptimizerSpec,
         if self.population % 2:
             problems.append((("population",), f"expected an even number (antithetic pairs), got {self.population}"))
         if self.inner.needs_closure:
-            problems.append((("inner",), f"expected a first-order optimizer, got {self.inner.type_name!r}, which "
-                                         "needs a closure"))
+            problems.append(
+                (("inner",), f"expected a first-order optimizer, got {self.inner.type_name!r}, which needs a closure")
+            )
         raise_problems("evolution_strategies", problems)
         return self
 

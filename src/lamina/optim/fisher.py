@@ -10,6 +10,7 @@ is the outer product ``delta_i a_i^T`` of the gradient at the layer's output and
 
 elementwise, from one ordinary backward pass.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -34,8 +35,14 @@ def _linear_layers(model: nn.Module, params: Sequence[torch.Tensor]) -> list[nn.
     return owners if not wanted else None
 
 
-def _fisher_linear(model: nn.Module, layers: list[nn.Linear], params: Sequence[torch.Tensor], inputs: torch.Tensor,
-                   targets: torch.Tensor, loss_fn: Callable) -> torch.Tensor | None:
+def _fisher_linear(
+    model: nn.Module,
+    layers: list[nn.Linear],
+    params: Sequence[torch.Tensor],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: Callable,
+) -> torch.Tensor | None:
     """The closed form for linear layers (``None`` if a layer saw other than one 2-D input per forward pass)."""
     seen: dict[nn.Linear, list[torch.Tensor]] = {layer: [] for layer in layers}
 
@@ -58,16 +65,25 @@ def _fisher_linear(model: nn.Module, layers: list[nn.Linear], params: Sequence[t
     squares: dict[int, torch.Tensor] = {}
     for layer, delta in zip(layers, deltas):
         a = seen[layer][0]  # (N, in)
-        d2 = delta.pow(2) if delta is not None else torch.zeros(len(a), layer.out_features, dtype=a.dtype,
-                                                                  device=a.device)  # (N, out)
+        d2 = (
+            delta.pow(2)
+            if delta is not None
+            else torch.zeros(len(a), layer.out_features, dtype=a.dtype, device=a.device)
+        )  # (N, out)
         squares[id(layer.weight)] = d2.T @ a.pow(2)  # (out, in)
         if layer.bias is not None:
             squares[id(layer.bias)] = d2.sum(0)
     return flatten([squares[id(p)] for p in params], params) / len(inputs)
 
 
-def _fisher_vmap(model: nn.Module, params: Sequence[torch.Tensor], inputs: torch.Tensor, targets: torch.Tensor,
-                 loss_fn: Callable, chunk: int | None) -> torch.Tensor:
+def _fisher_vmap(
+    model: nn.Module,
+    params: Sequence[torch.Tensor],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: Callable,
+    chunk: int | None,
+) -> torch.Tensor:
     from torch.func import functional_call, grad, vmap
 
     names = {id(p): name for name, p in model.named_parameters()}
@@ -79,17 +95,24 @@ def _fisher_vmap(model: nn.Module, params: Sequence[torch.Tensor], inputs: torch
     per_example = vmap(grad(_example_loss), in_dims=(None, 0, 0), randomness="different")
     weights = {k: p.detach() for k, p in zip(keys, params)}
     total = [torch.zeros_like(p) for p in params]
-    chunk = chunk or max(1, 2 ** 25 // max(1, sum(p.numel() for p in params)))
+    chunk = chunk or max(1, 2**25 // max(1, sum(p.numel() for p in params)))
     for start in range(0, len(inputs), chunk):
-        grads = per_example(weights, inputs[start: start + chunk], targets[start: start + chunk])
+        grads = per_example(weights, inputs[start : start + chunk], targets[start : start + chunk])
         for acc, k in zip(total, keys):
             acc.add_(grads[k].pow(2).sum(0))
     return flatten(total, params) / len(inputs)
 
 
-def empirical_fisher_diagonal(model: nn.Module, params: Sequence[torch.Tensor], inputs: torch.Tensor,
-                              targets: torch.Tensor, loss_fn: Callable, *, chunk: int | None = None,
-                              method: str = "auto") -> torch.Tensor:
+def empirical_fisher_diagonal(
+    model: nn.Module,
+    params: Sequence[torch.Tensor],
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    loss_fn: Callable,
+    *,
+    chunk: int | None = None,
+    method: str = "auto",
+) -> torch.Tensor:
     """``(1/N) sum_i g_i * g_i``, with ``g_i`` the gradient of example ``i``'s loss ``loss_fn(model(x_i), t_i)`` (so
     that the batch loss is ``(1/N) sum_i`` of those losses, as for every mean-reduced loss).
 
@@ -123,6 +146,8 @@ def empirical_fisher_diagonal(model: nn.Module, params: Sequence[torch.Tensor], 
         if result is not None:
             return result
         if method == "linear":
-            raise ValueError("empirical_fisher_diagonal(method='linear'): every parameter must belong to an nn.Linear "
-                             "applied once per forward pass to a 2-D input; use method='vmap'")
+            raise ValueError(
+                "empirical_fisher_diagonal(method='linear'): every parameter must belong to an nn.Linear "
+                "applied once per forward pass to a 2-D input; use method='vmap'"
+            )
     return _fisher_vmap(model, params, inputs, targets, loss_fn, chunk)

@@ -8,6 +8,7 @@ ratio ``rho = (f(w + p) - f(w)) / (q_0(p) - q_0(0))`` of the undamped model ``q_
 ``rho < 1/4``, ``lambda *= 2/3`` if ``rho > 3/4``; Levenberg-Marquardt), and takes ``w <- w + lr * alpha * p`` with
 ``alpha`` from an Armijo backtracking line search (usually 1).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,8 +45,9 @@ def adapt_damping(damping: float, rho: float, *, boost: float = 1.5, drop: float
     return damping * drop if rho > 0.75 else damping
 
 
-def backtrack(iterates: Sequence[tuple[int, torch.Tensor, float]], evaluate: Callable[[torch.Tensor], float]
-              ) -> tuple[int, float]:
+def backtrack(
+    iterates: Sequence[tuple[int, torch.Tensor, float]], evaluate: Callable[[torch.Tensor], float]
+) -> tuple[int, float]:
     """CG-iterate backtracking (Martens, 2010, section 4.6): from the last saved iterate go back to earlier ones while
     the loss ``evaluate(x_i)`` keeps decreasing. Returns the chosen position in ``iterates`` and its loss."""
     best, f_best = len(iterates) - 1, evaluate(iterates[-1][1])
@@ -57,8 +59,16 @@ def backtrack(iterates: Sequence[tuple[int, torch.Tensor, float]], evaluate: Cal
     return best, f_best
 
 
-def armijo(evaluate: Callable[[float], float], f0: float, slope: float, f1: float, *, c: float = 1e-2,
-           shrink: float = 0.8, max_steps: int = 60) -> tuple[float, float]:
+def armijo(
+    evaluate: Callable[[float], float],
+    f0: float,
+    slope: float,
+    f1: float,
+    *,
+    c: float = 1e-2,
+    shrink: float = 0.8,
+    max_steps: int = 60,
+) -> tuple[float, float]:
     """The largest ``alpha = shrink^k`` (``k < max_steps``) with ``f(alpha) <= f0 + c * alpha * slope``, given
     ``f1 = f(1)``; ``(0, f0)`` if none (Martens & Sutskever, 2012, section 8.8)."""
     alpha, f = 1.0, f1
@@ -125,24 +135,46 @@ class HessianFree(torch.optim.Optimizer):
     needs_closure: ClassVar[bool] = True
 
     @validated
-    def __init__(self, params: Params, lr: Annotated[float, Bounds(gt=0)] = 1.0, *,
-                 damping: Annotated[float, Bounds(gt=0)] = 1.0,
-                 damping_boost: Annotated[float, Bounds(gt=1)] = 1.5,  # Martens' 3/2 and 2/3
-                 damping_drop: Annotated[float, Bounds(gt=0, lt=1)] = 2 / 3,
-                 cg_max_iter: Annotated[int, Bounds(ge=1)] = 250, cg_min_iter: Annotated[int, Bounds(ge=1)] = 1,
-                 cg_tol: Annotated[float, Bounds(ge=0)] = 5e-4, cg_decay: Annotated[float, Bounds(ge=0, le=1)] = 0.95,
-                 curvature_batch: Annotated[float, Bounds(gt=0, le=1)] = 1.0,
-                 preconditioner: Annotated[str | None, Choices("none", "empirical_fisher")] = "none",
-                 backtracking: bool = True, line_search: bool = True, max_retries: Annotated[int, Bounds(ge=0)] = 5,
-                 curvature_precision: Annotated[str, Choices(*_AUTOCAST)] = "fp32") -> None:
+    def __init__(
+        self,
+        params: Params,
+        lr: Annotated[float, Bounds(gt=0)] = 1.0,
+        *,
+        damping: Annotated[float, Bounds(gt=0)] = 1.0,
+        damping_boost: Annotated[float, Bounds(gt=1)] = 1.5,  # Martens' 3/2 and 2/3
+        damping_drop: Annotated[float, Bounds(gt=0, lt=1)] = 2 / 3,
+        cg_max_iter: Annotated[int, Bounds(ge=1)] = 250,
+        cg_min_iter: Annotated[int, Bounds(ge=1)] = 1,
+        cg_tol: Annotated[float, Bounds(ge=0)] = 5e-4,
+        cg_decay: Annotated[float, Bounds(ge=0, le=1)] = 0.95,
+        curvature_batch: Annotated[float, Bounds(gt=0, le=1)] = 1.0,
+        preconditioner: Annotated[str | None, Choices("none", "empirical_fisher")] = "none",
+        backtracking: bool = True,
+        line_search: bool = True,
+        max_retries: Annotated[int, Bounds(ge=0)] = 5,
+        curvature_precision: Annotated[str, Choices(*_AUTOCAST)] = "fp32",
+    ) -> None:
         if cg_min_iter > cg_max_iter:
-            raise ValueError(f"Invalid HessianFree: cg_min_iter: must be <= cg_max_iter ({cg_max_iter}), got "
-                             f"{cg_min_iter}")
+            raise ValueError(
+                f"Invalid HessianFree: cg_min_iter: must be <= cg_max_iter ({cg_max_iter}), got {cg_min_iter}"
+            )
         preconditioner = None if preconditioner == "none" else preconditioner
-        defaults = dict(lr=lr, damping=damping, damping_boost=damping_boost, damping_drop=damping_drop,
-                        cg_max_iter=cg_max_iter, cg_min_iter=cg_min_iter, cg_tol=cg_tol, cg_decay=cg_decay,
-                        curvature_batch=curvature_batch, preconditioner=preconditioner, backtracking=backtracking,
-                        line_search=line_search, max_retries=max_retries, curvature_precision=curvature_precision)
+        defaults = dict(
+            lr=lr,
+            damping=damping,
+            damping_boost=damping_boost,
+            damping_drop=damping_drop,
+            cg_max_iter=cg_max_iter,
+            cg_min_iter=cg_min_iter,
+            cg_tol=cg_tol,
+            cg_decay=cg_decay,
+            curvature_batch=curvature_batch,
+            preconditioner=preconditioner,
+            backtracking=backtracking,
+            line_search=line_search,
+            max_retries=max_retries,
+            curvature_precision=curvature_precision,
+        )
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
             raise ValueError("HessianFree doesn't support per-parameter options (parameter groups)")
@@ -167,9 +199,11 @@ class HessianFree(torch.optim.Optimizer):
 
     def _preconditioner(self, source: Callable) -> torch.Tensor:
         if not is_batch_closure(source) or isinstance(source.inputs, tuple) or source.loss_fn is None:
-            raise ValueError("HessianFree(preconditioner='empirical_fisher') needs per-example gradients, which it "
-                             "computes from a lamina Closure with one input tensor and a loss: pass "
-                             "lamina.train.Closure(model, x, y, loss_fn) as the closure, or set preconditioner=None")
+            raise ValueError(
+                "HessianFree(preconditioner='empirical_fisher') needs per-example gradients, which it "
+                "computes from a lamina Closure with one input tensor and a loss: pass "
+                "lamina.train.Closure(model, x, y, loss_fn) as the closure, or set preconditioner=None"
+            )
         return empirical_fisher_diagonal(source.model, self._params, source.inputs, source.targets, source.loss_fn)
 
     def _solve(self, gn: GaussNewton, g: torch.Tensor, fisher: torch.Tensor | None, state: dict) -> CGResult:
@@ -181,20 +215,29 @@ class HessianFree(torch.optim.Optimizer):
             damping = state["damping"]
             precond = (fisher + damping).pow(0.75) if fisher is not None else None  # Martens' exponent
             try:
-                result = conjugate_gradient(lambda v: gn.matvec(v) + damping * v, g, x0, preconditioner=precond,
-                                            max_iter=group["cg_max_iter"], min_iter=group["cg_min_iter"],
-                                            tol=group["cg_tol"])
+                result = conjugate_gradient(
+                    lambda v: gn.matvec(v) + damping * v,
+                    g,
+                    x0,
+                    preconditioner=precond,
+                    max_iter=group["cg_max_iter"],
+                    min_iter=group["cg_min_iter"],
+                    tol=group["cg_tol"],
+                )
                 state["retries"] = attempt
                 return result
             except CGBreakdown as err:
                 state["damping"], x0, failure = damping * 10, None, err
-        raise CurvatureError(f"HessianFree: {failure} even with damping lambda = {damping:.3g} after "
-                             f"{group['max_retries']} retries (each x10): the Gauss-Newton curvature is not finite or "
-                             "not positive definite. Check that the outputs and loss are finite, that the loss is "
-                             "convex in the outputs it is given (logits for cross-entropy), or raise damping")
+        raise CurvatureError(
+            f"HessianFree: {failure} even with damping lambda = {damping:.3g} after "
+            f"{group['max_retries']} retries (each x10): the Gauss-Newton curvature is not finite or "
+            "not positive definite. Check that the outputs and loss are finite, that the loss is "
+            "convex in the outputs it is given (logits for cross-entropy), or raise damping"
+        )
 
-    def _update(self, cg: CGResult, g: torch.Tensor, f0: float, loss_at: Callable[[torch.Tensor], float],
-                state: dict) -> torch.Tensor:
+    def _update(
+        self, cg: CGResult, g: torch.Tensor, f0: float, loss_at: Callable[[torch.Tensor], float], state: dict
+    ) -> torch.Tensor:
         """Choose the CG iterate, adapt lambda by the reduction ratio and line-search; returns the weight change."""
         group, lr, damping = self.param_groups[0], self.param_groups[0]["lr"], state["damping"]
         if group["backtracking"]:
@@ -213,8 +256,14 @@ class HessianFree(torch.optim.Optimizer):
             alpha, f_new = armijo(lambda a: loss_at(a * x), f0, lr * gx, f_new)
         elif not f_new < math.inf:
             alpha = 0.0
-        state.update(direction=cg.x.detach(), rho=rho, cg_iterations=cg.iterations, cg_stopped=cg.stopped,
-                     step_size=alpha, loss_after=f_new if alpha > 0 else f0)
+        state.update(
+            direction=cg.x.detach(),
+            rho=rho,
+            cg_iterations=cg.iterations,
+            cg_stopped=cg.stopped,
+            step_size=alpha,
+            loss_after=f_new if alpha > 0 else f0,
+        )
         return lr * alpha * x
 
     def step(self, closure: Callable | None = None, curvature_closure: Callable | None = None) -> torch.Tensor:
@@ -239,8 +288,10 @@ class HessianFree(torch.optim.Optimizer):
         grads = torch.autograd.grad(loss, params, retain_graph=source is None, allow_unused=True)
         g = flatten([None if t is None else t.detach() for t in grads], params)
         if not torch.isfinite(g).all():
-            raise CurvatureError(f"HessianFree: the gradient is not finite (loss {float(loss.detach()):.6g}); check "
-                                 "the inputs and targets for NaN/inf values")
+            raise CurvatureError(
+                f"HessianFree: the gradient is not finite (loss {float(loss.detach()):.6g}); check "
+                "the inputs and targets for NaN/inf values"
+            )
         for p, t in zip(params, unflatten(g, params)):
             p.grad = t.clone()
         state["step"] += 1
@@ -249,8 +300,10 @@ class HessianFree(torch.optim.Optimizer):
         dtype = _AUTOCAST[group.get("curvature_precision", "fp32")]  # (state saved before the option: fp32)
         if dtype is not None and source is None:
             source = closure  # the batch's own graph is in full precision: a second forward pass, under autocast
-        with torch.enable_grad(), (torch.autocast(params[0].device.type, dtype=dtype) if dtype is not None
-                                   else contextlib.nullcontext()):
+        with (
+            torch.enable_grad(),
+            torch.autocast(params[0].device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext(),
+        ):
             curv_loss, curv_out = (loss, outputs) if source is None else loss_and_outputs("HessianFree", source, FORM)
         fisher = None
         if group["preconditioner"] == "empirical_fisher":
@@ -279,8 +332,10 @@ class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))
     @model_validator(mode="after")
     def _cg_bounds(self) -> HessianFreeSpec:
         if self.cg_min_iter > self.cg_max_iter:
-            raise_problems("hessian_free", [(("cg_min_iter",), f"must be <= cg_max_iter ({self.cg_max_iter}), got "
-                                                               f"{self.cg_min_iter}")])
+            raise_problems(
+                "hessian_free",
+                [(("cg_min_iter",), f"must be <= cg_max_iter ({self.cg_max_iter}), got {self.cg_min_iter}")],
+            )
         return self
 
     def build(self, params: Params | Iterable) -> torch.optim.Optimizer:

@@ -4,6 +4,7 @@ Every schedule is a factor ``f(t)`` multiplying the optimizer's base rate, with 
 optimizer steps (``interval``), times an optional linear warm-up over the first ``warmup_steps`` steps. The
 trainer steps the scheduler after every optimizer step, so both kinds resume exactly from a checkpoint.
 """
+
 from __future__ import annotations
 
 import math
@@ -89,7 +90,7 @@ class ExponentialDecay(ScheduleSpec):
 
     def factor(self, t: int, total: int) -> float:
         """``gamma ** t``."""
-        return self.gamma ** t
+        return self.gamma**t
 
 
 @register("schedule", "inverse_time", aliases=("one_over_t",))

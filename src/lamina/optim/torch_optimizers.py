@@ -8,6 +8,7 @@ bounds are lamina's, since torch's signatures declare none. Optimizers that re-e
 Hessian-free and EKF in their own modules) set ``needs_closure`` and the trainer passes them a
 :class:`~lamina.train.closure.Closure`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -188,5 +189,6 @@ class LBFGSSpec(OptimizerSpec):
 
     def build(self, params: Params) -> torch.optim.Optimizer:
         """``torch.optim.LBFGS`` with these options."""
-        return torch.optim.LBFGS(params, **self.options(line_search_fn=None if self.line_search_fn == "none" else
-                                                        self.line_search_fn))
+        return torch.optim.LBFGS(
+            params, **self.options(line_search_fn=None if self.line_search_fn == "none" else self.line_search_fn)
+        )

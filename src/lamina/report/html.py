@@ -1,5 +1,6 @@
 """``report.html``: one self-contained page per run (images embedded) with its status, final metrics, curves,
 every other plot the run made, the model's layers with their parameter counts, and the resolved config."""
+
 from __future__ import annotations
 
 import base64
@@ -35,8 +36,11 @@ def _fmt(value: Any) -> str:
 def _table(rows: list[list[Any]], header: list[str], numeric_from: int = 1) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td class='num'>{_fmt(c)}</td>" if i >= numeric_from else f"<td>{_fmt(c)}</td>"
-                         for i, c in enumerate(row)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f"<td class='num'>{_fmt(c)}</td>" if i >= numeric_from else f"<td>{_fmt(c)}</td>" for i, c in enumerate(row)
+        )
+        + "</tr>"
         for row in rows
     )
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -45,15 +49,22 @@ def _table(rows: list[list[Any]], header: list[str], numeric_from: int = 1) -> s
 def _figure(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     caption = html.escape(path.stem.replace("_", " "))
-    return (f"<figure><img src='data:image/png;base64,{data}' alt='{caption}' title='{html.escape(path.name)}'>"
-            f"<figcaption>{caption}</figcaption></figure>")
+    return (
+        f"<figure><img src='data:image/png;base64,{data}' alt='{caption}' title='{html.escape(path.name)}'>"
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
 
 
 def _metrics_table(summary: dict[str, Any]) -> str:
     final = summary.get("final", {}) or {}
     test = summary.get("test", {}) or {}
-    names = list(dict.fromkeys([k for k in final if not k.startswith("val_") and k not in ("epoch", "time", "lr")]
-                               + [k[4:] for k in final if k.startswith("val_")] + list(test)))
+    names = list(
+        dict.fromkeys(
+            [k for k in final if not k.startswith("val_") and k not in ("epoch", "time", "lr")]
+            + [k[4:] for k in final if k.startswith("val_")]
+            + list(test)
+        )
+    )
     rows = [[n, final.get(n, ""), final.get(f"val_{n}", ""), test.get(n, "")] for n in names]
     return _table(rows, ["metric", "training (last epoch)", "validation (last epoch)", "test"])
 
@@ -73,16 +84,26 @@ def _pretrain_section(pretrain: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: str,
-                 layers: list[dict[str, Any]] | None = None, curves: list[Path] = (), title: str = "") -> Path:
+def write_report(
+    run_dir: str | Path,
+    *,
+    summary: dict[str, Any],
+    config_text: str,
+    layers: list[dict[str, Any]] | None = None,
+    curves: list[Path] = (),
+    title: str = "",
+) -> Path:
     """Write ``run_dir/report.html``; every PNG under ``run_dir/plots`` is embedded (curves first)."""
     run_dir = Path(run_dir)
     plots = sorted((run_dir / "plots").glob("*.png")) if (run_dir / "plots").is_dir() else []
     curves = [Path(c) for c in curves]
     others = [p for p in plots if p not in curves]
     status = summary.get("status", "unknown")
-    meta = ", ".join(f"{k}: {_fmt(summary[k])}" for k in ("device", "epochs", "steps", "wall_time_s", "parameters",
-                                                         "lamina_version", "started") if k in summary)
+    meta = ", ".join(
+        f"{k}: {_fmt(summary[k])}"
+        for k in ("device", "epochs", "steps", "wall_time_s", "parameters", "lamina_version", "started")
+        if k in summary
+    )
     parts = [
         f"<h1>{html.escape(title or run_dir.name)}</h1>",
         f"<p><span class='status {html.escape(status)}'>{html.escape(status)}</span> "
@@ -100,11 +121,15 @@ def write_report(run_dir: str | Path, *, summary: dict[str, Any], config_text: s
     if layers:
         rows = [[r["name"], r["kind"], r["output_shape"], r["parameters"]] for r in layers]
         total = sum(r["parameters"] for r in layers)
-        parts += ["<h2>Model</h2>", _table(rows + [["total", "", "", total]],
-                                            ["layer", "type", "output shape", "parameters"], numeric_from=3)]
+        parts += [
+            "<h2>Model</h2>",
+            _table(rows + [["total", "", "", total]], ["layer", "type", "output shape", "parameters"], numeric_from=3),
+        ]
     parts += ["<h2>Configuration</h2>", f"<pre>{html.escape(config_text)}</pre>"]
-    page = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title or run_dir.name)}"
-            f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    page = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title or run_dir.name)}"
+        f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
     path = run_dir / "report.html"
     with disk_errors(path):
         files.write_text(path, page)

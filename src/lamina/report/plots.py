@@ -1,4 +1,5 @@
 """Learning curves: one figure per metric, training beside validation, saved as PNG."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -52,8 +53,9 @@ def save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_learning_curves(epochs: Sequence[dict[str, Any]], folder: str | Path, *, loss_name: str | None = None,
-                         title: str = "") -> list[Path]:
+def plot_learning_curves(
+    epochs: Sequence[dict[str, Any]], folder: str | Path, *, loss_name: str | None = None, title: str = ""
+) -> list[Path]:
     """One PNG per metric (``loss.png``, ``accuracy.png``, ...): the training curve and, when logged, the validation
     curve against the epoch; plus ``lr.png`` when the learning rate changed."""
     folder = Path(folder)
@@ -87,8 +89,9 @@ def plot_learning_curves(epochs: Sequence[dict[str, Any]], folder: str | Path, *
     return paths
 
 
-def plot_step_loss(steps: Sequence[dict[str, Any]], path: str | Path, *, loss_name: str | None = None,
-                   title: str = "") -> Path | None:
+def plot_step_loss(
+    steps: Sequence[dict[str, Any]], path: str | Path, *, loss_name: str | None = None, title: str = ""
+) -> Path | None:
     """The training loss logged every few optimizer steps (``metrics.jsonl`` step lines)."""
     points = [(s["step"], s["loss"]) for s in steps if s.get("loss") is not None]
     if len(points) < 2:

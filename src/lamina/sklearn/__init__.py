@@ -22,6 +22,7 @@ whatever code the file holds; lamina cannot make that safe. Unpickle only files 
 network, export it with :func:`lamina.export.export` to ``safetensors`` or ``onnx`` (formats that hold no executable
 Python), which :func:`lamina.export.load` reads safely.
 """
+
 from lamina.sklearn.autoencoder_transformer import AutoencoderTransformer
 from lamina.sklearn.base import LaminaEstimator
 from lamina.sklearn.convergence import SklearnConvergence
@@ -33,5 +34,15 @@ from lamina.sklearn.narx_forecaster import NARXForecaster
 from lamina.sklearn.rbm_transformer import RBMTransformer
 from lamina.sklearn.transformer import LaminaTransformer
 
-__all__ = ["AutoencoderTransformer", "DBNClassifier", "HopfieldMemory", "LaminaEstimator", "LaminaTransformer",
-           "MLPClassifier", "MLPRegressor", "NARXForecaster", "RBMTransformer", "SklearnConvergence"]
+__all__ = [
+    "AutoencoderTransformer",
+    "DBNClassifier",
+    "HopfieldMemory",
+    "LaminaEstimator",
+    "LaminaTransformer",
+    "MLPClassifier",
+    "MLPRegressor",
+    "NARXForecaster",
+    "RBMTransformer",
+    "SklearnConvergence",
+]

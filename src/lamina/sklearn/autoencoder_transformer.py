@@ -1,5 +1,6 @@
 """``lamina.sklearn.AutoencoderTransformer``: lamina's autoencoders (plain, denoising, sparse, contractive; one
 layer, or a stack pretrained greedily and fine-tuned end to end) as a scikit-learn transformer."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -26,9 +27,12 @@ from lamina.sklearn.transformer import LaminaTransformer, _float_dtype, _torch_d
 __all__ = ["AutoencoderTransformer"]
 
 # kind -> (the one-layer module, the greedy pretraining method of each layer of a stack)
-KINDS = {"plain": (Autoencoder, "autoencoder"), "denoising": (DenoisingAutoencoder, "denoising_autoencoder"),
-         "sparse": (SparseAutoencoder, "sparse_autoencoder"), "contractive": (ContractiveAutoencoder,
-                                                                             "contractive_autoencoder")}
+KINDS = {
+    "plain": (Autoencoder, "autoencoder"),
+    "denoising": (DenoisingAutoencoder, "denoising_autoencoder"),
+    "sparse": (SparseAutoencoder, "sparse_autoencoder"),
+    "contractive": (ContractiveAutoencoder, "contractive_autoencoder"),
+}
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 LOSSES = ("auto", "cross_entropy", "mse")
 _BATCH = 8192  # rows per forward pass when scoring
@@ -36,8 +40,10 @@ _BATCH = 8192  # rows per forward pass when scoring
 
 def _choice(name: str, value: Any, options: Any) -> None:
     if value not in options:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r};"
-                         f"{did_you_mean(value, options) if isinstance(value, str) else ''}".rstrip(";"))
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r};"
+            f"{did_you_mean(value, options) if isinstance(value, str) else ''}".rstrip(";")
+        )
 
 
 class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
@@ -133,13 +139,31 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
     ((2, 32), (2, 64))
     """
 
-    def __init__(self, hidden_layer_sizes: Any = (64,), kind: str = "plain", *, activation: str = "sigmoid",
-                 loss: str = "auto", tied: bool = True, corruption: str = "masking", corruption_level: float = 0.25,
-                 sparsity: str = "kl", sparsity_target: float = 0.05, sparsity_weight: float = 0.1,
-                 contraction: float = 0.1, pretrain_epochs: int = 10, learning_rate: float = 1e-3,
-                 batch_size: int | str = "auto", max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
-                 warm_start: bool = False, random_state: Any = None, verbose: bool = False,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (64,),
+        kind: str = "plain",
+        *,
+        activation: str = "sigmoid",
+        loss: str = "auto",
+        tied: bool = True,
+        corruption: str = "masking",
+        corruption_level: float = 0.25,
+        sparsity: str = "kl",
+        sparsity_target: float = 0.05,
+        sparsity_weight: float = 0.1,
+        contraction: float = 0.1,
+        pretrain_epochs: int = 10,
+        learning_rate: float = 1e-3,
+        batch_size: int | str = "auto",
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+        device: str = "cpu",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.kind = kind
         self.activation = activation
@@ -165,8 +189,12 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
     def _sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
-        _check(len(sizes) > 0 and all(_is_int(h) and h > 0 for h in sizes), "hidden_layer_sizes",
-               "a non-empty sequence of positive integers", self.hidden_layer_sizes)
+        _check(
+            len(sizes) > 0 and all(_is_int(h) and h > 0 for h in sizes),
+            "hidden_layer_sizes",
+            "a non-empty sequence of positive integers",
+            self.hidden_layer_sizes,
+        )
         return [int(h) for h in sizes]
 
     def _check_params(self) -> None:
@@ -177,12 +205,25 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         for name in ("max_iter", "n_iter_no_change"):
-            _check(_is_int(getattr(self, name)) and getattr(self, name) >= 1, name, "a positive integer",
-                   getattr(self, name))
-        _check(_is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0, "pretrain_epochs", "an integer >= 0",
-               self.pretrain_epochs)
-        for name, low in (("learning_rate", 0.0), ("tol", None), ("corruption_level", None),
-                          ("sparsity_weight", None), ("contraction", None)):
+            _check(
+                _is_int(getattr(self, name)) and getattr(self, name) >= 1,
+                name,
+                "a positive integer",
+                getattr(self, name),
+            )
+        _check(
+            _is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
+            "pretrain_epochs",
+            "an integer >= 0",
+            self.pretrain_epochs,
+        )
+        for name, low in (
+            ("learning_rate", 0.0),
+            ("tol", None),
+            ("corruption_level", None),
+            ("sparsity_weight", None),
+            ("contraction", None),
+        ):
             value = getattr(self, name)
             ok = _is_number(value) and (value > low if low is not None else value >= 0)
             _check(ok, name, "a number > 0" if low is not None else "a number >= 0", value)
@@ -193,9 +234,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         if first:
             self.reconstruction_loss_ = self.loss if self.loss != "auto" else ("cross_entropy" if in_unit else "mse")
         if self.reconstruction_loss_ == "cross_entropy" and not in_unit:
-            raise ValueError(f"the cross-entropy reconstruction loss reads each feature as a probability in [0, 1], "
-                             f"but X holds values in [{X.min():.4g}, {X.max():.4g}]; scale X into [0, 1] "
-                             "(MinMaxScaler) or set loss='mse'")
+            raise ValueError(
+                f"the cross-entropy reconstruction loss reads each feature as a probability in [0, 1], "
+                f"but X holds values in [{X.min():.4g}, {X.max():.4g}]; scale X into [0, 1] "
+                "(MinMaxScaler) or set loss='mse'"
+            )
 
     # -- the network --------------------------------------------------------------------------------------
 
@@ -203,18 +246,33 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         """One autoencoder's constructor arguments, or a stack's sizes and nonlinearities."""
         sizes, loss = self._sizes(), self.reconstruction_loss_
         if len(sizes) > 1:
-            return {"kind": "deep", "sizes": [n_features, *sizes], "activations": [self.activation] * len(sizes),
-                    "loss": loss, "output_activation": "sigmoid" if loss == "cross_entropy" else "identity"}
-        return {"kind": self.kind, "n_visible": n_features, "n_hidden": sizes[0], "activation": self.activation,
-                "loss": loss, "tied": bool(self.tied), **self._kind_options()}
+            return {
+                "kind": "deep",
+                "sizes": [n_features, *sizes],
+                "activations": [self.activation] * len(sizes),
+                "loss": loss,
+                "output_activation": "sigmoid" if loss == "cross_entropy" else "identity",
+            }
+        return {
+            "kind": self.kind,
+            "n_visible": n_features,
+            "n_hidden": sizes[0],
+            "activation": self.activation,
+            "loss": loss,
+            "tied": bool(self.tied),
+            **self._kind_options(),
+        }
 
     def _kind_options(self) -> dict[str, Any]:
         """The regulariser's options, as the ``kind``'s module names them."""
         if self.kind == "denoising":
             return {"corruption": self.corruption, "level": float(self.corruption_level)}
         if self.kind == "sparse":
-            return {"sparsity": self.sparsity, "target": float(self.sparsity_target),
-                    "weight": float(self.sparsity_weight)}
+            return {
+                "sparsity": self.sparsity,
+                "target": float(self.sparsity_target),
+                "weight": float(self.sparsity_weight),
+            }
         if self.kind == "contractive":
             return {"contraction": float(self.contraction)}
         return {}
@@ -228,8 +286,11 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         return KINDS[kind][0](options.pop("n_visible"), options.pop("n_hidden"), **options)
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
-        return {"optimizer": {"type": "adam", "lr": self.learning_rate},
-                "batch_size": resolve_batch_size(self.batch_size, n_samples), "metrics": []}
+        return {
+            "optimizer": {"type": "adam", "lr": self.learning_rate},
+            "batch_size": resolve_batch_size(self.batch_size, n_samples),
+            "metrics": [],
+        }
 
     def _pretrain(self, data: Any) -> None:
         """A stack: greedy layer-wise training of one ``kind`` autoencoder per layer, copied into the encoder
@@ -237,11 +298,17 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         self.__dict__.pop("pretrained_layers_", None)  # from an earlier fit
         if not isinstance(self.module_, DeepAutoencoder) or self.pretrain_epochs == 0:
             return
-        method = {"method": KINDS[self.kind][1], "epochs": self.pretrain_epochs, "tied": bool(self.tied),
-                  "batch_size": resolve_batch_size(self.batch_size, len(data.x)),
-                  "optimizer": {"type": "adam", "lr": self.learning_rate}, **self._kind_options()}
-        records = pretrain_layerwise(self.module_.encoder, data.x, method, device=self.device_, seed=self._seed_,
-                                     include_last=True)
+        method = {
+            "method": KINDS[self.kind][1],
+            "epochs": self.pretrain_epochs,
+            "tied": bool(self.tied),
+            "batch_size": resolve_batch_size(self.batch_size, len(data.x)),
+            "optimizer": {"type": "adam", "lr": self.learning_rate},
+            **self._kind_options(),
+        }
+        records = pretrain_layerwise(
+            self.module_.encoder, data.x, method, device=self.device_, seed=self._seed_, include_last=True
+        )
         self.module_.load_pretrained([r.module for r in records])
         self.pretrained_layers_ = [r.summary() for r in records]
 
@@ -270,8 +337,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         check_is_fitted(self, "module_")
         codes = np.asarray(X.toarray() if hasattr(X, "toarray") else X)
         if codes.ndim != 2 or codes.shape[1] != self._n_features_out:
-            raise ValueError(f"inverse_transform takes codes of {self._n_features_out} components, shape "
-                             f"(n_samples, {self._n_features_out}); got shape {codes.shape}")
+            raise ValueError(
+                f"inverse_transform takes codes of {self._n_features_out} components, shape "
+                f"(n_samples, {self._n_features_out}); got shape {codes.shape}"
+            )
         dtype = _float_dtype(codes)
         compute = self._inference_dtype(_torch_dtype(dtype))
         module = self._module_in(compute)
@@ -288,9 +357,10 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         compute = self._inference_dtype(torch.float64)
         module, out = self._module_in(compute), []
         for start in range(0, len(X), _BATCH):
-            x = self._as_tensor(X[start:start + _BATCH], compute).to(self.device_)
-            errors = module.objective(x) if isinstance(module, DeepAutoencoder) else module.objective(x,
-                                                                                                   corrupt=False)[1]
+            x = self._as_tensor(X[start : start + _BATCH], compute).to(self.device_)
+            errors = (
+                module.objective(x) if isinstance(module, DeepAutoencoder) else module.objective(x, corrupt=False)[1]
+            )
             out.append(-errors.double().cpu())
         return torch.cat(out).numpy()
 

@@ -12,6 +12,7 @@ A wrapper supplies three things and inherits the rest (``fit``/``partial_fit`` p
 A network that defines ``training_loss(batch)`` (an RBM, an autoencoder) is trained on it with ``y = None``;
 see :class:`lamina.sklearn.transformer.LaminaTransformer`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,8 +68,12 @@ def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
         raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {batch_size!r}")
     if not 1 <= batch_size <= n_samples:
-        warnings.warn(f"Got `batch_size` {batch_size}, less than 1 or larger than the {n_samples} training "
-                      "examples; it is clipped", UserWarning, stacklevel=3)
+        warnings.warn(
+            f"Got `batch_size` {batch_size}, less than 1 or larger than the {n_samples} training "
+            "examples; it is clipped",
+            UserWarning,
+            stacklevel=3,
+        )
     return int(np.clip(batch_size, 1, n_samples))
 
 
@@ -98,8 +103,11 @@ def _usable_device(device: Any) -> torch.device:
     else:
         present = True
     if not present:
-        warnings.warn(f"the estimator was fitted on {device}, which this machine lacks; it runs on the CPU",
-                      UserWarning, stacklevel=_caller_level())
+        warnings.warn(
+            f"the estimator was fitted on {device}, which this machine lacks; it runs on the CPU",
+            UserWarning,
+            stacklevel=_caller_level(),
+        )
         return torch.device("cpu")
     return device
 
@@ -160,10 +168,16 @@ class LaminaEstimator(BaseEstimator):
     @staticmethod
     def _as_tensor(array: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
         array = np.asarray(array)
-        if dtype == torch.float32 and array.dtype == np.float64 and array.size and \
-                float(np.abs(array).max()) > _FLOAT32_MAX:
-            raise ValueError("Input contains infinity or a value too large for dtype('float32'): lamina computes in "
-                             f"float32, whose largest value is {_FLOAT32_MAX:.4g}; scale the data")
+        if (
+            dtype == torch.float32
+            and array.dtype == np.float64
+            and array.size
+            and float(np.abs(array).max()) > _FLOAT32_MAX
+        ):
+            raise ValueError(
+                "Input contains infinity or a value too large for dtype('float32'): lamina computes in "
+                f"float32, whose largest value is {_FLOAT32_MAX:.4g}; scale the data"
+            )
         # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap
         return torch.tensor(array, dtype=dtype)
 
@@ -190,8 +204,9 @@ class LaminaEstimator(BaseEstimator):
             callbacks = [*callbacks, PlainProgress()]
         return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
 
-    def _train(self, X: np.ndarray, y: torch.Tensor | None, *, n_outputs: int | None, incremental: bool,
-               score: Any = None) -> None:
+    def _train(
+        self, X: np.ndarray, y: torch.Tensor | None, *, n_outputs: int | None, incremental: bool, score: Any = None
+    ) -> None:
         """Fit ``module_`` on ``(X, y)``: ``max_iter`` epochs with scikit-learn's stopping rule, or, when
         ``incremental``, one more epoch continuing the optimizer's state (``partial_fit``).
 
@@ -215,16 +230,20 @@ class LaminaEstimator(BaseEstimator):
             convergence = None
         else:
             patience = getattr(self, "n_iter_no_change", None)  # none: every epoch runs
-            convergence = SklearnConvergence(tol=getattr(self, "tol", 0.0), score=score,
-                                             n_iter_no_change=self.max_iter if patience is None else patience)
+            convergence = SklearnConvergence(
+                tol=getattr(self, "tol", 0.0),
+                score=score,
+                n_iter_no_change=self.max_iter if patience is None else patience,
+            )
             trainer = self._make_trainer(len(X), [convergence], schedule=True)
             with _diverged_as_value_error():
                 trainer.fit(data, epochs=self.max_iter)
         self._trainer = trainer
         self._record(trainer, len(X), new, convergence, incremental)
 
-    def _record(self, trainer: Trainer, n_samples: int, new: bool, convergence: SklearnConvergence | None,
-                incremental: bool) -> None:
+    def _record(
+        self, trainer: Trainer, n_samples: int, new: bool, convergence: SklearnConvergence | None, incremental: bool
+    ) -> None:
         """Copy what training logged onto the estimator, as scikit-learn names it."""
         epochs = len(trainer.history) if not incremental else 1
         losses = [float(v) for v in trainer.history["loss"][-epochs:]]
@@ -242,17 +261,19 @@ class LaminaEstimator(BaseEstimator):
         # an estimator without a stopping rule (no n_iter_no_change: scikit-learn's BernoulliRBM runs n_iter epochs)
         # always runs them all; that is no sign of trouble, so only one with a rule warns
         if not convergence.converged and epochs == self.max_iter and hasattr(self, "n_iter_no_change"):
-            warnings.warn(f"{type(self).__name__}: the maximum number of epochs (max_iter={self.max_iter}) was "
-                          "reached and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=_caller_level())
+            warnings.warn(
+                f"{type(self).__name__}: the maximum number of epochs (max_iter={self.max_iter}) was "
+                "reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _restore_trainer(self, n_samples: int) -> Trainer:
         """A trainer for ``partial_fit``, continuing the pickled optimizer state if there is one."""
         trainer = self._make_trainer(n_samples, [], schedule=False)
         state = getattr(self, "_trainer_state", None)
         if state is not None:
-            trainer.load_state_dict({**state, "model": self.module_.state_dict(), "scheduler": None,
-                                     "callbacks": []})
+            trainer.load_state_dict({**state, "model": self.module_.state_dict(), "scheduler": None, "callbacks": []})
             self._trainer_state = None
         return trainer
 
@@ -290,7 +311,7 @@ class LaminaEstimator(BaseEstimator):
         forward = getattr(module, method) if method else module
         outs = []
         for start in range(0, len(X), _INFERENCE_BATCH):  # validate_data refuses zero rows
-            batch = self._as_tensor(X[start:start + _INFERENCE_BATCH], dtype).to(self.device_)
+            batch = self._as_tensor(X[start : start + _INFERENCE_BATCH], dtype).to(self.device_)
             outs.append(forward(batch).to(dtype).cpu())
         return torch.cat(outs).numpy()
 
@@ -327,8 +348,9 @@ def _diverged_as_value_error() -> Iterator[None]:
     except TrainingDivergedError as err:
         if isinstance(err, ValueError):
             raise
-        raise EstimatorDivergedError(str(err), epoch=getattr(err, "epoch", 0), step=getattr(err, "step", 0),
-                                     value=getattr(err, "value", None)) from err
+        raise EstimatorDivergedError(
+            str(err), epoch=getattr(err, "epoch", 0), step=getattr(err, "step", 0), value=getattr(err, "value", None)
+        ) from err
 
 
 def _to_cpu(value: Any) -> Any:

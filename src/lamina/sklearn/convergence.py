@@ -5,6 +5,7 @@ training loss has not fallen ``tol`` below the lowest loss seen so far (or, with
 validation score has not risen ``tol`` above the best score, whose weights are then restored). lamina's
 estimators stop by the same rule so that equal hyper-parameters mean an equal number of epochs.
 """
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,7 @@ class SklearnConvergence(Callback):
         converged: whether training stopped by this rule (rather than by running out of epochs).
     """
 
-    def __init__(self, *, tol: float, n_iter_no_change: int,
-                 score: Callable[[nn.Module], float] | None = None) -> None:
+    def __init__(self, *, tol: float, n_iter_no_change: int, score: Callable[[nn.Module], float] | None = None) -> None:
         self.tol, self.n_iter_no_change, self.score = tol, n_iter_no_change, score
         self.on_train_begin(None)
 
@@ -60,8 +60,9 @@ class SklearnConvergence(Callback):
             assert best_loss is not None  # on_train_begin starts it at inf when there is no score
             self.no_improvement = self.no_improvement + 1 if loss > best_loss - self.tol else 0
             self.best_loss = min(best_loss, loss)
-            what = f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} " \
-                   "consecutive epochs"
+            what = (
+                f"Training loss did not improve more than tol={self.tol} for {self.n_iter_no_change} consecutive epochs"
+            )
         else:
             score, best_score = float(self.score(trainer.model)), self.best_score
             assert self.scores is not None and best_score is not None  # both started by on_train_begin with a score
@@ -70,8 +71,10 @@ class SklearnConvergence(Callback):
             if score > best_score:
                 self.best_score = score
                 self.best_weights = copy.deepcopy(trainer.model.state_dict())
-            what = f"Validation score did not improve more than tol={self.tol} for {self.n_iter_no_change} " \
-                   "consecutive epochs"
+            what = (
+                f"Validation score did not improve more than tol={self.tol} for {self.n_iter_no_change} "
+                "consecutive epochs"
+            )
         if self.no_improvement > self.n_iter_no_change:
             self.converged, self.message = True, what
             trainer.stop_training, trainer.stop_reason = True, what
@@ -84,8 +87,13 @@ class SklearnConvergence(Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """The count, the bests and the best weights."""
-        return {"best_loss": self.best_loss, "scores": self.scores, "best_score": self.best_score,
-                "no_improvement": self.no_improvement, "best_weights": self.best_weights}
+        return {
+            "best_loss": self.best_loss,
+            "scores": self.scores,
+            "best_score": self.best_score,
+            "no_improvement": self.no_improvement,
+            "best_weights": self.best_weights,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore :meth:`state_dict`."""

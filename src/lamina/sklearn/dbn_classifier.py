@@ -1,5 +1,6 @@
 """``lamina.sklearn.DBNClassifier``: a deep belief net classifier, i.e. :class:`MLPClassifier` with logistic hidden
 layers pretrained greedily as a stack of RBMs, then fine-tuned by backpropagation."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -76,15 +77,37 @@ intercepts_, pretrained_layers_
     ['dense_0', 'dense_1']
     """
 
-    def __init__(self, hidden_layer_sizes: Any = (256, 256), *, pretrain_epochs: int = 10,
-                 pretrain_learning_rate: float = 0.1, pretrain_batch_size: int = 32, cd_k: int = 1,
-                 persistent: bool = False, visible: str = "bernoulli", solver: Any = "adam", alpha: float = 1e-4,
-                 batch_size: int | str = "auto", learning_rate_init: float = 1e-3, max_iter: int = 200,
-                 tol: float = 1e-4, n_iter_no_change: int = 10, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, momentum: float = 0.9, nesterovs_momentum: bool = True,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
-                 random_state: Any = None, verbose: bool = False, schedule: Any = None, device: str = "cpu",
-                 max_fun: int = 15000) -> None:
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (256, 256),
+        *,
+        pretrain_epochs: int = 10,
+        pretrain_learning_rate: float = 0.1,
+        pretrain_batch_size: int = 32,
+        cd_k: int = 1,
+        persistent: bool = False,
+        visible: str = "bernoulli",
+        solver: Any = "adam",
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+        schedule: Any = None,
+        device: str = "cpu",
+        max_fun: int = 15000,
+    ) -> None:
         store_params(self, locals())
 
     # what MLPClassifier takes as parameters and a deep belief net fixes
@@ -99,25 +122,41 @@ intercepts_, pretrained_layers_
         if self.pretrain_epochs == 0:
             return None
         # the paper's weight cost, as before the preset existed; chains: one per example of a batch
-        return {"method": "gaussian_rbm" if self.visible == "gaussian" else "rbm", "epochs": self.pretrain_epochs,
-                "preset": "hinton_salakhutdinov_2006", "batch_size": self.pretrain_batch_size, "k": self.cd_k,
-                "persistent_chains": self.pretrain_batch_size if self.persistent else 0,
-                "optimizer": {"type": "sgd", "lr": self.pretrain_learning_rate, "momentum": 0.5},
-                "monitor_examples": 0, "plots": False}  # no per-epoch monitoring or figures inside an estimator
+        return {
+            "method": "gaussian_rbm" if self.visible == "gaussian" else "rbm",
+            "epochs": self.pretrain_epochs,
+            "preset": "hinton_salakhutdinov_2006",
+            "batch_size": self.pretrain_batch_size,
+            "k": self.cd_k,
+            "persistent_chains": self.pretrain_batch_size if self.persistent else 0,
+            "optimizer": {"type": "sgd", "lr": self.pretrain_learning_rate, "momentum": 0.5},
+            "monitor_examples": 0,
+            "plots": False,
+        }  # no per-epoch monitoring or figures inside an estimator
 
     def _check_params(self) -> None:
         """Validate the DBN's own parameters (named as given), then the fine-tuning ones."""
-        _check(_is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0, "pretrain_epochs", "an integer >= 0",
-               self.pretrain_epochs)
+        _check(
+            _is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
+            "pretrain_epochs",
+            "an integer >= 0",
+            self.pretrain_epochs,
+        )
         for name in ("pretrain_batch_size", "cd_k"):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, name, "a positive integer", value)
-        _check(_is_number(self.pretrain_learning_rate) and self.pretrain_learning_rate > 0, "pretrain_learning_rate",
-               "a number > 0", self.pretrain_learning_rate)
+        _check(
+            _is_number(self.pretrain_learning_rate) and self.pretrain_learning_rate > 0,
+            "pretrain_learning_rate",
+            "a number > 0",
+            self.pretrain_learning_rate,
+        )
         _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
         if self.visible not in VISIBLE_UNITS:
-            raise ValueError(f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
-                             f"{self.visible!r};{did_you_mean(self.visible, VISIBLE_UNITS)}".rstrip(";"))
+            raise ValueError(
+                f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
+                f"{self.visible!r};{did_you_mean(self.visible, VISIBLE_UNITS)}".rstrip(";")
+            )
         super()._check_params()
 
     def _pretrain(self, data: Any) -> None:

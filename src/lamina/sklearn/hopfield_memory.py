@@ -1,5 +1,6 @@
 """``lamina.sklearn.HopfieldMemory``: the Hopfield associative memory (:class:`lamina.memory.Hopfield`) behind
 scikit-learn's ``fit`` / ``predict`` / ``score``: ``fit`` stores patterns, ``predict`` recalls them from probes."""
+
 from __future__ import annotations
 
 import zlib
@@ -89,8 +90,17 @@ class HopfieldMemory(BaseEstimator):
     1.0
     """
 
-    def __init__(self, rule: str = "hebbian", *, desaturation: float | None = None, binarize: float | None = None,
-                 mode: str = "async", max_steps: int = 100, random_state: Any = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        rule: str = "hebbian",
+        *,
+        desaturation: float | None = None,
+        binarize: float | None = None,
+        mode: str = "async",
+        max_steps: int = 100,
+        random_state: Any = None,
+        device: str = "cpu",
+    ) -> None:
         self.rule = rule
         self.desaturation = desaturation
         self.binarize = binarize
@@ -103,8 +113,10 @@ class HopfieldMemory(BaseEstimator):
         for name, options in (("rule", tuple(RULES)), ("mode", MODES)):
             value = getattr(self, name)
             if value not in options:
-                raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r};"
-                                 f"{did_you_mean(value, options) if isinstance(value, str) else ''}".rstrip(";"))
+                raise ValueError(
+                    f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r};"
+                    f"{did_you_mean(value, options) if isinstance(value, str) else ''}".rstrip(";")
+                )
         _check(_is_int(self.max_steps) and self.max_steps >= 1, "max_steps", "a positive integer", self.max_steps)
         _check(self.binarize is None or _is_number(self.binarize), "binarize", "a number or None", self.binarize)
 
@@ -131,8 +143,9 @@ class HopfieldMemory(BaseEstimator):
         self.__dict__.pop("memory_", None)
         patterns = self._bipolar(X, what="patterns", reset=True)
         self._seed_ = _seed_from(self.random_state)
-        self.memory_ = Hopfield(patterns.shape[1], RULES[self.rule], desaturation=self.desaturation,
-                                device=patterns.device).store(patterns)
+        self.memory_ = Hopfield(
+            patterns.shape[1], RULES[self.rule], desaturation=self.desaturation, device=patterns.device
+        ).store(patterns)
         return self
 
     def partial_fit(self, X: Any, y: Any = None) -> HopfieldMemory:
@@ -167,8 +180,10 @@ class HopfieldMemory(BaseEstimator):
             y = X
         y = np.asarray(y.toarray() if hasattr(y, "toarray") else y)
         if y.ndim != 2 or y.shape != recalled.shape:
-            raise ValueError(f"`y` must be the patterns the probes should recall, shape {recalled.shape} (one row of "
-                             f"{recalled.shape[1]} units per probe); got shape {y.shape}")
+            raise ValueError(
+                f"`y` must be the patterns the probes should recall, shape {recalled.shape} (one row of "
+                f"{recalled.shape[1]} units per probe); got shape {y.shape}"
+            )
         targets = self._output(self._bipolar_targets(y))
         return float((recalled == targets).all(axis=1).mean())
 
@@ -194,8 +209,9 @@ class HopfieldMemory(BaseEstimator):
         state = dict(super().__getstate__())
         memory = state.pop("memory_", None)
         if memory is not None:
-            state["_memory_state"] = {k: v.cpu() if isinstance(v, torch.Tensor) else v
-                                      for k, v in memory.state_dict().items()}
+            state["_memory_state"] = {
+                k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in memory.state_dict().items()
+            }
             state["_memory_device"] = str(memory.device)
         return state
 

@@ -6,6 +6,7 @@ The hyper-parameters mean what they mean in ``sklearn.neural_network``: ``alpha`
 ``min(200, n_samples)``, ``tol`` and ``n_iter_no_change`` stop training by scikit-learn's rule, and the weights
 start Glorot-uniform (Glorot & Bengio, 2010), so the two libraries can be compared at equal settings.
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,11 +34,31 @@ __all__ = ["MLP_DEFAULTS", "BaseMLP"]
 # NARXForecaster for the options it has). Each ``__init__`` signature restates them, as scikit-learn requires (it
 # reads the parameters from the signature); tests/sklearn/test_params.py fails where a signature drifts from here.
 MLP_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": (100,), "activation": "relu", "solver": "adam", "alpha": 1e-4, "batch_size": "auto",
-    "learning_rate_init": 1e-3, "max_iter": 200, "tol": 1e-4, "n_iter_no_change": 10, "early_stopping": False,
-    "validation_fraction": 0.1, "momentum": 0.9, "nesterovs_momentum": True, "beta_1": 0.9, "beta_2": 0.999,
-    "epsilon": 1e-8, "warm_start": False, "random_state": None, "verbose": False, "layers": None,
-    "input_shape": None, "init": "glorot_uniform", "schedule": None, "device": "cpu", "pretrain": None,
+    "hidden_layer_sizes": (100,),
+    "activation": "relu",
+    "solver": "adam",
+    "alpha": 1e-4,
+    "batch_size": "auto",
+    "learning_rate_init": 1e-3,
+    "max_iter": 200,
+    "tol": 1e-4,
+    "n_iter_no_change": 10,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "momentum": 0.9,
+    "nesterovs_momentum": True,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "warm_start": False,
+    "random_state": None,
+    "verbose": False,
+    "layers": None,
+    "input_shape": None,
+    "init": "glorot_uniform",
+    "schedule": None,
+    "device": "cpu",
+    "pretrain": None,
     "max_fun": 15000,
 }
 
@@ -68,16 +89,27 @@ class BaseMLP(LaminaEstimator):
     def _check_params(self) -> None:
         """Validate the hyper-parameters, each error naming the parameter and the value it got."""
         _check(_is_int(self.max_iter) and self.max_iter >= 1, "max_iter", "a positive integer", self.max_iter)
-        _check((_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
-               "n_iter_no_change", "a positive integer or np.inf (no stopping rule)", self.n_iter_no_change)
+        _check(
+            (_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
+            "n_iter_no_change",
+            "a positive integer or np.inf (no stopping rule)",
+            self.n_iter_no_change,
+        )
         _check(_is_number(self.tol) and self.tol >= 0, "tol", "a number >= 0", self.tol)
         _check(_is_number(self.alpha) and self.alpha >= 0, "alpha", "a number >= 0", self.alpha)
-        _check(_is_number(self.learning_rate_init) and self.learning_rate_init > 0, "learning_rate_init",
-               "a number > 0", self.learning_rate_init)
-        _check(_is_number(self.validation_fraction) and 0 < self.validation_fraction < 1, "validation_fraction",
-               "a number in (0, 1)", self.validation_fraction)
-        _check(_is_number(self.momentum) and 0 <= self.momentum <= 1, "momentum", "a number in [0, 1]",
-               self.momentum)
+        _check(
+            _is_number(self.learning_rate_init) and self.learning_rate_init > 0,
+            "learning_rate_init",
+            "a number > 0",
+            self.learning_rate_init,
+        )
+        _check(
+            _is_number(self.validation_fraction) and 0 < self.validation_fraction < 1,
+            "validation_fraction",
+            "a number in (0, 1)",
+            self.validation_fraction,
+        )
+        _check(_is_number(self.momentum) and 0 <= self.momentum <= 1, "momentum", "a number in [0, 1]", self.momentum)
         for name in ("beta_1", "beta_2"):
             value = getattr(self, name)
             _check(_is_number(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
@@ -86,14 +118,22 @@ class BaseMLP(LaminaEstimator):
         if self.layers is None:
             self._hidden_sizes()
         else:
-            _check(isinstance(self.layers, (list, tuple)) and all(isinstance(layer, dict) for layer in self.layers),
-                   "layers", "a list of lamina layer tables such as {'type': 'dense', 'units': 64}", self.layers)
+            _check(
+                isinstance(self.layers, (list, tuple)) and all(isinstance(layer, dict) for layer in self.layers),
+                "layers",
+                "a list of lamina layer tables such as {'type': 'dense', 'units': 64}",
+                self.layers,
+            )
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
-        _check(all(_is_int(h) and h > 0 for h in sizes), "hidden_layer_sizes", "a sequence of positive integers",
-               self.hidden_layer_sizes)
+        _check(
+            all(_is_int(h) and h > 0 for h in sizes),
+            "hidden_layer_sizes",
+            "a sequence of positive integers",
+            self.hidden_layer_sizes,
+        )
         return [int(h) for h in sizes]
 
     # -- the network --------------------------------------------------------------------------------------
@@ -105,14 +145,16 @@ class BaseMLP(LaminaEstimator):
         if self.input_shape is not None:
             shape = [int(d) for d in self.input_shape]
             if math.prod(shape) != n_features:
-                raise ValueError(f"`input_shape` {tuple(shape)} holds {math.prod(shape)} values, but X has "
-                                 f"{n_features} features")
+                raise ValueError(
+                    f"`input_shape` {tuple(shape)} holds {math.prod(shape)} values, but X has {n_features} features"
+                )
             layers.append({"type": "reshape", "shape": shape})
         if self.layers is not None:
             layers += [dict(layer) for layer in self.layers]
         else:
-            layers += [{"type": "dense", "units": h, "activation": self.activation, **init}
-                       for h in self._hidden_sizes()]
+            layers += [
+                {"type": "dense", "units": h, "activation": self.activation, **init} for h in self._hidden_sizes()
+            ]
         if layers and len(layer_shapes(layers, (n_features,))[-1]) != 1:
             layers.append({"type": "flatten"})
         layers.append({"type": "dense", "units": n_outputs, **init})
@@ -125,11 +167,16 @@ class BaseMLP(LaminaEstimator):
     def _dense_layers(self) -> list[nn.Linear]:
         module = self.module_  # AttributeError before fit, as scikit-learn's fitted attributes do
         linears = [m for m in module.modules() if isinstance(m, nn.Linear)]
-        others = [m for m in module.modules() if not isinstance(m, nn.Linear) and any(
-            True for _ in m.parameters(recurse=False))]
+        others = [
+            m
+            for m in module.modules()
+            if not isinstance(m, nn.Linear) and any(True for _ in m.parameters(recurse=False))
+        ]
         if others:
-            raise AttributeError(f"coefs_ and intercepts_ describe dense networks; this one has "
-                                 f"{type(others[0]).__name__} layers (see module_)")
+            raise AttributeError(
+                f"coefs_ and intercepts_ describe dense networks; this one has "
+                f"{type(others[0]).__name__} layers (see module_)"
+            )
         return linears
 
     @property
@@ -159,10 +206,18 @@ class BaseMLP(LaminaEstimator):
         elif solver == "adam":
             table = {"type": "adam", "lr": lr, "betas": [self.beta_1, self.beta_2], "eps": self.epsilon}
         elif solver == "sgd":
-            table = {"type": "sgd", "lr": lr, "momentum": self.momentum,
-                     "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
+            table = {
+                "type": "sgd",
+                "lr": lr,
+                "momentum": self.momentum,
+                "nesterov": bool(self.nesterovs_momentum and self.momentum > 0),
+            }
         elif solver in ("lbfgs", "l-bfgs"):
-            table = {"type": "lbfgs", "max_iter": 1, "line_search_fn": "strong_wolfe"}  # fit runs _fit_lbfgs instead; kept for a Trainer built here
+            table = {
+                "type": "lbfgs",
+                "max_iter": 1,
+                "line_search_fn": "strong_wolfe",
+            }  # fit runs _fit_lbfgs instead; kept for a Trainer built here
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")
@@ -173,8 +228,9 @@ class BaseMLP(LaminaEstimator):
             self.__dict__.pop("pretrained_layers_", None)  # from an earlier fit that pretrained
             return
 
-        layers = pretrain_layerwise(self.module_, ArrayDataset(data.x), self.pretrain, device=self.device_,
-                                    seed=self._seed_)
+        layers = pretrain_layerwise(
+            self.module_, ArrayDataset(data.x), self.pretrain, device=self.device_, seed=self._seed_
+        )
         self.pretrained_layers_ = [layer.summary() for layer in layers]
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
@@ -182,11 +238,25 @@ class BaseMLP(LaminaEstimator):
         full_batch = optimizer.needs_closure  # L-BFGS and other closure methods see the whole training set
         batch_size = n_samples if full_batch else resolve_batch_size(self.batch_size, n_samples)
         schedule = resolve("schedule", self.schedule, path="schedule") if self.schedule is not None else None
-        return {"loss": self._loss, "optimizer": optimizer, "schedule": schedule, "batch_size": batch_size,
-                "l2": self.alpha / batch_size, "metrics": []}
+        return {
+            "loss": self._loss,
+            "optimizer": optimizer,
+            "schedule": schedule,
+            "batch_size": batch_size,
+            "l2": self.alpha / batch_size,
+            "metrics": [],
+        }
 
-    def _fit_mlp(self, X: np.ndarray, y: np.ndarray, target: Callable[[np.ndarray], torch.Tensor],
-                 n_outputs: int, *, incremental: bool, stratify: bool) -> None:
+    def _fit_mlp(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        target: Callable[[np.ndarray], torch.Tensor],
+        n_outputs: int,
+        *,
+        incremental: bool,
+        stratify: bool,
+    ) -> None:
         """Train on validated ``X`` and ``y``; ``target`` turns labels into the loss's targets."""
         self._check_params()
         if self._full_lbfgs() and not incremental:
@@ -197,11 +267,18 @@ class BaseMLP(LaminaEstimator):
         score = None
         if self.early_stopping and not incremental:
             if math.ceil(self.validation_fraction * len(X)) < 2:
-                raise ValueError(f"The validation set is too small: validation_fraction={self.validation_fraction} "
-                                 f"of {len(X)} examples holds fewer than 2. Increase 'validation_fraction' or the "
-                                 "size of your dataset.")
-            X, X_val, y, y_val = train_test_split(X, y, test_size=self.validation_fraction, stratify=y if stratify
-                                                  else None, random_state=self.random_state)
+                raise ValueError(
+                    f"The validation set is too small: validation_fraction={self.validation_fraction} "
+                    f"of {len(X)} examples holds fewer than 2. Increase 'validation_fraction' or the "
+                    "size of your dataset."
+                )
+            X, X_val, y, y_val = train_test_split(
+                X,
+                y,
+                test_size=self.validation_fraction,
+                stratify=y if stratify else None,
+                random_state=self.random_state,
+            )
             score = self._validation_score(X_val, y_val)
         self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score)
 
@@ -225,9 +302,16 @@ class BaseMLP(LaminaEstimator):
         loss_fn = loss if callable(loss) else resolve("loss", loss, path="loss").build()
         weights = [p for p in work.parameters() if p.ndim > 1]
         scale = self.alpha / (2 * len(X))
-        optimizer = torch.optim.LBFGS(work.parameters(), lr=1.0, max_iter=self.max_iter, max_eval=self.max_fun,
-                                      tolerance_grad=self.tol, tolerance_change=2.220446049250313e-09,
-                                      history_size=10, line_search_fn="strong_wolfe")  # scipy's m=10, ftol
+        optimizer = torch.optim.LBFGS(
+            work.parameters(),
+            lr=1.0,
+            max_iter=self.max_iter,
+            max_eval=self.max_fun,
+            tolerance_grad=self.tol,
+            tolerance_change=2.220446049250313e-09,
+            history_size=10,
+            line_search_fn="strong_wolfe",
+        )  # scipy's m=10, ftol
         evaluations = 0
 
         def closure() -> torch.Tensor:
@@ -244,8 +328,11 @@ class BaseMLP(LaminaEstimator):
         with torch.no_grad():
             final = float(loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights))
         if not math.isfinite(final):
-            raise EstimatorDivergedError(f"{type(self).__name__}: solver='lbfgs' diverged (loss {final}); scale "
-                                         "the inputs or raise alpha", epoch=0, step=int(state.get("n_iter", 0)))
+            raise EstimatorDivergedError(
+                f"{type(self).__name__}: solver='lbfgs' diverged (loss {final}); scale the inputs or raise alpha",
+                epoch=0,
+                step=int(state.get("n_iter", 0)),
+            )
         with torch.no_grad():
             for kept, trained in zip(self.module_.parameters(), work.parameters()):
                 kept.copy_(trained.to(kept.dtype))
@@ -261,9 +348,12 @@ class BaseMLP(LaminaEstimator):
             print(f"L-BFGS: {self.n_iter_} iterations, {evaluations} loss evaluations, loss = {final:.8f}")
         if self.n_iter_ >= self.max_iter or evaluations >= self.max_fun:
             limit = "iterations (max_iter)" if self.n_iter_ >= self.max_iter else "loss evaluations (max_fun)"
-            warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s): the number of {limit} "
-                          "reached its limit. Increase it or scale the data.", ConvergenceWarning,
-                          stacklevel=_caller_level())
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s): the number of {limit} "
+                "reached its limit. Increase it or scale the data.",
+                ConvergenceWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _validation_score(self, X_val: np.ndarray, y_val: np.ndarray) -> Callable[[nn.Module], float]:
         """``score(module)``: the estimator's ``score`` on the held-out examples (accuracy or R^2)."""
@@ -279,4 +369,3 @@ class BaseMLP(LaminaEstimator):
             return self._score_outputs(outputs, y_val)
 
         return score
-

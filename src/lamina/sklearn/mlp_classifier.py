@@ -1,4 +1,5 @@
 """``lamina.sklearn.MLPClassifier``: scikit-learn's ``MLPClassifier`` interface, trained by lamina on PyTorch."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,8 +21,9 @@ __all__ = ["MLPClassifier"]
 
 def _stochastic(estimator: Any) -> bool:
     if estimator.solver in ("lbfgs", "l-bfgs"):
-        raise AttributeError(f"partial_fit is only available for stochastic solvers; {estimator.solver!r} "
-                             "is not stochastic")
+        raise AttributeError(
+            f"partial_fit is only available for stochastic solvers; {estimator.solver!r} is not stochastic"
+        )
     return True
 
 
@@ -137,14 +139,36 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     array([0, 1, 2])
     """
 
-    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *, solver: Any = "adam",
-                 alpha: float = 1e-4, batch_size: int | str = "auto", learning_rate_init: float = 1e-3,
-                 max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10, early_stopping: bool = False,
-                 validation_fraction: float = 0.1, momentum: float = 0.9, nesterovs_momentum: bool = True,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8, warm_start: bool = False,
-                 random_state: Any = None, verbose: bool = False, layers: list | None = None,
-                 input_shape: tuple | None = None, init: str | None = "glorot_uniform", schedule: Any = None,
-                 device: str = "cpu", pretrain: Any = None, max_fun: int = 15000) -> None:
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        solver: Any = "adam",
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+        layers: list | None = None,
+        input_shape: tuple | None = None,
+        init: str | None = "glorot_uniform",
+        schedule: Any = None,
+        device: str = "cpu",
+        pretrain: Any = None,
+        max_fun: int = 15000,
+    ) -> None:
         store_params(self, locals())
 
     # -- labels -------------------------------------------------------------------------------------------
@@ -160,16 +184,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             return
         found = np.unique(np.asarray(classes) if classes is not None else y)
         if len(found) < 2:
-            raise ValueError(f"{type(self).__name__} needs examples of at least 2 classes to learn from; y holds "
-                             f"1 class, {found[0]!r}")
+            raise ValueError(
+                f"{type(self).__name__} needs examples of at least 2 classes to learn from; y holds "
+                f"1 class, {found[0]!r}"
+            )
         self.classes_, self.out_activation_ = found, "softmax"
 
     def _labels(self, y: Any) -> np.ndarray:
         check_classification_targets(y)
         kind = type_of_target(y)
         if kind == "multiclass-multioutput":
-            raise ValueError(f"{type(self).__name__} does not support multi-output multi-class targets; give one "
-                             "column of labels, or a 0/1 indicator matrix for multi-label classification")
+            raise ValueError(
+                f"{type(self).__name__} does not support multi-output multi-class targets; give one "
+                "column of labels, or a 0/1 indicator matrix for multi-label classification"
+            )
         return np.asarray(y) if kind == "multilabel-indicator" else column_or_1d(y, warn=True)
 
     def _targets(self, y: np.ndarray) -> torch.Tensor:
@@ -194,17 +222,21 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def fit(self, X: Any, y: Any) -> MLPClassifier:
         """Train on ``X`` (n_samples, n_features) and class labels ``y`` (or a 0/1 indicator matrix)."""
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc", "coo"], dtype=(np.float64, np.float32),
-                             multi_output=True)
+        X, y = validate_data(
+            self, X, y, accept_sparse=["csr", "csc", "coo"], dtype=(np.float64, np.float32), multi_output=True
+        )
         X, y = (X.toarray() if hasattr(X, "toarray") else X), self._labels(y)
         previous = getattr(self, "classes_", None) if self.warm_start else None
         self._set_classes(y, None)
         if previous is not None and not np.array_equal(previous, self.classes_):
-            raise ValueError(f"warm_start needs y to hold the classes of the previous fit: had "
-                             f"{previous.tolist()}, y has {self.classes_.tolist()}")
+            raise ValueError(
+                f"warm_start needs y to hold the classes of the previous fit: had "
+                f"{previous.tolist()}, y has {self.classes_.tolist()}"
+            )
         self.n_outputs_ = len(self.classes_)
-        self._fit_mlp(X, y, self._targets, self.n_outputs_, incremental=False,
-                      stratify=self.out_activation_ == "softmax")
+        self._fit_mlp(
+            X, y, self._targets, self.n_outputs_, incremental=False, stratify=self.out_activation_ == "softmax"
+        )
         return self
 
     @available_if(_stochastic)
@@ -214,8 +246,15 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
-        X, y = validate_data(self, X, y, reset=first, accept_sparse=["csr", "csc", "coo"],
-                             dtype=(np.float64, np.float32), multi_output=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+        )
         X, y = (X.toarray() if hasattr(X, "toarray") else X), self._labels(y)
         if first:
             self._set_classes(y, classes)

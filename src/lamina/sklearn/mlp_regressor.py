@@ -1,4 +1,5 @@
 """``lamina.sklearn.MLPRegressor``: scikit-learn's ``MLPRegressor`` interface, trained by lamina on PyTorch."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -71,14 +72,37 @@ n_iter_, t_, n_features_in_, feature_names_in_
     True
     """
 
-    def __init__(self, hidden_layer_sizes: Any = (100,), activation: str = "relu", *, loss: Any = "squared_error",
-                 solver: Any = "adam", alpha: float = 1e-4, batch_size: int | str = "auto",
-                 learning_rate_init: float = 1e-3, max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
-                 early_stopping: bool = False, validation_fraction: float = 0.1, momentum: float = 0.9,
-                 nesterovs_momentum: bool = True, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8,
-                 warm_start: bool = False, random_state: Any = None, verbose: bool = False,
-                 layers: list | None = None, input_shape: tuple | None = None, init: str | None = "glorot_uniform",
-                 schedule: Any = None, device: str = "cpu", pretrain: Any = None, max_fun: int = 15000) -> None:
+    def __init__(
+        self,
+        hidden_layer_sizes: Any = (100,),
+        activation: str = "relu",
+        *,
+        loss: Any = "squared_error",
+        solver: Any = "adam",
+        alpha: float = 1e-4,
+        batch_size: int | str = "auto",
+        learning_rate_init: float = 1e-3,
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+        layers: list | None = None,
+        input_shape: tuple | None = None,
+        init: str | None = "glorot_uniform",
+        schedule: Any = None,
+        device: str = "cpu",
+        pretrain: Any = None,
+        max_fun: int = 15000,
+    ) -> None:
         store_params(self, locals())
 
     @property
@@ -88,8 +112,16 @@ n_iter_, t_, n_features_in_, feature_names_in_
         return resolve("loss", self.loss, path="loss")
 
     def _validate(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
-        X, y = validate_data(self, X, y, reset=reset, accept_sparse=["csr", "csc", "coo"],
-                             dtype=(np.float64, np.float32), multi_output=True, y_numeric=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=["csr", "csc", "coo"],
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=True,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         return (X.toarray() if hasattr(X, "toarray") else X), y
@@ -97,8 +129,9 @@ n_iter_, t_, n_features_in_, feature_names_in_
     def _targets(self, y: np.ndarray) -> torch.Tensor:
         y = y.reshape(len(y), -1)
         if y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {y.shape[1]} target columns, but {type(self).__name__} was fitted on "
-                             f"{self.n_outputs_}")
+            raise ValueError(
+                f"y has {y.shape[1]} target columns, but {type(self).__name__} was fitted on {self.n_outputs_}"
+            )
         return torch.as_tensor(np.asarray(y, dtype=np.float32))
 
     def _score_outputs(self, outputs: np.ndarray, y: np.ndarray) -> float:

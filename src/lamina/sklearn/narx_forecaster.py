@@ -1,6 +1,7 @@
 """``lamina.sklearn.NARXForecaster``: a NARX network (:class:`lamina.timeseries.NARX`) as a forecaster with
 sktime's convention, ``fit(y, X=None)`` on a series and ``predict(fh, X=None)`` after it, trained by
 :class:`lamina.Trainer` on lag windows and run closed-loop."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,10 @@ SCALINGS = ("standard", "minmax", "none")
 def _refuse_sparse_and_complex(values: Any, what: str) -> None:
     """Sparse and complex arrays would otherwise be turned into numbers silently (complex: the real part)."""
     if sparse.issparse(values):
-        raise TypeError(f"{what}: sparse input is not supported; give a dense array, shape (n_timepoints,)"
-                        + (" or (n_timepoints, n_variables)" if what == "X" else ""))
+        raise TypeError(
+            f"{what}: sparse input is not supported; give a dense array, shape (n_timepoints,)"
+            + (" or (n_timepoints, n_variables)" if what == "X" else "")
+        )
     if np.iscomplexobj(values):
         raise ValueError(f"Complex data not supported in {what}; give real numbers")
 
@@ -107,12 +110,27 @@ class NARXForecaster(LaminaEstimator):
 
     n_exogenous_: int  # a fitted attribute's type (declared only: scikit-learn wants none before fit)
 
-    def __init__(self, lags: int = 4, *, exogenous_lags: int | None = None, delay: int = 1,
-                 hidden_layer_sizes: Any = (10,), activation: str = "tanh", scale: str = "standard",
-                 solver: Any = "adam", alpha: float = 1e-4, learning_rate_init: float = 1e-3,
-                 batch_size: int | str = "auto", max_iter: int = 200, tol: float = 1e-4, n_iter_no_change: int = 10,
-                 warm_start: bool = False, random_state: Any = None, verbose: bool = False,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        lags: int = 4,
+        *,
+        exogenous_lags: int | None = None,
+        delay: int = 1,
+        hidden_layer_sizes: Any = (10,),
+        activation: str = "tanh",
+        scale: str = "standard",
+        solver: Any = "adam",
+        alpha: float = 1e-4,
+        learning_rate_init: float = 1e-3,
+        batch_size: int | str = "auto",
+        max_iter: int = 200,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        warm_start: bool = False,
+        random_state: Any = None,
+        verbose: bool = False,
+        device: str = "cpu",
+    ) -> None:
         store_params(self, locals())
 
     def _check_params(self, has_exogenous: bool) -> int:
@@ -123,18 +141,28 @@ class NARXForecaster(LaminaEstimator):
         _check(_is_int(self.delay) and self.delay in (0, 1), "delay", "0 or 1", self.delay)
         _check(self.scale in SCALINGS, "scale", f"one of {', '.join(map(repr, SCALINGS))}", self.scale)
         for name in ("alpha", "tol"):
-            _check(_is_number(getattr(self, name)) and getattr(self, name) >= 0, name, "a number >= 0",
-                   getattr(self, name))
-        _check(_is_number(self.learning_rate_init) and self.learning_rate_init > 0, "learning_rate_init",
-               "a number > 0", self.learning_rate_init)
+            _check(
+                _is_number(getattr(self, name)) and getattr(self, name) >= 0, name, "a number >= 0", getattr(self, name)
+            )
+        _check(
+            _is_number(self.learning_rate_init) and self.learning_rate_init > 0,
+            "learning_rate_init",
+            "a number > 0",
+            self.learning_rate_init,
+        )
         sizes = self.hidden_layer_sizes
-        _check(hasattr(sizes, "__iter__") and all(_is_int(h) and h > 0 for h in sizes), "hidden_layer_sizes",
-               "a sequence of positive integers (empty for a linear model)", sizes)
+        _check(
+            hasattr(sizes, "__iter__") and all(_is_int(h) and h > 0 for h in sizes),
+            "hidden_layer_sizes",
+            "a sequence of positive integers (empty for a linear model)",
+            sizes,
+        )
         lags = self.exogenous_lags if self.exogenous_lags is not None else (self.lags if has_exogenous else 0)
         _check(_is_int(lags) and lags >= 0, "exogenous_lags", "an integer >= 0 or None", self.exogenous_lags)
         if has_exogenous and lags == 0:
-            raise ValueError("X (exogenous inputs) was given but `exogenous_lags` is 0; give their number of lags "
-                             "or leave X out")
+            raise ValueError(
+                "X (exogenous inputs) was given but `exogenous_lags` is 0; give their number of lags or leave X out"
+            )
         if lags and not has_exogenous:
             raise ValueError(f"`exogenous_lags` is {lags} but no X (exogenous inputs) was given to fit")
         return lags
@@ -143,9 +171,14 @@ class NARXForecaster(LaminaEstimator):
 
     def _module_spec(self, n_features: int, n_outputs: int | None) -> dict[str, Any]:
         """The NARX constructor's arguments."""
-        return {"output_lags": int(self.lags), "exogenous_lags": self.exogenous_lags_,
-                "exogenous_features": max(self.n_exogenous_, 1), "hidden": [int(h) for h in self.hidden_layer_sizes],
-                "delay": int(self.delay), "activation": self.activation}
+        return {
+            "output_lags": int(self.lags),
+            "exogenous_lags": self.exogenous_lags_,
+            "exogenous_features": max(self.n_exogenous_, 1),
+            "hidden": [int(h) for h in self.hidden_layer_sizes],
+            "delay": int(self.delay),
+            "activation": self.activation,
+        }
 
     @classmethod
     def _module_from_spec(cls, spec: dict[str, Any]) -> nn.Module:
@@ -162,8 +195,13 @@ class NARXForecaster(LaminaEstimator):
             table = self.solver
         optimizer = resolve("optimizer", table, path="solver")
         batch_size = n_samples if optimizer.needs_closure else resolve_batch_size(self.batch_size, n_samples)
-        return {"loss": "mse", "optimizer": optimizer, "batch_size": batch_size, "l2": self.alpha / batch_size,
-                "metrics": []}
+        return {
+            "loss": "mse",
+            "optimizer": optimizer,
+            "batch_size": batch_size,
+            "l2": self.alpha / batch_size,
+            "metrics": [],
+        }
 
     # -- the estimator API --------------------------------------------------------------------------------
 
@@ -186,8 +224,13 @@ class NARXForecaster(LaminaEstimator):
             self.exogenous_scaler_ = None if u is None else SeriesScaler(self.scale).fit(u)
         self.exogenous_lags_, self.n_exogenous_ = exogenous_lags, n_exogenous
         exogenous = None if u is None or self.exogenous_scaler_ is None else self.exogenous_scaler_.transform(u)
-        windows = make_windows(self.scaler_.transform(y), self.lags, delay=self.delay, exogenous=exogenous,
-                               exogenous_lags=exogenous_lags if u is not None else None)
+        windows = make_windows(
+            self.scaler_.transform(y),
+            self.lags,
+            delay=self.delay,
+            exogenous=exogenous,
+            exogenous_lags=exogenous_lags if u is not None else None,
+        )
         self._train(windows.inputs.numpy(), windows.targets, n_outputs=1, incremental=False)
         tail = windows.spec.first + 1  # the delay line of the first forecast
         self.y_history_ = y[-tail:]
@@ -207,29 +250,46 @@ class NARXForecaster(LaminaEstimator):
         if self.n_exogenous_:
             need = exogenous_rows_needed(self.module_.window, horizon)
             if X is None:
-                raise ValueError(f"{type(self).__name__} was fitted with {self.n_exogenous_} exogenous variable(s): "
-                                 f"a forecast of {horizon} steps needs their next {need} values, X")
+                raise ValueError(
+                    f"{type(self).__name__} was fitted with {self.n_exogenous_} exogenous variable(s): "
+                    f"a forecast of {horizon} steps needs their next {need} values, X"
+                )
             _refuse_sparse_and_complex(X, "X")
             future = as_exogenous(X, "X")
             if future.shape[1] != self.n_exogenous_:
-                raise ValueError(f"X has {future.shape[1]} exogenous variables, but {type(self).__name__} was "
-                                 f"fitted with {self.n_exogenous_}")
-        path = forecast(self.module_, self.y_history_, horizon, exogenous=self.X_history_, future_exogenous=future,
-                        scaler=self.scaler_, exogenous_scaler=self.exogenous_scaler_)
+                raise ValueError(
+                    f"X has {future.shape[1]} exogenous variables, but {type(self).__name__} was "
+                    f"fitted with {self.n_exogenous_}"
+                )
+        path = forecast(
+            self.module_,
+            self.y_history_,
+            horizon,
+            exogenous=self.X_history_,
+            future_exogenous=future,
+            scaler=self.scaler_,
+            exogenous_scaler=self.exogenous_scaler_,
+        )
         return path[steps - 1]
 
     def _steps(self, fh: Any, X: Any) -> np.ndarray:
         if fh is None:
             if X is None:
-                raise ValueError("give the forecast horizon fh (an int, or the 1-based steps) or the exogenous "
-                                 "inputs X of the forecast period")
+                raise ValueError(
+                    "give the forecast horizon fh (an int, or the 1-based steps) or the exogenous "
+                    "inputs X of the forecast period"
+                )
             fh = len(X)
         if _is_int(fh):
             _check(fh >= 1, "fh", "a positive integer or a sequence of them", fh)
             return np.arange(1, int(fh) + 1)
         steps = np.asarray(fh)
-        _check(steps.ndim == 1 and steps.size > 0 and np.issubdtype(steps.dtype, np.integer) and bool(
-            (steps >= 1).all()), "fh", "a positive integer or a sequence of them", fh)
+        _check(
+            steps.ndim == 1 and steps.size > 0 and np.issubdtype(steps.dtype, np.integer) and bool((steps >= 1).all()),
+            "fh",
+            "a positive integer or a sequence of them",
+            fh,
+        )
         return steps.astype(np.int64)
 
     def score(self, y: Any, X: Any = None) -> float:
@@ -243,4 +303,3 @@ class NARXForecaster(LaminaEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
-

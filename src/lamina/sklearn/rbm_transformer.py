@@ -1,5 +1,6 @@
 """``lamina.sklearn.RBMTransformer``: scikit-learn's ``BernoulliRBM`` interface on lamina's RBMs (Bernoulli or
 Gaussian visible units, CD-k or persistent CD), trained by :class:`lamina.Trainer`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,8 +26,10 @@ _SCORE_BATCH = 4096  # rows per pass of the pseudo-likelihood: n_features passes
 def _bernoulli_visible(estimator: Any) -> bool:
     visible = estimator._visible_units()
     if visible != "bernoulli":
-        raise AttributeError(f"score_samples is the pseudo-likelihood of Bernoulli visible units; visible={visible!r} "
-                             "has none in closed form (score is minus the reconstruction error)")
+        raise AttributeError(
+            f"score_samples is the pseudo-likelihood of Bernoulli visible units; visible={visible!r} "
+            "has none in closed form (score is minus the reconstruction error)"
+        )
     return True
 
 
@@ -36,10 +39,12 @@ def check_unit_interval(X: np.ndarray, owner: str) -> None:
     lo, hi = float(X.min()), float(X.max())
     if not (lo >= 0 and hi <= 1):  # also catches NaN
         what = "Negative values" if lo < 0 else "Values above 1"  # scikit-learn's words for the first case
-        raise DataError(f"{what} in data passed to {owner}(visible='bernoulli'), which models values in [0, 1] "
-                        f"(binary, or the probability that a unit is on); X holds values in [{lo:.4g}, {hi:.4g}]. "
-                        "Scale X into [0, 1] (MinMaxScaler) or, for real-valued data, use visible='gaussian' on "
-                        "standardised X")
+        raise DataError(
+            f"{what} in data passed to {owner}(visible='bernoulli'), which models values in [0, 1] "
+            f"(binary, or the probability that a unit is on); X holds values in [{lo:.4g}, {hi:.4g}]. "
+            "Scale X into [0, 1] (MinMaxScaler) or, for real-valued data, use visible='gaussian' on "
+            "standardised X"
+        )
 
 
 class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
@@ -122,9 +127,20 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     (2, 64)
     """
 
-    def __init__(self, n_components: int = 256, *, learning_rate: float | str = "auto", batch_size: int = 10,
-                 n_iter: int = 10, k: int = 1, persistent: bool = True, visible: str = "bernoulli",
-                 verbose: bool = False, random_state: Any = None, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        n_components: int = 256,
+        *,
+        learning_rate: float | str = "auto",
+        batch_size: int = 10,
+        n_iter: int = 10,
+        k: int = 1,
+        persistent: bool = True,
+        visible: str = "bernoulli",
+        verbose: bool = False,
+        random_state: Any = None,
+        device: str = "cpu",
+    ) -> None:
         self.n_components = n_components
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -146,12 +162,15 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
             value = getattr(self, name)
             _check(_is_int(value) and value >= 1, name, "a positive integer", value)
         rate = self.learning_rate
-        _check(rate == "auto" or (_is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0",
-               rate)
+        _check(
+            rate == "auto" or (_is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0", rate
+        )
         _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
         if self.visible not in VISIBLE_UNITS:
-            raise ValueError(f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
-                             f"{self.visible!r};{did_you_mean(self.visible, VISIBLE_UNITS)}".rstrip(";"))
+            raise ValueError(
+                f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "
+                f"{self.visible!r};{did_you_mean(self.visible, VISIBLE_UNITS)}".rstrip(";")
+            )
 
     def _visible_units(self) -> str:
         """The fitted RBM's visible units (``visible`` may have been set to another value since)."""
@@ -189,8 +208,13 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
 
     def _module_spec(self, n_features: int, n_outputs: int | None) -> dict[str, Any]:
         """The RBM's constructor arguments: units, CD steps and persistent chains."""
-        return {"visible": self.visible, "n_visible": n_features, "n_hidden": int(self.n_components),
-                "k": int(self.k), "persistent_chains": int(self.batch_size) if self.persistent else 0}
+        return {
+            "visible": self.visible,
+            "n_visible": n_features,
+            "n_hidden": int(self.n_components),
+            "k": int(self.k),
+            "persistent_chains": int(self.batch_size) if self.persistent else 0,
+        }
 
     @classmethod
     def _module_from_spec(cls, spec: dict[str, Any]) -> nn.Module:
@@ -200,8 +224,11 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
 
     def _trainer_options(self, n_samples: int) -> dict[str, Any]:
         # plain SGD on the batch-mean CD update: scikit-learn's BernoulliRBM step
-        return {"optimizer": {"type": "sgd", "lr": self._learning_rate()},
-                "batch_size": min(self.batch_size, n_samples), "metrics": []}
+        return {
+            "optimizer": {"type": "sgd", "lr": self._learning_rate()},
+            "batch_size": min(self.batch_size, n_samples),
+            "metrics": [],
+        }
 
     # -- the estimator API --------------------------------------------------------------------------------
 
@@ -229,8 +256,12 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         X = self._validate_X(X, reset=False)
         compute = self._inference_dtype(torch.float64)  # so a row's score does not depend on the rows beside it
         module = self._module_in(compute)
-        out = [pseudo_log_likelihood(module, self._as_tensor(X[s:s + _SCORE_BATCH], compute).to(self.device_),
-                                     exact=True) for s in range(0, len(X), _SCORE_BATCH)]
+        out = [
+            pseudo_log_likelihood(
+                module, self._as_tensor(X[s : s + _SCORE_BATCH], compute).to(self.device_), exact=True
+            )
+            for s in range(0, len(X), _SCORE_BATCH)
+        ]
         return torch.cat(out).double().cpu().numpy()
 
     def score(self, X: Any, y: Any = None) -> float:

@@ -21,6 +21,7 @@ build the model, ``_trainer_options`` picks the optimizer (``tests/sklearn/toy.p
             return {"optimizer": {"type": "adam", "lr": self.learning_rate},
                     "batch_size": min(self.batch_size, n_samples)}
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -87,7 +88,7 @@ class LaminaTransformer(TransformerMixin, LaminaEstimator):
         module = self.module_.eval()
         total = 0.0
         for start in range(0, len(X), 8192):
-            batch = self._as_tensor(X[start:start + 8192]).to(self.device_)
+            batch = self._as_tensor(X[start : start + 8192]).to(self.device_)
             total += float(module.training_loss((batch, None))) * len(batch)
         return -total / max(len(X), 1)
 

@@ -11,6 +11,7 @@ Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the m
 ``nrmse``, the callback ``weight_elimination``, the datasets ``sunspots``, ``mackey_glass`` and ``csv_series``
 (:mod:`lamina.timeseries.datasets`: they cut lag windows, so they live above the windows, not in :mod:`lamina.data`).
 """
+
 from lamina.timeseries.cross_validation import BlockedKFold
 from lamina.timeseries.datasets import SeriesDatasetSpec  # registers sunspots, mackey_glass, csv_series
 from lamina.timeseries.elman import Elman, ElmanSpec

@@ -18,6 +18,7 @@ takes it.
 >>> for fit, val in folds.split(windows.inputs):   # index arrays into the windows, in time order
 ...     ...
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -68,9 +69,11 @@ class BlockedKFold:
         # each block needs the other samples to leave something to fit on, after the gap on both sides
         smallest_fit = n - -(-n // self.n_splits) - 2 * self.gap
         if n < self.n_splits or smallest_fit < 1:
-            raise ValueError(f"BlockedKFold(n_splits={self.n_splits}, gap={self.gap}) needs more than {n} samples: "
-                             f"at least {self.n_splits} blocks and something left to fit beside each block and its "
-                             f"gaps of {self.gap} (try fewer splits or a smaller gap)")
+            raise ValueError(
+                f"BlockedKFold(n_splits={self.n_splits}, gap={self.gap}) needs more than {n} samples: "
+                f"at least {self.n_splits} blocks and something left to fit beside each block and its "
+                f"gaps of {self.gap} (try fewer splits or a smaller gap)"
+            )
         index = np.arange(n, dtype=np.int64)
         for block in np.array_split(index, self.n_splits):
             start, stop = int(block[0]), int(block[-1]) + 1

@@ -10,6 +10,7 @@ a seeded random choice with ``split_seed``).
 After training, ``lamina train`` calls :meth:`SeriesDatasetSpec.report_run`: the test NMSE/NRMSE/MAE in the
 series' units, a closed-loop forecast over the test period, and ``plots/forecast.png``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -111,14 +112,22 @@ class SeriesDatasetSpec(DatasetSpec):
         values = as_series(data.values, f"{name} series")
         exogenous = None if data.exogenous is None else as_exogenous(data.exogenous, f"{name} exogenous inputs")
         if data.train_end < window.min_length:
-            raise DataError(f"{name}: the training period holds {data.train_end} values, too few for "
-                            f"{window.describe()}: it must hold at least {window.min_length}")
+            raise DataError(
+                f"{name}: the training period holds {data.train_end} values, too few for "
+                f"{window.describe()}: it must hold at least {window.min_length}"
+            )
         scaler = SeriesScaler(self.scale).fit(values[: data.train_end])
         exo_scaler = None if exogenous is None else SeriesScaler(self.scale).fit(exogenous[: data.train_end])
-        w = make_windows(scaler.transform(values), window.lags, window.horizon,
-                         exogenous=None if exogenous is None else exo_scaler.transform(exogenous),
-                         exogenous_lags=window.exogenous_lags if exogenous is not None else None, delay=window.delay,
-                         spacing=window.spacing, layout=window.layout)
+        w = make_windows(
+            scaler.transform(values),
+            window.lags,
+            window.horizon,
+            exogenous=None if exogenous is None else exo_scaler.transform(exogenous),
+            exogenous_lags=window.exogenous_lags if exogenous is not None else None,
+            delay=window.delay,
+            spacing=window.spacing,
+            layout=window.layout,
+        )
         first, last = w.time.numpy(), w.time.numpy() + window.horizon - 1  # first and last target of each window
         train = last < data.train_end
         test = (first >= data.test[0]) & (last < data.test[1])
@@ -147,35 +156,56 @@ class SeriesDatasetSpec(DatasetSpec):
             was = model.training
             model.eval()
             device = param.device if param is not None else "cpu"
-            scaled = torch.cat([model(p.inputs[i: i + 4096].to(device)).float().cpu()
-                                for i in range(0, len(p.inputs), 4096)])
+            scaled = torch.cat(
+                [model(p.inputs[i : i + 4096].to(device)).float().cpu() for i in range(0, len(p.inputs), 4096)]
+            )
             model.train(was)
         predicted = p.scaler.inverse_transform(scaled[:, 0].double().numpy())  # the first predicted value
         actual = data.values[p.time]
         test = p.test
-        result = {"test_nmse": nmse(predicted[test], actual[test]),
-                  "test_nrmse": nmse(predicted[test], actual[test]) ** 0.5,
-                  "test_mae": mae(predicted[test], actual[test])}
+        result = {
+            "test_nmse": nmse(predicted[test], actual[test]),
+            "test_nrmse": nmse(predicted[test], actual[test]) ** 0.5,
+            "test_mae": mae(predicted[test], actual[test]),
+        }
         if self.reference_variance is not None:
-            result["test_arv_reference_variance"] = nmse(predicted[test], actual[test],
-                                                         variance=self.reference_variance)
+            result["test_arv_reference_variance"] = nmse(
+                predicted[test], actual[test], variance=self.reference_variance
+            )
         steps = stop - start
-        exo = {} if data.exogenous is None else {"exogenous": data.exogenous[:start],
-                                                 "future_exogenous": data.exogenous[start:stop]}
-        closed = forecast(model, data.values[:start], steps, window=p.window, scaler=p.scaler,
-                          exogenous_scaler=p.exogenous_scaler, **exo)
+        exo = (
+            {}
+            if data.exogenous is None
+            else {"exogenous": data.exogenous[:start], "future_exogenous": data.exogenous[start:stop]}
+        )
+        closed = forecast(
+            model,
+            data.values[:start],
+            steps,
+            window=p.window,
+            scaler=p.scaler,
+            exogenous_scaler=p.exogenous_scaler,
+            **exo,
+        )
         result["closed_loop_steps"] = steps
         result["closed_loop_nrmse"] = nmse(closed, data.values[start:stop]) ** 0.5
         one_step = p.train | p.test
         boundaries = {"train | test": (data.time[data.train_end - 1] + data.time[start]) / 2}
         if start != data.train_end:
             boundaries = {"end of training": data.time[data.train_end - 1], "test starts": data.time[start]}
-        plot_forecast(data.time[:stop], data.values[:stop], {
-            "one-step predictions": (data.time[p.time[one_step]], predicted[one_step]),
-            f"closed-loop forecast ({steps} steps)": (data.time[start:stop], closed),
-        }, boundaries=boundaries, title=f"{self.registered_name}: forecast vs actual (test NMSE "
-                                         f"{result['test_nmse']:.3g}, one-step)",
-            xlabel=data.time_label, ylabel=data.value_label, path=Path(folder) / "forecast.png")
+        plot_forecast(
+            data.time[:stop],
+            data.values[:stop],
+            {
+                "one-step predictions": (data.time[p.time[one_step]], predicted[one_step]),
+                f"closed-loop forecast ({steps} steps)": (data.time[start:stop], closed),
+            },
+            boundaries=boundaries,
+            title=f"{self.registered_name}: forecast vs actual (test NMSE {result['test_nmse']:.3g}, one-step)",
+            xlabel=data.time_label,
+            ylabel=data.value_label,
+            path=Path(folder) / "forecast.png",
+        )
         return {"forecast": result}
 
 
@@ -242,13 +272,28 @@ class MackeyGlass(SeriesDatasetSpec):
         """The generated series: ``train_samples`` training values, then ``test_samples`` test values."""
         n = self.train_samples + self.test_samples
         try:
-            values = mackey_glass(n, tau=self.tau, a=self.a, b=self.b, power=self.power, dt=self.dt,
-                                  sample_every=self.sample_every, discard=self.discard, x0=self.x0,
-                                  seed=self.history_seed)
+            values = mackey_glass(
+                n,
+                tau=self.tau,
+                a=self.a,
+                b=self.b,
+                power=self.power,
+                dt=self.dt,
+                sample_every=self.sample_every,
+                discard=self.discard,
+                x0=self.x0,
+                seed=self.history_seed,
+            )
         except ValueError as err:
             raise DataError(f"data (mackey_glass): {err}") from None
-        return SeriesData(np.arange(n) * self.sample_every, values, self.train_samples, (self.train_samples, n),
-                          time_label="time", value_label="x(t)")
+        return SeriesData(
+            np.arange(n) * self.sample_every,
+            values,
+            self.train_samples,
+            (self.train_samples, n),
+            time_label="time",
+            value_label="x(t)",
+        )
 
 
 @register("dataset", "csv_series")
@@ -298,5 +343,12 @@ class CSVSeries(SeriesDatasetSpec):
         if k >= n:
             raise DataError(f"{self.path}: test = {self.test} leaves no training rows (there are {n})")
         time = columns[self.time_column] if self.time_column else np.arange(n, dtype=np.float64)
-        return SeriesData(time, values, n - k, (n - k, n), exogenous=exo,
-                          time_label=self.time_column or "row", value_label=self.column)
+        return SeriesData(
+            time,
+            values,
+            n - k,
+            (n - k, n),
+            exogenous=exo,
+            time_label=self.time_column or "row",
+            value_label=self.column,
+        )

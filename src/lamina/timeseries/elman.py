@@ -6,6 +6,7 @@
 Elman used logistic units; ``tanh(z) = 2 sigma(2z) - 1``, so a tanh network is the same function class up to a
 rescaling of the weights, and it is what cuDNN's fused RNN kernel (``torch.nn.RNN``, used here) runs.
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,9 +48,18 @@ class Elman(nn.Module):
         trajectories. Neural Computation 2.
     """
 
-    def __init__(self, input_size: int = 1, hidden: int = 8, *, outputs: int = 1, bptt: int | None = None,
-                 nonlinearity: str = "tanh", lags: int | None = None, device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int = 1,
+        hidden: int = 8,
+        *,
+        outputs: int = 1,
+        bptt: int | None = None,
+        nonlinearity: str = "tanh",
+        lags: int | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden", hidden), ("outputs", outputs)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -61,22 +71,26 @@ class Elman(nn.Module):
         self.input_size, self.hidden_size, self.outputs, self.bptt = input_size, hidden, outputs, bptt
         self.rnn = nn.RNN(input_size, hidden, nonlinearity=nonlinearity, batch_first=True, device=device, dtype=dtype)
         self.readout = nn.Linear(hidden, outputs, device=device, dtype=dtype)
-        self.window = None if lags is None else WindowSpec(lags, outputs, 1, lags if input_size > 1 else 0, 1,
-                                                           "sequence")
+        self.window = (
+            None if lags is None else WindowSpec(lags, outputs, 1, lags if input_size > 1 else 0, 1, "sequence")
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 2 and self.input_size == 1:
             x = x.unsqueeze(-1)  # (N, L) -> (N, L, 1)
         if x.dim() != 3 or x.shape[-1] != self.input_size:
-            raise ShapeError(f"Elman expects windows of shape (N, L, {self.input_size})"
-                             + (" or (N, L)" if self.input_size == 1 else "") + f", got {tuple(x.shape)}")
+            raise ShapeError(
+                f"Elman expects windows of shape (N, L, {self.input_size})"
+                + (" or (N, L)" if self.input_size == 1 else "")
+                + f", got {tuple(x.shape)}"
+            )
         steps = x.shape[1]
         k = steps if self.bptt is None else min(self.bptt, steps)
         h = None
         if k < steps:
             with torch.no_grad():  # the truncated part: it sets the context, no gradient flows through it
                 _, h = self.rnn(x[:, : steps - k])
-        out, _ = self.rnn(x[:, steps - k:], h)  # (N, k, H)
+        out, _ = self.rnn(x[:, steps - k :], h)  # (N, k, H)
         return self.readout(out[:, -1])
 
     def extra_repr(self) -> str:
@@ -112,5 +126,11 @@ class ElmanSpec(LayerSpec):
         """An :class:`Elman` network over the window's features, trained on windows of the input's length."""
         self.output_shape(input_shape)
         features = input_shape[1] if len(input_shape) == 2 else 1
-        return Elman(features, self.units, outputs=self.outputs, bptt=self.bptt, nonlinearity=self.nonlinearity,
-                     lags=input_shape[0])
+        return Elman(
+            features,
+            self.units,
+            outputs=self.outputs,
+            bptt=self.bptt,
+            nonlinearity=self.nonlinearity,
+            lags=input_shape[0],
+        )

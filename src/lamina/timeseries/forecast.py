@@ -2,6 +2,7 @@
 *parallel* configuration) or open-loop (the measured values fed back, giving one-step-ahead predictions along a
 known series: the *series-parallel* configuration).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,10 @@ def _model_window(model: nn.Module, window: WindowSpec | None) -> WindowSpec:
     own = getattr(model, "window", None)
     if isinstance(own, WindowSpec):
         return own
-    raise ValueError(f"{type(model).__name__} does not say how its inputs are windowed; pass "
-                     "`window=WindowSpec(lags=..., ...)` (a dataset's `window` property gives the one it trained on)")
+    raise ValueError(
+        f"{type(model).__name__} does not say how its inputs are windowed; pass "
+        "`window=WindowSpec(lags=..., ...)` (a dataset's `window` property gives the one it trained on)"
+    )
 
 
 def _stack(values: Any, what: str, exogenous: bool) -> tuple[np.ndarray, bool]:
@@ -48,9 +51,19 @@ def _stack(values: Any, what: str, exogenous: bool) -> tuple[np.ndarray, bool]:
 
 
 @torch.no_grad()
-def forecast(model: nn.Module, history: Any, steps: int, closed_loop: bool = True, *, actual: Any = None,
-             exogenous: Any = None, future_exogenous: Any = None, window: WindowSpec | None = None,
-             scaler: SeriesScaler | None = None, exogenous_scaler: SeriesScaler | None = None) -> np.ndarray:
+def forecast(
+    model: nn.Module,
+    history: Any,
+    steps: int,
+    closed_loop: bool = True,
+    *,
+    actual: Any = None,
+    exogenous: Any = None,
+    future_exogenous: Any = None,
+    window: WindowSpec | None = None,
+    scaler: SeriesScaler | None = None,
+    exogenous_scaler: SeriesScaler | None = None,
+) -> np.ndarray:
     """Forecast the ``steps`` values after ``history``.
 
     Each model call predicts ``window.horizon`` values; closed-loop, they are appended to the history and the next
@@ -84,13 +97,17 @@ def forecast(model: nn.Module, history: Any, steps: int, closed_loop: bool = Tru
     y, batched = _stack(history, "history", exogenous=False)
     batch, length = y.shape
     if length < spec.first + 1:
-        raise DataError(f"a history of {length} values is too short for {spec.describe()}: forecasting needs at "
-                        f"least {spec.first + 1} past values")
+        raise DataError(
+            f"a history of {length} values is too short for {spec.describe()}: forecasting needs at "
+            f"least {spec.first + 1} past values"
+        )
     truth = None
     if not closed_loop:
         if actual is None:
-            raise ValueError("an open-loop forecast feeds back the measured values: pass `actual`, the series after "
-                             "`history` (or use closed_loop=True)")
+            raise ValueError(
+                "an open-loop forecast feeds back the measured values: pass `actual`, the series after "
+                "`history` (or use closed_loop=True)"
+            )
         truth = _stack(actual, "actual", exogenous=False)[0]
         if truth.shape[1] < steps:
             raise DataError(f"an open-loop forecast of {steps} steps needs {steps} actual values, got {truth.shape[1]}")
@@ -99,21 +116,34 @@ def forecast(model: nn.Module, history: Any, steps: int, closed_loop: bool = Tru
     if spec.exogenous_lags:
         need = exogenous_rows_needed(spec, steps)
         if exogenous is None or (need and future_exogenous is None):
-            raise DataError(f"the model reads {spec.exogenous_lags} exogenous lags: pass `exogenous` (aligned with the "
-                            f"history) and `future_exogenous` ({need} rows for {steps} steps with delay={spec.delay})")
+            raise DataError(
+                f"the model reads {spec.exogenous_lags} exogenous lags: pass `exogenous` (aligned with the "
+                f"history) and `future_exogenous` ({need} rows for {steps} steps with delay={spec.delay})"
+            )
         past = _stack(exogenous, "exogenous", exogenous=True)[0]
         if past.shape[1] != length:
-            raise DataError(f"`exogenous` has {past.shape[1]} time steps and the history {length}; "
-                            "they must be aligned")
+            raise DataError(
+                f"`exogenous` has {past.shape[1]} time steps and the history {length}; they must be aligned"
+            )
         future = _stack(future_exogenous, "future_exogenous", exogenous=True)[0] if need else past[:, :0]
         if future.shape[1] < need:
-            raise DataError(f"a forecast of {steps} steps with delay={spec.delay} reads the exogenous inputs of the "
-                            f"next {need} time steps, but `future_exogenous` has {future.shape[1]} rows"
-                            + (f"; forecast at most {future.shape[1] + spec.delay} steps or give more rows"
-                               if spec.horizon == 1 else ""))
+            raise DataError(
+                f"a forecast of {steps} steps with delay={spec.delay} reads the exogenous inputs of the "
+                f"next {need} time steps, but `future_exogenous` has {future.shape[1]} rows"
+                + (
+                    f"; forecast at most {future.shape[1] + spec.delay} steps or give more rows"
+                    if spec.horizon == 1
+                    else ""
+                )
+            )
         features = past.shape[2]
-        u = np.concatenate([np.broadcast_to(past, (batch, length, features)),  # one u for a batch of histories
-                            np.broadcast_to(future[:, :need], (batch, need, features))], axis=1)
+        u = np.concatenate(
+            [
+                np.broadcast_to(past, (batch, length, features)),  # one u for a batch of histories
+                np.broadcast_to(future[:, :need], (batch, need, features)),
+            ],
+            axis=1,
+        )
         if exogenous_scaler is not None:
             u = exogenous_scaler.transform(u)
     if scaler is not None:
@@ -134,16 +164,20 @@ def forecast(model: nn.Module, history: Any, steps: int, closed_loop: bool = Tru
             x = series[:, y_idx[0]]  # (B, lags)
             if spec.exogenous_lags:
                 u_part = u[:, u_idx[0]]  # (B, exo, F)
-                x = (np.concatenate([x[:, :, None], u_part], axis=2) if spec.layout == "sequence"
-                     else np.concatenate([x, u_part.reshape(batch, -1)], axis=1))
+                x = (
+                    np.concatenate([x[:, :, None], u_part], axis=2)
+                    if spec.layout == "sequence"
+                    else np.concatenate([x, u_part.reshape(batch, -1)], axis=1)
+                )
             elif spec.layout == "sequence":
                 x = x[:, :, None]
             pred = model(torch.as_tensor(x, dtype=dtype, device=device)).reshape(batch, -1)
             pred = pred.double().cpu().numpy()
             take = min(spec.horizon, steps - start)
-            out[:, start: start + take] = pred[:, :take]
-            series[:, length + start: length + start + take] = (pred[:, :take] if closed_loop
-                                                                 else truth[:, start: start + take])
+            out[:, start : start + take] = pred[:, :take]
+            series[:, length + start : length + start + take] = (
+                pred[:, :take] if closed_loop else truth[:, start : start + take]
+            )
     finally:
         model.train(was_training)
     if scaler is not None:

@@ -6,6 +6,7 @@ Weigend, Huberman & Rumelhart (1990) call it the average relative variance (ARV)
 (Jaeger & Haas, 2004, report Mackey-Glass forecasts so). Both are unchanged by an affine rescaling of the series,
 so they read the same on the scaled data a network is trained on and on the original units.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,10 @@ def nmse(predicted: Any, actual: Any, *, variance: float | None = None) -> float
     p, a = _pair(predicted, actual)
     var = float(a.var()) if variance is None else float(variance)
     if not var > 0:
-        raise ValueError(f"the normalising variance must be > 0, got {var!r}"
-                         + (" (the actual values are constant)" if variance is None else ""))
+        raise ValueError(
+            f"the normalising variance must be > 0, got {var!r}"
+            + (" (the actual values are constant)" if variance is None else "")
+        )
     return float(np.mean((a - p) ** 2) / var)
 
 
@@ -137,4 +140,3 @@ class NRMSESpec(MetricSpec):
     def build(self) -> Metric:
         """A fresh :class:`NRMSE` metric."""
         return NRMSE()
-

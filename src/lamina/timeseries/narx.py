@@ -9,6 +9,7 @@ back into the output lags. Without exogenous inputs it is a nonlinear autoregres
 class as a :class:`~lamina.timeseries.TDNN`; with no hidden layer and linear units it is a linear ARX model whose
 least-squares fit is ``numpy.linalg.lstsq`` on the lag matrix (``tests/timeseries/test_narx.py`` checks it).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -58,10 +59,19 @@ class NARX(nn.Module):
         Lin, Horne, Tino & Giles (1996), Learning long-term dependencies in NARX recurrent neural networks. IEEE TNN 7.
     """
 
-    def __init__(self, output_lags: int, *, exogenous_lags: int = 0, exogenous_features: int = 1,
-                 hidden: Sequence[int] = (8,), horizon: int = 1, delay: int = 1,
-                 activation: str | nn.Module | None = "tanh", device: torch.device | str | None = None,
-                 dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        output_lags: int,
+        *,
+        exogenous_lags: int = 0,
+        exogenous_features: int = 1,
+        hidden: Sequence[int] = (8,),
+        horizon: int = 1,
+        delay: int = 1,
+        activation: str | nn.Module | None = "tanh",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if isinstance(exogenous_features, bool) or not isinstance(exogenous_features, int) or exogenous_features < 1:
             raise ValueError(f"`exogenous_features` must be a positive integer, got {exogenous_features!r}")
@@ -81,12 +91,15 @@ class NARX(nn.Module):
             raise ShapeError(
                 f"NARX expects a flat window of {self.output_lags} output lags + {self.exogenous_lags} exogenous lags "
                 f"x {self.exogenous_features} feature(s) = {self.in_features} values, shape (N, {self.in_features}), "
-                f"got {tuple(x.shape)}")
+                f"got {tuple(x.shape)}"
+            )
         return self.net(x)
 
     def extra_repr(self) -> str:
-        return (f"output_lags={self.output_lags}, exogenous_lags={self.exogenous_lags}, "
-                f"exogenous_features={self.exogenous_features}, hidden={self.hidden}, horizon={self.horizon}")
+        return (
+            f"output_lags={self.output_lags}, exogenous_lags={self.exogenous_lags}, "
+            f"exogenous_features={self.exogenous_features}, hidden={self.hidden}, horizon={self.horizon}"
+        )
 
 
 @register("layer", "narx")
@@ -118,12 +131,16 @@ class NARXSpec(LayerSpec):
         width, extra = input_shape[0], input_shape[0] - self.output_lags
         if self.exogenous_lags == 0:
             if extra != 0:
-                raise ShapeError(f"expects {self.output_lags} output lags and no exogenous ones, a window of "
-                                 f"shape ({self.output_lags},), got {fmt_shape(input_shape)}")
+                raise ShapeError(
+                    f"expects {self.output_lags} output lags and no exogenous ones, a window of "
+                    f"shape ({self.output_lags},), got {fmt_shape(input_shape)}"
+                )
             return 1
         if extra <= 0 or extra % self.exogenous_lags:
-            raise ShapeError(f"expects {self.output_lags} output lags + {self.exogenous_lags} exogenous lags x "
-                             f"features, got a window of {width} values, which does not split so")
+            raise ShapeError(
+                f"expects {self.output_lags} output lags + {self.exogenous_lags} exogenous lags x "
+                f"features, got a window of {width} values, which does not split so"
+            )
         return extra // self.exogenous_lags
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -133,6 +150,12 @@ class NARXSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`NARX` network for these lags, with the exogenous features per step read off the window width."""
-        return NARX(self.output_lags, exogenous_lags=self.exogenous_lags,
-                    exogenous_features=self._features(input_shape), hidden=self.hidden, horizon=self.outputs,
-                    delay=self.delay, activation=self.activation.module())
+        return NARX(
+            self.output_lags,
+            exogenous_lags=self.exogenous_lags,
+            exogenous_features=self._features(input_shape),
+            hidden=self.hidden,
+            horizon=self.outputs,
+            delay=self.delay,
+            activation=self.activation.module(),
+        )

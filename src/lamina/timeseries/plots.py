@@ -1,4 +1,5 @@
 """The figure every forecaster needs: the measured series, the forecasts over it, and where training ended."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -10,9 +11,17 @@ import numpy as np
 __all__ = ["plot_forecast"]
 
 
-def plot_forecast(time: Sequence[float], actual: Sequence[float], forecasts: Mapping[str, tuple[Any, Any]], *,
-                  boundaries: Mapping[str, float] | None = None, title: str = "", xlabel: str = "time step",
-                  ylabel: str = "value", path: str | Path | None = None) -> Any:
+def plot_forecast(
+    time: Sequence[float],
+    actual: Sequence[float],
+    forecasts: Mapping[str, tuple[Any, Any]],
+    *,
+    boundaries: Mapping[str, float] | None = None,
+    title: str = "",
+    xlabel: str = "time step",
+    ylabel: str = "value",
+    path: str | Path | None = None,
+) -> Any:
     """Plot ``actual`` against time with each forecast over it and vertical lines at the split boundaries.
 
     Args:
@@ -40,8 +49,15 @@ def plot_forecast(time: Sequence[float], actual: Sequence[float], forecasts: Map
         ax.plot(np.asarray(t), np.asarray(values), linestyle=styles[i % len(styles)], linewidth=1.2, label=label)
     for j, (label, x) in enumerate((boundaries or {}).items()):
         ax.axvline(x, color="gray", linestyle=":", linewidth=1.0)
-        ax.annotate(label, xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(3, -12 - 11 * (j % 2)),
-                    textcoords="offset points", fontsize=8, color="dimgray")
+        ax.annotate(
+            label,
+            xy=(x, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12 - 11 * (j % 2)),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgray",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)

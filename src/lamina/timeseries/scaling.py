@@ -1,6 +1,7 @@
 """Affine scaling of a series, fitted on the training part only (so no statistic of the test period leaks into
 training), and its inverse for reading forecasts in the series' own units.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -63,7 +64,8 @@ class SeriesScaler:
         shift, scale = self._fitted()
         if isinstance(values, torch.Tensor):
             return (values - torch.as_tensor(shift, dtype=values.dtype, device=values.device)) / torch.as_tensor(
-                scale, dtype=values.dtype, device=values.device)
+                scale, dtype=values.dtype, device=values.device
+            )
         return (np.asarray(values, dtype=np.float64) - shift) / scale
 
     def inverse_transform(self, values: Any) -> Any:
@@ -71,7 +73,8 @@ class SeriesScaler:
         shift, scale = self._fitted()
         if isinstance(values, torch.Tensor):
             return values * torch.as_tensor(scale, dtype=values.dtype, device=values.device) + torch.as_tensor(
-                shift, dtype=values.dtype, device=values.device)
+                shift, dtype=values.dtype, device=values.device
+            )
         return np.asarray(values, dtype=np.float64) * scale + shift
 
     def fit_transform(self, values: Any) -> Any:

@@ -5,6 +5,7 @@
 This is the network of Lapedes & Farber (1987) and Weigend, Huberman & Rumelhart (1990) (12-8-1 on the
 sunspots); Waibel et al. (1989) gave the name to the same tapped delay line shared across time.
 """
+
 from __future__ import annotations
 
 import math
@@ -34,8 +35,15 @@ def activation_of(activation: str | nn.Module | None) -> nn.Module:
     return resolve("activation", activation, path="activation").module()
 
 
-def mlp(in_features: int, hidden: Sequence[int], out_features: int, activation: str | nn.Module | None,
-        *, device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> nn.Sequential:
+def mlp(
+    in_features: int,
+    hidden: Sequence[int],
+    out_features: int,
+    activation: str | nn.Module | None,
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> nn.Sequential:
     """``Linear -> f -> ... -> Linear``: hidden layers of ``hidden`` units with activation ``f``, a linear output.
     ``hidden = ()`` is one affine map (a linear autoregression)."""
     layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -80,14 +88,24 @@ class TDNN(nn.Module):
         Weigend, Huberman & Rumelhart (1990), Predicting the future: a connectionist approach. IJNS 1(3).
     """
 
-    def __init__(self, lags: int, hidden: Sequence[int] = (8,), *, horizon: int = 1, spacing: int = 1,
-                 features: int = 1, activation: str | nn.Module | None = "tanh",
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+    def __init__(
+        self,
+        lags: int,
+        hidden: Sequence[int] = (8,),
+        *,
+        horizon: int = 1,
+        spacing: int = 1,
+        features: int = 1,
+        activation: str | nn.Module | None = "tanh",
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
         super().__init__()
         if isinstance(features, bool) or not isinstance(features, int) or features < 1:
             raise ValueError(f"`features` must be a positive integer, got {features!r}")
-        self.window = WindowSpec(lags, horizon, spacing, lags if features > 1 else 0, 1,
-                                 "sequence" if features > 1 else "flat")
+        self.window = WindowSpec(
+            lags, horizon, spacing, lags if features > 1 else 0, 1, "sequence" if features > 1 else "flat"
+        )
         self.lags, self.features, self.horizon = lags, features, horizon
         self.hidden = tuple(hidden)
         self.net = mlp(lags * features, self.hidden, horizon, activation, device=device, dtype=dtype)
@@ -95,8 +113,10 @@ class TDNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() not in (2, 3) or math.prod(x.shape[1:]) != self.lags * self.features:
             per = f"(N, {self.lags})" if self.features == 1 else f"(N, {self.lags}, {self.features})"
-            raise ShapeError(f"TDNN expects windows of {self.lags} lags x {self.features} feature(s), shape {per}, "
-                             f"got {tuple(x.shape)}")
+            raise ShapeError(
+                f"TDNN expects windows of {self.lags} lags x {self.features} feature(s), shape {per}, "
+                f"got {tuple(x.shape)}"
+            )
         return self.net(x.reshape(len(x), -1))
 
     def extra_repr(self) -> str:
@@ -131,5 +151,6 @@ class TDNNSpec(LayerSpec):
         features = input_shape[1] if len(input_shape) == 2 else 1
         if input_shape[0] < 1 or features < 1:
             raise ShapeError(f"expects at least one lag, got {fmt_shape(input_shape)}")
-        return TDNN(input_shape[0], self.hidden, horizon=self.outputs, features=features,
-                    activation=self.activation.module())
+        return TDNN(
+            input_shape[0], self.hidden, horizon=self.outputs, features=features, activation=self.activation.module()
+        )

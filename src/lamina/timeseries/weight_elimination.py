@@ -9,6 +9,7 @@ al.'s rule (:func:`adapt_strength`) when a desired error is given.
 From an experiment file: ``[train] callbacks = [{ type = "weight_elimination", strength = 1e-4 }]``, or adaptive:
 ``{ type = "weight_elimination", strength = 0, desired_error = 0.004, strength_step = 1e-6 }``.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,13 @@ from lamina.config.component import Bounds, spec_base, validated
 from lamina.registry import register, resolve
 from lamina.train.callbacks.base import Callback, CallbackSpec
 
-__all__ = ["weight_elimination", "adapt_strength", "WeightEliminationLoss", "WeightElimination",
-           "WeightEliminationSpec"]
+__all__ = [
+    "weight_elimination",
+    "adapt_strength",
+    "WeightEliminationLoss",
+    "WeightElimination",
+    "WeightEliminationSpec",
+]
 
 
 def weight_elimination(weights: nn.Module | list[torch.Tensor], scale: float = 1.0) -> torch.Tensor:
@@ -53,8 +59,9 @@ def weight_elimination(weights: nn.Module | list[torch.Tensor], scale: float = 1
     return total
 
 
-def adapt_strength(strength: float, error: float, previous: float, average: float, *, desired: float,
-                   step: float, cut: float = 0.9) -> float:
+def adapt_strength(
+    strength: float, error: float, previous: float, average: float, *, desired: float, step: float, cut: float = 0.9
+) -> float:
     """One epoch of Weigend et al.'s rule for ``lambda``, given the training error ``E_n`` of this epoch, ``E_{n-1}``
     of the last one and the running average ``A_n = gamma A_{n-1} + (1 - gamma) E_n`` (``E_n`` included):
 
@@ -99,8 +106,9 @@ class WeightEliminationLoss(nn.Module):
         base: the data term: a registered loss name or table (``"mse"``), or a callable ``(output, target)``.
     """
 
-    def __init__(self, model: nn.Module, strength: float, *, scale: float = 1.0,
-                 base: str | dict | Callable = "mse") -> None:
+    def __init__(
+        self, model: nn.Module, strength: float, *, scale: float = 1.0, base: str | dict | Callable = "mse"
+    ) -> None:
         super().__init__()
         if not strength >= 0:
             raise ValueError(f"`strength` must be >= 0, got {strength!r}")
@@ -147,12 +155,17 @@ class WeightElimination(Callback):
     """
 
     @validated
-    def __init__(self, strength: Annotated[float, Bounds(ge=0)] = 1e-4, scale: Annotated[float, Bounds(gt=0)] = 1.0,
-                 *, desired_error: Annotated[float | None, Bounds(gt=0)] = None,
-                 # the paper's Delta lambda (its error is a sum, not a mean: rescale)
-                 strength_step: Annotated[float, Bounds(ge=0)] = 1e-6,
-                 average_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.9,
-                 cut: Annotated[float, Bounds(gt=0, le=1)] = 0.9) -> None:  # "cut lambda by 10%"
+    def __init__(
+        self,
+        strength: Annotated[float, Bounds(ge=0)] = 1e-4,
+        scale: Annotated[float, Bounds(gt=0)] = 1.0,
+        *,
+        desired_error: Annotated[float | None, Bounds(gt=0)] = None,
+        # the paper's Delta lambda (its error is a sum, not a mean: rescale)
+        strength_step: Annotated[float, Bounds(ge=0)] = 1e-6,
+        average_decay: Annotated[float, Bounds(ge=0, lt=1)] = 0.9,
+        cut: Annotated[float, Bounds(gt=0, le=1)] = 0.9,
+    ) -> None:  # "cut lambda by 10%"
         self.strength, self.scale, self.desired_error = strength, scale, desired_error
         self.strength_step, self.average_decay, self.cut = strength_step, average_decay, cut
         self.strengths: list[float] = []
@@ -182,8 +195,15 @@ class WeightElimination(Callback):
             return
         gamma = self.average_decay
         self._average = error if math.isnan(self._average) else gamma * self._average + (1 - gamma) * error
-        self._loss.strength = adapt_strength(self._loss.strength, error, self._previous, self._average,
-                                             desired=self.desired_error, step=self.strength_step, cut=self.cut)
+        self._loss.strength = adapt_strength(
+            self._loss.strength,
+            error,
+            self._previous,
+            self._average,
+            desired=self.desired_error,
+            step=self.strength_step,
+            cut=self.cut,
+        )
         self._previous = error
         self.strengths.append(self._loss.strength)
 

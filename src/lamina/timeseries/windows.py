@@ -11,6 +11,7 @@ With ``t`` the last observed time of a window, the target is ``y(t+1), ..., y(t+
 NARX); ``layout = "sequence"`` gives ``(lags, 1 + exogenous features)`` rows ``[y(tau), u(tau+1-delay)]`` for a
 recurrent network (Elman, LSTM, GRU).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,9 +58,11 @@ class WindowSpec:
             raise ValueError(f"`layout` must be 'flat' or 'sequence', got {self.layout!r}")
         side_by_side = self.exogenous_lags == self.lags and self.spacing == 1
         if self.layout == "sequence" and self.exogenous_lags and not side_by_side:
-            raise ValueError(f"the sequence layout puts y and u side by side, so it needs exogenous_lags == lags and "
-                             f"spacing == 1, got lags={self.lags}, exogenous_lags={self.exogenous_lags}, "
-                             f"spacing={self.spacing}")
+            raise ValueError(
+                f"the sequence layout puts y and u side by side, so it needs exogenous_lags == lags and "
+                f"spacing == 1, got lags={self.lags}, exogenous_lags={self.exogenous_lags}, "
+                f"spacing={self.spacing}"
+            )
 
     @property
     def first(self) -> int:
@@ -116,8 +119,9 @@ class Windows(NamedTuple):
 
 def _as_array(values: Any, what: str) -> np.ndarray:
     try:
-        array = np.asarray(values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values,
-                           dtype=np.float64)
+        array = np.asarray(
+            values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else values, dtype=np.float64
+        )
     except (TypeError, ValueError):
         raise DataError(f"{what}: expected numbers, got {type(values).__name__}") from None
     return array
@@ -127,8 +131,9 @@ def _check_finite(array: np.ndarray, what: str) -> None:
     bad = np.flatnonzero(~np.isfinite(array.reshape(len(array), -1)).all(axis=1))
     if len(bad):
         shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
-        raise DataError(f"{what} holds {len(bad)} NaN or infinite value(s), at index {shown}; fill or drop them "
-                        "before windowing")
+        raise DataError(
+            f"{what} holds {len(bad)} NaN or infinite value(s), at index {shown}; fill or drop them before windowing"
+        )
 
 
 def as_series(series: Any, what: str = "series") -> np.ndarray:
@@ -137,8 +142,10 @@ def as_series(series: Any, what: str = "series") -> np.ndarray:
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
-        raise DataError(f"{what}: expected one value per time step, shape (T,), got shape {array.shape}; "
-                        "pass further variables as `exogenous`")
+        raise DataError(
+            f"{what}: expected one value per time step, shape (T,), got shape {array.shape}; "
+            "pass further variables as `exogenous`"
+        )
     _check_finite(array, what)
     return array
 
@@ -154,8 +161,18 @@ def as_exogenous(exogenous: Any, what: str = "exogenous") -> np.ndarray:
     return array
 
 
-def make_windows(series: Any, lags: int, horizon: int = 1, *, exogenous: Any = None, exogenous_lags: int | None = None,
-                 delay: int = 1, spacing: int = 1, layout: str = "flat", dtype: torch.dtype = torch.float32) -> Windows:
+def make_windows(
+    series: Any,
+    lags: int,
+    horizon: int = 1,
+    *,
+    exogenous: Any = None,
+    exogenous_lags: int | None = None,
+    delay: int = 1,
+    spacing: int = 1,
+    layout: str = "flat",
+    dtype: torch.dtype = torch.float32,
+) -> Windows:
     """Every (inputs, targets) window of a series, in time order.
 
     Args:
@@ -192,10 +209,13 @@ def make_windows(series: Any, lags: int, horizon: int = 1, *, exogenous: Any = N
     if u is not None and len(u) != len(y):
         raise DataError(f"the exogenous inputs have {len(u)} time steps and the series {len(y)}; they must be aligned")
     if len(y) < spec.min_length:
-        raise DataError(f"a series of {len(y)} values is too short for {spec.describe()}: it must hold at least "
-                        f"{spec.min_length} values ({spec.first + 1} for the delay line, {horizon} to predict)")
+        raise DataError(
+            f"a series of {len(y)} values is too short for {spec.describe()}: it must hold at least "
+            f"{spec.min_length} values ({spec.first + 1} for the delay line, {horizon} to predict)"
+        )
     t = np.arange(spec.first, len(y) - horizon)
     inputs = spec.inputs(y, u, t)
     targets = y[t[:, None] + 1 + np.arange(horizon)]
-    return Windows(torch.as_tensor(inputs, dtype=dtype), torch.as_tensor(targets, dtype=dtype),
-                   torch.as_tensor(t + 1), spec)
+    return Windows(
+        torch.as_tensor(inputs, dtype=dtype), torch.as_tensor(targets, dtype=dtype), torch.as_tensor(t + 1), spec
+    )

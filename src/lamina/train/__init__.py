@@ -1,4 +1,5 @@
 """Training: the :class:`Trainer`, its callbacks and metrics."""
+
 from lamina.train.callbacks import Callback, CallbackSpec, EarlyStopping
 from lamina.train.closure import Closure
 from lamina.train.history import History
@@ -6,5 +7,15 @@ from lamina.train.metrics import Metric
 from lamina.train.rng import RngStreams, resolve_device, seeded
 from lamina.train.trainer import Trainer
 
-__all__ = ["Callback", "CallbackSpec", "Closure", "EarlyStopping", "History", "Metric", "RngStreams", "Trainer",
-           "resolve_device", "seeded"]
+__all__ = [
+    "Callback",
+    "CallbackSpec",
+    "Closure",
+    "EarlyStopping",
+    "History",
+    "Metric",
+    "RngStreams",
+    "Trainer",
+    "resolve_device",
+    "seeded",
+]

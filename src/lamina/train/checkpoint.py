@@ -1,6 +1,7 @@
 """Checkpoints: written atomically (temporary file, fsync, rename, fsync of the folder) so a reader never sees a
 torn file, and read with ``torch.load(weights_only=True)`` so a checkpoint can never run code.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -29,8 +30,13 @@ def atomic_write(path: str | Path, write: Any) -> Path:
 
 def save_checkpoint(state: dict[str, Any], path: str | Path, **meta: Any) -> Path:
     """Atomically save a trainer's ``state_dict()`` (plus ``meta``: the lamina version, the run's config, ...)."""
-    payload = {"format": FORMAT, "lamina_version": __version__, "torch_version": str(torch.__version__), **meta,
-               "state": state}
+    payload = {
+        "format": FORMAT,
+        "lamina_version": __version__,
+        "torch_version": str(torch.__version__),
+        **meta,
+        "state": state,
+    }
     with disk_errors(path):
         return atomic_write(path, lambda fh: torch.save(payload, fh))
 
@@ -50,8 +56,9 @@ def load_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint")
-    corrupted = (f"{path}: corrupted or not a checkpoint ({{}}); delete it and resume from another checkpoint, or "
-                 "train again")
+    corrupted = (
+        f"{path}: corrupted or not a checkpoint ({{}}); delete it and resume from another checkpoint, or train again"
+    )
     try:  # torch.save writes a zip archive; a torn, text or foreign file is none (or a broken one)
         is_zip = zipfile.is_zipfile(path)
     except zipfile.BadZipFile as err:  # is_zipfile itself raises on some damaged end records

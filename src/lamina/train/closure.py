@@ -6,6 +6,7 @@ and return the loss. Second-order and Kalman-filter optimizers need more than th
 Those evaluate through :meth:`Closure.loss` (no back-propagation), may take part of the batch (:meth:`Closure.subset`,
 Hessian-free's curvature mini-batch) and report the batch's loss and outputs with :meth:`Closure.record`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,10 +32,18 @@ class Closure:
             (what L-BFGS then reads; the trainer's ``train.grad_clip``).
     """
 
-    def __init__(self, model: nn.Module, inputs: Any, targets: Any, loss_fn: Callable | None, *,
-                 penalty: Callable[[], torch.Tensor] | None = None,
-                 autocast: Callable[[], AbstractContextManager] = nullcontext,
-                 zero_grad: Callable[[], None] | None = None, grad_clip: float | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        inputs: Any,
+        targets: Any,
+        loss_fn: Callable | None,
+        *,
+        penalty: Callable[[], torch.Tensor] | None = None,
+        autocast: Callable[[], AbstractContextManager] = nullcontext,
+        zero_grad: Callable[[], None] | None = None,
+        grad_clip: float | None = None,
+    ) -> None:
         self.model, self.inputs, self.targets, self.loss_fn = model, inputs, targets, loss_fn
         self.penalty, self.autocast = penalty, autocast
         self.grad_clip = grad_clip
@@ -73,13 +82,22 @@ class Closure:
     def subset(self, index: slice | torch.Tensor) -> Closure:
         """A closure on part of the batch (``index`` into the batch dimension), with the same model, loss, penalty
         and precision."""
+
         def _take(value: Any) -> Any:
             if isinstance(value, tuple):
                 return tuple(_take(v) for v in value)
             return value[index] if isinstance(value, torch.Tensor) else value
 
-        return Closure(self.model, _take(self.inputs), _take(self.targets), self.loss_fn, penalty=self.penalty,
-                       autocast=self.autocast, zero_grad=self._zero_grad, grad_clip=self.grad_clip)
+        return Closure(
+            self.model,
+            _take(self.inputs),
+            _take(self.targets),
+            self.loss_fn,
+            penalty=self.penalty,
+            autocast=self.autocast,
+            zero_grad=self._zero_grad,
+            grad_clip=self.grad_clip,
+        )
 
     def __call__(self) -> torch.Tensor:
         self._zero_grad()

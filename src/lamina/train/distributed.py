@@ -6,6 +6,7 @@ equals the one-process gradient of the global batch, so N processes and one proc
 float tolerance, without dropout). Models trained on their own ``training_loss`` (RBMs, autoencoders) are wrapped so
 DDP sees that objective as the module's forward.
 """
+
 from __future__ import annotations
 
 import datetime

@@ -1,5 +1,6 @@
 """Evaluation and prediction of a :class:`~lamina.train.trainer.Trainer`'s model: batched, in evaluation mode,
 under the trainer's device and precision, with the model's mode restored afterwards."""
+
 from __future__ import annotations
 
 import copy

@@ -2,6 +2,7 @@
 the test set, and leave a run folder with checkpoints, metrics, plots and a report. A killed run resumes with
 ``lamina.train(resume="runs/<run>")`` and ends with exactly the weights of an uninterrupted run (CPU, same seed).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -63,10 +64,24 @@ def build_trainer(exp: Experiment, model: torch.nn.Module, *, callbacks: Iterabl
     own = [c.build() for c in cfg.callbacks]
     if cfg.early_stopping is not None:
         own.append(cfg.early_stopping.build())
-    return Trainer(model, loss=cfg.loss, optimizer=cfg.optimizer, schedule=cfg.schedule, metrics=cfg.metrics,
-                   epochs=cfg.epochs, batch_size=cfg.batch_size, callbacks=[*own, *callbacks], device=cfg.device,
-                   seed=cfg.seed, grad_clip=cfg.grad_clip, l1=cfg.l1, l2=cfg.l2, precision=cfg.precision,
-                   compile=cfg.compile, eval_batch_size=cfg.eval_batch_size)
+    return Trainer(
+        model,
+        loss=cfg.loss,
+        optimizer=cfg.optimizer,
+        schedule=cfg.schedule,
+        metrics=cfg.metrics,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        callbacks=[*own, *callbacks],
+        device=cfg.device,
+        seed=cfg.seed,
+        grad_clip=cfg.grad_clip,
+        l1=cfg.l1,
+        l2=cfg.l2,
+        precision=cfg.precision,
+        compile=cfg.compile,
+        eval_batch_size=cfg.eval_batch_size,
+    )
 
 
 def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Path, device: torch.device) -> dict:
@@ -77,8 +92,9 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
         model.load_state_dict(payload["state"]["model"])
         return payload.get("pretrain_summary", {})
     start = time.perf_counter()
-    summary = exp.pretrain.pretrain(model, splits.train, device=device, seed=exp.train.seed,
-                                    folder=run_dir / "checkpoints")
+    summary = exp.pretrain.pretrain(
+        model, splits.train, device=device, seed=exp.train.seed, folder=run_dir / "checkpoints"
+    )
     summary["seconds"] = round(time.perf_counter() - start, 3)  # of this process (a resumed run: the remainder)
     if distributed.is_main():
         save_checkpoint({"model": model.state_dict()}, done, pretrain_summary=summary)
@@ -96,12 +112,22 @@ def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], m
         epochs = [line for line in lines if line.get("kind") == "epoch"]
         loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
         curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
-        step_plot = plot_step_loss([line for line in lines if line.get("kind") == "step"],
-                                   run_dir / "plots" / "loss_per_step.png", loss_name=loss_name, title=exp.name or "")
+        step_plot = plot_step_loss(
+            [line for line in lines if line.get("kind") == "step"],
+            run_dir / "plots" / "loss_per_step.png",
+            loss_name=loss_name,
+            title=exp.name or "",
+        )
         curves += [step_plot] if step_plot else []
         layers = [r.__dict__ for r in summarize(model)]
-        write_report(run_dir, summary=summary, config_text=(run_dir / "config.toml").read_text(), layers=layers,
-                     curves=curves, title=exp.name or run_dir.name)
+        write_report(
+            run_dir,
+            summary=summary,
+            config_text=(run_dir / "config.toml").read_text(),
+            layers=layers,
+            curves=curves,
+            title=exp.name or run_dir.name,
+        )
     finally:  # a report that fails (or a Ctrl-C in it) still leaves the run's outcome on record
         write_summary(run_dir, summary)
 
@@ -121,8 +147,9 @@ def _write_outputs_last(run_dir: Path, exp: Experiment, summary: dict[str, Any],
             raise
 
 
-def _open_run(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
-              lock: contextlib.ExitStack) -> tuple[Path, Experiment, dict[str, Any]]:
+def _open_run(
+    experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str], lock: contextlib.ExitStack
+) -> tuple[Path, Experiment, dict[str, Any]]:
     """The run folder (made by rank 0 for a new run, and locked by it for the run's length: see
     :class:`~lamina.train.lock.RunLock`), the experiment and the previous summary of a resumed run."""
     if resume is not None:
@@ -154,26 +181,42 @@ def _run_callbacks(exp: Experiment, run_dir: Path, monitor: str, mode: str, prog
         found.append(TensorBoard(run_dir / "tensorboard", log_every=exp.train.log_every))
     bar = progress_callback(progress)
     found += [bar] if bar else []
-    found.append(Checkpointer(run_dir / "checkpoints", every=exp.train.checkpoint_every, monitor=monitor, mode=mode,
-                              meta={"config": to_toml(exp)}, every_steps=exp.train.checkpoint_every_steps,
-                              every_minutes=exp.train.checkpoint_every_minutes))
+    found.append(
+        Checkpointer(
+            run_dir / "checkpoints",
+            every=exp.train.checkpoint_every,
+            monitor=monitor,
+            mode=mode,
+            meta={"config": to_toml(exp)},
+            every_steps=exp.train.checkpoint_every_steps,
+            every_minutes=exp.train.checkpoint_every_minutes,
+        )
+    )
     return found
 
 
-def _conclude(summary: dict[str, Any], trainer: Trainer, run_dir: Path, splits: Any, elapsed: float,
-              previous: dict[str, Any]) -> None:
+def _conclude(
+    summary: dict[str, Any], trainer: Trainer, run_dir: Path, splits: Any, elapsed: float, previous: dict[str, Any]
+) -> None:
     summary["wall_time_s"] = round(previous.get("wall_time_s", 0.0) + elapsed, 3)
     summary.update(epochs=trainer.epoch, steps=trainer.step, final=trainer.history[-1] if len(trainer.history) else {})
-    restored = any(getattr(cb, "restore_best", False) and getattr(cb, "best_weights", None) is not None
-                   for cb in trainer.callbacks)
+    restored = any(
+        getattr(cb, "restore_best", False) and getattr(cb, "best_weights", None) is not None for cb in trainer.callbacks
+    )
     summary["weights"] = "best.pt" if restored and (run_dir / "checkpoints" / "best.pt").is_file() else "last.pt"
     if summary["status"] in ("completed", "stopped") and splits is not None and splits.test is not None:
         summary["test"] = trainer.evaluate(splits.test)
 
 
-def train(experiment: Experiment | str | Path | None = None, *, out: str | Path = "runs",
-          resume: str | Path | None = None, overrides: Iterable[str] = (), callbacks: Iterable[Callback] = (),
-          progress: str = "auto") -> Run:
+def train(
+    experiment: Experiment | str | Path | None = None,
+    *,
+    out: str | Path = "runs",
+    resume: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    callbacks: Iterable[Callback] = (),
+    progress: str = "auto",
+) -> Run:
     """Run an experiment and return its :class:`Run`.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) every process trains its shard of each batch with
@@ -204,8 +247,9 @@ def train(experiment: Experiment | str | Path | None = None, *, out: str | Path 
             torch.distributed.destroy_process_group()
 
 
-def _apply_resume_overrides(run_dir: Path, exp: Experiment, overrides: list[str], state: dict[str, Any] | None,
-                            previous: dict[str, Any]) -> None:
+def _apply_resume_overrides(
+    run_dir: Path, exp: Experiment, overrides: list[str], state: dict[str, Any] | None, previous: dict[str, Any]
+) -> None:
     """Make the checkpoint ``state`` (if any) follow the overrides (the learning rate lives in it) and record them in
     ``config.toml`` and the summary."""
     old = load_experiment(run_dir / "config.toml")
@@ -219,12 +263,20 @@ def _apply_resume_overrides(run_dir: Path, exp: Experiment, overrides: list[str]
         previous["overrides"] = [*previous.get("overrides", []), *entries]
 
 
-def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], callbacks: Iterable[Callback],
-           progress: str, previous: dict[str, Any]) -> tuple[Any, torch.nn.Module, Trainer, dict | None]:
+def _setup(
+    exp: Experiment,
+    run_dir: Path,
+    resume: Any,
+    overrides: list[str],
+    callbacks: Iterable[Callback],
+    progress: str,
+    previous: dict[str, Any],
+) -> tuple[Any, torch.nn.Module, Trainer, dict | None]:
     """Data, model, trainer and (resuming) the checkpoint's state: everything that can fail before training."""
     splits = exp.data.load()
-    check_model_memory(exp.model, splits.train.input_shape, batch_size=exp.train.batch_size,
-                       device=resolve_device(exp.train.device))  # before allocating: names a layer too big to fit
+    check_model_memory(
+        exp.model, splits.train.input_shape, batch_size=exp.train.batch_size, device=resolve_device(exp.train.device)
+    )  # before allocating: names a layer too big to fit
     with seeded(exp.train.seed):
         model = build_model(exp.model, splits.train.input_shape)
     monitor, mode = _monitor(exp, splits.validation is not None)
@@ -242,8 +294,15 @@ def _setup(exp: Experiment, run_dir: Path, resume: Any, overrides: list[str], ca
     return splits, model, trainer, state
 
 
-def _train(experiment: Any, out: str | Path, resume: str | Path | None, overrides: Iterable[str],
-           callbacks: Iterable[Callback], progress: str, lock: contextlib.ExitStack) -> Run:
+def _train(
+    experiment: Any,
+    out: str | Path,
+    resume: str | Path | None,
+    overrides: Iterable[str],
+    callbacks: Iterable[Callback],
+    progress: str,
+    lock: contextlib.ExitStack,
+) -> Run:
     overrides = list(overrides)
     run_dir, exp, previous = _open_run(experiment, out, resume, overrides, lock)
     main = distributed.is_main()
@@ -255,10 +314,17 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
         raise
 
     summary: dict[str, Any] = {
-        "name": exp.name, "status": "running", "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
-        "device": str(trainer.device), "processes": trainer.world_size, "input_shape": splits.train.input_shape,
-        "parameters": count_parameters(model), "lamina_version": __version__, "torch_version": str(torch.__version__),
-        "train_examples": len(splits.train), "validation_examples": len(splits.validation or []),
+        "name": exp.name,
+        "status": "running",
+        "started": previous.get("started", time.strftime("%Y-%m-%dT%H:%M:%S")),
+        "device": str(trainer.device),
+        "processes": trainer.world_size,
+        "input_shape": splits.train.input_shape,
+        "parameters": count_parameters(model),
+        "lamina_version": __version__,
+        "torch_version": str(torch.__version__),
+        "train_examples": len(splits.train),
+        "validation_examples": len(splits.validation or []),
         "test_examples": len(splits.test or []),
     }
     if "overrides" in previous:
@@ -278,16 +344,22 @@ def _train(experiment: Any, out: str | Path, resume: str | Path | None, override
         summary["status"] = "stopped" if trainer.stop_reason else "completed"
         summary["message"] = trainer.stop_reason
     except TrainingDivergedError as err:
-        summary.update(status="diverged", message=str(err),
-                       diverged={"phase": phase, "epoch": err.epoch, "step": err.step, "value": err.value})
+        summary.update(
+            status="diverged",
+            message=str(err),
+            diverged={"phase": phase, "epoch": err.epoch, "step": err.step, "value": err.value},
+        )
         raise
     except DiskFullError as err:  # the checkpoints on disk are whole: the atomic write kept the last good one
         summary.update(status="disk_full", message=str(err))
         raise
     except KeyboardInterrupt as err:
         command = resume_command(run_dir)
-        summary.update(status="interrupted", resume_command=command,
-                       message=f"interrupted in epoch {trainer.epoch + 1} (step {trainer.step}); resume with `{command}`")
+        summary.update(
+            status="interrupted",
+            resume_command=command,
+            message=f"interrupted in epoch {trainer.epoch + 1} (step {trainer.step}); resume with `{command}`",
+        )
         err.run_dir, err.resume_command = run_dir, command  # type: ignore[attr-defined]  # for the command line
         raise
     finally:

@@ -1,4 +1,5 @@
 """What a training run logged, epoch by epoch (Keras' ``History``)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

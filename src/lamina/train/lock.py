@@ -5,6 +5,7 @@ A second ``lamina train --resume RUN`` (or a second process training into a fold
 when its holder exits for any reason, SIGKILL included, so a lock left by a killed run is never stale: the
 file stays, but the next run takes it at once and overwrites the holder's details.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,10 @@ class RunLockedError(LaminaError, BlockingIOError):
 def _describe(holder: dict[str, Any]) -> str:
     if not holder:
         return "another process (its details are not readable)"
-    return (f"process {holder.get('pid', '?')} on {holder.get('host', '?')} (started {holder.get('started', '?')}: "
-            f"{holder.get('command', '?')})")
+    return (
+        f"process {holder.get('pid', '?')} on {holder.get('host', '?')} (started {holder.get('started', '?')}: "
+        f"{holder.get('command', '?')})"
+    )
 
 
 class RunLock:
@@ -73,13 +76,19 @@ class RunLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise RunLockedError(f"{self.path.parent}: in use by {_describe(self.holder())}; wait for it to end or "
-                                 f"stop it (the lock {self.path} frees itself when that process exits)") from None
+            raise RunLockedError(
+                f"{self.path.parent}: in use by {_describe(self.holder())}; wait for it to end or "
+                f"stop it (the lock {self.path} frees itself when that process exits)"
+            ) from None
         except OSError:  # a filesystem without flock support: run unlocked rather than not at all
             os.close(fd)
             return
-        details = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                   "command": " ".join(_command_line())}
+        details = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "command": " ".join(_command_line()),
+        }
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, (json.dumps(details) + "\n").encode("utf-8"), 0)

@@ -3,6 +3,7 @@
 A metric keeps running sums as tensors on the training device, so updating it never waits for the device;
 ``compute()`` reads them once, at the end of the epoch.
 """
+
 from __future__ import annotations
 
 import torch
@@ -11,7 +12,17 @@ from lamina.config.fields import count
 from lamina.config.spec import Spec
 from lamina.registry import register
 
-__all__ = ["metric_state", "load_metric_state", "Metric", "MetricSpec", "Mean", "Accuracy", "TopKAccuracy", "MeanSquaredError", "MeanAbsoluteError"]
+__all__ = [
+    "metric_state",
+    "load_metric_state",
+    "Metric",
+    "MetricSpec",
+    "Mean",
+    "Accuracy",
+    "TopKAccuracy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+]
 
 
 class Metric:

@@ -4,6 +4,7 @@ A :class:`PretrainSpec` is registered under the ``pretrain`` kind; :func:`lamina
 after the network is built and before supervised fine-tuning. Methods live with the models they train
 (``lamina.generative``); this module only fixes the interface the experiment runner calls.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,9 @@ class PretrainSpec(Spec):
     the layers below produce, and copies the learned weights into ``model`` in place.
     """
 
-    def pretrain(self, model: nn.Module, data: Any, *, device: Any, seed: int | None,
-                 folder: Path | None = None) -> dict[str, Any]:
+    def pretrain(
+        self, model: nn.Module, data: Any, *, device: Any, seed: int | None, folder: Path | None = None
+    ) -> dict[str, Any]:
         """Pretrain ``model`` in place on ``data`` (an :class:`~lamina.data.ArrayDataset`); return a summary
         (per-layer figures such as the final reconstruction error) for the run's report.
 

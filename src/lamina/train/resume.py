@@ -9,6 +9,7 @@ An applied override is recorded twice: a comment line at the top of the run's ``
 (``# --set train.optimizer.lr=0.01 (applied on resume at epoch 3)``, kept across later resumes), and an entry of
 ``summary.json``'s ``overrides`` list.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,9 +22,18 @@ from lamina.train.checkpoint import atomic_write
 __all__ = ["RESUMABLE", "check_resume_overrides", "record_overrides", "rescale_learning_rate"]
 
 # settings a resumed run can take up from its next epoch; everything else is fixed by the checkpoint
-RESUMABLE = ("train.epochs", "train.optimizer.lr", "train.grad_clip", "train.early_stopping.patience",
-             "train.log_every", "train.checkpoint_every", "train.checkpoint_every_steps",
-             "train.checkpoint_every_minutes", "train.tensorboard", "train.eval_batch_size")
+RESUMABLE = (
+    "train.epochs",
+    "train.optimizer.lr",
+    "train.grad_clip",
+    "train.early_stopping.patience",
+    "train.log_every",
+    "train.checkpoint_every",
+    "train.checkpoint_every_steps",
+    "train.checkpoint_every_minutes",
+    "train.tensorboard",
+    "train.eval_batch_size",
+)
 
 _HEADER = "# --set "
 
@@ -39,11 +49,18 @@ def check_resume_overrides(overrides: Iterable[str]) -> list[str]:
         ConfigError: naming each override a resumed run cannot take, and the settings it can.
     """
     overrides = list(overrides)
-    refused = [Problem(_key(o), "cannot change when resuming: the checkpoint was trained with the run's value")
-               for o in overrides if _key(o) not in RESUMABLE]
+    refused = [
+        Problem(_key(o), "cannot change when resuming: the checkpoint was trained with the run's value")
+        for o in overrides
+        if _key(o) not in RESUMABLE
+    ]
     if refused:
-        refused.append(Problem("", "a resumed run can change only " + ", ".join(RESUMABLE)
-                               + "; start a new run to change anything else"))
+        refused.append(
+            Problem(
+                "",
+                "a resumed run can change only " + ", ".join(RESUMABLE) + "; start a new run to change anything else",
+            )
+        )
         raise ConfigError(refused, source="--set with --resume")
     return overrides
 
@@ -63,8 +80,9 @@ def rescale_learning_rate(state: dict[str, Any], old_lr: float, new_lr: float) -
     if old_lr == new_lr:
         return
     if not old_lr:
-        raise ConfigError(f"train.optimizer.lr: the run was trained with lr={old_lr!r}; a rate cannot be scaled "
-                          "from zero")
+        raise ConfigError(
+            f"train.optimizer.lr: the run was trained with lr={old_lr!r}; a rate cannot be scaled from zero"
+        )
     ratio = new_lr / old_lr
     for group in state["optimizer"]["param_groups"]:
         _scale(group, ratio)

@@ -3,6 +3,7 @@ generators (used by dropout and by initialisation) forked for the duration of tr
 never reseeds the process and a checkpoint can carry every stream; and :func:`seeded`, which runs a block (a
 model's weight initialisation) on a seeded generator without touching the caller's.
 """
+
 from __future__ import annotations
 
 import contextlib

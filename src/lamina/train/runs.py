@@ -11,6 +11,7 @@ A training run writes one folder::
         report.html          everything above on one self-contained page
         tensorboard/         event files, with [train] tensorboard = true
 """
+
 from __future__ import annotations
 
 import json
@@ -61,7 +62,8 @@ def new_run_dir(out: str | Path, name: str) -> Path:
 
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
-    """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``: :mod:`~lamina.jsonio`)."""
+    """Atomically write ``summary.json`` (non-finite numbers as ``"nan"``/``"inf"``/``"-inf"``:
+    :mod:`~lamina.jsonio`)."""
     text = jsonio.dumps(summary, indent=2) + "\n"
     path = Path(run_dir) / "summary.json"
     with disk_errors(path):
@@ -99,8 +101,16 @@ class Run:
         summary: the contents of ``summary.json``.
     """
 
-    def __init__(self, dir: str | Path, *, experiment: Any, history: Any = None, summary: dict | None = None,
-                 model: nn.Module | None = None, splits: Any = None) -> None:
+    def __init__(
+        self,
+        dir: str | Path,
+        *,
+        experiment: Any,
+        history: Any = None,
+        summary: dict | None = None,
+        model: nn.Module | None = None,
+        splits: Any = None,
+    ) -> None:
         self.dir = Path(dir)
         self.experiment = experiment
         self.history = history if history is not None else History()
@@ -114,8 +124,11 @@ class Run:
         path = _check_run_dir(Path(path))
         experiment = load_experiment(path / "config.toml")
         metrics = path / "metrics.jsonl"
-        epochs = [{k: v for k, v in line.items() if k not in ("kind", "step")}
-                  for line in (read_metrics(metrics) if metrics.exists() else []) if line.get("kind") == "epoch"]
+        epochs = [
+            {k: v for k, v in line.items() if k not in ("kind", "step")}
+            for line in (read_metrics(metrics) if metrics.exists() else [])
+            if line.get("kind") == "epoch"
+        ]
         return cls(path, experiment=experiment, history=History(epochs))
 
     @property
@@ -127,8 +140,10 @@ class Run:
             fallback = self.dir / "checkpoints" / "last.pt"
             if fallback.is_file():
                 return fallback
-            raise CheckpointError(f"{path}: missing; the run has no checkpoint (did it finish an epoch?). "
-                                  f"Resume it with `lamina train --resume {self.dir}` or train again")
+            raise CheckpointError(
+                f"{path}: missing; the run has no checkpoint (did it finish an epoch?). "
+                f"Resume it with `lamina train --resume {self.dir}` or train again"
+            )
         return path
 
     @property
@@ -143,8 +158,9 @@ class Run:
             try:
                 model.load_state_dict(state)
             except RuntimeError as err:
-                raise CheckpointError(f"{self.checkpoint_path}: does not fit the model in config.toml "
-                                      f"({str(err).splitlines()[0]})") from None
+                raise CheckpointError(
+                    f"{self.checkpoint_path}: does not fit the model in config.toml ({str(err).splitlines()[0]})"
+                ) from None
             self._model = model.eval()
         return self._model
 
@@ -158,8 +174,15 @@ class Run:
     def trainer(self, device: str | torch.device = "cpu") -> Any:
         """A :class:`~lamina.train.Trainer` around the model, with the experiment's loss and metrics."""
         cfg = self.experiment.train
-        return Trainer(self.model, loss=cfg.loss, optimizer=None, metrics=cfg.metrics, batch_size=cfg.batch_size,
-                       device=device, seed=None)
+        return Trainer(
+            self.model,
+            loss=cfg.loss,
+            optimizer=None,
+            metrics=cfg.metrics,
+            batch_size=cfg.batch_size,
+            device=device,
+            seed=None,
+        )
 
     def evaluate(self, split: str = "test", *, device: str | torch.device = "cpu") -> dict[str, float]:
         """Loss and metrics of the trained model on ``split`` (``train``, ``validation`` or ``test``)."""

@@ -11,6 +11,7 @@ the penalty included) and the model's outputs (``None`` for a model with its own
 reported through ``trainer._check_finite``: on the CPU before any weight changes (after, for closure methods, whose
 loss is only known once they have stepped); on an accelerator within ``FINITE_CHECK_EVERY`` steps.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -69,8 +70,16 @@ def scaled_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
 def closure_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
     """One ``optimizer.step(closure)``; the loss and outputs are those the closure recorded."""
     penalty = trainer._penalty if (trainer.l1 or trainer.l2) else None
-    closure = Closure(trainer.forward_model, x, y, trainer.loss_fn, penalty=penalty, autocast=trainer._autocast,
-                      zero_grad=trainer.optimizer.zero_grad, grad_clip=trainer.grad_clip)
+    closure = Closure(
+        trainer.forward_model,
+        x,
+        y,
+        trainer.loss_fn,
+        penalty=penalty,
+        autocast=trainer._autocast,
+        zero_grad=trainer.optimizer.zero_grad,
+        grad_clip=trainer.grad_clip,
+    )
     trainer.optimizer.step(closure)
     loss, out = closure.last_loss, closure.last_output
     if loss is None:
@@ -87,9 +96,11 @@ def check_grad_clip(optimizer: torch.optim.Optimizer, grad_clip: float | None) -
     """
     if grad_clip is None or isinstance(optimizer, torch.optim.LBFGS):
         return
-    raise ConfigError(f"train.grad_clip: {type(optimizer).__name__} computes its update from its own curvature or "
-                      "sampling model, not from a gradient the trainer could clip; remove train.grad_clip (its step "
-                      "size is bounded by the method's own damping or trust region)")
+    raise ConfigError(
+        f"train.grad_clip: {type(optimizer).__name__} computes its update from its own curvature or "
+        "sampling model, not from a gradient the trainer could clip; remove train.grad_clip (its step "
+        "size is bounded by the method's own damping or trust region)"
+    )
 
 
 def choose_step(*, needs_closure: bool, scaled: bool) -> Step:

@@ -9,6 +9,7 @@ resumed from a checkpoint continues bit for bit.
 The hot path is a hand-written PyTorch loop plus a running loss sum kept on the device
 (``benchmarks/trainer_overhead.py`` measures the difference).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,12 +68,16 @@ def _schedule(schedule: Any, interval: str | None) -> tuple[Any, Any, str, str |
         if interval not in ("epoch", "step"):
             raise ValueError(f"`schedule_interval` must be 'epoch' or 'step', got {interval!r}")
         if isinstance(schedule, _PLATEAU) and interval != "epoch":
-            raise ValueError("`schedule_interval` must be 'epoch' for ReduceLROnPlateau: it watches an epoch's "
-                             "logged value (`monitor`)")
+            raise ValueError(
+                "`schedule_interval` must be 'epoch' for ReduceLROnPlateau: it watches an epoch's "
+                "logged value (`monitor`)"
+            )
         return None, schedule, interval, monitor
     if interval is not None or monitor is not None:
-        raise ValueError("`schedule_interval` applies to a torch LRScheduler; a lamina schedule (name or table) "
-                         "sets `interval` in its own table")
+        raise ValueError(
+            "`schedule_interval` applies to a torch LRScheduler; a lamina schedule (name or table) "
+            "sets `interval` in its own table"
+        )
     spec = None if schedule is None else resolve("schedule", schedule, path="train.schedule")
     return spec, None, "step", None
 
@@ -127,12 +132,27 @@ class Trainer:
     # the run folder when lamina.train() drives this trainer (None otherwise): callbacks may write records there
     run_dir: Path | None = None
 
-    def __init__(self, model: nn.Module, *, loss: Any = "cross_entropy", optimizer: Any = "adam",
-                 schedule: Any = None, metrics: Sequence[Any] | None = None, epochs: int = 10, batch_size: int = 128,
-                 callbacks: Iterable[Callback] = (), device: str | torch.device = "auto", seed: int | None = 0,
-                 grad_clip: float | None = None, l1: float = 0.0, l2: float = 0.0, precision: str = "fp32",
-                 compile: bool = False, eval_batch_size: int | None = None,
-                 schedule_interval: str | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        loss: Any = "cross_entropy",
+        optimizer: Any = "adam",
+        schedule: Any = None,
+        metrics: Sequence[Any] | None = None,
+        epochs: int = 10,
+        batch_size: int = 128,
+        callbacks: Iterable[Callback] = (),
+        device: str | torch.device = "auto",
+        seed: int | None = 0,
+        grad_clip: float | None = None,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        precision: str = "fp32",
+        compile: bool = False,
+        eval_batch_size: int | None = None,
+        schedule_interval: str | None = None,
+    ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
@@ -152,7 +172,8 @@ class Trainer:
         if self.needs_closure:
             check_grad_clip(self.optimizer, grad_clip)
         self.schedule_spec, self.scheduler, self.schedule_interval, self.schedule_monitor = _schedule(
-            schedule, schedule_interval)
+            schedule, schedule_interval
+        )
         self.epochs, self.batch_size = epochs, batch_size
         self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
         self.callbacks = list(callbacks)
@@ -183,12 +204,16 @@ class Trainer:
 
     def _distribute(self) -> None:
         if self.needs_closure:
-            raise ConfigError(f"train.optimizer: {type(self.optimizer).__name__} re-evaluates the loss through a "
-                              "closure, which distributed data-parallel training cannot synchronise; run it in one "
-                              "process (plain `lamina train`)")
+            raise ConfigError(
+                f"train.optimizer: {type(self.optimizer).__name__} re-evaluates the loss through a "
+                "closure, which distributed data-parallel training cannot synchronise; run it in one "
+                "process (plain `lamina train`)"
+            )
         if self.batch_size < self.world_size:
-            raise ConfigError(f"train.batch_size: {self.batch_size} cannot be sharded over {self.world_size} processes; "
-                              f"the global batch needs at least one example per process")
+            raise ConfigError(
+                f"train.batch_size: {self.batch_size} cannot be sharded over {self.world_size} processes; "
+                f"the global batch needs at least one example per process"
+            )
         if self.uses_model_loss:
             wrapped = distributed.wrap(distributed.Objective(self.model), self.device)
             self.objective = lambda batch: wrapped(*batch)
@@ -199,15 +224,18 @@ class Trainer:
         if self.uses_model_loss and not metrics:
             return []
         if metrics is not None and getattr(self.loss_spec, "heads", None):
-            raise ConfigError("train.metrics: a multi-task loss logs metrics per head; set them as "
-                              "train.loss.heads[i].metrics")
+            raise ConfigError(
+                "train.metrics: a multi-task loss logs metrics per head; set them as train.loss.heads[i].metrics"
+            )
         if metrics is None:
             metrics = list(getattr(self.loss_spec, "default_metrics", ()))
-        return [m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]")
-                for i, m in enumerate(metrics)]
+        return [
+            m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]") for i, m in enumerate(metrics)
+        ]
 
     def _optimizer(self, optimizer: Any) -> tuple[torch.optim.Optimizer | None, bool]:
         """The optimizer and whether its ``step`` needs a closure (L-BFGS, or ``needs_closure`` on it or its spec)."""
+
         def closure_kind(built: Any) -> bool:
             return bool(getattr(built, "needs_closure", False)) or isinstance(built, torch.optim.LBFGS)
 
@@ -306,8 +334,11 @@ class Trainer:
         first, self._checked_step = self._checked_step + 1, self.step
         if pending is not None and bool(pending[0]):
             value = float(pending[1])
-            self._diverged(value, where=f"the loss became {value} between steps {first} and {self.step} of epoch "
-                                        f"{self.epoch + 1}", step=self.step)
+            self._diverged(
+                value,
+                where=f"the loss became {value} between steps {first} and {self.step} of epoch {self.epoch + 1}",
+                step=self.step,
+            )
 
     def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None, step: int | None = None) -> None:
         """Stop with :class:`TrainingDivergedError`; non-finite weights are replaced by the epoch's first ones."""
@@ -322,8 +353,11 @@ class Trainer:
         self.stop_reason = where
         raise TrainingDivergedError(
             f"{where}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
-            "(train.grad_clip), or check the data for NaN/inf values.", epoch=self.epoch + 1,
-            step=self.step + 1 if step is None else step, value=value)
+            "(train.grad_clip), or check the data for NaN/inf values.",
+            epoch=self.epoch + 1,
+            step=self.step + 1 if step is None else step,
+            value=value,
+        )
 
     def _check_epoch(self, logs: dict[str, float]) -> None:
         """Divergence seen only at the end of an epoch: a non-finite mean or validation loss, or weights that the
@@ -333,8 +367,9 @@ class Trainer:
             name, value = bad
             self._diverged(value, where=f"{name} became {value} at the end of epoch {self.epoch + 1}", step=self.step)
         if not self._weights_finite():
-            self._diverged(float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}",
-                           step=self.step)
+            self._diverged(
+                float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}", step=self.step
+            )
 
     def _step_epoch_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None or self.schedule_interval != "epoch":
@@ -409,8 +444,15 @@ class Trainer:
         if self.optimizer is None:
             raise ValueError("this Trainer was made with optimizer=None (evaluation only); give it an optimizer to fit")
         epochs = epochs or self.epochs
-        loader = make_loader(train, self.batch_size, shuffle=True, generator=self.rng.shuffle, device=self.device,
-                             rank=self.rank, world_size=self.world_size)
+        loader = make_loader(
+            train,
+            self.batch_size,
+            shuffle=True,
+            generator=self.rng.shuffle,
+            device=self.device,
+            rank=self.rank,
+            world_size=self.world_size,
+        )
         self._loader = loader
         if len(loader) == 0:
             raise ValueError(f"the training set is empty (batch size {self.batch_size}, {len(train)} examples)")

@@ -1,4 +1,5 @@
 """A lamina plugin: importing this module registers the layer ``scale`` (``y = factor * x``)."""
+
 from torch import nn
 
 from lamina.config.fields import number

@@ -1,4 +1,5 @@
 """A plugin entry point that fails: it registers a layer under the name lamina's own dense layer holds."""
+
 from lamina.nn import LayerSpec
 from lamina.registry import register
 

@@ -12,6 +12,7 @@ Every test that cannot pass is listed in ``XFAIL`` below and marked ``xfail(stri
 - ``not yet implemented`` / ``open``: a scikit-learn behaviour lamina lacks so far (issue 23 is not closed
   while any of these remain; a strict xfail fails the suite once the behaviour lands, so the entry gets removed).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -44,17 +45,16 @@ XFAIL: dict[str, str] = {
     "test_mlp.py::test_multilabel_classification": "open: multi-label accuracy 0.88 where the test asks > 0.9",
     "test_mlp.py::test_predict_proba_multilabel": "open: the multi-label fit does not reproduce every label",
     "test_mlp.py::test_nonfinite_params": "open: the error message differs from scikit-learn's ('Solver produced "
-                                          "non-finite parameter weights...')",
+    "non-finite parameter weights...')",
     "test_mlp.py::test_warm_start": "open: the warm_start class-mismatch message differs from scikit-learn's",
     "test_mlp.py::test_early_stopping_stratified": "open: the stratify error names the encoded class, not the label",
     "test_mlp.py::test_n_iter_no_change": "private: reads MLP._no_improvement_count",
     "test_mlp.py::test_n_iter_no_change_inf": "private: reads MLP._no_improvement_count",
     "test_mlp.py::test_mlp_param_dtypes[MLPClassifier-float64]": "deliberate: float32 weights",
-    "test_mlp.py::test_mlp_param_dtypes[MLPRegressor-float32]": "deliberate: float32 weights (predict returns "
-                                                                 "float64)",
+    "test_mlp.py::test_mlp_param_dtypes[MLPRegressor-float32]": "deliberate: float32 weights (predict returns float64)",
     "test_mlp.py::test_mlp_param_dtypes[MLPRegressor-float64]": "deliberate: float32 weights",
     "test_mlp.py::test_mlp_loading_from_joblib_partial_fit": "open: predictions after a reloaded partial_fit differ "
-                                                            "beyond the test's tolerance",
+    "beyond the test's tolerance",
     # test_rbm.py
     "test_rbm.py::test_fit": "random stream: asserts the score scikit-learn's random stream reaches",
     "test_rbm.py::test_partial_fit": "random stream: asserts the score scikit-learn's random stream reaches",
@@ -67,8 +67,7 @@ XFAIL: dict[str, str] = {
     "test_rbm.py::test_sparse_and_verbose[csc_array]": "not yet implemented: scikit-learn's verbose line format",
     "test_rbm.py::test_convergence_dtype_consistency": "private: reads h_samples_ (scikit-learn's persistent chains)",
     "test_rbm.py::test_feature_names_out[fit]": "deliberate: output names follow the class, 'rbmtransformer0'",
-    "test_rbm.py::test_feature_names_out[partial_fit]": "deliberate: output names follow the class, "
-                                                        "'rbmtransformer0'",
+    "test_rbm.py::test_feature_names_out[partial_fit]": "deliberate: output names follow the class, 'rbmtransformer0'",
 }
 
 

@@ -1,4 +1,5 @@
 """Callbacks: observers of the training loop (early stopping, progress, checkpoints, logs)."""
+
 from lamina.train.callbacks.base import Callback, CallbackSpec
 from lamina.train.callbacks.checkpointing import Checkpointer
 from lamina.train.callbacks.early_stopping import EarlyStopping, EarlyStoppingSpec
@@ -6,5 +7,16 @@ from lamina.train.callbacks.metrics_log import MetricsLog, read_metrics
 from lamina.train.callbacks.progress import PlainProgress, ProgressBar, progress_callback
 from lamina.train.callbacks.tensorboard import TensorBoard
 
-__all__ = ["Callback", "CallbackSpec", "Checkpointer", "EarlyStopping", "EarlyStoppingSpec", "MetricsLog",
-           "PlainProgress", "ProgressBar", "TensorBoard", "progress_callback", "read_metrics"]
+__all__ = [
+    "Callback",
+    "CallbackSpec",
+    "Checkpointer",
+    "EarlyStopping",
+    "EarlyStoppingSpec",
+    "MetricsLog",
+    "PlainProgress",
+    "ProgressBar",
+    "TensorBoard",
+    "progress_callback",
+    "read_metrics",
+]

@@ -1,6 +1,7 @@
 """The callback protocol: hooks that observe training. Callbacks never own the loop: a callback ends training
 by setting ``trainer.stop_training = True``, and keeps its state in ``state_dict()`` so a resumed run resumes it.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any

@@ -1,6 +1,7 @@
 """Save ``checkpoints/last.pt`` every few epochs (and, in long epochs, every few steps or minutes) and
 ``checkpoints/best.pt`` when the monitored metric improves. A checkpoint is never written with non-finite weights
 or losses, so a diverged run keeps its last good one."""
+
 from __future__ import annotations
 
 import math
@@ -31,9 +32,18 @@ class Checkpointer(Callback):
             checkpoint (``None`` or 0: never). The trainer's state then holds its position in the epoch.
     """
 
-    def __init__(self, folder: str | Path, *, every: int = 1, monitor: str | None = "val_loss", mode: str = "min",
-                 follow: Any = None, meta: dict[str, Any] | None = None, every_steps: int | None = None,
-                 every_minutes: float | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path,
+        *,
+        every: int = 1,
+        monitor: str | None = "val_loss",
+        mode: str = "min",
+        follow: Any = None,
+        meta: dict[str, Any] | None = None,
+        every_steps: int | None = None,
+        every_minutes: float | None = None,
+    ) -> None:
         self.folder, self.every, self.monitor, self.mode = Path(folder), every, monitor, mode
         self.every_steps = every_steps
         self.every_seconds = every_minutes * 60 if every_minutes else None
@@ -52,24 +62,30 @@ class Checkpointer(Callback):
         self._saved_at = time.monotonic()
 
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
-        """Write ``last.pt`` mid-epoch every ``every_steps`` steps or ``every_minutes`` minutes (finite weights only)."""
+        """Write ``last.pt`` mid-epoch every ``every_steps`` steps or ``every_minutes`` minutes (finite weights
+        only)."""
         due = (self.every_steps is not None and step % self.every_steps == 0) or (
-            self.every_seconds is not None and time.monotonic() - self._saved_at >= self.every_seconds)
+            self.every_seconds is not None and time.monotonic() - self._saved_at >= self.every_seconds
+        )
         if due and _finite(trainer.model.parameters()):
             self._save(trainer, trainer.state_dict(), self.folder / "last.pt")
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Write ``best.pt`` if the monitored metric improved and ``last.pt`` every ``every`` epochs."""
         if not _finite(trainer.model.parameters()) or any(
-                k.endswith("loss") and isinstance(v, float) and not math.isfinite(v) for k, v in logs.items()):
+            k.endswith("loss") and isinstance(v, float) and not math.isfinite(v) for k, v in logs.items()
+        ):
             return  # a diverged epoch (the trainer raises before this; a guard for trainers that do not)
         last_epoch = trainer.epoch >= trainer.epochs or trainer.stop_training
         value = logs.get(self.monitor) if self.monitor else None
         if self.follow is not None:
             improved = self.follow.best_epoch == epoch
         else:
-            improved = value is not None and math.isfinite(value) and (
-                value < self.best if self.mode == "min" else value > self.best)
+            improved = (
+                value is not None
+                and math.isfinite(value)
+                and (value < self.best if self.mode == "min" else value > self.best)
+            )
         if improved:
             self.best = value
         state = trainer.state_dict() if improved or last_epoch or trainer.epoch % self.every == 0 else None

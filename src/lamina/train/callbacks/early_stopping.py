@@ -1,4 +1,5 @@
 """Stop training when a monitored metric stops improving (Prechelt, 1998, "Early stopping - but when?")."""
+
 from __future__ import annotations
 
 import copy
@@ -27,9 +28,15 @@ class EarlyStopping(Callback):
     """
 
     @validated
-    def __init__(self, monitor: str = "val_loss", *, patience: Annotated[int, Bounds(ge=1)] = 5,
-                 mode: Annotated[str, Choices("auto", "min", "max")] = "auto",
-                 min_delta: Annotated[float, Bounds(ge=0)] = 0.0, restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        *,
+        patience: Annotated[int, Bounds(ge=1)] = 5,
+        mode: Annotated[str, Choices("auto", "min", "max")] = "auto",
+        min_delta: Annotated[float, Bounds(ge=0)] = 0.0,
+        restore_best: bool = True,
+    ) -> None:
         self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
         self.on_train_begin(None)
@@ -47,15 +54,23 @@ class EarlyStopping(Callback):
         if _MODES[self.mode](current, self.best, self.min_delta):
             return True, False, ""
         if self.wait + 1 >= self.patience:
-            return False, True, (f"{self.monitor} has not improved for {self.patience} epochs "
-                                 f"(best {self.best:.6g} at epoch {self.best_epoch + 1})")
+            return (
+                False,
+                True,
+                (
+                    f"{self.monitor} has not improved for {self.patience} epochs "
+                    f"(best {self.best:.6g} at epoch {self.best_epoch + 1})"
+                ),
+            )
         return False, False, ""
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Track the best epoch (saving its weights) and stop once patience runs out."""
         if self.monitor not in logs:
-            raise ConfigError(f"early_stopping.monitor: no metric {self.monitor!r};"
-                              f"{did_you_mean(self.monitor, logs)} logged metrics: {', '.join(sorted(logs))}")
+            raise ConfigError(
+                f"early_stopping.monitor: no metric {self.monitor!r};"
+                f"{did_you_mean(self.monitor, logs)} logged metrics: {', '.join(sorted(logs))}"
+            )
         improved, stop, reason = self._evaluate(logs[self.monitor])
         if improved:
             self.best, self.best_epoch, self.wait = logs[self.monitor], epoch, 0

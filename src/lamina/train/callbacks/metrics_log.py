@@ -1,4 +1,5 @@
 """``metrics.jsonl``: one JSON line per epoch and one per ``log_every`` optimizer steps."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,8 +42,15 @@ class MetricsLog(Callback):
     def on_batch_end(self, trainer: Any, step: int, loss: Any) -> None:
         """Write a step line every ``log_every`` steps."""
         if step % self.log_every == 0:
-            self._write({"kind": "step", "epoch": trainer.epoch + 1, "step": step, "loss": float(loss),
-                         "lr": trainer.optimizer.param_groups[0]["lr"]})
+            self._write(
+                {
+                    "kind": "step",
+                    "epoch": trainer.epoch + 1,
+                    "step": step,
+                    "loss": float(loss),
+                    "lr": trainer.optimizer.param_groups[0]["lr"],
+                }
+            )
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Write the epoch's line."""

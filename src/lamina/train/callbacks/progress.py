@@ -1,5 +1,6 @@
 """Progress display: a rich progress bar on a terminal (epoch, step, loss, metrics, ETA, samples/s), plain
 periodic lines otherwise (CI, log files)."""
+
 from __future__ import annotations
 
 import sys
@@ -42,15 +43,22 @@ class PlainProgress(Callback):
             self._last_print = now
             done = step - self._epoch_step
             rate = done * _samples(trainer) / max(now - self._epoch_start, 1e-9)
-            print(f"epoch {trainer.epoch + 1}/{trainer.epochs}  step {step}  loss {float(loss):.4g}  "
-                  f"{rate:,.0f} samples/s", file=self.stream, flush=True)
+            print(
+                f"epoch {trainer.epoch + 1}/{trainer.epochs}  step {step}  loss {float(loss):.4g}  "
+                f"{rate:,.0f} samples/s",
+                file=self.stream,
+                flush=True,
+            )
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Print the epoch's metrics, duration and rate."""
         seconds = time.perf_counter() - self._epoch_start
         rate = (trainer.step - self._epoch_step) * _samples(trainer) / max(seconds, 1e-9)
-        print(f"epoch {epoch + 1}/{trainer.epochs}  {format_logs(logs)}  {seconds:.1f}s  {rate:,.0f} samples/s",
-              file=self.stream, flush=True)
+        print(
+            f"epoch {epoch + 1}/{trainer.epochs}  {format_logs(logs)}  {seconds:.1f}s  {rate:,.0f} samples/s",
+            file=self.stream,
+            flush=True,
+        )
         self._last_print = time.perf_counter()
 
 
@@ -65,8 +73,12 @@ class ProgressBar(Callback):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-            TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[logs]}"),
+            TextColumn("[bold]epoch {task.fields[epoch]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[logs]}"),
             transient=False,
         )
         self._progress.start()
@@ -83,15 +95,17 @@ class ProgressBar(Callback):
         done = step - self._epoch_step
         if done % self.refresh_every == 0:
             rate = done * _samples(trainer) / max(time.perf_counter() - self._epoch_start, 1e-9)
-            self._progress.update(self._task, completed=done, rate=f"{rate:,.0f} samples/s",
-                                  logs=f"loss {float(loss):.4g}")
+            self._progress.update(
+                self._task, completed=done, rate=f"{rate:,.0f} samples/s", logs=f"loss {float(loss):.4g}"
+            )
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
         """Complete the bar with the epoch's metrics."""
         seconds = time.perf_counter() - self._epoch_start
         rate = (trainer.step - self._epoch_step) * _samples(trainer) / max(seconds, 1e-9)
-        self._progress.update(self._task, completed=trainer.step - self._epoch_step, rate=f"{rate:,.0f} samples/s",
-                              logs=format_logs(logs))
+        self._progress.update(
+            self._task, completed=trainer.step - self._epoch_step, rate=f"{rate:,.0f} samples/s", logs=format_logs(logs)
+        )
 
     def on_train_end(self, trainer: Any) -> None:
         """Stop the rich display."""

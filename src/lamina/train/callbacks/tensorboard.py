@@ -1,4 +1,5 @@
 """TensorBoard event files (``[train] tensorboard = true``): per-epoch metrics and per-step loss and rate."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,9 @@ class TensorBoard(Callback):
         try:
             from torch.utils.tensorboard import SummaryWriter  # noqa: F401
         except ImportError:
-            raise ConfigError("train.tensorboard: needs the tensorboard package; "
-                              "install it with: pip install \"lamina[tensorboard]\"") from None
+            raise ConfigError(
+                'train.tensorboard: needs the tensorboard package; install it with: pip install "lamina[tensorboard]"'
+            ) from None
         self.folder, self.log_every = Path(folder), log_every
 
     def on_train_begin(self, trainer: Any) -> None:
