@@ -16,11 +16,10 @@ import time
 from typing import Any
 
 import torch
-from torch.nn import functional as F
 
 import lamina
 from benchmarks.common import write_result
-from benchmarks.trainer_overhead import BATCH, LR, MOMENTUM, mlp
+from benchmarks.trainer_overhead import BATCH, LR, hand_loop, lamina_trainer, mlp
 from lamina.data import ArrayDataset
 from lamina.generative import BernoulliRBM
 
@@ -31,52 +30,15 @@ def _sync() -> None:
     torch.cuda.synchronize()
 
 
-def hand_loop_cuda(x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
-    """The loop a PyTorch user writes, with the data already on the GPU."""
-    model = mlp().cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    perm = torch.randperm(len(x), device=x.device)
-    _sync()
-    start = time.perf_counter()
-    for i in range(steps):
-        idx = perm[i * BATCH : (i + 1) * BATCH]
-        xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-        opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(xb), yb).backward()
-        opt.step()
-    _sync()
-    return steps * BATCH / (time.perf_counter() - start)
-
-
-def lamina_trainer_cuda(x: torch.Tensor, y: torch.Tensor, steps: int, metrics: list | None) -> float:
-    """lamina's Trainer for one epoch of exactly ``steps`` batches on the GPU."""
-    data = ArrayDataset(x[: steps * BATCH], y[: steps * BATCH])
-    trainer = lamina.Trainer(
-        mlp(),
-        loss="cross_entropy",
-        optimizer={"type": "sgd", "lr": LR, "momentum": MOMENTUM},
-        epochs=1,
-        batch_size=BATCH,
-        device="cuda",
-        seed=0,
-        metrics=metrics,
-    )
-    _sync()
-    start = time.perf_counter()
-    trainer.fit(data)
-    _sync()
-    return steps * BATCH / (time.perf_counter() - start)
-
-
 def overhead(args: argparse.Namespace) -> None:
     """Trainer vs hand loop on the GPU (samples/s, median of interleaved rounds), both given the data already on
     the GPU, so each times its loop and its fixed costs per ``fit`` (set-up, end-of-epoch checks), not the copy."""
     train = lamina.data.load("mnist", flatten=True).train
     x_gpu, y_gpu = train.x.cuda(), train.y.cuda()
     contenders = {
-        "hand-written loop (data on GPU)": lambda: hand_loop_cuda(x_gpu, y_gpu, args.steps),
-        "lamina Trainer": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, None),
-        "lamina Trainer (no metrics)": lambda: lamina_trainer_cuda(x_gpu, y_gpu, args.steps, []),
+        "hand-written loop (data on GPU)": lambda: hand_loop(x_gpu, y_gpu, args.steps),
+        "lamina Trainer": lambda: lamina_trainer(x_gpu, y_gpu, args.steps, None),
+        "lamina Trainer (no metrics)": lambda: lamina_trainer(x_gpu, y_gpu, args.steps, []),
     }
     for fn in contenders.values():
         fn()
