@@ -4,7 +4,6 @@ and loads the weights back (:func:`load_safetensors`)."""
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina import jsonio
 from lamina._version import __version__
 from lamina.errors import ExportError, LaminaError
 from lamina.export.common import CHECK_BATCH, as_tuple, compare_outputs
@@ -50,8 +50,8 @@ def save_safetensors(source: ExportSource, path: str | Path, *, verify: bool = T
     metadata = {
         "format": FORMAT_TAG,
         "lamina_version": __version__,
-        "model": json.dumps(source.model_config),
-        "input_shapes": json.dumps([list(s) for s in source.input_shapes]),
+        "model": jsonio.dumps(source.model_config),
+        "input_shapes": jsonio.dumps([list(s) for s in source.input_shapes]),
     }
     save_model(source.model, str(refuse_symlink(path)), metadata=metadata)
     files = [path]
@@ -74,7 +74,7 @@ MAX_INPUT_ELEMENTS = 2**28  # one example of at most 1 GiB of float32: far above
 def _input_shapes(text: str, path: Path) -> list[tuple[int, ...]]:
     """The ``input_shapes`` metadata: a list of shapes of positive integers, each of a sane size."""
     try:
-        shapes = json.loads(text)
+        shapes = jsonio.loads(text)
     except ValueError as err:
         raise ExportError(f"{path}: malformed lamina metadata: input_shapes is not JSON ({err})") from None
     if (
@@ -142,7 +142,7 @@ def load_safetensors(path: str | Path, *, trust_source: bool = False) -> nn.Modu
             "tensors with safetensors.torch.load_file"
         )
     try:
-        config = json.loads(metadata["model"])
+        config = jsonio.loads(metadata["model"])
     except ValueError as err:
         raise ExportError(f"{path}: malformed lamina metadata: the model config is not JSON ({err})") from None
     shapes = _input_shapes(metadata.get("input_shapes", ""), path)

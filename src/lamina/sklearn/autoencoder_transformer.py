@@ -20,7 +20,7 @@ from lamina.generative import (
     SparseAutoencoder,
     pretrain_layerwise,
 )
-from lamina.sklearn.base import resolve_batch_size
+from lamina.sklearn.base import resolve_batch_size, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.transformer import LaminaTransformer, _float_dtype, _torch_dtype
 
@@ -164,27 +164,7 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         verbose: bool = False,
         device: str = "cpu",
     ) -> None:
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.kind = kind
-        self.activation = activation
-        self.loss = loss
-        self.tied = tied
-        self.corruption = corruption
-        self.corruption_level = corruption_level
-        self.sparsity = sparsity
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.contraction = contraction
-        self.pretrain_epochs = pretrain_epochs
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
+        store_params(self, locals())
 
     def _sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes

@@ -57,7 +57,8 @@ class SklearnConvergence(Callback):
         """Count the epoch as an improvement or not; stop the trainer once the count exceeds the patience."""
         if self.score is None:
             loss, best_loss = logs["loss"], self.best_loss
-            assert best_loss is not None  # on_train_begin starts it at inf when there is no score
+            if best_loss is None:  # on_train_begin starts it at inf when there is no score
+                raise RuntimeError("the stopping rule was not started: call on_train_begin first")
             self.no_improvement = self.no_improvement + 1 if loss > best_loss - self.tol else 0
             self.best_loss = min(best_loss, loss)
             what = (
@@ -65,7 +66,8 @@ class SklearnConvergence(Callback):
             )
         else:
             score, best_score = float(self.score(trainer.model)), self.best_score
-            assert self.scores is not None and best_score is not None  # both started by on_train_begin with a score
+            if self.scores is None or best_score is None:  # both started by on_train_begin with a score
+                raise RuntimeError("the stopping rule was not started: call on_train_begin first")
             self.scores.append(score)
             self.no_improvement = self.no_improvement + 1 if score < best_score + self.tol else 0
             if score > best_score:

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from lamina.errors import did_you_mean
 from lamina.memory import Hopfield, as_bipolar
 from lamina.memory.dynamics import async_recall
-from lamina.sklearn.base import _seed_from, _usable_device
+from lamina.sklearn.base import _seed_from, _usable_device, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.train.rng import resolve_device
 
@@ -101,13 +101,7 @@ class HopfieldMemory(BaseEstimator):
         random_state: Any = None,
         device: str = "cpu",
     ) -> None:
-        self.rule = rule
-        self.desaturation = desaturation
-        self.binarize = binarize
-        self.mode = mode
-        self.max_steps = max_steps
-        self.random_state = random_state
-        self.device = device
+        store_params(self, locals())
 
     def _check_params(self) -> None:
         for name, options in (("rule", tuple(RULES)), ("mode", MODES)):

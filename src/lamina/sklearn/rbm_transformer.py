@@ -14,6 +14,7 @@ from torch import nn
 
 from lamina.errors import DataError, did_you_mean
 from lamina.generative import BernoulliRBM, GaussianBernoulliRBM, pseudo_log_likelihood
+from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.transformer import LaminaTransformer
 
@@ -141,16 +142,7 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
         random_state: Any = None,
         device: str = "cpu",
     ) -> None:
-        self.n_components = n_components
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_iter = n_iter
-        self.k = k
-        self.persistent = persistent
-        self.visible = visible
-        self.verbose = verbose
-        self.random_state = random_state
-        self.device = device
+        store_params(self, locals())
 
     @property
     def max_iter(self) -> int:

@@ -8,7 +8,6 @@ file stays, but the next run takes it at once and overwrites the holder's detail
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from lamina import jsonio
 from lamina.errors import LaminaError
 
 try:  # POSIX; where it is missing (Windows) runs are not locked
@@ -62,7 +62,7 @@ class RunLock:
     def holder(self) -> dict[str, Any]:
         """The details the current (or last) holder wrote: pid, host, started, command ({} if unreadable)."""
         try:
-            value = json.loads(self.path.read_text(encoding="utf-8"))
+            value = jsonio.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
         return value if isinstance(value, dict) else {}
@@ -91,7 +91,7 @@ class RunLock:
         }
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(details) + "\n").encode("utf-8"), 0)
+            os.pwrite(fd, (jsonio.dumps(details) + "\n").encode("utf-8"), 0)
         except OSError:  # a full disk: the lock holds all the same, only the holder's details are missing
             pass
         self._fd = fd

@@ -237,6 +237,7 @@ class Trainer:
         """The optimizer and whether its ``step`` needs a closure (L-BFGS, or ``needs_closure`` on it or its spec)."""
 
         def closure_kind(built: Any) -> bool:
+            """Whether ``built.step`` takes a closure."""
             return bool(getattr(built, "needs_closure", False)) or isinstance(built, torch.optim.LBFGS)
 
         if optimizer is None or isinstance(optimizer, torch.optim.Optimizer):
