@@ -184,6 +184,12 @@ def main() -> None:
     parser.add_argument("--data", default="binary", choices=("binary", "grey"), help="digits binarized or grey levels")
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..n-1, each library")
     parser.add_argument(
+        "--train-size",
+        type=int,
+        default=None,
+        help="keep the first n training rows (default: all 1,437); a multiple of the batch size leaves no short batch",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=None,
@@ -200,6 +206,7 @@ def main() -> None:
     import torch
 
     X_train, X_test = load_digits_01(args.data)
+    X_train = X_train[: args.train_size]
     compare(X_train[:200], X_test[:50], seeds=[0], settings={"n_iter": 1})  # warm-up, untimed
     load_start = os.getloadavg()
     result = compare(X_train, X_test, seeds=list(range(args.seeds)))
