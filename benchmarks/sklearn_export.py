@@ -4,6 +4,8 @@ then the trained MNIST model exported to ONNX and run by onnxruntime.
 Both classifiers get the same float32 pixels in [0, 1] and the same settings: one hidden layer of 100 ReLU units,
 Adam (lr 1e-3, betas 0.9/0.999), batches of 200, alpha = 1e-4, tol = 1e-4 with n_iter_no_change = 10,
 random_state = 0. Target (issue #12): equal accuracy and a fit at least 3x faster on MNIST.
+Every solver (lbfgs, adam, sgd) on digits, make_regression and MNIST over several seeds, and the RBM: the
+sibling benchmarks ``benchmarks.sklearn_solvers`` and ``benchmarks.sklearn_rbm`` (issue #23).
 
     flock /tmp/lamina-cpu.lock env PYTHONPATH=src LAMINA_DATA=../shared/datasets \\
         python -m benchmarks.sklearn_export                     # MNIST at 20 epochs (a few minutes on 2 cores)

@@ -110,6 +110,14 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     the cost, ``O(n_samples n_features^2 n_components)``. :meth:`score` is its mean (higher is better); for Gaussian
     units, whose likelihood needs the partition function, it is minus the mean squared reconstruction error.
 
+    Deliberate differences from scikit-learn's ``BernoulliRBM`` training (measured in
+    ``benchmarks/results/sklearn_parity.md``): the negative statistics use the persistent chains' mean
+    reconstruction ``E[v | h]`` where scikit-learn uses their binary sample (the same expected update with less
+    sampling noise; Hinton, 2010, sec. 3.2), so a model trained at scikit-learn's settings ends with a higher
+    pseudo-likelihood (1.4-3 nats on the 8x8 digits); the rows are shuffled every epoch (scikit-learn's ``fit``
+    visits them in order); and each batch's update is a mean over its rows and over the chains, where scikit-learn
+    divides the chains' sum by the row count of a short last batch.
+
     References
     ----------
     .. [1] Smolensky (1986), "Information processing in dynamical systems: foundations of harmony theory".
@@ -117,6 +125,7 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     .. [3] Tieleman (2008), "Training restricted Boltzmann machines using approximations to the likelihood
        gradient", ICML.
     .. [4] Hinton & Salakhutdinov (2006), "Reducing the dimensionality of data with neural networks", Science.
+    .. [5] Hinton (2010), "A practical guide to training restricted Boltzmann machines", UTML TR 2010-003.
 
     Examples
     --------
