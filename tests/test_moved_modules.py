@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
+import pickle
+import subprocess
 import sys
 import warnings
 
@@ -69,9 +71,15 @@ def test_an_old_attribute_of_a_package_loads_the_module(monkeypatch):
 
 def test_the_new_paths_import_without_a_warning():
     code = "import lamina, lamina.losses.multi_task, lamina.metrics.forecasting, lamina.generative.rbm.linear"
-    import subprocess
-
     out = subprocess.run(
         [sys.executable, "-W", "error::DeprecationWarning", "-c", code], capture_output=True, text=True
     )
     assert out.returncode == 0, out.stderr
+
+
+def test_a_pickle_that_names_an_old_module_loads(monkeypatch):
+    # what a scikit-learn estimator pickled before the move names: the class by its module's old path (protocol 0)
+    _forget(monkeypatch, "lamina.generative.autoencoder")
+    with pytest.warns(DeprecationWarning, match="lamina.generative.autoencoders.autoencoder"):
+        cls = pickle.loads(b"clamina.generative.autoencoder\nAutoencoder\n.")
+    assert cls is lamina.generative.Autoencoder
