@@ -29,9 +29,10 @@ import torch
 
 import lamina
 from benchmarks.common import RESULTS, write_result
-from lamina.generative import DeepAutoencoder, pretrain_layerwise
-from lamina.generative.autoencoder_plots import plot_codes_2d, plot_reconstructions
-from lamina.generative.deep_autoencoder import code_layer_method
+from lamina.generative import DeepAutoencoder
+from lamina.generative.autoencoders.deep import code_layer_method
+from lamina.generative.autoencoders.plots import plot_codes_2d, plot_reconstructions
+from lamina.pretrain import pretrain_layerwise
 from lamina.train import Callback
 from lamina.train.checkpoint import load_checkpoint, save_checkpoint
 from lamina.train.rng import seeded

@@ -28,7 +28,7 @@ import time
 
 import lamina
 from benchmarks.common import RESULTS, write_result
-from lamina.generative import pretrain_layerwise
+from lamina.pretrain import pretrain_layerwise
 from lamina.train import EarlyStopping
 from lamina.train.rng import seeded
 

@@ -170,7 +170,7 @@ def evaluate(
     )
     OUT.mkdir(parents=True, exist_ok=True)
     torch.save(rbm.state_dict(), OUT / f"{name}.pt")
-    from lamina.generative.rbm_figures import plot_filters, plot_images
+    from lamina.generative.rbm.plots import plot_filters, plot_images
 
     plot_filters(rbm.weight, (28, 28), OUT / f"{name}_filters.png", title=f"{name} RBM filters")
     samples = rbm.sample(100, 1000, generator=torch.Generator().manual_seed(0))

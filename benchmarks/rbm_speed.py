@@ -20,7 +20,8 @@ import torch
 import lamina
 from benchmarks.common import write_result
 from lamina.data import ArrayDataset
-from lamina.generative import BernoulliRBM, fused_kernels
+from lamina.generative import BernoulliRBM
+from lamina.generative.rbm import fused_kernels
 from lamina.train import Trainer
 
 N_VISIBLE, N_HIDDEN, BATCH = 784, 500, 128

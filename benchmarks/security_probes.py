@@ -48,7 +48,7 @@ def _probe(attack: Callable[[], bool]) -> dict:
 
 
 def _kernels_from_shared_folder(work: Path) -> bool:
-    from lamina.generative import fused_kernels as fk
+    from lamina.generative.rbm import fused_kernels as fk
 
     blocker, shared = work / "cache-is-a-file", work / "shared-tmp"
     blocker.write_text("")

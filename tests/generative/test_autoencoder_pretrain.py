@@ -11,7 +11,8 @@ import torch
 import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import ConfigError
-from lamina.generative import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder, pretrain_layerwise
+from lamina.generative import ContractiveAutoencoder, DenoisingAutoencoder, SparseAutoencoder
+from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
 
 METHODS = {

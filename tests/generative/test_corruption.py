@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lamina.generative import corrupt
-from lamina.generative.corruption import choose_inputs
+from lamina.generative.autoencoders.corruption import choose_inputs
 
 
 @pytest.mark.parametrize("level", [0.0, 0.1, 0.25, 0.5, 1.0])

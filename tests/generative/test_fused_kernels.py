@@ -13,8 +13,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lamina.generative import BernoulliRBM, cd_statistics, cd_surrogate, fused_kernels
-from lamina.generative.rbm_functions import sample_bernoulli
+from lamina.generative import BernoulliRBM, cd_statistics, cd_surrogate
+from lamina.generative.rbm import fused_kernels
+from lamina.generative.rbm.functions import sample_bernoulli
 
 needs_kernels = pytest.mark.skipif(
     not fused_kernels.available(), reason=f"fused kernels unavailable: {fused_kernels.unavailable_reason()}"
@@ -152,9 +153,9 @@ def test_fused_cd1_update_is_unbiased_against_enumeration():
 
 def test_the_environment_switch_turns_the_kernels_off():
     code = (
-        "from lamina.generative import fused_kernels as f; import torch; "
+        "from lamina.generative.rbm import fused_kernels as f; import torch; "
         "print(f.available(), f.unavailable_reason()); "
-        "from lamina.generative.rbm_functions import sample_bernoulli; "
+        "from lamina.generative.rbm.functions import sample_bernoulli; "
         "g = torch.Generator().manual_seed(0); p = torch.full((3, 4), 0.5); "
         "u = torch.rand(3, 4, generator=torch.Generator().manual_seed(0)); "
         "print(torch.equal(sample_bernoulli(p, g), (u < p).float()))"

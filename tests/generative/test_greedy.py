@@ -12,7 +12,7 @@ from torch import nn
 import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import ConfigError
-from lamina.generative import GreedyLayer, LayerwisePretrainSpec, pretrain_layerwise
+from lamina.pretrain import GreedyLayer, LayerwisePretrainSpec, pretrain_layerwise
 
 
 class TiedLinearAutoencoder(GreedyLayer):

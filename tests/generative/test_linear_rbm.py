@@ -9,7 +9,8 @@ import torch
 from scipy import integrate
 
 from lamina.errors import ConfigError, DataError
-from lamina.generative import DeepAutoencoder, LinearHiddenRBM, pretrain_layerwise
+from lamina.generative import DeepAutoencoder, LinearHiddenRBM
+from lamina.pretrain import pretrain_layerwise
 
 
 def test_free_energy_equals_minus_log_of_the_integral_over_hidden_states():

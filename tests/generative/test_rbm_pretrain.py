@@ -8,7 +8,8 @@ import torch
 
 import lamina
 from lamina.errors import ConfigError, DataError
-from lamina.generative import BernoulliRBM, GaussianBernoulliRBM, pretrain_layerwise
+from lamina.generative import BernoulliRBM, GaussianBernoulliRBM
+from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
 
 EXPERIMENT = """

@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from lamina.generative import fused_kernels as fk
+from lamina.generative.rbm import fused_kernels as fk
 
 pytestmark = pytest.mark.reliability
 

@@ -225,7 +225,7 @@ def test_other_solvers_losses_and_schedules(digits):
 
 def test_greedy_pretraining_before_fine_tuning(digits):
     """With ``pretrain``, fit starts from the weights the greedy driver gives the same initial network."""
-    from lamina.generative import pretrain_layerwise
+    from lamina.pretrain import pretrain_layerwise
     from lamina.train.rng import seeded
     from tests.sklearn.toy import TiedAutoencoderPretraining
 

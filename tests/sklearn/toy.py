@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lamina.generative import GreedyLayer, LayerwisePretrainSpec
+from lamina.pretrain import GreedyLayer, LayerwisePretrainSpec
 from lamina.sklearn import LaminaTransformer
 
 

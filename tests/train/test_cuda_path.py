@@ -9,7 +9,7 @@ from torch import nn
 
 from lamina.data import ArrayDataset
 from lamina.errors import TrainingDivergedError
-from lamina.generative.contrastive_divergence import CDStatistics, cd_surrogate
+from lamina.generative.rbm.contrastive_divergence import CDStatistics, cd_surrogate
 from lamina.train import Trainer
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")]

@@ -29,8 +29,8 @@ def test_multi_label_loss_is_the_sum_of_per_class_log_losses():
 
 
 def test_multi_label_metrics():
-    from lamina.multi_label import SubsetAccuracy
-    from lamina.train.metrics import Accuracy
+    from lamina.losses.multi_label import SubsetAccuracy
+    from lamina.metrics.standard import Accuracy
 
     logits = torch.tensor([[2.0, -1.0, 0.5], [-0.3, 0.2, 4.0]])
     targets = torch.tensor([[1, 0, 1], [1, 1, 1]])

@@ -1,35 +1,57 @@
-"""Generative models and greedy pretraining: RBMs, deep belief nets, autoencoders, the layer-wise driver."""
+"""Generative models: the RBM family (:mod:`lamina.generative.rbm`), the autoencoder family
+(:mod:`lamina.generative.autoencoders`) and deep belief nets (:mod:`lamina.generative.dbn`, fine-tuned by the up-down
+algorithm of :mod:`lamina.generative.up_down`). Each family's pretraining methods live in its ``pretrain`` module; the
+greedy driver they share is :mod:`lamina.pretrain` (its names are re-exported here).
+"""
 
-from lamina.generative.ais import AISEstimate, AISWarning, ais_log_partition, ais_log_weights, default_betas
-from lamina.generative.autoencoder import Autoencoder
-from lamina.generative import autoencoder_pretrain  # noqa: F401  (registers the autoencoder pretraining methods)
-from lamina.generative.autoencoder_pretrain import (
+from typing import TYPE_CHECKING
+
+from lamina.generative.rbm import (
+    RBM,
+    AISEstimate,
+    AISWarning,
+    BernoulliRBM,
+    CDStatistics,
+    GaussianBernoulliRBM,
+    LinearHiddenRBM,
+    LinearRBMPretrainSpec,
+    MomentumSchedule,
+    RBMMonitor,
+    ais_log_partition,
+    ais_log_weights,
+    cd_statistics,
+    cd_surrogate,
+    default_betas,
+    exact_log_partition,
+    log_likelihood,
+    pseudo_log_likelihood,
+)
+from lamina.generative.autoencoders import (
+    Autoencoder,
     AutoencoderPretrainSpec,
+    ContractiveAutoencoder,
     ContractiveAutoencoderPretrainSpec,
+    DeepAutoencoder,
+    DenoisingAutoencoder,
     DenoisingAutoencoderPretrainSpec,
+    SparseAutoencoder,
     SparseAutoencoderPretrainSpec,
+    contractive_penalty,
+    corrupt,
+    kl_sparsity_penalty,
+    l1_code_penalty,
 )
-from lamina.generative.contractive_autoencoder import ContractiveAutoencoder, contractive_penalty
-from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate
-from lamina.generative.corruption import corrupt
+from lamina.generative.rbm.pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec  # registers rbm, gaussian_rbm
 from lamina.generative.dbn import DBN
-from lamina.generative.deep_autoencoder import DeepAutoencoder
-from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
-from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
-from lamina.generative.greedy import (
-    GreedyLayer,
-    LayerwisePretrainSpec,
-    PretrainedLayer,
-    dense_layers,
-    pretrain_layerwise,
-)
-from lamina.generative.linear_rbm import LinearHiddenRBM, LinearRBMPretrainSpec
-from lamina.generative.partition import exact_log_partition, log_likelihood, pseudo_log_likelihood
-from lamina.generative.rbm import RBM, BernoulliRBM
-from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
-from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
-from lamina.generative.sparse_autoencoder import SparseAutoencoder, kl_sparsity_penalty, l1_code_penalty
 from lamina.generative.up_down import down_pass, up_down_surrogate
+from lamina.pretrain.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, dense_layers, pretrain_layerwise
+from lamina._moved import moved_attribute
+
+if not TYPE_CHECKING:  # lamina.generative.<old module> for one release (lamina._moved)
+
+    def __getattr__(name: str):
+        return moved_attribute(__name__, name)
+
 
 __all__ = [
     "AISEstimate",

@@ -2,7 +2,7 @@
 to a softmax label) over a stack of directed sigmoid belief layers.
 
 * **Greedy pretraining** (:meth:`DBN.pretrain`): each RBM learns from the hidden probabilities (or samples) of the
-  one below, through the shared driver :func:`~lamina.generative.pretrain_layerwise`; the top RBM also sees the
+  one below, through the shared driver :func:`~lamina.pretrain.pretrain_layerwise`; the top RBM also sees the
   label when ``n_labels > 0``.
 * **Generation** (:meth:`DBN.sample`): Gibbs sampling in the top RBM (label clamped if given), then one down pass.
 * **Fine-tuning**: either generatively with the up-down algorithm (``training_loss``, so the ordinary trainer runs
@@ -21,11 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lamina.errors import ConfigError, DataError, ShapeError
-from lamina.generative.greedy import LayerwisePretrainSpec, pretrain_layerwise
-from lamina.generative.rbm import RBM, BernoulliRBM
-from lamina.generative.rbm_functions import sample_bernoulli
-from lamina.generative.rbm_pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
+from lamina.generative.rbm.functions import sample_bernoulli
+from lamina.generative.rbm.model import RBM, BernoulliRBM
+from lamina.generative.rbm.pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec
 from lamina.generative.up_down import down_pass, up_down_surrogate  # down_pass: re-exported, its home was here
+from lamina.pretrain.greedy import LayerwisePretrainSpec, pretrain_layerwise
 from lamina.registry import resolve
 from lamina.train.rng import resolve_device
 
@@ -130,10 +130,10 @@ class DBN(nn.Module):
             x: ``(N, n_0)`` training inputs (or images of ``n_0`` pixels).
             y: ``(N,)`` class indices, needed when ``n_labels > 0``.
             method: the ``[pretrain]`` method (``"rbm"``, a table, or an ``RBMPretrainSpec``).
-            device, seed, callbacks: as for :func:`~lamina.generative.pretrain_layerwise`.
+            device, seed, callbacks: as for :func:`~lamina.pretrain.pretrain_layerwise`.
 
         Returns:
-            The :class:`~lamina.generative.PretrainedLayer` records, bottom to top.
+            The :class:`~lamina.pretrain.PretrainedLayer` records, bottom to top.
         """
         spec = method if isinstance(method, LayerwisePretrainSpec) else resolve("pretrain", method, path="pretrain")
         if not isinstance(spec, RBMPretrainSpec) or isinstance(spec, GaussianRBMPretrainSpec):

@@ -27,11 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lamina.generative.contrastive_divergence import cd_statistics, cd_surrogate
-from lamina.generative.rbm_functions import sample_bernoulli
+from lamina.generative.rbm.contrastive_divergence import cd_statistics, cd_surrogate
+from lamina.generative.rbm.functions import sample_bernoulli
 
 if TYPE_CHECKING:
-    from lamina.generative.rbm import RBM
+    from lamina.generative.rbm.model import RBM
 
 __all__ = ["up_down_surrogate", "down_pass"]
 

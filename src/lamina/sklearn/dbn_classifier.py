@@ -21,7 +21,7 @@ class DBNClassifier(MLPClassifier):
     logistic hidden layers ``h_l = sigmoid(W_l h_{l-1} + c_l)`` and a softmax output.
 
     ``fit`` first trains one RBM per hidden layer, bottom up, each on the hidden probabilities of the one below
-    (:func:`lamina.generative.pretrain_layerwise` with the ``"rbm"`` method, Bernoulli visible units; with
+    (:func:`lamina.pretrain.pretrain_layerwise` with the ``"rbm"`` method, Bernoulli visible units; with
     ``visible="gaussian"`` a Gaussian-Bernoulli RBM under the first layer, for standardised real-valued data);
     ``p(h = 1 | v)`` of each RBM *is* its layer's forward pass, so the RBMs' ``W`` and ``c`` become the layers'
     weights. A softmax layer is then added on top and the whole network is fine-tuned on the cross-entropy, as

@@ -23,8 +23,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 from lamina.data.dataset import ArrayDataset
-from lamina.generative import pretrain_layerwise
 from lamina.nn.builder import build_model, layer_shapes
+from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
 from lamina.sklearn.base import EstimatorDivergedError, LaminaEstimator, _caller_level, resolve_batch_size
 

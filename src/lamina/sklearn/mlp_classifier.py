@@ -90,7 +90,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     pretrain : str, dict or LayerwisePretrainSpec, default=None
         Greedy layer-wise pretraining of the hidden dense layers before ``fit`` fine-tunes the whole network
         (``"rbm"`` with sigmoid hidden layers makes a deep belief net classifier; Hinton, Osindero & Teh, 2006);
-        see :func:`lamina.generative.pretrain_layerwise`. ``partial_fit`` and warm starts do not pretrain.
+        see :func:`lamina.pretrain.pretrain_layerwise`. ``partial_fit`` and warm starts do not pretrain.
     max_fun : int, default=15000
         ``solver="lbfgs"`` only: the most loss evaluations (line-search steps included) of one fit.
 

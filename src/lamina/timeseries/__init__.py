@@ -12,11 +12,14 @@ Registered for experiment files: the layers ``tdnn``, ``elman``, ``narx``, the m
 (:mod:`lamina.timeseries.datasets`: they cut lag windows, so they live above the windows, not in :mod:`lamina.data`).
 """
 
+from typing import TYPE_CHECKING
+
+from lamina._moved import moved_attribute
 from lamina.timeseries.cross_validation import BlockedKFold
 from lamina.timeseries.datasets import SeriesDatasetSpec  # registers sunspots, mackey_glass, csv_series
 from lamina.timeseries.elman import Elman, ElmanSpec
 from lamina.timeseries.forecast import exogenous_rows_needed, forecast
-from lamina.timeseries.metrics import NMSE, NRMSE, mae, nmse, nrmse
+from lamina.metrics.forecasting import NMSE, NRMSE, mae, nmse, nrmse
 from lamina.timeseries.narx import NARX, NARXSpec
 from lamina.timeseries.plots import plot_forecast
 from lamina.timeseries.scaling import SeriesScaler
@@ -28,6 +31,12 @@ from lamina.timeseries.weight_elimination import (
     weight_elimination,
 )
 from lamina.timeseries.windows import Windows, WindowSpec, make_windows
+
+if not TYPE_CHECKING:  # lamina.timeseries.metrics for one release (lamina._moved)
+
+    def __getattr__(name: str):
+        return moved_attribute(__name__, name)
+
 
 __all__ = [
     "BlockedKFold",

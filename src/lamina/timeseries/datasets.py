@@ -25,9 +25,9 @@ from lamina.config.fields import choice, count, number
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Holdout, Splits, hold_out
 from lamina.data.series import SUNSPOTS_FILE, mackey_glass, read_csv_columns, read_sunspots
 from lamina.errors import DataError
+from lamina.metrics.forecasting import mae, nmse
 from lamina.registry import register
 from lamina.timeseries.forecast import forecast
-from lamina.timeseries.metrics import mae, nmse
 from lamina.timeseries.plots import plot_forecast
 from lamina.timeseries.scaling import SeriesScaler
 from lamina.timeseries.windows import WindowSpec, as_exogenous, as_series, make_windows

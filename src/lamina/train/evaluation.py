@@ -10,7 +10,7 @@ import torch
 
 from lamina.data.dataset import ArrayDataset
 from lamina.data.loader import make_loader
-from lamina.train.metrics import Mean
+from lamina.metrics.standard import Mean
 
 if TYPE_CHECKING:
     from lamina.train.trainer import Trainer

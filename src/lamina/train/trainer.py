@@ -25,11 +25,11 @@ from torch import nn
 
 from lamina.data.loader import make_loader
 from lamina.errors import ConfigError, TrainingDivergedError
+from lamina.metrics.standard import Mean, Metric, load_metric_state, metric_state
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
 from lamina.train.callbacks.base import Callback
 from lamina.train.history import History
-from lamina.train.metrics import Mean, Metric, load_metric_state, metric_state
 from lamina.train.rng import RngStreams, resolve_device
 from lamina.train.steps import check_grad_clip, choose_step
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import torch
 
 from lamina.config.component import Bounds, Choices, validated
-from lamina.generative.autoencoder import Autoencoder
+from lamina.generative.autoencoders.autoencoder import Autoencoder
 
 __all__ = ["SparseAutoencoder", "kl_sparsity_penalty", "l1_code_penalty", "SPARSITIES"]
 

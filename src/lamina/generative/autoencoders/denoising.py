@@ -1,7 +1,7 @@
 """The denoising autoencoder (Vincent, Larochelle, Bengio & Manzagol, 2008): reconstruct the clean input from a
 corrupted copy.
 
-    x~ ~ q(x~ | x)                  masking, salt-and-pepper or Gaussian corruption (lamina.generative.corruption)
+    x~ ~ q(x~ | x)                  masking, salt-and-pepper or Gaussian corruption (.corruption)
     h = f(W x~ + c),  r = g(W' h + b)
     L = loss(r, x)                  against the *clean* x
 """
@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import torch
 
 from lamina.config.component import Bounds, Choices, validated
-from lamina.generative.autoencoder import Autoencoder
-from lamina.generative.corruption import CORRUPTIONS, corrupt
+from lamina.generative.autoencoders.autoencoder import Autoencoder
+from lamina.generative.autoencoders.corruption import CORRUPTIONS, corrupt
 
 __all__ = ["DenoisingAutoencoder"]
 

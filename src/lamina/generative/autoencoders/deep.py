@@ -18,8 +18,13 @@ import torch
 from torch import nn
 
 from lamina.errors import ShapeError
-from lamina.generative.autoencoder import CODE_ACTIVATIONS, activate, check_unit_interval, reconstruction_error
-from lamina.generative.greedy import GreedyLayer, PretrainedLayer, pretrain_layerwise
+from lamina.generative.autoencoders.autoencoder import (
+    CODE_ACTIVATIONS,
+    activate,
+    check_unit_interval,
+    reconstruction_error,
+)
+from lamina.pretrain.greedy import GreedyLayer, PretrainedLayer, pretrain_layerwise
 from lamina.train.rng import resolve_device, seeded
 
 __all__ = ["DeepAutoencoder", "code_layer_method"]
@@ -209,7 +214,7 @@ class DeepAutoencoder(nn.Module):
         callbacks: list | None = None,
         **options: Any,
     ) -> DeepAutoencoder:
-        """Pretrain the encoder greedily (:func:`~lamina.generative.pretrain_layerwise` over every layer, the code
+        """Pretrain the encoder greedily (:func:`~lamina.pretrain.pretrain_layerwise` over every layer, the code
         layer included) and unroll it.
 
         Args:

@@ -28,10 +28,10 @@ from lamina.config.fields import component, count, raise_problems
 from lamina.config.problems import message_of
 from lamina.data.dataset import ArrayDataset
 from lamina.errors import ConfigError, ShapeError
+from lamina.pretrain.protocol import PretrainSpec
 from lamina.registry import resolve
 from lamina.train import distributed
 from lamina.train.checkpoint import load_checkpoint, save_checkpoint
-from lamina.train.pretrain import PretrainSpec
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
 

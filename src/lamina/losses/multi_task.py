@@ -31,8 +31,8 @@ from lamina.config.fields import component, count, identifier, number, raise_pro
 from lamina.config.spec import Section
 from lamina.errors import ConfigError
 from lamina.losses import LossSpec
+from lamina.metrics.standard import Metric
 from lamina.registry import register, resolve
-from lamina.train.metrics import Metric
 
 __all__ = ["HeadSpec", "MultiTaskLossSpec", "MultiTaskLoss", "HeadMetric", "HeadLoss", "select_target"]
 

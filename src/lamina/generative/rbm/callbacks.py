@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from lamina.generative.ais import ais_log_partition
-from lamina.generative.partition import pseudo_log_likelihood
+from lamina.generative.rbm.ais import ais_log_partition
+from lamina.generative.rbm.partition import pseudo_log_likelihood
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["RBMMonitor", "MomentumSchedule"]

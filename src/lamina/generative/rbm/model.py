@@ -1,7 +1,7 @@
 """Restricted Boltzmann machines with binary hidden units: the shared base class and the Bernoulli RBM.
 
 The classes hold parameters, persistent chains and running statistics; the math is in
-:mod:`lamina.generative.rbm_functions` and :mod:`lamina.generative.contrastive_divergence`. Training is a
+:mod:`lamina.generative.rbm.functions` and :mod:`lamina.generative.rbm.contrastive_divergence`. Training is a
 ``training_loss(batch)`` whose gradient is the CD-k / PCD update, so the ordinary :class:`~lamina.Trainer` (any
 torch optimizer, momentum, learning-rate schedules, AMP, DDP) trains an RBM like any other model.
 """
@@ -15,10 +15,8 @@ from torch import nn
 
 from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError
-from lamina.generative.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
-from lamina.generative.greedy import GreedyLayer
-from lamina.generative.partition import pseudo_log_likelihood
-from lamina.generative.rbm_functions import (
+from lamina.generative.rbm.contrastive_divergence import CDStatistics, cd_statistics, cd_surrogate, sparsity_delta
+from lamina.generative.rbm.functions import (
     bernoulli_energy,
     bernoulli_free_energy,
     bernoulli_visible_mean,
@@ -27,6 +25,8 @@ from lamina.generative.rbm_functions import (
     sample_bernoulli_visible,
     visible_logits,
 )
+from lamina.generative.rbm.partition import pseudo_log_likelihood
+from lamina.pretrain.greedy import GreedyLayer
 
 __all__ = ["RBM", "BernoulliRBM"]
 

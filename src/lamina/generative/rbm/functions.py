@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.generative import fused_kernels
+from lamina.generative.rbm import fused_kernels
 
 __all__ = [
     "hidden_logits",
@@ -85,8 +85,8 @@ def gaussian_free_energy(
 def sample_bernoulli(probabilities: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """Binary states with ``P(x = 1) = probabilities`` (same shape and dtype).
 
-    float32 on the CPU: Threefry uniforms from :mod:`lamina.generative.fused_kernels` where it is available (about 8x
-    faster than ``torch.rand``); otherwise, and in every other dtype and device, ``torch.rand(...) < p``."""
+    float32 on the CPU: Threefry uniforms from :mod:`lamina.generative.rbm.fused_kernels` where it is available
+    (about 8x faster than ``torch.rand``); otherwise, and in every other dtype and device, ``torch.rand(...) < p``."""
     if fused_kernels.applies(probabilities):
         return fused_kernels.bernoulli(probabilities, generator)
     # u < p is the inverse-CDF draw; on the CPU it is faster than torch.bernoulli. In place: no second buffer

@@ -23,8 +23,8 @@ from torch import nn
 from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import choice, component, count, number
 from lamina.errors import DataError
-from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec
-from lamina.generative.rbm_callbacks import MomentumSchedule
+from lamina.generative.rbm.callbacks import MomentumSchedule
+from lamina.pretrain.greedy import GreedyLayer, LayerwisePretrainSpec
 from lamina.registry import register
 
 __all__ = ["LinearHiddenRBM", "LinearRBMPretrainSpec"]

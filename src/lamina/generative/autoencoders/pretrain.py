@@ -25,11 +25,11 @@ from torch import nn
 from lamina.config.component import spec_base
 from lamina.config.fields import component, raise_problems
 from lamina.errors import ConfigError
-from lamina.generative.autoencoder import Autoencoder
-from lamina.generative.contractive_autoencoder import ContractiveAutoencoder
-from lamina.generative.denoising_autoencoder import DenoisingAutoencoder
-from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, _inputs, pretrain_layerwise
-from lamina.generative.sparse_autoencoder import SparseAutoencoder
+from lamina.generative.autoencoders.autoencoder import Autoencoder
+from lamina.generative.autoencoders.contractive import ContractiveAutoencoder
+from lamina.generative.autoencoders.denoising import DenoisingAutoencoder
+from lamina.generative.autoencoders.sparse import SparseAutoencoder
+from lamina.pretrain.greedy import GreedyLayer, LayerwisePretrainSpec, _inputs, pretrain_layerwise
 from lamina.registry import register
 
 __all__ = [
@@ -163,7 +163,7 @@ class ContractiveAutoencoderPretrainSpec(
 def _plot_pretraining(layers: list, x: Any, folder: Path, method: str) -> None:
     """The run report's figures: each layer's training loss, and the first layer's reconstructions and filters
     when its inputs are square images."""
-    from lamina.generative.autoencoder_plots import plot_filters, plot_pretraining_losses, plot_reconstructions
+    from lamina.generative.autoencoders.plots import plot_filters, plot_pretraining_losses, plot_reconstructions
 
     plot_pretraining_losses(layers, folder / "pretrain_loss.png", title=f"greedy pretraining ({method})")
     first = layers[0].module

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lamina.generative.rbm_functions import hidden_logits, sample_bernoulli, sample_gaussian
+from lamina.generative.rbm.functions import hidden_logits, sample_bernoulli, sample_gaussian
 
 __all__ = ["AISEstimate", "AISWarning", "ais_log_partition", "ais_log_weights", "default_betas"]
 

@@ -16,8 +16,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from lamina.losses import LossSpec, matched_target
+from lamina.metrics.standard import Metric, MetricSpec
 from lamina.registry import register
-from lamina.train.metrics import Metric, MetricSpec
 
 __all__ = ["MultiLabelLossSpec", "MultiLabelLoss", "multi_label_loss", "SubsetAccuracy"]
 

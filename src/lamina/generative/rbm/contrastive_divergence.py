@@ -15,7 +15,7 @@ inputs the sampler already computed: one CD-1 step costs the five matrix product
 
 Order of random draws (fixed, so a test can replay it with the same generator): for each of the ``k`` steps, one
 ``rand`` (or ``randn``) of the hidden shape, then one of the visible shape unless the last step keeps the
-mean-field reconstruction of a CD chain. float32 on the CPU, where :mod:`lamina.generative.fused_kernels` is
+mean-field reconstruction of a CD chain. float32 on the CPU, where :mod:`lamina.generative.rbm.fused_kernels` is
 available, a Bernoulli RBM's passes are fused instead (sigmoid, sample, softplus and column sums of the hidden logits
 in one pass, Threefry uniforms): each of those draws is then one 64-bit key taken from the generator.
 """
@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from lamina.generative import fused_kernels
-from lamina.generative.rbm_functions import (
+from lamina.generative.rbm import fused_kernels
+from lamina.generative.rbm.functions import (
     bernoulli_visible_mean,
     hidden_logits,
     sample_bernoulli,

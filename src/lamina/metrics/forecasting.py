@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from lamina.errors import ShapeError
+from lamina.metrics.standard import Metric, MetricSpec
 from lamina.registry import register
-from lamina.train.metrics import Metric, MetricSpec
 
 __all__ = ["nmse", "nrmse", "mae", "NMSE", "NRMSE"]
 

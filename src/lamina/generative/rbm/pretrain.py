@@ -1,6 +1,6 @@
 """``[pretrain] method = "rbm"`` and ``"gaussian_rbm"``: greedy layer-wise pretraining with stacked RBMs
 (Hinton, Osindero & Teh, 2006; Hinton & Salakhutdinov, 2006), through the shared driver
-:func:`~lamina.generative.pretrain_layerwise`.
+:func:`~lamina.pretrain.pretrain_layerwise`.
 
 Each hidden sigmoid layer becomes an RBM's hidden layer: ``p(h = 1 | v) = sigmoid(W v + c)`` *is* the layer's
 forward pass, so the RBM's ``W`` and ``c`` are copied into the layer as they are. The RBM's options are its
@@ -18,11 +18,11 @@ import torch
 
 from lamina.config.component import spec_base
 from lamina.config.fields import choice, count, number
-from lamina.generative.gaussian_rbm import GaussianBernoulliRBM
-from lamina.generative.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, _inputs, pretrain_layerwise
-from lamina.generative.rbm import RBM, BernoulliRBM
-from lamina.generative.rbm_callbacks import MomentumSchedule, RBMMonitor
+from lamina.generative.rbm.callbacks import MomentumSchedule, RBMMonitor
+from lamina.generative.rbm.gaussian import GaussianBernoulliRBM
+from lamina.generative.rbm.model import RBM, BernoulliRBM
 from lamina.generative.up_down import down_pass
+from lamina.pretrain.greedy import GreedyLayer, LayerwisePretrainSpec, PretrainedLayer, _inputs, pretrain_layerwise
 from lamina.registry import register
 
 __all__ = ["RBMPretrainSpec", "GaussianRBMPretrainSpec", "HINTON_SALAKHUTDINOV_2006"]
@@ -196,7 +196,7 @@ def write_stack_figures(
 ) -> list[Path]:
     """First-layer filters, first-layer reconstructions, and samples of the stack as a deep belief net (Gibbs in
     the top RBM, then one down pass), when the inputs are images (or square vectors)."""
-    from lamina.generative.rbm_figures import image_shape_of, plot_filters, plot_images, plot_reconstructions
+    from lamina.generative.rbm.plots import image_shape_of, plot_filters, plot_images, plot_reconstructions
 
     first = records[0].module
     x = _inputs(data)

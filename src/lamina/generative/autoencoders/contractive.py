@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import torch
 
 from lamina.config.component import Bounds, validated
-from lamina.generative.autoencoder import Autoencoder, activate, activation_derivative
+from lamina.generative.autoencoders.autoencoder import Autoencoder, activate, activation_derivative
 
 __all__ = ["ContractiveAutoencoder", "contractive_penalty"]
 

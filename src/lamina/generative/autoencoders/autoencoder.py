@@ -21,7 +21,7 @@ from torch import nn
 
 from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError, ShapeError
-from lamina.generative.greedy import GreedyLayer
+from lamina.pretrain.greedy import GreedyLayer
 
 __all__ = [
     "Autoencoder",
