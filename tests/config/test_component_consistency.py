@@ -104,12 +104,20 @@ NOT_YET: dict[tuple[str, str], str] = {
     **{
         ("dataset", n): _DATASET
         for n in (
+            "convex",
             "csv_series",
             "digit_pairs",
             "digits",
             "fashion_mnist",
             "mackey_glass",
             "mnist",
+            "mnist_basic",
+            "mnist_bg_img",
+            "mnist_bg_rand",
+            "mnist_rot",
+            "mnist_rot_bg_img",
+            "rectangles",
+            "rectangles_img",
             "sunspots",
             "tinyshakespeare",
         )
