@@ -78,8 +78,8 @@ def cached_arrays(
 def chunked(
     n: int, seed: int, part: int, make: Callable[[np.random.Generator, int, int], tuple[np.ndarray, np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` examples made ``CHUNK`` at a time, each chunk from its own generator ``default_rng([seed, part, i])``,
-    so example ``j`` does not depend on ``n``: a smaller size gives a prefix of the full set.
+    """``n`` examples made ``CHUNK`` at a time, each block from its own generator ``default_rng([seed, part, i])``,
+    so the whole blocks do not depend on ``n``: a size in whole blocks gives a prefix of every larger set.
 
     ``make(rng, start, k)`` returns ``(images, labels)`` for the ``k`` examples from index ``start``.
     """
