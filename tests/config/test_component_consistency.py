@@ -106,8 +106,10 @@ NOT_YET: dict[tuple[str, str], str] = {
         for n in (
             "convex",
             "csv_series",
+            "curves",
             "digit_pairs",
             "digits",
+            "faces",
             "fashion_mnist",
             "mackey_glass",
             "mnist",
@@ -116,6 +118,7 @@ NOT_YET: dict[tuple[str, str], str] = {
             "mnist_bg_rand",
             "mnist_rot",
             "mnist_rot_bg_img",
+            "olivetti",
             "rectangles",
             "rectangles_img",
             "sunspots",

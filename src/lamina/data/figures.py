@@ -70,5 +70,5 @@ def sample_figure(name: str, *, n: int = 30, cols: int = 10, path: str | Path | 
     >>> sample_figure("mnist_rot", train_size=200, test_size=10, validation=0, path="mnist_rot.png")
     """
     train = resolve("dataset", {"name": name, **options}, path="data").load().train
-    labels = train.y[:n] if isinstance(train.y, torch.Tensor) else None
+    labels = train.y[:n] if isinstance(train.y, torch.Tensor) and train.y.dim() == 1 else None  # class labels only
     return sample_grid(train.x[:n], labels, cols=cols, title=name, path=path)
