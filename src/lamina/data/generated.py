@@ -23,7 +23,6 @@ from lamina.config.fields import count
 from lamina.data.dataset import Holdout, Splits
 from lamina.data.sources import cache_home, sha256_of
 from lamina.data.vision import ImageDatasetSpec
-from lamina.errors import DataError
 from lamina.files import atomic_write, write_text
 
 __all__ = ["GeneratedImageSpec", "cached_arrays", "cache_path", "chunked", "to_uint8", "CHUNK"]
@@ -143,11 +142,6 @@ class GeneratedImageSpec(ImageDatasetSpec):
     def load(self) -> Splits:
         """Generate (or read the cached copy), hold out the last ``validation`` training examples, and scale."""
         a = self.arrays()
-        if self.validation and not isinstance(self.validation, float) and self.validation >= self.train_size:
-            raise DataError(
-                f"{self.registered_name}: validation = {self.validation} leaves no training examples of "
-                f"train_size = {self.train_size}"
-            )
         return self._finish(
             torch.from_numpy(a["x_train"]),
             torch.from_numpy(a["y_train"]).long(),
