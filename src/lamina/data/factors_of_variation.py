@@ -27,7 +27,10 @@ online companion (the LISA lab's pages for each set):
   a point uniform in the image with a uniform orientation, their number geometric with parameter 0.195; fewer than
   19 white pixels rejected. Label 0: the union of 2 to 4 (uniform) such regions drawn with parameter 0.07 and at
   least 10 pixels each, kept only if it is not convex. Convexity is digital: a pixel set is convex when it equals
-  the set of pixel centres inside the convex hull of its own centres (:func:`is_digitally_convex`).
+  the set of pixel centres inside the convex hull of its own centres (:func:`is_digitally_convex`). The paper
+  says its parameters make both classes' mean number of white pixels equal; with them as read here they do not
+  (seed 0: 276 white pixels in convex images, 472 in non-convex ones), so the paper must have placed its
+  half-planes by a rule it does not state. A benchmark on ``convex`` should report a pixel-count baseline.
 
 Sizes (training file = training + validation, validation held out from its end; test): MNIST variations
 12,000 (2,000) / 50,000; ``rectangles`` 1,200 (200) / 50,000; ``rectangles_img`` 12,000 (2,000) / 50,000;
