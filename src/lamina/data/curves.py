@@ -16,6 +16,8 @@ description leaves a choice, lamina makes this one:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -46,18 +48,16 @@ def draw_curves(points: torch.Tensor, size: int = SIZE) -> torch.Tensor:
 
     Returns ``(N, size, size)`` float in [0, 1].
     """
-    path = bezier(points.double(), torch.linspace(0, 1, SEGMENTS + 1, dtype=torch.float64))  # (N, S+1, 2)
-    a, b = path[:, :-1], path[:, 1:]  # segment ends (N, S, 2)
+    path = bezier(points.double(), torch.linspace(0, 1, SEGMENTS + 1, dtype=torch.float64)).float()  # (N, S+1, 2)
     rows, cols = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    pixels = torch.stack([cols, rows], -1).reshape(-1, 2).double()  # (P, 2) as (x, y)
-    out = []
-    for i in range(0, len(points), 100):  # (100, P, S) distances at a time
-        ab = (b - a)[i : i + 100, None]
-        ap = pixels[None, :, None] - a[i : i + 100, None]
-        s = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)).clamp(0, 1)
-        d = (ap - s[..., None] * ab).norm(dim=-1).amin(-1)
-        out.append((1 - d).clamp_min(0).reshape(-1, size, size))
-    return torch.cat(out)
+    px, py = cols.reshape(1, -1).float(), rows.reshape(1, -1).float()  # pixel centres as (x, y), (1, P)
+    nearest = torch.full((len(points), size * size), math.inf)
+    for s in range(SEGMENTS):  # the distance to each segment in turn, keeping the smallest: (N, P) at a time
+        ax, ay = path[:, s, 0:1], path[:, s, 1:2]
+        bx, by = path[:, s + 1, 0:1] - ax, path[:, s + 1, 1:2] - ay
+        t = (((px - ax) * bx + (py - ay) * by) / (bx * bx + by * by).clamp_min(1e-12)).clamp(0, 1)
+        nearest = torch.minimum(nearest, torch.hypot(px - ax - t * bx, py - ay - t * by))
+    return (1 - nearest).clamp_min(0).reshape(-1, size, size)
 
 
 @register("dataset", "curves")
