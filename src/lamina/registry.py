@@ -1,5 +1,5 @@
 """Named components: layers, activations, initializers, losses, optimizers, schedules, datasets, callbacks,
-metrics and pretraining methods.
+metrics, pretraining methods and data transforms (augmentations applied to training batches).
 
 Each kind has a :class:`Registry` mapping names to *spec classes*: pydantic models that validate a component's
 options and build it (``DenseSpec(units=10).build((784,)) -> nn.Linear``). An experiment file refers to them by
@@ -49,6 +49,7 @@ KINDS: MappingProxyType[str, str] = MappingProxyType(
         "callback": "type",
         "metric": "type",
         "pretrain": "method",
+        "transform": "type",
     }
 )
 

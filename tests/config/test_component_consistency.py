@@ -104,12 +104,23 @@ NOT_YET: dict[tuple[str, str], str] = {
     **{
         ("dataset", n): _DATASET
         for n in (
+            "convex",
             "csv_series",
+            "curves",
             "digit_pairs",
             "digits",
+            "faces",
             "fashion_mnist",
             "mackey_glass",
             "mnist",
+            "mnist_basic",
+            "mnist_bg_img",
+            "mnist_bg_rand",
+            "mnist_rot",
+            "mnist_rot_bg_img",
+            "olivetti",
+            "rectangles",
+            "rectangles_img",
             "sunspots",
             "tinyshakespeare",
         )

@@ -4,16 +4,18 @@ registered dataset spec (:class:`DatasetSpec`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, ClassVar, NamedTuple
 
 import torch
 from pydantic import BeforeValidator
 from torch.utils.data import Dataset
 
-from lamina.config.fields import fail
+from lamina.config.fields import component, fail
 from lamina.config.spec import Spec
 from lamina.data.sources import RemoteFile
+from lamina.data.transforms import Compose
 from lamina.errors import DataError
 
 __all__ = ["ArrayDataset", "Splits", "DatasetSpec", "hold_out", "Holdout"]
@@ -32,6 +34,8 @@ class ArrayDataset(Dataset):
             of a multi-task model); ``None`` for unlabelled data.
         classes: class names, if the targets are class indices.
         name: for messages and reports.
+        transform: applied to the inputs of every training batch by the trainer's loader (data augmentation, from
+            the dataset's ``augment`` option); ``None``: none. Evaluation never applies it.
     """
 
     def __init__(
@@ -41,11 +45,13 @@ class ArrayDataset(Dataset):
         *,
         classes: Sequence[str] | None = None,
         name: str = "",
+        transform: Callable[[Any], Any] | None = None,
     ) -> None:
         self.inputs: tuple[torch.Tensor, ...] = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
         self.targets = targets if targets is None or isinstance(targets, torch.Tensor) else tuple(targets)
         self.classes = list(classes) if classes is not None else None
         self.name = name
+        self.transform = transform
         sizes = {len(t) for t in self.inputs} | {len(t) for t in _target_list(self.targets)}
         if len(sizes) != 1:
             raise DataError(
@@ -93,6 +99,7 @@ class ArrayDataset(Dataset):
             _map_targets(self.targets, lambda t: t[index]),
             classes=self.classes,
             name=self.name,
+            transform=self.transform,
         )
 
     def to(self, device: torch.device | str) -> ArrayDataset:
@@ -102,6 +109,7 @@ class ArrayDataset(Dataset):
             _map_targets(self.targets, lambda t: t.to(device)),
             classes=self.classes,
             name=self.name,
+            transform=self.transform,
         )
 
     def __repr__(self) -> str:
@@ -166,13 +174,44 @@ class DatasetSpec(Spec):
     Args:
         validation: examples held out of the training set for validation: a count or a fraction.
         split_seed: ``None`` holds out the last examples; an integer, a seeded random choice.
+        augment: data transforms (``[{ type = "elastic", alpha = 34.0, sigma = 4.0 }]``) applied in order to every
+            training batch by the trainer; the training split returned by ``load()`` carries them as its
+            ``transform`` (:mod:`lamina.data.transforms`).
     """
 
     files: ClassVar[dict[str, RemoteFile]] = {}  # the downloadable files, by name (empty if generated or bundled)
 
     validation: Holdout = 0
     split_seed: int | None = None
+    augment: list[component("transform")] | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "load" in cls.__dict__:  # every dataset's load() hands its training split the augment transforms
+            cls.load = _attaching_augment(cls.__dict__["load"])  # type: ignore[method-assign]
 
     def load(self) -> Splits:
         """Read (downloading if needed) and split the dataset."""
         raise NotImplementedError(f"{type(self).__name__} must define load()")
+
+
+def _attaching_augment(load: Callable[[Any], Splits]) -> Callable[[Any], Splits]:
+    """``load`` whose training split carries the spec's ``augment`` transforms (set, not appended: a ``load`` that
+    calls its parent's gets them once)."""
+
+    @functools.wraps(load)
+    def wrapped(self: DatasetSpec) -> Splits:
+        splits = load(self)
+        if not self.augment:
+            return splits
+        train = splits.train
+        train = ArrayDataset(
+            train.inputs,
+            train.targets,
+            classes=train.classes,
+            name=train.name,
+            transform=Compose([t.build() for t in self.augment]),
+        )
+        return Splits(train, splits.validation, splits.test)
+
+    return wrapped

@@ -29,6 +29,8 @@ class BatchLoader:
         generator: the source of the permutations; its state is the loader's state for resuming.
         drop_last: skip a final batch smaller than ``batch_size``.
         device: where the tensors live.
+        augment: apply the dataset's ``transform`` (its ``augment`` option) to each batch's inputs: the trainer's
+            training loader does; evaluation never does.
         rank, world_size: in distributed training every process draws the same global batches (the generator is
             seeded alike) and keeps its own contiguous shard of each; ``current_global_size`` is the size of the
             global batch the last shard came from, so losses can be weighted to equal the one-process mean.
@@ -49,6 +51,7 @@ class BatchLoader:
         device: torch.device | str | None = None,
         rank: int = 0,
         world_size: int = 1,
+        augment: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
@@ -61,12 +64,20 @@ class BatchLoader:
         self.drop_last = drop_last
         self.rank, self.world_size = rank, world_size
         self.current_global_size = 0
+        self.transform = dataset.transform if augment else None
 
     def __len__(self) -> int:
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator[Batch]:
+        if self.transform is None:
+            yield from self._batches()
+            return
+        for x, y in self._batches():
+            yield self.transform(x), y
+
+    def _batches(self) -> Iterator[Batch]:
         inputs, targets = self.dataset.inputs, self.dataset.targets
         n, bs = len(self.dataset), self.batch_size
         stop = n - n % bs if self.drop_last else n
@@ -131,8 +142,10 @@ def make_loader(
     num_workers: int = 0,
     rank: int = 0,
     world_size: int = 1,
+    augment: bool = False,
 ):
-    """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``."""
+    """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``;
+    ``augment`` applies the dataset's ``transform`` to the batches (training only)."""
     if isinstance(dataset, ArrayDataset):
         return BatchLoader(
             dataset,
@@ -143,6 +156,7 @@ def make_loader(
             device=device,
             rank=rank,
             world_size=world_size,
+            augment=augment,
         )
     if world_size > 1:
         raise ConfigError(

@@ -21,13 +21,18 @@ __all__ = ["RemoteFile", "fetch", "locate", "sha256_of", "data_home", "cache_hom
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A dataset file: ``folder/filename`` under a data directory, its sha256 and the URLs that serve it."""
+    """A dataset file: ``folder/filename`` under a data directory, its sha256 and the URLs that serve it.
+
+    ``alternatives`` lists the sha256 of known re-saved copies holding the same content (the Olivetti faces'
+    ``.mat`` exists in two byte-different versions); a local copy matching one of them is accepted too.
+    """
 
     folder: str
     filename: str
     sha256: str
     urls: tuple[str, ...]
     size: int | None = None
+    alternatives: tuple[str, ...] = ()
 
     @property
     def relpath(self) -> str:
@@ -63,9 +68,10 @@ def sha256_of(path: Path) -> str:
 
 
 def verify(file: RemoteFile, path: Path) -> Path:
-    """Return ``path`` if its sha256 is the registered one, else raise :class:`ChecksumError`."""
+    """Return ``path`` if its sha256 is the registered one (or one of its ``alternatives``), else raise
+    :class:`ChecksumError`."""
     actual = sha256_of(path)
-    if actual != file.sha256:
+    if actual != file.sha256 and actual not in file.alternatives:
         raise ChecksumError(str(path), file.sha256, actual)
     return path
 

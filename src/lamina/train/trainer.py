@@ -453,6 +453,7 @@ class Trainer:
             device=self.device,
             rank=self.rank,
             world_size=self.world_size,
+            augment=True,  # the dataset's augment transforms, on training batches only
         )
         self._loader = loader
         if len(loader) == 0:
