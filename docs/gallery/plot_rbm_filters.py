@@ -70,6 +70,7 @@ def tile(images, columns):
     return mosaic
 
 
+# sphinx_gallery_thumbnail_number = 2
 filters = rbm.weight.detach().reshape(-1, 28, 28)
 filters = filters / filters.abs().amax(dim=(1, 2), keepdim=True)  # each filter in [-1, 1]
 fig, ax = plt.subplots(figsize=(6.5, 6.8))
