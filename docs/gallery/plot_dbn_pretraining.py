@@ -39,12 +39,12 @@ print(lamina.format_summary(random_net))
 # %%
 # Greedy layer-wise pretraining
 # -----------------------------
-# ``pretrain_layerwise`` trains one :class:`~lamina.generative.BernoulliRBM` per hidden sigmoid layer (CD-1, 4
+# ``pretrain_layerwise`` trains one :class:`~lamina.generative.BernoulliRBM` per hidden sigmoid layer (CD-1, 3
 # epochs each) and copies its weights and hidden biases into the layer; the output layer is left to
 # fine-tuning. In an experiment file this is ``[pretrain] method = "rbm"``.
 
 dbn_net = copy.deepcopy(random_net)  # the same starting weights, so only the pretraining differs
-records = pretrain_layerwise(dbn_net, train.x, {"method": "rbm", "epochs": 4, "batch_size": 100}, seed=0)
+records = pretrain_layerwise(dbn_net, train.x, {"method": "rbm", "epochs": 3, "batch_size": 100}, seed=0)
 for record in records:
     rbm, error = record.module, record.history[-1]["recon_error"]
     print(f"{record.layer}: {rbm.n_visible}-{rbm.n_hidden} RBM, reconstruction error {error:.2f}")
@@ -62,10 +62,10 @@ runs = {
 }
 fig, ax = plt.subplots(figsize=(6, 4))
 for label, (model, optimizer) in runs.items():
-    trainer = lamina.Trainer(model, loss="cross_entropy", optimizer=optimizer, epochs=20, batch_size=50, seed=0)
+    trainer = lamina.Trainer(model, loss="cross_entropy", optimizer=optimizer, epochs=15, batch_size=50, seed=0)
     history = trainer.fit(labelled, test)
     accuracy = [row["val_accuracy"] for row in history]
-    print(f"{label:20s} test accuracy after 20 epochs: {accuracy[-1]:.3f}")
+    print(f"{label:20s} test accuracy after 15 epochs: {accuracy[-1]:.3f}")
     ax.plot(range(1, len(accuracy) + 1), accuracy, "o-", markersize=3, label=label)
 ax.axhline(0.1, color="gray", linestyle=":", label="chance")
 ax.set_xlabel("fine-tuning epoch (1,000 labelled digits)")
