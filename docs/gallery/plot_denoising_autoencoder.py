@@ -18,6 +18,7 @@ import torch
 
 import lamina
 from lamina.generative import DenoisingAutoencoder
+from lamina.report import image_grid
 
 torch.manual_seed(0)
 
@@ -48,25 +49,14 @@ for level in levels:
 # Filters
 # -------
 # Each hidden unit's weight vector as a 28x28 image, on its own symmetric gray scale (white positive, black
-# negative). ``tile`` lays them out as one mosaic.
-
-
-def tile(images, columns):
-    """``(n, h, w)`` images as one mosaic of ``columns`` per row, one blank (NaN) pixel between them."""
-    n, h, w = images.shape
-    rows = -(-n // columns)
-    mosaic = torch.full((rows * (h + 1) - 1, columns * (w + 1) - 1), float("nan"))
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        mosaic[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
-    return mosaic
+# negative). ``lamina.report.image_grid`` lays them out as one mosaic.
 
 
 fig, axes = plt.subplots(1, len(levels), figsize=(8, 4.4))
 for ax, level in zip(axes, levels):
     filters = models[level].weight.detach()[:49].reshape(-1, 28, 28)
     filters = filters / filters.abs().amax(dim=(1, 2), keepdim=True)
-    ax.imshow(tile(filters, 7), cmap="gray", vmin=-1, vmax=1)
+    ax.imshow(image_grid(filters, 7), cmap="gray", vmin=-1, vmax=1)
     ax.set_title("no corruption" if level == 0 else f"{level:.0%} of pixels masked")
     ax.axis("off")
 fig.suptitle("Filters of a 784-100 (denoising) autoencoder")

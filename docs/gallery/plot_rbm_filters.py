@@ -16,6 +16,7 @@ import torch
 
 import lamina
 from lamina.generative import BernoulliRBM, MomentumSchedule
+from lamina.report import image_grid
 
 torch.manual_seed(0)
 
@@ -55,26 +56,15 @@ fig.tight_layout()
 # Filters
 # -------
 # Each row of ``rbm.weight`` (``(n_hidden, n_visible)``) reshaped to 28x28, each on its own symmetric gray
-# scale: white is a positive weight (the unit likes ink there), black a negative one, mid-gray zero. ``tile``
-# lays images out as one mosaic (one ``imshow`` is much faster than 144 axes).
-
-
-def tile(images, columns):
-    """``(n, h, w)`` images as one mosaic of ``columns`` per row, one blank (NaN) pixel between them."""
-    n, h, w = images.shape
-    rows = -(-n // columns)
-    mosaic = torch.full((rows * (h + 1) - 1, columns * (w + 1) - 1), float("nan"))
-    for i, image in enumerate(images):
-        r, c = divmod(i, columns)
-        mosaic[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = image
-    return mosaic
+# scale: white is a positive weight (the unit likes ink there), black a negative one, mid-gray zero.
+# ``lamina.report.image_grid`` lays images out as one mosaic (one ``imshow`` is much faster than 144 axes).
 
 
 # sphinx_gallery_thumbnail_number = 2
 filters = rbm.weight.detach().reshape(-1, 28, 28)
 filters = filters / filters.abs().amax(dim=(1, 2), keepdim=True)  # each filter in [-1, 1]
 fig, ax = plt.subplots(figsize=(6.5, 6.8))
-ax.imshow(tile(filters, 12), cmap="gray", vmin=-1, vmax=1)
+ax.imshow(image_grid(filters, 12), cmap="gray", vmin=-1, vmax=1)
 ax.set_title("The 144 hidden units' filters")
 ax.axis("off")
 fig.tight_layout()
@@ -97,7 +87,7 @@ with torch.no_grad():
 
 chains = torch.stack(columns, dim=1).reshape(-1, 28, 28)  # (10 chains * 5 columns, 28, 28), row by row
 fig, ax = plt.subplots(figsize=(4, 7.5))
-ax.imshow(tile(chains, len(checkpoints)), cmap="gray", vmin=0, vmax=1)
+ax.imshow(image_grid(chains, len(checkpoints)), cmap="gray", vmin=0, vmax=1)
 ax.set_xticks([14 + 29 * i for i in range(len(checkpoints))])
 ax.set_xticklabels(["data"] + [f"{s} step{'s' * (s > 1)}" for s in checkpoints[1:]], fontsize=8)
 ax.xaxis.tick_top()

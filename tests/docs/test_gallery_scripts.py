@@ -14,7 +14,7 @@ GALLERY = Path(__file__).resolve().parents[2] / "docs" / "gallery"
 SCRIPTS = sorted(GALLERY.glob("plot_*.py"))
 # the packages a gallery script may import from: the root and the subpackages that declare a public __all__
 PUBLIC = {"lamina", *(f"lamina.{p}" for p in ("data", "diagnostics", "generative", "memory", "nn", "optim"))}
-PUBLIC |= {"lamina.sklearn", "lamina.timeseries", "lamina.export"}
+PUBLIC |= {"lamina.sklearn", "lamina.timeseries", "lamina.export", "lamina.report"}
 
 
 def title_problem(docstring: str | None) -> str | None:

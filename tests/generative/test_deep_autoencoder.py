@@ -94,3 +94,14 @@ def test_pretrained_then_fine_tuned_on_digits():
     trainer.fit(train)
     assert trainer.evaluate(train)["squared_error"] < before
     assert deep.transform(train.x[:5]).shape == (5, 2)
+
+
+def test_rbm_table_pretrains_the_linear_code_with_a_linear_rbm():
+    """A table naming ``rbm`` gets the paper's linear-hidden RBM for the linear code layer, as the name does."""
+    train = lamina.data.load("digits", flatten=True).train
+    data = lamina.data.ArrayDataset(train.x[:200] / train.x.max(), None)
+    deep = DeepAutoencoder.pretrained(
+        data, [64, 16, 2], method={"method": "rbm", "epochs": 1, "batch_size": 50}, device="cpu", seed=0
+    )
+    kinds = [type(r.module).__name__ for r in deep.pretrained_layers]
+    assert kinds == ["BernoulliRBM", "LinearHiddenRBM"]

@@ -115,3 +115,27 @@ def test_summary_counts_parameters_per_layer():
     rows = lamina.summarize(model)
     assert [(r.name, r.output_shape, r.parameters) for r in rows] == [("flatten_0", "(6,)", 0), ("dense_1", "(5,)", 35)]
     assert "total parameters: 35" in lamina.format_summary(model)
+
+
+def test_slicing_a_stack_keeps_its_layers_and_shapes():
+    """``model[:k]`` is the first k layers with their shapes, and applying it equals applying them one by one."""
+    model = lamina.build_model(
+        [
+            {"type": "conv2d", "filters": 3, "kernel_size": 3},
+            {"type": "flatten"},
+            {"type": "dense", "units": 5, "activation": "relu"},
+            {"type": "dense", "units": 2},
+        ],
+        input_shape=(1, 6, 6),
+    )
+    head, tail = model[:2], model[2:]
+    assert isinstance(head, type(model)) and isinstance(tail, type(model))
+    assert head.input_shape == (1, 6, 6) and head.shapes == model.shapes[:2]
+    assert tail.input_shape == model.shapes[1] and tail.shapes == model.shapes[2:]
+    assert head[0] is model[0] and tail[-1] is model[3]
+    x = torch.randn(4, 1, 6, 6)
+    by_hand = x
+    for layer in model:
+        by_hand = layer(by_hand)
+    torch.testing.assert_close(tail(head(x)), by_hand)
+    assert len(model[::2]) == 2

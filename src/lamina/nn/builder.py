@@ -86,6 +86,20 @@ class Stack(nn.Sequential):
         self.shapes = [tuple(s) for s in shapes]
         self.kinds = list(kinds) if kinds is not None else [type(m).__name__ for m in self.children()]
 
+    def __getitem__(self, idx: Any) -> Any:
+        """A layer by index or name, or a slice of consecutive layers as a ``Stack`` with its shapes (``model[:3]``
+        is the first three layers, whose input shape is the model's); a slice with a step is a plain
+        ``nn.Sequential``."""
+        if not isinstance(idx, slice):
+            return super().__getitem__(idx)
+        names = list(self._modules)
+        start, stop, step = idx.indices(len(names))
+        if step != 1:
+            return nn.Sequential(OrderedDict((n, self._modules[n]) for n in names[idx]))
+        input_shape = self.input_shape if start == 0 else self.shapes[start - 1]
+        chosen = OrderedDict((n, self._modules[n]) for n in names[start:stop])
+        return Stack(chosen, input_shape, self.shapes[start:stop], self.kinds[start:stop])
+
 
 def _as_config(spec: Any) -> ModelConfig:
     if isinstance(spec, ModelConfig):

@@ -11,7 +11,7 @@ The decoder's weights start as the encoder's transposes but are free (untied) du
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -32,11 +32,18 @@ __all__ = ["DeepAutoencoder", "code_layer_method"]
 _MODULES = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU}
 
 
-def code_layer_method(method: str, code_activation: str = "identity") -> str:
+def code_layer_method(method: Any, code_activation: str = "identity") -> Any:
     """The pretraining method for a deep autoencoder's code layer when the layers below use ``method``: the paper's
-    RBM with linear hidden units (``"linear_rbm"``) under a linear code for ``"rbm"``, ``method`` itself otherwise
-    (a Bernoulli RBM cannot pretrain linear units; Hinton & Salakhutdinov, 2006)."""
-    return "linear_rbm" if method == "rbm" and code_activation == "identity" else method
+    RBM with linear hidden units (``"linear_rbm"``) under a linear code for ``"rbm"`` (a name, or a table whose
+    ``method`` is ``"rbm"``, keeping the table's other options), ``method`` itself otherwise (a Bernoulli RBM cannot
+    pretrain linear units; Hinton & Salakhutdinov, 2006)."""
+    if code_activation != "identity":
+        return method
+    if method == "rbm":
+        return "linear_rbm"
+    if isinstance(method, Mapping) and method.get("method") == "rbm":
+        return {**method, "method": "linear_rbm"}
+    return method
 
 
 def _dense(n_in: int, n_out: int, activation: str, factory: dict[str, Any]) -> nn.Module:
@@ -231,7 +238,7 @@ class DeepAutoencoder(nn.Module):
         device = resolve_device(device)
         with seeded(seed):
             model = cls(sizes, device=device, **options)
-        if isinstance(method, str):
+        if isinstance(method, (str, Mapping)):
             code = code_layer_method(method, options.get("code_activation", "identity"))
             method = [method] * (len(sizes) - 2) + [code]
         records: list[PretrainedLayer] = pretrain_layerwise(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lamina.report.grid import image_grid
 from lamina.report.plots import plt, save_figure  # pyplot on the Agg backend (files only)
 
 __all__ = ["image_shape_of", "image_grid", "plot_filters", "plot_images", "plot_reconstructions"]
@@ -19,18 +20,6 @@ def image_shape_of(n_visible: int, data_shape: tuple[int, ...] | None = None) ->
         return int(data_shape[-2]), int(data_shape[-1])
     side = math.isqrt(n_visible)
     return (side, side) if side * side == n_visible else None
-
-
-def image_grid(images: np.ndarray, columns: int, *, pad: float = np.nan) -> np.ndarray:
-    """Tile ``(N, H, W)`` images into one ``(rows * (H + 1) - 1, columns * (W + 1) - 1)`` array, one-pixel gaps of
-    ``pad`` between them (NaN shows as the background)."""
-    n, h, w = images.shape
-    rows = -(-n // columns)
-    grid = np.full((rows * (h + 1) - 1, columns * (w + 1) - 1), pad, dtype=np.float64)
-    for i in range(n):
-        r, c = divmod(i, columns)
-        grid[r * (h + 1) : r * (h + 1) + h, c * (w + 1) : c * (w + 1) + w] = images[i]
-    return grid
 
 
 def _figure(grid: np.ndarray, title: str, label: str, *, cmap: str, vmin: float, vmax: float, path: Path) -> Path:
