@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -153,3 +154,28 @@ def test_gaussian_units_standardise_the_data_themselves():
         RBMTransformer().learning_rate == "auto"
         and RBMTransformer(visible="bernoulli").fit(np.clip(Z, 0, 1)).mean_ is None
     )
+
+
+def test_gibbs_draws_one_step_from_the_model_and_anew_each_call(digits):
+    X = digits[0][:300]
+    rbm = RBMTransformer(n_components=8, n_iter=1, random_state=0).fit(X)
+    with torch.no_grad():  # a model whose step is known: no weights, p(v_i = 1) = sigmoid(b_i) whatever v is
+        rbm.module_.weight.zero_()
+        rbm.module_.visible_bias.copy_(torch.linspace(-2.0, 2.0, 64))
+    many = np.vstack([rbm.gibbs(X) for _ in range(20)])  # 6,000 draws per unit
+    assert set(np.unique(many)) <= {0.0, 1.0} and many.dtype == X.dtype
+    expected = 1 / (1 + np.exp(-np.linspace(-2.0, 2.0, 64)))
+    np.testing.assert_allclose(many.mean(axis=0), expected, atol=4 * np.sqrt(0.25 / len(many)))
+    assert not np.array_equal(rbm.gibbs(X), rbm.gibbs(X))
+
+
+def test_verbose_line_reports_the_pseudo_likelihood_as_sklearn_formats_it(digits, capsys):
+    X = digits[0][:200]
+    rbm = RBMTransformer(n_components=8, n_iter=1, verbose=True, random_state=0).fit(X)
+    after_fit = rbm.score(X)
+    rbm.partial_fit(X)
+    lines = [re.sub(r"time = \d+\.\d\ds$", "time = Ts", line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [
+        f"[RBMTransformer] Iteration 1, pseudo-likelihood = {after_fit:.2f}, time = Ts",
+        f"[RBMTransformer] Iteration 2, pseudo-likelihood = {rbm.score(X):.2f}, time = Ts",
+    ]

@@ -182,8 +182,9 @@ class LaminaEstimator(BaseEstimator):
                 "Input contains infinity or a value too large for dtype('float32'): lamina computes in "
                 f"float32, whose largest value is {_FLOAT32_MAX:.4g}; scale the data"
             )
-        # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap
-        return torch.tensor(array, dtype=dtype)
+        # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap, or views with
+        # negative strides (X[::-1]), which torch refuses
+        return torch.tensor(np.ascontiguousarray(array), dtype=dtype)
 
     # -- fitting ------------------------------------------------------------------------------------------
 
@@ -245,7 +246,8 @@ class LaminaEstimator(BaseEstimator):
             score: ``score(module) -> float`` on held-out data for early stopping, or ``None``.
         """
         new = self._fresh_module(X.shape[1], n_outputs, keep=incremental or getattr(self, "warm_start", False))
-        data = ArrayDataset(self._as_tensor(X), y if weights is None else (y, weights))
+        targets: Any = y if weights is None else (y, weights)
+        data = ArrayDataset(self._as_tensor(X), targets)
         if new and not incremental:
             self._pretrain(ArrayDataset(data.inputs, y))
         if incremental:

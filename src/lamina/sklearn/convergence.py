@@ -99,8 +99,8 @@ class SklearnConvergence(Callback):
                 "consecutive epochs."
             )
         if self.no_improvement > self.n_iter_no_change:
-            groups = trainer.optimizer.param_groups
-            if self.adaptive and groups[0]["lr"] > ADAPTIVE_FLOOR:
+            groups = trainer.optimizer.param_groups if self.adaptive else []
+            if groups and groups[0]["lr"] > ADAPTIVE_FLOOR:
                 for group in groups:
                     group["lr"] /= 5.0
                 self.no_improvement = 0

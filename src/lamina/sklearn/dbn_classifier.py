@@ -162,6 +162,12 @@ intercepts_, pretrained_layers_
             )
         super()._check_params()
 
+    def fit(self, X: Any, y: Any) -> DBNClassifier:  # type: ignore[override]
+        """Pretrain the hidden layers on ``X`` (n_samples, n_features), then fine-tune on the labels ``y``.
+        Unlike :meth:`MLPClassifier.fit` it takes no ``sample_weight``: the RBM pretraining weighs every example
+        alike (``partial_fit``, which fine-tunes only, takes one)."""
+        return super().fit(X, y)
+
     def _pretrain(self, data: Any) -> None:
         """Refuse inputs outside [0, 1] for Bernoulli visible units (naming ``visible``), then pretrain the stack."""
         if self.pretrain is not None and self.visible == "bernoulli":

@@ -297,12 +297,11 @@ class BaseMLP(LaminaEstimator):
         full_batch = optimizer.needs_closure  # L-BFGS and other closure methods see the whole training set
         batch_size = n_samples if full_batch else resolve_batch_size(self.batch_size, n_samples)
         schedule = resolve("schedule", self.schedule, path="schedule") if self.schedule is not None else None
-        weighted = getattr(self, "_weighted", False)
+        name = self._sklearn_loss() if getattr(self, "_weighted", False) else None
+        weighted = name is not None
         return {
             # with sample weights the loss carries scikit-learn's penalty alpha / (2 sum w) ||W||^2 itself
-            "loss": SklearnLoss(self._sklearn_loss(), alpha=self.alpha, penalized=self.module_)
-            if weighted
-            else self._loss,
+            "loss": SklearnLoss(name, alpha=self.alpha, penalized=self.module_) if name is not None else self._loss,
             "optimizer": optimizer,
             "schedule": schedule,
             "batch_size": batch_size,
@@ -331,7 +330,7 @@ class BaseMLP(LaminaEstimator):
                     f"sample_weight needs one of scikit-learn's losses ('squared_error', 'poisson'); the lamina "
                     f"loss {getattr(self, 'loss', None)!r} takes no per-example weights"
                 )
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=np.float64))
         self._weighted = sample_weight is not None
         if self._full_lbfgs() and not incremental:
             self._fit_lbfgs(X, target(y), n_outputs, sample_weight)
@@ -356,7 +355,7 @@ class BaseMLP(LaminaEstimator):
                 )
             sample_weight, weight_val = (split[4], split[5]) if sample_weight is not None else (None, None)
             score = self._validation_score(X_val, y_val, weight_val)
-        weights = torch.as_tensor(sample_weight, dtype=torch.float32) if sample_weight is not None else None
+        weights = None if sample_weight is None else torch.tensor(sample_weight, dtype=torch.float32)
         self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score, weights=weights)
 
     def _stratify_on(self, y: np.ndarray) -> np.ndarray:
@@ -385,13 +384,13 @@ class BaseMLP(LaminaEstimator):
         dtype = self._inference_dtype(torch.float64)
         work = copy.deepcopy(self.module_).to(dtype).train()
         x = self._as_tensor(X, dtype).to(self.device_)
-        t = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
+        t: Any = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
         loss = self._loss
         loss_fn = loss if callable(loss) else resolve("loss", loss, path="loss").build()
         weights = [p for p in work.parameters() if p.ndim > 1]
         scale = self.alpha / (2 * len(X))
         if sample_weight is not None:
-            t = (t, torch.as_tensor(sample_weight, dtype=dtype, device=self.device_))
+            t = (t, torch.tensor(sample_weight, dtype=dtype, device=self.device_))
             scale = self.alpha / (2 * float(sample_weight.sum()))
         optimizer = torch.optim.LBFGS(
             work.parameters(),

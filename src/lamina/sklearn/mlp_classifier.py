@@ -239,7 +239,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self.out_activation_ == "logistic":
             if y.ndim != 2 or y.shape[1] != len(self.classes_):
                 raise ValueError(f"multi-label y must have {len(self.classes_)} columns, got shape {y.shape}")
-            return torch.as_tensor(np.asarray(y, dtype=np.float32))
+            return torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32))
         unseen = np.setdiff1d(y, self.classes_)
         if len(unseen):
             raise ValueError(f"y holds classes {unseen.tolist()} that are not in classes_ {self.classes_.tolist()}")

@@ -33,8 +33,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         mean, ``predict`` returns its exponential, ``out_activation_ = "exp"``; ``y`` must be >= 0); or any
         lamina loss such as ``"mse"``, ``"huber"`` or ``"mae"`` (these take no ``sample_weight``).
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
-max_iter, shuffle, tol, n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, \
-epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, pretrain, max_fun
+max_iter, shuffle, tol, n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, \
+beta_1, beta_2, epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, \
+pretrain, max_fun
         As for :class:`~lamina.sklearn.MLPClassifier` (whose Notes list the deliberate differences from
         scikit-learn); with ``early_stopping`` the held-out R^2 is watched (weighted by ``sample_weight``).
 
@@ -140,7 +141,7 @@ n_iter_, t_, n_features_in_, feature_names_in_
             raise ValueError(
                 f"y has {y.shape[1]} target columns, but {type(self).__name__} was fitted on {self.n_outputs_}"
             )
-        return torch.as_tensor(np.asarray(y, dtype=np.float32))
+        return torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32))  # a copy where y runs backwards
 
     def _score_outputs(self, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> float:
         outputs = self._link_inverse(outputs)

@@ -339,7 +339,8 @@ class _IterationScore(Callback):
     scored on the epoch's (validated) training data ``X``."""
 
     def __init__(self, estimator: RBMTransformer) -> None:
-        self.estimator, self.X, self.iteration = estimator, None, 0
+        self.estimator, self.iteration = estimator, 0
+        self.X: np.ndarray | None = None
 
     def on_epoch_begin(self, trainer: Any, epoch: int) -> None:
         """Start the epoch's clock."""
