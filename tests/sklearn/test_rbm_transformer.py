@@ -179,3 +179,17 @@ def test_verbose_line_reports_the_pseudo_likelihood_as_sklearn_formats_it(digits
         f"[RBMTransformer] Iteration 1, pseudo-likelihood = {after_fit:.2f}, time = Ts",
         f"[RBMTransformer] Iteration 2, pseudo-likelihood = {rbm.score(X):.2f}, time = Ts",
     ]
+
+
+def test_sampled_negative_phase_trains_as_sklearn_trains(digits, fitted):
+    """reconstruction="samples" is scikit-learn's PCD step: the held-out pseudo-likelihood lands within the spread
+    of scikit-learn's own over seeds (measured: -21.5 against -21.4); the default mean field reaches more (-19.2)."""
+    X, X_test, _, _ = digits
+    theirs = [BernoulliRBM(**{**SETTINGS, "random_state": s}).fit(X).score_samples(X_test).mean() for s in range(3)]
+    ours = RBMTransformer(reconstruction="samples", **SETTINGS).fit(X).score_samples(X_test).mean()
+    spread = max(theirs) - min(theirs)
+    assert min(theirs) - spread - 0.3 < ours < max(theirs) + spread + 0.3, (ours, theirs)
+    mean_field = fitted[0].score_samples(X_test).mean()
+    assert mean_field > max(theirs) + 1.0, (mean_field, theirs)
+    with pytest.raises(ValueError, match="`reconstruction` must be 'probabilities' or 'samples'"):
+        RBMTransformer(reconstruction="mean").fit(X)
