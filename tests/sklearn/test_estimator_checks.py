@@ -73,10 +73,22 @@ _SERIES_FIRST = (
     "(n_samples, n_features) as the first argument, which is not a series"
 )
 
+# fit(X, y, sample_weight) of the MLPs (scikit-learn >= 1.7): weighting by integers equals repeating rows in exact
+# arithmetic, and in lamina to float32 rounding (tests/sklearn/test_mlp_sklearn_semantics.py checks it to 1e-5 for
+# the stochastic solvers and to 1e-8 for solver="lbfgs", which runs in float64); the checks compare at 1e-7
+_FLOAT32_WEIGHTS = (
+    "deliberate: float32 weights; integer weights and repeated rows agree to float32 rounding (1e-7 to 5e-7 "
+    "here), the check's tolerance is 1e-7 (scikit-learn computes in float64)"
+)
+_SAMPLE_WEIGHT_CHECKS = {
+    check: _FLOAT32_WEIGHTS
+    for check in ("check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data")
+}
+
 # name of the estimator class (with `visible` for the RBM) -> {check name: why it cannot pass}
 EXPECTED_FAILURES: dict[str, dict[str, str]] = {
-    "MLPClassifier": {},
-    "MLPRegressor": {},
+    "MLPClassifier": _SAMPLE_WEIGHT_CHECKS,
+    "MLPRegressor": _SAMPLE_WEIGHT_CHECKS,
     "TinyAutoencoderTransformer": {},
     "RBMTransformer(visible='gaussian')": {},
     "RBMTransformer(visible='bernoulli')": {
@@ -168,7 +180,8 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 
 # scikit-learn requires every estimator to pass its checks with the default parameters; the general-purpose ones
-# are checked so, with only the switch that picks the mode the checks' real-valued data need (issue 23)
+# are checked so, with only the switch that picks the mode the checks' real-valued data need (issue 23). Only the
+# sample-weight equivalence of the MLPs may fail, at float32 rounding (_FLOAT32_WEIGHTS)
 DEFAULT_ESTIMATORS = [
     MLPClassifier(),
     MLPRegressor(),
@@ -178,7 +191,12 @@ DEFAULT_ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(DEFAULT_ESTIMATORS, xfail_strict=True)
+def _default_failures(estimator) -> dict[str, str]:
+    return _SAMPLE_WEIGHT_CHECKS if type(estimator) in (MLPClassifier, MLPRegressor) else {}
+
+
+@parametrize_with_checks(DEFAULT_ESTIMATORS, expected_failed_checks=_default_failures, xfail_strict=True)
 def test_sklearn_compatible_with_default_parameters(estimator, check):
-    """One scikit-learn estimator check on an estimator at its default parameters; none may fail."""
+    """One scikit-learn estimator check on an estimator at its default parameters; none may fail but the
+    float32 sample-weight equivalence of the MLPs."""
     check(estimator)

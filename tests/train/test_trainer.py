@@ -93,6 +93,27 @@ def test_l1_l2_penalties_match_the_hand_computed_gradient():
     assert trainer.history[0]["loss"] == pytest.approx(logged.item(), rel=1e-6)
 
 
+def test_shuffle_false_steps_through_the_data_in_order_every_epoch():
+    torch.manual_seed(0)
+    x, y = torch.randn(5, 3), torch.randn(5, 1)
+    model = nn.Linear(3, 1, bias=False)
+    w = start = model.weight.detach().clone()
+    trainer = Trainer(model, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, batch_size=2, shuffle=False, seed=0)
+    trainer.fit(ArrayDataset(x, y), epochs=2)
+    for _ in range(2):  # by hand: batches [0, 1], [2, 3], [4], in that order, twice
+        for rows in (slice(0, 2), slice(2, 4), slice(4, 5)):
+            residual = x[rows] @ w.T - y[rows]
+            w = w - 0.1 * 2 * residual.T @ x[rows] / len(residual)
+    torch.testing.assert_close(model.weight.detach(), w)
+    shuffled = nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        shuffled.weight.copy_(start)
+    Trainer(shuffled, loss="mse", optimizer={"type": "sgd", "lr": 0.1}, batch_size=2, seed=0).fit(
+        ArrayDataset(x, y), epochs=2
+    )
+    assert not torch.allclose(shuffled.weight, model.weight)  # the default draws another order
+
+
 def test_l2_penalty_reaches_a_weight_outside_the_loss():
     # autograd through the penalty gives an unused weight the gradient l2 * w; the hand-added gradient must too
     torch.manual_seed(0)

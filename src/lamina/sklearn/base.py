@@ -37,6 +37,7 @@ from torch import nn
 from lamina.data.dataset import ArrayDataset
 from lamina.errors import TrainingDivergedError
 from lamina.sklearn.convergence import SklearnConvergence
+from lamina.train.callbacks.base import Callback
 from lamina.train.callbacks.progress import PlainProgress
 from lamina.train.rng import resolve_device, seeded
 from lamina.train.trainer import Trainer
@@ -140,6 +141,9 @@ class LaminaEstimator(BaseEstimator):
     _trainer: Trainer | None
     _trainer_state: dict[str, Any] | None
 
+    # the start of the message of a diverged fit (EstimatorDivergedError), before lamina's own; None: lamina's only
+    _diverged_message: str | None = None
+
     # -- what a subclass supplies -------------------------------------------------------------------------
 
     def _module_spec(self, n_features: int, n_outputs: int | None) -> dict[str, Any]:
@@ -178,8 +182,9 @@ class LaminaEstimator(BaseEstimator):
                 "Input contains infinity or a value too large for dtype('float32'): lamina computes in "
                 f"float32, whose largest value is {_FLOAT32_MAX:.4g}; scale the data"
             )
-        # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap
-        return torch.tensor(array, dtype=dtype)
+        # a copy: scikit-learn may hand over read-only memory maps, which torch.from_numpy cannot wrap, or views with
+        # negative strides (X[::-1]), which torch refuses
+        return torch.tensor(np.ascontiguousarray(array), dtype=dtype)
 
     # -- fitting ------------------------------------------------------------------------------------------
 
@@ -196,16 +201,40 @@ class LaminaEstimator(BaseEstimator):
         self.n_iter_, self.t_, self.loss_curve_ = 0, 0, []
         return True
 
+    def _progress_callback(self) -> Callback:
+        """What prints a line per epoch when ``verbose``: lamina's plain lines unless the estimator prints its
+        scikit-learn counterpart's."""
+        return PlainProgress()
+
+    def _training_callbacks(self, n_samples: int) -> list[Callback]:
+        """Callbacks the estimator adds to every trainer it makes (a learning-rate rule); none here."""
+        return []
+
+    def _stopping_options(self) -> dict[str, Any]:
+        """Extra keyword arguments of the :class:`SklearnConvergence` rule (``adaptive``, ``verbose``)."""
+        return {}
+
+    def _prepare_trainer(self, trainer: Trainer, X: np.ndarray, *, incremental: bool) -> None:
+        """Called before every ``fit``/``partial_fit`` trains, on a new or a reused trainer; a no-op here."""
+
     def _make_trainer(self, n_samples: int, callbacks: list, *, schedule: bool) -> Trainer:
         options = dict(self._trainer_options(n_samples))
         if not schedule:
             options.pop("schedule", None)
+        callbacks = [*callbacks, *self._training_callbacks(n_samples)]
         if getattr(self, "verbose", False):
-            callbacks = [*callbacks, PlainProgress()]
+            callbacks = [self._progress_callback(), *callbacks]  # its line first, as scikit-learn prints it
         return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
 
     def _train(
-        self, X: np.ndarray, y: torch.Tensor | None, *, n_outputs: int | None, incremental: bool, score: Any = None
+        self,
+        X: np.ndarray,
+        y: torch.Tensor | None,
+        *,
+        n_outputs: int | None,
+        incremental: bool,
+        score: Any = None,
+        weights: torch.Tensor | None = None,
     ) -> None:
         """Fit ``module_`` on ``(X, y)``: ``max_iter`` epochs with scikit-learn's stopping rule, or, when
         ``incremental``, one more epoch continuing the optimizer's state (``partial_fit``).
@@ -217,15 +246,17 @@ class LaminaEstimator(BaseEstimator):
             score: ``score(module) -> float`` on held-out data for early stopping, or ``None``.
         """
         new = self._fresh_module(X.shape[1], n_outputs, keep=incremental or getattr(self, "warm_start", False))
-        data = ArrayDataset(self._as_tensor(X), y)
+        targets: Any = y if weights is None else (y, weights)
+        data = ArrayDataset(self._as_tensor(X), targets)
         if new and not incremental:
-            self._pretrain(data)
+            self._pretrain(ArrayDataset(data.inputs, y))
         if incremental:
             trainer = self._trainer if self._trainer is not None else self._restore_trainer(len(X))
             # one epoch, no stopping rule, the learning rate where it is (scikit-learn's partial_fit)
             trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, SklearnConvergence)]
             trainer.scheduler, trainer.schedule_spec = None, None
-            with _diverged_as_value_error():
+            self._prepare_trainer(trainer, X, incremental=True)
+            with _diverged_as_value_error(self._diverged_message):
                 trainer.fit(data, epochs=trainer.epoch + 1)
             convergence = None
         else:
@@ -234,19 +265,47 @@ class LaminaEstimator(BaseEstimator):
                 tol=getattr(self, "tol", 0.0),
                 score=score,
                 n_iter_no_change=self.max_iter if patience is None else patience,
+                **self._stopping_options(),
             )
             trainer = self._make_trainer(len(X), [convergence], schedule=True)
-            with _diverged_as_value_error():
-                trainer.fit(data, epochs=self.max_iter)
+            self._prepare_trainer(trainer, X, incremental=False)
+            try:
+                with _diverged_as_value_error(self._diverged_message):
+                    trainer.fit(data, epochs=self.max_iter)
+            except EstimatorDivergedError as err:
+                if convergence.best_weights is None:  # no validation score, or none yet: nothing to fall back on
+                    raise
+                # scikit-learn keeps the best-scoring weights of an early-stopped fit that diverges later: so does
+                # lamina (trainer.fit's on_train_end has put them back), with a NaN score for the diverged epoch
+                self._trainer = trainer
+                self._record(trainer, len(X), new, convergence, incremental, diverged=err)
+                return
         self._trainer = trainer
         self._record(trainer, len(X), new, convergence, incremental)
 
     def _record(
-        self, trainer: Trainer, n_samples: int, new: bool, convergence: SklearnConvergence | None, incremental: bool
+        self,
+        trainer: Trainer,
+        n_samples: int,
+        new: bool,
+        convergence: SklearnConvergence | None,
+        incremental: bool,
+        diverged: TrainingDivergedError | None = None,
     ) -> None:
-        """Copy what training logged onto the estimator, as scikit-learn names it."""
+        """Copy what training logged onto the estimator, as scikit-learn names it (``diverged``: the error of an
+        early-stopped fit whose last epoch diverged, counted with its non-finite loss and a NaN score)."""
         epochs = len(trainer.history) if not incremental else 1
         losses = [float(v) for v in trainer.history["loss"][-epochs:]]
+        if diverged is not None and convergence is not None and convergence.scores is not None:
+            epochs += 1
+            losses.append(float(diverged.value) if diverged.value is not None else float("nan"))
+            convergence.scores.append(float("nan"))
+            warnings.warn(
+                f"{type(self).__name__}: training diverged in epoch {diverged.epoch} ({diverged}); the weights of "
+                "the best validation score are kept",
+                ConvergenceWarning,
+                stacklevel=_caller_level(),
+            )
         self.n_iter_ = self.n_iter_ + epochs if incremental else epochs  # scikit-learn: n_iter_ counts one fit
         self.t_ += epochs * n_samples
         self.loss_curve_ = [*self.loss_curve_, *losses]
@@ -257,6 +316,7 @@ class LaminaEstimator(BaseEstimator):
             self.best_loss_ = min(self.loss_curve_) if previous is None else min(previous, self.loss_)
             return
         self.best_loss_ = convergence.best_loss
+        self._no_improvement_count = convergence.no_improvement  # scikit-learn's name for the count
         self.validation_scores_, self.best_validation_score_ = convergence.scores, convergence.best_score
         # an estimator without a stopping rule (no n_iter_no_change: scikit-learn's BernoulliRBM runs n_iter epochs)
         # always runs them all; that is no sign of trouble, so only one with a rule warns
@@ -340,16 +400,19 @@ class LaminaEstimator(BaseEstimator):
 
 
 @contextlib.contextmanager
-def _diverged_as_value_error() -> Iterator[None]:
+def _diverged_as_value_error(message: str | None = None) -> Iterator[None]:
     """Re-raise a :class:`TrainingDivergedError` as :class:`EstimatorDivergedError` (scikit-learn's checks expect
-    bad training data to raise ``ValueError``)."""
+    bad training data to raise ``ValueError``), its message led by ``message`` when given."""
     try:
         yield
     except TrainingDivergedError as err:
         if isinstance(err, ValueError):
             raise
         raise EstimatorDivergedError(
-            str(err), epoch=getattr(err, "epoch", 0), step=getattr(err, "step", 0), value=getattr(err, "value", None)
+            f"{message} ({err})" if message else str(err),
+            epoch=getattr(err, "epoch", 0),
+            step=getattr(err, "step", 0),
+            value=getattr(err, "value", None),
         ) from err
 
 

@@ -50,9 +50,9 @@ class DBNClassifier(MLPClassifier):
     visible : {"bernoulli", "gaussian"}, default="bernoulli"
         The first RBM's visible units: ``"bernoulli"`` for data in [0, 1] (other values are refused), or
         ``"gaussian"`` for standardised real-valued data.
-    solver, alpha, batch_size, learning_rate_init, max_iter, tol, n_iter_no_change, early_stopping, \
-validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, warm_start, random_state, verbose, \
-schedule, device, max_fun
+    solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, max_iter, shuffle, tol, \
+n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, epsilon, \
+warm_start, random_state, verbose, schedule, device, max_fun
         Fine-tuning, as for :class:`MLPClassifier` (default Adam at 1e-3, up to 200 epochs).
 
     Attributes
@@ -90,8 +90,11 @@ intercepts_, pretrained_layers_
         solver: Any = "adam",
         alpha: float = 1e-4,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 1e-3,
+        power_t: float = 0.5,
         max_iter: int = 200,
+        shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
         early_stopping: bool = False,
@@ -158,6 +161,12 @@ intercepts_, pretrained_layers_
                 f"{self.visible!r};{did_you_mean(self.visible, VISIBLE_UNITS)}".rstrip(";")
             )
         super()._check_params()
+
+    def fit(self, X: Any, y: Any) -> DBNClassifier:  # type: ignore[override]
+        """Pretrain the hidden layers on ``X`` (n_samples, n_features), then fine-tune on the labels ``y``.
+        Unlike :meth:`MLPClassifier.fit` it takes no ``sample_weight``: the RBM pretraining weighs every example
+        alike (``partial_fit``, which fine-tunes only, takes one)."""
+        return super().fit(X, y)
 
     def _pretrain(self, data: Any) -> None:
         """Refuse inputs outside [0, 1] for Bernoulli visible units (naming ``visible``), then pretrain the stack."""

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import _check_sample_weight
 from torch import nn
 
 from lamina.data.dataset import ArrayDataset
@@ -27,6 +28,9 @@ from lamina.nn.builder import build_model, layer_shapes
 from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
 from lamina.sklearn.base import EstimatorDivergedError, LaminaEstimator, _caller_level, resolve_batch_size
+from lamina.sklearn.convergence import InverseScalingRate, IterationLines
+from lamina.sklearn.losses import SklearnLoss
+from lamina.train.callbacks.base import Callback
 
 __all__ = ["MLP_DEFAULTS", "BaseMLP"]
 
@@ -39,8 +43,11 @@ MLP_DEFAULTS: dict[str, Any] = {
     "solver": "adam",
     "alpha": 1e-4,
     "batch_size": "auto",
+    "learning_rate": "constant",
     "learning_rate_init": 1e-3,
+    "power_t": 0.5,
     "max_iter": 200,
+    "shuffle": True,
     "tol": 1e-4,
     "n_iter_no_change": 10,
     "early_stopping": False,
@@ -85,6 +92,10 @@ class BaseMLP(LaminaEstimator):
     """
 
     shared_defaults: ClassVar[dict[str, Any]] = MLP_DEFAULTS
+    _diverged_message = (  # scikit-learn's words
+        "Solver produced non-finite parameter weights. The input data may contain large values and need to be "
+        "preprocessed."
+    )
 
     def _check_params(self) -> None:
         """Validate the hyper-parameters, each error naming the parameter and the value it got."""
@@ -115,6 +126,19 @@ class BaseMLP(LaminaEstimator):
             _check(_is_number(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
         _check(_is_number(self.epsilon) and self.epsilon > 0, "epsilon", "a number > 0", self.epsilon)
         _check(_is_int(self.max_fun) and self.max_fun >= 1, "max_fun", "a positive integer", self.max_fun)
+        _check(
+            self.learning_rate in ("constant", "invscaling", "adaptive"),
+            "learning_rate",
+            "one of 'constant', 'invscaling', 'adaptive'",
+            self.learning_rate,
+        )
+        _check(_is_number(self.power_t) and self.power_t >= 0, "power_t", "a number >= 0", self.power_t)
+        _check(isinstance(self.shuffle, (bool, np.bool_)), "shuffle", "True or False", self.shuffle)
+        if self._sgd_rule() != "constant" and self.schedule is not None:
+            raise ValueError(
+                f"`learning_rate={self.learning_rate!r}` is scikit-learn's schedule for solver='sgd'; it cannot be "
+                f"combined with the lamina `schedule` {self.schedule!r}: use one of the two"
+            )
         if self.layers is None:
             self._hidden_sizes()
         else:
@@ -196,6 +220,41 @@ class BaseMLP(LaminaEstimator):
 
     # -- training -----------------------------------------------------------------------------------------
 
+    def _sgd_rule(self) -> str:
+        """scikit-learn's ``learning_rate`` rule in force: it applies to ``solver="sgd"`` only (Adam and the
+        others keep their rate, as in scikit-learn)."""
+        return self.learning_rate if isinstance(self.solver, str) and self.solver == "sgd" else "constant"
+
+    def _sklearn_loss(self) -> str | None:
+        """The name of the :data:`~lamina.sklearn.losses.SKLEARN_LOSSES` entry trained on, or ``None`` for a
+        lamina loss (which takes no ``sample_weight``)."""
+        raise NotImplementedError
+
+    def _progress_callback(self) -> Callback:
+        return IterationLines()
+
+    def _training_callbacks(self, n_samples: int) -> list[Callback]:
+        if self._sgd_rule() != "invscaling":
+            return []
+        return [InverseScalingRate(learning_rate_init=self.learning_rate_init, power_t=self.power_t, n_samples=0)]
+
+    def _stopping_options(self) -> dict[str, Any]:
+        return {"adaptive": self._sgd_rule() == "adaptive", "verbose": bool(self.verbose)}
+
+    def _prepare_trainer(self, trainer: Any, X: np.ndarray, *, incremental: bool) -> None:
+        """Point the trainer at this call's data: its example count for ``invscaling``, the iteration count
+        for the verbose lines, and the (weighted or not) loss."""
+        n_samples = len(X)
+        for callback in trainer.callbacks:
+            if isinstance(callback, InverseScalingRate):
+                callback.t, callback.n_samples = self.t_, n_samples
+            elif isinstance(callback, IterationLines):
+                callback.iteration = self.n_iter_ if incremental else 0
+        options = self._trainer_options(n_samples)
+        if callable(options["loss"]):
+            trainer.loss_fn = options["loss"]
+        trainer.l2 = options["l2"]
+
     def _optimizer_spec(self) -> Any:
         """The lamina optimizer ``solver`` names, with scikit-learn's options for ``adam`` and ``sgd``."""
         lr, solver = self.learning_rate_init, self.solver
@@ -238,13 +297,17 @@ class BaseMLP(LaminaEstimator):
         full_batch = optimizer.needs_closure  # L-BFGS and other closure methods see the whole training set
         batch_size = n_samples if full_batch else resolve_batch_size(self.batch_size, n_samples)
         schedule = resolve("schedule", self.schedule, path="schedule") if self.schedule is not None else None
+        name = self._sklearn_loss() if getattr(self, "_weighted", False) else None
+        weighted = name is not None
         return {
-            "loss": self._loss,
+            # with sample weights the loss carries scikit-learn's penalty alpha / (2 sum w) ||W||^2 itself
+            "loss": SklearnLoss(name, alpha=self.alpha, penalized=self.module_) if name is not None else self._loss,
             "optimizer": optimizer,
             "schedule": schedule,
             "batch_size": batch_size,
-            "l2": self.alpha / batch_size,
+            "l2": 0.0 if weighted else self.alpha / batch_size,
             "metrics": [],
+            "shuffle": bool(getattr(self, "shuffle", True)),
         }
 
     def _fit_mlp(
@@ -256,52 +319,79 @@ class BaseMLP(LaminaEstimator):
         *,
         incremental: bool,
         stratify: bool,
+        sample_weight: Any = None,
     ) -> None:
-        """Train on validated ``X`` and ``y``; ``target`` turns labels into the loss's targets."""
+        """Train on validated ``X`` and ``y``; ``target`` turns labels into the loss's targets; ``sample_weight``
+        weighs each example's loss (scikit-learn's normalisation, see :mod:`lamina.sklearn.losses`)."""
         self._check_params()
+        if sample_weight is not None:
+            if self._sklearn_loss() is None:
+                raise ValueError(
+                    f"sample_weight needs one of scikit-learn's losses ('squared_error', 'poisson'); the lamina "
+                    f"loss {getattr(self, 'loss', None)!r} takes no per-example weights"
+                )
+            sample_weight = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=np.float64))
+        self._weighted = sample_weight is not None
         if self._full_lbfgs() and not incremental:
-            self._fit_lbfgs(X, target(y), n_outputs)
+            self._fit_lbfgs(X, target(y), n_outputs, sample_weight)
             return
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
         score = None
         if self.early_stopping and not incremental:
-            if math.ceil(self.validation_fraction * len(X)) < 2:
-                raise ValueError(
-                    f"The validation set is too small: validation_fraction={self.validation_fraction} "
-                    f"of {len(X)} examples holds fewer than 2. Increase 'validation_fraction' or the "
-                    "size of your dataset."
-                )
-            X, X_val, y, y_val = train_test_split(
-                X,
-                y,
+            arrays = (X, y) if sample_weight is None else (X, y, sample_weight)
+            split = train_test_split(
+                *arrays,
                 test_size=self.validation_fraction,
-                stratify=y if stratify else None,
+                stratify=self._stratify_on(y) if stratify else None,
                 random_state=self.random_state,
             )
-            score = self._validation_score(X_val, y_val)
-        self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score)
+            X, X_val, y, y_val = split[:4]
+            if len(X_val) < 2:  # after the split, as scikit-learn checks (a stratification error comes first)
+                raise ValueError(
+                    f"The validation set is too small: validation_fraction={self.validation_fraction} "
+                    f"of {len(X) + len(X_val)} examples holds fewer than 2. Increase 'validation_fraction' or the "
+                    "size of your dataset."
+                )
+            sample_weight, weight_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+            score = self._validation_score(X_val, y_val, weight_val)
+        weights = None if sample_weight is None else torch.tensor(sample_weight, dtype=torch.float32)
+        self._train(X, target(y), n_outputs=n_outputs, incremental=incremental, score=score, weights=weights)
+
+    def _stratify_on(self, y: np.ndarray) -> np.ndarray:
+        """What the early-stopping split is stratified on: the labels, or for two classes scikit-learn's
+        binarised ``(n, 1)`` boolean column (so that its error names the class as scikit-learn does, 'True')."""
+        classes = getattr(self, "classes_", None)
+        if classes is not None and len(classes) == 2:
+            return (y == classes[1]).reshape(-1, 1)
+        return y
 
     def _full_lbfgs(self) -> bool:
         """Whether ``solver`` names scikit-learn's L-BFGS (one run of the whole fit, not one step per epoch)."""
         return isinstance(self.solver, str) and self.solver in ("lbfgs", "l-bfgs")
 
-    def _fit_lbfgs(self, X: np.ndarray, targets: torch.Tensor, n_outputs: int) -> None:
+    def _fit_lbfgs(
+        self, X: np.ndarray, targets: torch.Tensor, n_outputs: int, sample_weight: np.ndarray | None = None
+    ) -> None:
         """scikit-learn's ``solver="lbfgs"``: one L-BFGS minimisation of the full-batch loss plus
         ``alpha / (2 n) * sum ||W||^2`` (weights, not biases), of at most ``max_iter`` iterations and ``max_fun``
         loss evaluations, stopping when no gradient entry exceeds ``tol`` (scipy's ``gtol``) or the loss stops
-        changing. It runs on a float64 copy of the network (as scikit-learn's float64 arrays), copied back."""
+        changing. It runs on a float64 copy of the network (as scikit-learn's float64 arrays), copied back. With
+        ``sample_weight`` the loss is the weighted mean and the penalty ``alpha / (2 sum w) * sum ||W||^2``."""
         new = self._fresh_module(X.shape[1], n_outputs, keep=self.warm_start)
         if new:
             self._pretrain(ArrayDataset(self._as_tensor(X), targets))
         dtype = self._inference_dtype(torch.float64)
         work = copy.deepcopy(self.module_).to(dtype).train()
         x = self._as_tensor(X, dtype).to(self.device_)
-        t = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
+        t: Any = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
         loss = self._loss
         loss_fn = loss if callable(loss) else resolve("loss", loss, path="loss").build()
         weights = [p for p in work.parameters() if p.ndim > 1]
         scale = self.alpha / (2 * len(X))
+        if sample_weight is not None:
+            t = (t, torch.tensor(sample_weight, dtype=dtype, device=self.device_))
+            scale = self.alpha / (2 * float(sample_weight.sum()))
         optimizer = torch.optim.LBFGS(
             work.parameters(),
             lr=1.0,
@@ -329,7 +419,8 @@ class BaseMLP(LaminaEstimator):
             final = float(loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights))
         if not math.isfinite(final):
             raise EstimatorDivergedError(
-                f"{type(self).__name__}: solver='lbfgs' diverged (loss {final}); scale the inputs or raise alpha",
+                f"{self._diverged_message} ({type(self).__name__}: solver='lbfgs' diverged, loss {final}; scale the "
+                "inputs or raise alpha)",
                 epoch=0,
                 step=int(state.get("n_iter", 0)),
             )
@@ -355,8 +446,11 @@ class BaseMLP(LaminaEstimator):
                 stacklevel=_caller_level(),
             )
 
-    def _validation_score(self, X_val: np.ndarray, y_val: np.ndarray) -> Callable[[nn.Module], float]:
-        """``score(module)``: the estimator's ``score`` on the held-out examples (accuracy or R^2)."""
+    def _validation_score(
+        self, X_val: np.ndarray, y_val: np.ndarray, weights: np.ndarray | None = None
+    ) -> Callable[[nn.Module], float]:
+        """``score(module)``: the estimator's ``score`` on the held-out examples (accuracy or R^2), weighted by
+        ``weights`` when given."""
         inputs = self._as_tensor(X_val)
 
         def score(module: nn.Module) -> float:
@@ -366,6 +460,6 @@ class BaseMLP(LaminaEstimator):
             with torch.no_grad():
                 outputs = module(inputs.to(self.device_)).float().cpu().numpy()
             module.train(was_training)
-            return self._score_outputs(outputs, y_val)
+            return self._score_outputs(outputs, y_val, weights)
 
         return score

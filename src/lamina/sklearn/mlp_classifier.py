@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from lamina.sklearn.base import store_params
+from lamina.sklearn.losses import SklearnLoss
 from lamina.sklearn.mlp import BaseMLP
 
 __all__ = ["MLPClassifier"]
@@ -52,10 +53,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         L2 penalty, scaled as scikit-learn scales it: a batch of B examples adds ``alpha / (2 B) ||W||^2``.
     batch_size : int or "auto", default="auto"
         Examples per step; ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        scikit-learn's learning-rate rule for ``solver="sgd"`` (the other solvers ignore it): ``"invscaling"``
+        sets the rate after each epoch to ``learning_rate_init / (t + 1) ** power_t``, ``t`` the examples seen
+        (``t_``); ``"adaptive"`` keeps ``learning_rate_init`` while the loss (or validation score) improves and,
+        where scikit-learn's stopping rule would stop, divides the rate by 5 instead, stopping only once the rate
+        is at most 1e-6. It cannot be combined with ``schedule``.
     learning_rate_init : float, default=1e-3
         The optimizer's learning rate.
+    power_t : float, default=0.5
+        The exponent of ``learning_rate="invscaling"``.
     max_iter : int, default=200
         Maximum epochs (``solver="lbfgs"``: L-BFGS iterations).
+    shuffle : bool, default=True
+        Draw a new order of the training examples every epoch; ``False`` steps through them in the data's order.
     tol : float, default=1e-4
         Least improvement of the loss (or validation score) that counts.
     n_iter_no_change : int, default=10
@@ -75,7 +86,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     random_state : int, RandomState or None, default=None
         Seeds the initial weights, shuffling, dropout and the early-stopping split.
     verbose : bool, default=False
-        Print one line per epoch.
+        Print scikit-learn's line per epoch, ``Iteration 3, loss = 0.12345678`` (with ``early_stopping`` also
+        ``Validation score: 0.950000``), and its message when training stops or the adaptive rate falls.
     layers : list of dict, default=None
         lamina layer tables replacing the hidden layers (``hidden_layer_sizes`` and ``activation`` are then
         unused), e.g. ``[{"type": "conv2d", "filters": 8, "kernel_size": 3, "activation": "relu"}]``.
@@ -93,6 +105,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         see :func:`lamina.pretrain.pretrain_layerwise`. ``partial_fit`` and warm starts do not pretrain.
     max_fun : int, default=15000
         ``solver="lbfgs"`` only: the most loss evaluations (line-search steps included) of one fit.
+
+    Notes
+    -----
+    Deliberate differences from scikit-learn's ``MLPClassifier``:
+
+    - The weights are float32 (``solver="lbfgs"`` runs on a float64 copy); inputs beyond float32's range are
+      refused before training with an input error rather than diverging.
+    - ``sample_weight`` follows scikit-learn >= 1.7: a batch's loss is ``sum_i w_i l_i / sum_i w_i`` and the
+      penalty ``alpha / (2 sum_i w_i) ||W||^2``, so integer weights equal repeated rows; with ``early_stopping``
+      the held-out accuracy is weighted too.
+    - SGD's momentum is torch's (the velocity holds gradients, the rate applies at the step), which equals
+      scikit-learn's (the velocity holds rate-scaled steps) while the rate is constant; after an ``invscaling``
+      or ``adaptive`` change the first steps differ slightly.
+    - The early-stopping split is stratified for every classification target with one label column (scikit-learn
+      stratifies two-class targets only), so each class is held out in proportion.
+    - Without sample weights the penalty of a batch is ``alpha / (2 batch_size) ||W||^2`` for every batch,
+      including a smaller last one (scikit-learn divides by the last batch's own size).
 
     Attributes
     ----------
@@ -147,8 +176,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         solver: Any = "adam",
         alpha: float = 1e-4,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 1e-3,
+        power_t: float = 0.5,
         max_iter: int = 200,
+        shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
         early_stopping: bool = False,
@@ -174,8 +206,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     # -- labels -------------------------------------------------------------------------------------------
 
     @property
-    def _loss(self) -> str:
-        return "binary_cross_entropy" if self.out_activation_ == "logistic" else "cross_entropy"
+    def _loss(self) -> SklearnLoss:
+        return SklearnLoss(self._sklearn_loss())
+
+    def _sklearn_loss(self) -> str:
+        return "binary_log_loss" if self.out_activation_ == "logistic" else "log_loss"
 
     def _set_classes(self, y: np.ndarray, classes: Any) -> None:
         """Fix ``classes_`` (from ``classes`` if given, else from ``y``) and the output layer's kind."""
@@ -204,14 +239,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self.out_activation_ == "logistic":
             if y.ndim != 2 or y.shape[1] != len(self.classes_):
                 raise ValueError(f"multi-label y must have {len(self.classes_)} columns, got shape {y.shape}")
-            return torch.as_tensor(np.asarray(y, dtype=np.float32))
+            return torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32))
         unseen = np.setdiff1d(y, self.classes_)
         if len(unseen):
             raise ValueError(f"y holds classes {unseen.tolist()} that are not in classes_ {self.classes_.tolist()}")
         return torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
 
-    def _score_outputs(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        return float(accuracy_score(y, self._decide(outputs)))
+    def _score_outputs(self, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> float:
+        return float(accuracy_score(y, self._decide(outputs), sample_weight=weights))
 
     def _decide(self, outputs: np.ndarray) -> np.ndarray:
         if self.out_activation_ == "logistic":
@@ -220,8 +255,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     # -- the estimator API --------------------------------------------------------------------------------
 
-    def fit(self, X: Any, y: Any) -> MLPClassifier:
-        """Train on ``X`` (n_samples, n_features) and class labels ``y`` (or a 0/1 indicator matrix)."""
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
+        """Train on ``X`` (n_samples, n_features) and class labels ``y`` (or a 0/1 indicator matrix), each
+        example's loss weighted by ``sample_weight`` (n_samples,) if given."""
         X, y = validate_data(
             self, X, y, accept_sparse=["csr", "csc", "coo"], dtype=(np.float64, np.float32), multi_output=True
         )
@@ -229,20 +265,28 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         previous = getattr(self, "classes_", None) if self.warm_start else None
         self._set_classes(y, None)
         if previous is not None and not np.array_equal(previous, self.classes_):
+            found = self.classes_
+            self.classes_ = previous  # the fitted model keeps its classes
             raise ValueError(
-                f"warm_start needs y to hold the classes of the previous fit: had "
-                f"{previous.tolist()}, y has {self.classes_.tolist()}"
+                "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                f"Previously got {previous}, `y` has {found}"
             )
         self.n_outputs_ = len(self.classes_)
         self._fit_mlp(
-            X, y, self._targets, self.n_outputs_, incremental=False, stratify=self.out_activation_ == "softmax"
+            X,
+            y,
+            self._targets,
+            self.n_outputs_,
+            incremental=False,
+            stratify=self.out_activation_ == "softmax",
+            sample_weight=sample_weight,
         )
         return self
 
     @available_if(_stochastic)
-    def partial_fit(self, X: Any, y: Any, classes: Any = None) -> MLPClassifier:
-        """One epoch over ``(X, y)``, continuing the optimizer's state; ``classes`` is required on the first
-        call (all the labels there will ever be)."""
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None) -> MLPClassifier:
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``), continuing the optimizer's state;
+        ``classes`` is required on the first call (all the labels there will ever be)."""
         first = not hasattr(self, "classes_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit")
@@ -261,7 +305,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             self.n_outputs_ = len(self.classes_)
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(f"`classes={list(classes)!r}` differs from the first call's {self.classes_.tolist()}")
-        self._fit_mlp(X, y, self._targets, self.n_outputs_, incremental=True, stratify=False)
+        self._fit_mlp(
+            X, y, self._targets, self.n_outputs_, incremental=True, stratify=False, sample_weight=sample_weight
+        )
         return self
 
     def predict(self, X: Any) -> np.ndarray:
@@ -274,12 +320,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return expit(outputs) if self.out_activation_ == "logistic" else softmax(outputs, axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """The logarithm of :meth:`predict_proba`, computed stably from the logits."""
+        """The logarithm of :meth:`predict_proba`: from the logits (``log_softmax``) for classes, and for
+        multi-label targets ``log(predict_proba)`` as scikit-learn computes it, so that both agree on the
+        most probable label even where the sigmoid rounds to 1."""
         check_is_fitted(self, "module_")
-        outputs = self._outputs(X).astype(np.float64)
         if self.out_activation_ == "logistic":
-            return -np.logaddexp(0.0, -outputs)  # log sigmoid(z) = -log(1 + e^-z)
-        return log_softmax(outputs, axis=1)
+            return np.log(self.predict_proba(X))
+        return log_softmax(self._outputs(X).astype(np.float64), axis=1)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

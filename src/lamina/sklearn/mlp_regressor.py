@@ -10,27 +10,14 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
-from torch import nn
 
 from lamina.registry import resolve
 from lamina.sklearn.base import store_params
+from lamina.sklearn.losses import SklearnLoss
 from lamina.sklearn.mlp import BaseMLP
 from lamina.sklearn.mlp_classifier import _stochastic
 
 __all__ = ["MLPRegressor"]
-
-
-class _HalfSquaredError(nn.Module):
-    """scikit-learn's ``squared_error``: ``mean((y - t)^2) / 2``, half lamina's ``mse`` (equal gradients, equal
-    learning rates)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.mse = resolve("loss", "mse").build()
-
-    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``mean((output - target)^2) / 2``."""
-        return 0.5 * self.mse(output, target)
 
 
 class MLPRegressor(RegressorMixin, BaseMLP):
@@ -41,12 +28,22 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     Parameters
     ----------
     loss : str or dict, default="squared_error"
-        ``"squared_error"``, scikit-learn's ``mean((y - t)^2) / 2`` (half lamina's ``mse``), or any lamina loss
-        such as ``"mse"``, ``"huber"`` or ``"mae"``.
-    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate_init, max_iter, tol, \
-n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, beta_1, beta_2, \
-epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, pretrain, max_fun
-        As for :class:`~lamina.sklearn.MLPClassifier`; with ``early_stopping`` the held-out R^2 is watched.
+        ``"squared_error"``, scikit-learn's ``mean((y - t)^2) / 2`` (half lamina's ``mse``); ``"poisson"``,
+        scikit-learn's half Poisson deviance with a log link (the network's output is ``log`` of the predicted
+        mean, ``predict`` returns its exponential, ``out_activation_ = "exp"``; ``y`` must be >= 0); or any
+        lamina loss such as ``"mse"``, ``"huber"`` or ``"mae"`` (these take no ``sample_weight``).
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, learning_rate_init, power_t, \
+max_iter, shuffle, tol, n_iter_no_change, early_stopping, validation_fraction, momentum, nesterovs_momentum, \
+beta_1, beta_2, epsilon, warm_start, random_state, verbose, layers, input_shape, init, schedule, device, \
+pretrain, max_fun
+        As for :class:`~lamina.sklearn.MLPClassifier` (whose Notes list the deliberate differences from
+        scikit-learn); with ``early_stopping`` the held-out R^2 is watched (weighted by ``sample_weight``).
+
+    Notes
+    -----
+    With several target columns, ``"squared_error"`` is the mean over the columns of ``(y - t)^2 / 2`` as
+    scikit-learn reports it; scikit-learn's gradient is that of their sum, so its steps on multi-output targets
+    are ``n_outputs`` times lamina's at equal learning rates.
 
     Attributes
     ----------
@@ -56,7 +53,7 @@ n_iter_, t_, n_features_in_, feature_names_in_
     n_outputs_ : int
         Number of target columns.
     out_activation_ : str
-        ``"identity"``.
+        ``"identity"``, or ``"exp"`` for ``loss="poisson"``.
 
     References
     ----------
@@ -81,8 +78,11 @@ n_iter_, t_, n_features_in_, feature_names_in_
         solver: Any = "adam",
         alpha: float = 1e-4,
         batch_size: int | str = "auto",
+        learning_rate: str = "constant",
         learning_rate_init: float = 1e-3,
+        power_t: float = 0.5,
         max_iter: int = 200,
+        shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
         early_stopping: bool = False,
@@ -107,9 +107,18 @@ n_iter_, t_, n_features_in_, feature_names_in_
 
     @property
     def _loss(self) -> Any:
-        if isinstance(self.loss, str) and self.loss == "squared_error":
-            return _HalfSquaredError()
-        return resolve("loss", self.loss, path="loss")
+        name = self._sklearn_loss()
+        return SklearnLoss(name) if name is not None else resolve("loss", self.loss, path="loss")
+
+    def _sklearn_loss(self) -> str | None:
+        return self.loss if isinstance(self.loss, str) and self.loss in ("squared_error", "poisson") else None
+
+    def _set_outputs(self, y: np.ndarray) -> None:
+        """``n_outputs_`` and ``out_activation_`` from the targets (``loss="poisson"`` needs ``y >= 0``)."""
+        if self._sklearn_loss() == "poisson" and np.any(y < 0):
+            raise ValueError(f"loss='poisson' needs non-negative targets; y holds {float(np.min(y))!r}")
+        self.n_outputs_ = 1 if y.ndim == 1 else y.shape[1]
+        self.out_activation_ = "exp" if self._sklearn_loss() == "poisson" else "identity"
 
     def _validate(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         X, y = validate_data(
@@ -132,31 +141,40 @@ n_iter_, t_, n_features_in_, feature_names_in_
             raise ValueError(
                 f"y has {y.shape[1]} target columns, but {type(self).__name__} was fitted on {self.n_outputs_}"
             )
-        return torch.as_tensor(np.asarray(y, dtype=np.float32))
+        return torch.as_tensor(np.ascontiguousarray(y, dtype=np.float32))  # a copy where y runs backwards
 
-    def _score_outputs(self, outputs: np.ndarray, y: np.ndarray) -> float:
-        return float(r2_score(y, outputs.ravel() if outputs.shape[1] == 1 else outputs))
+    def _score_outputs(self, outputs: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> float:
+        outputs = self._link_inverse(outputs)
+        return float(r2_score(y, outputs.ravel() if outputs.shape[1] == 1 else outputs, sample_weight=weights))
 
-    def fit(self, X: Any, y: Any) -> MLPRegressor:
-        """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_outputs)."""
+    def _link_inverse(self, outputs: np.ndarray) -> np.ndarray:
+        return np.exp(outputs) if getattr(self, "out_activation_", "identity") == "exp" else outputs
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """Train on ``X`` (n_samples, n_features) and targets ``y`` (n_samples,) or (n_samples, n_outputs), each
+        example's loss weighted by ``sample_weight`` (n_samples,) if given."""
         X, y = self._validate(X, y, reset=True)
-        self.n_outputs_, self.out_activation_ = (1 if y.ndim == 1 else y.shape[1]), "identity"
-        self._fit_mlp(X, y, self._targets, self.n_outputs_, incremental=False, stratify=False)
+        self._set_outputs(y)
+        self._fit_mlp(
+            X, y, self._targets, self.n_outputs_, incremental=False, stratify=False, sample_weight=sample_weight
+        )
         return self
 
     @available_if(_stochastic)
-    def partial_fit(self, X: Any, y: Any) -> MLPRegressor:
-        """One epoch over ``(X, y)``, continuing the optimizer's state."""
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+        """One epoch over ``(X, y)`` (weighted by ``sample_weight``), continuing the optimizer's state."""
         first = not hasattr(self, "module_")
         X, y = self._validate(X, y, reset=first)
         if first:
-            self.n_outputs_, self.out_activation_ = (1 if y.ndim == 1 else y.shape[1]), "identity"
-        self._fit_mlp(X, y, self._targets, self.n_outputs_, incremental=True, stratify=False)
+            self._set_outputs(y)
+        self._fit_mlp(
+            X, y, self._targets, self.n_outputs_, incremental=True, stratify=False, sample_weight=sample_weight
+        )
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted targets, shape (n_samples,) for one target column, else (n_samples, n_outputs)."""
-        outputs = self._outputs(X).astype(np.float64)
+        outputs = self._link_inverse(self._outputs(X).astype(np.float64))
         return outputs.ravel() if outputs.shape[1] == 1 else outputs
 
     def __sklearn_tags__(self) -> Any:

@@ -118,6 +118,8 @@ class Trainer:
         precision: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 uses a gradient scaler on CUDA).
         compile: wrap the model's forward in ``torch.compile``.
         eval_batch_size: batch size for evaluation (default: ``max(batch_size, 1024)``).
+        shuffle: draw a fresh order of the training set every epoch (default); ``False`` runs the batches in the
+            data's order every epoch (scikit-learn's ``shuffle=False``).
 
     Example:
         >>> trainer = Trainer(model, loss="cross_entropy", optimizer={"type": "adam", "lr": 1e-3}, epochs=5)
@@ -152,6 +154,7 @@ class Trainer:
         compile: bool = False,
         eval_batch_size: int | None = None,
         schedule_interval: str | None = None,
+        shuffle: bool = True,
     ) -> None:
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -174,7 +177,7 @@ class Trainer:
         self.schedule_spec, self.scheduler, self.schedule_interval, self.schedule_monitor = _schedule(
             schedule, schedule_interval
         )
-        self.epochs, self.batch_size = epochs, batch_size
+        self.epochs, self.batch_size, self.shuffle = epochs, batch_size, bool(shuffle)
         self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
         self.callbacks = list(callbacks)
         self.grad_clip, self.l1, self.l2 = grad_clip, l1, l2
@@ -448,7 +451,7 @@ class Trainer:
         loader = make_loader(
             train,
             self.batch_size,
-            shuffle=True,
+            shuffle=self.shuffle,
             generator=self.rng.shuffle,
             device=self.device,
             rank=self.rank,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sklearn.datasets import load_digits
-from lamina.sklearn import RBMTransformer as BernoulliRBM  # lamina: was sklearn.neural_network
+from tests.sklearn.upstream.adapters import BernoulliRBM  # lamina: was sklearn.neural_network (adapters.py)
 from sklearn.utils._testing import (
     assert_allclose,
     assert_almost_equal,
