@@ -36,8 +36,9 @@ def test_same_seed_same_weights_and_caller_rng_untouched(digits):
     spec = MLP[:2] + [{"type": "dropout", "p": 0.3}] + MLP[2:]
     weights = []
     for _ in range(2):
-        before = torch.get_rng_state()
-        trainer = Trainer(_model(spec=spec), epochs=2, batch_size=64, seed=123)
+        model = _model(spec=spec)
+        before = torch.get_rng_state()  # after the model's own seeding, so the test does not depend on the order
+        trainer = Trainer(model, epochs=2, batch_size=64, seed=123)
         trainer.fit(digits.train)
         assert torch.equal(torch.get_rng_state(), before)  # library code never reseeds the caller
         weights.append([p.detach().clone() for p in trainer.model.parameters()])
