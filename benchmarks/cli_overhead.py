@@ -50,6 +50,7 @@ def main(argv: list[str]) -> None:
 
     _add("import (lamina.cli)", start)
     import lamina.report
+
     experiment = importlib.import_module("lamina.train.experiment")
     from lamina.data.dataset import DatasetSpec
     from lamina.train.callbacks import Callback
@@ -78,7 +79,9 @@ def main(argv: list[str]) -> None:
         finally:
             _add("train command (total)", start)
     _add("process (total)", _T0)
-    PHASES["beyond training (total - fit)"] = [a - b for a, b in zip(PHASES["process (total)"], PHASES["training (fit)"])]
+    PHASES["beyond training (total - fit)"] = [
+        a - b for a, b in zip(PHASES["process (total)"], PHASES["training (fit)"])
+    ]
     print(f"{'phase':32s} {'wall':>7s}   {'CPU':>7s}")
     for name, (wall, cpu) in PHASES.items():
         print(f"{name:32s} {wall:7.2f} s {cpu:7.2f} s")

@@ -202,7 +202,8 @@ class LaminaEstimator(BaseEstimator):
             options.pop("schedule", None)
         if getattr(self, "verbose", False):
             callbacks = [*callbacks, PlainProgress()]
-        return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
+        # silent itself: the estimator prints its own lines when `verbose` (scikit-learn's convention, not Keras's)
+        return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, verbose=0, **options)
 
     def _train(
         self, X: np.ndarray, y: torch.Tensor | None, *, n_outputs: int | None, incremental: bool, score: Any = None
