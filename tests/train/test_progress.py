@@ -93,6 +93,7 @@ def test_lamina_train_prints_the_same_lines_thinned_by_log_every(tmp_path, capsy
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # three epochs: not converged
 def test_estimators_keep_their_trainer_silent(capsys):
     x = torch.randn(40, 4, generator=torch.Generator().manual_seed(0))
     MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(x.numpy(), (x[:, 0] > 0).long().numpy())
