@@ -10,7 +10,7 @@ import torch
 
 from lamina.data import ArrayDataset
 from lamina.generative import BernoulliRBM
-from lamina.generative.greedy import PretrainedLayer
+from lamina.pretrain.greedy import PretrainedLayer
 from lamina.train import Trainer
 
 
