@@ -112,12 +112,14 @@ class PretrainedLayer:
     def summary(self) -> dict[str, Any]:
         """Shape and final logged figures, for the run report."""
         final = self.history[-1] if self.history else {}
+        named = getattr(self.module, "objective_name", None) in final
         return {
             "layer": self.layer,
             "n_visible": self.module.weight.shape[1],
             "n_hidden": self.module.weight.shape[0],
             "epochs": len(self.history),
-            **{k: v for k, v in final.items() if k not in ("epoch", "time", "lr")},
+            # an objective the module names (an RBM's free_energy_gap) is not repeated as "loss"
+            **{k: v for k, v in final.items() if k not in ("epoch", "time", "lr") and (k != "loss" or not named)},
         }
 
 
@@ -331,6 +333,7 @@ def pretrain_layerwise(
                     device=device,
                     seed=layer_seed,
                     callbacks=[*layer_spec.layer_callbacks(greedy, inputs, index), *(callbacks or [])],
+                    verbose=0,  # the pretraining reports per layer through its callbacks and summary
                 )
                 history = trainer.fit(ArrayDataset(inputs))
                 with torch.no_grad():  # a labelled module's label weights have no place in the layer

@@ -58,8 +58,11 @@ def _monitor(exp: Experiment, has_val: bool) -> tuple[str, str]:
     return ("val_loss" if has_val else "loss"), "min"
 
 
-def build_trainer(exp: Experiment, model: torch.nn.Module, *, callbacks: Iterable[Callback] = ()) -> Trainer:
-    """A :class:`Trainer` configured by ``exp.train``, with its early stopping and callbacks (before ``callbacks``)."""
+def build_trainer(
+    exp: Experiment, model: torch.nn.Module, *, callbacks: Iterable[Callback] = (), verbose: int = 1
+) -> Trainer:
+    """A :class:`Trainer` configured by ``exp.train``, with its early stopping and callbacks (before ``callbacks``);
+    ``verbose`` as the trainer's, its epoch lines thinned by ``train.log_every``."""
     cfg = exp.train
     own = [c.build() for c in cfg.callbacks]
     if cfg.early_stopping is not None:
@@ -81,6 +84,8 @@ def build_trainer(exp: Experiment, model: torch.nn.Module, *, callbacks: Iterabl
         precision=cfg.precision,
         compile=cfg.compile,
         eval_batch_size=cfg.eval_batch_size,
+        verbose=verbose,
+        log_every=cfg.log_every,
     )
 
 
@@ -179,8 +184,8 @@ def _run_callbacks(exp: Experiment, run_dir: Path, monitor: str, mode: str, prog
     found: list[Callback] = [MetricsLog(run_dir / "metrics.jsonl", log_every=exp.train.log_every)]
     if exp.train.tensorboard:
         found.append(TensorBoard(run_dir / "tensorboard", log_every=exp.train.log_every))
-    bar = progress_callback(progress)
-    found += [bar] if bar else []
+    printer = progress_callback(progress, log_every=exp.train.log_every)  # the trainer's own, with the chosen display
+    found += [printer] if printer else []
     found.append(
         Checkpointer(
             run_dir / "checkpoints",
@@ -228,7 +233,10 @@ def train(
         resume: a run folder to continue from its last checkpoint (its own ``config.toml`` is used).
         overrides: ``["train.epochs=5", ...]`` applied to an experiment file.
         callbacks: extra :class:`Callback` objects.
-        progress: ``auto`` (a bar on a terminal, lines otherwise), ``rich``, ``plain`` or ``none``.
+        progress: what the console shows (:class:`~lamina.train.callbacks.ProgressPrinter`, the printer of
+            ``Trainer(verbose=1)``): a line per epoch (at most ``train.log_every`` steps apart) and, within epochs
+            longer than a few seconds, a bar on a terminal and plain lines otherwise (``auto``), always a bar
+            (``rich``), never one (``plain``), or nothing (``none``).
 
     Raises:
         ConfigError, DataError, ShapeError: bad input, before any training.
@@ -284,7 +292,12 @@ def _setup(
     state = load_checkpoint(last)["state"] if resume is not None and last.is_file() else None
     if overrides and resume is not None:
         _apply_resume_overrides(run_dir, exp, overrides, state, previous)
-    trainer = build_trainer(exp, model, callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)])
+    trainer = build_trainer(
+        exp,
+        model,
+        callbacks=[*callbacks, *_run_callbacks(exp, run_dir, monitor, mode, progress)],
+        verbose=0 if progress == "none" else 1,
+    )
     trainer.run_dir = run_dir if distributed.is_main() else None  # callbacks that keep records write there
     for cb in trainer.callbacks:
         if isinstance(cb, Checkpointer):

@@ -29,6 +29,7 @@ from lamina.metrics.standard import Mean, Metric, load_metric_state, metric_stat
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
 from lamina.train.callbacks.base import Callback
+from lamina.train.callbacks.progress import ProgressPrinter
 from lamina.train.history import History
 from lamina.train.rng import RngStreams, resolve_device
 from lamina.train.steps import check_grad_clip, choose_step
@@ -120,6 +121,12 @@ class Trainer:
         eval_batch_size: batch size for evaluation (default: ``max(batch_size, 1024)``).
         shuffle: draw a fresh order of the training set every epoch (default); ``False`` runs the batches in the
             data's order every epoch (scikit-learn's ``shuffle=False``).
+        verbose: what :meth:`fit` prints, as in Keras: ``1`` (the default) a line per epoch (its metrics, time and
+            samples/s) and, within epochs longer than a few seconds, a progress bar on a terminal (a plain line every
+            30 s elsewhere); ``2`` the epoch lines only; ``0`` nothing. The same lines as ``lamina train``
+            (:class:`~lamina.train.callbacks.ProgressPrinter`); a printer among ``callbacks`` replaces this one.
+        log_every: at most this many optimizer steps between two printed epoch lines, for runs of many short epochs
+            (``None``: every epoch; the experiment file's ``train.log_every``).
 
     Example:
         >>> trainer = Trainer(model, loss="cross_entropy", optimizer={"type": "adam", "lr": 1e-3}, epochs=5)
@@ -155,7 +162,13 @@ class Trainer:
         eval_batch_size: int | None = None,
         schedule_interval: str | None = None,
         shuffle: bool = True,
+        verbose: int = 1,
+        log_every: int | None = None,
     ) -> None:
+        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+            raise ValueError(
+                f"`verbose` must be 0 (silent), 1 (epoch lines and a bar) or 2 (epoch lines), got {verbose!r}"
+            )
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
@@ -180,6 +193,8 @@ class Trainer:
         self.epochs, self.batch_size, self.shuffle = epochs, batch_size, bool(shuffle)
         self.eval_batch_size = eval_batch_size or max(batch_size, 1024)
         self.callbacks = list(callbacks)
+        self.verbose, self.log_every = verbose, log_every
+        self._hooks: list[Callback] = self.callbacks  # the callbacks and the printer, during fit
         self.grad_clip, self.l1, self.l2 = grad_clip, l1, l2
         self.precision = precision
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" and self.device.type == "cuda" else None
@@ -405,7 +420,7 @@ class Trainer:
         if resumed is not None:
             self._position["batch"] = resumed["batch"]
             batches = itertools.islice(batches, resumed["batch"], None)
-        batch_callbacks = [cb for cb in self.callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+        batch_callbacks = [cb for cb in self._hooks if type(cb).on_batch_end is not Callback.on_batch_end]
         for x, y in batches:
             loss, out = self._train_step(x, y)
             self.step += 1
@@ -428,6 +443,7 @@ class Trainer:
             for meter in (loss_meter, *self.metrics):
                 meter.total, meter.count = distributed.all_reduce_sum([meter.total, meter.count], self.device)
         logs = {"loss": loss_meter.compute()}
+        self._epoch_loss = logs["loss"]
         logs.update({m.name: m.compute() for m in self.metrics})
         return logs
 
@@ -467,8 +483,9 @@ class Trainer:
             if self._pending_scheduler_state is not None:
                 self._restore_scheduler(self._pending_scheduler_state)
         self.stop_training, self.stop_reason = False, ""
+        self._hooks = [*self.callbacks, *self._printer()]
         with self.rng.active():
-            for cb in self.callbacks:
+            for cb in self._hooks:
                 cb.on_train_begin(self)
             if getattr(self, "_pending_callback_states", None):
                 for cb, state in zip(self.callbacks, self._pending_callback_states):
@@ -477,10 +494,11 @@ class Trainer:
             try:
                 while self.epoch < epochs and not self.stop_training:
                     self._last_good = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-                    for cb in self.callbacks:
+                    for cb in self._hooks:
                         cb.on_epoch_begin(self, self.epoch)
                     start = time.perf_counter()
                     logs = self._train_epoch(loader)
+                    logs.update(self._model_epoch_logs())
                     if val is not None:
                         logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
                     self._check_epoch(logs)
@@ -489,12 +507,32 @@ class Trainer:
                     self._step_epoch_scheduler(logs)
                     self.epoch += 1
                     self.history.append({"epoch": self.epoch, **logs})
-                    for cb in self.callbacks:
+                    for cb in self._hooks:
                         cb.on_epoch_end(self, self.epoch - 1, logs)
             finally:
-                for cb in self.callbacks:
+                for cb in self._hooks:
                     cb.on_train_end(self)
+                self._hooks = self.callbacks
         return self.history
+
+    def _model_epoch_logs(self) -> dict[str, float]:
+        """What the model names and adds to the epoch's logs: its ``training_loss`` mean under ``objective_name``
+        (an RBM's ``free_energy_gap``; ``loss`` keeps it too, for monitors) and its own ``epoch_logs()``."""
+        logs: dict[str, float] = {}
+        name = getattr(self.model, "objective_name", None) if self.uses_model_loss else None
+        if name:
+            logs[name] = self._epoch_loss
+        epoch_logs = getattr(self.model, "epoch_logs", None)
+        if callable(epoch_logs):
+            logs.update(epoch_logs())
+        return logs
+
+    def _printer(self) -> list[Callback]:
+        """The progress printer :meth:`fit` adds (after the callbacks): none when ``verbose=0``, in a process other
+        than rank 0, or when ``callbacks`` hold a printer already."""
+        if not self.verbose or self.rank != 0 or any(isinstance(cb, ProgressPrinter) for cb in self.callbacks):
+            return []
+        return [ProgressPrinter(self.verbose, log_every=self.log_every)]
 
     # -- evaluation -------------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ torch optimizer, momentum, learning-rate schedules, AMP, DDP) trains an RBM like
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import torch
@@ -52,10 +53,23 @@ class RBM(GreedyLayer):
         generator: source of the training-time randomness; ``None``: torch's global generator (which the trainer
             seeds and checkpoints).
         device, dtype: of the parameters.
+
+    Logged by the trainer each epoch (its "loss" is the CD surrogate, which is not a loss to read):
+
+    - ``free_energy_gap``: the mean of :meth:`training_loss` over the epoch's batches, ``mean F(v_data) -
+      mean F(v_model)`` (plus the weight-decay and sparsity terms when set): the data's free energy less that of the
+      chain's negative-phase states. It starts near 0, turns negative as the model learns (data become more
+      probable than its own samples), and comes back towards 0 as the samples become as probable as the data. It
+      is not a log-likelihood (AIS estimates that: :class:`~lamina.generative.RBMMonitor`).
+    - ``recon_error``: the squared error of the mean-field reconstruction ``E[v | p(h | v)]`` of the training
+      batches, summed over visible units, averaged over examples (Hinton, 2010, sec. 5); an
+      :class:`~lamina.generative.RBMMonitor` replaces it with the same figure on its fixed examples.
     """
 
     family = ""
     softmax_units = 0
+    objective_name = "free_energy_gap"  # what the trainer logs and prints the mean training_loss as
+    data_shape: tuple[int, ...] | None = None  # one training example's shape (images: (1, 28, 28)), once trained
 
     @validated
     def __init__(
@@ -222,15 +236,30 @@ class RBM(GreedyLayer):
         generator: torch.Generator | None = None,
         init: torch.Tensor | None = None,
         mean: bool = True,
+        shape: tuple[int, ...] | str | None = None,
     ) -> torch.Tensor:
         """``n`` fantasies: Gibbs chains started from ``init`` (default: the model with ``W = 0``) run for
-        ``steps`` steps. Returns the last visible means ``E[v | h]`` (``mean=True``, what papers show) or samples."""
+        ``steps`` steps. Returns the last visible means ``E[v | h]`` (``mean=True``, what papers show) or samples,
+        as ``(n, n_visible)`` rows, or ``(n, *shape)``: ``shape="data"`` is the training examples' shape
+        (:attr:`data_shape`; ``rbm.sample(16, shape="data")`` after training on ``(N, 1, 28, 28)`` images gives
+        ``(16, 1, 28, 28)``)."""
+        if isinstance(shape, str):
+            if shape != "data":
+                raise ValueError(f"`shape` must be a tuple of ints, 'data' or None, got {shape!r}")
+            if self.data_shape is None:
+                raise ValueError("shape='data': this RBM has not been trained yet, so it knows no data shape")
+            shape = self.data_shape
+        if shape is not None and math.prod(shape) != self.n_visible:
+            raise ValueError(
+                f"`shape` {tuple(shape)} holds {math.prod(shape)} values, not the {self.n_visible} visible units"
+            )
         generator = generator if generator is not None else self._generator(self.weight.device)
         v = self._initial_visible(n, generator) if init is None else self._rows(init)
         for _ in range(max(steps - 1, 0)):
             v = self.sample_visible(self.sample_hidden(v, generator), generator)
         h = self.sample_hidden(v, generator)
-        return self.visible_mean(h) if mean else self.sample_visible(h, generator)
+        out = self.visible_mean(h) if mean else self.sample_visible(h, generator)
+        return out if shape is None else out.reshape(len(out), *shape)
 
     @torch.no_grad()
     def reconstruct(
@@ -275,13 +304,30 @@ class RBM(GreedyLayer):
         ``<v h>_data - <v h>_model`` (plus sparsity and weight decay), its value the free-energy gap
         ``mean F(v_data) - mean F(v_model)``."""
         v = batch[0] if isinstance(batch, (tuple, list)) else batch
+        self.data_shape = tuple(v.shape[1:])
         v = self._rows(v)
         self._check_batch(v)
         stats = self.cd_statistics(v)
         delta = self._update_buffers(stats) if self.training else None
+        if self.training:
+            self._add_reconstruction_error(stats)
         return cd_surrogate(
             stats, self.weight, self.visible_bias, self.hidden_bias, delta=delta, weight_decay=self.weight_decay
         )
+
+    @torch.no_grad()
+    def _add_reconstruction_error(self, stats: CDStatistics) -> None:
+        """Add the batch's summed mean-field reconstruction error to the epoch's sum (kept on the device)."""
+        error = (stats.v_data - self.visible_mean(stats.h_data.to(stats.v_data.dtype))).pow(2).sum()
+        total, count = getattr(self, "_recon_sums", (None, 0))
+        self._recon_sums = (error if total is None else total + error, count + len(stats.v_data))
+
+    def epoch_logs(self) -> dict[str, float]:
+        """``{"recon_error": ...}`` over the training batches since the last call (the trainer calls it after each
+        epoch); empty when there were none."""
+        total, count = getattr(self, "_recon_sums", (None, 0))
+        self._recon_sums = (None, 0)
+        return {} if total is None else {"recon_error": float(total) / count}
 
     @torch.no_grad()
     def validation_metrics(self, batch: Any) -> dict[str, torch.Tensor]:

@@ -4,7 +4,7 @@ from lamina.train.callbacks.base import Callback, CallbackSpec
 from lamina.train.callbacks.checkpointing import Checkpointer
 from lamina.train.callbacks.early_stopping import EarlyStopping, EarlyStoppingSpec
 from lamina.train.callbacks.metrics_log import MetricsLog, read_metrics
-from lamina.train.callbacks.progress import PlainProgress, ProgressBar, progress_callback
+from lamina.train.callbacks.progress import PlainProgress, ProgressBar, ProgressPrinter, progress_callback
 from lamina.train.callbacks.tensorboard import TensorBoard
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "MetricsLog",
     "PlainProgress",
     "ProgressBar",
+    "ProgressPrinter",
     "TensorBoard",
     "progress_callback",
     "read_metrics",
