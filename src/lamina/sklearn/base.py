@@ -223,14 +223,9 @@ class LaminaEstimator(BaseEstimator):
             options.pop("schedule", None)
         callbacks = [*callbacks, *self._training_callbacks(n_samples)]
         if getattr(self, "verbose", False):
-<<<<<<< HEAD
             callbacks = [self._progress_callback(), *callbacks]  # its line first, as scikit-learn prints it
-        return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, **options)
-=======
-            callbacks = [*callbacks, PlainProgress()]
         # silent itself: the estimator prints its own lines when `verbose` (scikit-learn's convention, not Keras's)
         return Trainer(self.module_, device=self.device_, seed=self._seed_, callbacks=callbacks, verbose=0, **options)
->>>>>>> use
 
     def _train(
         self,
