@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import tomllib
+import sys
 
 import pytest
 from pydantic import ValidationError
 
 from lamina.config.describe import describe, describe_kind
 from lamina.registry import KINDS, registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def test_hessian_free_options_read_as_written_in_its_constructor():
