@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -140,6 +141,32 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 _write_api_pages()
+
+
+def _write_results_pages() -> None:
+    """``results/<topic>.md`` for each ``benchmarks/results/<topic>.md`` that ``benchmarks/RESULTS.md`` links to,
+    including it as it stands (its figures and raw-data links resolved beside it)."""
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    for source in sorted((HERE.parent / "benchmarks" / "results").glob("*.md")):
+        lines = source.read_text().splitlines()
+        first = lines[0] if lines else ""
+        level = len(first) - len(first.lstrip("#"))
+        title = first.lstrip("#").strip() or source.stem
+        options = [":relative-images:"]
+        links = sorted({m for m in re.findall(r"\]\(([\w.-]+\.json)\)", source.read_text())})
+        if links:  # raw figures beside the page: link them relative to the included file
+            options.append(f":relative-docs: {os.path.commonprefix(links)}")
+        if level == 1:  # the page's own title becomes the document's
+            options.append(":start-line: 1")
+            head = f"# {title}"
+        else:  # a page that starts at H2 sits under a title of its own
+            head = f"# Results: {title}"
+        text = [head, "", f"```{{include}} ../../benchmarks/results/{source.name}", *options, "```", ""]
+        _write_if_changed(out / source.name, "\n".join(text))
+
+
+_write_results_pages()
 
 # ---- the gallery ---------------------------------------------------------------------------------------------------
 # CI runs the fast examples (each a few seconds on 2 cores); LAMINA_DOCS_GALLERY=all (docs/build.sh all) runs them all.
