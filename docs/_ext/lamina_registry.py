@@ -30,6 +30,14 @@ _KIND_TITLES = {
 }
 
 
+def _escape(text: str) -> str:
+    """Plain text safe inside reStructuredText: markup characters backslash-escaped."""
+    text = text.replace("\\", "\\\\")
+    for char in "*|_`[]<>":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
 def _literal(text: str) -> str:
     return f"``{text}``" if text else ""
 
@@ -56,7 +64,7 @@ def _rst(kinds: list[str]) -> list[str]:
             lines += [f".. _{kind}-{info.name}:", "", heading, "~" * len(heading), ""]
             doc = summary(info.spec.__doc__)
             if doc:
-                lines += [doc.replace("*", r"\*").replace("`", "'"), ""]
+                lines += [_escape(doc), ""]
             if info.aliases:
                 lines += ["Also named " + ", ".join(_literal(a) for a in info.aliases) + ".", ""]
             if not info.options:
