@@ -98,6 +98,7 @@ def _write_api_pages() -> None:
     out.mkdir(parents=True, exist_ok=True)
     seen: set[int] = set()
     pages = []
+    stubs: set[str] = set()
     for name, blurb in API_PACKAGES:
         try:
             module = importlib.import_module(name)
@@ -115,6 +116,7 @@ def _write_api_pages() -> None:
             seen.add(id(obj))
             members.append(attr)
         pages.append(name)
+        stubs.update(f"{name}.{m}.rst" for m in members)
         title = f"``{name}``"
         text = [title, "=" * len(title), "", blurb, "", f".. currentmodule:: {name}", ""]
         if members:
@@ -133,6 +135,9 @@ def _write_api_pages() -> None:
         "",
     ] + [f"   {p}" for p in pages]
     _write_if_changed(out / "index.rst", "\n".join(index) + "\n")
+    for stale in (out / "generated").glob("*.rst"):  # an object moved or gone since the last build
+        if stale.name not in stubs:
+            stale.unlink()
 
 
 def _write_if_changed(path: Path, text: str) -> None:
