@@ -7,8 +7,11 @@ plot the training and validation loss per epoch from the returned :class:`lamina
 """
 
 import matplotlib.pyplot as plt
+import torch
 
 import lamina
+
+torch.manual_seed(0)  # the initial weights
 
 train, val, test = lamina.data.load("digits", validation=0.2, split_seed=0)
 model = lamina.build_model(
