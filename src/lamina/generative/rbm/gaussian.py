@@ -29,9 +29,9 @@ class GaussianBernoulliRBM(RBM):
     trained with the rest (Cho et al., 2011 parameterise the variance in log space, as here, to keep it positive);
     learned variances need a learning rate about ten times smaller than the weights'.
 
+    The arguments are those of :class:`~lamina.generative.RBM` (``n_visible``, ``n_hidden``, ``k``, ...), and:
+
     Args:
-        n_visible, n_hidden, k, persistent_chains, reconstruction, weight_decay, sparsity_target, sparsity_cost,
-        sparsity_decay, init_std, generator, device, dtype: as for :class:`~lamina.generative.RBM`.
         learn_std: learn one standard deviation per visible unit.
 
     Shape: ``(N, n_visible) -> (N, n_hidden)`` for ``forward``.

@@ -150,7 +150,9 @@ class LinearRBMPretrainSpec(
     """An RBM with linear hidden units under each linear (``identity``) layer: the code layer of a deep
     autoencoder, as in Hinton & Salakhutdinov (2006). Use it per layer: ``method = ["rbm", "rbm", "linear_rbm"]``.
 
-    Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
+    Its options beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed`` and ``layers``:
+
+    Args:
         weight_decay, init_std: :class:`LinearHiddenRBM`'s options, with its defaults (no weight cost; weights
             ``N(0, 0.1^2)`` as in the paper's code).
         preset: ``"hinton_salakhutdinov_2006"``: the paper's code's settings (weight cost 0.0002, SGD at 0.001 with

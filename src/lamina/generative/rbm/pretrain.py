@@ -46,7 +46,9 @@ _BUILT_BY_THE_DRIVER = ("n_visible", "n_hidden", "generator", "device", "dtype")
 class RBMPretrainSpec(spec_base(BernoulliRBM, LayerwisePretrainSpec, exclude=(*_BUILT_BY_THE_DRIVER, "softmax_units"))):
     """Stacked Bernoulli RBMs, one per hidden sigmoid layer.
 
-    Args (beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed``, ``layers``):
+    Its options beside ``epochs``, ``batch_size``, ``optimizer``, ``schedule``, ``seed`` and ``layers``:
+
+    Args:
         k, persistent_chains, reconstruction, weight_decay, sparsity_target, sparsity_cost, sparsity_decay, init_std:
             :class:`~lamina.generative.BernoulliRBM`'s options, with its defaults (CD-1, no persistent chains, no
             weight cost, no sparsity penalty, weights ``N(0, 0.01^2)``).
@@ -149,7 +151,9 @@ class GaussianRBMPretrainSpec(RBMPretrainSpec):
     above it (Hinton & Salakhutdinov, 2006). Standardise the inputs (``[data] scale = "standard"``) unless
     ``learn_std``.
 
-    Args (beside those of ``rbm``):
+    Its options beside those of ``rbm``:
+
+    Args:
         learn_std: learn the visible units' standard deviations.
         gaussian_lr_scale: the first layer's learning rate is the optimizer's times this (Hinton & Salakhutdinov
             used 0.001 for the Gaussian layer against 0.1 for the binary ones); a per-layer ``optimizer`` in
