@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.data.inputs import read_inputs
-from lamina.train.runs import Run
 
 __all__ = ["predict"]
 
@@ -25,7 +22,11 @@ def predict(
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
 ) -> None:
     """Predict with a trained run: classes and probabilities for a classifier, outputs otherwise."""
+    import numpy as np
     import torch
+
+    from lamina.data.inputs import read_inputs
+    from lamina.train.runs import Run
 
     opened = Run.open(run)
     spec = opened.experiment.data

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from lamina.cli.app import console, handle_errors, runs_app
-from lamina.train.runs import list_runs
 
 __all__ = ["list_runs_cmd"]
 
@@ -18,6 +17,8 @@ __all__ = ["list_runs_cmd"]
 @handle_errors
 def list_runs_cmd(root: Annotated[Path, typer.Argument(help="Folder holding run folders.")] = Path("runs")) -> None:
     """A table of runs (newest first): status, epochs, final validation and test metrics."""
+    from lamina.train.runs import list_runs
+
     runs = list_runs(root)
     if not runs:
         console.print(f"no runs in {root}")

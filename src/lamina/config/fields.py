@@ -23,7 +23,18 @@ from lamina.config.spec import Spec
 from lamina.errors import did_you_mean
 from lamina.registry import registry
 
-__all__ = ["component", "number", "count", "choice", "identifier", "fail", "raise_problems", "Bounds", "Choices"]
+__all__ = [
+    "component",
+    "number",
+    "count",
+    "choice",
+    "identifier",
+    "fail",
+    "raise_problems",
+    "Bounds",
+    "Choices",
+    "ComponentOf",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,14 @@ class Choices(tuple):
 
     def __repr__(self) -> str:
         return f"Choices({', '.join(map(repr, self))})"
+
+
+@dataclass(frozen=True)
+class ComponentOf:
+    """Marks a :func:`component` field with the kind it holds (``ComponentOf("activation")``), so that a listing
+    of the options (``lamina names``) can say what the field takes."""
+
+    kind: str
 
 
 def fail(message: str) -> PydanticCustomError:
@@ -161,7 +180,7 @@ def component(kind: str) -> Any:
         return spec
 
     # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
-    return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch)]
+    return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch), ComponentOf(kind)]
 
 
 def raise_problems(title: str, problems: list[tuple[tuple, str]]) -> None:
