@@ -26,9 +26,10 @@ fails to load is skipped with a :class:`PluginWarning` naming it.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import warnings
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -167,8 +168,27 @@ _plugins_loaded = False
 
 
 def plugins_installed() -> bool:
-    """Whether any package declares an entry point in the ``lamina.plugins`` group (nothing is imported)."""
-    return bool(entry_points(group=PLUGIN_GROUP))
+    """Whether any installed distribution declares an entry point in the ``lamina.plugins`` group.
+
+    Reads the ``entry_points.txt`` of the ``*.dist-info`` and ``*.egg-info`` folders on ``sys.path``, the files
+    ``importlib.metadata`` reads, without importing it (a tenth of a second: ``lamina names`` asks this first).
+    Nothing is imported."""
+    header = f"[{PLUGIN_GROUP}]"
+    for folder in sys.path:
+        try:
+            entries = list(os.scandir(folder or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as points:
+                    if any(line.strip() == header for line in points):
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def load_plugins() -> None:
@@ -186,6 +206,8 @@ def load_plugins() -> None:
     _plugins_loaded = True  # first: a plugin's own lookups must not load the plugins again
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
+    from importlib.metadata import entry_points  # here: a tenth of a second that `import lamina` need not pay
+
     for point in entry_points(group=PLUGIN_GROUP):
         try:
             loaded = point.load()

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
+from lamina.cli.text import summary
 from lamina.errors import LaminaError, TrainingDivergedError
 
 __all__ = [
@@ -69,7 +70,7 @@ def _tune(param: Any) -> None:
         param.metavar = ""  # typer would print the flag's type, <bool>, as if it took a value
     default = _default_text(param)
     param.show_default = False
-    if default:
+    if default:  # after the text, not on a line of its own (typer's columns put it there)
         param.help = f"{param.help or ''} [dim]\\[default: {escape(default)}][/]".lstrip()
 
 
@@ -84,7 +85,13 @@ class _TunedHelp:
 
 
 class LaminaCommand(_TunedHelp, TyperCommand):
-    """A command whose help shows flags as flags and defaults inline."""
+    """A command whose help shows flags as flags and defaults inline; listed in its group by the first sentence of
+    its docstring, on one line."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        if self.short_help is None and self.help:
+            self.short_help = summary(self.help)
 
 
 class LaminaGroup(_TunedHelp, TyperGroup):

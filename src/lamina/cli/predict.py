@@ -20,6 +20,9 @@ def predict(
     input: Annotated[Path, typer.Argument(help="Inputs: .npy (N, *shape), .csv (a row per example) or .png.")],
     out: Annotated[Path | None, typer.Option(help="Write the outputs to a .npy or .csv file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+    resize: Annotated[
+        bool, typer.Option("--resize", help="Resize a .png of another size to the model's input (else refused).")
+    ] = False,
 ) -> None:
     """Predict with a trained run: classes and probabilities for a classifier, outputs otherwise."""
     import numpy as np
@@ -31,7 +34,9 @@ def predict(
     opened = Run.open(run)
     spec = opened.experiment.data
     transform = getattr(spec, "from_unit_pixels", None)
-    inputs = read_inputs(input, tuple(opened.summary.get("input_shape") or ()), pixel_transform=transform)
+    inputs = read_inputs(
+        input, tuple(opened.summary.get("input_shape") or ()), pixel_transform=transform, resize=resize
+    )
     outputs = opened.predict(inputs)
     if isinstance(outputs, tuple):  # several heads (multi-task, auxiliary classifiers): the first is the main one
         console.print(f"[dim]the model has {len(outputs)} outputs; showing the first[/]")
