@@ -7,7 +7,7 @@ import torch
 
 import lamina
 from lamina.data.dataset import ArrayDataset, hold_out
-from lamina.errors import ConfigError, DataError
+from lamina.errors import ConfigError
 from tests.conftest import needs_mnist
 
 
