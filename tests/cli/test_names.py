@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 import lamina
 from lamina.cli import app
+from lamina.cli import names as names_module
 from lamina.cli.catalog import REGENERATE, _arg_descriptions, build_catalog, render_catalog
 from lamina.cli.names import INDEX_PATH, load_catalog
 from lamina.registry import KINDS, registry
@@ -104,8 +105,9 @@ def test_args_sections_are_read_per_name_with_shared_and_continued_entries():
     }
 
 
-def test_without_plugins_the_index_is_read_from_the_file(monkeypatch):
-    monkeypatch.setattr(INDEX_PATH.__class__, "read_text", lambda self, **kw: '{"layer": "from the file"}')
+def test_without_plugins_the_index_is_read_from_the_file(monkeypatch, tmp_path):
+    (tmp_path / "index.json").write_text('{"layer": "from the file"}')
+    monkeypatch.setattr(names_module, "INDEX_PATH", tmp_path / "index.json")
     assert load_catalog() == {"layer": "from the file"}
 
 
