@@ -59,11 +59,11 @@ def test_a_validation_larger_than_the_known_training_set_is_refused_with_the_oth
 )
 def test_the_digits_declared_training_size_is_what_loading_gives(options):
     spec = Digits(**options)
-    assert spec.train_size() == len(spec.load().train)  # the oracle: the loaded split
+    assert spec.known_train_examples() == len(spec.load().train)  # the oracle: the loaded split
 
 
 def test_a_fraction_or_a_count_that_leaves_examples_is_accepted():
-    assert Digits(validation=0.99).train_size() == 1438
+    assert Digits(validation=0.99).known_train_examples() == 1438
     assert Digits(validation=1437, train_subset=1438).validation == 1437
     with pytest.raises(ValueError, match="holds out 100 of the 100 training examples"):
         Digits(validation=100, train_subset=100)
@@ -72,4 +72,4 @@ def test_a_fraction_or_a_count_that_leaves_examples_is_accepted():
 @needs_mnist
 def test_mnist_s_declared_size_is_its_training_set():
     spec = resolve("dataset", {"name": "mnist"})
-    assert spec.train_size() == len(spec.load().train) == 60_000
+    assert spec.known_train_examples() == len(spec.load().train) == 60_000

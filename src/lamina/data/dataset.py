@@ -190,14 +190,14 @@ class DatasetSpec(Spec):
         if "load" in cls.__dict__:  # every dataset's load() hands its training split the augment transforms
             cls.load = _attaching_augment(cls.__dict__["load"])  # type: ignore[method-assign]
 
-    def train_size(self) -> int | None:
+    def known_train_examples(self) -> int | None:
         """The training examples before the validation hold-out, where this is known without loading the data
         (``None``: only :meth:`load` knows), so that ``config check`` can refuse a ``validation`` leaving none."""
         return None
 
     @model_validator(mode="after")
     def _validation_leaves_training_examples(self) -> DatasetSpec:
-        n = self.train_size()
+        n = self.known_train_examples()
         if n is None:
             return self
         held = round(self.validation * n) if isinstance(self.validation, float) else self.validation

@@ -85,7 +85,7 @@ class ImageDatasetSpec(DatasetSpec):
 
     train_examples: ClassVar[int | None] = None  # the training set's size, where fixed (MNIST's 60,000)
 
-    def train_size(self) -> int | None:
+    def known_train_examples(self) -> int | None:
         """:attr:`train_examples`, cut to ``train_subset``."""
         n = self.train_examples
         return n if n is None or self.train_subset is None else min(n, self.train_subset)
@@ -170,7 +170,7 @@ class Digits(ImageDatasetSpec):
 
     test_fraction: number(0, 1, lo_open=True, hi_open=True) = 0.2
 
-    def train_size(self) -> int | None:
+    def known_train_examples(self) -> int | None:
         """The examples the test split leaves, cut to ``train_subset``."""
         n = self.examples - round(self.test_fraction * self.examples)
         return n if self.train_subset is None else min(n, self.train_subset)
