@@ -17,22 +17,36 @@ name, so later modules add names without touching the core::
 unknown names raise :class:`~lamina.errors.ConfigError` with the closest valid name.
 
 The kinds are fixed (:data:`KINDS`): ``registry("layr")`` is a ``ValueError`` naming ``'layer'``, never a new,
-empty kind. Third-party packages add components through the ``lamina.plugins`` entry-point group (see the README's
-"Plugins"): the first lookup in any registry imports each plugin once; a plugin that fails to load is skipped with a
-:class:`PluginWarning` naming it.
+empty kind. The first lookup in any registry imports lamina's own component modules (:data:`BUILTIN_MODULES`, so
+that ``import lamina`` stays light and a registry is never seen half-filled), then the components third-party
+packages declare in the ``lamina.plugins`` entry-point group (see the README's "Plugins"), each once; a plugin that
+fails to load is skipped with a :class:`PluginWarning` naming it.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
+import sys
 import warnings
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from types import MappingProxyType
 from typing import Any, TypeVar
 
 from lamina.errors import ConfigError, Problem, did_you_mean
 
-__all__ = ["Registry", "register", "registry", "resolve", "KINDS", "PLUGIN_GROUP", "PluginWarning", "load_plugins"]
+__all__ = [
+    "Registry",
+    "register",
+    "registry",
+    "resolve",
+    "KINDS",
+    "BUILTIN_MODULES",
+    "PLUGIN_GROUP",
+    "PluginWarning",
+    "load_plugins",
+    "plugins_installed",
+]
 
 T = TypeVar("T", bound=type)
 
@@ -54,6 +68,23 @@ KINDS: MappingProxyType[str, str] = MappingProxyType(
 )
 
 PLUGIN_GROUP = "lamina.plugins"  # the entry-point group third-party components are declared in
+
+# lamina's modules whose import registers its own components; imported by name on the first lookup, as a plugin is,
+# so that the registry (foundation layer) imports nothing above it. tests/test_registry_index.py checks that they
+# register everything importing every lamina module would.
+BUILTIN_MODULES = (
+    "lamina.data",
+    "lamina.losses",
+    "lamina.metrics",
+    "lamina.nn",
+    "lamina.optim",
+    "lamina.diagnostics",
+    "lamina.generative",
+    "lamina.memory",
+    "lamina.pretrain",
+    "lamina.timeseries",
+    "lamina.train.callbacks",
+)
 
 
 class PluginWarning(UserWarning):
@@ -136,8 +167,33 @@ def registry(kind: str) -> Registry:
 _plugins_loaded = False
 
 
+def plugins_installed() -> bool:
+    """Whether any installed distribution declares an entry point in the ``lamina.plugins`` group.
+
+    Reads the ``entry_points.txt`` of the ``*.dist-info`` and ``*.egg-info`` folders on ``sys.path``, the files
+    ``importlib.metadata`` reads, without importing it (a tenth of a second: ``lamina names`` asks this first).
+    Nothing is imported."""
+    header = f"[{PLUGIN_GROUP}]"
+    for folder in sys.path:
+        try:
+            entries = list(os.scandir(folder or "."))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(entry.path, "entry_points.txt"), encoding="utf-8") as points:
+                    if any(line.strip() == header for line in points):
+                        return True
+            except OSError:
+                continue
+    return False
+
+
 def load_plugins() -> None:
-    """Import the components third-party packages declare in the ``lamina.plugins`` entry-point group, once.
+    """Import lamina's own component modules (:data:`BUILTIN_MODULES`), then the components third-party packages
+    declare in the ``lamina.plugins`` entry-point group, once.
 
     An entry point names a module whose import registers its components (``my_pkg.lamina_layers``), or a function
     called once with no arguments (``my_pkg.lamina_layers:register_all``). Called by the first lookup in any
@@ -148,6 +204,10 @@ def load_plugins() -> None:
     if _plugins_loaded:
         return
     _plugins_loaded = True  # first: a plugin's own lookups must not load the plugins again
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    from importlib.metadata import entry_points  # here: a tenth of a second that `import lamina` need not pay
+
     for point in entry_points(group=PLUGIN_GROUP):
         try:
             loaded = point.load()

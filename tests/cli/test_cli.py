@@ -139,6 +139,15 @@ def test_predict_png_matches_the_model(run_dir, tmp_path):
     assert int(np.load(tmp_path / "p.npy")[0, 0]) == expected
 
 
+def test_predict_refuses_an_image_of_another_size_unless_resize(run_dir, tmp_path):
+    Image.fromarray(np.full((16, 16), 200, dtype=np.uint8), mode="L").save(tmp_path / "big.png")
+    refused = invoke("predict", str(run_dir), str(tmp_path / "big.png"))
+    assert refused.exit_code == 2 and "16x16" in refused.output and "8x8" in refused.output
+    assert "--resize" in refused.output
+    resized = invoke("predict", str(run_dir), str(tmp_path / "big.png"), "--resize")
+    assert resized.exit_code == 0, resized.output
+
+
 def test_predict_wrong_shape_names_the_expected_shape(run_dir, tmp_path):
     np.save(tmp_path / "wrong.npy", np.zeros((3, 10), dtype=np.float32))
     result = invoke("predict", str(run_dir), str(tmp_path / "wrong.npy"))

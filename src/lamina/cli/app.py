@@ -1,5 +1,10 @@
 """The typer application and the error handling every command shares: lamina's own errors are printed in plain
-words (exit 2 for bad input, 1 for a failed run), never as a traceback."""
+words (exit 2 for bad input, 1 for a failed run), never as a traceback.
+
+The help reads as a user works: commands in the order of :data:`COMMAND_ORDER` (train, evaluate, predict, ...),
+flags shown as flags (``--quiet``, not ``--quiet <bool>``) and each default at the end of its option's text, not on
+a line of its own. This module imports typer and rich only, so ``lamina --help`` loads neither torch nor pydantic.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
+from lamina.cli.text import summary
 from lamina.errors import LaminaError, TrainingDivergedError
 
 __all__ = [
+    "COMMAND_ORDER",
     "app",
     "config_app",
     "data_app",
@@ -28,16 +37,91 @@ __all__ = [
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 
-app = typer.Typer(
+# a user's path through the commands: train, look at the result, use it, manage runs and files; the rest follows in
+# the order its modules register
+COMMAND_ORDER = ("train", "evaluate", "predict", "runs", "config", "data", "export", "diagnose")
+
+
+def _default_text(param: Any) -> str | None:
+    """What an option's help should say its default is (``None``: nothing to say)."""
+    if param.show_default is False:
+        return None
+    if isinstance(param.show_default, str):
+        return param.show_default
+    default = param.default
+    if default is None or callable(default):
+        return None
+    if getattr(param, "is_flag", False):  # an on/off switch: "verify" for --verify/--no-verify, nothing for --quiet
+        secondary = getattr(param, "secondary_opts", [])
+        if not secondary:
+            return None
+        return (param.opts[0] if default else secondary[0]).lstrip("-")
+    if isinstance(default, (list, tuple)):
+        return ", ".join(map(str, default)) or None
+    return str(default)
+
+
+def _tune(param: Any) -> None:
+    """Show a flag without a value type and its default inside its help text (once per parameter)."""
+    if getattr(param, "_lamina_tuned", False):
+        return
+    param._lamina_tuned = True
+    if getattr(param, "is_flag", False):
+        param.metavar = ""  # typer would print the flag's type, <bool>, as if it took a value
+    default = _default_text(param)
+    param.show_default = False
+    if default:  # after the text, not on a line of its own (typer's columns put it there)
+        param.help = f"{param.help or ''} [dim]\\[default: {escape(default)}][/]".lstrip()
+
+
+class _TunedHelp:
+    """Mixin of lamina's command and group classes: their parameters tuned by :func:`_tune` before any use."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            _tune(param)
+        return params
+
+
+class LaminaCommand(_TunedHelp, TyperCommand):
+    """A command whose help shows flags as flags and defaults inline; listed in its group by the first sentence of
+    its docstring, on one line."""
+
+    def __init__(self, *args: Any, **options: Any) -> None:
+        super().__init__(*args, **options)
+        if self.short_help is None and self.help:
+            self.short_help = summary(self.help)
+
+
+class LaminaGroup(_TunedHelp, TyperGroup):
+    """A command group listing its commands in :data:`COMMAND_ORDER` first, then the rest as registered."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in COMMAND_ORDER if n in names] + [n for n in names if n not in COMMAND_ORDER]
+
+
+class LaminaTyper(typer.Typer):
+    """A ``typer.Typer`` whose groups and commands are :class:`LaminaGroup` and :class:`LaminaCommand`."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(cls=LaminaGroup, **options)
+
+    def command(self, *args: Any, cls: Any = LaminaCommand, **options: Any) -> Any:
+        return super().command(*args, cls=cls, **options)
+
+
+app = LaminaTyper(
     name="lamina",
     help="Define, train, pretrain and diagnose neural networks from TOML experiment files.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-config_app = typer.Typer(help="Check and show experiment files.", no_args_is_help=True)
-data_app = typer.Typer(help="Registered datasets: list, verify, locate.", no_args_is_help=True)
-runs_app = typer.Typer(help="Run folders.", no_args_is_help=True)
+config_app = LaminaTyper(help="Check and show experiment files.", no_args_is_help=True)
+data_app = LaminaTyper(help="Registered datasets: list, verify, locate.", no_args_is_help=True)
+runs_app = LaminaTyper(help="Run folders.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")

@@ -10,8 +10,6 @@ from rich.table import Table
 
 from lamina.cli.app import console, data_app, fail, handle_errors
 from lamina.cli.text import summary
-from lamina.data import available, cache_home, data_home, locate
-from lamina.data import verify as verify_file
 from lamina.errors import ChecksumError
 from lamina.registry import registry
 
@@ -19,6 +17,8 @@ __all__ = ["list_", "verify", "path"]
 
 
 def _specs(name: str | None):
+    from lamina.data import available
+
     specs = available()
     if name is None:
         return specs
@@ -31,6 +31,8 @@ def _specs(name: str | None):
 @handle_errors
 def list_() -> None:
     """Registered datasets, their files and whether a local copy exists."""
+    from lamina.data import data_home, locate
+
     table = Table("dataset", "files", "local copy", "description")
     for name, cls in _specs(None).items():
         files = list(cls.files.values())
@@ -45,6 +47,9 @@ def list_() -> None:
 @handle_errors
 def verify(name: Annotated[str | None, typer.Argument(help="A dataset (default: all).")] = None) -> None:
     """Check every local file of a dataset against its registered sha256."""
+    from lamina.data import locate
+    from lamina.data import verify as verify_file
+
     bad = missing = 0
     for dataset, cls in _specs(name).items():
         for file in cls.files.values():
@@ -68,6 +73,8 @@ def verify(name: Annotated[str | None, typer.Argument(help="A dataset (default: 
 @handle_errors
 def path(name: Annotated[str, typer.Argument(help="A dataset.")]) -> None:
     """Where a dataset's files are (or would be downloaded to)."""
+    from lamina.data import cache_home, locate
+
     for file in _specs(name)[name].files.values():
         found = locate(file)
         print(found if found else f"{cache_home() / file.relpath} (not downloaded)")

@@ -10,9 +10,6 @@ import typer
 
 from lamina import files, jsonio
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.diagnostics import diagnose as run_diagnostics
-from lamina.train.experiment import write_run_outputs
-from lamina.train.runs import Run
 
 __all__ = ["diagnose"]
 
@@ -34,6 +31,10 @@ def diagnose(
     """Diagnose a trained network: is the gradient vanishing or exploding, are units dead or saturated, what do
     the first layer and the hidden representation look like."""
     import torch
+
+    from lamina.diagnostics import diagnose as run_diagnostics
+    from lamina.train.experiment import write_run_outputs
+    from lamina.train.runs import Run
 
     if split is not None and split not in _SPLITS:
         raise fail(f"unknown split {split!r}; choose train, validation or test")

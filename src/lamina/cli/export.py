@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.export import export as export_model
-from lamina.export.formats import get_format
 
 __all__ = ["export"]
 
@@ -27,6 +25,9 @@ def export(
 ) -> None:
     """Export a trained run: ONNX (dynamic batch, checked and run by onnxruntime), safetensors weights with the
     resolved config beside them, TorchScript, or a torch.export program (.pt2)."""
+    from lamina.export import export as export_model
+    from lamina.export.formats import get_format
+
     try:
         fmt = get_format(format)
     except ValueError as err:

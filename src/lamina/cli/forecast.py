@@ -4,18 +4,16 @@ series or after a series read from a CSV file."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.data.series import read_csv_columns
 from lamina.errors import DataError
-from lamina.timeseries import forecast
-from lamina.timeseries.datasets import SeriesDatasetSpec
-from lamina.train.runs import Run
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["forecast_command"]
 
@@ -25,6 +23,10 @@ def _history_from_csv(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The series (rows with a value), and the exogenous columns split into those rows and the trailing rows whose
     series value is empty (the known future inputs)."""
+    import numpy as np
+
+    from lamina.data.series import read_csv_columns
+
     columns = read_csv_columns(path, [column, *exogenous])
     values = columns[column]
     present = np.flatnonzero(~np.isnan(values))
@@ -56,6 +58,12 @@ def forecast_command(
     """Forecast the next STEPS values closed-loop: each prediction is fed back as the newest lag."""
     if steps < 1:
         raise fail(f"--steps must be a positive integer, got {steps}")
+    import numpy as np
+
+    from lamina.timeseries import forecast
+    from lamina.timeseries.datasets import SeriesDatasetSpec
+    from lamina.train.runs import Run
+
     opened = Run.open(run)
     spec = opened.experiment.data
     if not isinstance(spec, SeriesDatasetSpec):

@@ -11,12 +11,11 @@ import typer
 from rich.table import Table
 
 from lamina import jsonio
-from lamina.cli.app import app, console, fail, handle_errors
-from lamina.memory import capacity_curve, plot_capacity
+from lamina.cli.app import LaminaTyper, app, console, fail, handle_errors
 
 __all__ = ["hopfield_app", "capacity"]
 
-hopfield_app = typer.Typer(help="Hopfield associative memories: capacity experiments.", no_args_is_help=True)
+hopfield_app = LaminaTyper(help="Hopfield associative memories: capacity experiments.", no_args_is_help=True)
 app.add_typer(hopfield_app, name="hopfield")
 
 
@@ -74,6 +73,8 @@ def capacity(
     """Measure recall rate against load M/N (probes: stored patterns with bits flipped; recalled when within
     1 - threshold of the pattern) for each rule, print the capacities beside theory and plot the curves."""
     import torch
+
+    from lamina.memory import capacity_curve, plot_capacity
 
     previous = torch.get_num_threads()
     if threads:

@@ -5,13 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.data.inputs import read_inputs
-from lamina.train.runs import Run
 
 __all__ = ["predict"]
 
@@ -23,14 +20,23 @@ def predict(
     input: Annotated[Path, typer.Argument(help="Inputs: .npy (N, *shape), .csv (a row per example) or .png.")],
     out: Annotated[Path | None, typer.Option(help="Write the outputs to a .npy or .csv file.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to print.")] = 20,
+    resize: Annotated[
+        bool, typer.Option("--resize", help="Resize a .png of another size to the model's input (else refused).")
+    ] = False,
 ) -> None:
     """Predict with a trained run: classes and probabilities for a classifier, outputs otherwise."""
+    import numpy as np
     import torch
+
+    from lamina.data.inputs import read_inputs
+    from lamina.train.runs import Run
 
     opened = Run.open(run)
     spec = opened.experiment.data
     transform = getattr(spec, "from_unit_pixels", None)
-    inputs = read_inputs(input, tuple(opened.summary.get("input_shape") or ()), pixel_transform=transform)
+    inputs = read_inputs(
+        input, tuple(opened.summary.get("input_shape") or ()), pixel_transform=transform, resize=resize
+    )
     outputs = opened.predict(inputs)
     if isinstance(outputs, tuple):  # several heads (multi-task, auxiliary classifiers): the first is the main one
         console.print(f"[dim]the model has {len(outputs)} outputs; showing the first[/]")

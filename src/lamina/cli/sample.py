@@ -9,8 +9,6 @@ import typer
 
 from lamina.cli.app import app, fail, handle_errors
 from lamina.errors import DataError
-from lamina.nn.sampling import sample_sequence
-from lamina.train.runs import Run
 
 __all__ = ["sample", "sample_text"]
 
@@ -31,6 +29,9 @@ def sample_text(
             vocabulary.
     """
     import torch
+
+    from lamina.nn.sampling import sample_sequence
+    from lamina.train.runs import Run
 
     run = Run.open(run_dir)
     data = run.experiment.data

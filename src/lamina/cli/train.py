@@ -10,8 +10,6 @@ import typer
 
 import lamina
 from lamina.cli.app import app, console, fail, handle_errors
-from lamina.train.experiment import write_run_outputs
-from lamina.train.runs import Run
 
 __all__ = ["train", "evaluate", "report"]
 
@@ -52,6 +50,8 @@ def evaluate(
     split: Annotated[str, typer.Option(help="train, validation or test.")] = "test",
 ) -> None:
     """Loss and metrics of a trained run on one split."""
+    from lamina.train.runs import Run
+
     if split not in ("train", "validation", "val", "test"):
         raise fail(f"unknown split {split!r}; choose train, validation or test")
     results = Run.open(run).evaluate(split)
@@ -63,6 +63,9 @@ def evaluate(
 @handle_errors
 def report(run: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
     """(Re)write a run's plots and report.html from its folder."""
+    from lamina.train.experiment import write_run_outputs
+    from lamina.train.runs import Run
+
     opened = Run.open(run)
     model = opened.model if (opened.dir / "checkpoints").is_dir() else None
     if model is None:

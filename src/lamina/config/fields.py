@@ -74,8 +74,8 @@ class Choices(tuple):
 
 @dataclass(frozen=True)
 class ComponentOf:
-    """Marks a field made by :func:`component`: it holds a registered component of ``kind`` (for listings such as
-    the experiment-file reference)."""
+    """Marks a :func:`component` field with the kind it holds (``ComponentOf("activation")``), so that a listing
+    of the options (``lamina names``) can say what the field takes."""
 
     kind: str
 
@@ -174,13 +174,42 @@ def component(kind: str) -> Any:
         else:
             raise fail(f"expected a {kind} name or a table with {reg.key} = ..., got {value!r}")
         if name not in reg:
+            beside = _problems_beside_unknown(kind, options)
+            if beside:  # the unknown name, and what can be judged of the rest of the table without it
+                raise_problems(f"unknown {kind}", [((), reg.unknown_message(name)), *beside])
             raise fail(reg.unknown_message(name))
         spec = reg.lookup(name).model_validate(options)
         spec._name = name
         return spec
 
     # SerializeAsAny: dump the concrete spec's fields, not those of the declared base class
-    return Annotated[SerializeAsAny[Spec], ComponentOf(kind), BeforeValidator(_dispatch)]
+    return Annotated[SerializeAsAny[Spec], BeforeValidator(_dispatch), ComponentOf(kind)]
+
+
+def _problems_beside_unknown(kind: str, options: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """The problems of a table whose component name is unknown that hold whichever component was meant: a key no
+    component of ``kind`` takes, and a bad value of a key every one of them declares alike (``validation`` of a
+    dataset)."""
+    from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+    reg = registry(kind)
+    classes = {reg.lookup(n) for n in reg.names(aliases=False)}
+    problems: list[tuple[tuple, str]] = []
+    for key, value in options.items():
+        fields = [c.model_fields.get(key) for c in classes]
+        if not any(fields):
+            problems.append(((key,), f"unknown key {key!r}: no {kind} takes it"))
+            continue
+        if not all(fields) or len({(f.annotation, repr(f.metadata)) for f in fields if f is not None}) != 1:
+            continue  # declared differently by different components: depends on which one was meant
+        field = fields[0]
+        assert field is not None
+        checker = TypeAdapter(Annotated[(field.annotation, *field.metadata)], config=ConfigDict(strict=True))
+        try:
+            checker.validate_python(value)
+        except ValidationError as err:
+            problems += [((key, *e["loc"]), e["msg"]) for e in err.errors()]
+    return problems
 
 
 def raise_problems(title: str, problems: list[tuple[tuple, str]]) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, ClassVar, NamedTuple
 
 import torch
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, model_validator
 from torch.utils.data import Dataset
 
-from lamina.config.fields import component, fail
+from lamina.config.fields import component, fail, raise_problems
 from lamina.config.spec import Spec
 from lamina.data.sources import RemoteFile
 from lamina.data.transforms import Compose
@@ -189,6 +189,31 @@ class DatasetSpec(Spec):
         super().__init_subclass__(**kwargs)
         if "load" in cls.__dict__:  # every dataset's load() hands its training split the augment transforms
             cls.load = _attaching_augment(cls.__dict__["load"])  # type: ignore[method-assign]
+
+    def known_train_examples(self) -> int | None:
+        """The training examples before the validation hold-out, where this is known without loading the data
+        (``None``: only :meth:`load` knows), so that ``config check`` can refuse a ``validation`` leaving none."""
+        return None
+
+    @model_validator(mode="after")
+    def _validation_leaves_training_examples(self) -> DatasetSpec:
+        n = self.known_train_examples()
+        if n is None:
+            return self
+        held = round(self.validation * n) if isinstance(self.validation, float) else self.validation
+        if held >= n:
+            raise_problems(
+                "validation",
+                [
+                    (
+                        ("validation",),
+                        f"validation = {self.validation} holds out {held} of the {n} training examples of "
+                        f"{self.registered_name!r}, leaving none to train on; give fewer (a count below {n}, or a "
+                        "fraction)",
+                    )
+                ],
+            )
+        return self
 
     def load(self) -> Splits:
         """Read (downloading if needed) and split the dataset."""

@@ -66,7 +66,7 @@ def _read_csv(path: Path) -> np.ndarray:
     return np.asarray(values, dtype=np.float32).reshape(len(rows), len(header))
 
 
-def _read_png(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
+def _read_png(path: Path, input_shape: tuple[int, ...], resize: bool = False) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     if len(input_shape) not in (1, 2, 3) or (len(input_shape) == 3 and input_shape[0] not in (1, 3)):
@@ -82,22 +82,31 @@ def _read_png(path: Path, input_shape: tuple[int, ...]) -> np.ndarray:
         raise DataError(f"{path}: cannot map an image onto the model's input shape {input_shape}")
     image = image.convert("L" if channels == 1 else "RGB")
     if image.size != (width, height):
+        if not resize:  # a silently squashed image gives a confident wrong answer
+            raise DataError(
+                f"{path}: the image is {image.size[0]}x{image.size[1]} pixels (width x height) but the model takes "
+                f"{width}x{height}; resize it to {width}x{height} first, or let lamina resize it "
+                "(lamina predict --resize; read_inputs(..., resize=True))"
+            )
         image = image.resize((width, height), Image.Resampling.LANCZOS)
     pixels = np.asarray(image, dtype=np.float32) / 255.0  # (H, W) or (H, W, 3), in [0, 1]
     pixels = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
     return pixels.reshape(1, *input_shape)
 
 
-def read_inputs(path: str | Path, input_shape: Any, *, pixel_transform: Any = None) -> torch.Tensor:
+def read_inputs(
+    path: str | Path, input_shape: Any, *, pixel_transform: Any = None, resize: bool = False
+) -> torch.Tensor:
     """Inputs for a model taking ``input_shape`` per example, read from ``path``.
 
     ``.npy``: an array of examples, already preprocessed as in training. ``.csv``: one example per row
-    (a header line is optional). ``.png``: one image, converted to gray (or RGB), resized to the input's height
-    and width, scaled to [0, 1], then passed through ``pixel_transform`` (the dataset's own scaling).
+    (a header line is optional). ``.png``: one image, converted to gray (or RGB), scaled to [0, 1], then passed
+    through ``pixel_transform`` (the dataset's own scaling); an image of another height and width than the input's
+    is refused, or resized (Lanczos) where ``resize``.
 
     Raises:
-        DataError: a missing or unreadable file, non-numeric values (naming the column), or a shape that does not
-            fit (naming the expected one).
+        DataError: a missing or unreadable file, non-numeric values (naming the column), a shape that does not
+            fit (naming the expected one), or an image of another size (naming both) without ``resize``.
     """
     path = Path(path)
     if not path.is_file():
@@ -115,6 +124,6 @@ def read_inputs(path: str | Path, input_shape: Any, *, pixel_transform: Any = No
     if suffix == ".csv":
         return _as_batch(_read_csv(path), input_shape, path)
     if suffix == ".png":
-        batch = torch.from_numpy(_read_png(path, input_shape))
+        batch = torch.from_numpy(_read_png(path, input_shape, resize))
         return pixel_transform(batch) if pixel_transform is not None else batch
     raise DataError(f"{path}: unsupported input file type {suffix!r}; use .npy, .csv or .png")

@@ -85,6 +85,13 @@ class ImageDatasetSpec(DatasetSpec):
     flatten: bool = False
     train_subset: count() | None = None
 
+    train_examples: ClassVar[int | None] = None  # the training set's size, where fixed (MNIST's 60,000)
+
+    def known_train_examples(self) -> int | None:
+        """:attr:`train_examples`, cut to ``train_subset``."""
+        n = self.train_examples
+        return n if n is None or self.train_subset is None else min(n, self.train_subset)
+
     def from_unit_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Map images with pixels in [0, 1] (e.g. read from a PNG) to this dataset's scaling."""
         if self.scale == "unit":
@@ -140,6 +147,7 @@ class MNIST(_IdxDataset):
 
     files = MNIST_FILES
     classes = [str(d) for d in range(10)]
+    train_examples = 60_000
 
 
 @register("dataset", "fashion_mnist", aliases=("fashion-mnist",))
@@ -148,6 +156,7 @@ class FashionMNIST(_IdxDataset):
     2017)."""
 
     files = FASHION_MNIST_FILES
+    train_examples = 60_000
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
@@ -182,8 +191,14 @@ class Digits(ImageDatasetSpec):
     """
 
     _max_value: ClassVar[float] = 16.0
+    examples: ClassVar[int] = 1797  # scikit-learn's load_digits(): all of them, before the test split
 
     test_fraction: number(0, 1, lo_open=True, hi_open=True) = 0.2
+
+    def known_train_examples(self) -> int | None:
+        """The examples the test split leaves, cut to ``train_subset``."""
+        n = self.examples - round(self.test_fraction * self.examples)
+        return n if self.train_subset is None else min(n, self.train_subset)
 
     def load(self) -> Splits:
         """scikit-learn's digits, split by the fixed permutation, then scaled."""

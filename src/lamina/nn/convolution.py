@@ -147,15 +147,18 @@ class ConvSpec(_Windowed):
 
 @register("layer", "conv1d")
 class Conv1dSpec(ConvSpec):
-    """1-D convolution over ``(channels, length)`` inputs (TDNN-style filters over time); options as
-    :class:`ConvSpec`."""
+    """1-D convolution over ``(channels, length)`` inputs (TDNN-style filters over time).
+
+    Its options are :class:`ConvSpec`'s (``lamina names layer conv1d`` lists them)."""
 
     dims: ClassVar[int] = 1
 
 
 @register("layer", "conv2d", aliases=("conv",))
 class Conv2dSpec(ConvSpec):
-    """2-D convolution over ``(channels, height, width)`` images (LeCun et al., 1989); options as :class:`ConvSpec`."""
+    """2-D convolution over ``(channels, height, width)`` images (LeCun et al., 1989).
+
+    Its options are :class:`ConvSpec`'s (``lamina names layer conv2d`` lists them)."""
 
     dims: ClassVar[int] = 2
 
