@@ -10,6 +10,7 @@ and per-epoch checkpoints are part of ``fit``).
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import sys
 import tempfile
@@ -41,7 +42,14 @@ def _add(phase: str, start: tuple[float, float]) -> None:
 
 def main(argv: list[str]) -> None:
     """Run the CLI's ``train`` on the experiment file and print the phases."""
-    config = argv[0] if argv else str(Path(__file__).resolve().parent.parent / "examples" / "digits_mlp.toml")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cli_overhead", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "config",
+        nargs="?",
+        default=str(Path(__file__).resolve().parent.parent / "examples" / "digits_mlp.toml"),
+        help="the experiment file to train (default: examples/digits_mlp.toml)",
+    )
+    config = parser.parse_args(argv).config
     start = time.perf_counter(), time.process_time()
     import typer
 
