@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 import lamina
 from lamina.cli import app
 from lamina.cli import names as names_module
-from lamina.cli.catalog import REGENERATE, _arg_descriptions, build_catalog, render_catalog
+from lamina.cli.catalog import REGENERATE, build_catalog, render_catalog
 from lamina.cli.names import INDEX_PATH, load_catalog
+from lamina.config.describe import _arg_descriptions
 from lamina.registry import KINDS, registry
 
 runner = CliRunner()
@@ -48,7 +49,7 @@ def test_the_option_table_of_conv2d_has_types_bounds_defaults_and_descriptions(c
     options = {o["name"]: o for o in catalog["layer"]["components"]["conv2d"]["options"]}
     assert options["filters"] == {
         "name": "filters",
-        "type": "integer",
+        "type": "int",
         "bounds": ">= 1",
         "default": "required",
         "description": "output channels.",
@@ -57,8 +58,10 @@ def test_the_option_table_of_conv2d_has_types_bounds_defaults_and_descriptions(c
     assert options["activation"]["type"] == "activation"  # a registered component, named by its kind
     assert options["padding"]["description"].startswith('("same", "valid" or sizes) per spatial dimension')
     es = {o["name"]: o for o in catalog["optimizer"]["components"]["evolution_strategies"]["options"]}
-    assert es["shaping"]["bounds"] == 'one of "rank", "none"' and es["sigma"]["bounds"] == "> 0"
-    assert {o["name"]: o["bounds"] for o in catalog["schedule"]["components"]["step"]["options"]}["gamma"] == "(0, 1]"
+    assert es["shaping"]["bounds"] == "one of 'rank', 'none'" and es["sigma"]["bounds"] == "> 0"
+    assert {o["name"]: o["bounds"] for o in catalog["schedule"]["components"]["step"]["options"]}[
+        "gamma"
+    ] == "in (0, 1]"
 
 
 def test_names_layer_shows_each_layer_s_options_not_a_class_name():

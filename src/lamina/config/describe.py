@@ -11,7 +11,9 @@ from the spec classes themselves, so a listing cannot drift from what the file a
 
 from __future__ import annotations
 
+import inspect
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -23,7 +25,9 @@ from lamina.config.fields import Bounds, Choices, ComponentOf
 from lamina.config.spec import Spec
 from lamina.registry import KINDS, registry
 
-__all__ = ["OptionInfo", "ComponentInfo", "describe", "describe_kind", "option_rows"]
+__all__ = ["OptionInfo", "ComponentInfo", "describe", "describe_kind", "option_descriptions", "option_rows"]
+
+_SECTION = re.compile(r"(Args|Arguments|Options|Attributes|Keyword Args|Keyword Arguments):")
 
 # fields every layer has for graph models; listed once on the reference page rather than under each layer
 _SHARED_LAYER_FIELDS = ("name", "inputs")
@@ -40,6 +44,7 @@ class OptionInfo:
         rule: the bounds or choices (``"> 0"``, ``"in [0, 1)"``, ``"one of 'fp32', 'bf16'"``); ``""`` for none.
         default: the default as TOML would write it (``"0.01"``, ``'"rank"'``, ``"none"``); ``""`` when required.
         required: whether the file must give it.
+        description: what it does, from lamina's docstrings (the spec's, then its constructor's); ``""`` if none.
     """
 
     name: str
@@ -47,6 +52,7 @@ class OptionInfo:
     rule: str
     default: str
     required: bool
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,15 +84,18 @@ def describe_kind(kind: str) -> list[ComponentInfo]:
     return [describe(kind, n) for n in registry(kind).names(aliases=False)]
 
 
-def option_rows(spec: type[Spec], *, shared: bool = False) -> list[OptionInfo]:
-    """The options of a spec class in declaration order. The ``name`` and ``inputs`` keys every layer takes (for
-    graph models) are left out unless ``shared``; so is the key that names the component (``type``)."""
-    skip = set() if shared else set(_SHARED_LAYER_FIELDS if spec.registry_kind == "layer" else ())
-    skip.add(KINDS.get(spec.registry_kind, "type"))
-    return [_row(n, f) for n, f in spec.model_fields.items() if n not in skip]
+def option_rows(spec: type[Spec], *, every: bool = False) -> list[OptionInfo]:
+    """The options of a spec class in declaration order. Unless ``every``, the ``name`` and ``inputs`` keys every
+    layer takes (for graph models) and the key that names the component (``type``) are left out."""
+    skip: set[str] = set()
+    if not every:
+        skip = set(_SHARED_LAYER_FIELDS if spec.registry_kind == "layer" else ())
+        skip.add(KINDS.get(spec.registry_kind, "type"))
+    descriptions = option_descriptions(spec)
+    return [_row(n, f, descriptions.get(n, "")) for n, f in spec.model_fields.items() if n not in skip]
 
 
-def _row(name: str, field: FieldInfo) -> OptionInfo:
+def _row(name: str, field: FieldInfo, description: str = "") -> OptionInfo:
     base, bounds, choices, kind = _unpack(field.annotation, list(field.metadata))
     required = field.is_required()
     if required:
@@ -100,7 +109,72 @@ def _row(name: str, field: FieldInfo) -> OptionInfo:
         rule = "one of " + ", ".join(repr(c) for c in choices)
     elif bounds is not None:
         rule = _interval(bounds)
-    return OptionInfo(name, kind or _type_text(base), rule, default, required)
+    return OptionInfo(name, kind or _type_text(base), rule, default, required, field.description or description)
+
+
+def option_descriptions(cls: type) -> dict[str, str]:
+    """Each option's description, from the spec classes' docstrings (the nearest first), then those of the class
+    whose constructor declares the options and its bases. lamina's own docstrings only: torch's change from one
+    release to the next, and the index must not."""
+    found: dict[str, str] = {}
+    owners: list[Any] = [k for k in cls.__mro__ if isinstance(k, type) and issubclass(k, Spec)]
+    target = getattr(cls, "target_class", None)
+    for klass in getattr(target, "__mro__", ()):  # "others: see RBM": the bases' docstrings too
+        if klass is not object:
+            owners += [klass, vars(klass).get("__init__")]
+    for owner in owners:
+        if getattr(owner, "__module__", "").startswith("lamina"):
+            for name, text in _arg_descriptions(getattr(owner, "__doc__", None)).items():
+                found.setdefault(name, text)
+    return found
+
+
+def _arg_descriptions(doc: str | None) -> dict[str, str]:
+    """``{option: description}`` from a docstring's Google-style ``Args:`` (or ``Options:``/``Attributes:``)
+    section. An entry may describe several options at once (``kernel_size, stride: per dimension``); a parenthesis
+    after a name (``padding ("same", "valid" or sizes): ...``) opens that name's description."""
+    found: dict[str, str] = {}
+    inside, indent, current = False, None, list[str]()
+    for line in inspect.cleandoc(doc or "").splitlines():
+        text = line.strip()
+        lead = len(line) - len(line.lstrip())
+        if _SECTION.fullmatch(text):
+            inside, indent, current = True, None, []
+            continue
+        if not inside or not text:
+            continue
+        if lead == 0:  # the next section (Shape:, Returns: ...) or prose
+            inside, current = False, []
+            continue
+        indent = lead if indent is None else indent
+        if lead == indent and ":" in text:
+            key, _, description = text.partition(":")
+            entries: list[tuple[str, str]] = []
+            for part in _split_top_level(key):
+                match = re.match(r"\*{0,2}([A-Za-z_]\w*)\s*(\(.*\))?$", part.strip())
+                if match is None:
+                    entries = []
+                    break
+                entries.append((match.group(1), match.group(2) or ""))
+            current = [name for name, _ in entries if name not in found]
+            for name, note in entries:
+                found.setdefault(name, f"{note} {description.strip()}".strip())
+        elif lead > indent and current:
+            for name in current:
+                found[name] = f"{found[name]} {text}".strip()
+    return found
+
+
+def _split_top_level(text: str) -> list[str]:
+    """``"a, b (x, y), c"`` -> ``["a", " b (x, y)", " c"]``: commas outside parentheses."""
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return [*parts, text[start:]]
 
 
 def _unpack(annotation: Any, metadata: list[Any]) -> tuple[Any, Bounds | None, Choices | None, str]:
