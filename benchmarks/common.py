@@ -10,6 +10,7 @@ the table people read.
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import shlex
@@ -74,3 +75,24 @@ def throughput(step, *, samples_per_step: int, min_seconds: float = 2.0, warmup:
         elapsed = time.perf_counter() - start
         if elapsed >= min_seconds:
             return calls * samples_per_step / elapsed
+
+
+def add_threads_option(parser: argparse.ArgumentParser) -> None:
+    """``--threads N``: limit both libraries of a comparison to N threads (:func:`limit_threads`)."""
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)",
+    )
+
+
+def limit_threads(threads: int | None) -> None:
+    """Limit torch's intra-op threads and the BLAS under NumPy to ``threads`` (``None``: leave them)."""
+    if threads is None:
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import write_result
+from benchmarks.common import add_threads_option, limit_threads, write_result
 
 HYPER = dict(
     hidden_layer_sizes=(100,),
@@ -140,20 +140,10 @@ def main() -> None:
     parser.add_argument("--max-iter", type=int, default=20, help="MNIST epochs (scikit-learn's default: 200)")
     parser.add_argument("--digits-max-iter", type=int, default=200, help="digits epochs")
     parser.add_argument("--skip-mnist", action="store_true")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)",
-    )
+    add_threads_option(parser)
     parser.add_argument("--tag", default="", help="suffix of the result file (results/sklearn_export<tag>.json)")
     args = parser.parse_args()
-    if args.threads is not None:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(args.threads)
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
 
     import torch
     from sklearn.datasets import load_digits

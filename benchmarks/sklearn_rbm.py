@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import write_result
+from benchmarks.common import add_threads_option, limit_threads, write_result
 from lamina.sklearn import RBMTransformer
 
 # scikit-learn's RBM example (plot_rbm_logistic_classification.py); batch_size is BernoulliRBM's default
@@ -189,20 +189,10 @@ def main() -> None:
         default=None,
         help="keep the first n training rows (default: all 1,437); a multiple of the batch size leaves no short batch",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)",
-    )
+    add_threads_option(parser)
     parser.add_argument("--tag", default="", help="suffix of the result file (results/sklearn_rbm_<data><tag>.json)")
     args = parser.parse_args()
-    if args.threads is not None:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(args.threads)
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
     import torch
 
     X_train, X_test = load_digits_01(args.data)

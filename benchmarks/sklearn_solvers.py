@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import write_result
+from benchmarks.common import add_threads_option, limit_threads, write_result
 
 SOLVERS = ("lbfgs", "adam", "sgd")
 DATASETS = ("digits", "regression", "mnist")
@@ -190,20 +190,10 @@ def main() -> None:
     parser.add_argument("--mnist-max-iter", type=int, default=10, help="max_iter (epochs) of adam and sgd on MNIST")
     parser.add_argument("--mnist-lbfgs-train", type=int, default=10000, help="MNIST training images for lbfgs")
     parser.add_argument("--mnist-lbfgs-max-iter", type=int, default=100, help="L-BFGS iterations on MNIST")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="limit both libraries to this many threads (torch intra-op and the BLAS under NumPy)",
-    )
+    add_threads_option(parser)
     parser.add_argument("--tag", default="", help="suffix of the result file (results/sklearn_solvers<tag>.json)")
     args = parser.parse_args()
-    if args.threads is not None:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(args.threads)
-        threadpool_limits(args.threads)
+    limit_threads(args.threads)
     import torch
     from threadpoolctl import threadpool_info
 

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic.fields import FieldInfo
 
-from lamina.config.fields import Bounds, Choices, ComponentOf
+from lamina.config.fields import Bounds, Choices, ComponentOf, interval_text
 from lamina.config.spec import Spec
 from lamina.registry import KINDS, registry
 
@@ -222,15 +222,7 @@ def _type_text(annotation: Any) -> str:
 
 
 def _interval(b: Bounds) -> str:
-    lo, hi = b.lo, b.hi
-    fmt = "{:g}".format
-    if lo is not None and hi is not None:
-        return f"in {'(' if b.gt is not None else '['}{fmt(lo)}, {fmt(hi)}{')' if b.lt is not None else ']'}"
-    if lo is not None:
-        return f"{'>' if b.gt is not None else '>='} {fmt(lo)}"
-    if hi is not None:
-        return f"{'<' if b.lt is not None else '<='} {fmt(hi)}"
-    return ""
+    return interval_text(b.lo, b.hi, b.gt is not None, b.lt is not None)
 
 
 def _toml(value: Any) -> str:

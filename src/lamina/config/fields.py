@@ -85,7 +85,8 @@ def fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("lamina", "{message}", {"message": message})
 
 
-def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+def interval_text(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) -> str:
+    """A range in words: ``in (0, 1]``, ``>= 1``, ``< 5``; ``""`` for no bound."""
     if lo is not None and hi is not None:
         return f"in {'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
     if lo is not None:
@@ -97,7 +98,7 @@ def _interval(lo: float | None, hi: float | None, lo_open: bool, hi_open: bool) 
 
 def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False) -> Any:
     """A finite float (ints accepted) within the given bounds."""
-    rule = _interval(lo, hi, lo_open, hi_open)
+    rule = interval_text(lo, hi, lo_open, hi_open)
     expected = f"a number {rule}".strip()
 
     def _reject_bool(value: Any) -> Any:
@@ -119,7 +120,7 @@ def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = 
 
 def count(lo: int | None = 1, hi: int | None = None) -> Any:
     """An integer within ``[lo, hi]`` (``count()`` is a positive integer, ``count(None)`` any integer)."""
-    expected = f"an integer {_interval(lo, hi, False, False)}".strip()
+    expected = f"an integer {interval_text(lo, hi, False, False)}".strip()
 
     def _check(value: Any) -> int:
         # numbers.Integral: a numpy integer from Python code is as good as an int (TOML gives only ints)
