@@ -127,7 +127,8 @@ class TTLinear(nn.Module):
 
     Initialisation: every core entry i.i.d. ``N(0, s^2)`` with ``s^(2d) prod_{k<d} r_k = 2 / (in + out)``, so each
     entry of the reconstructed ``W`` (a sum of ``prod r_k`` products of ``d`` core entries) has Glorot's variance
-    ``2 / (in_features + out_features)``, as in Novikov et al.'s Glorot-style initialisation; the bias starts at 0.
+    ``2 / (in_features + out_features)`` (Glorot & Bengio, 2010), as Glorot initialisation gives a dense layer of
+    that size; the bias starts at 0.
 
     References:
         Novikov, Podoprikhin, Osokin & Vetrov (2015), "Tensorizing Neural Networks", NeurIPS.
