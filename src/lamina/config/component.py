@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import operator
 import types
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -126,7 +127,9 @@ def _without_none(annotation: Any) -> tuple[Any, bool]:
 
 def option_type(option: Option) -> Any:
     """The pydantic field type of ``option``: ``number``/``count``/``choice`` with its bounds or choices,
-    ``bool``, ``str``, or a list of numbers or strings; ``| None`` where the constructor accepts ``None``.
+    ``bool``, ``str``, a list of numbers, integers or strings (a list's bounds bound its elements), or a union of
+    those (``int | list[int]``, each arm with the option's bounds); ``| None`` where the constructor accepts
+    ``None``.
 
     Raises:
         TypeError: for an annotation no experiment file can give (a tensor, a generator...): leave that parameter
@@ -146,8 +149,13 @@ def option_type(option: Option) -> Any:
         field = choice(*option.choices) if option.choices else str
     elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (float,):
         field = list[number(b.lo, b.hi, lo_open=b.gt is not None, hi_open=b.lt is not None)]  # type: ignore[misc]
+    elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (int,):
+        field = list[count(None if b.ge is None else int(b.ge), None if b.le is None else int(b.le))]  # type: ignore[misc]
     elif typing.get_origin(base) in (list, tuple, Sequence) and typing.get_args(base)[:1] == (str,):
         field = list[str]
+    elif typing.get_origin(base) in (Union, types.UnionType):  # ``int | list[int]``: each arm with the same bounds
+        arms = [option_type(Option(option.name, option.default, arm, option.bounds)) for arm in typing.get_args(base)]
+        field = functools.reduce(operator.or_, arms)
     else:
         raise TypeError(
             f"`{option.name}`: an option of type {option.annotation!r} cannot come from an experiment "
@@ -241,6 +249,10 @@ def _markers(annotation: Any, metadata: Iterable[Any] = ()) -> tuple[Bounds | No
     ``Annotated[...] | None``)."""
     found = list(metadata)
     base, _ = _without_none(annotation)
+    if typing.get_origin(base) in (Union, types.UnionType):  # ``int | list[int]``: the arms share their bounds
+        base = typing.get_args(base)[0]
+    if typing.get_origin(base) is list:  # a list's bounds are its elements'
+        base = typing.get_args(base)[0]
     if typing.get_origin(base) is Annotated:
         found += typing.get_args(base)[1:]
     bounds = next((m for m in found if isinstance(m, Bounds)), None)

@@ -1,8 +1,8 @@
 """Layers, initializers and the model builder (``lamina.build_model``).
 
 Every layer is a registered spec usable by name in an experiment file; modules that torch lacks
-(``Graph``, ``Recurrent``, merges, residual and inception blocks, highway, maxout, DropConnect, ...) are plain
-``torch.nn.Module`` s.
+(``Graph``, ``Recurrent``, merges, residual and inception blocks, highway, maxout, DropConnect, low-rank and
+tensor-train dense, ...) are plain ``torch.nn.Module`` s.
 """
 
 from lamina.nn import activations, convolution, init, layers, merge, normalization, recurrent  # noqa: F401  (register)
@@ -17,10 +17,12 @@ from lamina.nn import (  # noqa: F401  (register the building blocks)
     im2col,
     inception,
     instance_norm,
+    low_rank,
     maxout,
     residual,
     self_attention,
     stacked_rnn,
+    tensor_train,
     time_distributed,
 )
 from lamina.nn.activations import ActivationSpec
@@ -36,6 +38,7 @@ from lamina.nn.highway import Highway
 from lamina.nn.im2col import Im2ColConv2d, im2col_conv2d
 from lamina.nn.inception import Inception
 from lamina.nn.init import InitSpec, initialize
+from lamina.nn.low_rank import LowRankLinear
 from lamina.nn.maxout import Maxout
 from lamina.nn.merge import Add, Average, Concat, Multiply
 from lamina.nn.recurrent import Recurrent
@@ -44,6 +47,7 @@ from lamina.nn.sampling import sample_sequence
 from lamina.nn.self_attention import MultiHeadSelfAttention
 from lamina.nn.spec import LayerSpec, MergeSpec
 from lamina.nn.stacked_rnn import StackedRecurrent
+from lamina.nn.tensor_train import TTLinear, tt_svd
 from lamina.nn.summary import count_parameters, format_summary, summarize
 from lamina.nn.time_distributed import TimeDistributed
 from lamina.nn.weight_norm import WeightNorm, apply_weight_norm
@@ -65,6 +69,7 @@ __all__ = [
     "Inception",
     "InitSpec",
     "LayerSpec",
+    "LowRankLinear",
     "Maxout",
     "MergeSpec",
     "ModelConfig",
@@ -74,6 +79,7 @@ __all__ = [
     "Residual",
     "Stack",
     "StackedRecurrent",
+    "TTLinear",
     "TimeDistributed",
     "WeightNorm",
     "apply_weight_norm",
@@ -87,4 +93,5 @@ __all__ = [
     "sample_sequence",
     "scaled_dot_product_attention",
     "summarize",
+    "tt_svd",
 ]
