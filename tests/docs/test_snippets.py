@@ -56,8 +56,9 @@ def test_the_pages_have_code_to_run():
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):
     """A temporary folder with ``examples/``; the names a page registers (the plugin example) are removed after."""
-    from lamina.registry import _REGISTRIES
+    from lamina.registry import _REGISTRIES, load_plugins
 
+    load_plugins()  # the registry fills on its first lookup: fill it before the snapshot, or the restore empties it
     (tmp_path / "examples").symlink_to(ROOT / "examples")
     monkeypatch.chdir(tmp_path)
     saved = {kind: dict(reg._entries) for kind, reg in _REGISTRIES.items()}
