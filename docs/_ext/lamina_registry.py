@@ -52,7 +52,7 @@ def _rst(kinds: list[str]) -> list[str]:
         lines += [f'{len(components)} names; a table names one with ``{key} = "..."``.', ""]
         if kind == "layer":
             any_layer = registry("layer").lookup(components[0].name)
-            shared = [o for o in option_rows(any_layer, shared=True) if o.name in ("name", "inputs")]
+            shared = [o for o in option_rows(any_layer, every=True) if o.name in ("name", "inputs")]
             lines += [
                 "Every layer also takes "
                 + " and ".join(_literal(o.name) for o in shared)
