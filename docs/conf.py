@@ -32,6 +32,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from the built site, so the math renders without the internet
     "sphinx_gallery.gen_gallery",
     "lamina_registry",
     "lamina_cli",
