@@ -96,3 +96,16 @@ def limit_threads(threads: int | None) -> None:
 
     torch.set_num_threads(threads)
     threadpool_limits(threads)
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Mean, sample standard deviation (0 for one value), min and max of per-seed figures."""
+    import numpy as np
+
+    a = np.asarray(values, dtype=np.float64)
+    return {
+        "mean": float(a.mean()),
+        "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+        "min": float(a.min()),
+        "max": float(a.max()),
+    }

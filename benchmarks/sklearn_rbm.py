@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import add_threads_option, limit_threads, write_result
+from benchmarks.common import add_threads_option, limit_threads, spread, write_result
 from lamina.sklearn import RBMTransformer
 
 # scikit-learn's RBM example (plot_rbm_logistic_classification.py); batch_size is BernoulliRBM's default
@@ -83,16 +83,6 @@ def exact_pseudo_likelihood(weights: dict[str, np.ndarray], X: np.ndarray) -> fl
 
 def _weights(model: Any) -> dict[str, np.ndarray]:
     return {name: getattr(model, name) for name in ("components_", "intercept_hidden_", "intercept_visible_")}
-
-
-def _summary(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(a.mean()),
-        "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
-        "min": float(a.min()),
-        "max": float(a.max()),
-    }
 
 
 class SampledStatisticsRBM(RBMTransformer):
@@ -164,7 +154,7 @@ def compare(
     result: dict[str, Any] = {"settings": settings, "seeds": list(seeds), "runs": runs}
     for name, rows in runs.items():
         keys = [k for k in rows[0] if k not in ("seed", "fit_s")]
-        result[name] = {k: _summary([r[k] for r in rows]) for k in keys}
+        result[name] = {k: spread([r[k] for r in rows]) for k in keys}
         result[name]["fit_s"] = sum(r["fit_s"] for r in rows)
     if "lamina" in runs and "sklearn" in runs:
         result["fit_time_ratio"] = result["lamina"]["fit_s"] / result["sklearn"]["fit_s"]

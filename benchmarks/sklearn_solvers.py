@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import add_threads_option, limit_threads, write_result
+from benchmarks.common import add_threads_option, limit_threads, spread, write_result
 
 SOLVERS = ("lbfgs", "adam", "sgd")
 DATASETS = ("digits", "regression", "mnist")
@@ -118,16 +118,6 @@ def _fit_one(cls: type, data: dict[str, Any], params: dict[str, Any]) -> dict[st
     }
 
 
-def _summary(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=np.float64)
-    return {
-        "mean": float(a.mean()),
-        "sd": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
-        "min": float(a.min()),
-        "max": float(a.max()),
-    }
-
-
 def compare(
     data: dict[str, Any], solver: str, *, seeds: list[int], max_iter: int, target_points: float = 0.5
 ) -> dict[str, Any]:
@@ -143,8 +133,8 @@ def compare(
     cell: dict[str, Any] = {"solver": solver, "max_iter": max_iter, "seeds": list(seeds), "runs": runs}
     for library, rows in runs.items():
         cell[library] = {
-            "score_points": _summary([100 * r["score"] for r in rows]),
-            "n_iter": _summary([r["n_iter"] for r in rows]),
+            "score_points": spread([100 * r["score"] for r in rows]),
+            "n_iter": spread([r["n_iter"] for r in rows]),
             "fit_s": sum(r["fit_s"] for r in rows),
         }
     difference = cell["lamina"]["score_points"]["mean"] - cell["sklearn"]["score_points"]["mean"]

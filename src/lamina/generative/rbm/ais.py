@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.generative.rbm.functions import hidden_logits, sample_bernoulli, sample_gaussian
+from lamina.generative.rbm.partition import check_partition_rbm
 
 __all__ = ["AISEstimate", "AISWarning", "ais_log_partition", "ais_log_weights", "default_betas"]
 
@@ -178,13 +179,7 @@ def ais_log_partition(
         Neal, R. M. (2001). Annealed importance sampling. Statistics and Computing.
         Salakhutdinov, R. & Murray, I. (2008). On the quantitative analysis of deep belief networks. ICML.
     """
-    family = getattr(rbm, "family", "")
-    if family not in ("bernoulli", "gaussian"):
-        raise ValueError(f"ais_log_partition needs a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}")
-    if getattr(rbm, "softmax_units", 0):
-        raise ValueError(
-            f"ais_log_partition does not handle an RBM with a softmax label group (softmax_units={rbm.softmax_units})"
-        )
+    family = check_partition_rbm(rbm, "ais_log_partition")
     if isinstance(n_runs, bool) or not isinstance(n_runs, int) or n_runs < 1:
         raise ValueError(f"`n_runs` must be a positive integer, got {n_runs!r}")
     if not 0 <= min_effective <= 1:

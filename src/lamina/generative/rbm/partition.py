@@ -14,6 +14,7 @@ take about a minute on two CPU cores; beyond that use :func:`~lamina.generative.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -43,6 +44,19 @@ def _logsumexp_over_states(n: int, score, *, device, dtype, chunk: int) -> torch
 
 
 @torch.no_grad()
+def check_partition_rbm(rbm: Any, caller: str) -> str:
+    """The RBM's family (``"bernoulli"`` or ``"gaussian"``), after refusing what a partition function here cannot
+    handle: another family, or a softmax label group. ``caller`` names the function in the error."""
+    family = getattr(rbm, "family", "")
+    if family not in ("bernoulli", "gaussian"):
+        raise ValueError(f"{caller} needs a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}")
+    if getattr(rbm, "softmax_units", 0):
+        raise ValueError(
+            f"{caller} does not handle an RBM with a softmax label group (softmax_units={rbm.softmax_units})"
+        )
+    return family
+
+
 def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int = 2**14) -> torch.Tensor:
     """``log Z`` of a Bernoulli or Gaussian-Bernoulli RBM, exactly, by enumerating its smaller layer (its hidden
     layer for a Gaussian RBM) in log space.
@@ -58,13 +72,7 @@ def exact_log_partition(rbm, *, dtype: torch.dtype = torch.float64, chunk: int =
     Raises:
         ValueError: the layer to enumerate has more than 25 units (``2^25`` states).
     """
-    family = getattr(rbm, "family", "")
-    if family not in ("bernoulli", "gaussian"):
-        raise ValueError(f"exact_log_partition needs a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}")
-    if getattr(rbm, "softmax_units", 0):
-        raise ValueError(
-            f"exact_log_partition does not handle an RBM with a softmax label group (softmax_units={rbm.softmax_units})"
-        )
+    family = check_partition_rbm(rbm, "exact_log_partition")
     w = rbm.weight.detach().to(dtype)
     b, c = rbm.visible_bias.detach().to(dtype), rbm.hidden_bias.detach().to(dtype)
     n_h, n_v = w.shape
