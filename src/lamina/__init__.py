@@ -156,10 +156,12 @@ class _Root(types.ModuleType):
 
     @property
     def train(self) -> Any:
+        """The training function :func:`lamina.train.experiment.train`, imported on first use."""
         return importlib.import_module(_LAZY["train"]).train
 
     @train.setter
     def train(self, value: Any) -> None:
+        """Refuse replacing the function (the import system's binding of the subpackage is let through)."""
         if not isinstance(value, types.ModuleType):  # the subpackage is reached through sys.modules, never here
             raise AttributeError("lamina.train is the training function; it cannot be replaced")
 

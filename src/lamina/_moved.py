@@ -83,11 +83,13 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     """Finds an old module name of :data:`MOVED` and loads it as the module at its new name, with a warning."""
 
     def find_spec(self, fullname: str, path=None, target=None) -> importlib.machinery.ModuleSpec | None:
+        """A spec served by this finder for an old name of :data:`MOVED`; ``None`` for any other name."""
         if fullname not in MOVED:
             return None
         return importlib.machinery.ModuleSpec(fullname, self)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        """Warn, then hand back the module at its new name (the same object, not a copy)."""
         new = MOVED[spec.name]
         _warn(f"{spec.name} has moved to {new}; import it from there (the old path goes in the release after next)")
         module = importlib.import_module(new)
@@ -95,6 +97,7 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module: ModuleType) -> None:
+        """Give the module back its own ``__spec__`` (the import system set the old name's); nothing runs again."""
         spec = module.__spec__
         if spec is not None and spec.loader is self:
             module.__spec__ = spec.loader_state

@@ -78,6 +78,7 @@ class _TunedHelp:
     """Mixin of lamina's command and group classes: their parameters tuned by :func:`_tune` before any use."""
 
     def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters, tuned for help (flags as flags, defaults inline)."""
         params = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
             _tune(param)
@@ -98,6 +99,7 @@ class LaminaGroup(_TunedHelp, TyperGroup):
     """A command group listing its commands in :data:`COMMAND_ORDER` first, then the rest as registered."""
 
     def list_commands(self, ctx: Any) -> list[str]:
+        """The commands in a user's order (:data:`COMMAND_ORDER`), then the rest as registered."""
         names = super().list_commands(ctx)
         return [n for n in COMMAND_ORDER if n in names] + [n for n in names if n not in COMMAND_ORDER]
 
@@ -109,6 +111,7 @@ class LaminaTyper(typer.Typer):
         super().__init__(cls=LaminaGroup, **options)
 
     def command(self, *args: Any, cls: Any = LaminaCommand, **options: Any) -> Any:
+        """``typer.Typer.command`` making a :class:`LaminaCommand` unless told otherwise."""
         return super().command(*args, cls=cls, **options)
 
 

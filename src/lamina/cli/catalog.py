@@ -13,9 +13,9 @@ instead, since the file cannot know a plugin's components.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from lamina import jsonio
 from lamina.cli.names import INDEX_PATH
 from lamina.cli.text import plain, summary
 from lamina.config.describe import option_rows as describe_option_rows
@@ -62,7 +62,7 @@ def build_catalog() -> dict[str, Any]:
 
 def render_catalog(catalog: dict[str, Any]) -> str:
     """The index as the text of ``names_index.json``."""
-    return json.dumps(catalog, indent=1, ensure_ascii=False) + "\n"
+    return jsonio.dumps(catalog, indent=1, ensure_ascii=False) + "\n"
 
 
 def main() -> None:

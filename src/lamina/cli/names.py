@@ -17,6 +17,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
+from lamina import jsonio
 from lamina.cli.app import app, console, fail, handle_errors
 from lamina.errors import did_you_mean
 from lamina.registry import KINDS, plugins_installed
@@ -70,7 +71,8 @@ def _show_component(kind: str, name: str, entry: dict[str, Any]) -> None:
     for option in found["options"]:
         table.add_row(*(escape(option[c]) for c in ("name", "type", "bounds", "default", "description")))
     console.print(table)
-    console.print(f"[dim]in an experiment file: {{ {entry['key']} = {json.dumps(name)}, <option> = <value>, ... }}[/]")
+    quoted = jsonio.dumps(name)
+    console.print(f"[dim]in an experiment file: {{ {entry['key']} = {quoted}, <option> = <value>, ... }}[/]")
 
 
 @app.command()

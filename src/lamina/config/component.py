@@ -227,6 +227,7 @@ def validated(init: F) -> F:
 
     @functools.wraps(init)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        """Validate the call's options as the experiment file would, then run the constructor."""
         model, names = _checker(init)
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()

@@ -203,8 +203,7 @@ def _problems_beside_unknown(kind: str, options: dict[str, Any]) -> list[tuple[t
             continue
         if not all(fields) or len({(f.annotation, repr(f.metadata)) for f in fields if f is not None}) != 1:
             continue  # declared differently by different components: depends on which one was meant
-        field = fields[0]
-        assert field is not None
+        field = next(f for f in fields if f is not None)
         checker = TypeAdapter(Annotated[(field.annotation, *field.metadata)], config=ConfigDict(strict=True))
         try:
             checker.validate_python(value)

@@ -76,6 +76,7 @@ class Curves(GeneratedImageSpec):
         for part, (name, n) in enumerate((("train", self.train_size), ("test", self.test_size))):
 
             def make(rng: np.random.Generator, start: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+                """``k`` curve images (uint8) and their control points, from one block's generator."""
                 points = rng.uniform(MARGIN, SIZE - 1 - MARGIN, size=(k, 3, 2))
                 return to_uint8(draw_curves(torch.from_numpy(points)).numpy()), points.reshape(k, 6).astype(np.float32)
 

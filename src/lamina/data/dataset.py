@@ -226,6 +226,7 @@ def _attaching_augment(load: Callable[[Any], Splits]) -> Callable[[Any], Splits]
 
     @functools.wraps(load)
     def wrapped(self: DatasetSpec) -> Splits:
+        """The dataset's splits, its training split carrying the ``augment`` transforms."""
         splits = load(self)
         if not self.augment:
             return splits

@@ -117,6 +117,7 @@ def _patch_positions(size: int) -> tuple[tuple[int, np.ndarray], ...]:
         s2 = np.pad(image**2, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
 
         def box(t: np.ndarray) -> np.ndarray:
+            """Sums of ``t`` over every ``size`` x ``size`` window, from its cumulative sums."""
             return t[size:, size:] - t[:-size, size:] - t[size:, :-size] + t[:-size, :-size]
 
         n = size * size
@@ -165,6 +166,7 @@ class _MnistVariation(GeneratedImageSpec):
             source = parts[name]
 
             def make(rng: np.random.Generator, start: int, k: int, source=source) -> tuple[np.ndarray, np.ndarray]:
+                """``k`` varied digits (uint8) and their labels, from one block's generator."""
                 pick = source[start : start + k]
                 return self._vary(images[pick], rng), labels[pick]
 
@@ -271,6 +273,7 @@ class _BinaryGenerated(GeneratedImageSpec):
         for part, (name, n) in enumerate((("train", self.train_size), ("test", self.test_size))):
 
             def make(rng: np.random.Generator, start: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+                """``k`` balanced examples (uint8) and their labels, from one block's generator."""
                 labels = _balanced_labels(rng, k)
                 return to_uint8(self._make(rng, labels)), labels
 

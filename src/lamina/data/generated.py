@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from lamina import jsonio
 from lamina.config.fields import count
 from lamina.data.dataset import Holdout, Splits
 from lamina.data.sources import cache_home, sha256_of
@@ -30,7 +31,7 @@ __all__ = ["GeneratedImageSpec", "cached_arrays", "cache_path", "chunked", "to_u
 
 def cache_path(dataset: str, params: dict[str, Any]) -> Path:
     """Where the arrays generated for ``dataset`` with ``params`` (JSON-encodable) are kept."""
-    key = hashlib.sha256(json.dumps({"dataset": dataset, **params}, sort_keys=True).encode()).hexdigest()[:20]
+    key = hashlib.sha256(jsonio.dumps({"dataset": dataset, **params}, sort_keys=True).encode()).hexdigest()[:20]
     return cache_home() / "generated" / dataset / f"{key}.npz"
 
 
@@ -70,7 +71,7 @@ def cached_arrays(
     np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds like allow_pickle
     atomic_write(path, buffer.getvalue())
     digest = hashlib.sha256(buffer.getvalue()).hexdigest()
-    write_text(path.with_suffix(".json"), json.dumps({"dataset": dataset, "params": params, "sha256": digest}) + "\n")
+    write_text(path.with_suffix(".json"), jsonio.dumps({"dataset": dataset, "params": params, "sha256": digest}) + "\n")
     return arrays
 
 
