@@ -37,6 +37,7 @@ extensions = [
     "lamina_registry",
     "lamina_cli",
     "lamina_summary",
+    "lamina_drawings",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "README.md", "auto_examples/*.ipynb", "auto_examples/*.py", "**/*.codeobj.json"]

@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     )
     from lamina.nn.builder import ModelConfig, build_model
     from lamina.nn.summary import format_summary, summarize
+    from lamina.report.drawing import draw
     from lamina.train.callbacks import Callback, EarlyStopping
     from lamina.train.experiment import train
     from lamina.train.history import History
@@ -76,6 +77,7 @@ _LAZY = {
     "build_model": "lamina.nn.builder",
     "format_summary": "lamina.nn.summary",
     "summarize": "lamina.nn.summary",
+    "draw": "lamina.report.drawing",
     "Callback": "lamina.train.callbacks",
     "EarlyStopping": "lamina.train.callbacks",
     "train": "lamina.train.experiment",
@@ -104,6 +106,7 @@ __all__ = [
     "build_model",
     "data",
     "diagnostics",
+    "draw",
     "export",
     "format_summary",
     "generative",

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from lamina.errors import ShapeError
-from lamina.nn.builder import Stack
+from lamina.nn.builder import Stack, describe_layer
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 
 __all__ = ["nested_problems", "stack_shapes", "build_stack", "block_label", "require_sequence"]
@@ -58,7 +58,7 @@ def build_stack(layers: Sequence[LayerSpec], input_shape: Shape, where: str = "l
     for i, (layer, out) in enumerate(zip(layers, shapes)):
         modules[layer.name or f"{layer.type_name}_{i}"] = layer.build(shape)
         shape = out
-    return Stack(modules, input_shape, shapes)
+    return Stack(modules, input_shape, shapes, [describe_layer(layer) for layer in layers])
 
 
 def block_label(spec: LayerSpec) -> str:

@@ -91,13 +91,16 @@ def write_report(
     config_text: str,
     layers: list[dict[str, Any]] | None = None,
     curves: list[Path] = (),
+    drawing: Path | None = None,
     title: str = "",
 ) -> Path:
-    """Write ``run_dir/report.html``; every PNG under ``run_dir/plots`` is embedded (curves first)."""
+    """Write ``run_dir/report.html``; every PNG under ``run_dir/plots`` is embedded (curves first, the model's
+    ``drawing`` with its layer table)."""
     run_dir = Path(run_dir)
     plots = sorted((run_dir / "plots").glob("*.png")) if (run_dir / "plots").is_dir() else []
     curves = [Path(c) for c in curves]
-    others = [p for p in plots if p not in curves]
+    drawing = Path(drawing) if drawing is not None else None
+    others = [p for p in plots if p not in curves and p != drawing]
     status = summary.get("status", "unknown")
     meta = ", ".join(
         f"{k}: {_fmt(summary[k])}"
@@ -123,6 +126,7 @@ def write_report(
         total = sum(r["parameters"] for r in layers)
         parts += [
             "<h2>Model</h2>",
+            "<div class='figs'>" + _figure(drawing) + "</div>" if drawing is not None and drawing.is_file() else "",
             _table(rows + [["total", "", "", total]], ["layer", "type", "output shape", "parameters"], numeric_from=3),
         ]
     parts += ["<h2>Configuration</h2>", f"<pre>{html.escape(config_text)}</pre>"]

@@ -10,6 +10,7 @@ import shlex
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -131,10 +132,25 @@ def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], m
             config_text=(run_dir / "config.toml").read_text(),
             layers=layers,
             curves=curves,
+            drawing=_draw_model(model, run_dir / "plots" / "model.png", exp.name or run_dir.name),
             title=exp.name or run_dir.name,
         )
     finally:  # a report that fails (or a Ctrl-C in it) still leaves the run's outcome on record
         write_summary(run_dir, summary)
+
+
+def _draw_model(model: torch.nn.Module, path: Path, title: str) -> Path | None:
+    """The model's drawing for the report; a model the drawing cannot handle costs the report its picture, not the
+    report (the failure is warned about)."""
+    from lamina.report.drawing import draw
+
+    try:
+        return draw(model, path, title=title)
+    except DiskFullError:
+        raise
+    except Exception as err:  # noqa: BLE001  (the report and summary matter more than the picture)
+        warnings.warn(f"{path}: the model drawing failed ({type(err).__name__}: {err})", stacklevel=2)
+        return None
 
 
 def _write_outputs_last(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from lamina.train.checkpoint import atomic_write, load_checkpoint
 from lamina.train.history import History
 from lamina.train.trainer import Trainer
 
-__all__ = ["Run", "new_run_dir", "read_summary", "write_summary", "list_runs"]
+__all__ = ["Run", "new_run_dir", "read_summary", "write_summary", "list_runs", "model_skeleton"]
 
 
 def new_run_dir(out: str | Path, name: str) -> Path:
@@ -215,3 +216,25 @@ def list_runs(root: str | Path = "runs") -> list[Run]:
             except CheckpointError:
                 continue
     return sorted(runs, key=lambda r: r.summary.get("started", ""), reverse=True)
+
+
+def model_skeleton(source: str | Path, overrides: Sequence[str] = ()) -> tuple[nn.Module, str]:
+    """``(model, name)``: the model of an experiment file or a run folder, built on the meta device (shapes and
+    parameter counts, no storage) for its data's input shape; ``name`` is the experiment's (or the file's) name.
+
+    A run folder gives the input shape it recorded; an experiment file's data is loaded (never downloaded) to read it.
+    """
+    source = Path(source)
+    if source.is_dir():
+        run = Run.open(source)
+        experiment, shape = run.experiment, run.summary.get("input_shape")
+        if shape is None:
+            raise CheckpointError(f"{source / 'summary.json'}: no input_shape recorded; the run did not start")
+        name = experiment.name or source.name
+    else:
+        experiment = load_experiment(source, list(overrides))
+        shape = experiment.data.load().train.input_shape
+        name = experiment.name or source.stem
+    shape = tuple(shape) if isinstance(shape[0], int) else shape
+    with torch.device("meta"):
+        return build_model(experiment.model, shape), name
