@@ -54,7 +54,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     ("experiment", ("lamina.config.schema", "lamina.config.loader", "lamina.train.experiment", "lamina.train.runs")),
-    ("apps", ("lamina.sklearn", "lamina.export", "lamina")),
+    ("apps", ("lamina.sklearn", "lamina.export", "lamina.zoo", "lamina")),
     ("cli", ("lamina.cli", "lamina.__main__")),
 ]
 

@@ -27,7 +27,20 @@ from lamina.registry import register, registry, resolve  # light: the names' tab
 _moved.install()  # the modules' old paths, importable for one release with a DeprecationWarning
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from lamina import data, diagnostics, export, generative, losses, memory, metrics, nn, optim, pretrain, timeseries
+    from lamina import (
+        data,
+        diagnostics,
+        export,
+        generative,
+        losses,
+        memory,
+        metrics,
+        nn,
+        optim,
+        pretrain,
+        timeseries,
+        zoo,
+    )
     from lamina.config.loader import load_experiment, parse_experiment, to_toml
     from lamina.config.schema import Experiment, TrainConfig
     from lamina.errors import (
@@ -61,6 +74,7 @@ _LAZY = {
     "optim": "lamina.optim",
     "pretrain": "lamina.pretrain",
     "timeseries": "lamina.timeseries",
+    "zoo": "lamina.zoo",
     "load_experiment": "lamina.config.loader",
     "parse_experiment": "lamina.config.loader",
     "to_toml": "lamina.config.loader",
@@ -125,6 +139,7 @@ __all__ = [
     "timeseries",
     "to_toml",
     "train",
+    "zoo",
 ]
 
 

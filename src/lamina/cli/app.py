@@ -27,6 +27,7 @@ __all__ = [
     "config_app",
     "data_app",
     "runs_app",
+    "zoo_app",
     "console",
     "err_console",
     "handle_errors",
@@ -125,9 +126,11 @@ app = LaminaTyper(
 config_app = LaminaTyper(help="Check and show experiment files.", no_args_is_help=True)
 data_app = LaminaTyper(help="Registered datasets: list, verify, locate.", no_args_is_help=True)
 runs_app = LaminaTyper(help="Run folders.", no_args_is_help=True)
+zoo_app = LaminaTyper(help="The model zoo: classic models, their recipes, checked weights.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
+app.add_typer(zoo_app, name="zoo")
 
 console = Console()
 err_console = Console(stderr=True, highlight=False)
