@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from benchmarks.mnist_mlp import (
     add_mnist_options,
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--momentum", type=float, default=0.95)
     parser.add_argument("--max-norm", type=float, default=3.5, help="c: each hidden unit's incoming weights' bound")
     args = parser.parse_args()
+    args.benchmark = "dropout_mnist"
     deadline = prepare(args)
     hidden = [64, 64, 64] if args.smoke else [1024, 1024, 1024]
     names = args.cells.split(",")
@@ -70,7 +72,7 @@ def main() -> None:
         parser.error(f"--cells: unknown {unknown}; choose from {sorted(PUBLISHED)}")
     path = args.out_dir / "dropout_mnist.json"
     done: list[dict] = []
-    settings = {k: (str(v) if k == "out_dir" else v) for k, v in vars(args).items()}
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
 
     def write(current: dict | None = None) -> None:
         cells = done + ([current] if current else [])
@@ -96,7 +98,7 @@ def main() -> None:
         )
         cell = run_cell(
             exp,
-            out_dir=args.out_dir,
+            args=args,
             deadline=time.perf_counter() + share,
             write_partial=lambda current: write(current),
             published=PUBLISHED[name],

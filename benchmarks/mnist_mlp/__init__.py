@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,9 @@ def add_mnist_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--out-dir", type=Path, default=RESULTS, help="where the JSON, the figure and runs/ (the run folders) go"
+    )
+    parser.add_argument(
+        "--runs-dir", type=Path, default=None, help="where the cells' run folders go (default: <out-dir>/runs)"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads on the CPU")
@@ -143,13 +147,18 @@ class EpochRecord(lamina.Callback):
 
 
 def run_cell(
-    exp: lamina.Experiment, *, out_dir: Path, deadline: float, write_partial: Any, published: float | None
+    exp: lamina.Experiment, *, args: argparse.Namespace, deadline: float, write_partial: Any, published: float | None
 ) -> dict[str, Any]:
     """Train one cell through ``lamina.train`` and return its record: test and best validation error (%), the epoch
-    kept, epochs run, wall time, why it stopped, the per-epoch history and the run folder."""
+    kept, epochs run, wall time, why it stopped, the per-epoch history and the run folder. The run's own accuracy
+    curve (lamina's ``plots/accuracy.png``) is copied to ``<out-dir>/<benchmark>_<cell>_accuracy.png``."""
     budget = Budget(deadline)
     record = EpochRecord(lambda rows: write_partial({"name": exp.name, "status": "running", "history": rows}))
-    run = lamina.train(exp, out=out_dir / "runs", callbacks=[budget, record], progress="plain")
+    runs = args.runs_dir or args.out_dir / "runs"
+    run = lamina.train(exp, out=runs, callbacks=[budget, record], progress="plain")
+    curve = run.dir / "plots" / "accuracy.png"
+    if curve.is_file():
+        shutil.copyfile(curve, args.out_dir / f"{args.benchmark}_{exp.name}_accuracy.png")
     history = [dict(row) for row in record.rows]
     val = [row["val_accuracy"] for row in history if "val_accuracy" in row]
     best = max(range(len(val)), key=val.__getitem__) if val else None
@@ -210,6 +219,8 @@ def plot_cells(cells: list[dict[str, Any]], path: Path, title: str) -> Path | No
 
 
 def prepare(args: argparse.Namespace) -> float:
-    """Apply ``--threads`` and return the overall deadline (``time.perf_counter()`` seconds) of ``--budget-minutes``."""
+    """Apply ``--threads``, make ``--out-dir`` and return the overall deadline of ``--budget-minutes`` (in
+    ``time.perf_counter()`` seconds)."""
     limit_threads(args.threads)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     return time.perf_counter() + 60 * args.budget_minutes
