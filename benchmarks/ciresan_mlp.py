@@ -19,7 +19,7 @@ The recipe (differences from the paper on the results page):
 ``--scale small`` (default) trains 784-1000-500-10; ``--scale paper`` the four networks of the table, the budget
 shared between them. Before training, the elastic transform is checked on the training device (the identity at
 alpha = 0, the fields' standard deviation and correlation against their closed forms, the same resampling as on the
-CPU) and timed; the figures go into the JSON under ``elastic_check``.
+CPU; the affine transform's identity at zero too) and timed; the figures go into the JSON under ``elastic_check``.
 
     python -m benchmarks.ciresan_mlp --budget-minutes 15                  # CPU, 784-1000-500-10
     python -m benchmarks.ciresan_mlp --device cuda --budget-minutes 7 --out-dir DIR
@@ -63,12 +63,14 @@ def check_elastic(device: str, alpha: float, sigma: float) -> dict[str, Any]:
     deviation and lag-1 correlation against ``sqrt(1/3) sum k^2`` and ``exp(-1 / (4 sigma^2))``; the distortion of
     the same images by the same fields on the CPU and on the device (largest difference); milliseconds per batch of
     100 MNIST-sized images."""
+    from lamina.data.affine import random_affine
     from lamina.data.elastic import bilinear_sample, elastic_distort, gaussian_kernel, smoothed_noise
 
     dev = torch.device(device)
     gen = torch.Generator(device=dev).manual_seed(0)
     images = torch.rand(256, 1, 28, 28, generator=gen, device=dev)
     identity = bool(torch.equal(elastic_distort(images, 0.0, sigma, generator=gen), images))
+    affine_identity = bool(torch.equal(random_affine(images, 0.0, 0.0, generator=gen), images))
     fields = smoothed_noise(64, 96, 96, sigma, generator=gen, device=dev).double()
     r = len(gaussian_kernel(sigma)) // 2
     interior = fields[:, :, r:-r, r:-r]
@@ -93,6 +95,7 @@ def check_elastic(device: str, alpha: float, sigma: float) -> dict[str, Any]:
     return {
         "device": str(dev),
         "identity_at_alpha_0": identity,
+        "affine_identity_at_0": affine_identity,
         "field_std": float(interior.std()),
         "field_std_closed_form": expected_std,
         "field_std_ratio": float(interior.std()) / expected_std,
