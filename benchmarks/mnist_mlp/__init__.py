@@ -97,7 +97,8 @@ def mnist_experiment(
             "early_stopping": {"monitor": "val_accuracy", "patience": patience or epochs, "restore_best": True},
             "device": args.device,
             "log_every": 100,
-            "checkpoint_every_minutes": 0,  # per epoch is enough: epochs are seconds long
+            "checkpoint_every": 10,  # last.pt every 10 epochs (best.pt on every improvement): the runs are not resumed
+            "checkpoint_every_minutes": 0,
         },
     }
     return parse_experiment({k: v for k, v in raw.items()}, source=f"benchmark cell {name}")
