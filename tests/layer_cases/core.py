@@ -43,6 +43,7 @@ for _act in (
     "identity",
     "hardtanh",
     "softsign",
+    "scaled_tanh",
     "threshold",
 ):
     CASES[_act] = ({}, (5,), (5,), 0)

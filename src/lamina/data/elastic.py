@@ -32,6 +32,7 @@ __all__ = [
     "bilinear_sample",
     "elastic_distort",
     "gaussian_kernel",
+    "image_batch",
     "smoothed_noise",
 ]
 
@@ -84,6 +85,22 @@ def bilinear_sample(images: torch.Tensor, dy: torch.Tensor, dx: torch.Tensor) ->
     return out.view(n, c, h, w)
 
 
+def image_batch(images: torch.Tensor, what: str) -> torch.Tensor:
+    """``images`` as ``(N, C, H, W)``: ``(N, H, W)`` gets one channel, ``(N, D)`` with ``D`` a square becomes
+    ``(N, 1, sqrt(D), sqrt(D))`` (a view); ``what`` names the transform in the error for any other shape."""
+    shape = images.shape
+    if images.dim() == 2:
+        side = math.isqrt(shape[1])
+        if side * side != shape[1]:
+            raise ValueError(f"{what}: flat inputs of {shape[1]} features are not square images; give (N, C, H, W)")
+        return images.view(shape[0], 1, side, side)
+    if images.dim() == 3:
+        return images.unsqueeze(1)
+    if images.dim() == 4:
+        return images
+    raise ValueError(f"{what}: expected images (N, C, H, W), (N, H, W) or (N, D), got {tuple(shape)}")
+
+
 def elastic_distort(
     images: torch.Tensor, alpha: float, sigma: float, *, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -99,19 +116,7 @@ def elastic_distort(
         The distorted images, shaped like ``images``.
     """
     shape = images.shape
-    if images.dim() == 2:
-        side = math.isqrt(shape[1])
-        if side * side != shape[1]:
-            raise ValueError(
-                f"elastic distortion: flat inputs of {shape[1]} features are not square images; give (N, C, H, W)"
-            )
-        x = images.view(shape[0], 1, side, side)
-    elif images.dim() == 3:
-        x = images.unsqueeze(1)
-    elif images.dim() == 4:
-        x = images
-    else:
-        raise ValueError(f"elastic distortion: expected images (N, C, H, W), (N, H, W) or (N, D), got {tuple(shape)}")
+    x = image_batch(images, "elastic distortion")
     n, _, h, w = x.shape
     field = alpha * smoothed_noise(n, h, w, sigma, generator=generator, device=x.device).to(
         x.dtype if x.is_floating_point() else torch.float32

@@ -39,6 +39,7 @@ from lamina.nn.im2col import Im2ColConv2d, im2col_conv2d
 from lamina.nn.inception import Inception
 from lamina.nn.init import InitSpec, initialize
 from lamina.nn.low_rank import LowRankLinear
+from lamina.nn.max_norm import apply_max_norm, enforce_max_norm, max_norm_
 from lamina.nn.maxout import Maxout
 from lamina.nn.merge import Add, Average, Concat, Multiply
 from lamina.nn.recurrent import Recurrent
@@ -82,7 +83,10 @@ __all__ = [
     "TTLinear",
     "TimeDistributed",
     "WeightNorm",
+    "apply_max_norm",
     "apply_weight_norm",
+    "enforce_max_norm",
+    "max_norm_",
     "build_model",
     "causal_mask",
     "count_parameters",

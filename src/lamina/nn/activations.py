@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 from lamina.config.fields import number
@@ -78,6 +79,36 @@ class Tanh(ActivationSpec):
     """tanh(x) = 2 sigmoid(2x) - 1."""
 
     target_class: ClassVar[type] = nn.Tanh
+
+
+class ScaledTanhModule(nn.Module):
+    """``a tanh(b x)`` (LeCun, Bottou, Orr & Mueller, 1998, "Efficient BackProp": ``a = 1.7159``, ``b = 2/3``, so
+    that ``f(1) = 1`` and ``f(-1) = -1``, with the maximal second derivative at ``x = 1``). Shape unchanged.
+
+    Args:
+        a: the output's scale.
+        b: the input's scale.
+    """
+
+    def __init__(self, a: float = 1.7159, b: float = 2 / 3) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+
+    def forward(self, x):  # noqa: D102
+        return self.a * torch.tanh(self.b * x)
+
+    def extra_repr(self) -> str:
+        return f"a={self.a}, b={self.b}"
+
+
+@_activation("scaled_tanh", aliases=("lecun_tanh",))
+class ScaledTanh(ActivationSpec):
+    """``a tanh(b x)``, LeCun et al. (1998)'s ``1.7159 tanh(2x/3)``; the big MLPs of Ciresan et al. (2010) use it."""
+
+    a: number(0, lo_open=True) = 1.7159
+    b: number(0, lo_open=True) = 2 / 3
+
+    target_class: ClassVar[type] = ScaledTanhModule
 
 
 @_activation("softmax")

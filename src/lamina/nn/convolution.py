@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from torch import nn
 
-from lamina.config.fields import component, count, fail
+from lamina.config.fields import component, count, fail, number
 from lamina.errors import ShapeError
 from lamina.nn.init import initialize
-from lamina.nn.layers import with_activation
+from lamina.nn.layers import check_one_norm, with_activation
+from lamina.nn.max_norm import apply_max_norm
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
 from lamina.nn.weight_norm import apply_weight_norm
 from lamina.registry import register
@@ -101,7 +102,8 @@ class ConvSpec(_Windowed):
         filters: output channels.
         kernel_size, stride, padding ("same", "valid" or sizes), dilation: per spatial dimension or one for all.
         groups: split channels into this many independent groups.
-        activation, init, bias, bias_init, weight_norm: as for ``dense``.
+        activation, init, bias, bias_init, weight_norm, max_norm: as for ``dense`` (max-norm bounds each filter's
+            weights, all input channels and kernel positions together).
 
     Shape: ``(N, C, L) -> (N, filters, L_out)`` (1-D); ``(N, C, H, W) -> (N, filters, H_out, W_out)`` (2-D).
     """
@@ -113,6 +115,12 @@ class ConvSpec(_Windowed):
     bias: bool = True
     bias_init: component("initializer") | None = None
     weight_norm: bool = False
+    max_norm: number(0, lo_open=True) | None = None
+
+    @model_validator(mode="after")
+    def _one_norm(self) -> ConvSpec:
+        check_one_norm(self, f"conv{self.dims}d")
+        return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(C, *spatial) -> (filters, *spatial_out)``; checks that the kernel fits and groups divide."""
@@ -142,6 +150,8 @@ class ConvSpec(_Windowed):
         conv = initialize(conv, self.init, self.bias_init)
         if self.weight_norm:
             apply_weight_norm(conv)  # after the initializer: g starts at the initial weights' norms
+        if self.max_norm is not None:
+            apply_max_norm(conv, self.max_norm)
         return with_activation(conv, self.activation)
 
 

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 from lamina.nn.convolution import Conv2dSpec, conv_output_length
 from lamina.nn.init import initialize
 from lamina.nn.layers import with_activation
+from lamina.nn.max_norm import apply_max_norm
 from lamina.nn.spec import Shape
 from lamina.nn.weight_norm import apply_weight_norm
 from lamina.registry import register
@@ -161,4 +162,6 @@ class Im2ColConv2dSpec(Conv2dSpec):
         conv = initialize(conv, self.init, self.bias_init)
         if self.weight_norm:
             apply_weight_norm(conv)
+        if self.max_norm is not None:
+            apply_max_norm(conv, self.max_norm)
         return with_activation(conv, self.activation)

@@ -7,17 +7,28 @@ from collections import OrderedDict
 from typing import ClassVar
 
 import torch
+from pydantic import model_validator
 from torch import nn
 
-from lamina.config.fields import component, count, number
+from lamina.config.fields import component, count, number, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.activations import activation_module
 from lamina.nn.init import initialize
+from lamina.nn.max_norm import apply_max_norm
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
 from lamina.nn.weight_norm import apply_weight_norm
 from lamina.registry import register
 
-__all__ = ["DenseSpec", "FlattenSpec", "ReshapeSpec", "DropoutSpec", "EmbeddingSpec", "Reshape", "with_activation"]
+__all__ = [
+    "check_one_norm",
+    "DenseSpec",
+    "FlattenSpec",
+    "ReshapeSpec",
+    "DropoutSpec",
+    "EmbeddingSpec",
+    "Reshape",
+    "with_activation",
+]
 
 
 def with_activation(module: nn.Module, activation) -> nn.Module:
@@ -26,6 +37,16 @@ def with_activation(module: nn.Module, activation) -> nn.Module:
     if act is None:
         return module
     return nn.Sequential(OrderedDict(linear=module, activation=act))
+
+
+def check_one_norm(spec, layer: str) -> None:
+    """Refuse ``weight_norm = true`` with ``max_norm`` on one layer: weight norm computes the weight that max-norm
+    would project (raises the experiment file's validation error)."""
+    if spec.weight_norm and spec.max_norm is not None:
+        raise_problems(
+            layer,
+            [(("max_norm",), "max_norm projects a stored weight and weight_norm computes it; set one of the two")],
+        )
 
 
 @register("layer", "dense", aliases=("fully_connected",))
@@ -39,6 +60,8 @@ class DenseSpec(LayerSpec):
         bias: whether to learn ``b``.
         bias_init: bias initializer (``None``: torch's default).
         weight_norm: learn each unit's weights as ``g v / ||v||`` (Salimans & Kingma, 2016).
+        max_norm: after every optimizer step, rescale each unit's incoming weight vector whose L2 norm exceeds this
+            to this norm (Srivastava et al., 2014, use 3 to 4 with dropout; Keras' ``MaxNorm``); ``None``: off.
 
     Shape: ``(N, in_features) -> (N, units)``.
     """
@@ -49,6 +72,12 @@ class DenseSpec(LayerSpec):
     bias: bool = True
     bias_init: component("initializer") | None = None
     weight_norm: bool = False
+    max_norm: number(0, lo_open=True) | None = None
+
+    @model_validator(mode="after")
+    def _one_norm(self) -> DenseSpec:
+        check_one_norm(self, "dense")
+        return self
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(in_features,) -> (units,)``; an image must be flattened first."""
@@ -60,6 +89,8 @@ class DenseSpec(LayerSpec):
         linear = initialize(nn.Linear(input_shape[0], self.units, bias=self.bias), self.init, self.bias_init)
         if self.weight_norm:
             apply_weight_norm(linear)  # after the initializer: g starts at the initial weights' norms
+        if self.max_norm is not None:
+            apply_max_norm(linear, self.max_norm)
         return with_activation(linear, self.activation)
 
 

@@ -9,7 +9,9 @@
 :func:`choose_step` picks one for a trainer; each takes ``(trainer, x, y)`` and returns the batch's loss (detached,
 the penalty included) and the model's outputs (``None`` for a model with its own objective). A non-finite loss is
 reported through ``trainer._check_finite``: on the CPU before any weight changes (after, for closure methods, whose
-loss is only known once they have stepped); on an accelerator within ``FINITE_CHECK_EVERY`` steps.
+loss is only known once they have stepped); on an accelerator within ``FINITE_CHECK_EVERY`` steps. After every
+optimizer step the weights with a max-norm constraint (:mod:`lamina.nn.max_norm`) are projected back onto their
+balls.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from lamina.errors import ConfigError
+from lamina.nn.max_norm import enforce_max_norm
 from lamina.train.closure import Closure
 
 __all__ = ["check_grad_clip", "choose_step", "closure_step", "plain_step", "scaled_step"]
@@ -31,6 +34,12 @@ Step = Callable[[Any, Any, Any], "tuple[torch.Tensor, Any]"]
 def _to_backward(trainer: Any, loss: torch.Tensor, x: Any, y: Any) -> torch.Tensor:
     """The loss to back-propagate: DDP averages gradients over processes, so each shard is weighted by its size."""
     return loss * trainer._shard_weight(x, y) if trainer.world_size > 1 else loss
+
+
+def _constrain(trainer: Any) -> None:
+    """Project the max-norm-constrained weights (``trainer.constrained``, found when ``fit`` starts)."""
+    if trainer.constrained:
+        enforce_max_norm(trainer.constrained)
 
 
 def plain_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
@@ -48,6 +57,7 @@ def plain_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
     if trainer.grad_clip:
         nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.grad_clip)
     trainer.optimizer.step()
+    _constrain(trainer)
     return reported, out
 
 
@@ -64,6 +74,7 @@ def scaled_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
         nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.grad_clip)
     trainer.scaler.step(trainer.optimizer)
     trainer.scaler.update()
+    _constrain(trainer)
     return loss.detach(), out
 
 
@@ -81,6 +92,7 @@ def closure_step(trainer: Any, x: Any, y: Any) -> tuple[torch.Tensor, Any]:
         grad_clip=trainer.grad_clip,
     )
     trainer.optimizer.step(closure)
+    _constrain(trainer)
     loss, out = closure.last_loss, closure.last_output
     if loss is None:
         raise RuntimeError(f"{type(trainer.optimizer).__name__}.step() never called its closure")

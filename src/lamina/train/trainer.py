@@ -26,6 +26,7 @@ from torch import nn
 from lamina.data.loader import make_loader
 from lamina.errors import ConfigError, TrainingDivergedError
 from lamina.metrics.standard import Mean, Metric, load_metric_state, metric_state
+from lamina.nn.max_norm import constrained_weights
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
 from lamina.train.callbacks.base import Callback
@@ -116,6 +117,8 @@ class Trainer:
         grad_clip: clip the gradients' global L2 norm to this value (inside the closure for L-BFGS; refused with a
             ``ConfigError`` for Hessian-free, EKF and evolution strategies, which do not step along a gradient).
         l1, l2: penalties ``l1 * sum|w|`` and ``(l2 / 2) * sum w^2`` over weight matrices and kernels (not biases).
+            Weights with a max-norm constraint (a layer's ``max_norm`` option, :func:`lamina.nn.apply_max_norm`) are
+            projected back to their bound after every optimizer step (Srivastava et al., 2014).
         precision: ``fp32``, ``bf16`` or ``fp16`` (autocast; fp16 uses a gradient scaler on CUDA).
         compile: wrap the model's forward in ``torch.compile``.
         eval_batch_size: batch size for evaluation (default: ``max(batch_size, 1024)``).
@@ -217,6 +220,8 @@ class Trainer:
         self._nonfinite: tuple[torch.Tensor, torch.Tensor] | None = None
         self._checked_step = 0
         self._position: dict[str, Any] | None = None  # inside an epoch: batches done, the epoch's shuffle state
+        # (weight, c) of every max-norm-constrained weight, projected after each optimizer step (found again by fit)
+        self.constrained = constrained_weights(self.model)
 
     # -- setup ------------------------------------------------------------------------------------------------
 
@@ -475,6 +480,7 @@ class Trainer:
             augment=True,  # the dataset's augment transforms, on training batches only
         )
         self._loader = loader
+        self.constrained = constrained_weights(self.model)  # constraints applied since the trainer was made count
         if len(loader) == 0:
             raise ValueError(f"the training set is empty (batch size {self.batch_size}, {len(train)} examples)")
         self.epochs, self.steps_per_epoch = epochs, len(loader)
