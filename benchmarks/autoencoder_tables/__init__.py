@@ -279,12 +279,14 @@ def choose_lr(
     batch_size: int,
     device: torch.device,
     seed: int,
-) -> tuple[float, dict[float, float]]:
+) -> tuple[float, dict[float, float], float]:
     """The Adam step size of ``rates`` whose model (``make()``, the same start each time) reaches the lowest
-    validation squared error in ``seconds`` of fine-tuning; also every rate's error."""
-    errors = {}
+    validation squared error in ``seconds`` of fine-tuning; also every rate's error, and the seconds an epoch took
+    (validation included), to fit the real run's schedule to its budget."""
+    errors, spent, epochs = {}, 0.0, 0
     for lr in rates:
         model = make()
+        began = time.perf_counter()
         result = finetune(
             model,
             data,
@@ -296,7 +298,8 @@ def choose_lr(
             seed=seed,
         )
         errors[lr] = result["best_val_squared_error"]
-    return min(errors, key=errors.get), errors
+        spent, epochs = spent + time.perf_counter() - began, epochs + result["epochs_run"]
+    return min(errors, key=errors.get), errors, spent / max(epochs, 1)
 
 
 def plot_curves(
@@ -388,7 +391,12 @@ def table_parser(table: Table, doc: str, *, budget: float, pretrain_epochs: int)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--rates", type=float, nargs="+", default=[1e-3, 3e-4], help="Adam step sizes to probe")
     parser.add_argument("--probe-fraction", type=float, default=0.08, help="of the budget left, per probed rate")
-    parser.add_argument("--max-epochs", type=int, default=2000, help="fine-tuning epochs (the cosine schedule's)")
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=2000,
+        help="fine-tuning epochs at most; the cosine schedule spans those the budget holds (timed in the probe)",
+    )
     parser.add_argument("--train-subset", type=int, default=None, help="training images kept (default: all)")
     parser.add_argument("--tag", default="", help="suffix of the result's name")
     return parser
@@ -466,13 +474,19 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
 
     if len(args.rates) > 1:
         probe_s = args.probe_fraction * max(deadline.left(), 0.0)
-        lr, probe = choose_lr(
+        lr, probe, epoch_s = choose_lr(
             fresh, data, args.rates, seconds=probe_s, batch_size=args.batch_size, device=device, seed=args.seed
         )
-        print(f"Adam step size {lr:g} (validation error after {probe_s:.0f} s each: {probe})", flush=True)
+        # the cosine schedule ends at the deadline: as many epochs as the time left holds at the probe's pace
+        epochs = max(1, min(args.max_epochs, int(0.97 * deadline.left() / epoch_s)))
+        print(
+            f"Adam step size {lr:g} (validation error after {probe_s:.0f} s each: {probe}); "
+            f"{epoch_s:.2f} s an epoch: {epochs} epochs",
+            flush=True,
+        )
     else:
-        lr, probe = args.rates[0], {}
-    out.update(lr=lr, lr_probe={str(r): e for r, e in probe.items()}, status="fine-tuning")
+        lr, probe, epochs = args.rates[0], {}, args.max_epochs
+    out.update(lr=lr, lr_probe={str(r): e for r, e in probe.items()}, finetune_epochs=epochs, status="fine-tuning")
 
     curve: list[dict] = []
 
@@ -489,7 +503,7 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
         data,
         lr=lr,
         batch_size=args.batch_size,
-        epochs=args.max_epochs,
+        epochs=epochs,
         deadline=deadline,
         device=device,
         seed=args.seed,
