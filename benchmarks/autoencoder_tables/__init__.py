@@ -105,14 +105,16 @@ def load_images(
     """A registered image dataset, flattened and scaled to [0, 1], moved to ``device`` once.
 
     ``validation`` training images are held out for selection (a dataset that splits by person, FACES, brings its own
-    validation set; pass 0). ``train_subset`` keeps the first training images (the validation ones are held out of
-    the full training set first).
+    validation set; pass 0). ``train_subset`` keeps that many training images, evenly spaced (the validation ones
+    are held out of the full training set first).
     """
     extra = {"validation": validation} if validation else {}
     splits = lamina.data.load(name, flatten=True, scale="unit", **extra, **options)
     if splits.validation is None:
         raise ValueError(f"{name}: no validation set; pass validation=N to hold N training images out")
-    train = splits.train.x if train_subset is None else splits.train.x[:train_subset]
+    train = splits.train.x
+    if train_subset is not None and train_subset < len(train):  # evenly spaced: FACES is stored person by person
+        train = train[torch.linspace(0, len(train) - 1, train_subset).long()]
     side = int(math.isqrt(train.shape[1]))
     return Images(
         train.to(device),
