@@ -74,3 +74,18 @@ def test_result_file_is_rewritten_with_each_update(tmp_path):
 
 def test_deadline():
     assert Deadline(0).passed() and not Deadline(1).passed() and Deadline(1).left() > 59
+
+
+def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path):
+    from benchmarks.autoencoder_tables_report import page
+
+    run = {
+        "benchmark": "martens_hf_curves",
+        "status": "done",
+        "published": {"rand_hf": [0.11, 0.20]},
+        "table": {"rand_hf": {"train": 0.4321, "test": 0.6543, "seconds": 60.0}},
+    }
+    (tmp_path / "martens_hf_curves.json").write_text(json.dumps(run))
+    text = page(tmp_path)
+    assert "| RAND + HF | 0.432 | 0.654 | 0.11 / 0.2 |" in text
+    assert text.count("Not run yet.") == 2  # the two autoencoder tables have no JSON here
