@@ -47,9 +47,10 @@ def command() -> str:
     return f"python {program} " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
-def write_result(name: str, payload: dict[str, Any]) -> Path:
-    """Write ``results/<name>.json`` with the payload, the command that produced it, the date and the machine."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def write_result(name: str, payload: dict[str, Any], *, folder: Path = RESULTS) -> Path:
+    """Write ``<folder>/<name>.json`` (default ``results/``) with the payload, the command that produced it, the date
+    and the machine."""
+    folder.mkdir(parents=True, exist_ok=True)
     record = {
         "benchmark": name,
         "command": command(),
@@ -57,7 +58,7 @@ def write_result(name: str, payload: dict[str, Any]) -> Path:
         "machine": machine(),
         **payload,
     }
-    path = RESULTS / f"{name}.json"
+    path = folder / f"{name}.json"
     from lamina import jsonio
 
     path.write_text(jsonio.dumps(record, indent=2) + "\n")  # non-finite as "nan"/"inf"

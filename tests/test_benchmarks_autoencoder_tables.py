@@ -1,0 +1,91 @@
+"""The shared pieces of the CURVES / FACES / Hessian-free tables (``benchmarks.autoencoder_tables``,
+``benchmarks.martens_hf_curves``), each against an independent oracle: PCA against scikit-learn's, the squared
+error against a hand sum, the logits net against the deep autoencoder it copies, L-BFGS's schedule against its
+starting loss, and the time-boxed pretraining against its budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from benchmarks.autoencoder_tables import PCA, Deadline, ResultFile, pretrain_stack, seeded_model, squared_error
+from benchmarks.martens_hf_curves import LBFGSMethod, error_of, logits_net
+
+
+def test_pca_matches_scikit_learn():
+    from sklearn.decomposition import PCA as SkPCA
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 12, generator=g) @ torch.randn(12, 12, generator=g)
+    ours = PCA(x, 3).reconstruct(x[:20])
+    sk = SkPCA(3).fit(x.numpy())
+    theirs = torch.from_numpy(sk.inverse_transform(sk.transform(x[:20].numpy()))).float()
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+def test_squared_error_sums_pixels_and_averages_images():
+    x = torch.tensor([[1.0, 0.0], [0.0, 0.0], [0.5, 0.5]])
+    # reconstruction 0 everywhere: (1 + 0 + 0.5) / 3, in batches of 2 (the last batch shorter)
+    assert squared_error(torch.zeros_like, x, batch=2) == pytest.approx(1.5 / 3)
+
+
+def test_logits_net_reconstructs_like_the_deep_autoencoder():
+    model = seeded_model([16, 8, 4, 2], 0, torch.device("cpu"), activation="sigmoid", code_activation="identity")
+    net = logits_net(model, [16, 8, 4, 2])
+    x = torch.rand(5, 16, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(torch.sigmoid(net(x)), model.reconstruct(x))
+    assert error_of(net, x) == pytest.approx(squared_error(model.reconstruct, x), rel=1e-5)
+
+
+def test_lbfgs_schedule_lowers_the_loss_of_its_batch():
+    model = seeded_model([16, 8, 2], 0, torch.device("cpu"), activation="sigmoid", code_activation="identity")
+    net = logits_net(model, [16, 8, 2])
+    x = (torch.rand(50, 16, generator=torch.Generator().manual_seed(2)) > 0.5).float()
+    with torch.no_grad():
+        before = float(F.binary_cross_entropy_with_logits(net(x), x))
+    LBFGSMethod(net, x, torch.Generator().manual_seed(3), batch=50, iterations=3).work()
+    with torch.no_grad():
+        assert float(F.binary_cross_entropy_with_logits(net(x), x)) < before
+
+
+def test_pretraining_stops_each_layer_at_its_share_of_the_budget():
+    model = seeded_model([16, 8, 2], 0, torch.device("cpu"), activation="sigmoid", code_activation="identity")
+    x = torch.rand(64, 16, generator=torch.Generator().manual_seed(4))
+    summary = pretrain_stack(
+        model, x, bottom="rbm", epochs=1000, batch_size=32, device=torch.device("cpu"), seed=0, seconds=0.0
+    )
+    assert [layer["epochs"] for layer in summary] == [1, 1]  # a zero budget: one epoch per layer, not 1000
+    assert not torch.equal(
+        model.encoder.dense_0.linear.weight,
+        seeded_model([16, 8, 2], 0, torch.device("cpu")).encoder.dense_0.linear.weight,
+    )
+
+
+def test_result_file_is_rewritten_with_each_update(tmp_path):
+    out = ResultFile("table", tmp_path)
+    out.update(status="running")
+    out.update(status="done", error=float("nan"))
+    record = json.loads((tmp_path / "table.json").read_text())
+    assert record["status"] == "done" and record["error"] == "nan" and "machine" in record
+
+
+def test_deadline():
+    assert Deadline(0).passed() and not Deadline(1).passed() and Deadline(1).left() > 59
+
+
+def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path):
+    from benchmarks.autoencoder_tables_report import page
+
+    run = {
+        "benchmark": "martens_hf_curves",
+        "status": "done",
+        "published": {"rand_hf": [0.11, 0.20]},
+        "table": {"rand_hf": {"train": 0.4321, "test": 0.6543, "seconds": 60.0}},
+    }
+    (tmp_path / "martens_hf_curves.json").write_text(json.dumps(run))
+    text = page(tmp_path)
+    assert "| RAND + HF | 0.432 | 0.654 | 0.11 / 0.2 |" in text
+    assert text.count("Not run yet.") == 2  # the two autoencoder tables have no JSON here
