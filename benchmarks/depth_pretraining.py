@@ -22,6 +22,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks import factors_common as fc
+from benchmarks.common import command
 
 DATASETS = ["mnist_basic", "mnist_rot"]
 METHODS = ["none", "autoencoder", "rbm"]
@@ -68,6 +69,10 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         "Published figures: Larochelle et al. (2009), the table of error against depth (MNIST-small, MNIST-rotation; "
         "the depth-3 figures are those the issue quotes). Their autoassociator pretraining is the plain autoencoder "
         "(`autoencoder` here), not the denoising one. Data: lamina's generated `mnist_basic` and `mnist_rot`.",
+        "",
+        f"Command: `{command()}`; sample images of the eight sets: "
+        "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
+        "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",
         "Chosen configurations:",
         "",

@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from benchmarks import factors_common as fc
+from benchmarks.common import command
 
 METHODS = ["svm_rbf", "autoencoder", "rbm", "denoising_autoencoder"]
 
@@ -80,6 +81,10 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         "Published figures: Vincent et al. (2008), Table 1 (SdA-3 with the noise level the paper selected: "
         + ", ".join(f"{fc.SHORT[d]} {int(100 * v)}%" for d, v in fc.VINCENT_2008_NOISE.items())
         + "). Data: lamina's generated sets, not the original files (see `lamina.data.factors_of_variation`).",
+        "",
+        f"Command: `{command()}`; sample images of the eight sets: "
+        "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
+        "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",
         "Chosen configurations:",
         "",
