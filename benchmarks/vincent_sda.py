@@ -109,6 +109,8 @@ def _headline(results: dict[str, dict]) -> list[str]:
         )
         sda_best += tied
         out.append(f"- {fc.SHORT[d]}: best {fc.VINCENT_COLUMNS[best]}; SdA-3 best or tied: {'yes' if tied else 'no'}")
+        if d == "mnist_bg_rand":
+            out.append(f"  - DBN-3 best on bg-rand (the paper's exception): {'yes' if best == 'rbm' else 'no'}")
     out.append(f"- SdA-3 best or tied on {sda_best} of {complete} complete rows (paper: 6 of 8 best, tied on the rest)")
     return out
 

@@ -135,3 +135,15 @@ def test_the_pages_print_measured_beside_published():
     none = {**record, "cell": "mnist_rot/none/2", "test_error": 11.0}
     depth = depth_pretraining.page({none["cell"]: none}, fc.SCALES["paper"])
     assert "| 2 | 11.00 ± 0.36 | 10.63 ± 0.27 |" in depth and "+0.37 points, within 0.5" in depth
+
+
+def test_the_headline_check_reads_the_measured_rows():
+    errors = {"svm_rbf": 14.0, "autoencoder": 11.0, "rbm": 7.0, "denoising_autoencoder": 10.0}
+    results = {}
+    for method, error in errors.items():
+        cell = fc.Cell("mnist_bg_rand", method, 0 if method == "svm_rbf" else 3)
+        results[cell.key] = {"cell": cell.key, "status": "done", "test_error": error, "test_interval95": 0.3}
+    lines = vincent_sda._headline(results)
+    assert "- bg-rand: best DBN-3; SdA-3 best or tied: no" in lines
+    assert "  - DBN-3 best on bg-rand (the paper's exception): yes" in lines
+    assert lines[-1].startswith("- SdA-3 best or tied on 0 of 1 complete rows")
