@@ -1,0 +1,149 @@
+"""The factors-of-variation tables' shared code (``benchmarks/factors_common.py``): the printed 95% intervals, the
+cells of both tables, validation-only selection with one test score per cell, the time budget, and the pages."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import pytest
+import torch
+
+from benchmarks import depth_pretraining, vincent_sda
+from benchmarks import factors_common as fc
+
+
+@pytest.mark.parametrize(
+    ("error", "printed"),
+    [(3.03, 0.15), (14.58, 0.31), (55.18, 0.44), (1.99, 0.12), (21.59, 0.36), (6.73, 0.22)],
+)
+def test_interval_is_the_one_vincent_et_al_print(error, printed):
+    # Vincent et al. (2008), Table 1 prints each error with this half-width, on 50,000 test examples
+    assert round(fc.interval95(error, 50000), 2) == printed
+
+
+def test_the_tables_have_all_their_cells_once_most_informative_first():
+    cells = vincent_sda.cells()
+    assert len(cells) == 32 == len({c.key for c in cells})
+    assert {(c.dataset, c.method) for c in cells} == {(d, m) for d in fc.DATASETS for m in vincent_sda.METHODS}
+    assert [c.key for c in cells[:4]] == [
+        "mnist_basic/denoising_autoencoder/3",
+        "mnist_basic/rbm/3",
+        "mnist_bg_rand/denoising_autoencoder/3",
+        "mnist_bg_rand/rbm/3",
+    ]
+    depth = depth_pretraining.cells()
+    assert len(depth) == 24 == len({c.key for c in depth})
+    assert {c.depth for c in depth[:6]} == {3}
+    for d in depth_pretraining.DATASETS:  # every published cell is there, and only those
+        assert {(c.method, c.depth) for c in depth if c.dataset == d} == {
+            (m, k) for m, by_depth in fc.LAROCHELLE_2009[d].items() for k in by_depth
+        }
+
+
+def test_grid_sizes_and_an_unknown_method():
+    paper = fc.SCALES["paper"]
+    assert len(fc.grid("denoising_autoencoder", paper)) == len(paper.noise) * len(paper.lr_pretrained)
+    assert len(fc.grid("svm_rbf", paper)) == len(paper.svm_c) * len(paper.svm_gamma)
+    assert [g["lr"] for g in fc.grid("none", paper)] == list(paper.lr_none)
+    with pytest.raises(ValueError, match="unknown method 'dbn'"):
+        fc.grid("dbn", paper)
+
+
+class _FakeTrainer:
+    """Stands in for a trained network: counts the test evaluations and answers a fixed accuracy."""
+
+    def __init__(self, accuracy: float, calls: list) -> None:
+        self.accuracy, self.calls = accuracy, calls
+
+    def evaluate(self, dataset):
+        self.calls.append((self.accuracy, len(dataset)))
+        return {"accuracy": self.accuracy}
+
+
+def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
+    scale = dataclasses.replace(fc.SCALES["smoke"], name="three", lr_none=(0.1, 0.2, 0.3))
+    monkeypatch.setitem(fc.SCALES, "three", scale)
+    validation = {0.1: 5.0, 0.2: 3.0, 0.3: 4.0}  # the middle one is best on validation ...
+    test_accuracy = {0.1: 0.99, 0.2: 0.90, 0.3: 0.95}  # ... and worst on test: only validation may decide
+    calls: list = []
+
+    def fake_fit(data, method, depth, config, scale, **kwargs):
+        lr = config["lr"]
+        trainer = _FakeTrainer(test_accuracy[lr], calls)
+        return {
+            "trainer": trainer,
+            "validation_error": validation[lr],
+            "best_epoch": 1,
+            "epochs_run": 1,
+            "seconds": 0.0,
+            "cut_short": False,
+        }
+
+    monkeypatch.setattr(fc, "fit_network", fake_fit)
+    record = fc.run_cell(fc.Cell("rectangles", "none", 2), "three", "cpu", math.inf, 0, None)
+    assert calls == [(0.90, 200)]  # one test evaluation, of the validation-best configuration
+    assert record["chosen"]["lr"] == 0.2 and record["validation_error"] == 3.0
+    assert record["test_error"] == pytest.approx(10.0)
+    assert record["test_interval95"] == pytest.approx(100 * 1.96 * math.sqrt(0.1 * 0.9 / 200))
+    assert [g["lr"] for g in record["grid"]] == [0.1, 0.2, 0.3] and record["status"] == "done"
+
+
+def test_real_cells_at_smoke_scale_train_and_score():
+    network = fc.run_cell(fc.Cell("rectangles", "rbm", 1), "smoke", "cpu", math.inf, 0, 1)
+    svm = fc.run_cell(fc.Cell("rectangles", "svm_rbf", 0), "smoke", "cpu", math.inf, 0, 1)
+    for record in (network, svm):
+        assert record["status"] == "done" and record["sizes"] == {"train": 300, "validation": 100, "test": 200}
+        assert 0 <= record["test_error"] <= 100 and 0 <= record["validation_error"] <= 100
+    assert svm["chosen"]["gamma"] > 0 and network["hidden"] == fc.SCALES["smoke"].hidden
+
+
+def test_the_budget_stops_training_and_skips_cells_not_started():
+    import lamina
+    from lamina.data import ArrayDataset
+
+    x, y = torch.rand(64, 4), torch.randint(0, 2, (64,))
+    stop = fc.Deadline(time.time() - 1)
+    trainer = lamina.Trainer(
+        lamina.build_model([{"type": "dense", "units": 2}], (4,)),
+        epochs=5,
+        batch_size=16,
+        device="cpu",
+        callbacks=[fc._as_callback(stop)],
+        verbose=0,
+    )
+    trainer.fit(ArrayDataset(x, y))
+    assert trainer.epoch == 1 and stop.fired
+    record = fc.run_cell(fc.Cell("rectangles", "none", 1), "smoke", "cpu", time.time() - 1, 0, None)
+    assert record["status"] == "not_reached" and "test_error" not in record
+
+
+def test_the_pages_print_measured_beside_published():
+    record = {
+        "cell": "mnist_basic/denoising_autoencoder/3",
+        "status": "done",
+        "test_error": 3.5,
+        "test_interval95": 0.36,
+        "validation_error": 3.1,
+        "grid": [{}],
+        "chosen": {"lr": 0.05, "noise": 0.1},
+    }
+    text = vincent_sda.page({record["cell"]: record}, fc.SCALES["small"])
+    assert "| basic | - | 3.03 ± 0.15 | - | 3.46 ± 0.16 | - | 3.11 ± 0.15 | 3.50 ± 0.36 | 2.80 ± 0.14 |" in text
+    assert "small scale" in text and "validation set only" in text
+    none = {**record, "cell": "mnist_rot/none/2", "test_error": 11.0}
+    depth = depth_pretraining.page({none["cell"]: none}, fc.SCALES["paper"])
+    assert "| 2 | 11.00 ± 0.36 | 10.63 ± 0.27 |" in depth and "+0.37 points, within 0.5" in depth
+
+
+def test_the_headline_check_reads_the_measured_rows():
+    errors = {"svm_rbf": 14.0, "autoencoder": 11.0, "rbm": 7.0, "denoising_autoencoder": 10.0}
+    results = {}
+    for method, error in errors.items():
+        cell = fc.Cell("mnist_bg_rand", method, 0 if method == "svm_rbf" else 3)
+        results[cell.key] = {"cell": cell.key, "status": "done", "test_error": error, "test_interval95": 0.3}
+    lines = vincent_sda._headline(results)
+    assert "- bg-rand: best DBN-3; SdA-3 best or tied: no" in lines
+    assert "  - DBN-3 best on bg-rand (the paper's exception): yes" in lines
+    assert lines[-1].startswith("- SdA-3 best or tied on 0 of 1 complete rows")
