@@ -187,6 +187,8 @@ def test_errors_name_the_option_and_the_data():
         VAE(10, 2, likelihood="poisson")
     with pytest.raises(DataError, match=r"\[0, 1\]"):
         VAE(4, 1).elbo(torch.full((2, 4), 2.0))
+    with pytest.raises(DataError, match="Bernoulli decoder"):  # the first training batch is checked
+        VAE(4, 1).training_loss((torch.full((2, 4), -1.0), None))
     with pytest.raises(lamina.ShapeError, match="expects 4 inputs"):
         VAE(4, 1).elbo(torch.zeros(2, 5))
     with pytest.raises(ValueError, match="`k`"):

@@ -99,6 +99,7 @@ class VAE(nn.Module):
         widths = [hidden] if isinstance(hidden, int) else list(hidden)
         self.n_visible, self.n_latent, self.hidden = n_visible, n_latent, widths
         self.activation, self.likelihood = activation, likelihood
+        self._data_checked = False  # training_loss checks the first batch's range (see there)
         factory = {"device": device, "dtype": dtype}
         self.encoder = _mlp([n_visible, *widths, 2 * n_latent], activation, factory)  # -> (mean, log_var)
         out = n_visible if likelihood == "bernoulli" else 2 * n_visible  # logits, or (mean, log_var)
@@ -159,20 +160,23 @@ class VAE(nn.Module):
             check_unit_interval(x, "a VAE with a Bernoulli decoder")
         return x
 
-    def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> ELBO:
+    def elbo(self, x: torch.Tensor, *, generator: torch.Generator | None = None, check: bool = True) -> ELBO:
         """The ELBO of each example with one reparameterised draw ``z ~ q(z | x)`` and the analytic KL
-        (Kingma & Welling, 2014, eq. 10); differentiable in the parameters."""
-        x = self._checked(x)
+        (Kingma & Welling, 2014, eq. 10); differentiable in the parameters. ``check``: refuse Bernoulli data
+        outside [0, 1] (a read of the batch's range, which waits for an accelerator)."""
+        x = self._checked(x) if check else self._flat(x)
         mean, log_var = self.encode(x)
         z = reparameterize(mean, log_var, generator=generator)
         reconstruction = self.log_likelihood_given(x, z)
         kl = gaussian_kl(mean, log_var)
         return ELBO(reconstruction - kl, reconstruction, kl)
 
-    def log_weights(self, x: torch.Tensor, k: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def log_weights(
+        self, x: torch.Tensor, k: int, *, generator: torch.Generator | None = None, check: bool = True
+    ) -> torch.Tensor:
         """``log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x)`` for ``k`` draws ``z_i ~ q(z | x)``:
-        ``(N, n_visible) -> (k, N)``."""
-        x = self._checked(x)
+        ``(N, n_visible) -> (k, N)``. ``check``: as :meth:`elbo`'s."""
+        x = self._checked(x) if check else self._flat(x)
         mean, log_var = self.encode(x)
         z = reparameterize(mean, log_var, samples=k, generator=generator)  # (k, N, d)
         log_prior = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
@@ -198,7 +202,7 @@ class VAE(nn.Module):
         """
         if k < 1:
             raise ValueError(f"`k` must be >= 1, got {k!r}")
-        x = self._flat(x)
+        x = self._checked(x)
         batch_size = batch_size or len(x)
         out = []
         with torch.no_grad():
@@ -207,7 +211,7 @@ class VAE(nn.Module):
                 chunk = max(1, _IWAE_ROWS // len(xb))
                 total = torch.full((len(xb),), -math.inf, device=xb.device, dtype=torch.float64)
                 for done in range(0, k, chunk):
-                    lw = self.log_weights(xb, min(chunk, k - done), generator=generator)
+                    lw = self.log_weights(xb, min(chunk, k - done), generator=generator, check=False)
                     total = torch.logaddexp(total, torch.logsumexp(lw.double(), dim=0))
                 out.append(total - math.log(k))
         return torch.cat(out)
@@ -221,8 +225,11 @@ class VAE(nn.Module):
     # -- training -----------------------------------------------------------------------------------------------
 
     def training_loss(self, batch: Any) -> torch.Tensor:
-        """The negative mean ELBO of ``batch = (x, y)`` (``y`` is ignored), in nats per example."""
-        return -self.elbo(batch[0] if isinstance(batch, (tuple, list)) else batch).elbo.mean()
+        """The negative mean ELBO of ``batch = (x, y)`` (``y`` is ignored), in nats per example. The data's range is
+        checked on the first batch only, so that a step on a GPU never waits to read it back."""
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        check, self._data_checked = not self._data_checked, True
+        return -self.elbo(x, check=check).elbo.mean()
 
     @torch.no_grad()
     def validation_metrics(self, batch: Any) -> dict[str, torch.Tensor]:
