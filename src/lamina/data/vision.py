@@ -18,7 +18,16 @@ from lamina.data.idx import read_idx
 from lamina.data.sources import RemoteFile, fetch
 from lamina.registry import register
 
-__all__ = ["ImageDatasetSpec", "MNIST", "FashionMNIST", "Digits", "MNIST_FILES", "FASHION_MNIST_FILES", "scale_images"]
+__all__ = [
+    "ImageDatasetSpec",
+    "MNIST",
+    "FashionMNIST",
+    "Digits",
+    "MNIST_FILES",
+    "FASHION_MNIST_FILES",
+    "binarize_stochastic",
+    "scale_images",
+]
 
 
 def _idx_files(folder: str, base_urls: tuple[str, ...], sha: dict[str, str]) -> dict[str, RemoteFile]:
@@ -71,17 +80,31 @@ def scale_images(train: torch.Tensor, others: list[torch.Tensor], scale: str, ma
     return [(t - mean) / std for t in unit]
 
 
+def binarize_stochastic(train: torch.Tensor, test: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each pixel of the [0, 1] images ``train`` and ``test`` set to 1 with probability equal to its intensity, once,
+    with a fixed seed: the uniforms for ``train`` are drawn first, then those for ``test``, from one generator. This
+    is the stochastically binarized MNIST of Salakhutdinov & Murray (2008) as ``benchmarks/rbm_mnist_ll.py`` draws it,
+    so that log-likelihoods of different models are on the same binary images."""
+    g = torch.Generator().manual_seed(seed)
+    return (
+        (torch.rand(train.shape, generator=g) < train).float(),
+        (torch.rand(test.shape, generator=g) < test).float(),
+    )
+
+
 class ImageDatasetSpec(DatasetSpec):
     """Options shared by the image datasets.
 
     Args:
         scale: ``unit`` (pixels in [0, 1]), ``standard`` (zero mean, unit variance over the training pixels),
-            ``binarize`` (threshold at 0.5, for Bernoulli RBMs) or ``none`` (raw values).
+            ``binarize`` (threshold at 0.5, for Bernoulli RBMs), ``binarize_stochastic`` (each pixel 1 with probability
+            its intensity, drawn once with seed 0 over all training then test images, before any split: the binary
+            MNIST of the RBM and VAE log-likelihood benchmarks, :func:`binarize_stochastic`) or ``none`` (raw values).
         flatten: give each image as a vector ``(H*W,)`` instead of ``(1, H, W)``.
         train_subset: use only the first ``train_subset`` training examples (before the validation split).
     """
 
-    scale: choice("unit", "standard", "binarize", "none") = "unit"
+    scale: choice("unit", "standard", "binarize", "binarize_stochastic", "none") = "unit"
     flatten: bool = False
     train_subset: count() | None = None
 
@@ -94,7 +117,7 @@ class ImageDatasetSpec(DatasetSpec):
 
     def from_unit_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Map images with pixels in [0, 1] (e.g. read from a PNG) to this dataset's scaling."""
-        if self.scale == "unit":
+        if self.scale in ("unit", "binarize_stochastic"):  # a probability per pixel, as the model reads the data
             return pixels
         if self.scale == "binarize":
             return (pixels > 0.5).float()
@@ -106,13 +129,17 @@ class ImageDatasetSpec(DatasetSpec):
     _max_value: ClassVar[float] = 255.0
 
     def _finish(self, x_train, y_train, x_test, y_test, *, max_value: float, classes: list[str], name: str) -> Splits:
+        scale = self.scale
+        if scale == "binarize_stochastic":  # before subsets and splits: the same bits whatever the split
+            x_train, x_test = binarize_stochastic(x_train.float() / max_value, x_test.float() / max_value)
+            scale, max_value = "none", 1.0
         if self.train_subset is not None:
             x_train, y_train = x_train[: self.train_subset], y_train[: self.train_subset]
         train = ArrayDataset(x_train, y_train, classes=classes, name=name)
         train, val = hold_out(train, self.validation, self.split_seed)
         parts = [train, val, ArrayDataset(x_test, y_test, classes=classes, name=name)]
         present = [p for p in parts if p is not None]
-        scaled = scale_images(present[0].x, [p.x for p in present[1:]], self.scale, max_value)
+        scaled = scale_images(present[0].x, [p.x for p in present[1:]], scale, max_value)
         out = []
         for part, x in zip(present, scaled):
             x = x.reshape(len(x), -1) if self.flatten else x.unsqueeze(1) if x.dim() == 3 else x

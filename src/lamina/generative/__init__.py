@@ -1,5 +1,6 @@
 """Generative models: the RBM family (:mod:`lamina.generative.rbm`), the autoencoder family
-(:mod:`lamina.generative.autoencoders`) and deep belief nets (:mod:`lamina.generative.dbn`, fine-tuned by the up-down
+(:mod:`lamina.generative.autoencoders`), the variational autoencoder (:mod:`lamina.generative.variational`) and deep
+belief nets (:mod:`lamina.generative.dbn`, fine-tuned by the up-down
 algorithm of :mod:`lamina.generative.up_down`). Each family's pretraining methods live in its ``pretrain`` module; the
 greedy driver they share is :mod:`lamina.pretrain` (its names are re-exported here).
 """
@@ -41,6 +42,7 @@ from lamina.generative.autoencoders import (
     kl_sparsity_penalty,
     l1_code_penalty,
 )
+from lamina.generative.variational import ELBO, VAE, VAESpec, gaussian_kl, importance_weighted_bound
 from lamina.generative.rbm.pretrain import GaussianRBMPretrainSpec, RBMPretrainSpec  # registers rbm, gaussian_rbm
 from lamina.generative.dbn import DBN
 from lamina.generative.up_down import down_pass, up_down_surrogate
@@ -66,6 +68,7 @@ __all__ = [
     "DeepAutoencoder",
     "DenoisingAutoencoder",
     "DenoisingAutoencoderPretrainSpec",
+    "ELBO",
     "GaussianBernoulliRBM",
     "GaussianRBMPretrainSpec",
     "GreedyLayer",
@@ -79,6 +82,8 @@ __all__ = [
     "RBMPretrainSpec",
     "SparseAutoencoder",
     "SparseAutoencoderPretrainSpec",
+    "VAE",
+    "VAESpec",
     "ais_log_partition",
     "ais_log_weights",
     "cd_statistics",
@@ -89,6 +94,8 @@ __all__ = [
     "dense_layers",
     "down_pass",
     "exact_log_partition",
+    "gaussian_kl",
+    "importance_weighted_bound",
     "kl_sparsity_penalty",
     "l1_code_penalty",
     "log_likelihood",

@@ -22,7 +22,7 @@ from lamina.errors import ConfigError, ShapeError
 from lamina.nn.graph import Graph, graph_problems, node_inputs, topological_order
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 
-__all__ = ["ModelConfig", "Stack", "build_model", "layer_shapes"]
+__all__ = ["ModelConfig", "ObjectiveStack", "Stack", "build_model", "layer_shapes"]
 
 
 class ModelConfig(Section):
@@ -101,6 +101,35 @@ class Stack(nn.Sequential):
         return Stack(chosen, input_shape, self.shapes[start:stop], self.kinds[start:stop])
 
 
+class ObjectiveStack(Stack):
+    """A stack whose last layer trains on its own objective (a ``vae`` layer's negative ELBO): the trainer minimises
+    :meth:`training_loss`, that layer's ``training_loss`` on the output of the layers before it, and ``[train] loss``
+    is not used. ``forward`` is the plain stack's."""
+
+    def _front(self, x: Any) -> Any:
+        for module in list(self)[:-1]:
+            x = module(x)
+        return x
+
+    @property
+    def objective_name(self) -> str | None:
+        """The last layer's name for its objective (``negative_elbo``), logged beside ``loss``."""
+        return getattr(self[-1], "objective_name", None)
+
+    def training_loss(self, batch: Any) -> Any:
+        """The last layer's ``training_loss((front(x), y))`` on ``batch = (x, y)``."""
+        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        return self[-1].training_loss((self._front(x), y))
+
+    def validation_metrics(self, batch: Any) -> dict[str, Any]:
+        """The last layer's ``validation_metrics`` (or ``{"loss": training_loss}``) on the front's output."""
+        x, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        own = getattr(self[-1], "validation_metrics", None)
+        if own is None:
+            return {"loss": self[-1].training_loss((self._front(x), y)).detach()}
+        return own((self._front(x), y))
+
+
 def _as_config(spec: Any) -> ModelConfig:
     if isinstance(spec, ModelConfig):
         return spec
@@ -122,7 +151,9 @@ def _shape_of(spec: LayerSpec, shape: Any, where: str) -> Shape:
 def describe_layer(spec: LayerSpec) -> str:
     """``dense (relu)``: a layer's type, with its activation if it has one."""
     activation = getattr(spec, "activation", None)
-    return f"{spec.type_name} ({activation.type_name})" if activation is not None else spec.type_name
+    if activation is None:
+        return spec.type_name
+    return f"{spec.type_name} ({getattr(activation, 'type_name', activation)})"  # a table, or a plain name option
 
 
 def _default_names(specs: Sequence[LayerSpec]) -> list[str]:
@@ -148,7 +179,8 @@ def build_model(spec: Any, input_shape: Shape | Mapping[str, Shape] | Sequence[S
             the shapes in the order of ``inputs``).
 
     Returns:
-        A :class:`Stack` or a :class:`~lamina.nn.graph.Graph`.
+        A :class:`Stack` (an :class:`ObjectiveStack` when its last layer has its own ``training_loss``, as ``vae``
+        does) or a :class:`~lamina.nn.graph.Graph`.
 
     Raises:
         ConfigError: the spec does not validate. ShapeError: layers whose shapes do not chain.
@@ -166,7 +198,9 @@ def build_model(spec: Any, input_shape: Shape | Mapping[str, Shape] | Sequence[S
             modules[name] = layer.build(shape)
             shapes.append(out)
             shape = out
-        return Stack(modules, input_shape, shapes, [describe_layer(layer) for layer in cfg.layers])
+        kinds = [describe_layer(layer) for layer in cfg.layers]
+        own_objective = hasattr(modules[next(reversed(modules))], "training_loss") if modules else False
+        return (ObjectiveStack if own_objective else Stack)(modules, input_shape, shapes, kinds)
     return _build_graph(cfg, input_shape)
 
 
