@@ -27,7 +27,6 @@ from typing import Any
 import torch
 
 from benchmarks.common import add_threads_option, command, limit_threads, machine
-from benchmarks.sample_quality import mnist_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     limit_threads(args.threads)
 
+    from benchmarks.sample_quality import mnist_reference  # imported here: `-m benchmarks.sample_quality` runs alone
     from lamina.generative.adversarial.config import load_gan_experiment, train_gan
     from lamina.generative.adversarial.plots import SampleGrid, plot_sample_grid
     from lamina.train.callbacks.base import Callback

@@ -24,6 +24,7 @@ from lamina.errors import ConfigError
 from lamina.generative.adversarial.model import GAN, build_gan
 from lamina.generative.adversarial.trainer import GANTrainer
 from lamina.train.callbacks.base import Callback
+from lamina.train.rng import seeded
 
 __all__ = ["GANExperiment", "GANSection", "GANTrainSection", "Budget", "load_gan_experiment", "train_gan"]
 
@@ -124,7 +125,10 @@ def train_gan(
     run_dir.mkdir(parents=True, exist_ok=True)
     train = exp.data.load().train
     image_shape = tuple(train.inputs[0].shape[1:])
-    gan = build_gan(exp.gan.generator, exp.gan.discriminator, latent_dim=exp.gan.latent_dim, image_shape=image_shape)
+    with seeded(exp.train.seed):  # the initial weights follow the file's seed, as lamina.train's do
+        gan = build_gan(
+            exp.gan.generator, exp.gan.discriminator, latent_dim=exp.gan.latent_dim, image_shape=image_shape
+        )
     history_file = run_dir / "history.json"
 
     class _WriteHistory(Callback):
