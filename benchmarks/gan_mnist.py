@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from benchmarks.common import add_threads_option, command, limit_threads, machine
+from benchmarks.sample_quality import add_feature_options, mnist_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,14 +52,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the file's train.epochs")
     parser.add_argument("--samples", type=int, default=10000, help="samples scored after the last epoch")
     parser.add_argument("--epoch-samples", type=int, default=2000, help="samples scored after every epoch")
-    parser.add_argument("--feature-epochs", type=int, default=2, help="epochs of the LeNet feature network")
+    add_feature_options(parser)
     parser.add_argument("--fresh", action="store_true", help="delete RUN_DIR's checkpoint instead of resuming it")
     parser.add_argument("--smoke", action="store_true", help="a tiny run (256 training images, 1 epoch) in seconds")
     add_threads_option(parser)
     args = parser.parse_args(argv)
     limit_threads(args.threads)
 
-    from benchmarks.sample_quality import mnist_reference  # imported here: `-m benchmarks.sample_quality` runs alone
     from lamina.generative.adversarial.config import load_gan_experiment, train_gan
     from lamina.generative.adversarial.plots import SampleGrid, plot_sample_grid
     from lamina.train.callbacks.base import Callback
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         args.out_dir,
         device=args.device,
         feature_epochs=args.feature_epochs,
+        feature_subset=args.feature_subset,
+        reference=args.reference,
         train_subset=subset,
         n=args.samples,
     )

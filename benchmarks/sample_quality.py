@@ -5,7 +5,7 @@ features (F6) of a LeNet-5 (``examples/lenet5.toml``'s layers) that lamina train
 [0, 1]; Heusel et al. (2017)'s FID uses Inception-v3 pool features of 299x299 RGB images, and the two scales are
 not comparable. Figures are comparable only with each other (same LeNet, same reference statistics).
 
-- reference: the features of the 60,000 MNIST training images;
+- reference: the features of the first 10,000 MNIST training images (``--reference``);
 - floor: the 10,000 real test images (what a perfect generator would score, up to sampling noise);
 - baselines: Gaussian noise (every pixel i.i.d. from the training pixels' mean and standard deviation, clipped to
   [0, 1]) and independent per-pixel Gaussians (each pixel from its own mean and standard deviation);
@@ -140,21 +140,47 @@ def noise_baselines(train: torch.Tensor, n: int, *, seed: int = 0) -> dict[str, 
 
 
 def mnist_reference(
-    out_dir: Path, *, device: str = "cpu", feature_epochs: int = 2, train_subset: int | None = None, n: int = 10000
+    out_dir: Path,
+    *,
+    device: str = "cpu",
+    feature_epochs: int = 2,
+    feature_subset: int | None = None,
+    reference: int = 10000,
+    n: int = 10000,
+    train_subset: int | None = None,
 ) -> tuple[MnistScorer, dict[str, Any]]:
-    """The scorer (LeNet trained or read from ``out_dir/lenet_features.pt``, reference = the training images) and the
-    scores of the floor (real test images) and of the two noise baselines, ``n`` images each."""
+    """The scorer and the scores of the floor (``n`` real test images) and of the two noise baselines (``n`` each).
+
+    The LeNet is trained on the first ``feature_subset`` training images (all by default) for ``feature_epochs``, or
+    read from ``out_dir/lenet_features.pt`` when it was trained so before; the reference statistics are those of the
+    first ``reference`` training images (``train_subset`` cuts the training set first: a smoke test's tiny run).
+    """
     from lamina.data import load
 
     net, info = train_feature_net(
-        out_dir / "lenet_features.pt", device=device, epochs=feature_epochs, train_subset=train_subset
+        out_dir / "lenet_features.pt",
+        device=device,
+        epochs=feature_epochs,
+        train_subset=feature_subset if train_subset is None else train_subset,
     )
     splits = load("mnist", scale="unit", train_subset=train_subset)
-    scorer = MnistScorer(net.to(device), splits.train.inputs[0])
+    train_images = splits.train.inputs[0]
+    scorer = MnistScorer(net.to(device), train_images[:reference])
     rows = {"real_test_images": scorer.score(splits.test.inputs[0][:n])}
-    for name, images in noise_baselines(splits.train.inputs[0], n).items():
+    for name, images in noise_baselines(train_images, n).items():
         rows[name] = scorer.score(images)
-    return scorer, {"feature_net": info, "baselines": rows}
+    described = {"reference_images": min(reference, len(train_images)), "scored_images": n}
+    return scorer, {"feature_net": info, **described, "baselines": rows}
+
+
+def add_feature_options(parser: argparse.ArgumentParser) -> None:
+    """``--feature-epochs``, ``--feature-subset`` (how the LeNet is trained) and ``--reference`` (how many training
+    images give the reference statistics)."""
+    parser.add_argument("--feature-epochs", type=int, default=2, help="epochs of the LeNet feature network")
+    parser.add_argument(
+        "--feature-subset", type=int, default=None, help="train the LeNet on the first N training images (default all)"
+    )
+    parser.add_argument("--reference", type=int, default=10000, help="training images giving the reference statistics")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -167,14 +193,21 @@ def main(argv: list[str] | None = None) -> None:
         "--out-dir", type=Path, default=ROOT / "benchmarks" / "results", help="where the LeNet is cached"
     )
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--feature-epochs", type=int, default=2, help="epochs of the LeNet feature network")
+    add_feature_options(parser)
     add_threads_option(parser)
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     from lamina import jsonio
 
     samples = torch.load(args.samples, map_location="cpu", weights_only=True)
-    scorer, reference = mnist_reference(args.out_dir, device=args.device, feature_epochs=args.feature_epochs)
+    scorer, reference = mnist_reference(
+        args.out_dir,
+        device=args.device,
+        feature_epochs=args.feature_epochs,
+        feature_subset=args.feature_subset,
+        reference=args.reference,
+        n=len(samples),
+    )
     print(jsonio.dumps({"samples": scorer.score(samples), **reference}, indent=2))
 
 

@@ -73,10 +73,11 @@ class ConvTranspose2dSpec(LayerSpec):
             raise fail(f"expected non-negative integers, got {value!r}")
         return value
 
-    def _geometry(self, input_shape: Shape) -> tuple[tuple[int, ...], ...]:
+    def _geometry(self, input_shape: Shape) -> tuple[tuple[int, int], ...]:
         require_rank(input_shape, 3, "a 2-D transposed convolution")
         names = ("kernel_size", "stride", "padding", "output_padding", "dilation")
-        kernel, stride, padding, output_padding, dilation = (_per_dim(getattr(self, n), 2, n) for n in names)
+        pairs = [_per_dim(getattr(self, n), 2, n) for n in names]
+        kernel, stride, padding, output_padding, dilation = ((p[0], p[1]) for p in pairs)
         for op, s, d in zip(output_padding, stride, dilation):
             if op >= max(s, d):
                 raise ShapeError(

@@ -43,8 +43,8 @@ class GANSection(Section):
     discriminator: list[component("layer")]
 
 
-class GANTrainSection(  # type: ignore[misc]  # a base made by spec_base
-    spec_base(
+class GANTrainSection(
+    spec_base(  # type: ignore[misc]  # a base made by spec_base
         GANTrainer,
         Spec,
         exclude=("gan", "generator_optimizer", "discriminator_optimizer", "device", "callbacks", "verbose"),

@@ -18,7 +18,6 @@ from torch import nn
 from lamina.config.component import Bounds, validated
 from lamina.errors import ShapeError
 from lamina.nn.builder import build_model
-from lamina.nn.spec import fmt_shape
 
 __all__ = ["GAN", "build_gan", "dcgan_layers"]
 
@@ -83,6 +82,12 @@ class GAN(nn.Module):
         return f"latent_dim={self.latent_dim}, image_shape={self.image_shape}"
 
 
+def _last_shape(model: nn.Module) -> tuple[int, ...] | None:
+    """The output shape of one example that the builder recorded for a stack (``None`` for a DAG's outputs)."""
+    shapes: Any = getattr(model, "shapes", None)
+    return tuple(shapes[-1]) if isinstance(shapes, list) and shapes else None
+
+
 def build_gan(
     generator: Any, discriminator: Any, *, latent_dim: int, image_shape: Sequence[int], where: str = "gan"
 ) -> GAN:
@@ -98,20 +103,21 @@ def build_gan(
         g = build_model(generator, (latent_dim,))
     except ShapeError as err:
         raise ShapeError(f"{where}.generator: {err}") from None
-    out = tuple(g.shapes[-1]) if getattr(g, "shapes", None) else None
+    out = _last_shape(g)
     if out != image_shape:
         raise ShapeError(
             f"{where}.generator: must map latent vectors ({latent_dim},) to examples of shape "
-            f"{fmt_shape(image_shape)}, its last layer gives {out}"
+            f"{image_shape}, its last layer gives {out}"
         )
     try:
         d = build_model(discriminator, image_shape)
     except ShapeError as err:
         raise ShapeError(f"{where}.discriminator: {err}") from None
-    if tuple(d.shapes[-1]) != (1,):
+    scores = _last_shape(d)
+    if scores != (1,):
         raise ShapeError(
             f"{where}.discriminator: must give one score per example, shape (1,); its last layer gives "
-            f'{fmt_shape(d.shapes[-1])} (end it with {{ type = "dense", units = 1 }})'
+            f'{scores} (end it with {{ type = "dense", units = 1 }})'
         )
     return GAN(g, d, latent_dim, image_shape)
 
@@ -142,7 +148,7 @@ def dcgan_layers(
         raise ValueError(f"`image_shape` must have a height and width divisible by 4, got {tuple(image_shape)}")
     init = {"type": "normal", "std": 0.02}  # Radford et al., section 4
     half = max(width // 2, 1)
-    generator = [
+    generator: list[dict[str, Any]] = [
         {"type": "dense", "units": width * (height // 4) * (wide // 4), "init": init},
         {"type": "reshape", "shape": [width, height // 4, wide // 4]},
         {"type": "batchnorm"},
@@ -153,8 +159,8 @@ def dcgan_layers(
         {"type": "conv_transpose2d", "filters": channels, "kernel_size": 4, "stride": 2, "padding": 1, "init": init},
         {"type": "sigmoid"},
     ]
-    slope = {"type": "leaky_relu", "negative_slope": 0.2}
-    discriminator = [
+    slope: dict[str, Any] = {"type": "leaky_relu", "negative_slope": 0.2}
+    discriminator: list[dict[str, Any]] = [
         {"type": "conv2d", "filters": half, "kernel_size": 4, "stride": 2, "padding": 1, "init": init},
         slope,
         {"type": "conv2d", "filters": width, "kernel_size": 4, "stride": 2, "padding": 1, "init": init},

@@ -181,7 +181,7 @@ class GANTrainer:
 
     # -- epochs -------------------------------------------------------------------------------------------------
 
-    def _train_epoch(self, loader: Any, save: Callable[[], None] | None, every: int | None) -> dict[str, float]:
+    def _train_epoch(self, loader: Any, save: Callable[[], Any] | None, every: int | None) -> dict[str, float]:
         self.gan.train()
         resumed, self._pending_position = self._pending_position, None
         if resumed is not None:  # a mid-epoch checkpoint: redraw the epoch's order, skip the batches it had done
