@@ -187,3 +187,21 @@ def test_experiment_file_errors_name_the_field():
         load_gan_experiment(_experiment(n_critic=0))
     with pytest.raises(ConfigError, match="gan.generator"):
         load_gan_experiment({**_experiment(), "gan": {"generator": [{"type": "dense"}], "discriminator": []}})
+
+
+def test_the_example_file_is_dcgan_layers():
+    from pathlib import Path
+
+    from lamina.generative.adversarial import dcgan_layers
+
+    example = load_gan_experiment(Path(__file__).resolve().parents[2] / "examples" / "mnist_dcgan.toml")
+    generator, discriminator = dcgan_layers((1, 28, 28), latent_dim=64, width=64)
+    assert [layer.model_dump(exclude_none=True) for layer in example.gan.generator] == [
+        load_gan_experiment({**_experiment(), "gan": {"generator": generator, "discriminator": discriminator}})
+        .gan.generator[i]
+        .model_dump(exclude_none=True)
+        for i in range(len(generator))
+    ]
+    gan = build_gan(example.gan.generator, example.gan.discriminator, latent_dim=64, image_shape=(1, 28, 28))
+    assert gan(torch.zeros(2, 64)).shape == (2, 1, 28, 28)
+    assert gan.discriminator(torch.zeros(2, 1, 28, 28)).shape == (2, 1)
