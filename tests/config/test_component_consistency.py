@@ -43,6 +43,7 @@ NOT_YET: dict[tuple[str, str], str] = {
             "bidirectional",
             "conv1d",
             "conv2d",
+            "conv_transpose2d",
             "dense",
             "dot_product_attention",
             "dropconnect",

@@ -10,6 +10,7 @@ from lamina.nn import (  # noqa: F401  (register the building blocks)
     additive_attention,
     alpha_dropout,
     bidirectional,
+    conv_transpose,
     dot_product_attention,
     drop_path,
     dropconnect,
