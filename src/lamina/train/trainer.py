@@ -8,13 +8,18 @@ resumed from a checkpoint continues bit for bit.
 
 The hot path is a hand-written PyTorch loop plus a running loss sum kept on the device
 (``benchmarks/trainer_overhead.py`` measures the difference).
+
+This module holds the :class:`Trainer` class and its ``fit`` loop; the parts it is made of live beside it, one concept
+each: :mod:`~lamina.train.arguments` (the arguments checked and built into metrics, optimizer and schedule),
+:mod:`~lamina.train.epoch` (one training epoch), :mod:`~lamina.train.steps` (one optimizer step),
+:mod:`~lamina.train.penalty` (the L1/L2 weight penalty), :mod:`~lamina.train.divergence` (the finite-loss checks),
+:mod:`~lamina.train.trainer_state` (``state_dict``/``load_state_dict`` for resuming) and
+:mod:`~lamina.train.evaluation` (``evaluate``/``predict``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import itertools
-import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -24,75 +29,25 @@ import torch
 from torch import nn
 
 from lamina.data.loader import make_loader
-from lamina.errors import ConfigError, TrainingDivergedError
-from lamina.metrics.standard import Mean, Metric, load_metric_state, metric_state
+from lamina.errors import ConfigError
 from lamina.nn.max_norm import constrained_weights
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
+from lamina.train.arguments import PLATEAU, build_metrics, build_optimizer, check_arguments, resolve_schedule
 from lamina.train.callbacks.base import Callback
 from lamina.train.callbacks.progress import ProgressPrinter
+from lamina.train.divergence import FINITE_CHECK_EVERY, DivergenceChecks
+from lamina.train.epoch import train_epoch
 from lamina.train.history import History
+from lamina.train.penalty import add_penalty_gradient, penalty
 from lamina.train.rng import RngStreams, resolve_device
 from lamina.train.steps import check_grad_clip, choose_step
+from lamina.train.trainer_state import ResumableState
 
-__all__ = ["Trainer"]
-
-
-def _build(kind: str, spec: Any, path: str, *args: Any, **kwargs: Any) -> Any:
-    return resolve(kind, spec, path=path).build(*args, **kwargs)
+__all__ = ["FINITE_CHECK_EVERY", "Trainer"]
 
 
-_LR_SCHEDULER = torch.optim.lr_scheduler.LRScheduler
-_PLATEAU = torch.optim.lr_scheduler.ReduceLROnPlateau
-FINITE_CHECK_EVERY = 32  # steps between reads of the queued finiteness flag on an accelerator (see _check_finite)
-
-
-def _schedule(schedule: Any, interval: str | None) -> tuple[Any, Any, str, str | None]:
-    """``(spec, scheduler, interval, monitor)`` for the trainer's ``schedule`` argument.
-
-    A lamina schedule (name or table) is a ``LambdaLR`` stepped after every optimizer step (its own ``interval``
-    decides whether its factor changes per step or per epoch). A torch ``LRScheduler`` is stepped once per epoch
-    unless ``interval="step"``; as in Lightning, ``{"scheduler": s, "interval": "step", "monitor": "val_loss"}``
-    is accepted too, ``monitor`` naming the logged value a ``ReduceLROnPlateau`` watches.
-    """
-    monitor = None
-    if isinstance(schedule, dict) and "scheduler" in schedule:
-        unknown = sorted(set(schedule) - {"scheduler", "interval", "monitor"})
-        if unknown:
-            raise ValueError(f"`schedule` as a dict takes 'scheduler', 'interval' and 'monitor', got {unknown}")
-        interval = schedule.get("interval", interval)
-        monitor = schedule.get("monitor")
-        schedule = schedule["scheduler"]
-        if not isinstance(schedule, _LR_SCHEDULER):
-            raise ValueError(f"`schedule['scheduler']` must be a torch LRScheduler, got {type(schedule).__name__}")
-    if isinstance(schedule, _LR_SCHEDULER):
-        interval = interval or "epoch"
-        if interval not in ("epoch", "step"):
-            raise ValueError(f"`schedule_interval` must be 'epoch' or 'step', got {interval!r}")
-        if isinstance(schedule, _PLATEAU) and interval != "epoch":
-            raise ValueError(
-                "`schedule_interval` must be 'epoch' for ReduceLROnPlateau: it watches an epoch's "
-                "logged value (`monitor`)"
-            )
-        return None, schedule, interval, monitor
-    if interval is not None or monitor is not None:
-        raise ValueError(
-            "`schedule_interval` applies to a torch LRScheduler; a lamina schedule (name or table) "
-            "sets `interval` in its own table"
-        )
-    spec = None if schedule is None else resolve("schedule", schedule, path="train.schedule")
-    return spec, None, "step", None
-
-
-def _non_finite(logs: dict[str, Any]) -> tuple[str, float] | None:
-    """The first loss in an epoch's logs (``loss``, ``val_loss``, ``val_head_loss``, ...) that is NaN or infinite."""
-    for name, value in logs.items():
-        if name.endswith("loss") and isinstance(value, float) and not math.isfinite(value):
-            return name, value
-    return None
-
-
-class Trainer:
+class Trainer(DivergenceChecks, ResumableState):
     """Train a ``torch.nn.Module``.
 
     Args:
@@ -137,12 +92,9 @@ class Trainer:
         >>> trainer.evaluate(test)["accuracy"]
     """
 
-    # restored by load_state_dict, applied by the next fit (the scheduler and callbacks are built there)
-    _pending_scheduler_state: dict | None = None
-    _pending_callback_states: list | None = None
-    _pending_position: dict | None = None  # where a mid-epoch checkpoint was taken
     # the run folder when lamina.train() drives this trainer (None otherwise): callbacks may write records there
     run_dir: Path | None = None
+    _epoch_loss: float  # the last epoch's mean loss (set by train_epoch), logged under the model's objective_name
 
     def __init__(
         self,
@@ -168,29 +120,25 @@ class Trainer:
         verbose: int = 1,
         log_every: int | None = None,
     ) -> None:
-        if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-            raise ValueError(
-                f"`verbose` must be 0 (silent), 1 (epoch lines and a bar) or 2 (epoch lines), got {verbose!r}"
-            )
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if grad_clip is not None and not grad_clip > 0:
-            raise ValueError(f"`grad_clip` must be a positive number or None, got {grad_clip!r}")
-        if l1 < 0 or l2 < 0:
-            raise ValueError(f"`l1` and `l2` must be >= 0, got l1={l1!r}, l2={l2!r}")
-        if precision not in ("fp32", "bf16", "fp16"):
-            raise ValueError(f"`precision` must be one of 'fp32', 'bf16', 'fp16', got {precision!r}")
+        check_arguments(
+            verbose=verbose,
+            epochs=epochs,
+            batch_size=batch_size,
+            grad_clip=grad_clip,
+            l1=l1,
+            l2=l2,
+            precision=precision,
+        )
         self.device = resolve_device(device)
         self.model = model.to(self.device)
         self.uses_model_loss = hasattr(model, "training_loss")
         self.loss_spec = None if self.uses_model_loss or callable(loss) else resolve("loss", loss, path="train.loss")
         self.loss_fn = None if self.uses_model_loss else (loss if callable(loss) else self.loss_spec.build())
-        self.metrics = self._metrics(metrics)
-        self.optimizer, self.needs_closure = self._optimizer(optimizer)
+        self.metrics = build_metrics(metrics, loss_spec=self.loss_spec, uses_model_loss=self.uses_model_loss)
+        self.optimizer, self.needs_closure = build_optimizer(optimizer, self.model)
         if self.needs_closure:
             check_grad_clip(self.optimizer, grad_clip)
-        self.schedule_spec, self.scheduler, self.schedule_interval, self.schedule_monitor = _schedule(
+        self.schedule_spec, self.scheduler, self.schedule_interval, self.schedule_monitor = resolve_schedule(
             schedule, schedule_interval
         )
         self.epochs, self.batch_size, self.shuffle = epochs, batch_size, bool(shuffle)
@@ -243,69 +191,19 @@ class Trainer:
         else:
             self.forward_model = distributed.wrap(self.forward_model, self.device)
 
-    def _metrics(self, metrics: Sequence[Any] | None) -> list[Metric]:
-        if self.uses_model_loss and not metrics:
-            return []
-        if metrics is not None and getattr(self.loss_spec, "heads", None):
-            raise ConfigError(
-                "train.metrics: a multi-task loss logs metrics per head; set them as train.loss.heads[i].metrics"
-            )
-        if metrics is None:
-            metrics = list(getattr(self.loss_spec, "default_metrics", ()))
-        return [
-            m if isinstance(m, Metric) else _build("metric", m, f"train.metrics[{i}]") for i, m in enumerate(metrics)
-        ]
-
-    def _optimizer(self, optimizer: Any) -> tuple[torch.optim.Optimizer | None, bool]:
-        """The optimizer and whether its ``step`` needs a closure (L-BFGS, or ``needs_closure`` on it or its spec)."""
-
-        def closure_kind(built: Any) -> bool:
-            """Whether ``built.step`` takes a closure."""
-            return bool(getattr(built, "needs_closure", False)) or isinstance(built, torch.optim.LBFGS)
-
-        if optimizer is None or isinstance(optimizer, torch.optim.Optimizer):
-            return optimizer, closure_kind(optimizer)
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if not params:
-            raise ConfigError("the model has no trainable parameters to optimize")
-        if callable(optimizer) and not isinstance(optimizer, (str, dict)) and not hasattr(optimizer, "build"):
-            built = optimizer(params)
-            return built, closure_kind(built)
-        spec = resolve("optimizer", optimizer, path="train.optimizer")
-        built = spec.build(params)
-        return built, spec.needs_closure or closure_kind(built)
-
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
-    def _penalized(self) -> list[nn.Parameter]:
-        return [p for p in self.model.parameters() if p.requires_grad and p.dim() > 1]
-
     def _penalty(self) -> torch.Tensor | None:
-        if not (self.l1 or self.l2):
-            return None
-        total = torch.zeros((), device=self.device)
-        for w in self._penalized():
-            if self.l1:
-                total = total + self.l1 * w.abs().sum()
-            if self.l2:
-                total = total + 0.5 * self.l2 * w.pow(2).sum()
-        return total
+        """The weight penalty of the model's weights (:func:`lamina.train.penalty.penalty`), or ``None``."""
+        return penalty(self.model, self.l1, self.l2, self.device)
 
-    @torch.no_grad()
     def _add_penalty_gradient(self) -> None:
-        """Add ``l1 sign(w) + l2 w`` to each weight's gradient: what backward through :meth:`_penalty` gives,
-        without its autograd graph (on small networks that graph cost as much as the network's own backward)."""
-        for w in self._penalized():
-            g = w.grad
-            if self.l2:
-                g = w.mul(self.l2) if g is None else g.add_(w, alpha=self.l2)
-            if self.l1:
-                g = w.sign().mul_(self.l1) if g is None else g.add_(w.sign(), alpha=self.l1)
-            w.grad = g
+        """Add the penalty's gradient to the weights' (:func:`lamina.train.penalty.add_penalty_gradient`)."""
+        add_penalty_gradient(self.model, self.l1, self.l2)
 
     # -- one step ---------------------------------------------------------------------------------------------
 
@@ -329,76 +227,10 @@ class Trainer:
         n_local = len(y) if y is not None else len(x[0] if isinstance(x, tuple) else x)
         return n_local * self.world_size / self._loader.current_global_size
 
-    def _weights_finite(self) -> bool:
-        flags = [torch.isfinite(p).all() for p in self.model.parameters()]
-        return bool(torch.stack(flags).all()) if flags else True  # one read of the device, not one per tensor
-
-    def _check_finite(self, loss: torch.Tensor) -> None:
-        """Stop on a non-finite batch loss. On the CPU at once, before the weights change. On an accelerator the
-        test is queued (a device flag and the first bad value) and read by :meth:`_flush_finite` every
-        ``FINITE_CHECK_EVERY`` steps and at the epoch's end: reading it each step would make the host wait for the
-        device on every batch. A divergence found there restores the weights of the epoch's start if the steps
-        since made them non-finite."""
-        if not self._defer_finite:
-            if not torch.isfinite(loss):
-                self._diverged(loss)
-            return
-        bad = ~torch.isfinite(loss.detach())
-        if self._nonfinite is None:
-            self._nonfinite = (bad.clone(), loss.detach().float().clone())
-        else:
-            flag, value = self._nonfinite
-            value.copy_(torch.where(bad & ~flag, loss.detach().float(), value))
-            flag.logical_or_(bad)
-
-    def _flush_finite(self) -> None:
-        """Read the queued finiteness flag (see :meth:`_check_finite`) and stop if a loss since the last read was
-        non-finite."""
-        pending, self._nonfinite = self._nonfinite, None
-        first, self._checked_step = self._checked_step + 1, self.step
-        if pending is not None and bool(pending[0]):
-            value = float(pending[1])
-            self._diverged(
-                value,
-                where=f"the loss became {value} between steps {first} and {self.step} of epoch {self.epoch + 1}",
-                step=self.step,
-            )
-
-    def _diverged(self, loss: torch.Tensor | float, *, where: str | None = None, step: int | None = None) -> None:
-        """Stop with :class:`TrainingDivergedError`; non-finite weights are replaced by the epoch's first ones."""
-        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
-        if self._weights_finite():
-            kept = f"the weights after step {self.step} are kept"
-        else:
-            self.model.load_state_dict(self._last_good)
-            kept = f"the weights were non-finite too; those from the end of epoch {self.epoch} are restored"
-        self.stop_training = True
-        where = where or f"the loss became {value} at epoch {self.epoch + 1}, step {self.step + 1}"
-        self.stop_reason = where
-        raise TrainingDivergedError(
-            f"{where}; training stopped and {kept}. Try a lower learning rate, gradient clipping "
-            "(train.grad_clip), or check the data for NaN/inf values.",
-            epoch=self.epoch + 1,
-            step=self.step + 1 if step is None else step,
-            value=value,
-        )
-
-    def _check_epoch(self, logs: dict[str, float]) -> None:
-        """Divergence seen only at the end of an epoch: a non-finite mean or validation loss, or weights that the
-        last step made non-finite."""
-        bad = _non_finite(logs)
-        if bad is not None:
-            name, value = bad
-            self._diverged(value, where=f"{name} became {value} at the end of epoch {self.epoch + 1}", step=self.step)
-        if not self._weights_finite():
-            self._diverged(
-                float("nan"), where=f"the weights became non-finite in epoch {self.epoch + 1}", step=self.step
-            )
-
     def _step_epoch_scheduler(self, logs: dict[str, float]) -> None:
         if self.scheduler is None or self.schedule_interval != "epoch":
             return
-        if isinstance(self.scheduler, _PLATEAU):
+        if isinstance(self.scheduler, PLATEAU):
             monitor = self.schedule_monitor or ("val_loss" if "val_loss" in logs else "loss")
             if monitor not in logs:
                 raise ValueError(f"the scheduler's monitor {monitor!r} is not logged; logged: {sorted(logs)}")
@@ -409,48 +241,8 @@ class Trainer:
     # -- epochs -----------------------------------------------------------------------------------------------
 
     def _train_epoch(self, loader: Iterable) -> dict[str, float]:
-        self.model.train()
-        loss_meter = Mean("loss")
-        for m in self.metrics:
-            m.reset()
-        self._meters = [loss_meter, *self.metrics]
-        resumed, self._pending_position = self._pending_position, None
-        if resumed is not None:  # a mid-epoch checkpoint: redraw the epoch's order, skip the batches it had done
-            self.rng.shuffle.set_state(resumed["shuffle"])
-            for meter, state in zip(self._meters, resumed["meters"]):
-                load_metric_state(meter, state, self.device)
-        self._position = {"batch": 0, "shuffle": self.rng.shuffle.get_state()}
-        self._nonfinite, self._checked_step = None, self.step
-        batches = iter(loader)
-        if resumed is not None:
-            self._position["batch"] = resumed["batch"]
-            batches = itertools.islice(batches, resumed["batch"], None)
-        batch_callbacks = [cb for cb in self._hooks if type(cb).on_batch_end is not Callback.on_batch_end]
-        for x, y in batches:
-            loss, out = self._train_step(x, y)
-            self.step += 1
-            self._position["batch"] += 1
-            n = len(x[0]) if isinstance(x, (tuple, list)) else len(x)  # y may be a tuple of targets (multi-task)
-            loss_meter.add(loss, n)
-            if self.metrics and out is not None:
-                with torch.no_grad():
-                    for m in self.metrics:
-                        m.update(out, y)
-            if self._nonfinite is not None and self.step - self._checked_step >= FINITE_CHECK_EVERY:
-                self._flush_finite()
-            for cb in batch_callbacks:
-                cb.on_batch_end(self, self.step, loss)
-            if self.stop_training:
-                break
-        self._flush_finite()
-        self._position = None
-        if self.world_size > 1:
-            for meter in (loss_meter, *self.metrics):
-                meter.total, meter.count = distributed.all_reduce_sum([meter.total, meter.count], self.device)
-        logs = {"loss": loss_meter.compute()}
-        self._epoch_loss = logs["loss"]
-        logs.update({m.name: m.compute() for m in self.metrics})
-        return logs
+        """One pass over ``loader`` (:func:`lamina.train.epoch.train_epoch`): the epoch's mean loss and metrics."""
+        return train_epoch(self, loader)
 
     def fit(self, train: Any, val: Any = None, *, epochs: int | None = None) -> History:
         """Train for ``epochs`` (default: the constructor's) epochs in total, continuing from :attr:`epoch`.
@@ -550,49 +342,3 @@ class Trainer:
         """The model's outputs for a tensor of inputs or a dataset, concatenated over batches (on the CPU); a tuple
         of such tensors for a model with several outputs."""
         return evaluation.predict(self, data, batch_size=batch_size)
-
-    # -- state ------------------------------------------------------------------------------------------------
-
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume: weights, optimizer, scheduler, RNG streams, counters, history, callbacks."""
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
-            "rng": self.rng.state_dict(),
-            "epoch": self.epoch,
-            "step": self.step,
-            "history": self.history.state_dict(),
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
-            "position": self._position_state(),
-        }
-
-    def _position_state(self) -> dict[str, Any] | None:
-        """Inside an epoch (a mid-epoch checkpoint): the batches done, the shuffling generator's state when the
-        epoch drew its order, and the epoch's running loss and metric sums; ``None`` between epochs."""
-        if self._position is None:
-            return None
-        return {**self._position, "meters": [metric_state(m) for m in self._meters]}
-
-    def _restore_scheduler(self, state: dict[str, Any]) -> None:
-        # Building a scheduler resets each group's rate to base * f(0); put back the rates it had reached.
-        self.scheduler.load_state_dict(state)
-        for group, lr, base in zip(self.optimizer.param_groups, state["_last_lr"], state["base_lrs"]):
-            group["lr"], group["initial_lr"] = lr, base
-        self._pending_scheduler_state = None
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore :meth:`state_dict`; the next :meth:`fit` continues where that run was."""
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self._pending_scheduler_state = state.get("scheduler")
-        if self.scheduler is not None and state.get("scheduler") is not None:
-            self._restore_scheduler(state["scheduler"])
-        if self.scaler is not None and state.get("scaler") is not None:
-            self.scaler.load_state_dict(state["scaler"])
-        self.rng.load_state_dict(state["rng"])
-        self.epoch, self.step = state["epoch"], state["step"]
-        self.history = History(state["history"])
-        self._pending_callback_states = state.get("callbacks") or None
-        self._pending_position = state.get("position")
