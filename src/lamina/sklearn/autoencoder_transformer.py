@@ -20,8 +20,8 @@ from lamina.generative import (
     SparseAutoencoder,
     pretrain_layerwise,
 )
-from lamina.sklearn.base import resolve_batch_size, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
+from lamina.sklearn.params import resolve_batch_size, store_params
 from lamina.sklearn.transformer import LaminaTransformer, _float_dtype, _torch_dtype
 
 __all__ = ["AutoencoderTransformer"]

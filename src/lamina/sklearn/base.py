@@ -11,19 +11,16 @@ A wrapper supplies three things and inherits the rest (``fit``/``partial_fit`` p
 
 A network that defines ``training_loss(batch)`` (an RBM, an autoencoder) is trained on it with ``y = None``;
 see :class:`lamina.sklearn.transformer.LaminaTransformer`.
+
+Beside it, one concept each: :mod:`~lamina.sklearn.params` (storing and checking the parameters),
+:mod:`~lamina.sklearn.errors` (the diverged-fit error and where warnings point), :mod:`~lamina.sklearn.inference`
+(batched inference, mixed into :class:`LaminaEstimator`) and :mod:`~lamina.sklearn.pickling` (devices and tensors
+across pickling).
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import inspect
-import numbers
-import sys
 import warnings
-import weakref
-from collections.abc import Iterator
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -31,12 +28,16 @@ import torch
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import validate_data
 from torch import nn
 
 from lamina.data.dataset import ArrayDataset
 from lamina.errors import TrainingDivergedError
 from lamina.sklearn.convergence import SklearnConvergence
+from lamina.sklearn.errors import EstimatorDivergedError, caller_level, diverged_as_value_error
+from lamina.sklearn.inference import BatchedInference
+from lamina.sklearn.params import resolve_batch_size, seed_from, store_params
+from lamina.sklearn.pickling import to_cpu, usable_device
 from lamina.train.callbacks.base import Callback
 from lamina.train.callbacks.progress import PlainProgress
 from lamina.train.rng import resolve_device, seeded
@@ -44,84 +45,11 @@ from lamina.train.trainer import Trainer
 
 __all__ = ["EstimatorDivergedError", "LaminaEstimator", "resolve_batch_size", "store_params"]
 
-_INFERENCE_BATCH = 8192  # rows per forward pass at predict time: bounded memory, few Python round trips
-_INFERENCE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # module_ -> (key, its float64 copy)
-
-
-def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
-    """Store each ``__init__`` parameter of ``estimator`` under its own name: the whole body of a scikit-learn
-    ``__init__``, called as ``store_params(self, locals())``.
-
-    scikit-learn reads the parameters from the explicit ``__init__`` signature and requires ``__init__`` to do
-    nothing but assign them; the names come from that same signature here, so a parameter added to it is stored
-    (and found by ``get_params``, ``clone``, ``GridSearchCV``) without a second line to forget.
-    """
-    for param in inspect.signature(type(estimator).__init__).parameters.values():
-        if param.name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-            setattr(estimator, param.name, params[param.name])
-
-
-def resolve_batch_size(batch_size: int | str, n_samples: int) -> int:
-    """scikit-learn's rule: ``"auto"`` is ``min(200, n_samples)``; other sizes are clipped to ``[1, n_samples]``
-    with a warning."""
-    if batch_size == "auto":
-        return min(200, n_samples)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral):
-        raise ValueError(f"`batch_size` must be 'auto' or a positive integer, got {batch_size!r}")
-    if not 1 <= batch_size <= n_samples:
-        warnings.warn(
-            f"Got `batch_size` {batch_size}, less than 1 or larger than the {n_samples} training "
-            "examples; it is clipped",
-            UserWarning,
-            stacklevel=3,
-        )
-    return int(np.clip(batch_size, 1, n_samples))
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside ``lamina.sklearn`` (the user's call)."""
-    frame: FrameType | None = sys._getframe(2)
-    level = 2  # 1 is the function calling warnings.warn, 2 its caller
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("lamina.sklearn"):
-        frame, level = frame.f_back, level + 1
-    return level
-
-
-def _seed_from(random_state: Any) -> int:
-    """An integer seed: ``random_state`` itself if it is one, else a draw from it (scikit-learn's convention)."""
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _usable_device(device: Any) -> torch.device:
-    """The device to run on after unpickling: the fitted one if this machine has it, else the CPU."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        present = torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
-    elif device.type == "mps":
-        present = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    else:
-        present = True
-    if not present:
-        warnings.warn(
-            f"the estimator was fitted on {device}, which this machine lacks; it runs on the CPU",
-            UserWarning,
-            stacklevel=_caller_level(),
-        )
-        return torch.device("cpu")
-    return device
-
-
-class EstimatorDivergedError(TrainingDivergedError, ValueError):
-    """Training of a scikit-learn estimator diverged (the loss became NaN or infinite): a
-    :class:`~lamina.errors.TrainingDivergedError` that is also the ``ValueError`` scikit-learn expects."""
-
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-class LaminaEstimator(BaseEstimator):
+class LaminaEstimator(BatchedInference, BaseEstimator):
     """Base class (numpydoc in the subclasses). Parameters it reads when a subclass has them: ``random_state``,
     ``device``, ``verbose``, ``max_iter``, ``warm_start``, ``tol``, ``n_iter_no_change``.
 
@@ -193,7 +121,7 @@ class LaminaEstimator(BaseEstimator):
         spec = self._module_spec(n_features, n_outputs)
         if keep and hasattr(self, "module_") and spec == self.module_spec_:
             return False
-        self._seed_ = _seed_from(getattr(self, "random_state", None))
+        self._seed_ = seed_from(getattr(self, "random_state", None))
         with seeded(self._seed_):
             module = self._module_from_spec(spec)
         self.module_spec_, self.module_, self.device_ = spec, module, resolve_device(getattr(self, "device", "cpu"))
@@ -257,7 +185,7 @@ class LaminaEstimator(BaseEstimator):
             trainer.callbacks = [cb for cb in trainer.callbacks if not isinstance(cb, SklearnConvergence)]
             trainer.scheduler, trainer.schedule_spec = None, None
             self._prepare_trainer(trainer, X, incremental=True)
-            with _diverged_as_value_error(self._diverged_message):
+            with diverged_as_value_error(self._diverged_message):
                 trainer.fit(data, epochs=trainer.epoch + 1)
             convergence = None
         else:
@@ -271,7 +199,7 @@ class LaminaEstimator(BaseEstimator):
             trainer = self._make_trainer(len(X), [convergence], schedule=True)
             self._prepare_trainer(trainer, X, incremental=False)
             try:
-                with _diverged_as_value_error(self._diverged_message):
+                with diverged_as_value_error(self._diverged_message):
                     trainer.fit(data, epochs=self.max_iter)
             except EstimatorDivergedError as err:
                 if convergence.best_weights is None:  # no validation score, or none yet: nothing to fall back on
@@ -305,7 +233,7 @@ class LaminaEstimator(BaseEstimator):
                 f"{type(self).__name__}: training diverged in epoch {diverged.epoch} ({diverged}); the weights of "
                 "the best validation score are kept",
                 ConvergenceWarning,
-                stacklevel=_caller_level(),
+                stacklevel=caller_level(),
             )
         self.n_iter_ = self.n_iter_ + epochs if incremental else epochs  # scikit-learn: n_iter_ counts one fit
         self.t_ += epochs * n_samples
@@ -326,7 +254,7 @@ class LaminaEstimator(BaseEstimator):
                 f"{type(self).__name__}: the maximum number of epochs (max_iter={self.max_iter}) was "
                 "reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=_caller_level(),
+                stacklevel=caller_level(),
             )
 
     def _restore_trainer(self, n_samples: int) -> Trainer:
@@ -338,44 +266,6 @@ class LaminaEstimator(BaseEstimator):
             self._trainer_state = None
         return trainer
 
-    # -- inference ----------------------------------------------------------------------------------------
-
-    def _inference_dtype(self, dtype: torch.dtype) -> torch.dtype:
-        """``dtype``, or float32 on Apple's MPS, which has no float64."""
-        return torch.float32 if self.device_.type == "mps" else dtype
-
-    def _module_in(self, dtype: torch.dtype) -> Any:
-        """``module_`` in evaluation mode, or an evaluation copy in ``dtype`` (float64 for float64 inputs, whose
-        outputs then do not depend on batch composition or order: float32 GEMMs round differently by batch)."""
-        check_is_fitted(self, "module_")
-        dtype = self._inference_dtype(dtype)
-        module = self.module_.eval()
-        param = next(module.parameters(), None)
-        if param is None or param.dtype == dtype:
-            return module
-        # the copy is kept until the weights change (every in-place update bumps a tensor's _version); outside the
-        # estimator's __dict__, which scikit-learn requires predict to leave unchanged
-        key = (dtype, tuple(t._version for t in module.state_dict().values()))
-        cached = _INFERENCE_COPIES.get(module)
-        if cached is None or cached[0] != key:
-            cached = _INFERENCE_COPIES[module] = (key, copy.deepcopy(module).to(dtype).eval())
-        return cached[1]
-
-    @torch.no_grad()
-    def _outputs(self, X: Any, *, method: str | None = None, dtype: torch.dtype = torch.float32) -> np.ndarray:
-        """The network's outputs (or those of its ``method``, e.g. ``transform``) for validated ``X``, computed in
-        batches on ``device_`` in ``dtype`` (a float64 copy of the network for ``torch.float64``)."""
-        check_is_fitted(self, "module_")
-        X = self._validate_X(X, reset=False)
-        dtype = self._inference_dtype(dtype)
-        module = self._module_in(dtype)
-        forward = getattr(module, method) if method else module
-        outs = []
-        for start in range(0, len(X), _INFERENCE_BATCH):  # validate_data refuses zero rows
-            batch = self._as_tensor(X[start : start + _INFERENCE_BATCH], dtype).to(self.device_)
-            outs.append(forward(batch).to(dtype).cpu())
-        return torch.cat(outs).numpy()
-
     # -- pickling -----------------------------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
@@ -386,7 +276,7 @@ class LaminaEstimator(BaseEstimator):
             state["_module_state"] = {k: v.detach().cpu() for k, v in module.state_dict().items()}
         if trainer is not None and trainer.optimizer is not None:
             kept = {k: v for k, v in trainer.state_dict().items() if k not in ("model", "callbacks", "scheduler")}
-            state["_trainer_state"] = _to_cpu(kept)
+            state["_trainer_state"] = to_cpu(kept)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -394,34 +284,7 @@ class LaminaEstimator(BaseEstimator):
         super().__setstate__(state)
         self._trainer = None
         if module_state is not None:
-            self.device_ = _usable_device(state.get("device_", "cpu"))  # fitted on a GPU, unpickled without one
+            self.device_ = usable_device(state.get("device_", "cpu"))  # fitted on a GPU, unpickled without one
             module = self._module_from_spec(self.module_spec_)
             module.load_state_dict(module_state)
             self.module_ = module.to(self.device_).eval()
-
-
-@contextlib.contextmanager
-def _diverged_as_value_error(message: str | None = None) -> Iterator[None]:
-    """Re-raise a :class:`TrainingDivergedError` as :class:`EstimatorDivergedError` (scikit-learn's checks expect
-    bad training data to raise ``ValueError``), its message led by ``message`` when given."""
-    try:
-        yield
-    except TrainingDivergedError as err:
-        if isinstance(err, ValueError):
-            raise
-        raise EstimatorDivergedError(
-            f"{message} ({err})" if message else str(err),
-            epoch=getattr(err, "epoch", 0),
-            step=getattr(err, "step", 0),
-            value=getattr(err, "value", None),
-        ) from err
-
-
-def _to_cpu(value: Any) -> Any:
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, dict):
-        return {k: _to_cpu(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_to_cpu(v) for v in value)
-    return value

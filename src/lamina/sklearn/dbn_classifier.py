@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from lamina.errors import did_you_mean
-from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.mlp_classifier import MLPClassifier
+from lamina.sklearn.params import store_params
 from lamina.sklearn.rbm_transformer import VISIBLE_UNITS, check_unit_interval
 
 __all__ = ["DBNClassifier"]

@@ -14,8 +14,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from lamina.errors import did_you_mean
 from lamina.memory import Hopfield, as_bipolar
 from lamina.memory.dynamics import async_recall
-from lamina.sklearn.base import _seed_from, _usable_device, store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
+from lamina.sklearn.params import seed_from, store_params
+from lamina.sklearn.pickling import usable_device
 from lamina.train.rng import resolve_device
 
 __all__ = ["HopfieldMemory"]
@@ -136,7 +137,7 @@ class HopfieldMemory(BaseEstimator):
         self._check_params()
         self.__dict__.pop("memory_", None)
         patterns = self._bipolar(X, what="patterns", reset=True)
-        self._seed_ = _seed_from(self.random_state)
+        self._seed_ = seed_from(self.random_state)
         self.memory_ = Hopfield(
             patterns.shape[1], RULES[self.rule], desaturation=self.desaturation, device=patterns.device
         ).store(patterns)
@@ -213,7 +214,7 @@ class HopfieldMemory(BaseEstimator):
         memory, device = state.pop("_memory_state", None), state.pop("_memory_device", "cpu")
         super().__setstate__(state)
         if memory is not None:
-            self.memory_ = Hopfield.from_state_dict(memory, device=_usable_device(device))
+            self.memory_ = Hopfield.from_state_dict(memory, device=usable_device(device))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -27,9 +27,11 @@ from lamina.data.dataset import ArrayDataset
 from lamina.nn.builder import build_model, layer_shapes
 from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
-from lamina.sklearn.base import EstimatorDivergedError, LaminaEstimator, _caller_level, resolve_batch_size
+from lamina.sklearn.base import LaminaEstimator
 from lamina.sklearn.convergence import InverseScalingRate, IterationLines
+from lamina.sklearn.errors import EstimatorDivergedError, caller_level
 from lamina.sklearn.losses import SklearnLoss
+from lamina.sklearn.params import resolve_batch_size
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["MLP_DEFAULTS", "BaseMLP"]
@@ -443,7 +445,7 @@ class BaseMLP(LaminaEstimator):
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s): the number of {limit} "
                 "reached its limit. Increase it or scale the data.",
                 ConvergenceWarning,
-                stacklevel=_caller_level(),
+                stacklevel=caller_level(),
             )
 
     def _validation_score(

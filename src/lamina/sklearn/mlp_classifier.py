@@ -13,9 +13,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from lamina.sklearn.base import store_params
 from lamina.sklearn.losses import SklearnLoss
 from lamina.sklearn.mlp import BaseMLP
+from lamina.sklearn.params import store_params
 
 __all__ = ["MLPClassifier"]
 

@@ -12,10 +12,10 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from lamina.registry import resolve
-from lamina.sklearn.base import store_params
 from lamina.sklearn.losses import SklearnLoss
 from lamina.sklearn.mlp import BaseMLP
 from lamina.sklearn.mlp_classifier import _stochastic
+from lamina.sklearn.params import store_params
 
 __all__ = ["MLPRegressor"]
 

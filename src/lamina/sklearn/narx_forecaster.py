@@ -13,8 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from lamina.registry import resolve
-from lamina.sklearn.base import LaminaEstimator, resolve_batch_size, store_params
+from lamina.sklearn.base import LaminaEstimator
 from lamina.sklearn.mlp import _check, _is_int, _is_number
+from lamina.sklearn.params import resolve_batch_size, store_params
 from lamina.timeseries import NARX, SeriesScaler, exogenous_rows_needed, forecast, make_windows
 from lamina.timeseries.windows import as_exogenous, as_series
 

@@ -16,8 +16,8 @@ from torch import nn
 
 from lamina.errors import DataError, did_you_mean
 from lamina.generative import BernoulliRBM, GaussianBernoulliRBM, pseudo_log_likelihood
-from lamina.sklearn.base import store_params
 from lamina.sklearn.mlp import _check, _is_int, _is_number
+from lamina.sklearn.params import store_params
 from lamina.sklearn.transformer import LaminaTransformer
 from lamina.train.callbacks.base import Callback
 
