@@ -1,9 +1,10 @@
-"""The restricted Boltzmann machine family (Smolensky, 1986; Hinton, 2002): the Bernoulli RBM (:mod:`.model`), the
-Gaussian-Bernoulli RBM (:mod:`.gaussian`), the RBM with linear hidden units and its pretraining method (:mod:`.linear`),
-contrastive divergence (:mod:`.contrastive_divergence`) over the energies and samplers of :mod:`.functions` and their
-fused CPU kernels (:mod:`.fused_kernels`, ``_rbm_kernels.c``), the partition function exactly (:mod:`.partition`) and by
-annealed importance sampling (:mod:`.ais`), the monitoring callbacks (:mod:`.callbacks`), the RBM pretraining methods
-``rbm`` and ``gaussian_rbm`` (:mod:`.pretrain`) and the figures (:mod:`.plots`, loaded on use: matplotlib).
+"""The restricted Boltzmann machine family (Smolensky, 1986; Hinton, 2002): the shared base class (:mod:`.base`) and its
+Gibbs chains (:mod:`.sampling`), the Bernoulli RBM (:mod:`.model`), the Gaussian-Bernoulli RBM (:mod:`.gaussian`), the
+RBM with linear hidden units and its pretraining method (:mod:`.linear`), contrastive divergence
+(:mod:`.contrastive_divergence`) over the energies and samplers of :mod:`.functions` and their fused CPU kernels
+(:mod:`.fused_kernels`, ``_rbm_kernels.c``), the partition function exactly (:mod:`.partition`) and by annealed
+importance sampling (:mod:`.ais`), the monitoring callbacks (:mod:`.callbacks`), the RBM pretraining methods ``rbm`` and
+``gaussian_rbm`` (:mod:`.pretrain`) and the figures (:mod:`.plots`, loaded on use: matplotlib).
 
 :mod:`.pretrain` is not imported here: it draws a pretrained stack's samples through the DBN's down pass
 (:mod:`lamina.generative.up_down`), which builds on this package; :mod:`lamina.generative` imports it (and so

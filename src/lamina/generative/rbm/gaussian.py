@@ -9,9 +9,9 @@ from torch import nn
 
 from lamina.config.component import Bounds, validated
 from lamina.errors import DataError
+from lamina.generative.rbm.base import RBM
 from lamina.generative.rbm.contrastive_divergence import cd_surrogate
 from lamina.generative.rbm.functions import gaussian_energy, gaussian_free_energy, sample_gaussian
-from lamina.generative.rbm.model import RBM
 
 __all__ = ["GaussianBernoulliRBM"]
 
