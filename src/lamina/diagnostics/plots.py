@@ -80,36 +80,42 @@ def _layer_colors(n: int) -> list[Any]:
     return [plt.get_cmap("viridis")(0.85 * i / max(n - 1, 1)) for i in range(n)]  # no pale yellow end
 
 
-def plot_gradient_flow_history(records: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path | None:
-    """The back-propagated delta norm of each layer against the optimizer step (log scale)."""
-    lines = _history_lines(records, "delta_norm")
+def _history_axes(records: Sequence[dict[str, Any]], key: str) -> tuple[Any, Any, int] | None:
+    """``(figure, axes, number of lines)``: each layer's ``key`` against the optimizer step on a log scale, one
+    colour per layer, gridded; ``None`` when no record holds a positive finite value of it."""
+    lines = _history_lines(records, key)
     if not lines:
         return None
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for (name, (steps, values)), color in zip(lines.items(), _layer_colors(len(lines))):
         ax.semilogy(steps, values, "-o", markersize=3, color=color, label=name)
     ax.set_xlabel("optimizer step")
+    ax.grid(alpha=0.3, which="both")
+    return fig, ax, len(lines)
+
+
+def plot_gradient_flow_history(records: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path | None:
+    """The back-propagated delta norm of each layer against the optimizer step (log scale)."""
+    drawn = _history_axes(records, "delta_norm")
+    if drawn is None:
+        return None
+    fig, ax, n_lines = drawn
     ax.set_ylabel(r"delta norm $\|\partial L/\partial z\|$ (one batch)")
     ax.set_title(_title(title, "back-propagated gradient per layer during training"))
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(title="layer (dark: input side)", fontsize=8, ncol=2 if len(lines) > 6 else 1)
+    ax.legend(title="layer (dark: input side)", fontsize=8, ncol=2 if n_lines > 6 else 1)
     return save_figure(fig, path)
 
 
 def plot_update_ratio_history(records: Sequence[dict[str, Any]], path: Path, *, title: str = "") -> Path | None:
     """``||Delta W|| / ||W||`` of each layer's optimizer update against the step, with CS231n's 1e-3 guide."""
-    lines = _history_lines(records, "update_ratio")
-    if not lines:
+    drawn = _history_axes(records, "update_ratio")
+    if drawn is None:
         return None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for (name, (steps, values)), color in zip(lines.items(), _layer_colors(len(lines))):
-        ax.semilogy(steps, values, "-o", markersize=3, color=color, label=name)
+    fig, ax, n_lines = drawn
     ax.axhline(1e-3, color="gray", linestyle="--", label="1e-3 (rule of thumb)")
-    ax.set_xlabel("optimizer step")
     ax.set_ylabel(r"relative update $\|\Delta W\| / \|W\|$")
     ax.set_title(_title(title, "size of each layer's weight update"))
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, ncol=2 if len(lines) > 6 else 1)
+    ax.legend(fontsize=8, ncol=2 if n_lines > 6 else 1)
     return save_figure(fig, path)
 
 

@@ -14,6 +14,7 @@ passes ``trust_source=True`` for a file they made.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,20 +65,47 @@ def _verify(loaded: Any, source: ExportSource, path: Path, *, rtol: float, atol:
     return compare_outputs(got, want, what=str(path), rtol=rtol, atol=atol)
 
 
+def _write(
+    kind: str,
+    source: ExportSource,
+    path: str | Path,
+    convert: Callable[[nn.Module, tuple[torch.Tensor, ...]], Any],
+    save: Callable[[Any, Any], None],
+    load: Callable[..., nn.Module],
+    *,
+    verify: bool,
+    rtol: float,
+    atol: float,
+) -> ExportResult:
+    """What both torch formats do: ``convert(model, example)``, ``save`` it atomically to ``path``, and with ``verify``
+    ``load`` it back (as the file's maker, ``trust_source=True``) and compare its outputs with the model's."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    converted = convert(source.model, source.example(EXAMPLE_BATCH))
+    with quiet():
+        atomic_write(path, lambda fh: save(converted, fh))
+    result = ExportResult(kind, path, [path], details={"torch": str(torch.__version__)})
+    if verify:
+        result.max_abs_diff = _verify(load(path, trust_source=True), source, path, rtol=rtol, atol=atol)
+    return result
+
+
 def export_program(
     source: ExportSource, path: str | Path, *, verify: bool = True, rtol: float = 1e-5, atol: float = 1e-6
 ) -> ExportResult:
     """Write ``source`` as a ``torch.export`` ExportedProgram (``torch.export.save``), batch dimension dynamic;
     with ``verify``, load it back and compare its outputs on a batch of another size."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    program = _exported(source.model, source.example(EXAMPLE_BATCH))
-    with quiet():
-        atomic_write(path, lambda fh: torch.export.save(program, fh))
-    result = ExportResult("exported-program", path, [path], details={"torch": str(torch.__version__)})
-    if verify:
-        result.max_abs_diff = _verify(load_program(path, trust_source=True), source, path, rtol=rtol, atol=atol)
-    return result
+    return _write(
+        "exported-program",
+        source,
+        path,
+        _exported,
+        torch.export.save,
+        load_program,
+        verify=verify,
+        rtol=rtol,
+        atol=atol,
+    )
 
 
 def load_program(path: str | Path, *, trust_source: bool = False) -> nn.Module:
@@ -103,15 +131,9 @@ def export_torchscript(
 ) -> ExportResult:
     """Write ``source`` as a traced TorchScript module (``torch.jit.save``); with ``verify``, load it back and
     compare its outputs on a batch of another size."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    traced = _traced(source.model, source.example(EXAMPLE_BATCH))
-    with quiet():
-        atomic_write(path, lambda fh: torch.jit.save(traced, fh))
-    result = ExportResult("torchscript", path, [path], details={"torch": str(torch.__version__)})
-    if verify:
-        result.max_abs_diff = _verify(load_torchscript(path, trust_source=True), source, path, rtol=rtol, atol=atol)
-    return result
+    return _write(
+        "torchscript", source, path, _traced, torch.jit.save, load_torchscript, verify=verify, rtol=rtol, atol=atol
+    )
 
 
 def load_torchscript(path: str | Path, *, trust_source: bool = False) -> nn.Module:
