@@ -20,8 +20,7 @@ from lamina.generative import (
     SparseAutoencoder,
     pretrain_layerwise,
 )
-from lamina.sklearn.mlp import _check, _is_int, _is_number
-from lamina.sklearn.params import resolve_batch_size, store_params
+from lamina.sklearn.params import check_param, is_int, is_number, resolve_batch_size, store_params
 from lamina.sklearn.transformer import LaminaTransformer, _float_dtype, _torch_dtype
 
 __all__ = ["AutoencoderTransformer"]
@@ -169,8 +168,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
     def _sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
-        _check(
-            len(sizes) > 0 and all(_is_int(h) and h > 0 for h in sizes),
+        check_param(
+            len(sizes) > 0 and all(is_int(h) and h > 0 for h in sizes),
             "hidden_layer_sizes",
             "a non-empty sequence of positive integers",
             self.hidden_layer_sizes,
@@ -185,14 +184,14 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
         _choice("activation", self.activation, ACTIVATIONS)
         _choice("loss", self.loss, LOSSES)
         for name in ("max_iter", "n_iter_no_change"):
-            _check(
-                _is_int(getattr(self, name)) and getattr(self, name) >= 1,
+            check_param(
+                is_int(getattr(self, name)) and getattr(self, name) >= 1,
                 name,
                 "a positive integer",
                 getattr(self, name),
             )
-        _check(
-            _is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
+        check_param(
+            is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
             "pretrain_epochs",
             "an integer >= 0",
             self.pretrain_epochs,
@@ -205,8 +204,8 @@ class AutoencoderTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer)
             ("contraction", None),
         ):
             value = getattr(self, name)
-            ok = _is_number(value) and (value > low if low is not None else value >= 0)
-            _check(ok, name, "a number > 0" if low is not None else "a number >= 0", value)
+            ok = is_number(value) and (value > low if low is not None else value >= 0)
+            check_param(ok, name, "a number > 0" if low is not None else "a number >= 0", value)
 
     def _resolve_loss(self, X: np.ndarray, *, first: bool) -> None:
         """Fix ``reconstruction_loss_`` (``"auto"``: from ``X``'s range at the first fit) and check ``X`` fits it."""

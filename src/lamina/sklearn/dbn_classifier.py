@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 
 from lamina.errors import did_you_mean
-from lamina.sklearn.mlp import _check, _is_int, _is_number
 from lamina.sklearn.mlp_classifier import MLPClassifier
-from lamina.sklearn.params import store_params
+from lamina.sklearn.params import check_param, is_int, is_number, store_params
 from lamina.sklearn.rbm_transformer import VISIBLE_UNITS, check_unit_interval
 
 __all__ = ["DBNClassifier"]
@@ -139,22 +138,22 @@ intercepts_, pretrained_layers_
 
     def _check_params(self) -> None:
         """Validate the DBN's own parameters (named as given), then the fine-tuning ones."""
-        _check(
-            _is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
+        check_param(
+            is_int(self.pretrain_epochs) and self.pretrain_epochs >= 0,
             "pretrain_epochs",
             "an integer >= 0",
             self.pretrain_epochs,
         )
         for name in ("pretrain_batch_size", "cd_k"):
             value = getattr(self, name)
-            _check(_is_int(value) and value >= 1, name, "a positive integer", value)
-        _check(
-            _is_number(self.pretrain_learning_rate) and self.pretrain_learning_rate > 0,
+            check_param(is_int(value) and value >= 1, name, "a positive integer", value)
+        check_param(
+            is_number(self.pretrain_learning_rate) and self.pretrain_learning_rate > 0,
             "pretrain_learning_rate",
             "a number > 0",
             self.pretrain_learning_rate,
         )
-        _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
+        check_param(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
         if self.visible not in VISIBLE_UNITS:
             raise ValueError(
                 f"`visible` must be one of {', '.join(map(repr, VISIBLE_UNITS))}, got "

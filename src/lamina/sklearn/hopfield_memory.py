@@ -14,8 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from lamina.errors import did_you_mean
 from lamina.memory import Hopfield, as_bipolar
 from lamina.memory.dynamics import async_recall
-from lamina.sklearn.mlp import _check, _is_int, _is_number
-from lamina.sklearn.params import seed_from, store_params
+from lamina.sklearn.params import check_param, is_int, is_number, seed_from, store_params
 from lamina.sklearn.pickling import usable_device
 from lamina.train.rng import resolve_device
 
@@ -112,8 +111,8 @@ class HopfieldMemory(BaseEstimator):
                     f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r};"
                     f"{did_you_mean(value, options) if isinstance(value, str) else ''}".rstrip(";")
                 )
-        _check(_is_int(self.max_steps) and self.max_steps >= 1, "max_steps", "a positive integer", self.max_steps)
-        _check(self.binarize is None or _is_number(self.binarize), "binarize", "a number or None", self.binarize)
+        check_param(is_int(self.max_steps) and self.max_steps >= 1, "max_steps", "a positive integer", self.max_steps)
+        check_param(self.binarize is None or is_number(self.binarize), "binarize", "a number or None", self.binarize)
 
     def _bipolar(self, X: Any, *, what: str, reset: bool = False) -> torch.Tensor:
         """Validated rows of ``X`` as a ``(n, n_features)`` tensor of -1/+1 on the memory's device."""

@@ -5,20 +5,19 @@ The hyper-parameters mean what they mean in ``sklearn.neural_network``: ``alpha`
 (a batch of ``B`` examples adds ``alpha / (2 B) * sum ||W||^2`` to its mean loss), ``batch_size="auto"`` is
 ``min(200, n_samples)``, ``tol`` and ``n_iter_no_change`` stop training by scikit-learn's rule, and the weights
 start Glorot-uniform (Glorot & Bengio, 2010), so the two libraries can be compared at equal settings.
+
+The defaults and their check are in :mod:`~lamina.sklearn.mlp_params`, scikit-learn's full-batch ``solver="lbfgs"``
+in :mod:`~lamina.sklearn.lbfgs`; the other solvers train through :class:`~lamina.sklearn.base.LaminaEstimator`'s loop.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import numbers
-import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_sample_weight
 from torch import nn
@@ -29,60 +28,13 @@ from lamina.pretrain import pretrain_layerwise
 from lamina.registry import resolve
 from lamina.sklearn.base import LaminaEstimator
 from lamina.sklearn.convergence import InverseScalingRate, IterationLines
-from lamina.sklearn.errors import EstimatorDivergedError, caller_level
+from lamina.sklearn.lbfgs import fit_lbfgs, full_lbfgs
 from lamina.sklearn.losses import SklearnLoss
+from lamina.sklearn.mlp_params import MLP_DEFAULTS, check_mlp_params, hidden_sizes
 from lamina.sklearn.params import resolve_batch_size
 from lamina.train.callbacks.base import Callback
 
 __all__ = ["MLP_DEFAULTS", "BaseMLP"]
-
-# scikit-learn's MLP defaults, shared by every MLP-style estimator (MLPClassifier, MLPRegressor, DBNClassifier, and
-# NARXForecaster for the options it has). Each ``__init__`` signature restates them, as scikit-learn requires (it
-# reads the parameters from the signature); tests/sklearn/test_params.py fails where a signature drifts from here.
-MLP_DEFAULTS: dict[str, Any] = {
-    "hidden_layer_sizes": (100,),
-    "activation": "relu",
-    "solver": "adam",
-    "alpha": 1e-4,
-    "batch_size": "auto",
-    "learning_rate": "constant",
-    "learning_rate_init": 1e-3,
-    "power_t": 0.5,
-    "max_iter": 200,
-    "shuffle": True,
-    "tol": 1e-4,
-    "n_iter_no_change": 10,
-    "early_stopping": False,
-    "validation_fraction": 0.1,
-    "momentum": 0.9,
-    "nesterovs_momentum": True,
-    "beta_1": 0.9,
-    "beta_2": 0.999,
-    "epsilon": 1e-8,
-    "warm_start": False,
-    "random_state": None,
-    "verbose": False,
-    "layers": None,
-    "input_shape": None,
-    "init": "glorot_uniform",
-    "schedule": None,
-    "device": "cpu",
-    "pretrain": None,
-    "max_fun": 15000,
-}
-
-
-def _check(ok: bool, name: str, constraint: str, value: Any) -> None:
-    if not ok:
-        raise ValueError(f"`{name}` must be {constraint}, got {value!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class BaseMLP(LaminaEstimator):
@@ -100,67 +52,11 @@ class BaseMLP(LaminaEstimator):
     )
 
     def _check_params(self) -> None:
-        """Validate the hyper-parameters, each error naming the parameter and the value it got."""
-        _check(_is_int(self.max_iter) and self.max_iter >= 1, "max_iter", "a positive integer", self.max_iter)
-        _check(
-            (_is_int(self.n_iter_no_change) and self.n_iter_no_change >= 1) or self.n_iter_no_change == math.inf,
-            "n_iter_no_change",
-            "a positive integer or np.inf (no stopping rule)",
-            self.n_iter_no_change,
-        )
-        _check(_is_number(self.tol) and self.tol >= 0, "tol", "a number >= 0", self.tol)
-        _check(_is_number(self.alpha) and self.alpha >= 0, "alpha", "a number >= 0", self.alpha)
-        _check(
-            _is_number(self.learning_rate_init) and self.learning_rate_init > 0,
-            "learning_rate_init",
-            "a number > 0",
-            self.learning_rate_init,
-        )
-        _check(
-            _is_number(self.validation_fraction) and 0 < self.validation_fraction < 1,
-            "validation_fraction",
-            "a number in (0, 1)",
-            self.validation_fraction,
-        )
-        _check(_is_number(self.momentum) and 0 <= self.momentum <= 1, "momentum", "a number in [0, 1]", self.momentum)
-        for name in ("beta_1", "beta_2"):
-            value = getattr(self, name)
-            _check(_is_number(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
-        _check(_is_number(self.epsilon) and self.epsilon > 0, "epsilon", "a number > 0", self.epsilon)
-        _check(_is_int(self.max_fun) and self.max_fun >= 1, "max_fun", "a positive integer", self.max_fun)
-        _check(
-            self.learning_rate in ("constant", "invscaling", "adaptive"),
-            "learning_rate",
-            "one of 'constant', 'invscaling', 'adaptive'",
-            self.learning_rate,
-        )
-        _check(_is_number(self.power_t) and self.power_t >= 0, "power_t", "a number >= 0", self.power_t)
-        _check(isinstance(self.shuffle, (bool, np.bool_)), "shuffle", "True or False", self.shuffle)
-        if self._sgd_rule() != "constant" and self.schedule is not None:
-            raise ValueError(
-                f"`learning_rate={self.learning_rate!r}` is scikit-learn's schedule for solver='sgd'; it cannot be "
-                f"combined with the lamina `schedule` {self.schedule!r}: use one of the two"
-            )
-        if self.layers is None:
-            self._hidden_sizes()
-        else:
-            _check(
-                isinstance(self.layers, (list, tuple)) and all(isinstance(layer, dict) for layer in self.layers),
-                "layers",
-                "a list of lamina layer tables such as {'type': 'dense', 'units': 64}",
-                self.layers,
-            )
+        """Validate the hyper-parameters (:func:`~lamina.sklearn.mlp_params.check_mlp_params`)."""
+        check_mlp_params(self)
 
     def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") and not isinstance(sizes, str) else [sizes]
-        _check(
-            all(_is_int(h) and h > 0 for h in sizes),
-            "hidden_layer_sizes",
-            "a sequence of positive integers",
-            self.hidden_layer_sizes,
-        )
-        return [int(h) for h in sizes]
+        return hidden_sizes(self.hidden_layer_sizes)
 
     # -- the network --------------------------------------------------------------------------------------
 
@@ -278,7 +174,7 @@ class BaseMLP(LaminaEstimator):
                 "type": "lbfgs",
                 "max_iter": 1,
                 "line_search_fn": "strong_wolfe",
-            }  # fit runs _fit_lbfgs instead; kept for a Trainer built here
+            }  # fit runs lbfgs.fit_lbfgs instead; kept for a Trainer built here
         else:
             table = {"type": solver, "lr": lr}
         return resolve("optimizer", table, path="solver")
@@ -334,8 +230,8 @@ class BaseMLP(LaminaEstimator):
                 )
             sample_weight = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=np.float64))
         self._weighted = sample_weight is not None
-        if self._full_lbfgs() and not incremental:
-            self._fit_lbfgs(X, target(y), n_outputs, sample_weight)
+        if full_lbfgs(self.solver) and not incremental:
+            fit_lbfgs(self, X, target(y), n_outputs, sample_weight)
             return
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -367,86 +263,6 @@ class BaseMLP(LaminaEstimator):
         if classes is not None and len(classes) == 2:
             return (y == classes[1]).reshape(-1, 1)
         return y
-
-    def _full_lbfgs(self) -> bool:
-        """Whether ``solver`` names scikit-learn's L-BFGS (one run of the whole fit, not one step per epoch)."""
-        return isinstance(self.solver, str) and self.solver in ("lbfgs", "l-bfgs")
-
-    def _fit_lbfgs(
-        self, X: np.ndarray, targets: torch.Tensor, n_outputs: int, sample_weight: np.ndarray | None = None
-    ) -> None:
-        """scikit-learn's ``solver="lbfgs"``: one L-BFGS minimisation of the full-batch loss plus
-        ``alpha / (2 n) * sum ||W||^2`` (weights, not biases), of at most ``max_iter`` iterations and ``max_fun``
-        loss evaluations, stopping when no gradient entry exceeds ``tol`` (scipy's ``gtol``) or the loss stops
-        changing. It runs on a float64 copy of the network (as scikit-learn's float64 arrays), copied back. With
-        ``sample_weight`` the loss is the weighted mean and the penalty ``alpha / (2 sum w) * sum ||W||^2``."""
-        new = self._fresh_module(X.shape[1], n_outputs, keep=self.warm_start)
-        if new:
-            self._pretrain(ArrayDataset(self._as_tensor(X), targets))
-        dtype = self._inference_dtype(torch.float64)
-        work = copy.deepcopy(self.module_).to(dtype).train()
-        x = self._as_tensor(X, dtype).to(self.device_)
-        t: Any = (targets.to(dtype) if targets.is_floating_point() else targets).to(self.device_)
-        loss = self._loss
-        loss_fn = loss if callable(loss) else resolve("loss", loss, path="loss").build()
-        weights = [p for p in work.parameters() if p.ndim > 1]
-        scale = self.alpha / (2 * len(X))
-        if sample_weight is not None:
-            t = (t, torch.tensor(sample_weight, dtype=dtype, device=self.device_))
-            scale = self.alpha / (2 * float(sample_weight.sum()))
-        optimizer = torch.optim.LBFGS(
-            work.parameters(),
-            lr=1.0,
-            max_iter=self.max_iter,
-            max_eval=self.max_fun,
-            tolerance_grad=self.tol,
-            tolerance_change=2.220446049250313e-09,
-            history_size=10,
-            line_search_fn="strong_wolfe",
-        )  # scipy's m=10, ftol
-        evaluations = 0
-
-        def closure() -> torch.Tensor:
-            """The penalised full-batch loss, its gradient left in ``.grad``."""
-            nonlocal evaluations
-            evaluations += 1
-            optimizer.zero_grad()
-            value = loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights)
-            value.backward()
-            return value
-
-        optimizer.step(closure)
-        state = optimizer.state[next(iter(work.parameters()))]
-        with torch.no_grad():
-            final = float(loss_fn(work(x), t) + scale * sum((w * w).sum() for w in weights))
-        if not math.isfinite(final):
-            raise EstimatorDivergedError(
-                f"{self._diverged_message} ({type(self).__name__}: solver='lbfgs' diverged, loss {final}; scale the "
-                "inputs or raise alpha)",
-                epoch=0,
-                step=int(state.get("n_iter", 0)),
-            )
-        with torch.no_grad():
-            for kept, trained in zip(self.module_.parameters(), work.parameters()):
-                kept.copy_(trained.to(kept.dtype))
-        self.module_.eval()
-        self._trainer, self._trainer_state = None, None
-        self.n_iter_ = int(state.get("n_iter", 0))
-        self.t_ += self.n_iter_ * len(X)
-        self.loss_ = final
-        self.loss_curve_ = [*self.loss_curve_, final]
-        self.best_loss_ = None
-        self.validation_scores_, self.best_validation_score_ = None, None
-        if self.verbose:
-            print(f"L-BFGS: {self.n_iter_} iterations, {evaluations} loss evaluations, loss = {final:.8f}")
-        if self.n_iter_ >= self.max_iter or evaluations >= self.max_fun:
-            limit = "iterations (max_iter)" if self.n_iter_ >= self.max_iter else "loss evaluations (max_fun)"
-            warnings.warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s): the number of {limit} "
-                "reached its limit. Increase it or scale the data.",
-                ConvergenceWarning,
-                stacklevel=caller_level(),
-            )
 
     def _validation_score(
         self, X_val: np.ndarray, y_val: np.ndarray, weights: np.ndarray | None = None

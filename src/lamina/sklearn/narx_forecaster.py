@@ -14,8 +14,7 @@ from torch import nn
 
 from lamina.registry import resolve
 from lamina.sklearn.base import LaminaEstimator
-from lamina.sklearn.mlp import _check, _is_int, _is_number
-from lamina.sklearn.params import resolve_batch_size, store_params
+from lamina.sklearn.params import check_param, is_int, is_number, resolve_batch_size, store_params
 from lamina.timeseries import NARX, SeriesScaler, exogenous_rows_needed, forecast, make_windows
 from lamina.timeseries.windows import as_exogenous, as_series
 
@@ -138,28 +137,28 @@ class NARXForecaster(LaminaEstimator):
         """Validate the parameters; return the exogenous lags to use."""
         for name in ("lags", "max_iter", "n_iter_no_change"):
             value = getattr(self, name)
-            _check(_is_int(value) and value >= 1, name, "a positive integer", value)
-        _check(_is_int(self.delay) and self.delay in (0, 1), "delay", "0 or 1", self.delay)
-        _check(self.scale in SCALINGS, "scale", f"one of {', '.join(map(repr, SCALINGS))}", self.scale)
+            check_param(is_int(value) and value >= 1, name, "a positive integer", value)
+        check_param(is_int(self.delay) and self.delay in (0, 1), "delay", "0 or 1", self.delay)
+        check_param(self.scale in SCALINGS, "scale", f"one of {', '.join(map(repr, SCALINGS))}", self.scale)
         for name in ("alpha", "tol"):
-            _check(
-                _is_number(getattr(self, name)) and getattr(self, name) >= 0, name, "a number >= 0", getattr(self, name)
+            check_param(
+                is_number(getattr(self, name)) and getattr(self, name) >= 0, name, "a number >= 0", getattr(self, name)
             )
-        _check(
-            _is_number(self.learning_rate_init) and self.learning_rate_init > 0,
+        check_param(
+            is_number(self.learning_rate_init) and self.learning_rate_init > 0,
             "learning_rate_init",
             "a number > 0",
             self.learning_rate_init,
         )
         sizes = self.hidden_layer_sizes
-        _check(
-            hasattr(sizes, "__iter__") and all(_is_int(h) and h > 0 for h in sizes),
+        check_param(
+            hasattr(sizes, "__iter__") and all(is_int(h) and h > 0 for h in sizes),
             "hidden_layer_sizes",
             "a sequence of positive integers (empty for a linear model)",
             sizes,
         )
         lags = self.exogenous_lags if self.exogenous_lags is not None else (self.lags if has_exogenous else 0)
-        _check(_is_int(lags) and lags >= 0, "exogenous_lags", "an integer >= 0 or None", self.exogenous_lags)
+        check_param(is_int(lags) and lags >= 0, "exogenous_lags", "an integer >= 0 or None", self.exogenous_lags)
         if has_exogenous and lags == 0:
             raise ValueError(
                 "X (exogenous inputs) was given but `exogenous_lags` is 0; give their number of lags or leave X out"
@@ -281,11 +280,11 @@ class NARXForecaster(LaminaEstimator):
                     "inputs X of the forecast period"
                 )
             fh = len(X)
-        if _is_int(fh):
-            _check(fh >= 1, "fh", "a positive integer or a sequence of them", fh)
+        if is_int(fh):
+            check_param(fh >= 1, "fh", "a positive integer or a sequence of them", fh)
             return np.arange(1, int(fh) + 1)
         steps = np.asarray(fh)
-        _check(
+        check_param(
             steps.ndim == 1 and steps.size > 0 and np.issubdtype(steps.dtype, np.integer) and bool((steps >= 1).all()),
             "fh",
             "a positive integer or a sequence of them",

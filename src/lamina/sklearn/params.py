@@ -6,6 +6,7 @@ scikit-learn that turn some of them into values: the batch size (:func:`resolve_
 from __future__ import annotations
 
 import inspect
+import math
 import numbers
 import warnings
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_random_state
 
-__all__ = ["resolve_batch_size", "seed_from", "store_params"]
+__all__ = ["check_param", "is_int", "is_number", "resolve_batch_size", "seed_from", "store_params"]
 
 
 def store_params(estimator: BaseEstimator, params: dict[str, Any]) -> None:
@@ -52,3 +53,19 @@ def seed_from(random_state: Any) -> int:
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return int(random_state)
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def check_param(ok: bool, name: str, constraint: str, value: Any) -> None:
+    """Raise ``ValueError("`name` must be <constraint>, got <value!r>")`` unless ``ok``: lamina's one wording."""
+    if not ok:
+        raise ValueError(f"`{name}` must be {constraint}, got {value!r}")
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer (numpy's included), and not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """Whether ``value`` is a finite real number (numpy's included), and not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)

@@ -16,8 +16,7 @@ from torch import nn
 
 from lamina.errors import DataError, did_you_mean
 from lamina.generative import BernoulliRBM, GaussianBernoulliRBM, pseudo_log_likelihood
-from lamina.sklearn.mlp import _check, _is_int, _is_number
-from lamina.sklearn.params import store_params
+from lamina.sklearn.params import check_param, is_int, is_number, store_params
 from lamina.sklearn.transformer import LaminaTransformer
 from lamina.train.callbacks.base import Callback
 
@@ -173,13 +172,13 @@ class RBMTransformer(ClassNamePrefixFeaturesOutMixin, LaminaTransformer):
     def _check_params(self) -> None:
         for name in ("n_components", "batch_size", "n_iter", "k"):
             value = getattr(self, name)
-            _check(_is_int(value) and value >= 1, name, "a positive integer", value)
+            check_param(is_int(value) and value >= 1, name, "a positive integer", value)
         rate = self.learning_rate
-        _check(
-            rate == "auto" or (_is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0", rate
+        check_param(
+            rate == "auto" or (is_number(rate) and float(rate) > 0), "learning_rate", "'auto' or a number > 0", rate
         )
-        _check(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
-        _check(
+        check_param(isinstance(self.persistent, (bool, np.bool_)), "persistent", "True or False", self.persistent)
+        check_param(
             self.reconstruction in ("probabilities", "samples"),
             "reconstruction",
             "'probabilities' or 'samples'",
