@@ -11,12 +11,27 @@ from __future__ import annotations
 
 import datetime
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
-__all__ = ["world", "init_from_env", "is_main", "Objective", "wrap", "all_reduce_sum", "barrier", "broadcast_object"]
+from lamina.errors import ConfigError
+
+if TYPE_CHECKING:
+    from lamina.train.trainer import Trainer
+
+__all__ = [
+    "world",
+    "init_from_env",
+    "is_main",
+    "Objective",
+    "wrap",
+    "all_reduce_sum",
+    "barrier",
+    "broadcast_object",
+    "distribute",
+]
 
 
 def world() -> tuple[int, int]:
@@ -84,3 +99,24 @@ def broadcast_object(obj: Any) -> Any:
     holder = [obj]
     torch.distributed.broadcast_object_list(holder, src=0)
     return holder[0]
+
+
+def distribute(trainer: Trainer) -> None:
+    """Set ``trainer`` up for data-parallel training: its model (or its ``training_loss`` objective) wrapped in
+    ``DistributedDataParallel``; refused for closure optimizers and for a batch smaller than the process count."""
+    if trainer.needs_closure:
+        raise ConfigError(
+            f"train.optimizer: {type(trainer.optimizer).__name__} re-evaluates the loss through a "
+            "closure, which distributed data-parallel training cannot synchronise; run it in one "
+            "process (plain `lamina train`)"
+        )
+    if trainer.batch_size < trainer.world_size:
+        raise ConfigError(
+            f"train.batch_size: {trainer.batch_size} cannot be sharded over {trainer.world_size} processes; "
+            f"the global batch needs at least one example per process"
+        )
+    if trainer.uses_model_loss:
+        wrapped = wrap(Objective(trainer.model), trainer.device)
+        trainer.objective = lambda batch: wrapped(*batch)
+    else:
+        trainer.forward_model = wrap(trainer.forward_model, trainer.device)

@@ -1,6 +1,6 @@
-"""One training epoch of a :class:`~lamina.train.trainer.Trainer`: its batches through the trainer's step
-function, the running loss and metric sums kept on the device, the position inside the epoch (which a mid-epoch
-checkpoint saves and a resumed run skips to), the queued finite-loss check read every
+"""One training epoch of a :class:`~lamina.train.trainer.Trainer` and what the model adds to its logs: its batches
+through the trainer's step function, the running loss and metric sums kept on the device, the position inside the
+epoch (which a mid-epoch checkpoint saves and a resumed run skips to), the queued finite-loss check read every
 :data:`~lamina.train.divergence.FINITE_CHECK_EVERY` steps, and the batch callbacks."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from lamina.train.divergence import FINITE_CHECK_EVERY
 if TYPE_CHECKING:
     from lamina.train.trainer import Trainer
 
-__all__ = ["train_epoch"]
+__all__ = ["model_epoch_logs", "train_epoch"]
 
 
 def train_epoch(trainer: Trainer, loader: Iterable) -> dict[str, float]:
@@ -66,4 +66,17 @@ def train_epoch(trainer: Trainer, loader: Iterable) -> dict[str, float]:
     logs = {"loss": loss_meter.compute()}
     trainer._epoch_loss = logs["loss"]
     logs.update({m.name: m.compute() for m in trainer.metrics})
+    return logs
+
+
+def model_epoch_logs(trainer: Trainer) -> dict[str, float]:
+    """What the model names and adds to the epoch's logs: its ``training_loss`` mean under ``objective_name``
+    (an RBM's ``free_energy_gap``; ``loss`` keeps it too, for monitors) and its own ``epoch_logs()``."""
+    logs: dict[str, float] = {}
+    name = getattr(trainer.model, "objective_name", None) if trainer.uses_model_loss else None
+    if name:
+        logs[name] = trainer._epoch_loss
+    epoch_logs = getattr(trainer.model, "epoch_logs", None)
+    if callable(epoch_logs):
+        logs.update(epoch_logs())
     return logs

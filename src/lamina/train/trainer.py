@@ -29,7 +29,6 @@ import torch
 from torch import nn
 
 from lamina.data.loader import make_loader
-from lamina.errors import ConfigError
 from lamina.nn.max_norm import constrained_weights
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
@@ -37,7 +36,7 @@ from lamina.train.arguments import PLATEAU, build_metrics, build_optimizer, chec
 from lamina.train.callbacks.base import Callback
 from lamina.train.callbacks.progress import ProgressPrinter
 from lamina.train.divergence import FINITE_CHECK_EVERY, DivergenceChecks
-from lamina.train.epoch import train_epoch
+from lamina.train.epoch import model_epoch_logs, train_epoch
 from lamina.train.history import History
 from lamina.train.penalty import add_penalty_gradient, penalty
 from lamina.train.rng import RngStreams, resolve_device
@@ -174,22 +173,8 @@ class Trainer(DivergenceChecks, ResumableState):
     # -- setup ------------------------------------------------------------------------------------------------
 
     def _distribute(self) -> None:
-        if self.needs_closure:
-            raise ConfigError(
-                f"train.optimizer: {type(self.optimizer).__name__} re-evaluates the loss through a "
-                "closure, which distributed data-parallel training cannot synchronise; run it in one "
-                "process (plain `lamina train`)"
-            )
-        if self.batch_size < self.world_size:
-            raise ConfigError(
-                f"train.batch_size: {self.batch_size} cannot be sharded over {self.world_size} processes; "
-                f"the global batch needs at least one example per process"
-            )
-        if self.uses_model_loss:
-            wrapped = distributed.wrap(distributed.Objective(self.model), self.device)
-            self.objective = lambda batch: wrapped(*batch)
-        else:
-            self.forward_model = distributed.wrap(self.forward_model, self.device)
+        """Wrap the model for distributed data-parallel training (:func:`lamina.train.distributed.distribute`)."""
+        distributed.distribute(self)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "fp32":
@@ -296,7 +281,7 @@ class Trainer(DivergenceChecks, ResumableState):
                         cb.on_epoch_begin(self, self.epoch)
                     start = time.perf_counter()
                     logs = self._train_epoch(loader)
-                    logs.update(self._model_epoch_logs())
+                    logs.update(model_epoch_logs(self))
                     if val is not None:
                         logs.update({f"val_{k}": v for k, v in self.evaluate(val).items()})
                     self._check_epoch(logs)
@@ -312,18 +297,6 @@ class Trainer(DivergenceChecks, ResumableState):
                     cb.on_train_end(self)
                 self._hooks = self.callbacks
         return self.history
-
-    def _model_epoch_logs(self) -> dict[str, float]:
-        """What the model names and adds to the epoch's logs: its ``training_loss`` mean under ``objective_name``
-        (an RBM's ``free_energy_gap``; ``loss`` keeps it too, for monitors) and its own ``epoch_logs()``."""
-        logs: dict[str, float] = {}
-        name = getattr(self.model, "objective_name", None) if self.uses_model_loss else None
-        if name:
-            logs[name] = self._epoch_loss
-        epoch_logs = getattr(self.model, "epoch_logs", None)
-        if callable(epoch_logs):
-            logs.update(epoch_logs())
-        return logs
 
     def _printer(self) -> list[Callback]:
         """The progress printer :meth:`fit` adds (after the callbacks): none when ``verbose=0``, in a process other
