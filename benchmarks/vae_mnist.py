@@ -111,8 +111,27 @@ def vae_rows(record: dict[str, Any], source: str) -> list[dict[str, Any]]:
     ]
 
 
+def plot_curve(record: dict[str, Any], path: Path) -> Path:
+    """The training ELBO and the test ELBO after each epoch of one recorded run."""
+    from lamina.report.plots import plt, save_figure
+
+    epochs = record["epochs"]
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot([e["epoch"] for e in epochs], [-e["train_negative_elbo"] for e in epochs], label="training (running mean)")
+    ax.plot([e["epoch"] for e in epochs], [e["test_elbo"] for e in epochs], label="test")
+    ax.axhline(TARGET_ELBO, color="gray", linestyle="--", linewidth=1, label=f"target {TARGET_ELBO:g}")
+    low = min(min(-e["train_negative_elbo"], e["test_elbo"]) for e in epochs[len(epochs) // 10 :])
+    ax.set_ylim(max(low, -200) - 2, max(max(-e["train_negative_elbo"], e["test_elbo"]) for e in epochs) + 2)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("ELBO (nats per image)")
+    ax.legend()
+    ax.set_title(f"VAE on binarized MNIST ({record['device']})")
+    return save_figure(fig, path)
+
+
 def write_page(results: Path = RESULTS) -> Path:
-    """``results/vae.md``: each recorded run's figures and the one log-likelihood table, from the JSON files."""
+    """``results/vae.md``: each recorded run's figures and the one log-likelihood table, from the JSON files, and
+    each run's ELBO curve (``<run>_curve.png``)."""
     runs = [
         (path.name, jsonio.loads(path.read_text()))
         for path in sorted(results.glob("vae_mnist_*.json"))
@@ -133,6 +152,8 @@ def write_page(results: Path = RESULTS) -> Path:
         "",
     ]
     for name, r in runs:
+        if len(r["epochs"]) >= 2:
+            plot_curve(r, results / f"{Path(name).stem}_curve.png")
         met = "met" if r["target_met"] else "**not met**"
         e = r["iwae"]
         lines += [
@@ -149,7 +170,9 @@ def write_page(results: Path = RESULTS) -> Path:
             f"{e['standard_error']:.2f} nats (ELBO on the same images {e['elbo_same_images']:.2f}; "
             f"{e['seconds']:.0f} s).",
             f"- Figures: `{Path(name).stem}_samples.png` (test images, reconstructions, samples from the prior), "
-            f"`{Path(name).stem}_latent.png` (latent means of 5,000 test images, first two principal components).",
+            f"`{Path(name).stem}_latent.png` (latent means of 5,000 test images, first two principal components)"
+            + (f", `{Path(name).stem}_curve.png` (training and test ELBO by epoch)." if len(r["epochs"]) >= 2 else "."),
+            *([f"- Note: {r['note']}"] if r.get("note") else []),
             "",
         ]
     lines += [
@@ -230,6 +253,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="a tiny run in seconds: 1,000 images, 2 epochs, k = 50")
     parser.add_argument("--name", default=None, help="result name (default vae_mnist_<device>)")
     parser.add_argument("--write-page", action="store_true", help="only write results/vae.md from the JSON files")
+    parser.add_argument("--note", default="", help="a remark kept in the JSON and shown on the results page")
     add_threads_option(parser)
     args = parser.parse_args()
     if args.write_page:
@@ -278,6 +302,7 @@ def main() -> None:
         "target_test_elbo": TARGET_ELBO,
         "published": PUBLISHED,
         "epochs": [],
+        "note": args.note,
         "status": "training",
     }
     g_eval = torch.Generator(device=device)

@@ -203,3 +203,23 @@ def test_stochastic_binarization_is_the_rbm_benchmarks():
     train, test = torch.rand(50, 12, generator=g), torch.rand(20, 12, generator=g)
     ours, theirs = binarize_stochastic(train, test), binarized(train, test, "stochastic")
     assert torch.equal(ours[0], theirs[0]) and torch.equal(ours[1], theirs[1])
+
+
+def test_figures_and_the_principal_components_projection(tmp_path):
+    from sklearn.decomposition import PCA
+
+    from lamina.generative.variational.plots import (
+        plot_latent_space,
+        plot_samples_and_reconstructions,
+        principal_components_2d,
+    )
+
+    codes = torch.randn(50, 5, generator=_gen(11), dtype=torch.float64)
+    ours = principal_components_2d(codes).double()
+    theirs = torch.from_numpy(PCA(2).fit_transform(codes.numpy()))
+    torch.testing.assert_close(ours.abs(), theirs.abs(), atol=1e-5, rtol=0)  # each component up to its sign
+    vae = VAE(16, 3, hidden=8)
+    x = (torch.rand(20, 16, generator=_gen(12)) < 0.5).float()
+    a = plot_samples_and_reconstructions(vae, x, tmp_path / "s.png", image_shape=(4, 4), samples=12)
+    b = plot_latent_space(vae, x, torch.arange(20) % 3, tmp_path / "z.png")
+    assert a.stat().st_size > 0 and b.stat().st_size > 0 and vae.training

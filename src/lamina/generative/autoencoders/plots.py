@@ -96,6 +96,7 @@ def plot_codes_2d(
     *,
     title: str = "",
     max_points: int = 5000,
+    axis_labels: tuple[str, str] = ("code unit 1", "code unit 2"),
 ) -> Path:
     """Side-by-side scatter plots of 2-D codes coloured by class (e.g. PCA's and a deep autoencoder's).
 
@@ -103,6 +104,7 @@ def plot_codes_2d(
         panels: ``(name, codes (N, 2))`` pairs.
         labels: ``(N,)`` class indices.
         max_points: plot at most this many examples (the first ones), as the paper's figure does.
+        axis_labels: the x and y axes' names.
     """
     labels = labels.detach().cpu()[:max_points].numpy()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), squeeze=False)
@@ -114,8 +116,8 @@ def plot_codes_2d(
             pick = labels == c
             ax.scatter(codes[pick, 0], codes[pick, 1], s=3, color=cmap(c % 10), label=str(c), alpha=0.7)
         ax.set_title(name)
-        ax.set_xlabel("code unit 1")
-        ax.set_ylabel("code unit 2")
+        ax.set_xlabel(axis_labels[0])
+        ax.set_ylabel(axis_labels[1])
     axes[0][-1].legend(title="class", markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(title or "2-D codes of test images, coloured by class")
     return save_figure(fig, Path(path))

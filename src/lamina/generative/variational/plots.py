@@ -75,5 +75,9 @@ def plot_latent_space(vae: VAE, x: torch.Tensor, labels: torch.Tensor, path: str
         codes = vae.transform(x)
     finally:
         vae.train(was_training)
-    name = "latent means" if vae.n_latent <= 2 else f"latent means ({vae.n_latent}-D), first two principal components"
-    return plot_codes_2d([(name, principal_components_2d(codes))], labels, path, title=title or "VAE latent space")
+    if vae.n_latent <= 2:
+        name, axes = "latent means", ("z 1", "z 2")
+    else:
+        name, axes = f"latent means ({vae.n_latent}-D), first two principal components", ("PC 1", "PC 2")
+    panels = [(name, principal_components_2d(codes))]
+    return plot_codes_2d(panels, labels, path, title=title or "VAE latent space", axis_labels=axes)
