@@ -183,6 +183,8 @@ def test_experiment_file_trains_a_vae(tmp_path):
 def test_errors_name_the_option_and_the_data():
     with pytest.raises(ValueError, match="n_latent"):
         VAE(10, 0)
+    with pytest.raises(ValueError, match="hidden"):
+        VAE(10, 2, hidden=[5, 0])
     with pytest.raises(ValueError, match="likelihood"):
         VAE(10, 2, likelihood="poisson")
     with pytest.raises(DataError, match=r"\[0, 1\]"):
