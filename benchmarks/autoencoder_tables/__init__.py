@@ -521,6 +521,18 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
         + "; ".join(f"PCA({c}) {v:.3f}" for c, v in test_pca.items())
         + f"; published {table.published}; target ({target}) met: {met}"
     )
+    fields = dict(
+        status="done",
+        finetune_seconds=finetune_s,
+        fit=fit,
+        test_squared_error=test_ae,
+        test_pca_squared_error={str(c): v for c, v in test_pca.items()},
+        pca_over_autoencoder=test_pca[k] / test_ae,
+        target=target,
+        target_met=met,
+        total_seconds=deadline.elapsed(),
+    )
+    out.update(**fields)  # before the figures, so a plotting failure loses no measurement
     from lamina.generative.autoencoders.plots import plot_reconstructions
 
     with torch.no_grad():
@@ -546,16 +558,4 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
         ylabel="squared reconstruction error per image",
         title=f"{table.dataset} {'-'.join(map(str, sizes))}: validation error while fine-tuning",
     )
-    fields = dict(
-        status="done",
-        finetune_seconds=finetune_s,
-        fit=fit,
-        test_squared_error=test_ae,
-        test_pca_squared_error={str(c): v for c, v in test_pca.items()},
-        pca_over_autoencoder=test_pca[k] / test_ae,
-        target=target,
-        target_met=met,
-        total_seconds=deadline.elapsed(),
-    )
-    out.update(**fields)
     return out.payload
