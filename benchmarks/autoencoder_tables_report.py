@@ -80,9 +80,13 @@ def autoencoder_section(r: dict[str, Any] | None, title: str, published: list[tu
         f"{[layer.get('epochs') for layer in r.get('pretrain') or []]} epochs per layer, "
         f"{_f(r.get('pretrain_seconds'), 0)} s; the unrolled net before fine-tuning: validation error "
         f"{_f(r.get('val_unrolled_squared_error'))}",
-        f"- Selection on validation: Adam step size {r.get('lr')} of {_errors(r.get('lr_probe'))} (validation error "
-        f"after the probe); kept epoch "
-        f"{(r.get('fit') or {}).get('best_epoch')} of {(r.get('fit') or {}).get('epochs_run')} "
+        (
+            f"- Selection on validation: Adam step size {r.get('lr')} of {_errors(r.get('lr_probe'))} (validation "
+            "error after the probe); kept epoch "
+            if r.get("finetune_method", "adam") == "adam"
+            else f"- Hessian-free fine-tuning (settings fixed beforehand: {r.get('hf_settings')}); kept step "
+        )
+        + f"{(r.get('fit') or {}).get('best_epoch')} of {(r.get('fit') or {}).get('epochs_run')} "
         f"(validation error {_f((r.get('fit') or {}).get('best_val_squared_error'))}); the test set scored once",
         f"- Fine-tuning: {_f(r.get('finetune_seconds'), 0)} s; whole run {_f(r.get('total_seconds'), 0)} s",
         "",
@@ -169,6 +173,13 @@ def page(folder: Path) -> str:
         "Hinton & Salakhutdinov (2006), CURVES: 784-400-200-100-50-25-6 autoencoder vs PCA",
         [("autoencoder", "1.44"), ("PCA(18)", "5.90 (logistic PCA(6) 7.64, logistic PCA(18) 2.45)")],
     )
+    hf = _load(folder, "curves_autoencoder_hf")
+    if hf is not None:
+        lines += autoencoder_section(
+            hf,
+            "The same, fine-tuned with Hessian-free (Martens 2010's PT+HF) instead of Adam",
+            [("autoencoder", "1.44 (Hinton & Salakhutdinov); PT+HF: 0.21 test (Martens)"), ("PCA(18)", "5.90")],
+        )
     lines += autoencoder_section(
         _load(folder, "faces_autoencoder"),
         "Hinton & Salakhutdinov (2006), FACES: 625-2000-1000-500-30 autoencoder vs PCA(30)",
