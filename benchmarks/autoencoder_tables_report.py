@@ -6,7 +6,8 @@ the run's settings, the selection made on validation data, and the figures.
     python -m benchmarks.autoencoder_tables_report --results DIR --out PAGE
 
 A table whose JSON is missing is listed as not run; a JSON whose ``status`` is not ``done`` (a run stopped early) is
-shown with that status.
+shown with that status. ``autoencoder_tables_notes.txt`` beside the JSONs, if present, is the page's last section
+(the reading of the figures, written by hand).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ LABELS = {
     "rand_adam": "RAND + Adam",
     "pt_adam": "PT + Adam",
 }
+NOTES = "autoencoder_tables_notes.txt"  # hand-written reading of the figures, included when present
 PUBLISHED_ROW = {"pt_lbfgs": "pt_ncg", "rand_hf": "rand_hf", "pt_hf": "pt_hf"}
 
 
@@ -35,6 +37,11 @@ def _load(folder: Path, name: str) -> dict[str, Any] | None:
 
 def _f(value: Any, digits: int = 2) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else str(value)
+
+
+def _errors(probe: dict[str, Any] | None) -> str:
+    """``{rate: validation error}`` with two decimals."""
+    return "{" + ", ".join(f"{rate}: {_f(error)}" for rate, error in (probe or {}).items()) + "}"
 
 
 def _run_line(r: dict[str, Any]) -> str:
@@ -73,8 +80,13 @@ def autoencoder_section(r: dict[str, Any] | None, title: str, published: list[tu
         f"{[layer.get('epochs') for layer in r.get('pretrain') or []]} epochs per layer, "
         f"{_f(r.get('pretrain_seconds'), 0)} s; the unrolled net before fine-tuning: validation error "
         f"{_f(r.get('val_unrolled_squared_error'))}",
-        f"- Selection on validation: Adam step size {r.get('lr')} of {r.get('lr_probe')}; kept epoch "
-        f"{(r.get('fit') or {}).get('best_epoch')} of {(r.get('fit') or {}).get('epochs_run')} "
+        (
+            f"- Selection on validation: Adam step size {r.get('lr')} of {_errors(r.get('lr_probe'))} (validation "
+            "error after the probe); kept epoch "
+            if r.get("finetune_method", "adam") == "adam"
+            else f"- Hessian-free fine-tuning (settings fixed beforehand: {r.get('hf_settings')}); kept step "
+        )
+        + f"{(r.get('fit') or {}).get('best_epoch')} of {(r.get('fit') or {}).get('epochs_run')} "
         f"(validation error {_f((r.get('fit') or {}).get('best_val_squared_error'))}); the test set scored once",
         f"- Fine-tuning: {_f(r.get('finetune_seconds'), 0)} s; whole run {_f(r.get('total_seconds'), 0)} s",
         "",
@@ -94,12 +106,15 @@ def martens_section(r: dict[str, Any] | None) -> list[str]:
     if r is None:
         return [*lines, "Not run yet.", ""]
     published = r.get("published", {})
+    hf = r.get("hf_settings") or {}
+    settings = ", ".join(f"{k} {'all' if k == 'hf_batch' and v >= 10**9 else v}" for k, v in hf.items())
+    probes = "; ".join(f"{m} {_errors(p)}" for m, p in (r.get("adam_probe") or {}).items())
     lines += [
         _run_line(r),
         "",
         f"Each method: {_f(r.get('seconds_per_method'), 0)} s of training (evaluation excluded); HF settings "
-        f"{r.get('hf_settings')}; pretraining (shared by the PT rows) {_f(r.get('pretrain_seconds'), 0)} s, apart. "
-        f"Adam's step size chosen on validation: {r.get('adam_lr')} (probe {r.get('adam_probe')}). Metric: "
+        f"{settings}; pretraining (shared by the PT rows) {_f(r.get('pretrain_seconds'), 0)} s, apart. "
+        f"Adam's step size chosen on validation: {r.get('adam_lr')} (validation error per rate: {probes}). Metric: "
         f"{r.get('metric')}.",
         "",
         "| method | train (measured) | test (measured) | train / test (published) |",
@@ -158,12 +173,22 @@ def page(folder: Path) -> str:
         "Hinton & Salakhutdinov (2006), CURVES: 784-400-200-100-50-25-6 autoencoder vs PCA",
         [("autoencoder", "1.44"), ("PCA(18)", "5.90 (logistic PCA(6) 7.64, logistic PCA(18) 2.45)")],
     )
+    hf = _load(folder, "curves_autoencoder_hf")
+    if hf is not None:
+        lines += autoencoder_section(
+            hf,
+            "The same, fine-tuned with Hessian-free (Martens 2010's PT+HF) instead of Adam",
+            [("autoencoder", "1.44 (Hinton & Salakhutdinov); PT+HF: 0.21 test (Martens)"), ("PCA(18)", "5.90")],
+        )
     lines += autoencoder_section(
         _load(folder, "faces_autoencoder"),
         "Hinton & Salakhutdinov (2006), FACES: 625-2000-1000-500-30 autoencoder vs PCA(30)",
         [("autoencoder", "126"), ("PCA(30)", "135")],
     )
     lines += martens_section(_load(folder, "martens_hf_curves"))
+    notes = folder / NOTES
+    if notes.is_file():  # the reading of the figures, written by hand beside the JSONs
+        lines += ["### Reading the results", "", notes.read_text().strip(), ""]
     return "\n".join(lines) + "\n"
 
 

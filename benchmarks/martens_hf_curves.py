@@ -253,6 +253,12 @@ def main() -> None:
             if other in train:
                 checks[f"rand_hf_train_below_{other}"] = train["rand_hf"] < train[other]
         checks["rand_hf_train_at_most_0.3"] = train["rand_hf"] <= 0.3
+    print("\ntrain / test squared error per image after the budget (published train / test):")
+    for m, r in table.items():
+        pub = PUBLISHED.get(m if m != "pt_lbfgs" else "pt_ncg")
+        print(f"  {m:9s} {r['train']:.3f} / {r['test']:.3f}" + (f"   ({pub[0]} / {pub[1]})" if pub else ""))
+    print(f"checks: {checks}")
+    out.update(status="done", checks=checks, targets_met=all(checks.values()) if checks else None)
     plot_curves(
         {m: [(c["seconds"], c["train"]) for c in curve] for m, curve in curves.items()},
         args.out_dir / "autoencoders" / f"{name}.png",
@@ -260,12 +266,6 @@ def main() -> None:
         ylabel="training squared error per image",
         title=f"CURVES {'-'.join(map(str, widths))}: equal time per method ({device.type})",
     )
-    print("\ntrain / test squared error per image after the budget (published train / test):")
-    for m, r in table.items():
-        pub = PUBLISHED.get(m if m != "pt_lbfgs" else "pt_ncg")
-        print(f"  {m:9s} {r['train']:.3f} / {r['test']:.3f}" + (f"   ({pub[0]} / {pub[1]})" if pub else ""))
-    print(f"checks: {checks}")
-    out.update(status="done", checks=checks, targets_met=all(checks.values()) if checks else None)
 
 
 if __name__ == "__main__":

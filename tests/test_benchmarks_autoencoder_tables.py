@@ -89,3 +89,31 @@ def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path
     text = page(tmp_path)
     assert "| RAND + HF | 0.432 | 0.654 | 0.11 / 0.2 |" in text
     assert text.count("Not run yet.") == 2  # the two autoencoder tables have no JSON here
+
+
+def test_hessian_free_fine_tuning_keeps_the_weights_of_its_best_validation_error():
+    from benchmarks.autoencoder_tables import Images, finetune_hf
+
+    g = torch.Generator().manual_seed(5)
+    x = (torch.rand(120, 16, generator=g) > 0.7).float()
+    data = Images(x[:80], x[80:100], x[100:], (4, 4))
+    model = seeded_model([16, 8, 2], 0, torch.device("cpu"), activation="sigmoid", code_activation="identity")
+    before = squared_error(model.reconstruct, data.train)
+    seen = []
+    fit = finetune_hf(
+        model,
+        data,
+        batch=80,
+        curvature=0.5,
+        cg_max_iter=5,
+        deadline=Deadline(1),
+        seed=0,
+        report=seen.append,
+        eval_seconds=0.0,
+        max_steps=3,
+    )
+    assert fit["epochs_run"] == 3 and len(seen) == 3 and fit["stop_reason"] == "3 steps done"
+    best = min(seen, key=lambda e: e["val_squared_error"])
+    assert fit["best_epoch"] == best["epoch"]
+    assert squared_error(model.reconstruct, data.val) == pytest.approx(best["val_squared_error"], rel=1e-6)
+    assert squared_error(model.reconstruct, data.train) < before

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn import functional as F
 
 import lamina
 from benchmarks.common import RESULTS, add_threads_option, limit_threads, write_result
@@ -38,6 +40,7 @@ __all__ = [
     "ResultFile",
     "add_common_options",
     "finetune",
+    "finetune_hf",
     "load_images",
     "plot_curves",
     "plot_samples",
@@ -272,6 +275,71 @@ def finetune(
     }
 
 
+class _Outputs(nn.Module):
+    """A :class:`DeepAutoencoder`'s output before the output nonlinearity (logits for a cross-entropy model, the
+    reconstruction for a squared-error one): what Hessian-free's Gauss-Newton products need."""
+
+    def __init__(self, model: DeepAutoencoder) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.decoder(self.model.encoder(x))
+
+
+def finetune_hf(
+    model: DeepAutoencoder,
+    data: Images,
+    *,
+    batch: int,
+    curvature: float,
+    cg_max_iter: int,
+    deadline: Deadline,
+    seed: int,
+    report: Callable[[dict], None] = lambda e: None,
+    eval_seconds: float = 2.0,
+    max_steps: int = 10**9,
+) -> dict[str, Any]:
+    """Fine-tune with Hessian-free (Martens, 2010: PT+HF) until the deadline: each step's gradient on ``batch``
+    training images (all of them if ``batch`` is at least their number), Gauss-Newton products on ``curvature`` of
+    them, CG <= ``cg_max_iter``, the empirical-Fisher preconditioner and the initial damping of
+    ``benchmarks.hessian_free``; the validation error is measured every ``eval_seconds`` of training and the weights
+    of the lowest are kept; at most ``max_steps`` steps. Returns what :func:`finetune` returns, with steps in place
+    of epochs."""
+    from lamina.optim import HessianFree
+    from lamina.train import Closure
+
+    net = _Outputs(model)
+    loss_fn = F.binary_cross_entropy_with_logits if model.loss == "cross_entropy" else F.mse_loss
+    opt = HessianFree(
+        model.parameters(),
+        damping=0.05,
+        cg_max_iter=cg_max_iter,
+        curvature_batch=curvature,
+        preconditioner="empirical_fisher",
+    )
+    generator = torch.Generator().manual_seed(seed)
+    size = min(batch, len(data.train))
+    best, best_step, best_state, step, trained, last_eval = math.inf, 0, None, 0, 0.0, -math.inf
+    while not deadline.passed() and step < max_steps:
+        began = time.perf_counter()
+        xb = data.train[torch.randperm(len(data.train), generator=generator)[:size].to(data.train.device)]
+        loss = opt.step(Closure(net, xb, xb, loss_fn))
+        if data.train.is_cuda:
+            torch.cuda.synchronize()
+        trained, step = trained + time.perf_counter() - began, step + 1
+        if trained - last_eval >= eval_seconds or deadline.passed() or step == max_steps:
+            last_eval = trained
+            value = squared_error(model.reconstruct, data.val)
+            if value < best:
+                best, best_step, best_state = value, step, copy.deepcopy(model.state_dict())
+            report({"epoch": step, "train_loss": float(loss), "val_squared_error": value, "seconds": trained})
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    reason = "deadline" if deadline.passed() else f"{max_steps} steps done"
+    return {"best_epoch": best_step, "best_val_squared_error": best, "epochs_run": step, "stop_reason": reason}
+
+
 def choose_lr(
     make: Callable[[], DeepAutoencoder],
     data: Images,
@@ -390,6 +458,15 @@ def table_parser(table: Table, doc: str, *, budget: float, pretrain_epochs: int)
     parser.add_argument(
         "--pretrain-fraction", type=float, default=0.3, help="of the budget, at most, for pretraining (all layers)"
     )
+    parser.add_argument(
+        "--finetune",
+        choices=("adam", "hf"),
+        default="adam",
+        help="fine-tuning: Adam (step size chosen on validation) or Hessian-free (Martens 2010's PT+HF)",
+    )
+    parser.add_argument(
+        "--hf-batch", type=int, default=None, help="HF gradient batch (default: all on a GPU, else 2000)"
+    )
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--rates", type=float, nargs="+", default=[1e-3, 3e-4], help="Adam step sizes to probe")
     parser.add_argument("--probe-fraction", type=float, default=0.08, help="of the budget left, per probed rate")
@@ -411,7 +488,8 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
     device = start(args)
     deadline = Deadline(args.budget_minutes)
     sizes = [int(s) for s in args.sizes.split(",")]
-    name = table.name + (f"_{args.tag}" if args.tag else "") + ("_smoke" if args.smoke else "")
+    name = table.name + ("_hf" if args.finetune == "hf" else "")
+    name += (f"_{args.tag}" if args.tag else "") + ("_smoke" if args.smoke else "")
     out = ResultFile(name, args.out_dir)
     figures = args.out_dir / "autoencoders"
     data = load_images(
@@ -467,14 +545,22 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
     unrolled = squared_error(model.reconstruct, data.val)
     print(f"pretrained in {pretrain_s:.0f} s; validation error of the unrolled net {unrolled:.3f}", flush=True)
     start_state = copy.deepcopy(model.state_dict())
-    out.update(pretrain_seconds=pretrain_s, pretrain=summary, val_unrolled_squared_error=unrolled, status="probing")
+    out.update(
+        pretrain_seconds=pretrain_s,
+        pretrain=summary,
+        val_unrolled_squared_error=unrolled,
+        finetune_method=args.finetune,
+        status="probing",
+    )
 
     def fresh() -> DeepAutoencoder:
         clone = seeded_model(sizes, args.seed, device, **options)
         clone.load_state_dict(start_state)
         return clone
 
-    if len(args.rates) > 1:
+    if args.finetune == "hf":
+        lr, probe, epochs = None, {}, None
+    elif len(args.rates) > 1:
         probe_s = args.probe_fraction * max(deadline.left(), 0.0)
         lr, probe, epoch_s = choose_lr(
             fresh, data, args.rates, seconds=probe_s, batch_size=args.batch_size, device=device, seed=args.seed
@@ -500,17 +586,32 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
 
     model = fresh()
     t0 = time.perf_counter()
-    fit = finetune(
-        model,
-        data,
-        lr=lr,
-        batch_size=args.batch_size,
-        epochs=epochs,
-        deadline=deadline,
-        device=device,
-        seed=args.seed,
-        report=report,
-    )
+    if args.finetune == "hf":
+        hf = {
+            "batch": args.hf_batch or (10**9 if device.type == "cuda" else 2000),
+            "curvature": 0.1,
+            "cg_max_iter": 250,
+        }
+        if device.type != "cuda":
+            hf.update(curvature=0.25, cg_max_iter=30)  # benchmarks.hessian_free's CPU settings
+        if args.smoke:
+            hf.update(cg_max_iter=5)
+        out.update(hf_settings=hf)
+        fit = finetune_hf(
+            model, data, **hf, deadline=deadline, seed=args.seed, report=report, max_steps=args.max_epochs
+        )
+    else:
+        fit = finetune(
+            model,
+            data,
+            lr=lr,
+            batch_size=args.batch_size,
+            epochs=epochs,
+            deadline=deadline,
+            device=device,
+            seed=args.seed,
+            report=report,
+        )
     finetune_s = time.perf_counter() - t0
     model.eval()
     test_ae = squared_error(model.reconstruct, data.test)  # the test images, scored once
@@ -521,6 +622,18 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
         + "; ".join(f"PCA({c}) {v:.3f}" for c, v in test_pca.items())
         + f"; published {table.published}; target ({target}) met: {met}"
     )
+    fields = dict(
+        status="done",
+        finetune_seconds=finetune_s,
+        fit=fit,
+        test_squared_error=test_ae,
+        test_pca_squared_error={str(c): v for c, v in test_pca.items()},
+        pca_over_autoencoder=test_pca[k] / test_ae,
+        target=target,
+        target_met=met,
+        total_seconds=deadline.elapsed(),
+    )
+    out.update(**fields)  # before the figures, so a plotting failure loses no measurement
     from lamina.generative.autoencoders.plots import plot_reconstructions
 
     with torch.no_grad():
@@ -542,20 +655,8 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
             f"PCA({k}), validation": [(0, val_pca[k]), (max(len(curve), 1), val_pca[k])],
         },
         figures / f"{name}_learning_curve.png",
-        xlabel="fine-tuning epoch (Adam)",
+        xlabel="Hessian-free step" if args.finetune == "hf" else "fine-tuning epoch (Adam)",
         ylabel="squared reconstruction error per image",
         title=f"{table.dataset} {'-'.join(map(str, sizes))}: validation error while fine-tuning",
     )
-    fields = dict(
-        status="done",
-        finetune_seconds=finetune_s,
-        fit=fit,
-        test_squared_error=test_ae,
-        test_pca_squared_error={str(c): v for c, v in test_pca.items()},
-        pca_over_autoencoder=test_pca[k] / test_ae,
-        target=target,
-        target_met=met,
-        total_seconds=deadline.elapsed(),
-    )
-    out.update(**fields)
     return out.payload
