@@ -34,7 +34,7 @@ def cells() -> list[fc.Cell]:
     return [fc.Cell(d, m, depth) for depth in (3, 2, 1, 4) for d in DATASETS for m in METHODS]
 
 
-def page(results: dict[str, dict], scale: fc.Scale) -> str:
+def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> str:
     """The results page: per set, a depth x method table of measured beside published, then the target checks."""
     label = "" if scale.name == "paper" else f" ({scale.name} scale)"
     lines = [
@@ -43,6 +43,7 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         "Test error (%) ± the 95% interval 1.96·sqrt(p(1-p)/n) (n: our test examples; the paper's n = 50,000).",
         "`*`: cut short by the time budget. `-`: not run.",
         "",
+        *fc.scale_note(scale),
     ]
     for d in DATASETS:
         head = " | ".join(f"{fc.DEPTH_COLUMNS[m]} measured | published" for m in METHODS)
@@ -70,7 +71,7 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         "the depth-3 figures are those the issue quotes). Their autoassociator pretraining is the plain autoencoder "
         "(`autoencoder` here), not the denoising one. Data: lamina's generated `mnist_basic` and `mnist_rot`.",
         "",
-        f"Command: `{command()}`; sample images of the eight sets: "
+        f"Command: `{cmd or command()}`; sample images of the eight sets: "
         "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
         "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",

@@ -132,6 +132,7 @@ class Scale:
     svm_c: tuple[float, ...]
     svm_gamma: tuple[float, ...]  # multiples of scikit-learn's gamma="scale", 1 / (n_features * x.var())
     momentum: float = 0.9
+    rbm_lr: tuple[float, ...] = (0.1,)  # the RBMs' pretraining learning rate (SGD, momentum 0.5 then 0.9)
 
 
 SCALES = {
@@ -157,6 +158,7 @@ SCALES = {
         (0.1, 0.25, 0.4),
         (10.0,),
         (1.0, 3.0),
+        rbm_lr=(0.1, 0.01),  # 0.1 turns the first layer's units off on bg-rand (benchmarks/results/factors.md)
     ),
 }
 
@@ -170,7 +172,9 @@ def grid(method: str, scale: Scale) -> list[dict[str, Any]]:
         return [{"lr": lr} for lr in scale.lr_none]
     if method == "denoising_autoencoder":
         return [{"lr": lr, "noise": v} for v in scale.noise for lr in scale.lr_pretrained]
-    if method in ("autoencoder", "rbm"):
+    if method == "rbm":
+        return [{"lr": lr, "rbm_lr": r} for r in scale.rbm_lr for lr in scale.lr_pretrained]
+    if method == "autoencoder":
         return [{"lr": lr} for lr in scale.lr_pretrained]
     raise ValueError(
         f"factors_common: unknown method {method!r}; expected svm_rbf, none, autoencoder, denoising_autoencoder or rbm"
@@ -257,6 +261,7 @@ def pretrain_spec(method: str, config: dict[str, Any], scale: Scale) -> dict[str
     spec: dict[str, Any] = {"method": method, "epochs": scale.pretrain_epochs, "batch_size": scale.pretrain_batch_size}
     if method == "rbm":  # the weight cost of Hinton's code; no monitoring or figures inside a benchmark
         spec.update(weight_decay=0.0002, monitor_examples=0, plots=False)
+        spec["optimizer"] = {"type": "sgd", "lr": config.get("rbm_lr", 0.1), "momentum": 0.5}
     if method == "denoising_autoencoder":
         spec.update(corruption="masking", level=config["noise"])
     return spec
@@ -520,23 +525,38 @@ def format_published(error: float) -> str:
 
 def grid_text(scale: Scale) -> str:
     """The grid and the fixed settings of a scale, in words, for the results pages."""
+    train = scale.train_size or "the paper's"
+    validation = scale.validation or "the paper's"
     return (
-        f"{scale.hidden} sigmoid units per hidden layer; greedy pretraining {scale.pretrain_epochs} epochs per layer "
-        f"(batch {scale.pretrain_batch_size}; autoencoders: Adam 1e-3, cross-entropy reconstruction, tied=default; "
-        f"RBM: CD-1, SGD 0.1 momentum 0.5 then 0.9, weight cost 0.0002); fine-tuning SGD momentum {scale.momentum}, "
-        f"batch {scale.batch_size}, at most {scale.finetune_epochs} epochs, early stopping on validation error "
+        f"{scale.hidden} sigmoid units per hidden layer; greedy pretraining {scale.pretrain_epochs} epochs per "
+        f"layer (batch {scale.pretrain_batch_size}; autoencoders: Adam 1e-3, cross-entropy reconstruction; RBM: "
+        f"CD-1, SGD momentum 0.5 then 0.9, weight cost 0.0002); fine-tuning SGD momentum {scale.momentum}, batch "
+        f"{scale.batch_size}, at most {scale.finetune_epochs} epochs, early stopping on validation error "
         f"(patience {scale.patience}), the best epoch kept. Grid (validation only): fine-tuning lr "
-        f"{list(scale.lr_none)} without pretraining, {list(scale.lr_pretrained)} with; SdA masking fraction "
-        f"{list(scale.noise)}; SVM C {list(scale.svm_c)} x gamma {list(scale.svm_gamma)} / (784 var(x)). "
-        f"Training examples: {scale.train_size or 'the paper'}'s; validation {scale.validation or 'the paper'}'s; "
-        f"test {scale.test_size or PAPER_TEST_SIZE}."
+        f"{list(scale.lr_none)} without pretraining, {list(scale.lr_pretrained)} with; RBM pretraining lr "
+        f"{list(scale.rbm_lr)}; SdA masking fraction {list(scale.noise)}; SVM C {list(scale.svm_c)} x gamma "
+        f"{list(scale.svm_gamma)} / (784 var(x)). Training examples: {train}; validation: {validation}; "
+        f"test: {scale.test_size or PAPER_TEST_SIZE}."
     )
+
+
+def scale_note(scale: Scale) -> list[str]:
+    """A warning paragraph for the pages of a run below the paper's scale (none at paper scale)."""
+    if scale.name == "paper":
+        return []
+    return [
+        f"**{scale.name.capitalize()} scale: not comparable with the published figures.** {scale.train_size} training "
+        f"examples instead of the paper's 10,000, {scale.hidden} units per layer, {scale.pretrain_epochs} pretraining "
+        f"epochs per layer, {scale.test_size} test examples: the ordering of the methods is what it shows; the "
+        "published column is the paper's full-scale figure. `--scale paper` (a GPU) is the comparison.",
+        "",
+    ]
 
 
 def config_text(record: dict) -> str:
     """The chosen configuration of a finished cell, with its validation error and epochs, in one line."""
     chosen = record["chosen"]
-    keys = [k for k in ("lr", "noise", "C", "gamma", "best_epoch", "epochs_run") if k in chosen]
+    keys = [k for k in ("lr", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run") if k in chosen]
     parts = [f"{k} {chosen[k]:.4g}" if isinstance(chosen[k], float) else f"{k} {chosen[k]}" for k in keys]
     return f"{', '.join(parts)}; validation error {record['validation_error']:.2f}% ({len(record['grid'])} tried)"
 

@@ -45,7 +45,7 @@ def _cell_of(dataset: str, method: str) -> fc.Cell:
     return fc.Cell(dataset, method, 0 if method == "svm_rbf" else 3)
 
 
-def page(results: dict[str, dict], scale: fc.Scale) -> str:
+def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> str:
     """The results page: the measured table beside the published one, then the headline checks."""
     label = "" if scale.name == "paper" else f" ({scale.name} scale)"
     head = " | ".join(f"{fc.VINCENT_COLUMNS[m]} measured | published" for m in METHODS)
@@ -55,6 +55,7 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         "Test error (%) ± the 95% interval 1.96·sqrt(p(1-p)/n) (n: our test examples; the paper's n = 50,000).",
         "`*`: the cell's grid or training was cut short by the time budget. `-`: not run.",
         "",
+        *fc.scale_note(scale),
         f"| dataset | {head} |",
         "|---|" + "---|---|" * len(METHODS),
     ]
@@ -82,7 +83,7 @@ def page(results: dict[str, dict], scale: fc.Scale) -> str:
         + ", ".join(f"{fc.SHORT[d]} {int(100 * v)}%" for d, v in fc.VINCENT_2008_NOISE.items())
         + "). Data: lamina's generated sets, not the original files (see `lamina.data.factors_of_variation`).",
         "",
-        f"Command: `{command()}`; sample images of the eight sets: "
+        f"Command: `{cmd or command()}`; sample images of the eight sets: "
         "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
         "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",
