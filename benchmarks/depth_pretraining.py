@@ -59,7 +59,7 @@ def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> s
         lines.append("")
     lines += ["## Target checks", "", *checks(results), ""]
     chosen = [
-        f"- {r['cell']}: {fc.config_text(r)}" for r in results.values() if r.get("status") not in (None, "not_reached")
+        f"- {r['cell']}: {fc.config_text(r)}" for r in results.values() if r.get("status") in ("done", "cut_short")
     ]
     lines += [
         "## How the cells were run",

@@ -405,8 +405,21 @@ def _plain(value: Any) -> Any:
 
 
 def _run_cell_star(job: tuple) -> dict:
-    """``run_cell(*job)``, for the process pool."""
-    return run_cell(*job)
+    """``run_cell(*job)``, for the process pool; a cell that raises is recorded as ``failed`` with its traceback,
+    so that one broken cell does not end the run."""
+    try:
+        return run_cell(*job)
+    except Exception:  # noqa: BLE001  # recorded in the JSON and printed; the other cells go on
+        import traceback
+
+        cell = job[0]
+        return {
+            "cell": cell.key,
+            **dataclasses.asdict(cell),
+            "scale": job[1],
+            "status": "failed",
+            "error": traceback.format_exc(),
+        }
 
 
 # -- the command line and the JSON -------------------------------------------------------------------------------
@@ -482,7 +495,9 @@ def run_cells(
 
     def done(record: dict) -> None:
         results[record["cell"]] = record
-        if record.get("status") != "not_reached":
+        if record["status"] == "failed":
+            print(f"{record['cell']}: FAILED\n{record['error']}", flush=True)
+        elif record["status"] != "not_reached":
             print(
                 f"{record['cell']}: test error {record['test_error']:.2f}% (validation "
                 f"{record['validation_error']:.2f}%, {record['seconds']:.0f} s, {record['status']})",
@@ -506,7 +521,7 @@ def run_cells(
 def measured(results: dict[str, dict], cell: Cell) -> dict | None:
     """The finished record of a cell, or ``None``."""
     record = results.get(cell.key)
-    return record if record is not None and record.get("status") != "not_reached" else None
+    return record if record is not None and record.get("status") in ("done", "cut_short") else None
 
 
 def format_measured(record: dict | None) -> str:

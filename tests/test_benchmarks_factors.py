@@ -147,3 +147,13 @@ def test_the_headline_check_reads_the_measured_rows():
     assert "- bg-rand: best DBN-3; SdA-3 best or tied: no" in lines
     assert "  - DBN-3 best on bg-rand (the paper's exception): yes" in lines
     assert lines[-1].startswith("- SdA-3 best or tied on 0 of 1 complete rows")
+
+
+def test_a_failing_cell_is_recorded_and_the_run_goes_on(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("no such device")
+
+    monkeypatch.setattr(fc, "run_cell", broken)
+    record = fc._run_cell_star((fc.Cell("convex", "rbm", 3), "smoke", "cuda", math.inf, 0, None))
+    assert record["status"] == "failed" and "RuntimeError: no such device" in record["error"]
+    assert fc.measured({record["cell"]: record}, fc.Cell("convex", "rbm", 3)) is None
