@@ -345,15 +345,15 @@ def fit_svm(data: tuple[Any, Any, Any], config: dict[str, Any]) -> dict[str, Any
 def run_cell(cell: Cell, scale_name: str, device: str, deadline: float, seed: int, threads: int | None) -> dict:
     """Run one cell: every grid configuration trained and scored on validation, the best one scored on the test set
     once. Returns the cell's record (for the JSON)."""
+    scale = SCALES[scale_name]
+    record: dict[str, Any] = {"cell": cell.key, **dataclasses.asdict(cell), "scale": scale_name}
+    if time.time() > deadline:  # before importing torch: a cell past the budget costs its worker nothing
+        return {**record, "status": "not_reached"}
     import torch
 
     from benchmarks.common import limit_threads
 
     limit_threads(threads)
-    scale = SCALES[scale_name]
-    record: dict[str, Any] = {"cell": cell.key, **dataclasses.asdict(cell), "scale": scale_name}
-    if time.time() > deadline:
-        return {**record, "status": "not_reached"}
     t_cell = time.perf_counter()
     splits = load_arrays(cell.dataset, scale)
     on = "cpu" if cell.method == "svm_rbf" else device  # the SVM is scikit-learn's, on the CPU
