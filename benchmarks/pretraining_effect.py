@@ -31,10 +31,7 @@ import time
 
 import lamina
 from benchmarks.common import RESULTS, write_result
-from benchmarks.factors_common import LAROCHELLE_2009, VINCENT_2008
-from lamina.pretrain import pretrain_layerwise
-from lamina.train import EarlyStopping
-from lamina.train.rng import seeded
+from benchmarks.factors_common import LAROCHELLE_2009, VINCENT_2008, Scale, fit_network
 
 PUBLISHED = {
     **{method: by_depth[3] for method, by_depth in LAROCHELLE_2009["mnist_basic"].items()},
@@ -43,40 +40,36 @@ PUBLISHED = {
 
 
 def run_once(method: str, seed: int, splits, args) -> dict:
-    layers = [{"type": "dense", "units": args.hidden, "activation": "sigmoid"} for _ in range(3)]
-    with seeded(seed):
-        model = lamina.build_model([*layers, {"type": "dense", "units": 10}], (784,))
-    t0 = time.perf_counter()
-    if method != "none":
-        spec = {"method": method, "epochs": args.pretrain_epochs, "batch_size": args.pretrain_batch_size}
-        if method == "rbm":
-            spec["weight_decay"] = 0.0002  # the paper's weight cost, rbm's default before issue 25 made it a preset
-        pretrain_layerwise(model, splits.train, spec, device=args.device, seed=seed)
-    pretrain_s = time.perf_counter() - t0
-    stopper = EarlyStopping("val_accuracy", patience=args.patience, restore_best=True)
-    trainer = lamina.Trainer(
-        model,
-        loss="cross_entropy",
-        epochs=args.finetune_epochs,
-        batch_size=args.batch_size,
-        optimizer={"type": "sgd", "lr": args.lr, "momentum": args.momentum},
-        device=args.device,
-        seed=seed,
-        callbacks=[stopper],
+    """One seed of one method, trained by the factors tables' cell code (:func:`benchmarks.factors_common.fit_network`)
+    with this script's fixed settings: no grid, the given learning rate."""
+    scale = Scale(
+        "pretraining_effect",
+        args.hidden,
+        args.pretrain_epochs,
+        args.finetune_epochs,
+        args.patience,
+        args.batch_size,
+        args.pretrain_batch_size,
+        None,
+        None,
+        None,
+        (args.lr,),
+        (args.lr,),
+        (0.25,),  # the denoising autoencoder's default masking fraction
+        (),
+        (),
+        momentum=args.momentum,
     )
-    t0 = time.perf_counter()
-    trainer.fit(splits.train, splits.validation)
-    finetune_s = time.perf_counter() - t0
-    test = trainer.evaluate(splits.test)
-    val_error = 100 * (1 - stopper.best)
+    data = (splits.train, splits.validation, splits.test)
+    fit = fit_network(data, method, 3, {"lr": args.lr, "noise": 0.25}, scale, device=args.device, seed=seed)
+    test = fit["trainer"].evaluate(splits.test)
     return {
         "seed": seed,
         "test_error": 100 * (1 - test["accuracy"]),
-        "validation_error": val_error,
-        "best_epoch": stopper.best_epoch + 1,
-        "epochs_run": trainer.epoch,
-        "pretrain_seconds": pretrain_s,
-        "finetune_seconds": finetune_s,
+        "validation_error": fit["validation_error"],
+        "best_epoch": fit["best_epoch"],
+        "epochs_run": fit["epochs_run"],
+        "seconds": fit["seconds"],
     }
 
 
@@ -145,7 +138,7 @@ def main() -> None:
             print(
                 f"  {method:24s} seed {seed}: test error {result['test_error']:.2f}%  (validation "
                 f"{result['validation_error']:.2f}%, best epoch {result['best_epoch']}, "
-                f"{result['pretrain_seconds'] + result['finetune_seconds']:.0f} s)",
+                f"{result['seconds']:.0f} s)",
                 flush=True,
             )
             _save(method, settings, list(runs.values()))
