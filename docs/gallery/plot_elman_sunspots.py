@@ -43,7 +43,7 @@ train = lamina.data.ArrayDataset(windows.inputs[train_rows], windows.targets[tra
 # Eight context units, back-propagation through the 12 steps of each window, an L2 penalty, and only ten
 # L-BFGS passes: longer training fits the training years better and the later ones worse.
 
-model = Elman(input_size=1, hidden=8, lags=12)
+model = Elman(input_size=1, units=8, lags=12)
 lbfgs = {"type": "lbfgs", "lr": 1.0, "max_iter": 20, "history_size": 20, "line_search_fn": "strong_wolfe"}
 trainer = lamina.Trainer(model, loss="mse", optimizer=lbfgs, epochs=10, batch_size=len(train), l2=1e-3, seed=0)
 trainer.fit(train)

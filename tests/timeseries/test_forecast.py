@@ -17,7 +17,7 @@ def _linear_narx(coef_y, coef_u=(), bias=0.0, delay=1, horizon=1):
         hidden=(),
         activation="identity",
         delay=delay,
-        horizon=horizon,
+        outputs=horizon,
         dtype=torch.float64,
     )
     with torch.no_grad():

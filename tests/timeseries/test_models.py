@@ -8,7 +8,8 @@ import torch
 
 import lamina
 from lamina.errors import ShapeError
-from lamina.timeseries import TDNN, Elman
+from lamina.timeseries import NARX, TDNN, Elman
+from lamina.timeseries.tdnn import mlp
 
 
 def _elman_by_hand(model: Elman, x: torch.Tensor, cut: int) -> torch.Tensor:
@@ -53,7 +54,7 @@ def test_truncation_changes_the_gradient_but_not_the_output():
 
 def test_tdnn_is_the_mlp_on_the_delay_line():
     torch.manual_seed(0)
-    model = TDNN(lags=3, hidden=(4,), horizon=2, activation="sigmoid")
+    model = TDNN(lags=3, hidden=(4,), outputs=2, activation="sigmoid")
     x = torch.randn(5, 3)
     net = model.net
     expected = torch.sigmoid(x @ net.hidden0.weight.T + net.hidden0.bias) @ net.output.weight.T + net.output.bias
@@ -71,10 +72,22 @@ def test_shape_errors_say_what_was_expected():
         TDNN(12)(torch.zeros(5, 10))
     with pytest.raises(ShapeError, match=r"Elman expects windows of shape \(N, L, 3\), got \(2, 5, 1\)"):
         Elman(3)(torch.zeros(2, 5, 1))
-    with pytest.raises(ValueError, match="`bptt` must be a positive integer or None, got 0"):
+    with pytest.raises(ValueError, match=r"^Invalid Elman: bptt: expected an integer >= 1, got 0$"):
         Elman(1, bptt=0)
-    with pytest.raises(ValueError, match=r"`hidden` sizes must be positive integers, got \[8, 0\]"):
+    with pytest.raises(ValueError, match=r"^Invalid TDNN: hidden\[1\]: expected an integer >= 1, got 0$"):
         TDNN(4, hidden=(8, 0))
+    with pytest.raises(ValueError, match=r"`hidden` sizes must be positive integers, got \[8, 0\]"):
+        mlp(4, (8, 0), 1, "tanh")
+
+
+def test_the_old_keywords_name_the_experiment_files_keys_that_replaced_them():
+    with pytest.raises(TypeError, match=r"^Elman: 'hidden' is now 'units'$"):
+        Elman(1, hidden=8)
+    with pytest.raises(TypeError, match=r"^TDNN: 'horizon' is now 'outputs'$"):
+        TDNN(4, horizon=2)
+    with pytest.raises(TypeError, match=r"^NARX: 'horizon' is now 'outputs'$"):
+        NARX(4, horizon=2)
+    assert Elman(1, units=5).hidden_size == 5 and TDNN(4, outputs=2).window.horizon == 2
 
 
 def test_layers_build_from_a_config():

@@ -35,7 +35,7 @@ from typing import Annotated, Any, TypeVar, Union
 
 from pydantic import ConfigDict, ValidationError, create_model
 
-from lamina.config.fields import Bounds, Choices, choice, count, number
+from lamina.config.fields import Bounds, Choices, ComponentOf, choice, count, number
 from lamina.config.problems import problems_from
 from lamina.config.spec import Spec
 
@@ -164,7 +164,7 @@ def option_type(option: Option) -> Any:
     return field | None if optional else field
 
 
-def spec_fields(target: type, *, exclude: Iterable[str] = ()) -> dict[str, tuple[Any, Any]]:
+def spec_fields(target: type | Callable[..., Any], *, exclude: Iterable[str] = ()) -> dict[str, tuple[Any, Any]]:
     """``{name: (field type, default)}`` for :func:`pydantic.create_model`, one per option of ``target``'s
     constructor except those in ``exclude`` (the inputs a builder supplies: ``params``, sizes, devices...)."""
     skip = set(exclude)
@@ -179,9 +179,10 @@ def spec_fields(target: type, *, exclude: Iterable[str] = ()) -> dict[str, tuple
     return fields
 
 
-def spec_base(target: type, base: type, *, exclude: Iterable[str] = ()) -> Any:
+def spec_base(target: type | Callable[..., Any], base: type, *, exclude: Iterable[str] = ()) -> Any:
     """A subclass of the spec class ``base`` with one field per option of ``target``'s constructor (see
     :func:`spec_fields`) and ``target_class = target``; the registered spec subclasses it and adds ``build``.
+    ``target`` may also be a function whose keywords are the options (a loss function's ``delta``).
 
     Example:
         >>> class HessianFreeSpec(spec_base(HessianFree, OptimizerSpec, exclude=("params",))):
@@ -215,34 +216,70 @@ def _checker(function: Callable[..., Any]) -> tuple[Any, tuple[str, ...]]:
     return model, tuple(fields)
 
 
-def validated(init: F) -> F:
-    """Decorator for a constructor: check its options with the field types :func:`spec_base` derives from the
-    same signature, so a direct call and an experiment file fail alike.
+@typing.overload
+def validated(init: F, /) -> F: ...
+
+
+@typing.overload
+def validated(*, renamed: dict[str, str]) -> Callable[[F], F]: ...
+
+
+def validated(init: F | None = None, /, *, renamed: dict[str, str] | None = None) -> Any:
+    """Decorator for a constructor (or a function whose keywords are options): check its options with the field
+    types :func:`spec_base` derives from the same signature, so a direct call and an experiment file fail alike.
+
+    ``@validated(renamed={"hidden": "units"})``: a keyword renamed so that the Python name is the experiment
+    file's key; the old keyword fails with ``TypeError: Elman: 'hidden' is now 'units'`` (as a renamed TOML key
+    does, :attr:`lamina.config.spec.Section.renamed_keys`) rather than Python's bare "unexpected keyword".
 
     Raises (from the decorated constructor):
-        ValueError: ``Invalid <class of the object built>: <option>: <problem>`` for every option that breaks its
-            declaration. The checked values are passed on as the spec gives them (``lr=1`` arrives as ``1.0``).
+        ValueError: ``Invalid <class of the object built, or function>: <option>: <problem>`` for every option
+            that breaks its declaration. The checked values are passed on as the spec gives them (``lr=1`` arrives
+            as ``1.0``).
+        TypeError: a keyword of ``renamed`` given.
     """
+    if init is None:
+        return lambda function: _validated(function, renamed or {})
+    return _validated(init, {})
+
+
+def _validated(init: F, renamed: dict[str, str]) -> F:
+    """:func:`validated`'s wrapper of ``init`` (a constructor, or a function whose keywords are options)."""
     signature = inspect.signature(init)
+    method = next(iter(signature.parameters), "") == "self"
 
     @functools.wraps(init)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         """Validate the call's options as the experiment file would, then run the constructor."""
+        what = type(args[0]).__name__ if method and args else init.__name__
+        old = [k for k in kwargs if k in renamed]
+        if old:
+            now = ", ".join(f"{k!r} is now {renamed[k]!r}" for k in old)
+            raise TypeError(f"{what}: {now}")
         model, names = _checker(init)
-        bound = signature.bind(self, *args, **kwargs)
+        bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         given = {n: bound.arguments[n] for n in names if n in bound.arguments}
         try:
             checked = model.model_validate({n: list(v) if isinstance(v, tuple) else v for n, v in given.items()})
         except ValidationError as err:
             problems = "; ".join(f"{p.path}: {p.message}" for p in problems_from(err))
-            raise ValueError(f"Invalid {type(self).__name__}: {problems}") from None
+            raise ValueError(f"Invalid {what}: {problems}") from None
         for n in names:
             if n in bound.arguments and not isinstance(bound.arguments[n], tuple):
                 bound.arguments[n] = getattr(checked, n)
         return init(*bound.args, **bound.kwargs)
 
+    wrapper.__lamina_validated__ = True  # type: ignore[attr-defined]  # lamina declares these options itself
     return typing.cast(F, wrapper)
+
+
+def _validates(target: type | Callable[..., Any]) -> bool:
+    """True where ``target``'s constructor (the nearest ``__init__``) or ``target`` itself is :func:`validated`."""
+    if isinstance(target, type):
+        init = next((vars(k)["__init__"] for k in target.__mro__ if "__init__" in vars(k)), None)
+        return bool(getattr(init, "__lamina_validated__", False))
+    return bool(getattr(target, "__lamina_validated__", False))
 
 
 def _markers(annotation: Any, metadata: Iterable[Any] = ()) -> tuple[Bounds | None, Choices | None]:
@@ -265,15 +302,49 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
+def _holds_component(annotation: Any, metadata: Iterable[Any] = ()) -> bool:
+    """True for a :func:`lamina.config.fields.component` field (an activation, an initializer), also inside
+    ``| None`` or a list."""
+    if any(isinstance(m, ComponentOf) for m in metadata):
+        return True
+    base, _ = _without_none(annotation)
+    if typing.get_origin(base) is list:
+        base = typing.get_args(base)[0]
+    return typing.get_origin(base) is Annotated and any(isinstance(m, ComponentOf) for m in typing.get_args(base)[1:])
+
+
+def _framework_fields(spec: Any) -> set[str]:
+    """The fields every component of ``spec``'s kind has (a layer's ``name`` and ``inputs``): those of the nearest
+    base all the kind's registered specs share. A base shared by only some of them (the pooling layers' window
+    options) is no excuse: its fields are the component's own."""
+    from lamina.registry import registry
+
+    kind = getattr(spec, "registry_kind", "")
+    if not kind:
+        return set()
+    specs = [registry(kind).lookup(n) for n in registry(kind).names(aliases=False)]
+    common = [
+        b for b in spec.__mro__ if isinstance(b, type) and issubclass(b, Spec) and all(issubclass(o, b) for o in specs)
+    ]
+    return set(common[0].model_fields) if common else set()
+
+
 def disagreements(spec: Any) -> list[str]:
     """Where the spec class ``spec`` and its ``target_class``'s constructor disagree, in words (empty: none).
 
     - every option the constructor declares with a type a config can give must be a field, unless the spec leaves
       it to the builder (``excluded_options``): a renamed key shows up as the constructor's name missing;
-    - a field that is an option must have the constructor's default (a field holding a component, such as
-      evolution strategies' ``inner`` optimizer table, stands for a builder and is not compared);
-    - and the constructor's :class:`Bounds` and :class:`Choices`, where it declares them (torch's constructors
-      declare none: there every field must at least be one of its keywords).
+    - a field that is an option must have the constructor's default, unless the spec excludes that option: a
+      field named like an excluded option stands for what the builder makes from it (evolution strategies'
+      ``inner`` optimizer table, whose ``build`` the constructor gets; a highway layer's ``activation`` table,
+      whose module it gets; a residual block's ``shortcut`` rule, from which it builds the shortcut module);
+    - and the constructor's :class:`Bounds` and :class:`Choices`, where it declares them (it is lamina's: it is
+      :func:`validated` or declares some). A foreign constructor (torch's) declares none: there every field must at
+      least be one of its keywords, except a field holding a component, such as a layer's ``init``, which the
+      builder applies to what the constructor made.
+
+    ``target_class`` may be a class (its ``__init__``'s keywords) or a function (its keywords: ``F.huber_loss``'s
+    ``delta``).
     """
     target = getattr(spec, "target_class", None)
     if target is None:
@@ -282,20 +353,16 @@ def disagreements(spec: Any) -> list[str]:
     declared = options_of(target)
     fields = spec.model_fields
     problems = []
-    foreign = not any(o.bounds or o.choices for o in declared.values())
+    foreign = not _validates(target) and not any(o.bounds or o.choices for o in declared.values())
+    skip = set(getattr(spec, "excluded_options", ()))
     if foreign:
-        # the fields of a base that builds nothing itself are the framework's (a layer's name and inputs)
-        framework = {
-            n
-            for base in spec.__mro__[1:]
-            if isinstance(base, type) and issubclass(base, Spec) and getattr(base, "target_class", None) is None
-            for n in base.model_fields
-        }
+        framework = _framework_fields(spec)
         problems += [
-            f"field {n!r} is not a keyword of {where}" for n in fields if n not in declared and n not in framework
+            f"field {n!r} is not a keyword of {where}"
+            for n, f in fields.items()
+            if n not in declared and n not in framework and not _holds_component(f.annotation, f.metadata)
         ]
     else:
-        skip = set(getattr(spec, "excluded_options", ()))
         for name, option in declared.items():
             if name in fields or name in skip:
                 continue
@@ -305,6 +372,8 @@ def disagreements(spec: Any) -> list[str]:
                 continue  # not something a config could give
             problems.append(f"{where} takes {name!r}, which the spec has no field for (renamed?)")
     for name in spec.option_names():
+        if name in skip:
+            continue
         field, option = fields[name], declared[name]
         default = field.get_default(call_default_factory=True)
         if not isinstance(default, Spec) and not option.required and _plain(default) != _plain(option.default):

@@ -122,6 +122,8 @@ def option_descriptions(cls: type) -> dict[str, str]:
     for klass in getattr(target, "__mro__", ()):  # "others: see RBM": the bases' docstrings too
         if klass is not object:
             owners += [klass, vars(klass).get("__init__")]
+    if target is not None and not isinstance(target, type):  # a function whose keywords are the options
+        owners.append(target)
     for owner in owners:
         if getattr(owner, "__module__", "").startswith("lamina"):
             for name, text in _arg_descriptions(getattr(owner, "__doc__", None)).items():

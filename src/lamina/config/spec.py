@@ -5,6 +5,7 @@ registered component that builds something).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -97,7 +98,8 @@ class Spec(Section):
 
     registered_name: ClassVar[str] = ""
     registry_kind: ClassVar[str] = ""
-    target_class: ClassVar[type | None] = None  # the class whose constructor declares the options (issue 25)
+    # the class whose constructor (or the function whose signature) declares the options (issue 25)
+    target_class: ClassVar[type | Callable[..., Any] | None] = None
     _name: str | None = PrivateAttr(default=None)
 
     @classmethod

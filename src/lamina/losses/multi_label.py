@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lamina.config.component import spec_base
 from lamina.losses import LossSpec, matched_target
 from lamina.metrics.standard import Metric, MetricSpec
 from lamina.registry import register
@@ -36,7 +37,7 @@ class MultiLabelLoss(nn.Module):
 
 
 @register("loss", "multi_label", aliases=("multilabel",))
-class MultiLabelLossSpec(LossSpec):
+class MultiLabelLossSpec(spec_base(MultiLabelLoss, LossSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Sum over labels of the per-label log loss on logits, averaged over examples; targets ``(N, K)`` of 0/1
     (``binary_cross_entropy`` averages over labels instead, which scales the gradient by 1/K)."""
 
@@ -61,7 +62,7 @@ class SubsetAccuracy(Metric):
 
 
 @register("metric", "subset_accuracy", aliases=("exact_match",))
-class SubsetAccuracySpec(MetricSpec):
+class SubsetAccuracySpec(spec_base(SubsetAccuracy, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Multi-label exact match: all of an example's labels right."""
 
     def build(self) -> Metric:

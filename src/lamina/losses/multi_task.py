@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from pydantic import model_validator
@@ -158,6 +158,8 @@ class MultiTaskLossSpec(LossSpec):
     Args:
         heads: one table per model output: ``{ name, loss, weight = 1, target, metrics }``.
     """
+
+    target_class: ClassVar[type] = MultiTaskLoss  # built from `heads` per head (see the consistency test)
 
     heads: list[HeadSpec]
 

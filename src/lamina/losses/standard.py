@@ -5,12 +5,14 @@ Each spec builds a module ``loss(output, target) -> scalar`` and names the metri
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import number
 from lamina.config.spec import Spec
 from lamina.errors import ShapeError
@@ -58,7 +60,9 @@ class _Elementwise(nn.Module):
 
 @register("loss", "mse", aliases=("mean_squared_error",))
 class MSELoss(LossSpec):
-    """Mean squared error ``mean((y - t)^2)``."""
+    """Mean squared error ``mean((y - t)^2)``. No options: ``torch.nn.functional.mse_loss``, averaged."""
+
+    target_class: ClassVar[Callable[..., Any]] = F.mse_loss
 
     def build(self) -> nn.Module:
         """The loss module these options describe: mean squared error, refusing mismatched shapes."""
@@ -67,7 +71,9 @@ class MSELoss(LossSpec):
 
 @register("loss", "mae", aliases=("l1", "mean_absolute_error"))
 class MAELoss(LossSpec):
-    """Mean absolute error ``mean(|y - t|)``."""
+    """Mean absolute error ``mean(|y - t|)``. No options: ``torch.nn.functional.l1_loss``, averaged."""
+
+    target_class: ClassVar[Callable[..., Any]] = F.l1_loss
 
     def build(self) -> nn.Module:
         """The loss module these options describe: mean absolute error, refusing mismatched shapes."""
@@ -76,17 +82,31 @@ class MAELoss(LossSpec):
 
 @register("loss", "huber", aliases=("smooth_l1",))
 class HuberLoss(LossSpec):
-    """Huber loss: squared below ``delta``, linear above (Huber, 1964)."""
+    """Huber loss: squared below ``delta``, linear above (Huber, 1964). ``delta`` is
+    ``torch.nn.functional.huber_loss``'s keyword, with its default.
+
+    Args:
+        delta: where the loss turns from squared to linear (> 0).
+    """
+
+    target_class: ClassVar[Callable[..., Any]] = F.huber_loss
 
     delta: number(0, lo_open=True) = 1.0
 
     def build(self) -> nn.Module:
         """The loss module these options describe: the Huber loss with this ``delta``."""
-        return _Elementwise(F.huber_loss, "huber", delta=self.delta)
+        return _Elementwise(F.huber_loss, "huber", **self.options())
 
 
 class _CrossEntropy(nn.Module):
-    def __init__(self, label_smoothing: float) -> None:
+    """Cross-entropy on logits (``F.cross_entropy``), sequences ``(N, L, C)`` with targets ``(N, L)`` included.
+
+    Args:
+        label_smoothing: mix the one-hot target with the uniform distribution (Szegedy et al., 2016).
+    """
+
+    @validated
+    def __init__(self, label_smoothing: Annotated[float, Bounds(ge=0, lt=1)] = 0.0) -> None:
         super().__init__()
         self.label_smoothing = label_smoothing
 
@@ -105,7 +125,7 @@ class _CrossEntropy(nn.Module):
 
 
 @register("loss", "cross_entropy", aliases=("categorical_cross_entropy", "softmax_cross_entropy"))
-class CrossEntropyLoss(LossSpec):
+class CrossEntropyLoss(spec_base(_CrossEntropy, LossSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Multi-class cross-entropy on logits: ``-log softmax(y)[t]``, averaged; targets are class indices
     (or class probabilities). Sequence outputs ``(N, L, C)`` with targets ``(N, L)`` are handled too.
 
@@ -114,15 +134,31 @@ class CrossEntropyLoss(LossSpec):
     """
 
     default_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
-    label_smoothing: number(0, 1, hi_open=True) = 0.0
 
     def build(self) -> nn.Module:
         """The loss module these options describe: cross-entropy on logits with this label smoothing."""
-        return _CrossEntropy(self.label_smoothing)
+        return _CrossEntropy(**self.options())
+
+
+def _bce_with_logits(output: torch.Tensor, target: torch.Tensor, pos_weight: float | None) -> torch.Tensor:
+    weight = None if pos_weight is None else output.new_tensor(pos_weight)
+    return F.binary_cross_entropy_with_logits(output, target, pos_weight=weight)
+
+
+class _BinaryCrossEntropy(_Elementwise):
+    """Binary cross-entropy on logits, refusing mismatched shapes.
+
+    Args:
+        pos_weight: weight of the positive term (> 1 favours recall on rare positives; ``None``: 1).
+    """
+
+    @validated
+    def __init__(self, pos_weight: Annotated[float | None, Bounds(gt=0)] = None) -> None:
+        super().__init__(_bce_with_logits, "binary_cross_entropy", pos_weight=pos_weight)
 
 
 @register("loss", "binary_cross_entropy", aliases=("bce", "logistic"))
-class BinaryCrossEntropyLoss(LossSpec):
+class BinaryCrossEntropyLoss(spec_base(_BinaryCrossEntropy, LossSpec)):  # type: ignore[misc]  # spec_base's base
     """Binary cross-entropy on logits, ``-[t log s(y) + (1 - t) log(1 - s(y))]`` with s the sigmoid; targets in
     [0, 1], one per output unit (multi-label classification uses one unit per label).
 
@@ -131,13 +167,7 @@ class BinaryCrossEntropyLoss(LossSpec):
     """
 
     default_metrics: ClassVar[tuple[str, ...]] = ("accuracy",)
-    pos_weight: number(0, lo_open=True) | None = None
 
     def build(self) -> nn.Module:
         """The loss module these options describe: binary cross-entropy on logits with this ``pos_weight``."""
-        return _Elementwise(_bce_with_logits, "binary_cross_entropy", pos_weight=self.pos_weight)
-
-
-def _bce_with_logits(output: torch.Tensor, target: torch.Tensor, pos_weight: float | None) -> torch.Tensor:
-    weight = None if pos_weight is None else output.new_tensor(pos_weight)
-    return F.binary_cross_entropy_with_logits(output, target, pos_weight=weight)
+        return _BinaryCrossEntropy(**self.options())

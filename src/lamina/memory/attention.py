@@ -13,11 +13,12 @@ References:
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import torch
 from torch import nn
 
-from lamina.config.fields import count, number
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.nn.spec import LayerSpec, Shape, require_rank
 from lamina.registry import register
 
@@ -34,7 +35,8 @@ class HopfieldAttention(nn.Module):
         num_patterns: stored patterns (keys ``K`` and values ``V``), learned.
         hidden: dimension of the states and patterns (default ``in_features``).
         beta: inverse temperature (default ``1 / sqrt(hidden)``, as scaled dot-product attention).
-        steps: Hopfield updates, the last of which reads out the values (``>= 1``).
+        steps: Hopfield updates, the last of which reads out the values (``>= 1``; 1: one attention read-out).
+        device, dtype: of the parameters.
 
     Shape:
         ``(N, in_features) -> (N, units)``, or ``(N, L, in_features) -> (N, L, units)`` for ``L`` inputs each.
@@ -53,30 +55,20 @@ class HopfieldAttention(nn.Module):
         H. Ramsauer et al., "Hopfield Networks is All You Need", 2020.
     """
 
+    @validated
     def __init__(
         self,
-        in_features: int,
-        units: int,
-        num_patterns: int,
+        in_features: Annotated[int, Bounds(ge=1)],
+        units: Annotated[int, Bounds(ge=1)],
+        num_patterns: Annotated[int, Bounds(ge=1)],
         *,
-        hidden: int | None = None,
-        beta: float | None = None,
-        steps: int = 1,
+        hidden: Annotated[int | None, Bounds(ge=1)] = None,
+        beta: Annotated[float | None, Bounds(gt=0)] = None,
+        steps: Annotated[int, Bounds(ge=1)] = 1,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("in_features", in_features),
-            ("units", units),
-            ("num_patterns", num_patterns),
-            ("hidden", hidden or 1),
-            ("steps", steps),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Invalid {name}: {value!r} (expected a positive integer)")
-        if beta is not None and not 0 < beta < math.inf:
-            raise ValueError(f"Invalid beta: {beta!r} (expected a positive number)")
         hidden = hidden or in_features
         self.beta = beta if beta is not None else 1.0 / math.sqrt(hidden)
         self.steps = steps
@@ -107,25 +99,16 @@ class HopfieldAttention(nn.Module):
         )
 
 
-@register("layer", "hopfield_attention", aliases=("hopfield_layer",))
-class HopfieldAttentionSpec(LayerSpec):
-    """A modern Hopfield layer over learned stored patterns (:class:`HopfieldAttention`).
+_SIZED_BY_THE_BUILDER = ("in_features", "device", "dtype")
 
-    Args:
-        units: output features.
-        num_patterns: learned stored patterns.
-        hidden: state/pattern dimension (default: the input features).
-        beta: inverse temperature (default ``1 / sqrt(hidden)``).
-        steps: Hopfield updates (1: one attention read-out).
+
+@register("layer", "hopfield_attention", aliases=("hopfield_layer",))
+class HopfieldAttentionSpec(spec_base(HopfieldAttention, LayerSpec, exclude=_SIZED_BY_THE_BUILDER)):  # type: ignore[misc]  # spec_base's base
+    """A modern Hopfield layer over learned stored patterns (Ramsauer et al., 2020). ``units``, ``num_patterns``,
+    ``hidden``, ``beta`` and ``steps`` are :class:`HopfieldAttention`'s, with its defaults and bounds.
 
     Shape: ``(N, F) -> (N, units)`` or ``(N, L, F) -> (N, L, units)``.
     """
-
-    units: count()
-    num_patterns: count()
-    hidden: count() | None = None
-    beta: number(0, lo_open=True) | None = None
-    steps: count() = 1
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(F,) -> (units,)`` or ``(L, F) -> (L, units)``; other ranks are refused."""
@@ -137,6 +120,4 @@ class HopfieldAttentionSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`HopfieldAttention` over the input's last dimension."""
         self.output_shape(input_shape)
-        return HopfieldAttention(
-            input_shape[-1], self.units, self.num_patterns, hidden=self.hidden, beta=self.beta, steps=self.steps
-        )
+        return HopfieldAttention(input_shape[-1], **self.options())

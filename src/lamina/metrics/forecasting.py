@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from lamina.config.component import spec_base
 from lamina.errors import ShapeError
 from lamina.metrics.standard import Metric, MetricSpec
 from lamina.registry import register
@@ -125,7 +126,7 @@ class NRMSE(NMSE):
 
 
 @register("metric", "nmse", aliases=("arv",))
-class NMSESpec(MetricSpec):
+class NMSESpec(spec_base(NMSE, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Normalised mean squared error (Weigend's average relative variance, ARV)."""
 
     def build(self) -> Metric:
@@ -134,7 +135,7 @@ class NMSESpec(MetricSpec):
 
 
 @register("metric", "nrmse")
-class NRMSESpec(MetricSpec):
+class NRMSESpec(spec_base(NRMSE, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Normalised root mean squared error, sqrt(NMSE)."""
 
     def build(self) -> Metric:

@@ -6,9 +6,11 @@ A metric keeps running sums as tensors on the training device, so updating it ne
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 
-from lamina.config.fields import count
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.spec import Spec
 from lamina.registry import register
 
@@ -104,9 +106,14 @@ class Accuracy(Metric):
 
 
 class TopKAccuracy(Metric):
-    """Fraction of examples whose label is among the ``k`` largest logits."""
+    """Fraction of examples whose label is among the ``k`` largest logits.
 
-    def __init__(self, k: int = 5) -> None:
+    Args:
+        k: how many of the largest logits count as a hit.
+    """
+
+    @validated
+    def __init__(self, k: Annotated[int, Bounds(ge=1)] = 5) -> None:
         super().__init__()
         self.k = k
         self.name = f"top{k}_accuracy"
@@ -151,7 +158,7 @@ class MetricSpec(Spec):
 
 
 @register("metric", "accuracy", aliases=("acc",))
-class AccuracySpec(MetricSpec):
+class AccuracySpec(spec_base(Accuracy, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Classification accuracy."""
 
     def build(self) -> Metric:
@@ -160,18 +167,17 @@ class AccuracySpec(MetricSpec):
 
 
 @register("metric", "top_k_accuracy", aliases=("top_k",))
-class TopKAccuracySpec(MetricSpec):
-    """Top-k accuracy (logged as ``top{k}_accuracy``)."""
-
-    k: count() = 5
+class TopKAccuracySpec(spec_base(TopKAccuracy, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
+    """Top-k accuracy (logged as ``top{k}_accuracy``); ``k`` is :class:`TopKAccuracy`'s, with its default and
+    bounds."""
 
     def build(self) -> Metric:
         """A fresh :class:`TopKAccuracy` for this ``k``."""
-        return TopKAccuracy(self.k)
+        return TopKAccuracy(**self.options())
 
 
 @register("metric", "mse", aliases=("mean_squared_error",))
-class MSESpec(MetricSpec):
+class MSESpec(spec_base(MeanSquaredError, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Mean squared error."""
 
     def build(self) -> Metric:
@@ -180,7 +186,7 @@ class MSESpec(MetricSpec):
 
 
 @register("metric", "mae", aliases=("mean_absolute_error",))
-class MAESpec(MetricSpec):
+class MAESpec(spec_base(MeanAbsoluteError, MetricSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Mean absolute error."""
 
     def build(self) -> Metric:

@@ -9,10 +9,12 @@ keys of different widths.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from torch import nn
 
-from lamina.config.fields import count
+from lamina.config.component import Bounds, spec_base, validated
 from lamina.nn.dot_product_attention import attention_shapes
 from lamina.nn.spec import MergeSpec, Shape
 from lamina.registry import register
@@ -47,7 +49,7 @@ class AdditiveAttention(nn.Module):
 
     Args:
         query_features, key_features: widths ``d_q`` and ``d_k``.
-        units: width of the scoring network's hidden layer.
+        units: hidden width of the scoring network.
 
     Attributes:
         query: ``W`` and ``b``; key: ``U`` (no bias: ``b`` serves both); score: ``v``, ``(units,)``.
@@ -57,7 +59,13 @@ class AdditiveAttention(nn.Module):
         ICLR.
     """
 
-    def __init__(self, query_features: int, key_features: int, units: int) -> None:
+    @validated
+    def __init__(
+        self,
+        query_features: Annotated[int, Bounds(ge=1)],
+        key_features: Annotated[int, Bounds(ge=1)],
+        units: Annotated[int, Bounds(ge=1)] = 64,
+    ) -> None:
         super().__init__()
         self.query = nn.Linear(query_features, units)
         self.key = nn.Linear(key_features, units, bias=False)
@@ -71,18 +79,14 @@ class AdditiveAttention(nn.Module):
 
 
 @register("layer", "additive_attention", aliases=("bahdanau_attention",))
-class AdditiveAttentionSpec(MergeSpec):
+class AdditiveAttentionSpec(spec_base(AdditiveAttention, MergeSpec, exclude=("query_features", "key_features"))):  # type: ignore[misc]  # spec_base's base
     """Additive attention ``softmax(v^T tanh(W q + U k_j + b))`` over a memory (Bahdanau et al., 2015). Inputs
-    ``[query, keys]`` (values = keys) or ``[query, keys, values]``; query and keys may differ in width.
-
-    Args:
-        units: hidden width of the scoring network.
+    ``[query, keys]`` (values = keys) or ``[query, keys, values]``; query and keys may differ in width. ``units``
+    is :class:`AdditiveAttention`'s, with its default and bounds.
 
     Shape: query ``(d_q,)`` -> ``(d_v,)``; query ``(L_q, d_q)`` -> ``(L_q, d_v)``; keys ``(L_k, d_k)``, values
     ``(L_k, d_v)``.
     """
-
-    units: count() = 64
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
         """``[query (d_q,) or (L_q, d_q), keys (L_k, d_k), values (L_k, d_v)]`` -> ``(d_v,)`` or ``(L_q, d_v)``."""
@@ -92,4 +96,4 @@ class AdditiveAttentionSpec(MergeSpec):
     def build(self, input_shape: list[Shape]) -> nn.Module:
         """An :class:`AdditiveAttention` for the query and key widths, with ``units`` hidden units."""
         query, keys, _ = attention_shapes(input_shape, "additive attention", same_width=False)
-        return AdditiveAttention(query[-1], keys[-1], self.units)
+        return AdditiveAttention(query[-1], keys[-1], **self.options())

@@ -12,12 +12,14 @@ the sequence from its end back to step 1 (what ``nn.LSTM(bidirectional=True)`` g
 from __future__ import annotations
 
 import copy
+from typing import Annotated
 
 import torch
 from pydantic import model_validator
 from torch import nn
 
-from lamina.config.fields import choice, component, raise_problems
+from lamina.config.component import Choices, spec_base, validated
+from lamina.config.fields import component, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.nested import require_sequence
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
@@ -45,7 +47,7 @@ class Bidirectional(nn.Module):
     Args:
         forward_layer: maps ``(N, L, F)`` to ``(N, L, H)`` or ``(N, H)``.
         backward_layer: the same kind of layer with its own weights; it reads the reversed sequence.
-        merge_mode: ``concat``, ``sum``, ``mul`` or ``ave``.
+        merge_mode: ``concat`` (Keras' default), ``sum``, ``mul`` or ``ave``.
 
     Shape: ``(N, L, F) -> (N, L, H')`` or ``(N, H')``, ``H' = 2H`` for ``concat``, else ``H``.
 
@@ -53,11 +55,14 @@ class Bidirectional(nn.Module):
         Schuster & Paliwal (1997), "Bidirectional Recurrent Neural Networks", IEEE Trans. Signal Processing.
     """
 
+    @validated
     def __init__(
-        self, forward_layer: nn.Module, backward_layer: nn.Module | None = None, merge_mode: str = "concat"
+        self,
+        forward_layer: nn.Module,
+        backward_layer: nn.Module | None = None,
+        merge_mode: Annotated[str, Choices("concat", "sum", "mul", "ave")] = "concat",
     ) -> None:
         super().__init__()
-        merge_directions(torch.zeros(1), torch.zeros(1), merge_mode)  # validates the mode
         self.forward_layer = forward_layer
         self.backward_layer = backward_layer if backward_layer is not None else copy.deepcopy(forward_layer)
         self.merge_mode = merge_mode
@@ -74,18 +79,17 @@ class Bidirectional(nn.Module):
 
 
 @register("layer", "bidirectional")
-class BidirectionalSpec(LayerSpec):
+class BidirectionalSpec(spec_base(Bidirectional, LayerSpec, exclude=("forward_layer", "backward_layer"))):  # type: ignore[misc]  # spec_base's base
     """Run ``layer`` forwards and a copy of it backwards over the sequence, and merge (Schuster & Paliwal, 1997).
+    ``merge_mode`` is :class:`Bidirectional`'s, with its default and choices.
 
     Args:
-        layer: a sequence layer table (``rnn``, ``lstm``, ``gru``, ...).
-        merge_mode: ``concat`` (Keras' default), ``sum``, ``mul`` or ``ave``.
+        layer: a sequence layer table (``rnn``, ``lstm``, ``gru``, ...), built twice: the two directions.
 
     Shape: ``(N, L, F) -> (N, L, H')`` or ``(N, H')``.
     """
 
     layer: component("layer")
-    merge_mode: choice("concat", "sum", "mul", "ave") = "concat"
 
     @model_validator(mode="after")
     def _check(self) -> BidirectionalSpec:
@@ -113,4 +117,4 @@ class BidirectionalSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`Bidirectional` of two copies of ``layer``, each built with its own weights."""
         self.output_shape(input_shape)
-        return Bidirectional(self.layer.build(input_shape), self.layer.build(input_shape), self.merge_mode)
+        return Bidirectional(self.layer.build(input_shape), self.layer.build(input_shape), **self.options())

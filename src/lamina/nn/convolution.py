@@ -162,6 +162,7 @@ class Conv1dSpec(ConvSpec):
     Its options are :class:`ConvSpec`'s (``lamina names layer conv1d`` lists them)."""
 
     dims: ClassVar[int] = 1
+    target_class: ClassVar[type] = nn.Conv1d  # lamina's `filters` is its out_channels (see the consistency test)
 
 
 @register("layer", "conv2d", aliases=("conv",))
@@ -171,6 +172,7 @@ class Conv2dSpec(ConvSpec):
     Its options are :class:`ConvSpec`'s (``lamina names layer conv2d`` lists them)."""
 
     dims: ClassVar[int] = 2
+    target_class: ClassVar[type] = nn.Conv2d  # lamina's `filters` is its out_channels (see the consistency test)
 
 
 class PoolSpec(_Windowed):
@@ -207,14 +209,20 @@ class PoolSpec(_Windowed):
 
 @register("layer", "max_pool1d", aliases=("maxpool1d",))
 class MaxPool1dSpec(PoolSpec):
-    """1-D max pooling: the largest value in each window."""
+    """1-D max pooling: the largest value in each window. The options are ``torch.nn.MaxPool1d``'s keywords,
+    with its defaults (``padding`` also takes ``"same"`` or ``"valid"``)."""
+
+    target_class: ClassVar[type] = nn.MaxPool1d
 
     mode, dims = "max", 1
 
 
 @register("layer", "max_pool2d", aliases=("maxpool2d", "max_pool"))
 class MaxPool2dSpec(PoolSpec):
-    """2-D max pooling: the largest value in each window."""
+    """2-D max pooling: the largest value in each window. The options are ``torch.nn.MaxPool2d``'s keywords,
+    with its defaults (``padding`` also takes ``"same"`` or ``"valid"``)."""
+
+    target_class: ClassVar[type] = nn.MaxPool2d
 
     mode, dims = "max", 2
 
@@ -223,12 +231,16 @@ class MaxPool2dSpec(PoolSpec):
 class AvgPool1dSpec(PoolSpec):
     """1-D average pooling: the mean of each window."""
 
+    target_class: ClassVar[type] = nn.AvgPool1d  # which has no `dilation` (see the consistency test)
+
     mode, dims = "avg", 1
 
 
 @register("layer", "avg_pool2d", aliases=("avgpool2d", "avg_pool"))
 class AvgPool2dSpec(PoolSpec):
     """2-D average pooling (LeNet's subsampling, without its learned scale): the mean of each window."""
+
+    target_class: ClassVar[type] = nn.AvgPool2d  # which has no `dilation` (see the consistency test)
 
     mode, dims = "avg", 2
 

@@ -15,6 +15,7 @@ import math
 import torch
 from torch import nn
 
+from lamina.config.component import spec_base, validated
 from lamina.errors import ShapeError
 from lamina.nn.spec import MergeSpec, Shape, fmt_shape
 from lamina.registry import register
@@ -61,13 +62,15 @@ class DotProductAttention(nn.Module):
     one output ``(N, d_v)``; a sequence of queries ``(N, L_q, d)`` gives ``(N, L_q, d_v)``.
 
     Args:
-        causal: query ``i`` sees only keys ``j <= i`` (queries and keys of one sequence).
+        causal: query ``i`` sees only keys ``j <= i`` (queries and keys of one sequence): each query position sees
+            only memory positions up to its own.
 
     References:
         Vaswani, Shazeer, Parmar, Uszkoreit, Jones, Gomez, Kaiser & Polosukhin (2017), "Attention Is All You
         Need", NeurIPS.
     """
 
+    @validated
     def __init__(self, causal: bool = False) -> None:
         super().__init__()
         self.causal = causal
@@ -100,18 +103,14 @@ def attention_shapes(shapes: list[Shape], what: str, *, same_width: bool) -> tup
 
 
 @register("layer", "dot_product_attention", aliases=("scaled_dot_product_attention",))
-class DotProductAttentionSpec(MergeSpec):
+class DotProductAttentionSpec(spec_base(DotProductAttention, MergeSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Scaled dot-product attention ``softmax(q K^T / sqrt(d)) V`` of a query over a memory (Vaswani et al., 2017);
-    no parameters. Inputs ``[query, keys]`` (values = keys) or ``[query, keys, values]``.
-
-    Args:
-        causal: each query position sees only memory positions up to its own.
+    no parameters. Inputs ``[query, keys]`` (values = keys) or ``[query, keys, values]``. ``causal`` is
+    :class:`DotProductAttention`'s, with its default.
 
     Shape: query ``(d,)`` -> ``(d_v,)``; query ``(L_q, d)`` -> ``(L_q, d_v)``; keys ``(L_k, d)``, values
     ``(L_k, d_v)``.
     """
-
-    causal: bool = False
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
         """``[query (d,) or (L_q, d), keys (L_k, d), values (L_k, d_v)]`` -> ``(d_v,)`` or ``(L_q, d_v)``;
@@ -127,4 +126,4 @@ class DotProductAttentionSpec(MergeSpec):
     def build(self, input_shape: list[Shape]) -> nn.Module:
         """A parameter-free :class:`DotProductAttention`."""
         self.output_shape(input_shape)
-        return DotProductAttention(self.causal)
+        return DotProductAttention(**self.options())

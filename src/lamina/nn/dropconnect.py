@@ -19,12 +19,14 @@ costs a batched matrix product and ``N * out * in`` memory.
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lamina.config.fields import choice, component, count, number
+from lamina.config.component import Bounds, Choices, spec_base, validated
+from lamina.config.fields import component
 from lamina.nn.activations import activation_module
 from lamina.nn.init import initialize
 from lamina.nn.spec import LayerSpec, Shape, require_rank
@@ -93,45 +95,47 @@ class DropConnect(nn.Module):
     """A fully connected layer regularised by DropConnect (see the module docstring).
 
     Args:
-        in_features, out_features: sizes.
-        p: probability of dropping each weight.
+        in_features: input size.
+        units: outputs.
+        p: probability of dropping each weight (the paper: 0.5).
         bias: learn ``b`` (never dropped).
         activation: ``f``; the Gaussian inference needs it inside the layer.
-        per_example: a fresh mask for every example (the paper) rather than one per batch.
-        inference: ``mean`` (the full weights) or ``gaussian`` (moment matching, Wan et al., Alg. 2).
+        per_example: a fresh mask for every example (the paper; memory ``N * units * in``) rather than one per
+            batch.
+        inference: ``mean`` (the full weights) or ``gaussian`` (moment matching over ``samples`` draws, Wan et
+            al., Alg. 2).
         samples: Gaussian draws per unit at inference.
 
-    Shape: ``(N, in_features) -> (N, out_features)``.
+    Shape: ``(N, in_features) -> (N, units)``. (``units`` was ``out_features``: the keyword is the experiment
+    file's key.)
 
     Attributes:
-        weight: ``(out_features, in_features)``, initialised like ``nn.Linear``'s.
+        weight: ``(units, in_features)``, initialised like ``nn.Linear``'s.
+        out_features: ``units``, under ``nn.Linear``'s name.
         generator: the masks' source (``None``: the global generator, which the trainer seeds).
 
     References:
         Wan, Zeiler, Zhang, LeCun & Fergus (2013), "Regularization of Neural Networks using DropConnect", ICML.
     """
 
+    @validated(renamed={"out_features": "units"})
     def __init__(
         self,
-        in_features: int,
-        out_features: int,
-        p: float = 0.5,
+        in_features: Annotated[int, Bounds(ge=1)],
+        units: Annotated[int, Bounds(ge=1)],
+        p: Annotated[float, Bounds(ge=0, lt=1)] = 0.5,
         *,
-        bias: bool = True,
         activation: nn.Module | None = None,
         per_example: bool = False,
-        inference: str = "mean",
-        samples: int = 100,
+        inference: Annotated[str, Choices("mean", "gaussian")] = "mean",
+        samples: Annotated[int, Bounds(ge=1)] = 100,
+        bias: bool = True,
     ) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"`p` must be in [0, 1), got {p!r}")
-        if inference not in ("mean", "gaussian"):
-            raise ValueError(f"`inference` must be 'mean' or 'gaussian', got {inference!r}")
-        self.in_features, self.out_features, self.p = in_features, out_features, p
+        self.in_features, self.units, self.out_features, self.p = in_features, units, units, p
         self.per_example, self.inference, self.samples = per_example, inference, samples
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features)) if bias else None
+        self.weight = nn.Parameter(torch.empty(units, in_features))
+        self.bias = nn.Parameter(torch.empty(units)) if bias else None
         self.activation = activation if activation is not None else nn.Identity()
         self.generator: torch.Generator | None = None
         self.reset_parameters()
@@ -156,33 +160,25 @@ class DropConnect(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"in_features={self.in_features}, out_features={self.out_features}, p={self.p}, "
+            f"in_features={self.in_features}, units={self.units}, p={self.p}, "
             f"per_example={self.per_example}, inference={self.inference!r}"
         )
 
 
 @register("layer", "dropconnect", aliases=("drop_connect",))
-class DropConnectSpec(LayerSpec):
+class DropConnectSpec(spec_base(DropConnect, LayerSpec, exclude=("in_features", "activation"))):  # type: ignore[misc]  # spec_base's base
     """Fully connected layer whose weights are dropped with probability ``p`` in training (Wan et al., 2013).
+    ``units``, ``p``, ``per_example``, ``inference``, ``samples`` and ``bias`` are :class:`DropConnect`'s, with
+    its defaults and bounds.
 
     Args:
-        units: outputs.
-        p: drop probability of each weight (the paper: 0.5).
-        activation: ``f`` (inside the layer, for the Gaussian inference).
-        per_example: one mask per example (the paper; memory ``N * units * in``) instead of per batch.
-        inference: ``mean`` (use ``W``) or ``gaussian`` (moment matching over ``samples`` draws).
-        init, bias, bias_init: as for ``dense``.
+        activation: ``f`` (inside the layer, for the Gaussian inference); the layer gets its module.
+        init, bias_init: as for ``dense``.
 
     Shape: ``(N, F) -> (N, units)``.
     """
 
-    units: count()
-    p: number(0, 1, hi_open=True) = 0.5
     activation: component("activation") | None = None
-    per_example: bool = False
-    inference: choice("mean", "gaussian") = "mean"
-    samples: count() = 100
-    bias: bool = True
     init: component("initializer") | None = None
     bias_init: component("initializer") | None = None
 
@@ -194,14 +190,5 @@ class DropConnectSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`DropConnect` layer over the input's features (initialised as asked), with the activation inside."""
         self.output_shape(input_shape)
-        layer = DropConnect(
-            input_shape[0],
-            self.units,
-            self.p,
-            bias=self.bias,
-            activation=activation_module(self.activation),
-            per_example=self.per_example,
-            inference=self.inference,
-            samples=self.samples,
-        )
+        layer = DropConnect(input_shape[0], **self.options(activation=activation_module(self.activation)))
         return initialize(layer, self.init, self.bias_init)

@@ -8,11 +8,14 @@ so a layer can pass its input through unchanged (``T = 0``) and very deep stacks
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from pydantic import Field
 from torch import nn
 
-from lamina.config.fields import component, number
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import component
 from lamina.nn.activations import activation_module
 from lamina.nn.init import initialize
 from lamina.nn.spec import LayerSpec, Shape, require_rank
@@ -32,7 +35,8 @@ class Highway(nn.Module):
     Args:
         features: the input (and output) size.
         activation: ``f`` of the transform ``H`` (``None``: linear).
-        gate_bias: the initial transform-gate bias ``b_T``.
+        gate_bias: the initial transform-gate bias ``b_T``; negative values start the layer near the identity
+            (the paper: -1 to -3).
 
     Shape: ``(N, features) -> (N, features)``.
 
@@ -41,7 +45,10 @@ class Highway(nn.Module):
         arXiv:1505.00387.
     """
 
-    def __init__(self, features: int, activation: nn.Module | None = None, gate_bias: float = -2.0) -> None:
+    @validated
+    def __init__(
+        self, features: Annotated[int, Bounds(ge=1)], activation: nn.Module | None = None, gate_bias: float = -2.0
+    ) -> None:
         super().__init__()
         self.transform = nn.Linear(features, features)
         self.gate = nn.Linear(features, features)
@@ -57,20 +64,19 @@ class Highway(nn.Module):
 
 
 @register("layer", "highway")
-class HighwaySpec(LayerSpec):
+class HighwaySpec(spec_base(Highway, LayerSpec, exclude=("features", "activation"))):  # type: ignore[misc]  # spec_base's base
     """Highway layer ``y = H(x) T(x) + x (1 - T(x))`` with a sigmoid transform gate (Srivastava et al., 2015);
-    the output has the input's size.
+    the output has the input's size. ``gate_bias`` is :class:`Highway`'s, with its default.
 
     Args:
-        activation: of the transform ``H`` (default ``relu``; ``identity`` for a linear transform).
-        gate_bias: initial gate bias; negative values start the layer near the identity (paper: -1 to -3).
+        activation: of the transform ``H`` (default ``relu``; ``identity`` for a linear transform); the layer gets
+            its module.
         init: initializer of both weight matrices.
 
     Shape: ``(N, F) -> (N, F)``.
     """
 
     activation: component("activation") = Field("relu", validate_default=True)
-    gate_bias: number() = -2.0
     init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -81,7 +87,7 @@ class HighwaySpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`Highway` layer of the input's width, both weight matrices initialised with ``init``."""
         self.output_shape(input_shape)
-        layer = Highway(input_shape[0], activation_module(self.activation), self.gate_bias)
+        layer = Highway(input_shape[0], **self.options(activation=activation_module(self.activation)))
         initialize(layer.transform, self.init)
         initialize(layer.gate, self.init)
         return layer

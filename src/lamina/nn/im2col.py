@@ -15,6 +15,7 @@ cuDNN kernels) is the one to train with; this module is the readable version, eq
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -153,6 +154,9 @@ class Im2ColConv2d(nn.Module):
 class Im2ColConv2dSpec(Conv2dSpec):
     """``conv2d`` computed explicitly as im2col + one matrix product (Chellapilla et al., 2006): the same options,
     parameters and results as ``conv2d``; a reference implementation for teaching and testing, slower to train."""
+
+    # which takes nn.Conv2d's keywords, so that a state dict moves between the two (see the consistency test)
+    target_class: ClassVar[type] = Im2ColConv2d
 
     def build(self, input_shape: Shape) -> nn.Module:
         """An :class:`Im2ColConv2d` (initialised and weight-normalised as asked), then the activation."""

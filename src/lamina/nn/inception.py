@@ -19,6 +19,7 @@ import torch
 from pydantic import Field, model_validator
 from torch import nn
 
+from lamina.config.component import spec_base, validated
 from lamina.config.fields import component, count, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.nested import block_label, build_stack, nested_problems, stack_shapes
@@ -35,7 +36,7 @@ class Inception(nn.Module):
 
     Args:
         branches: modules taking the same input, whose outputs agree in every dimension but ``dim``.
-        dim: the per-example dimension to concatenate along.
+        dim: the per-example dimension the branches are joined along (0: channels).
 
     Shape: ``(N, C, *spatial) -> (N, C_1 + ... + C_k, *spatial)``.
 
@@ -44,6 +45,7 @@ class Inception(nn.Module):
         Convolutions", CVPR.
     """
 
+    @validated
     def __init__(self, branches: list[nn.Module], dim: int = 0) -> None:
         super().__init__()
         self.branches = nn.ModuleList(branches)
@@ -57,8 +59,9 @@ class Inception(nn.Module):
 
 
 @register("layer", "inception", aliases=("inception_module",))
-class InceptionSpec(LayerSpec):
-    """Parallel branches concatenated along the channels (Szegedy et al., 2015).
+class InceptionSpec(spec_base(Inception, LayerSpec, exclude=("branches",))):  # type: ignore[misc]  # spec_base's base
+    """Parallel branches concatenated along the channels (Szegedy et al., 2015). ``dim`` is :class:`Inception`'s,
+    with its default; the other options say how to build its branches.
 
     Args:
         branches: each a list of layer tables; or the GoogLeNet v1 module's widths:
@@ -66,7 +69,6 @@ class InceptionSpec(LayerSpec):
         activation: after each generated convolution (GoogLeNet: ReLU; `identity` for none).
         batchnorm: batch norm before each generated activation (as in BN-Inception; Ioffe & Szegedy, 2015).
         init: initializer of the generated convolutions.
-        dim: the per-example dimension the branches are joined along (0: channels).
 
     Shape: ``(N, C, H, W) -> (N, sum of the branches' channels, H, W)``.
     """
@@ -81,7 +83,6 @@ class InceptionSpec(LayerSpec):
     activation: component("activation") = Field("relu", validate_default=True)  # GoogLeNet's
     batchnorm: bool = False
     init: component("initializer") | None = None
-    dim: int = 0
 
     @model_validator(mode="after")
     def _check(self) -> InceptionSpec:
@@ -161,4 +162,4 @@ class InceptionSpec(LayerSpec):
         branches = [
             build_stack(branch, input_shape, where=f"branches[{b}]") for b, branch in enumerate(self.branch_specs())
         ]
-        return Inception(branches, self.dim)
+        return Inception(**self.options(branches=branches))

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -116,16 +116,20 @@ class Orthogonal(InitSpec):
     "Exact solutions to the nonlinear dynamics of learning in deep linear neural networks").
     """
 
+    target_class: ClassVar[Callable[..., Any]] = nn.init.orthogonal_
+
     gain: number(0, lo_open=True) = 1.0
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
-        """``nn.init.orthogonal_`` with ``gain``."""
-        return nn.init.orthogonal_(tensor, gain=self.gain)
+        """``nn.init.orthogonal_`` with ``gain`` (its keyword, with its default)."""
+        return nn.init.orthogonal_(tensor, **self.options())
 
 
 @register("initializer", "normal")
 class Normal(InitSpec):
     """N(mean, std^2) for every weight."""
+
+    target_class: ClassVar[Callable[..., Any]] = nn.init.normal_  # whose std defaults to 1 (see the consistency test)
 
     mean: number() = 0.0
     std: number(0, lo_open=True) = 0.01
@@ -139,6 +143,8 @@ class Normal(InitSpec):
 class Uniform(InitSpec):
     """U(low, high) for every weight."""
 
+    target_class: ClassVar[Callable[..., Any]] = nn.init.uniform_  # which takes a and b (see the consistency test)
+
     low: number() = -0.05
     high: number() = 0.05
 
@@ -149,16 +155,20 @@ class Uniform(InitSpec):
 
 @register("initializer", "zeros")
 class Zeros(InitSpec):
-    """Every weight 0 (the usual bias init)."""
+    """Every weight 0 (the usual bias init). No options: ``nn.init.zeros_``."""
+
+    target_class: ClassVar[Callable[..., Any]] = nn.init.zeros_
 
     def fill(self, tensor: torch.Tensor) -> torch.Tensor:
         """Set every weight to 0."""
-        return nn.init.zeros_(tensor)
+        return nn.init.zeros_(tensor, **self.options())
 
 
 @register("initializer", "constant")
 class Constant(InitSpec):
     """Every weight equal to ``value``."""
+
+    target_class: ClassVar[Callable[..., Any]] = nn.init.constant_  # which takes val (see the consistency test)
 
     value: number() = 0.0
 

@@ -9,6 +9,8 @@ with the same statistics in training and evaluation (no batch dependence, unlike
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 
 from lamina.config.fields import number
@@ -29,6 +31,8 @@ class InstanceNormSpec(LayerSpec):
 
     Shape: ``(N, C, L)`` or ``(N, C, H, W)``, unchanged.
     """
+
+    target_class: ClassVar[type] = nn.InstanceNorm1d  # whose affine defaults to False (see the consistency test)
 
     eps: number(0, lo_open=True) = 1e-5
     affine: bool = True

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import ClassVar
 
 import torch
 from pydantic import model_validator
 from torch import nn
 
+from lamina.config.component import spec_base, validated
 from lamina.config.fields import component, count, number, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.activations import activation_module
@@ -66,6 +68,8 @@ class DenseSpec(LayerSpec):
     Shape: ``(N, in_features) -> (N, units)``.
     """
 
+    target_class: ClassVar[type] = nn.Linear  # lamina's `units` is its out_features (see the consistency test)
+
     units: count()
     activation: component("activation") | None = None
     init: component("initializer") | None = None
@@ -96,7 +100,10 @@ class DenseSpec(LayerSpec):
 
 @register("layer", "flatten")
 class FlattenSpec(LayerSpec):
-    """Flatten each example to a vector. Shape: ``(N, *dims) -> (N, prod(dims))``."""
+    """Flatten each example to a vector. Shape: ``(N, *dims) -> (N, prod(dims))``. No options: torch's
+    ``nn.Flatten`` with its defaults (every dimension after the batch's)."""
+
+    target_class: ClassVar[type] = nn.Flatten
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(*dims) -> (prod(dims),)``."""
@@ -104,13 +111,19 @@ class FlattenSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """``nn.Flatten()``."""
-        return nn.Flatten()
+        return nn.Flatten(**self.options())
 
 
 class Reshape(nn.Module):
-    """Reshape each example to ``shape`` (the batch dimension is kept)."""
+    """Reshape each example to ``shape`` (the batch dimension is kept).
 
-    def __init__(self, shape: tuple[int, ...]) -> None:
+    Args:
+        shape: the new shape of one example, e.g. ``[1, 28, 28]`` after a dense layer of 784 units; one entry may be
+            -1 (the size that keeps the number of values).
+    """
+
+    @validated
+    def __init__(self, shape: Sequence[int]) -> None:
         super().__init__()
         self.shape = tuple(shape)
 
@@ -122,10 +135,9 @@ class Reshape(nn.Module):
 
 
 @register("layer", "reshape")
-class ReshapeSpec(LayerSpec):
-    """Reshape each example, e.g. ``shape = [1, 28, 28]`` after a dense layer of 784 units; one entry may be -1."""
-
-    shape: list[int]
+class ReshapeSpec(spec_base(Reshape, LayerSpec)):  # type: ignore[misc]  # a base made by spec_base
+    """Reshape each example, e.g. ``shape = [1, 28, 28]`` after a dense layer of 784 units; one entry may be -1.
+    ``shape`` is :class:`Reshape`'s; the layer gets it with the -1 resolved from the input's size."""
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``shape`` with a -1 resolved; the number of values must not change."""
@@ -143,7 +155,7 @@ class ReshapeSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`Reshape` to the resolved shape."""
-        return Reshape(self.output_shape(input_shape))
+        return Reshape(**self.options(shape=self.output_shape(input_shape)))
 
 
 @register("layer", "dropout")
@@ -172,11 +184,15 @@ class EmbeddingSpec(LayerSpec):
         num_embeddings: vocabulary size (tokens are ``0 .. num_embeddings - 1``).
         embedding_dim: the vector size.
         padding_idx: a token whose vector stays zero and gets no gradient.
+        init: initializer of the vectors (``None``: torch's N(0, 1)).
+
+    The options but ``init`` are ``torch.nn.Embedding``'s keywords, with its defaults.
 
     Shape: ``(N, *) -> (N, *, embedding_dim)``, integer input.
     """
 
     input_dtype: ClassVar[torch.dtype] = torch.long
+    target_class: ClassVar[type] = nn.Embedding
 
     num_embeddings: count()
     embedding_dim: count()
@@ -189,5 +205,5 @@ class EmbeddingSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """``nn.Embedding`` (initialised as asked)."""
-        emb = nn.Embedding(self.num_embeddings, self.embedding_dim, padding_idx=self.padding_idx)
+        emb = nn.Embedding(**self.options())
         return initialize(emb, self.init)

@@ -8,10 +8,13 @@ a learned convex piecewise-linear activation (with ``k = 2`` it can represent Re
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from torch import nn
 
-from lamina.config.fields import component, count
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import component
 from lamina.nn.init import initialize
 from lamina.nn.spec import LayerSpec, Shape, require_rank
 from lamina.registry import register
@@ -30,7 +33,8 @@ class Maxout(nn.Module):
     Args:
         in_features: input size.
         units: maxout units (outputs).
-        pieces: affine pieces per unit, ``k``.
+        pieces: affine pieces per unit, ``k`` (the paper: 2 to 5).
+        bias: learn the pieces' biases.
 
     Shape: ``(N, in_features) -> (N, units)``.
 
@@ -42,10 +46,15 @@ class Maxout(nn.Module):
         Goodfellow, Warde-Farley, Mirza, Courville & Bengio (2013), "Maxout Networks", ICML.
     """
 
-    def __init__(self, in_features: int, units: int, pieces: int = 2, bias: bool = True) -> None:
+    @validated
+    def __init__(
+        self,
+        in_features: Annotated[int, Bounds(ge=1)],
+        units: Annotated[int, Bounds(ge=1)],
+        pieces: Annotated[int, Bounds(ge=1)] = 2,
+        bias: bool = True,
+    ) -> None:
         super().__init__()
-        if pieces < 1:
-            raise ValueError(f"`pieces` must be a positive integer, got {pieces!r}")
         self.units, self.pieces = units, pieces
         self.linear = nn.Linear(in_features, units * pieces, bias=bias)
 
@@ -57,20 +66,16 @@ class Maxout(nn.Module):
 
 
 @register("layer", "maxout")
-class MaxoutSpec(LayerSpec):
+class MaxoutSpec(spec_base(Maxout, LayerSpec, exclude=("in_features",))):  # type: ignore[misc]  # spec_base's base
     """Maxout layer: each of ``units`` outputs is the max of ``pieces`` affine functions (Goodfellow et al., 2013).
+    ``units``, ``pieces`` and ``bias`` are :class:`Maxout`'s, with its defaults and bounds.
 
     Args:
-        units: outputs.
-        pieces: affine pieces per unit (the paper: 2 to 5).
-        init, bias: as for ``dense``.
+        init: initializer of the pieces' weights, as for ``dense``.
 
     Shape: ``(N, F) -> (N, units)``.
     """
 
-    units: count()
-    pieces: count() = 2
-    bias: bool = True
     init: component("initializer") | None = None
 
     def output_shape(self, input_shape: Shape) -> Shape:
@@ -81,6 +86,6 @@ class MaxoutSpec(LayerSpec):
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`Maxout` layer over the input's features, its pieces initialised with ``init``."""
         self.output_shape(input_shape)
-        layer = Maxout(input_shape[0], self.units, self.pieces, self.bias)
+        layer = Maxout(input_shape[0], **self.options())
         initialize(layer.linear, self.init)
         return layer

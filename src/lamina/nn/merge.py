@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lamina.config.component import spec_base, validated
 from lamina.errors import ShapeError
 from lamina.nn.spec import MergeSpec, Shape, fmt_shape
 from lamina.registry import register
@@ -13,8 +14,13 @@ __all__ = ["Concat", "Add", "Multiply", "Average", "ConcatSpec", "AddSpec", "Mul
 
 
 class Concat(nn.Module):
-    """Concatenate inputs along ``dim`` of each example (0: the first non-batch dimension)."""
+    """Concatenate inputs along ``dim`` of each example (0: the first non-batch dimension).
 
+    Args:
+        dim: the per-example dimension to join along (-1: the last).
+    """
+
+    @validated
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
         self.dim = dim
@@ -60,10 +66,9 @@ def _same_shapes(shapes: list[Shape], what: str) -> Shape:
 
 
 @register("layer", "concat", aliases=("concatenate",))
-class ConcatSpec(MergeSpec):
-    """Concatenate along ``dim`` (per example; -1: the last). The other dimensions must agree."""
-
-    dim: int = -1
+class ConcatSpec(spec_base(Concat, MergeSpec)):  # type: ignore[misc]  # a base made by spec_base
+    """Concatenate along ``dim`` (per example; -1: the last). The other dimensions must agree. ``dim``:
+    :class:`Concat`'s, with its default."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
         """The inputs' common shape with ``dim`` summed."""
@@ -84,11 +89,11 @@ class ConcatSpec(MergeSpec):
 
     def build(self, input_shape: list[Shape]) -> nn.Module:
         """A :class:`Concat` along ``dim``."""
-        return Concat(self.dim)
+        return Concat(**self.options())
 
 
 @register("layer", "add")
-class AddSpec(MergeSpec):
+class AddSpec(spec_base(Add, MergeSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Element-wise sum of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
@@ -101,7 +106,7 @@ class AddSpec(MergeSpec):
 
 
 @register("layer", "multiply")
-class MultiplySpec(MergeSpec):
+class MultiplySpec(spec_base(Multiply, MergeSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Element-wise product of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:
@@ -114,7 +119,7 @@ class MultiplySpec(MergeSpec):
 
 
 @register("layer", "average")
-class AverageSpec(MergeSpec):
+class AverageSpec(spec_base(Average, MergeSpec)):  # type: ignore[misc]  # a base made by spec_base
     """Element-wise mean of inputs of one shape."""
 
     def output_shape(self, input_shape: list[Shape]) -> Shape:

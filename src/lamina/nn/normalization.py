@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from torch import nn
 
 from lamina.config.fields import count, number
@@ -17,8 +19,10 @@ class BatchNormSpec(LayerSpec):
     ``y = gamma (x - mean) / sqrt(var + eps) + beta``; running averages are used at evaluation.
 
     The variant follows the input: ``(N, F)`` and ``(N, C, L)`` use ``BatchNorm1d``, ``(N, C, H, W)``
-    ``BatchNorm2d``. Shape unchanged.
+    ``BatchNorm2d``; the options are their keywords (the two share them), with torch's defaults. Shape unchanged.
     """
+
+    target_class: ClassVar[type] = nn.BatchNorm1d
 
     momentum: number(0, 1) = 0.1
     eps: number(0, lo_open=True) = 1e-5
@@ -33,12 +37,14 @@ class BatchNormSpec(LayerSpec):
         """``nn.BatchNorm2d`` for images, else ``nn.BatchNorm1d``, over the first dimension."""
         self.output_shape(input_shape)
         cls = nn.BatchNorm2d if len(input_shape) == 3 else nn.BatchNorm1d
-        return cls(input_shape[0], eps=self.eps, momentum=self.momentum, affine=self.affine)
+        return cls(input_shape[0], **self.options())
 
 
 @register("layer", "layernorm", aliases=("layer_norm",))
 class LayerNormSpec(LayerSpec):
     """Normalize each example over its last ``dims`` dimensions, then scale and shift. Shape unchanged."""
+
+    target_class: ClassVar[type] = nn.LayerNorm  # which takes normalized_shape, not `dims` (see the consistency test)
 
     dims: count() = 1
     eps: number(0, lo_open=True) = 1e-5

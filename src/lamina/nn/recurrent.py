@@ -107,6 +107,7 @@ class RNNSpec(RecurrentSpec):
     """The simple recurrent network h_t = f(W x_t + U h_{t-1} + b) (Elman, 1990)."""
 
     torch_class: ClassVar[type[nn.RNNBase]] = nn.RNN
+    target_class: ClassVar[type] = nn.RNN  # lamina's `units` is its hidden_size (see the consistency test)
     nonlinearity: choice("tanh", "relu") = "tanh"
 
     def _torch_kwargs(self) -> dict:
@@ -118,6 +119,7 @@ class LSTMSpec(RecurrentSpec):
     """Long short-term memory (Hochreiter & Schmidhuber, 1997; forget gate of Gers et al., 2000)."""
 
     torch_class: ClassVar[type[nn.RNNBase]] = nn.LSTM
+    target_class: ClassVar[type] = nn.LSTM  # lamina's `units` is its hidden_size (see the consistency test)
 
 
 @register("layer", "gru")
@@ -125,3 +127,4 @@ class GRUSpec(RecurrentSpec):
     """Gated recurrent unit (Cho et al., 2014)."""
 
     torch_class: ClassVar[type[nn.RNNBase]] = nn.GRU
+    target_class: ClassVar[type] = nn.GRU  # lamina's `units` is its hidden_size (see the consistency test)

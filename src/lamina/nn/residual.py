@@ -16,12 +16,13 @@ option B, with batch norm).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import model_validator
 from torch import nn
 
-from lamina.config.fields import choice, component, count, number, raise_problems
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import choice, component, count, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.activations import activation_module
 from lamina.nn.convolution import conv_output_length
@@ -43,7 +44,7 @@ class Residual(nn.Module):
         pre: the pre-activation (batch norm, ReLU) shared by the branch and a projection shortcut; an identity
             shortcut skips it, so the signal path stays clean (He et al., 2016, Fig. 4e).
         post: the activation after the sum (ReLU in the original ResNet; none in the pre-activation variant).
-        drop_path: stochastic-depth probability of dropping the branch per example (Huang et al., 2016).
+        drop_path: stochastic depth: drop the branch per example with this probability (Huang et al., 2016).
 
     Shape: ``(N, *in) -> (N, *out)``, ``out`` the branch's output shape.
 
@@ -52,6 +53,7 @@ class Residual(nn.Module):
         He, Zhang, Ren & Sun (2016), "Identity Mappings in Deep Residual Networks", ECCV.
     """
 
+    @validated
     def __init__(
         self,
         branch: nn.Module,
@@ -59,7 +61,7 @@ class Residual(nn.Module):
         *,
         pre: nn.Module | None = None,
         post: nn.Module | None = None,
-        drop_path: float = 0.0,
+        drop_path: Annotated[float, Bounds(ge=0, lt=1)] = 0.0,
     ) -> None:
         super().__init__()
         self.pre = pre
@@ -109,9 +111,16 @@ def projection_shortcut(
     return proj if norm is None else nn.Sequential(proj, norm)
 
 
+# the modules the spec builds from its options (the branch from `layers` or the basic block, the shortcut from its
+# rule, the pre-activation, the activation after the sum)
+_BUILT_HERE = ("branch", "shortcut", "pre", "post")
+
+
 @register("layer", "residual", aliases=("residual_block",))
-class ResidualSpec(LayerSpec):
+class ResidualSpec(spec_base(Residual, LayerSpec, exclude=_BUILT_HERE)):  # type: ignore[misc]  # spec_base's base
     """A residual block ``y = f(shortcut(x) + F(x))`` (He et al., 2015; pre-activation: He et al., 2016).
+    ``drop_path`` is :class:`Residual`'s, with its default and bounds; the other options say how to build the
+    modules it takes.
 
     Args:
         layers: the residual branch ``F``, any layer tables; or
@@ -122,7 +131,6 @@ class ResidualSpec(LayerSpec):
             the shapes differ) or ``projection``.
         batchnorm: batch norm in the generated basic block and after a projection.
         activation: after the sum; default ``relu``, or none with ``preactivation``.
-        drop_path: stochastic depth: drop ``F`` per example with this probability (Huang et al., 2016).
         init: initializer of the generated convolutions and of the projection (``None``: torch's default).
 
     Shape: ``(N, *in) -> (N, *out)`` with ``out`` the branch's output shape.
@@ -136,7 +144,6 @@ class ResidualSpec(LayerSpec):
     shortcut: choice("auto", "identity", "projection") = "auto"
     batchnorm: bool = True
     activation: component("activation") | None = None
-    drop_path: number(0, 1, hi_open=True) = 0.0
     init: component("initializer") | None = None
 
     @model_validator(mode="before")
@@ -216,8 +223,9 @@ class ResidualSpec(LayerSpec):
         )
         return Residual(
             build_stack(branch, input_shape),
-            shortcut,
-            pre=build_stack(pre, input_shape) if pre else None,
-            post=activation_module(self.activation),
-            drop_path=self.drop_path,
+            **self.options(
+                shortcut=shortcut,
+                pre=build_stack(pre, input_shape) if pre else None,
+                post=activation_module(self.activation),
+            ),
         )

@@ -8,11 +8,14 @@ with :func:`~lamina.nn.dot_product_attention.scaled_dot_product_attention` in ea
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from pydantic import model_validator
 from torch import nn
 
-from lamina.config.fields import count, number, raise_problems
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.dot_product_attention import causal_mask, scaled_dot_product_attention
 from lamina.nn.nested import require_sequence
@@ -27,11 +30,11 @@ class MultiHeadSelfAttention(nn.Module):
 
     Args:
         features: input width F.
-        units: width of the queries, keys, values and output (split over the heads).
+        units: width of the queries, keys, values and output, split over the heads (``None``: the input width F).
         heads: attention heads ``H`` (must divide ``units``).
-        causal: position ``i`` attends only to positions ``j <= i``.
+        causal: position ``i`` attends only to positions ``j <= i`` (hides later positions, for language models).
         dropout: on the attention weights, in training.
-        bias: biases in the four projections.
+        bias: learn biases in the four projections.
 
     Shape: ``(N, L, F) -> (N, L, units)``.
 
@@ -43,17 +46,19 @@ class MultiHeadSelfAttention(nn.Module):
         Vaswani et al. (2017), "Attention Is All You Need", NeurIPS.
     """
 
+    @validated
     def __init__(
         self,
-        features: int,
-        units: int,
-        heads: int = 1,
+        features: Annotated[int, Bounds(ge=1)],
+        units: Annotated[int | None, Bounds(ge=1)] = None,
+        heads: Annotated[int, Bounds(ge=1)] = 1,
         *,
         causal: bool = False,
-        dropout: float = 0.0,
+        dropout: Annotated[float, Bounds(ge=0, lt=1)] = 0.0,
         bias: bool = True,
     ) -> None:
         super().__init__()
+        units = features if units is None else units
         if units % heads:
             raise ValueError(f"`heads` must divide `units`, got heads={heads}, units={units}")
         self.units, self.heads, self.causal = units, heads, causal
@@ -76,24 +81,12 @@ class MultiHeadSelfAttention(nn.Module):
 
 
 @register("layer", "self_attention", aliases=("multi_head_attention",))
-class SelfAttentionSpec(LayerSpec):
-    """Multi-head scaled dot-product self-attention over a sequence (Vaswani et al., 2017).
-
-    Args:
-        units: width of the output and of each projection (default: the input width).
-        heads: attention heads (must divide ``units``).
-        causal: hide later positions (for language models).
-        dropout: on the attention weights.
-        bias: learn biases in the projections.
+class SelfAttentionSpec(spec_base(MultiHeadSelfAttention, LayerSpec, exclude=("features",))):  # type: ignore[misc]  # spec_base's base
+    """Multi-head scaled dot-product self-attention over a sequence (Vaswani et al., 2017). ``units``, ``heads``,
+    ``causal``, ``dropout`` and ``bias`` are :class:`MultiHeadSelfAttention`'s, with its defaults and bounds.
 
     Shape: ``(N, L, F) -> (N, L, units)``.
     """
-
-    units: count() | None = None
-    heads: count() = 1
-    causal: bool = False
-    dropout: number(0, 1, hi_open=True) = 0.0
-    bias: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> SelfAttentionSpec:
@@ -111,7 +104,5 @@ class SelfAttentionSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`MultiHeadSelfAttention` from the input width to ``units``."""
-        _, units = self.output_shape(input_shape)
-        return MultiHeadSelfAttention(
-            input_shape[1], units, self.heads, causal=self.causal, dropout=self.dropout, bias=self.bias
-        )
+        self.output_shape(input_shape)
+        return MultiHeadSelfAttention(input_shape[1], **self.options())

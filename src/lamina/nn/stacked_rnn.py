@@ -11,11 +11,14 @@ Every copy but the last returns sequences; the last follows ``return_sequences``
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 from pydantic import model_validator
 from torch import nn
 
-from lamina.config.fields import component, count, number, raise_problems
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import component, count, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.nested import require_sequence
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
@@ -39,8 +42,8 @@ class StackedRecurrent(nn.Module):
 
     Args:
         layers: the copies, bottom first.
-        dropout: on the outputs of every layer but the last, in training.
-        residual: add a layer's input to its output where their shapes agree.
+        dropout: on the outputs of every layer but the last, in training (between layers, Zaremba et al., 2014).
+        residual: add a layer's input to its output where their shapes agree (Wu et al., 2016).
 
     Shape: ``(N, L, F) -> (N, L, H)`` or ``(N, H)`` (the last layer's).
 
@@ -48,7 +51,10 @@ class StackedRecurrent(nn.Module):
         Graves, Mohamed & Hinton (2013), "Speech Recognition with Deep Recurrent Neural Networks", ICASSP.
     """
 
-    def __init__(self, layers: list[nn.Module], dropout: float = 0.0, residual: bool = False) -> None:
+    @validated
+    def __init__(
+        self, layers: list[nn.Module], dropout: Annotated[float, Bounds(ge=0, lt=1)] = 0.0, residual: bool = False
+    ) -> None:
         super().__init__()
         self.layers = nn.ModuleList(layers)
         self.dropout = nn.Dropout(dropout)
@@ -68,14 +74,13 @@ class StackedRecurrent(nn.Module):
 
 
 @register("layer", "stacked_rnn", aliases=("stacked",))
-class StackedRecurrentSpec(LayerSpec):
+class StackedRecurrentSpec(spec_base(StackedRecurrent, LayerSpec, exclude=("layers",))):  # type: ignore[misc]  # spec_base's base
     """``num_layers`` copies of a sequence layer, each reading the outputs of the one below (Graves et al., 2013).
+    ``dropout`` and ``residual`` are :class:`StackedRecurrent`'s, with its defaults and bounds.
 
     Args:
         layer: the sequence layer (``rnn``, ``lstm``, ``gru``, ``bidirectional``, ...).
         num_layers: copies, each with its own weights.
-        dropout: between layers (Zaremba et al., 2014).
-        residual: add each layer's input to its output where the widths agree (Wu et al., 2016).
         return_sequences: the last layer's (default: ``layer``'s own setting).
 
     Shape: ``(N, L, F) -> (N, L, H)`` or ``(N, H)``.
@@ -83,8 +88,6 @@ class StackedRecurrentSpec(LayerSpec):
 
     layer: component("layer")
     num_layers: count() = 2
-    dropout: number(0, 1, hi_open=True) = 0.0
-    residual: bool = False
     return_sequences: bool | None = None
 
     @model_validator(mode="after")
@@ -124,4 +127,4 @@ class StackedRecurrentSpec(LayerSpec):
         """A :class:`StackedRecurrent` of the copies, each built on the output shape of the one below."""
         shapes = [tuple(input_shape), *self._shapes(input_shape)]
         layers = [spec.build(shape) for spec, shape in zip(self.layer_specs(), shapes)]
-        return StackedRecurrent(layers, self.dropout, self.residual)
+        return StackedRecurrent(layers, **self.options())

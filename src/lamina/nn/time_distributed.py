@@ -12,6 +12,7 @@ import torch
 from pydantic import model_validator
 from torch import nn
 
+from lamina.config.component import spec_base
 from lamina.config.fields import component, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
@@ -38,8 +39,13 @@ class TimeDistributed(nn.Module):
 
 
 @register("layer", "time_distributed")
-class TimeDistributedSpec(LayerSpec):
-    """Apply ``layer`` to every step of a sequence with the same weights. Shape: ``(N, L, *F) -> (N, L, *F_out)``."""
+class TimeDistributedSpec(spec_base(TimeDistributed, LayerSpec, exclude=("layer",))):  # type: ignore[misc]  # spec_base's base
+    """Apply ``layer`` to every step of a sequence with the same weights. Shape: ``(N, L, *F) -> (N, L, *F_out)``.
+    :class:`TimeDistributed` takes no option but the module it wraps, which ``layer`` (a layer table) builds.
+
+    Args:
+        layer: the layer applied to each step, built for one step's shape.
+    """
 
     layer: component("layer")
 

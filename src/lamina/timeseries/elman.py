@@ -9,11 +9,12 @@ rescaling of the weights, and it is what cuDNN's fused RNN kernel (``torch.nn.RN
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
-from pydantic import Field
 from torch import nn
 
-from lamina.config.fields import choice, count
+from lamina.config.component import Bounds, Choices, spec_base, validated
 from lamina.errors import ShapeError
 from lamina.nn.spec import LayerSpec, Shape, require_rank
 from lamina.registry import register
@@ -32,9 +33,10 @@ class Elman(nn.Module):
 
     Args:
         input_size: features per time step (1 for a univariate series).
-        hidden: context (hidden) units.
-        outputs: values predicted (the horizon).
-        bptt: steps the gradient flows back through (``None``: all).
+        units: context (hidden) units.
+        outputs: values predicted (the dataset's ``horizon``).
+        bptt: steps of truncated back-propagation through time, the gradient flowing back through them (``None``:
+            the whole window).
         nonlinearity: ``"tanh"`` or ``"relu"``.
         lags: the window length it is trained on; sets :attr:`window` for :func:`~lamina.timeseries.forecast`.
         device, dtype: of the parameters.
@@ -42,35 +44,31 @@ class Elman(nn.Module):
     Shape:
         ``(N, L)`` (univariate) or ``(N, L, input_size)`` -> ``(N, outputs)``.
 
+    ``units`` was ``hidden``: the keyword is the experiment file's key.
+
     References:
         Elman (1990), Finding structure in time. Cognitive Science 14.
         Williams & Peng (1990), An efficient gradient-based algorithm for on-line training of recurrent network
         trajectories. Neural Computation 2.
     """
 
+    @validated(renamed={"hidden": "units"})
     def __init__(
         self,
-        input_size: int = 1,
-        hidden: int = 8,
+        input_size: Annotated[int, Bounds(ge=1)] = 1,
+        units: Annotated[int, Bounds(ge=1)] = 8,
         *,
-        outputs: int = 1,
-        bptt: int | None = None,
-        nonlinearity: str = "tanh",
+        outputs: Annotated[int, Bounds(ge=1)] = 1,
+        bptt: Annotated[int | None, Bounds(ge=1)] = None,
+        nonlinearity: Annotated[str, Choices("tanh", "relu")] = "tanh",
         lags: int | None = None,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden", hidden), ("outputs", outputs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if bptt is not None and (isinstance(bptt, bool) or not isinstance(bptt, int) or bptt < 1):
-            raise ValueError(f"`bptt` must be a positive integer or None, got {bptt!r}")
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"`nonlinearity` must be 'tanh' or 'relu', got {nonlinearity!r}")
-        self.input_size, self.hidden_size, self.outputs, self.bptt = input_size, hidden, outputs, bptt
-        self.rnn = nn.RNN(input_size, hidden, nonlinearity=nonlinearity, batch_first=True, device=device, dtype=dtype)
-        self.readout = nn.Linear(hidden, outputs, device=device, dtype=dtype)
+        self.input_size, self.hidden_size, self.outputs, self.bptt = input_size, units, outputs, bptt
+        self.rnn = nn.RNN(input_size, units, nonlinearity=nonlinearity, batch_first=True, device=device, dtype=dtype)
+        self.readout = nn.Linear(units, outputs, device=device, dtype=dtype)
         self.window = (
             None if lags is None else WindowSpec(lags, outputs, 1, lags if input_size > 1 else 0, 1, "sequence")
         )
@@ -94,28 +92,18 @@ class Elman(nn.Module):
         return self.readout(out[:, -1])
 
     def extra_repr(self) -> str:
-        return f"input_size={self.input_size}, hidden={self.hidden_size}, outputs={self.outputs}, bptt={self.bptt}"
+        return f"input_size={self.input_size}, units={self.hidden_size}, outputs={self.outputs}, bptt={self.bptt}"
 
 
 @register("layer", "elman")
-class ElmanSpec(LayerSpec):
+class ElmanSpec(spec_base(Elman, LayerSpec, exclude=("input_size", "lags", "device", "dtype"))):  # type: ignore[misc]  # spec_base's base
     """Elman's simple recurrent network with a linear read-out, as one layer
     (``{ type = "elman", units = 8, bptt = 4 }``) on the dataset's windows (``layout = "sequence"``, or a flat
-    univariate window).
-
-    Args:
-        units: context (hidden) units.
-        outputs: values predicted (the dataset's ``horizon``).
-        bptt: steps of truncated back-propagation through time (``None``: the whole window).
-        nonlinearity: ``"tanh"`` or ``"relu"``.
+    univariate window). ``units``, ``outputs``, ``bptt`` and ``nonlinearity`` are :class:`Elman`'s, with its
+    defaults and bounds; the window gives ``input_size`` and ``lags``.
 
     Shape: ``(N, L)`` or ``(N, L, features)`` -> ``(N, outputs)``.
     """
-
-    units: count() = 8
-    outputs: count() = 1
-    bptt: count() | None = None
-    nonlinearity: choice("tanh", "relu") = Field("tanh")
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(L,)`` or ``(L, features)`` -> ``(outputs,)``."""
@@ -126,11 +114,4 @@ class ElmanSpec(LayerSpec):
         """An :class:`Elman` network over the window's features, trained on windows of the input's length."""
         self.output_shape(input_shape)
         features = input_shape[1] if len(input_shape) == 2 else 1
-        return Elman(
-            features,
-            self.units,
-            outputs=self.outputs,
-            bptt=self.bptt,
-            nonlinearity=self.nonlinearity,
-            lags=input_shape[0],
-        )
+        return Elman(features, lags=input_shape[0], **self.options())

@@ -13,12 +13,14 @@ least-squares fit is ``numpy.linalg.lstsq`` on the lag matrix (``tests/timeserie
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Annotated
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from lamina.config.fields import component, count
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import component
 from lamina.errors import ShapeError
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
 from lamina.registry import register
@@ -36,14 +38,17 @@ class NARX(nn.Module):
         exogenous_lags: lags of the exogenous inputs ``n_u`` (0: a NAR model).
         exogenous_features: values of ``u`` per time step.
         hidden: units of each hidden layer; ``()`` gives a linear ARX model.
-        horizon: values predicted at once.
-        delay: 1 (the newest exogenous lag is ``u(t)``) or 0 (``u(t+1)``, the input at the predicted step).
+        outputs: values predicted at once (the dataset's ``horizon``).
+        delay: 1 (the newest exogenous lag is ``u(t)``) or 0 (``u(t+1)``, the input at the predicted step); the
+            dataset's exogenous ``delay``.
         activation: of the hidden units (``"tanh"``; ``"identity"`` for a linear network).
         device, dtype: of the parameters.
 
     Shape:
         ``forward(x)``: ``x`` the flat window ``(N, n_y + n_u * features)`` (``[data] layout = "flat"``), or
-        ``forward(y_lags, u_lags)`` with ``(N, n_y)`` and ``(N, n_u, features)``; returns ``(N, horizon)``.
+        ``forward(y_lags, u_lags)`` with ``(N, n_y)`` and ``(N, n_u, features)``; returns ``(N, outputs)``.
+
+    ``outputs`` was ``horizon``: the keyword is the experiment file's key.
 
     Attributes:
         window: the :class:`~lamina.timeseries.WindowSpec` of its inputs.
@@ -59,28 +64,27 @@ class NARX(nn.Module):
         Lin, Horne, Tino & Giles (1996), Learning long-term dependencies in NARX recurrent neural networks. IEEE TNN 7.
     """
 
+    @validated(renamed={"horizon": "outputs"})
     def __init__(
         self,
-        output_lags: int,
+        output_lags: Annotated[int, Bounds(ge=1)],
         *,
-        exogenous_lags: int = 0,
-        exogenous_features: int = 1,
-        hidden: Sequence[int] = (8,),
-        horizon: int = 1,
-        delay: int = 1,
+        exogenous_lags: Annotated[int, Bounds(ge=0)] = 0,
+        exogenous_features: Annotated[int, Bounds(ge=1)] = 1,
+        hidden: Annotated[Sequence[int], Bounds(ge=1)] = (8,),
+        outputs: Annotated[int, Bounds(ge=1)] = 1,
+        delay: Annotated[int, Bounds(ge=0, le=1)] = 1,
         activation: str | nn.Module | None = "tanh",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(exogenous_features, bool) or not isinstance(exogenous_features, int) or exogenous_features < 1:
-            raise ValueError(f"`exogenous_features` must be a positive integer, got {exogenous_features!r}")
-        self.window = WindowSpec(output_lags, horizon, 1, exogenous_lags, delay, "flat")
+        self.window = WindowSpec(output_lags, outputs, 1, exogenous_lags, delay, "flat")
         self.output_lags, self.exogenous_lags = output_lags, exogenous_lags
         self.exogenous_features = exogenous_features if exogenous_lags else 0
-        self.hidden, self.horizon = tuple(hidden), horizon
+        self.hidden, self.horizon = tuple(hidden), outputs
         self.in_features = output_lags + exogenous_lags * self.exogenous_features
-        self.net = mlp(self.in_features, self.hidden, horizon, activation, device=device, dtype=dtype)
+        self.net = mlp(self.in_features, self.hidden, outputs, activation, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor, u: torch.Tensor | None = None) -> torch.Tensor:
         if u is not None:
@@ -98,33 +102,25 @@ class NARX(nn.Module):
     def extra_repr(self) -> str:
         return (
             f"output_lags={self.output_lags}, exogenous_lags={self.exogenous_lags}, "
-            f"exogenous_features={self.exogenous_features}, hidden={self.hidden}, horizon={self.horizon}"
+            f"exogenous_features={self.exogenous_features}, hidden={self.hidden}, outputs={self.horizon}"
         )
 
 
 @register("layer", "narx")
-class NARXSpec(LayerSpec):
+class NARXSpec(spec_base(NARX, LayerSpec, exclude=("exogenous_features", "activation", "device", "dtype"))):  # type: ignore[misc]  # spec_base's base
     """A NARX network as one layer, on the dataset's flat windows
     (``{ type = "narx", output_lags = 12, exogenous_lags = 2, hidden = [10] }``); the lags must match the
-    dataset's ``lags`` and ``exogenous_lags``.
+    dataset's ``lags`` and ``exogenous_lags``, and the window's width gives ``exogenous_features``.
+    ``output_lags``, ``exogenous_lags``, ``hidden``, ``outputs`` and ``delay`` are :class:`NARX`'s, with its
+    defaults and bounds (``delay`` is kept for forecasting from Python).
 
     Args:
-        output_lags: fed-back lags of the series.
-        exogenous_lags: lags of the exogenous inputs (0: none).
-        hidden: units of each hidden layer (``[]``: a linear ARX model).
-        activation: of the hidden units.
-        outputs: values predicted (the dataset's ``horizon``).
-        delay: the dataset's exogenous ``delay`` (kept for forecasting from Python).
+        activation: of the hidden units; the network gets its module.
 
     Shape: ``(N, output_lags + exogenous_lags * features)`` -> ``(N, outputs)``.
     """
 
-    output_lags: count()
-    exogenous_lags: count(0) = 0
-    hidden: list[count()] = [8]
     activation: component("activation") = Field("tanh", validate_default=True)
-    outputs: count() = 1
-    delay: count(0, 1) = 1
 
     def _features(self, input_shape: Shape) -> int:
         require_rank(input_shape, 1, "a narx layer (a flat window)", hint='; use [data] layout = "flat"')
@@ -150,12 +146,5 @@ class NARXSpec(LayerSpec):
 
     def build(self, input_shape: Shape) -> nn.Module:
         """A :class:`NARX` network for these lags, with the exogenous features per step read off the window width."""
-        return NARX(
-            self.output_lags,
-            exogenous_lags=self.exogenous_lags,
-            exogenous_features=self._features(input_shape),
-            hidden=self.hidden,
-            horizon=self.outputs,
-            delay=self.delay,
-            activation=self.activation.module(),
-        )
+        features = self._features(input_shape)
+        return NARX(exogenous_features=features, **self.options(activation=self.activation.module()))

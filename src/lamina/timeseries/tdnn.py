@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import Annotated
 
 import torch
 from pydantic import Field
 from torch import nn
 
-from lamina.config.fields import component, count
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import component
 from lamina.errors import ShapeError
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape, require_rank
 from lamina.registry import register, resolve
@@ -64,7 +66,7 @@ class TDNN(nn.Module):
     Args:
         lags: taps of the delay line ``p``.
         hidden: units of each hidden layer (``(8,)``: Weigend's 12-8-1 with ``lags=12``).
-        horizon: values predicted at once ``h`` (the next ``h`` steps).
+        outputs: values predicted at once ``h``, the next ``h`` steps (the dataset's ``horizon``).
         spacing: time steps between taps ``s`` (only used to cut windows and forecast; the network sees ``p``
             values either way).
         features: values per tap (1 for a univariate series).
@@ -72,7 +74,9 @@ class TDNN(nn.Module):
         device, dtype: of the parameters.
 
     Shape:
-        ``(N, lags)`` or ``(N, lags, features)`` -> ``(N, horizon)``.
+        ``(N, lags)`` or ``(N, lags, features)`` -> ``(N, outputs)``.
+
+    ``outputs`` was ``horizon``: the keyword is the experiment file's key.
 
     Attributes:
         window: the :class:`~lamina.timeseries.WindowSpec` that :func:`~lamina.timeseries.forecast` cuts inputs with.
@@ -88,27 +92,26 @@ class TDNN(nn.Module):
         Weigend, Huberman & Rumelhart (1990), Predicting the future: a connectionist approach. IJNS 1(3).
     """
 
+    @validated(renamed={"horizon": "outputs"})
     def __init__(
         self,
-        lags: int,
-        hidden: Sequence[int] = (8,),
+        lags: Annotated[int, Bounds(ge=1)],
+        hidden: Annotated[Sequence[int], Bounds(ge=1)] = (8,),
         *,
-        horizon: int = 1,
-        spacing: int = 1,
-        features: int = 1,
+        outputs: Annotated[int, Bounds(ge=1)] = 1,
+        spacing: Annotated[int, Bounds(ge=1)] = 1,
+        features: Annotated[int, Bounds(ge=1)] = 1,
         activation: str | nn.Module | None = "tanh",
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        if isinstance(features, bool) or not isinstance(features, int) or features < 1:
-            raise ValueError(f"`features` must be a positive integer, got {features!r}")
         self.window = WindowSpec(
-            lags, horizon, spacing, lags if features > 1 else 0, 1, "sequence" if features > 1 else "flat"
+            lags, outputs, spacing, lags if features > 1 else 0, 1, "sequence" if features > 1 else "flat"
         )
-        self.lags, self.features, self.horizon = lags, features, horizon
+        self.lags, self.features, self.horizon = lags, features, outputs
         self.hidden = tuple(hidden)
-        self.net = mlp(lags * features, self.hidden, horizon, activation, device=device, dtype=dtype)
+        self.net = mlp(lags * features, self.hidden, outputs, activation, device=device, dtype=dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() not in (2, 3) or math.prod(x.shape[1:]) != self.lags * self.features:
@@ -120,25 +123,26 @@ class TDNN(nn.Module):
         return self.net(x.reshape(len(x), -1))
 
     def extra_repr(self) -> str:
-        return f"lags={self.lags}, features={self.features}, hidden={self.hidden}, horizon={self.horizon}"
+        return f"lags={self.lags}, features={self.features}, hidden={self.hidden}, outputs={self.horizon}"
+
+
+# what the dataset's window gives (spacing only cuts windows, which the dataset does), and what is not a number
+_FROM_THE_WINDOW = ("lags", "spacing", "features", "activation", "device", "dtype")
 
 
 @register("layer", "tdnn")
-class TDNNSpec(LayerSpec):
+class TDNNSpec(spec_base(TDNN, LayerSpec, exclude=_FROM_THE_WINDOW)):  # type: ignore[misc]  # spec_base's base
     """A tapped-delay-line MLP forecaster as one layer (``{ type = "tdnn", hidden = [8] }``); the delay line is the
-    dataset's window (``[data] lags = 12``).
+    dataset's window (``[data] lags = 12``), which gives ``lags`` and ``features``. ``hidden`` and ``outputs`` are
+    :class:`TDNN`'s, with its defaults and bounds.
 
     Args:
-        hidden: units of each hidden layer.
-        activation: of the hidden units.
-        outputs: values predicted (the dataset's ``horizon``).
+        activation: of the hidden units; the network gets its module.
 
     Shape: ``(N, lags)`` or ``(N, lags, features)`` -> ``(N, outputs)``.
     """
 
-    hidden: list[count()] = [8]
     activation: component("activation") = Field("tanh", validate_default=True)
-    outputs: count() = 1
 
     def output_shape(self, input_shape: Shape) -> Shape:
         """``(lags,)`` or ``(lags, features)`` -> ``(outputs,)``."""
@@ -151,6 +155,4 @@ class TDNNSpec(LayerSpec):
         features = input_shape[1] if len(input_shape) == 2 else 1
         if input_shape[0] < 1 or features < 1:
             raise ShapeError(f"expects at least one lag, got {fmt_shape(input_shape)}")
-        return TDNN(
-            input_shape[0], self.hidden, horizon=self.outputs, features=features, activation=self.activation.module()
-        )
+        return TDNN(input_shape[0], features=features, **self.options(activation=self.activation.module()))
