@@ -38,6 +38,7 @@ from pydantic import ConfigDict, ValidationError, create_model
 from lamina.config.fields import Bounds, Choices, ComponentOf, choice, count, number
 from lamina.config.problems import problems_from
 from lamina.config.spec import Spec
+from lamina.registry import registry
 
 __all__ = [
     "Bounds",
@@ -317,8 +318,6 @@ def _framework_fields(spec: Any) -> set[str]:
     """The fields every component of ``spec``'s kind has (a layer's ``name`` and ``inputs``): those of the nearest
     base all the kind's registered specs share. A base shared by only some of them (the pooling layers' window
     options) is no excuse: its fields are the component's own."""
-    from lamina.registry import registry
-
     kind = getattr(spec, "registry_kind", "")
     if not kind:
         return set()
