@@ -64,9 +64,10 @@ _DATASET = (
     _NO_TARGET,
 )
 _SERIES = (
-    "its window options (lags, horizon, spacing, layout) restate WindowSpec's (the window it cuts, with "
-    "WindowSpec's defaults but `lags`) beside the series' own; one spec would need checking against two "
-    "constructors, which disagreements() does not do yet",
+    "its window options (lags, horizon, spacing, layout; csv_series' exogenous_lags and delay too) are also "
+    "WindowSpec's fields and make_windows' keywords, with their defaults but `lags` (the loader hands them to "
+    "make_windows); the spec has further options of its own, and disagreements() checks one constructor per spec, "
+    "so the window options are not tied yet",
     _NO_TARGET,
 )
 
