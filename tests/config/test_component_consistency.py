@@ -78,6 +78,10 @@ NOT_YET: dict[tuple[str, str], tuple[str, str]] = {
         "field 'units' is not a keyword",
     ),
     **{("layer", n): _FILTERS for n in ("conv1d", "conv2d")},
+    ("layer", "conv_transpose2d"): (
+        "lamina's `filters` is torch's out_channels (the input gives in_channels), as for conv2d",
+        "field 'filters' is not a keyword",
+    ),
     ("layer", "im2col_conv2d"): (
         "takes conv2d's options (`filters`, ...), while Im2ColConv2d deliberately takes nn.Conv2d's keywords "
         "(`out_channels`, pairs), so that a state dict moves between the two",

@@ -9,6 +9,8 @@ padding = 1`` doubles a length.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import field_validator
 from torch import nn
 
@@ -45,6 +47,8 @@ class ConvTranspose2dSpec(LayerSpec):
     Shape: ``(N, C, H, W) -> (N, filters, H_out, W_out)``, ``H_out = (H - 1) stride - 2 padding + dilation
     (kernel - 1) + output_padding + 1``.
     """
+
+    target_class: ClassVar[type] = nn.ConvTranspose2d  # lamina's `filters` is its out_channels (consistency test)
 
     filters: count()
     kernel_size: IntOrPair
