@@ -63,14 +63,6 @@ _DATASET = (
     "the spec is the loader: load() (or generate()) reads its fields; no lamina class or function declares them",
     _NO_TARGET,
 )
-_SERIES = (
-    "its window options (lags, horizon, spacing, layout; csv_series' exogenous_lags and delay too) are also "
-    "WindowSpec's fields and make_windows' keywords, with their defaults but `lags` (the loader hands them to "
-    "make_windows); the spec has further options of its own, and disagreements() checks one constructor per spec, "
-    "so the window options are not tied yet",
-    _NO_TARGET,
-)
-
 NOT_YET: dict[tuple[str, str], tuple[str, str]] = {
     ("layer", "dense"): (
         "lamina's `units` is nn.Linear's out_features (the input gives in_features), and `weight_norm` wraps the "
@@ -151,11 +143,12 @@ NOT_YET: dict[tuple[str, str], tuple[str, str]] = {
         "without defaults or bounds, as the loader hands them on",
         _NO_TARGET,
     ),
-    **{("dataset", n): _SERIES for n in ("sunspots", "csv_series")},
     ("dataset", "mackey_glass"): (
-        _SERIES[0] + " (its own lags = 4 and spacing = 6 are Lapedes & Farber's); and its equation's options (tau, "
-        "a, b, power, dt, sample_every, discard, x0) restate lamina.data.series.mackey_glass's",
-        _NO_TARGET,
+        "its spacing = 6 (with lags = 4) is Lapedes & Farber's, a default of its own where WindowSpec's is 1, kept "
+        "so that existing experiment files mean what they did; and its equation's options (tau, a, b, power, dt, "
+        "sample_every, discard, x0) restate lamina.data.series.mackey_glass's, a second constructor, while "
+        "disagreements() checks one per spec",
+        "'spacing': default 6 in the spec, 1 in lamina.timeseries.windows.WindowSpec",
     ),
 }
 
@@ -173,16 +166,8 @@ def test_spec_and_constructor_agree(kind, name):
         assert not problems, f"{kind} {name!r}: " + "; ".join(problems)
 
 
-# the second declarations NOT_YET names: a spec checked against two constructors is not supported yet
-_KNOWN_SECOND = {
-    ("dataset", "sunspots"): {"lamina.timeseries.windows.WindowSpec", "lamina.timeseries.windows.make_windows"},
-    ("dataset", "csv_series"): {"lamina.timeseries.windows.WindowSpec", "lamina.timeseries.windows.make_windows"},
-    ("dataset", "mackey_glass"): {
-        "lamina.timeseries.windows.WindowSpec",
-        "lamina.timeseries.windows.make_windows",
-        "lamina.data.series.mackey_glass",
-    },
-}
+# the second declarations NOT_YET names (none at present)
+_KNOWN_SECOND: dict[tuple[str, str], set[str]] = {}
 
 
 _ABOVE_COMPONENTS = ("lamina.sklearn", "lamina.export", "lamina.cli", "lamina.__main__")

@@ -97,10 +97,12 @@ def test_misaligned_or_inconsistent_exogenous_inputs():
 
 
 def test_bad_window_options():
-    with pytest.raises(ValueError, match="`lags` must be a positive integer, got 0"):
+    with pytest.raises(ValueError, match=r"^Invalid WindowSpec: lags: expected an integer >= 1, got 0$"):
         make_windows(Y, lags=0)
-    with pytest.raises(ValueError, match="`delay` must be 0 or 1, got 2"):
+    with pytest.raises(ValueError, match=r"^Invalid WindowSpec: delay: expected an integer in \[0, 1\], got 2$"):
         WindowSpec(3, delay=2)
+    with pytest.raises(ValueError, match=r"layout: expected one of 'flat', 'sequence', got 'seq'"):
+        WindowSpec(3, layout="seq")
 
 
 def test_tensor_input_and_dtype():

@@ -100,6 +100,8 @@ class Spec(Section):
     registry_kind: ClassVar[str] = ""
     # the class whose constructor (or the function whose signature) declares the options (issue 25)
     target_class: ClassVar[type | Callable[..., Any] | None] = None
+    # the target's keywords the builder supplies (sizes, built modules): no field stands for them as they are
+    excluded_options: ClassVar[tuple[str, ...]] = ()
     _name: str | None = PrivateAttr(default=None)
 
     @classmethod

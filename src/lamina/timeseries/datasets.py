@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from pydantic import PrivateAttr
 
+from lamina.config.component import spec_base
 from lamina.config.fields import choice, count, number
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Holdout, Splits, hold_out
 from lamina.data.series import SUNSPOTS_FILE, mackey_glass, read_csv_columns, read_sunspots
@@ -64,8 +65,14 @@ class PreparedSeries:
     test: np.ndarray
 
 
-class SeriesDatasetSpec(DatasetSpec):
-    """Options shared by the series datasets.
+# the window's exogenous inputs: csv_series' alone (exogenous_lags = None there means `lags`)
+_EXOGENOUS = ("exogenous_lags", "delay")
+
+
+class SeriesDatasetSpec(spec_base(WindowSpec, DatasetSpec, exclude=_EXOGENOUS)):  # type: ignore[misc]  # spec_base's base
+    """Options shared by the series datasets. ``horizon``, ``spacing`` and ``layout`` are :class:`WindowSpec`'s,
+    with its defaults and bounds (``lags`` too, with a default here: 12); the exogenous lags and their delay are
+    csv_series'.
 
     Args:
         lags: taps of the delay line (the window length).
@@ -81,9 +88,6 @@ class SeriesDatasetSpec(DatasetSpec):
     _prepared: PreparedSeries | None = PrivateAttr(default=None)
 
     lags: count() = 12
-    horizon: count() = 1
-    spacing: count() = 1
-    layout: choice("flat", "sequence") = "flat"
     scale: choice("standard", "minmax", "none") = "standard"
 
     def series(self) -> SeriesData:
@@ -310,6 +314,8 @@ class CSVSeries(SeriesDatasetSpec):
         time_column: a column of time labels for plots (default: the row number).
         test: the final rows held out for testing.
     """
+
+    excluded_options: ClassVar[tuple[str, ...]] = ("exogenous_lags",)  # its None rule; `delay` is WindowSpec's
 
     path: str
     column: str

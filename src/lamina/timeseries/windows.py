@@ -15,17 +15,18 @@ recurrent network (Elman, LSTM, GRU).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import torch
 
+from lamina.config.component import Bounds, Choices, validated
 from lamina.errors import DataError
 
 __all__ = ["WindowSpec", "Windows", "make_windows", "as_series", "as_exogenous"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class WindowSpec:
     """How a series is cut into model inputs (see the module docstring for the exact alignment).
 
@@ -39,29 +40,36 @@ class WindowSpec:
     """
 
     lags: int
-    horizon: int = 1
-    spacing: int = 1
-    exogenous_lags: int = 0
-    delay: int = 1
-    layout: str = "flat"
+    horizon: int
+    spacing: int
+    exogenous_lags: int
+    delay: int
+    layout: str
 
-    def __post_init__(self) -> None:
-        for name in ("lags", "horizon", "spacing"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-        if isinstance(self.exogenous_lags, bool) or not isinstance(self.exogenous_lags, int) or self.exogenous_lags < 0:
-            raise ValueError(f"`exogenous_lags` must be an integer >= 0, got {self.exogenous_lags!r}")
-        if self.delay not in (0, 1):
-            raise ValueError(f"`delay` must be 0 or 1, got {self.delay!r}")
-        if self.layout not in ("flat", "sequence"):
-            raise ValueError(f"`layout` must be 'flat' or 'sequence', got {self.layout!r}")
-        side_by_side = self.exogenous_lags == self.lags and self.spacing == 1
-        if self.layout == "sequence" and self.exogenous_lags and not side_by_side:
+    @validated
+    def __init__(
+        self,
+        lags: Annotated[int, Bounds(ge=1)],
+        horizon: Annotated[int, Bounds(ge=1)] = 1,
+        spacing: Annotated[int, Bounds(ge=1)] = 1,
+        exogenous_lags: Annotated[int, Bounds(ge=0)] = 0,
+        delay: Annotated[int, Bounds(ge=0, le=1)] = 1,
+        layout: Annotated[str, Choices("flat", "sequence")] = "flat",
+    ) -> None:
+        for name, value in (
+            ("lags", lags),
+            ("horizon", horizon),
+            ("spacing", spacing),
+            ("exogenous_lags", exogenous_lags),
+            ("delay", delay),
+            ("layout", layout),
+        ):
+            object.__setattr__(self, name, value)  # a frozen dataclass
+        side_by_side = exogenous_lags == lags and spacing == 1
+        if layout == "sequence" and exogenous_lags and not side_by_side:
             raise ValueError(
                 f"the sequence layout puts y and u side by side, so it needs exogenous_lags == lags and "
-                f"spacing == 1, got lags={self.lags}, exogenous_lags={self.exogenous_lags}, "
-                f"spacing={self.spacing}"
+                f"spacing == 1, got lags={lags}, exogenous_lags={exogenous_lags}, spacing={spacing}"
             )
 
     @property
