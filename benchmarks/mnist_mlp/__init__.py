@@ -205,15 +205,16 @@ def plot_cells(cells: list[dict[str, Any]], path: Path, title: str) -> Path | No
         colour = f"C{i}"
         rows = cell["history"]
         epochs = [r["epoch"] for r in rows]
-        ax.plot(epochs, [100 * (1 - r["val_accuracy"]) for r in rows], "-", color=colour, label=f"{cell['name']} (val)")
+        val = [100 * (1 - r["val_accuracy"]) for r in rows]
+        ax.plot(epochs, val, "-o", markersize=3, color=colour, label=cell["name"])
         if all("accuracy" in r for r in rows):
             ax.plot(epochs, [100 * (1 - r["accuracy"]) for r in rows], "--", color=colour, alpha=0.6)
         if cell.get("published_percent") is not None:
             ax.axhline(cell["published_percent"], color=colour, linestyle=":", linewidth=1)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("error (%): validation solid, training dashed, published test dotted")
-    ax.set_title(title)
+    ax.set_ylabel("error (%)")
+    ax.set_title(f"{title}\nvalidation (solid), training with its noise (dashed), published test (dotted)", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return save_figure(fig, path)
