@@ -54,8 +54,9 @@ def layers(hidden: list[int], max_norm: float | None) -> list[dict]:
 def probe(args: argparse.Namespace, hidden: list[int]) -> None:
     """The learning-rate probe: for each rate of ``--probe-lrs`` and each cell, 2 epochs on the first 10,000
     training images, then the error on the validation set (the last 10,000 training images); the test set is not
-    read. Writes ``<out-dir>/dropout_mnist_probe.json``."""
+    read; a rate whose loss diverges is recorded as such. Writes ``<out-dir>/dropout_mnist_probe.json``."""
     import lamina
+    from lamina.errors import TrainingDivergedError
     from lamina.train.rng import seeded
 
     splits = lamina.data.load("mnist", flatten=True, scale="unit", validation=10000)
@@ -80,9 +81,14 @@ def probe(args: argparse.Namespace, hidden: list[int]) -> None:
                 seed=args.seed,
                 verbose=0,
             )
-            trainer.fit(train)
-            val = trainer.evaluate(splits.validation)
-            rows.append({"cell": name, "lr": lr, "validation_error_percent": round(100 * (1 - val["accuracy"]), 2)})
+            try:
+                trainer.fit(train)
+            except TrainingDivergedError as err:
+                rows.append({"cell": name, "lr": lr, "validation_error_percent": None, "diverged": str(err)})
+            else:
+                val = trainer.evaluate(splits.validation)
+                error = round(100 * (1 - val["accuracy"]), 2)
+                rows.append({"cell": name, "lr": lr, "validation_error_percent": error})
             print(rows[-1])
     write_json(args.out_dir / "dropout_mnist_probe.json", {"benchmark": "dropout_mnist --probe", "rows": rows})
 
