@@ -11,7 +11,14 @@ import torch
 
 from benchmarks.ciresan_mlp import check_elastic
 from benchmarks.dropout_mnist import layers
-from benchmarks.mnist_mlp import Budget, add_mnist_options, hidden_layers, mnist_experiment, plot_cells
+from benchmarks.mnist_mlp import (
+    Budget,
+    add_mnist_options,
+    hidden_layers,
+    max_hidden_unit_norm,
+    mnist_experiment,
+    plot_cells,
+)
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -86,3 +93,11 @@ def test_elastic_device_check_on_the_cpu():
     assert found["identity_at_alpha_0"] and found["affine_identity_at_0"]
     assert abs(found["field_std_ratio"] - 1) < 0.1
     assert found["max_abs_difference_device_vs_cpu"] == 0.0
+
+
+def test_max_hidden_unit_norm_skips_the_output_layer():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[3.0, 4.0, 0.0], [1.0, 0.0, 0.0]]))
+        model[2].weight.fill_(100.0)
+    assert max_hidden_unit_norm(model) == 5.0

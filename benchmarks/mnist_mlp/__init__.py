@@ -134,16 +134,28 @@ class Budget(lamina.Callback):
         trainer.stop_training, trainer.stop_reason, self.reason = True, reason, reason
 
 
+def max_hidden_unit_norm(model: Any) -> float:
+    """The largest L2 norm of a hidden unit's incoming weights: over the rows of every dense weight but the output
+    layer's (whether a max-norm bound has been reached)."""
+    import torch
+
+    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)][:-1]
+    return max((float(w.detach().norm(dim=1).max()) for w in weights), default=float("nan"))
+
+
 class EpochRecord(lamina.Callback):
-    """Call ``write(history)`` after every epoch, so that a run killed by a time limit leaves its curve on disk."""
+    """Call ``write(history)`` after every epoch, so that a run killed by a time limit leaves its curve on disk; each
+    row adds ``max_unit_norm`` (:func:`max_hidden_unit_norm`) to the epoch's logs."""
 
     def __init__(self, write: Any) -> None:
         self.write = write
         self.rows: list[dict[str, Any]] = []
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        """Record the epoch's logs and write them."""
-        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        """Record the epoch's logs and the largest hidden-unit norm, and write them."""
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row["max_unit_norm"] = max_hidden_unit_norm(trainer.model)
+        self.rows.append(row)
         self.write(self.rows)
 
 
