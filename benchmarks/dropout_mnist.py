@@ -6,8 +6,8 @@ incoming weights. Published test error: 1.25% (dropout) and 1.06% (dropout + max
 The recipe, as far as lamina's optimizers and schedules express it (the paper's differences on the results page):
 
 - SGD in the paper's form ``v <- p v + (1 - p) g``, ``w <- w - lr v`` (torch's SGD with ``dampening = momentum``),
-  momentum ``p = 0.95`` held constant (the paper raises it from 0.5 to 0.99 over its first epochs; lamina has no
-  momentum schedule), batch 100;
+  momentum ``p = 0.95`` held constant (the paper raises it from 0.5 to 0.99 over its first epochs, which the
+  ``momentum_ramp`` callback now expresses; the runs recorded here predate it), batch 100;
 - the learning rate in this form chosen on validation by a 2-epoch probe on 10,000 training images (``--probe``;
   the results page has it): 0.3 for both cells (``--lr``, ``--lr-max-norm``), the best of 0.1 to 10 for each; the
   paper's larger rates (3, 10) stalled at chance in the probe, with the bound or without; multiplied by
