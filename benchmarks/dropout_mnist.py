@@ -7,7 +7,7 @@ The recipe, as far as lamina's optimizers and schedules express it (the paper's 
 
 - SGD in the paper's form ``v <- p v + (1 - p) g``, ``w <- w - lr v`` (torch's SGD with ``dampening = momentum``),
   momentum ``p = 0.95`` held constant (the paper raises it from 0.5 to 0.99 over its first epochs, which the
-  ``momentum_ramp`` callback now expresses; the runs recorded here predate it), batch 100;
+  ``momentum_ramp`` callback now expresses: ``--momentum-ramp EPOCHS``; the runs recorded here predate it), batch 100;
 - the learning rate in this form chosen on validation by a 2-epoch probe on 10,000 training images (``--probe``;
   the results page has it): 0.3 for both cells (``--lr``, ``--lr-max-norm``), the best of 0.1 to 10 for each; the
   paper's larger rates (3, 10) stalled at chance in the probe, with the bound or without; multiplied by
@@ -105,6 +105,12 @@ def main() -> None:
     parser.add_argument("--lr-max-norm", type=float, default=0.3, help="learning rate with max-norm")
     parser.add_argument("--lr-decay", type=float, default=0.98, help="learning-rate factor per epoch")
     parser.add_argument("--momentum", type=float, default=0.95)
+    parser.add_argument(
+        "--momentum-ramp",
+        type=float,
+        default=0.0,
+        help="raise the momentum from 0.5 to --momentum over this many epochs (the paper's ramp; 0: constant)",
+    )
     parser.add_argument("--max-norm", type=float, default=3.5, help="c: each hidden unit's incoming weights' bound")
     parser.add_argument("--probe", action="store_true", help="only the learning-rate probe on validation data")
     parser.add_argument("--probe-lrs", default="0.1,0.3,1,3,10", help="the rates --probe tries")
@@ -127,6 +133,7 @@ def main() -> None:
         cells = done + ([current] if current else [])
         write_json(path, {"benchmark": "dropout_mnist", "settings": settings, "published": PUBLISHED, "cells": cells})
 
+    ramp = {"type": "momentum_ramp", "start": 0.5, "end": args.momentum, "epochs": args.momentum_ramp, "dampened": True}
     start = time.perf_counter()
     for i, name in enumerate(names):
         share = (deadline - time.perf_counter()) / (len(names) - i)  # the rest of the budget, shared equally
@@ -144,6 +151,7 @@ def main() -> None:
             epochs=args.epochs,
             batch_size=args.batch_size,
             args=args,
+            callbacks=[ramp] if args.momentum_ramp else None,
         )
         cell = run_cell(
             exp,

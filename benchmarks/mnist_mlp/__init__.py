@@ -74,10 +74,11 @@ def mnist_experiment(
     args: argparse.Namespace,
     augment: list[dict[str, Any]] | None = None,
     patience: int | None = None,
+    callbacks: list[dict[str, Any]] | None = None,
 ) -> lamina.Experiment:
     """The experiment of one cell: MNIST flattened, pixels in [0, 1], the last 10,000 training images held out
     (``--smoke``: 1,500 + 500 images), ``layers`` then a 10-unit linear output trained on cross-entropy, early stopping
-    on validation accuracy that keeps the best epoch's weights."""
+    on validation accuracy that keeps the best epoch's weights; ``callbacks``: registered callback tables."""
     data: dict[str, Any] = {"name": "mnist", "flatten": True, "scale": "unit", "validation": 10000}
     if args.smoke:
         data.update(train_subset=SMOKE_TRAIN + SMOKE_VALIDATION, validation=SMOKE_VALIDATION)
@@ -95,6 +96,7 @@ def mnist_experiment(
             "optimizer": optimizer,
             "schedule": schedule,
             "early_stopping": {"monitor": "val_accuracy", "patience": patience or epochs, "restore_best": True},
+            "callbacks": callbacks or [],
             "device": args.device,
             "log_every": 100,
             "checkpoint_every": 10,  # last.pt every 10 epochs (best.pt on every improvement): the runs are not resumed
