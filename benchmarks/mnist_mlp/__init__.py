@@ -74,10 +74,11 @@ def mnist_experiment(
     args: argparse.Namespace,
     augment: list[dict[str, Any]] | None = None,
     patience: int | None = None,
+    callbacks: list[dict[str, Any]] | None = None,
 ) -> lamina.Experiment:
     """The experiment of one cell: MNIST flattened, pixels in [0, 1], the last 10,000 training images held out
     (``--smoke``: 1,500 + 500 images), ``layers`` then a 10-unit linear output trained on cross-entropy, early stopping
-    on validation accuracy that keeps the best epoch's weights."""
+    on validation accuracy that keeps the best epoch's weights; ``callbacks``: registered callback tables."""
     data: dict[str, Any] = {"name": "mnist", "flatten": True, "scale": "unit", "validation": 10000}
     if args.smoke:
         data.update(train_subset=SMOKE_TRAIN + SMOKE_VALIDATION, validation=SMOKE_VALIDATION)
@@ -95,6 +96,7 @@ def mnist_experiment(
             "optimizer": optimizer,
             "schedule": schedule,
             "early_stopping": {"monitor": "val_accuracy", "patience": patience or epochs, "restore_best": True},
+            "callbacks": callbacks or [],
             "device": args.device,
             "log_every": 100,
             "checkpoint_every": 10,  # last.pt every 10 epochs (best.pt on every improvement): the runs are not resumed
@@ -134,16 +136,28 @@ class Budget(lamina.Callback):
         trainer.stop_training, trainer.stop_reason, self.reason = True, reason, reason
 
 
+def max_hidden_unit_norm(model: Any) -> float:
+    """The largest L2 norm of a hidden unit's incoming weights: over the rows of every dense weight but the output
+    layer's (whether a max-norm bound has been reached)."""
+    import torch
+
+    weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)][:-1]
+    return max((float(w.detach().norm(dim=1).max()) for w in weights), default=float("nan"))
+
+
 class EpochRecord(lamina.Callback):
-    """Call ``write(history)`` after every epoch, so that a run killed by a time limit leaves its curve on disk."""
+    """Call ``write(history)`` after every epoch, so that a run killed by a time limit leaves its curve on disk; each
+    row adds ``max_unit_norm`` (:func:`max_hidden_unit_norm`) to the epoch's logs."""
 
     def __init__(self, write: Any) -> None:
         self.write = write
         self.rows: list[dict[str, Any]] = []
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        """Record the epoch's logs and write them."""
-        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        """Record the epoch's logs and the largest hidden-unit norm, and write them."""
+        row = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}}
+        row["max_unit_norm"] = max_hidden_unit_norm(trainer.model)
+        self.rows.append(row)
         self.write(self.rows)
 
 
@@ -205,15 +219,16 @@ def plot_cells(cells: list[dict[str, Any]], path: Path, title: str) -> Path | No
         colour = f"C{i}"
         rows = cell["history"]
         epochs = [r["epoch"] for r in rows]
-        ax.plot(epochs, [100 * (1 - r["val_accuracy"]) for r in rows], "-", color=colour, label=f"{cell['name']} (val)")
+        val = [100 * (1 - r["val_accuracy"]) for r in rows]
+        ax.plot(epochs, val, "-o", markersize=3, color=colour, label=cell["name"])
         if all("accuracy" in r for r in rows):
             ax.plot(epochs, [100 * (1 - r["accuracy"]) for r in rows], "--", color=colour, alpha=0.6)
         if cell.get("published_percent") is not None:
             ax.axhline(cell["published_percent"], color=colour, linestyle=":", linewidth=1)
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("error (%): validation solid, training dashed, published test dotted")
-    ax.set_title(title)
+    ax.set_ylabel("error (%)")
+    ax.set_title(f"{title}\nvalidation (solid), training with its noise (dashed), published test (dotted)", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return save_figure(fig, path)
