@@ -27,7 +27,6 @@ from typing import Any
 import torch
 
 from benchmarks.common import add_threads_option, command, limit_threads, machine
-from benchmarks.sample_quality import add_feature_options, mnist_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,13 +51,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the file's train.epochs")
     parser.add_argument("--samples", type=int, default=10000, help="samples scored after the last epoch")
     parser.add_argument("--epoch-samples", type=int, default=2000, help="samples scored after every epoch")
-    add_feature_options(parser)
+    # the LeNet's options of benchmarks.sample_quality (add_feature_options), restated so that `--help` does not
+    # import that module: `python -m benchmarks.sample_quality` must find it unimported
+    parser.add_argument("--feature-epochs", type=int, default=2, help="epochs of the LeNet feature network")
+    parser.add_argument("--feature-subset", type=int, default=None, help="train the LeNet on the first N images")
+    parser.add_argument("--reference", type=int, default=10000, help="training images giving the reference statistics")
     parser.add_argument("--fresh", action="store_true", help="delete RUN_DIR's checkpoint instead of resuming it")
     parser.add_argument("--smoke", action="store_true", help="a tiny run (256 training images, 1 epoch) in seconds")
     add_threads_option(parser)
     args = parser.parse_args(argv)
     limit_threads(args.threads)
 
+    from benchmarks.sample_quality import mnist_reference
     from lamina.generative.adversarial.config import load_gan_experiment, train_gan
     from lamina.generative.adversarial.plots import SampleGrid, plot_sample_grid
     from lamina.train.callbacks.base import Callback
