@@ -205,3 +205,23 @@ def test_the_example_file_is_dcgan_layers():
     gan = build_gan(example.gan.generator, example.gan.discriminator, latent_dim=64, image_shape=(1, 28, 28))
     assert gan(torch.zeros(2, 64)).shape == (2, 1, 28, 28)
     assert gan.discriminator(torch.zeros(2, 1, 28, 28)).shape == (2, 1)
+
+
+def test_the_non_saturating_game_reaches_the_data_distribution_in_one_dimension():
+    # Goodfellow et al. (2014), proposition 2: at the game's optimum p_g = p_data. N(3, 0.5^2) is learnt from
+    # N(0, I) noise by a 16-unit generator in 512 steps: mean and spread of its samples match the data's.
+    g = torch.Generator().manual_seed(0)
+    data = ArrayDataset(3 + 0.5 * torch.randn(4096, 1, generator=g), torch.zeros(4096, dtype=torch.long))
+    with seeded(0):
+        gan = build_gan(
+            [{"type": "dense", "units": 16, "activation": "relu"}, {"type": "dense", "units": 1}],
+            [{"type": "dense", "units": 32, "activation": "leaky_relu"}, {"type": "dense", "units": 1}],
+            latent_dim=2,
+            image_shape=(1,),
+        )
+    adam = {"type": "adam", "lr": 2e-3, "betas": [0.5, 0.999]}
+    trainer = _trainer(gan, epochs=8, batch_size=64, generator_optimizer=adam, discriminator_optimizer=adam)
+    trainer.fit(data)
+    samples = gan.sample(4000, generator=torch.Generator().manual_seed(1))
+    assert abs(samples.mean().item() - 3) < 0.2 and 0.35 < samples.std().item() < 0.65
+    assert abs(trainer.history[-1]["d_real"] - 0.5) < 0.1  # D(x) -> 1/2 at the equilibrium
