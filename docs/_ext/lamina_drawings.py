@@ -15,6 +15,7 @@ from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
 
 from lamina.errors import DataError
+from lamina.generative.adversarial.config import gan_skeleton, is_gan_file
 from lamina.nn.layer_graph import layer_graph
 from lamina.report.drawing import draw
 from lamina.train.runs import model_skeleton
@@ -35,6 +36,9 @@ class DrawingsDirective(SphinxDirective):
         for config in sorted(EXAMPLES.glob("*.toml")):
             self.env.note_dependency(str(config))
             lines += [config.stem, "-" * len(config.stem), ""]
+            if is_gan_file(config):  # a GAN file (issue 27): its two networks, each a layer stack
+                lines += self._gan(config, folder)
+                continue
             try:
                 model, name = model_skeleton(config)
             except DataError as err:
@@ -54,6 +58,26 @@ class DrawingsDirective(SphinxDirective):
         container.document = self.state.document
         nested_parse_with_titles(self.state, StringList(lines, source="<lamina-drawings>"), container)
         return container.children
+
+    @staticmethod
+    def _gan(config: Path, folder: Path) -> list[str]:
+        """The generator's and the discriminator's drawings of a GAN file."""
+        try:
+            gan, name = gan_skeleton(config)
+        except DataError as err:
+            return [f"*Not drawn here: {str(err).splitlines()[0]}*", ""]
+        lines = ["A GAN file, run by ``train_gan`` (``docs/user_guide/gan.md``): its two networks.", ""]
+        for part in ("generator", "discriminator"):
+            graph = layer_graph(getattr(gan, part))
+            draw(graph, folder / f"{config.stem}_{part}.svg", engine="matplotlib", title=f"{name}: {part}")
+            lines += [
+                f"The {part}: {len(graph.nodes)} nodes, {len(graph.edges)} edges, {graph.parameters:,} parameters.",
+                "",
+                f".. image:: _drawings/{config.stem}_{part}.svg",
+                f"   :alt: the layer graph of the {part} of examples/{config.name}",
+                "",
+            ]
+        return lines
 
 
 def setup(app_):

@@ -225,3 +225,31 @@ def test_the_non_saturating_game_reaches_the_data_distribution_in_one_dimension(
     samples = gan.sample(4000, generator=torch.Generator().manual_seed(1))
     assert abs(samples.mean().item() - 3) < 0.2 and 0.35 < samples.std().item() < 0.65
     assert abs(trainer.history[-1]["d_real"] - 0.5) < 0.1  # D(x) -> 1/2 at the equilibrium
+
+
+DIGITS_GAN = """
+name = "digits_gan"
+[data]
+name = "digits"
+[gan]
+latent_dim = 4
+generator = [{ type = "dense", units = 64, activation = "sigmoid" }, { type = "reshape", shape = [1, 8, 8] }]
+discriminator = [{ type = "flatten" }, { type = "dense", units = 1 }]
+"""
+
+
+def test_lamina_draw_draws_both_networks_of_a_gan_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from lamina.cli import app
+    from lamina.generative.adversarial.config import gan_skeleton, is_gan_file
+
+    config = tmp_path / "digits_gan.toml"
+    config.write_text(DIGITS_GAN)
+    assert is_gan_file(config)
+    gan, name = gan_skeleton(config)
+    assert name == "digits_gan" and sum(p.numel() for p in gan.generator.parameters()) == 4 * 64 + 64
+    result = CliRunner().invoke(app, ["draw", str(config), "-o", str(tmp_path / "g.svg"), "--engine", "matplotlib"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "g_generator.svg").is_file() and (tmp_path / "g_discriminator.svg").is_file()
+    assert "320 parameters" in result.output and "65 parameters" in result.output

@@ -26,7 +26,16 @@ from lamina.generative.adversarial.trainer import GANTrainer
 from lamina.train.callbacks.base import Callback
 from lamina.train.rng import seeded
 
-__all__ = ["GANExperiment", "GANSection", "GANTrainSection", "Budget", "load_gan_experiment", "train_gan"]
+__all__ = [
+    "GANExperiment",
+    "GANSection",
+    "GANTrainSection",
+    "Budget",
+    "gan_skeleton",
+    "is_gan_file",
+    "load_gan_experiment",
+    "train_gan",
+]
 
 
 class GANSection(Section):
@@ -85,6 +94,24 @@ def load_gan_experiment(source: str | Path | dict[str, Any]) -> GANExperiment:
         return GANExperiment.model_validate(table)
     except ValidationError as err:
         raise ConfigError(problems_from(err), source=where) from None
+
+
+def is_gan_file(path: str | Path) -> bool:
+    """Whether the TOML file at ``path`` is a GAN experiment (it has a ``[gan]`` table)."""
+    return "gan" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def gan_skeleton(source: str | Path | dict[str, Any]) -> tuple[GAN, str]:
+    """``(gan, name)``: the GAN of an experiment file built on the meta device (shapes and parameter counts, no
+    storage) for its data's example shape, to draw or count (``lamina.draw(gan.generator)``); the data is loaded
+    (never downloaded) to read that shape."""
+    import torch
+
+    exp = load_gan_experiment(source)
+    shape = tuple(exp.data.load().train.inputs[0].shape[1:])
+    with torch.device("meta"):
+        gan = build_gan(exp.gan.generator, exp.gan.discriminator, latent_dim=exp.gan.latent_dim, image_shape=shape)
+    return gan, exp.name
 
 
 class Budget(Callback):
