@@ -253,3 +253,12 @@ def test_lamina_draw_draws_both_networks_of_a_gan_file(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "g_generator.svg").is_file() and (tmp_path / "g_discriminator.svg").is_file()
     assert "320 parameters" in result.output and "65 parameters" in result.output
+
+
+def test_lamina_train_points_a_gan_file_to_its_trainer(tmp_path):
+    import lamina
+
+    config = tmp_path / "digits_gan.toml"
+    config.write_text(DIGITS_GAN)
+    with pytest.raises(ConfigError, match=r"not a `lamina train` run: train it with .*train_gan"):
+        lamina.load_experiment(config)

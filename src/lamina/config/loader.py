@@ -118,6 +118,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
 def parse_experiment(raw: dict[str, Any], *, overrides: Iterable[str] = (), source: str | None = None) -> Experiment:
     """Validate a raw config table (as read from TOML) into an :class:`Experiment`; every problem is reported."""
     raw = apply_overrides(raw, overrides)
+    if "gan" in raw and "model" not in raw:  # a GAN file (issue 27): two networks, run by its own trainer
+        raise ConfigError(
+            "a GAN experiment ([gan] with a generator and a discriminator) is not a `lamina train` run: train it "
+            "with lamina.generative.adversarial.config.train_gan(file, run_dir) or `python -m benchmarks.gan_mnist`",
+            source=source,
+        )
     try:
         exp = Experiment.model_validate(raw)
     except ValidationError as err:
