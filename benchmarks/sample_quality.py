@@ -41,10 +41,17 @@ def lenet_layers() -> list[dict[str, Any]]:
 
 
 def train_feature_net(
-    cache: Path, *, device: str = "cpu", epochs: int = 2, train_subset: int | None = None, seed: int = 0
+    cache: Path,
+    *,
+    device: str = "cpu",
+    epochs: int = 2,
+    train_subset: int | None = None,
+    seed: int = 0,
+    dataset: str = "mnist",
 ) -> tuple[torch.nn.Module, dict[str, float]]:
-    """LeNet-5 trained by lamina on MNIST with pixels in [0, 1] (Adam 2e-3, batch 128), cached in ``cache`` (a
-    state dict, loaded with ``weights_only=True``) beside ``cache.json`` (its test accuracy and how it was trained)."""
+    """LeNet-5 trained by lamina on ``dataset`` (MNIST, or Fashion-MNIST) with pixels in [0, 1] (Adam 2e-3, batch
+    128), cached in ``cache`` (a state dict, loaded with ``weights_only=True``) beside ``cache.json`` (its test
+    accuracy and how it was trained)."""
     import lamina
     from lamina import jsonio
     from lamina.data import load
@@ -53,14 +60,14 @@ def train_feature_net(
 
     with seeded(seed):
         net = build_model(lenet_layers(), (1, 28, 28))
-    recipe = {"epochs": epochs, "train_subset": train_subset, "seed": seed}
+    recipe = {"epochs": epochs, "train_subset": train_subset, "seed": seed, "dataset": dataset}
     info_path = cache.with_suffix(".json")
     if cache.is_file() and info_path.is_file():
         info = jsonio.loads(info_path.read_text())
         if info.get("recipe") == recipe:
             net.load_state_dict(torch.load(cache, map_location="cpu", weights_only=True))
             return net.to(device).eval(), info
-    splits = load("mnist", scale="unit", train_subset=train_subset)
+    splits = load(dataset, scale="unit", train_subset=train_subset)
     start = time.perf_counter()
     trainer = lamina.Trainer(
         net,
@@ -148,22 +155,25 @@ def mnist_reference(
     reference: int = 10000,
     n: int = 10000,
     train_subset: int | None = None,
+    dataset: str = "mnist",
 ) -> tuple[MnistScorer, dict[str, Any]]:
     """The scorer and the scores of the floor (``n`` real test images) and of the two noise baselines (``n`` each).
 
     The LeNet is trained on the first ``feature_subset`` training images (all by default) for ``feature_epochs``, or
     read from ``out_dir/lenet_features.pt`` when it was trained so before; the reference statistics are those of the
     first ``reference`` training images (``train_subset`` cuts the training set first: a smoke test's tiny run).
+    ``dataset = "fashion_mnist"``: the same with Fashion-MNIST (``lenet_features_fashion_mnist.pt``).
     """
     from lamina.data import load
 
     net, info = train_feature_net(
-        out_dir / "lenet_features.pt",
+        out_dir / ("lenet_features.pt" if dataset == "mnist" else f"lenet_features_{dataset}.pt"),
+        dataset=dataset,
         device=device,
         epochs=feature_epochs,
         train_subset=feature_subset if train_subset is None else train_subset,
     )
-    splits = load("mnist", scale="unit", train_subset=train_subset)
+    splits = load(dataset, scale="unit", train_subset=train_subset)
     train_images = splits.train.inputs[0]
     scorer = MnistScorer(net.to(device), train_images[:reference])
     rows = {"real_test_images": scorer.score(splits.test.inputs[0][:n])}
