@@ -23,6 +23,7 @@ from lamina.nn import (  # noqa: F401  (register the building blocks)
     residual,
     self_attention,
     stacked_rnn,
+    synthetic_gradient,
     tensor_train,
     time_distributed,
 )
@@ -50,6 +51,7 @@ from lamina.nn.self_attention import MultiHeadSelfAttention
 from lamina.nn.spec import LayerSpec, MergeSpec
 from lamina.nn.stacked_rnn import StackedRecurrent
 from lamina.nn.tensor_train import TTLinear, tt_svd
+from lamina.nn.synthetic_gradient import SyntheticGradient
 from lamina.nn.summary import count_parameters, format_summary, summarize
 from lamina.nn.time_distributed import TimeDistributed
 from lamina.nn.weight_norm import WeightNorm, apply_weight_norm
@@ -80,6 +82,7 @@ __all__ = [
     "Recurrent",
     "Residual",
     "Stack",
+    "SyntheticGradient",
     "StackedRecurrent",
     "TTLinear",
     "TimeDistributed",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from lamina.metrics.standard import Mean, load_metric_state
+from lamina.nn.synthetic_gradient import synthetic_gradient_logs
 from lamina.train import distributed
 from lamina.train.callbacks.base import Callback
 from lamina.train.divergence import FINITE_CHECK_EVERY
@@ -71,7 +72,9 @@ def train_epoch(trainer: Trainer, loader: Iterable) -> dict[str, float]:
 
 def model_epoch_logs(trainer: Trainer) -> dict[str, float]:
     """What the model names and adds to the epoch's logs: its ``training_loss`` mean under ``objective_name``
-    (an RBM's ``free_energy_gap``; ``loss`` keeps it too, for monitors) and its own ``epoch_logs()``."""
+    (an RBM's ``free_energy_gap``; ``loss`` keeps it too, for monitors), its own ``epoch_logs()`` and the
+    synthetic-gradient predictors' regression losses (``dni_loss``;
+    :func:`~lamina.nn.synthetic_gradient.synthetic_gradient_logs`)."""
     logs: dict[str, float] = {}
     name = getattr(trainer.model, "objective_name", None) if trainer.uses_model_loss else None
     if name:
@@ -79,4 +82,5 @@ def model_epoch_logs(trainer: Trainer) -> dict[str, float]:
     epoch_logs = getattr(trainer.model, "epoch_logs", None)
     if callable(epoch_logs):
         logs.update(epoch_logs())
+    logs.update(synthetic_gradient_logs(trainer.model))
     return logs
