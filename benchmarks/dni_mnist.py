@@ -1,0 +1,105 @@
+"""Synthetic gradients on MNIST (Jaderberg et al., 2017, "Decoupled Neural Interfaces using Synthetic Gradients",
+ICML, table 1's feed-forward MNIST networks): a 784-256-256-10 ReLU network trained by backprop, and the same network
+with each hidden layer a ``synthetic_gradient`` block (a linear, zero-initialised gradient predictor after it; the
+block never receives the gradient of the layers above), at equal epochs, optimizer and seed.
+
+The paper trains for 500,000 iterations (Adam, learning rate 3e-5, batch 256) and reports 1.8% (backprop) and 2.0%
+(DNI, linear predictors, every layer decoupled). The tiny CPU budget here allows a few epochs: both cells use Adam
+with learning rate 1e-3 and batch 128, the epoch with the best validation error kept. Target: DNI's test error
+within 1 point of backprop's.
+
+    nice -n 10 python -m benchmarks.dni_mnist --epochs 5 --budget-minutes 20     # CPU: both cells
+    python -m benchmarks.dni_mnist --smoke                                      # seconds: the plumbing only
+
+Writes ``<out-dir>/dni_mnist.json`` after every epoch and ``<out-dir>/dni_mnist_curves.png`` at the end; the table is
+``benchmarks/results/dni.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from benchmarks.mnist_mlp import (
+    add_mnist_options,
+    hidden_layers,
+    mnist_experiment,
+    plot_cells,
+    prepare,
+    run_cell,
+    write_json,
+)
+
+PUBLISHED = {"backprop": 1.8, "dni": 2.0}  # Jaderberg et al. (2017), table 1, MNIST FCN 3 layers (linear DNI)
+
+
+def layers(hidden: list[int], *, dni: bool, predictor_hidden: int) -> list[dict]:
+    """The hidden ReLU layers, each wrapped in a ``synthetic_gradient`` block for the DNI cell."""
+    plain = hidden_layers(hidden, "relu", init="he")
+    if not dni:
+        return plain
+    return [{"type": "synthetic_gradient", "hidden": predictor_hidden, "layers": [layer]} for layer in plain]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_mnist_options(parser)
+    parser.add_argument("--cells", default="backprop,dni", help="comma-separated: backprop, dni")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per cell (equal for both)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate, both cells")
+    parser.add_argument("--hidden", default="256,256", help="hidden layer sizes")
+    parser.add_argument("--predictor-hidden", type=int, default=0, help="the predictors' hidden width (0: linear)")
+    args = parser.parse_args()
+    args.benchmark = "dni_mnist"
+    deadline = prepare(args)
+    hidden = [32, 32] if args.smoke else [int(n) for n in args.hidden.split(",")]
+    names = args.cells.split(",")
+    unknown = sorted(set(names) - set(PUBLISHED))
+    if unknown:
+        parser.error(f"--cells: unknown {unknown}; choose from {sorted(PUBLISHED)}")
+    path = args.out_dir / "dni_mnist.json"
+    done: list[dict] = []
+    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+    def write(current: dict | None = None) -> None:
+        cells = done + ([current] if current else [])
+        result = {"benchmark": "dni_mnist", "settings": settings, "published": PUBLISHED, "cells": cells}
+        finished = {c["name"]: c.get("test_error_percent") for c in done}
+        if finished.get("backprop") is not None and finished.get("dni") is not None:
+            result["dni_minus_backprop_points"] = round(finished["dni"] - finished["backprop"], 3)
+        write_json(path, result)
+
+    start = time.perf_counter()
+    for i, name in enumerate(names):
+        share = (deadline - time.perf_counter()) / (len(names) - i)  # the rest of the budget, shared equally
+        exp = mnist_experiment(
+            name,
+            layers(hidden, dni=name == "dni", predictor_hidden=args.predictor_hidden),
+            optimizer={"type": "adam", "lr": args.lr},
+            schedule=None,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            args=args,
+        )
+        cell = run_cell(
+            exp,
+            args=args,
+            deadline=time.perf_counter() + share,
+            write_partial=lambda current: write(current),
+            published=PUBLISHED[name],
+        )
+        done.append(cell)
+        write()
+        print(
+            f"{name}: test error {cell['test_error_percent']}% (paper, 500k iterations: {PUBLISHED[name]}%), best "
+            f"validation {cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
+            f"{cell['wall_time_s']:.0f} s"
+        )
+    figure = plot_cells(done, args.out_dir / "dni_mnist_curves.png", "MNIST 784-256-256-10 ReLU: backprop vs DNI")
+    print(f"{path} written ({time.perf_counter() - start:.0f} s); figure {figure}")
+
+
+if __name__ == "__main__":
+    main()
