@@ -166,3 +166,12 @@ def test_trainer_logs_the_predictor_loss_and_learns():
     assert {"dni1_loss", "dni2_loss"} <= set(history[-1])
     assert history[-1]["loss"] < history[0]["loss"]
     assert synthetic_gradient_logs(model) == {}  # the trainer read (and reset) the running means
+
+
+def test_fp16_autocast_is_refused_with_a_clear_error():
+    model = _net()
+    x, _ = _batch()
+    with torch.autocast("cpu", dtype=torch.float16), pytest.raises(ConfigError, match="fp16"):
+        model(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        model(x)  # bf16 needs no gradient scaler

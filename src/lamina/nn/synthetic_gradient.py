@@ -19,8 +19,8 @@ Stacked blocks bootstrap (the paper's Fig. 3): the synthetic gradient of a block
 the regression target of the block below.
 
 Limits: the block's backward runs inside ``forward``, so fp16 training with a gradient scaler (the synthetic
-gradient is not scaled) and multi-process data parallelism are not supported; the predictor is not conditioned
-on the label (the paper's cDNI).
+gradient is not scaled; refused with an error) and multi-process data parallelism are not supported; the predictor
+is not conditioned on the label (the paper's cDNI).
 
 ::
 
@@ -37,6 +37,7 @@ from torch import nn
 
 from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import component, raise_problems
+from lamina.errors import ConfigError
 from lamina.nn.nested import build_stack, nested_problems, stack_shapes
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
@@ -150,6 +151,12 @@ class SyntheticGradient(nn.Module):
         h = self.block(x)
         if not (self.training and torch.is_grad_enabled()):
             return h
+        device = h.device.type
+        if torch.is_autocast_enabled(device) and torch.get_autocast_dtype(device) == torch.float16:
+            raise ConfigError(
+                "synthetic_gradient: fp16 training scales the loss's gradient, but the synthetic gradient applied "
+                'in the forward pass is not scaled; use precision = "fp32" or "bf16"'
+            )
         detached = h.detach()
         prediction = self.predictor(detached)
         if h.requires_grad:  # the block (or something below it) learns: update it now with the synthetic gradient
