@@ -4,11 +4,14 @@ zero-predictor and oracle-predictor updates against backprop, the decoupling, an
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
+import tomllib
 import torch
 from torch import nn
 
+import lamina
 from lamina.data import ArrayDataset
 from lamina.errors import ConfigError
 from lamina.nn import SyntheticGradient, build_model
@@ -175,3 +178,28 @@ def test_fp16_autocast_is_refused_with_a_clear_error():
         model(x)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         model(x)  # bf16 needs no gradient scaler
+
+
+def test_experiment_file_trains_decoupled_blocks(tmp_path):
+    exp = lamina.parse_experiment(
+        tomllib.loads(
+            """
+        name = "digits_dni"
+        [data]
+        name = "digits"
+        flatten = true
+        [model]
+        layers = [
+          { type = "dni", layers = [{ type = "dense", units = 32, activation = "relu" }] },
+          { type = "dense", units = 10 },
+        ]
+        [train]
+        epochs = 2
+        batch_size = 64
+        """
+        )
+    )
+    run = lamina.train(exp, out=tmp_path, progress="none")
+    assert run.summary["status"] == "completed"
+    rows = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
+    assert any("dni_loss" in row for row in rows)
