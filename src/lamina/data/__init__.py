@@ -12,6 +12,7 @@ from lamina.data import vision  # noqa: F401  (registers mnist, ...; the series 
 from lamina.data import pairs, text  # noqa: F401  (registers digit_pairs, tinyshakespeare)
 from lamina.data import curves, faces, factors_of_variation  # noqa: F401  (curves, olivetti, faces, mnist_rot, ...)
 from lamina.data import affine, elastic  # noqa: F401  (registers the affine and elastic transforms)
+from lamina.data import mnist_strings  # noqa: F401  (registers mnist_strings)
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits, hold_out
 from lamina.data.idx import parse_idx, read_idx, write_idx
 from lamina.data.loader import BatchLoader, make_loader

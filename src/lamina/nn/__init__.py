@@ -41,6 +41,7 @@ from lamina.nn.im2col import Im2ColConv2d, im2col_conv2d
 from lamina.nn.inception import Inception
 from lamina.nn.init import InitSpec, initialize
 from lamina.nn.low_rank import LowRankLinear
+from lamina.nn.lstmp import LSTMP  # registers lstmp (Sak et al., 2014)
 from lamina.nn.max_norm import apply_max_norm, enforce_max_norm, max_norm_
 from lamina.nn.maxout import Maxout
 from lamina.nn.merge import Add, Average, Concat, Multiply
@@ -73,6 +74,7 @@ __all__ = [
     "Inception",
     "InitSpec",
     "LayerSpec",
+    "LSTMP",
     "LowRankLinear",
     "Maxout",
     "MergeSpec",
