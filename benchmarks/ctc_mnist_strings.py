@@ -145,7 +145,7 @@ def evaluate(model, x, y, batch_size: int, beam: tuple[int, int] | None = None) 
     prefix beam search on the first ``examples``."""
     import torch
 
-    from lamina.losses.ctc import ctc_beam_search, ctc_greedy_decode
+    from lamina.metrics.ctc_decoding import ctc_beam_search, ctc_greedy_decode
     from lamina.metrics.transcription import CTCCharacterError, CTCSequenceError
 
     model.eval()

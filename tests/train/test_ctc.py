@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from lamina.errors import ShapeError
-from lamina.losses.ctc import CTCLoss, collapse, ctc_beam_search, ctc_greedy_decode
+from lamina.losses.ctc import CTCLoss
+from lamina.metrics.ctc_decoding import collapse, ctc_beam_search, ctc_greedy_decode
 from lamina.metrics.transcription import CTCCharacterError, CTCSequenceError, edit_distance, greedy_labels
 from lamina.registry import resolve
 

@@ -12,10 +12,10 @@ from lamina.data import vision  # noqa: F401  (registers mnist, ...; the series 
 from lamina.data import pairs, text  # noqa: F401  (registers digit_pairs, tinyshakespeare)
 from lamina.data import curves, faces, factors_of_variation  # noqa: F401  (curves, olivetti, faces, mnist_rot, ...)
 from lamina.data import affine, elastic  # noqa: F401  (registers the affine and elastic transforms)
-from lamina.data import mnist_strings  # noqa: F401  (registers mnist_strings)
+from lamina.data import mnist_strings, waveforms  # noqa: F401  (registers mnist_strings, waveforms)
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits, hold_out
 from lamina.data.idx import parse_idx, read_idx, write_idx
-from lamina.data.loader import BatchLoader, make_loader
+from lamina.data.loader import BatchLoader, BucketLoader, make_loader
 from lamina.data.series import mackey_glass, read_sunspots
 from lamina.data.sources import RemoteFile, cache_home, data_home, fetch, locate, sha256_of, verify
 from lamina.registry import registry, resolve
@@ -23,6 +23,7 @@ from lamina.registry import registry, resolve
 __all__ = [
     "ArrayDataset",
     "BatchLoader",
+    "BucketLoader",
     "DatasetSpec",
     "RemoteFile",
     "Splits",

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 
 from lamina.config.fields import component, fail, raise_problems
 from lamina.config.spec import Spec
+from lamina.data.bucketing import BucketingSpec
 from lamina.data.sources import RemoteFile
 from lamina.data.transforms import Compose
 from lamina.errors import DataError
@@ -36,6 +37,8 @@ class ArrayDataset(Dataset):
         name: for messages and reports.
         transform: applied to the inputs of every training batch by the trainer's loader (data augmentation, from
             the dataset's ``augment`` option); ``None``: none. Evaluation never applies it.
+        bucketing: batch the examples by sequence length when training (a :class:`~lamina.data.bucketing.
+            BucketingSpec`, from the dataset's ``bucketing`` option); ``None``: plain shuffled batches.
     """
 
     def __init__(
@@ -46,7 +49,9 @@ class ArrayDataset(Dataset):
         classes: Sequence[str] | None = None,
         name: str = "",
         transform: Callable[[Any], Any] | None = None,
+        bucketing: BucketingSpec | None = None,
     ) -> None:
+        self.bucketing = bucketing
         self.inputs: tuple[torch.Tensor, ...] = (inputs,) if isinstance(inputs, torch.Tensor) else tuple(inputs)
         self.targets = targets if targets is None or isinstance(targets, torch.Tensor) else tuple(targets)
         self.classes = list(classes) if classes is not None else None
@@ -100,6 +105,7 @@ class ArrayDataset(Dataset):
             classes=self.classes,
             name=self.name,
             transform=self.transform,
+            bucketing=self.bucketing,
         )
 
     def to(self, device: torch.device | str) -> ArrayDataset:
@@ -110,6 +116,7 @@ class ArrayDataset(Dataset):
             classes=self.classes,
             name=self.name,
             transform=self.transform,
+            bucketing=self.bucketing,
         )
 
     def __repr__(self) -> str:
@@ -177,6 +184,8 @@ class DatasetSpec(Spec):
         augment: data transforms (``[{ type = "elastic", alpha = 34.0, sigma = 4.0 }]``) applied in order to every
             training batch by the trainer; the training split returned by ``load()`` carries them as its
             ``transform`` (:mod:`lamina.data.transforms`).
+        bucketing: train on batches of sequences of similar lengths (``{ pad_value = 0.0 }``;
+            :mod:`lamina.data.bucketing`); ``None``: plain shuffled batches.
     """
 
     files: ClassVar[dict[str, RemoteFile]] = {}  # the downloadable files, by name (empty if generated or bundled)
@@ -184,6 +193,7 @@ class DatasetSpec(Spec):
     validation: Holdout = 0
     split_seed: int | None = None
     augment: list[component("transform")] | None = None
+    bucketing: BucketingSpec | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -222,13 +232,13 @@ class DatasetSpec(Spec):
 
 def _attaching_augment(load: Callable[[Any], Splits]) -> Callable[[Any], Splits]:
     """``load`` whose training split carries the spec's ``augment`` transforms (set, not appended: a ``load`` that
-    calls its parent's gets them once)."""
+    calls its parent's gets them once) and its ``bucketing``."""
 
     @functools.wraps(load)
     def wrapped(self: DatasetSpec) -> Splits:
         """The dataset's splits, its training split carrying the ``augment`` transforms."""
         splits = load(self)
-        if not self.augment:
+        if not self.augment and self.bucketing is None:
             return splits
         train = splits.train
         train = ArrayDataset(
@@ -236,7 +246,8 @@ def _attaching_augment(load: Callable[[Any], Splits]) -> Callable[[Any], Splits]
             train.targets,
             classes=train.classes,
             name=train.name,
-            transform=Compose([t.build() for t in self.augment]),
+            transform=Compose([t.build() for t in self.augment]) if self.augment else train.transform,
+            bucketing=self.bucketing,
         )
         return Splits(train, splits.validation, splits.test)
 

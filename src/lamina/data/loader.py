@@ -11,10 +11,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lamina.data.bucketing import BucketingSpec, bucket_batches
 from lamina.data.dataset import ArrayDataset
 from lamina.errors import ConfigError
+from lamina.nn.sequence_lengths import lengths_from_padding
 
-__all__ = ["BatchLoader", "make_loader", "Batch"]
+__all__ = ["BatchLoader", "BucketLoader", "make_loader", "Batch"]
 
 Batch = tuple[Any, Any]  # (inputs: Tensor | tuple[Tensor, ...], targets: Tensor | None)
 
@@ -98,6 +100,67 @@ class BatchLoader:
                 yield (xs[0] if len(xs) == 1 else xs), _select(targets, slice(i, i + bs))
 
 
+class BucketLoader(BatchLoader):
+    """A :class:`BatchLoader` whose batches hold sequences of similar lengths (:mod:`lamina.data.bucketing`).
+
+    Args:
+        dataset: padded sequences ``(N, L, ...)`` (the first input's lengths decide the buckets).
+        batch_size, shuffle, generator, drop_last, device, rank, world_size, augment: as for :class:`BatchLoader`.
+        bucketing: ``pad_value``, ``pool`` and ``trim`` (default: the dataset's own ``bucketing``, else the
+            defaults of :class:`~lamina.data.bucketing.BucketingSpec`).
+        lengths: ``(N,)`` the sequences' lengths (default: found from ``pad_value``).
+
+    Yields:
+        ``(x, y)`` as :class:`BatchLoader` does; with ``trim``, every input of two or more dimensions is cut to the
+        batch's longest sequence.
+    """
+
+    def __init__(
+        self,
+        dataset: ArrayDataset,
+        batch_size: int,
+        *,
+        bucketing: BucketingSpec | None = None,
+        lengths: torch.Tensor | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(dataset, batch_size, **options)
+        self.bucketing = bucketing or dataset.bucketing or BucketingSpec()
+        first = self.dataset.inputs[0]
+        if first.dim() < 2:
+            raise ConfigError(
+                f"{dataset.name or 'dataset'}: bucketing batches sequences (N, L, ...), but the inputs have shape "
+                f"{tuple(first.shape)}"
+            )
+        self.lengths = (
+            lengths.to(first.device).long()
+            if lengths is not None
+            else lengths_from_padding(first, self.bucketing.pad_value)
+        )
+
+    def _batches(self) -> Iterator[Batch]:
+        inputs, targets = self.dataset.inputs, self.dataset.targets
+        batches = bucket_batches(
+            self.lengths,
+            self.batch_size,
+            pool=self.bucketing.pool,
+            shuffle=self.shuffle,
+            generator=self.generator,
+            drop_last=self.drop_last,
+        )
+        lengths = self.lengths.cpu()
+        for idx in batches:
+            longest = int(lengths[idx].max())
+            self.current_global_size = len(idx)
+            if self.world_size > 1:
+                idx = idx.tensor_split(self.world_size)[self.rank]
+            idx = idx.to(inputs[0].device)
+            xs = tuple(t.index_select(0, idx) for t in inputs)
+            if self.bucketing.trim:
+                xs = tuple(t[:, :longest] if t.dim() >= 2 else t for t in xs)
+            yield (xs[0] if len(xs) == 1 else xs), _select(targets, idx)
+
+
 def _select(targets: Any, index: torch.Tensor | slice) -> Any:
     """The rows ``index`` of the targets: a tensor, a tuple of tensors (one per head of a multi-task model) or None."""
     if isinstance(targets, torch.Tensor):
@@ -144,10 +207,12 @@ def make_loader(
     world_size: int = 1,
     augment: bool = False,
 ):
-    """A :class:`BatchLoader` for an :class:`ArrayDataset`, else a ``DataLoader`` moving batches to ``device``;
+    """A :class:`BatchLoader` for an :class:`ArrayDataset` (a :class:`BucketLoader` for one that carries
+    ``bucketing``), else a ``DataLoader`` moving batches to ``device``;
     ``augment`` applies the dataset's ``transform`` to the batches (training only)."""
     if isinstance(dataset, ArrayDataset):
-        return BatchLoader(
+        loader = BucketLoader if dataset.bucketing is not None else BatchLoader
+        return loader(
             dataset,
             batch_size,
             shuffle=shuffle,

@@ -15,12 +15,13 @@ How the strings are made, deterministically from ``seed``:
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import numpy as np
 import torch
 
-from lamina.config.fields import choice, count
+from lamina.config.component import Bounds, spec_base, validated
+from lamina.config.fields import choice
 from lamina.data.dataset import ArrayDataset, DatasetSpec, Splits
 from lamina.data.idx import read_idx
 from lamina.data.sources import fetch
@@ -28,7 +29,7 @@ from lamina.data.vision import MNIST_FILES
 from lamina.errors import DataError
 from lamina.registry import register
 
-__all__ = ["MNISTStrings", "compose_strings", "digit_pools", "to_columns"]
+__all__ = ["DigitStrings", "MNISTStrings", "compose_strings", "digit_pools", "to_columns"]
 
 SIDE = 28
 MNIST_TRAIN = 60_000
@@ -70,29 +71,58 @@ def to_columns(pictures: torch.Tensor) -> torch.Tensor:
     return pictures.transpose(1, 2).contiguous()
 
 
-@register("dataset", "mnist_strings")
-class MNISTStrings(DatasetSpec):
-    """Strings of ``length`` MNIST digits read column by column, for CTC transcription: examples
-    ``(28 * length, 28)`` in [0, 1], targets the ``length`` digits (see :mod:`lamina.data.mnist_strings`). Train,
-    validation and test strings are made from disjoint MNIST images (train split, its last ``validation_digits``
-    images, test split); the same ``seed`` gives the same strings everywhere.
+class DigitStrings:
+    """The strings behind ``mnist_strings``: ``length``-digit strings drawn from three disjoint pools of MNIST images
+    (see :mod:`lamina.data.mnist_strings`), the same for the same ``seed``.
 
     Args:
         seed: which strings are drawn.
         length: digits per string.
         train_size, validation_size, test_size: strings in each split (``validation_size = 0``: no validation).
-        validation_digits: the MNIST training images kept for the validation strings.
+        validation_digits: the last MNIST training images, kept for the validation strings.
+    """
+
+    @validated
+    def __init__(
+        self,
+        seed: Annotated[int, Bounds(ge=0)] = 0,
+        length: Annotated[int, Bounds(ge=1)] = 5,
+        train_size: Annotated[int, Bounds(ge=1)] = 50_000,
+        validation_size: Annotated[int, Bounds(ge=0)] = 5_000,
+        test_size: Annotated[int, Bounds(ge=1)] = 10_000,
+        validation_digits: Annotated[int, Bounds(ge=0, le=MNIST_TRAIN - 1)] = 10_000,
+    ) -> None:
+        if validation_size > 0 and validation_digits == 0:
+            raise DataError("mnist_strings: validation_size > 0 needs validation_digits > 0 to draw them from")
+        self.seed, self.length, self.validation_digits = seed, length, validation_digits
+        self.sizes = {"train": train_size, "validation": validation_size, "test": test_size}
+
+    def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """``{split: (pictures uint8 (n, 28, 28 * length), targets int64 (n, length))}``, for the splits of
+        positive size; split ``k`` (train 0, validation 1, test 2) from ``default_rng([seed, k])``."""
+        pools = digit_pools(self.validation_digits)
+        out = {}
+        for part, name in enumerate(("train", "validation", "test")):
+            if self.sizes[name] > 0:
+                rng = np.random.default_rng([self.seed, part])
+                out[name] = compose_strings(*pools[name], self.sizes[name], self.length, rng)
+        return out
+
+
+@register("dataset", "mnist_strings")
+class MNISTStrings(spec_base(DigitStrings, DatasetSpec)):  # type: ignore[misc]  # a base made by spec_base
+    """Strings of ``length`` MNIST digits read column by column, for CTC transcription: examples
+    ``(28 * length, 28)`` in [0, 1], targets the ``length`` digits (see :mod:`lamina.data.mnist_strings`). Train,
+    validation and test strings are made from disjoint MNIST images (train split, its last ``validation_digits``
+    images, test split); the same ``seed`` gives the same strings everywhere. ``seed``, ``length``, the sizes and
+    ``validation_digits``: :class:`DigitStrings`'s.
+
+    Args:
         layout: ``sequence`` (columns as steps, ``(W, 28)``) or ``image`` (``(1, 28, W)``).
     """
 
     classes: ClassVar[list[str]] = [str(d) for d in range(10)]
 
-    seed: count(0) = 0
-    length: count() = 5
-    train_size: count() = 50_000
-    validation_size: count(0) = 5_000
-    test_size: count() = 10_000
-    validation_digits: count(0) = 10_000
     layout: choice("sequence", "image") = "sequence"
 
     def known_train_examples(self) -> int | None:
@@ -100,19 +130,8 @@ class MNISTStrings(DatasetSpec):
         return None
 
     def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """``{split: (pictures uint8 (n, 28, 28 * length), targets int64 (n, length))}``."""
-        pools = digit_pools(self.validation_digits)
-        sizes = {"train": self.train_size, "validation": self.validation_size, "test": self.test_size}
-        out = {}
-        for part, name in enumerate(("train", "validation", "test")):
-            if sizes[name] == 0:
-                continue
-            if name == "validation" and self.validation_digits == 0:
-                raise DataError("mnist_strings: validation_size > 0 needs validation_digits > 0 to draw them from")
-            out[name] = compose_strings(
-                *pools[name], sizes[name], self.length, np.random.default_rng([self.seed, part])
-            )
-        return out
+        """:meth:`DigitStrings.arrays` for these options."""
+        return DigitStrings(**self.options()).arrays()
 
     def load(self) -> Splits:
         """Draw the strings and scale the pixels to [0, 1]."""

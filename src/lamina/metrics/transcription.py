@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from lamina.config.component import spec_base, validated
-from lamina.losses.ctc import resolve_blank
+from lamina.metrics.ctc_decoding import resolve_blank
 from lamina.metrics.standard import Metric, MetricSpec
 from lamina.registry import register
 

@@ -42,6 +42,7 @@ from lamina.nn.inception import Inception
 from lamina.nn.init import InitSpec, initialize
 from lamina.nn.low_rank import LowRankLinear
 from lamina.nn.lstmp import LSTMP  # registers lstmp (Sak et al., 2014)
+from lamina.nn.masking import Masked  # registers masked (padded sequences)
 from lamina.nn.max_norm import apply_max_norm, enforce_max_norm, max_norm_
 from lamina.nn.maxout import Maxout
 from lamina.nn.merge import Add, Average, Concat, Multiply
@@ -75,6 +76,7 @@ __all__ = [
     "InitSpec",
     "LayerSpec",
     "LSTMP",
+    "Masked",
     "LowRankLinear",
     "Maxout",
     "MergeSpec",

@@ -23,7 +23,11 @@ __all__ = ["AdditiveAttention", "AdditiveAttentionSpec", "additive_attention"]
 
 
 def additive_attention(
-    query_proj: torch.Tensor, key_proj: torch.Tensor, values: torch.Tensor, score: torch.Tensor
+    query_proj: torch.Tensor,
+    key_proj: torch.Tensor,
+    values: torch.Tensor,
+    score: torch.Tensor,
+    key_padding_mask: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Context vectors and weights from projected queries and keys.
 
@@ -32,20 +36,25 @@ def additive_attention(
         key_proj: ``U k``, ``(N, L_k, units)``.
         values: ``(N, L_k, d_v)``.
         score: ``v``, ``(units,)``.
+        key_padding_mask: ``(N, L_k)``, True at the memory's padded positions, which get zero weight.
 
     Returns:
         ``(context (N, L_q, d_v), weights (N, L_q, L_k))``.
     """
     hidden = torch.tanh(query_proj.unsqueeze(2) + key_proj.unsqueeze(1))  # (N, L_q, L_k, units)
-    weights = torch.softmax(hidden @ score, dim=-1)  # (N, L_q, L_k)
+    scores = hidden @ score  # (N, L_q, L_k)
+    if key_padding_mask is not None:
+        scores = scores.masked_fill(key_padding_mask.bool()[:, None, :], float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
     return weights @ values, weights
 
 
 class AdditiveAttention(nn.Module):
     """Bahdanau attention of a query over a memory.
 
-    ``forward(query, keys, values=None)``: ``values`` default to ``keys``; a query ``(N, d_q)`` gives
-    ``(N, d_v)``, a sequence of queries ``(N, L_q, d_q)`` gives ``(N, L_q, d_v)``.
+    ``forward(query, keys, values=None, key_padding_mask=None)``: ``values`` default to ``keys``; a query ``(N, d_q)``
+    gives ``(N, d_v)``, a sequence of queries ``(N, L_q, d_q)`` gives ``(N, L_q, d_v)``; ``key_padding_mask``
+    ``(N, L_k)`` is True at padded memory positions.
 
     Args:
         query_features, key_features: widths ``d_q`` and ``d_k``.
@@ -71,10 +80,17 @@ class AdditiveAttention(nn.Module):
         self.key = nn.Linear(key_features, units, bias=False)
         self.score = nn.Parameter(torch.empty(units).uniform_(-(units**-0.5), units**-0.5))
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         single = query.dim() == 2
         q = query.unsqueeze(1) if single else query  # (N, L_q, d_q)
-        context, _ = additive_attention(self.query(q), self.key(keys), keys if values is None else values, self.score)
+        values = keys if values is None else values
+        context, _ = additive_attention(self.query(q), self.key(keys), values, self.score, key_padding_mask)
         return context.squeeze(1) if single else context
 
 

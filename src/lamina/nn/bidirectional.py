@@ -22,6 +22,7 @@ from lamina.config.component import Choices, spec_base, validated
 from lamina.config.fields import component, raise_problems
 from lamina.errors import ShapeError
 from lamina.nn.nested import require_sequence
+from lamina.nn.sequence_lengths import reverse_padded
 from lamina.nn.spec import LayerSpec, Shape, fmt_shape
 from lamina.registry import register
 
@@ -49,7 +50,9 @@ class Bidirectional(nn.Module):
         backward_layer: the same kind of layer with its own weights; it reads the reversed sequence.
         merge_mode: ``concat`` (Keras' default), ``sum``, ``mul`` or ``ave``.
 
-    Shape: ``(N, L, F) -> (N, L, H')`` or ``(N, H')``, ``H' = 2H`` for ``concat``, else ``H``.
+    Shape: ``(N, L, F) -> (N, L, H')`` or ``(N, H')``, ``H' = 2H`` for ``concat``, else ``H``. ``forward(x,
+    lengths)`` takes padded sequences (the wrapped layer must take ``lengths`` too): the backward copy reads each
+    sequence from its own last valid step.
 
     References:
         Schuster & Paliwal (1997), "Bidirectional Recurrent Neural Networks", IEEE Trans. Signal Processing.
@@ -67,7 +70,13 @@ class Bidirectional(nn.Module):
         self.backward_layer = backward_layer if backward_layer is not None else copy.deepcopy(forward_layer)
         self.merge_mode = merge_mode
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is not None:  # padded sequences: each is reversed within its own length (issue 27)
+            ahead = self.forward_layer(x, lengths=lengths)
+            behind = self.backward_layer(reverse_padded(x, lengths), lengths=lengths)
+            if behind.dim() == x.dim():
+                behind = reverse_padded(behind, lengths)
+            return merge_directions(ahead, behind, self.merge_mode)
         ahead = self.forward_layer(x)
         behind = self.backward_layer(x.flip(1))
         if behind.dim() == x.dim():  # a sequence: put the backward outputs back in time order

@@ -25,6 +25,7 @@ __all__ = [
     "DotProductAttentionSpec",
     "scaled_dot_product_attention",
     "causal_mask",
+    "attend_mask",
     "attention_shapes",
 ]
 
@@ -32,6 +33,15 @@ __all__ = [
 def causal_mask(length_q: int, length_k: int, device: torch.device | None = None) -> torch.Tensor:
     """``(L_q, L_k)`` booleans, True where query ``i`` may attend to key ``j <= i`` (a language model's mask)."""
     return torch.ones(length_q, length_k, dtype=torch.bool, device=device).tril()
+
+
+def attend_mask(mask: torch.Tensor | None, key_padding_mask: torch.Tensor | None) -> torch.Tensor | None:
+    """``mask`` (True where a query may look, ``(L_q, L_k)``) joined with a ``(N, L_k)`` key padding mask (True at
+    padding): ``(N, L_q, L_k)`` booleans, or ``mask`` itself when there is no padding mask."""
+    if key_padding_mask is None:
+        return mask
+    allowed = ~key_padding_mask.bool()[:, None, :]  # (N, 1, L_k)
+    return allowed if mask is None else allowed & mask
 
 
 def scaled_dot_product_attention(
@@ -58,8 +68,10 @@ def scaled_dot_product_attention(
 class DotProductAttention(nn.Module):
     """Parameter-free scaled dot-product attention of a query over a memory.
 
-    ``forward(query, keys, values=None)``: ``values`` default to ``keys``. A query of one vector ``(N, d)`` gives
-    one output ``(N, d_v)``; a sequence of queries ``(N, L_q, d)`` gives ``(N, L_q, d_v)``.
+    ``forward(query, keys, values=None, key_padding_mask=None)``: ``values`` default to ``keys``. A query of one
+    vector ``(N, d)`` gives one output ``(N, d_v)``; a sequence of queries ``(N, L_q, d)`` gives ``(N, L_q, d_v)``.
+    ``key_padding_mask`` ``(N, L_k)`` is True at the memory's padded positions (variable-length memories), which then
+    get zero weight: the output equals attention over each memory's valid positions alone.
 
     Args:
         causal: query ``i`` sees only keys ``j <= i`` (queries and keys of one sequence): each query position sees
@@ -75,10 +87,17 @@ class DotProductAttention(nn.Module):
         super().__init__()
         self.causal = causal
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        query: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         single = query.dim() == 2
         q = query.unsqueeze(1) if single else query  # (N, L_q, d)
         mask = causal_mask(q.shape[1], keys.shape[1], q.device) if self.causal else None
+        mask = attend_mask(mask, key_padding_mask)
         out, _ = scaled_dot_product_attention(q, keys, keys if values is None else values, mask=mask)
         return out.squeeze(1) if single else out
 

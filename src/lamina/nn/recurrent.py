@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from lamina.config.fields import choice, component, count, number
+from lamina.nn.sequence_lengths import last_outputs, run_packed
 from lamina.nn.spec import LayerSpec, Shape, require_rank
 from lamina.registry import register
 
@@ -22,6 +23,10 @@ class Recurrent(nn.Module):
     Shape: ``(N, L, F) -> (N, L, H * D)`` with ``return_sequences``, else ``(N, H * D)`` (D = 2 if
     bidirectional). The last step of a bidirectional layer joins the forward direction's final output with
     the backward direction's output at step 0 (where it has read the whole sequence).
+
+    ``forward(x, lengths)`` takes padded sequences with their lengths ``(N,)``: they run packed, so no step reads
+    padding, outputs at padded steps are zero, and the last step is each sequence's own
+    (:mod:`lamina.nn.sequence_lengths`).
     """
 
     def __init__(self, rnn: nn.RNNBase, return_sequences: bool) -> None:
@@ -29,7 +34,14 @@ class Recurrent(nn.Module):
         self.rnn = rnn
         self.return_sequences = return_sequences
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is not None:  # padded sequences: run packed (issue 27)
+            out, _ = run_packed(self.rnn, x, lengths, type(self.rnn).__name__)
+            return (
+                out
+                if self.return_sequences
+                else last_outputs(out, lengths, self.rnn.hidden_size, self.rnn.bidirectional)
+            )
         out, _ = self.rnn(x)  # (N, L, H * D)
         if self.return_sequences:
             return out

@@ -17,8 +17,9 @@ from torch import nn
 from lamina.config.component import Bounds, spec_base, validated
 from lamina.config.fields import raise_problems
 from lamina.errors import ShapeError
-from lamina.nn.dot_product_attention import causal_mask, scaled_dot_product_attention
+from lamina.nn.dot_product_attention import attend_mask, causal_mask, scaled_dot_product_attention
 from lamina.nn.nested import require_sequence
+from lamina.nn.sequence_lengths import padding_mask
 from lamina.nn.spec import LayerSpec, Shape
 from lamina.registry import register
 
@@ -36,7 +37,9 @@ class MultiHeadSelfAttention(nn.Module):
         dropout: on the attention weights, in training.
         bias: learn biases in the four projections.
 
-    Shape: ``(N, L, F) -> (N, L, units)``.
+    Shape: ``(N, L, F) -> (N, L, units)``. ``forward(x, key_padding_mask=None, lengths=None)``: for padded
+    sequences, ``key_padding_mask (N, L)`` (True at padding) or ``lengths (N,)``; no position attends to padding,
+    so each valid position's output equals that of its sequence alone.
 
     Attributes:
         qkv: the three input projections as one ``nn.Linear(F, 3 units)`` (rows: queries, keys, values).
@@ -66,11 +69,17 @@ class MultiHeadSelfAttention(nn.Module):
         self.out = nn.Linear(units, units, bias=bias)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, key_padding_mask: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> torch.Tensor:
         n, length, _ = x.shape
         q, k, v = self.qkv(x).chunk(3, dim=-1)  # each (N, L, units)
         q, k, v = (t.view(n, length, self.heads, -1).transpose(1, 2) for t in (q, k, v))  # (N, H, L, units / H)
         mask = causal_mask(length, length, x.device) if self.causal else None
+        if lengths is not None and key_padding_mask is None:
+            key_padding_mask = padding_mask(lengths.to(x.device), length)
+        mask = attend_mask(mask, key_padding_mask)
+        mask = mask.unsqueeze(1) if mask is not None and mask.dim() == 3 else mask  # (N, 1, L, L) over the heads
         heads, weights = scaled_dot_product_attention(q, k, v, mask=mask)
         if self.dropout.p > 0 and self.training:  # dropout on the weights (Vaswani et al., section 5.4)
             heads = self.dropout(weights) @ v

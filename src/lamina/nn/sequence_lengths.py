@@ -12,22 +12,32 @@ a padding value: a sequence ends after its last step that is not entirely ``pad_
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lamina.errors import ShapeError
 
-__all__ = ["check_lengths", "last_outputs", "lengths_from_padding", "padding_mask", "run_packed"]
+__all__ = [
+    "accepts_lengths",
+    "check_lengths",
+    "last_outputs",
+    "lengths_from_padding",
+    "padding_mask",
+    "reverse_padded",
+    "run_packed",
+]
 
 
 def lengths_from_padding(x: torch.Tensor, pad_value: float = 0.0) -> torch.Tensor:
     """Each sequence's length: one past its last step whose features are not all ``pad_value``.
 
-    Shape: ``x (N, L, F)`` (or ``(N, L)``) -> ``(N,)`` int64, at least 1 (an all-padding sequence counts one step,
+    Shape: ``x (N, L, ...)`` (or ``(N, L)``) -> ``(N,)`` int64, at least 1 (an all-padding sequence counts one step,
     since packed RNNs refuse empty sequences).
     """
-    steps = x != pad_value if x.dim() == 2 else (x != pad_value).any(dim=-1)  # (N, L)
+    steps = (x != pad_value).reshape(x.shape[0], x.shape[1], -1).any(dim=-1)  # (N, L)
     index = torch.arange(1, x.shape[1] + 1, device=x.device)
     return (steps.long() * index).amax(dim=1).clamp_min(1)
 
@@ -86,3 +96,20 @@ def last_outputs(outputs: torch.Tensor, lengths: torch.Tensor | None, width: int
     if not bidirectional:
         return last
     return torch.cat([last[:, :width], outputs[:, 0, width:]], dim=-1)
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Each sequence's valid steps in reverse order, its padding left in place: step ``t < lengths[n]`` of the
+    result is step ``lengths[n] - 1 - t`` of ``x``. Applying it twice gives ``x`` back.
+
+    Shapes: ``x (N, L, ...)``, ``lengths (N,)``; returns the shape of ``x``.
+    """
+    steps = torch.arange(x.shape[1], device=x.device)[None, :]  # (1, L)
+    lengths = lengths.to(x.device).long()[:, None]  # (N, 1)
+    source = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (N, L)
+    return x.gather(1, source.view(*source.shape, *([1] * (x.dim() - 2))).expand_as(x))
+
+
+def accepts_lengths(module: nn.Module) -> bool:
+    """Whether ``module.forward`` takes a ``lengths`` argument (the layers that handle padded sequences)."""
+    return "lengths" in inspect.signature(module.forward).parameters

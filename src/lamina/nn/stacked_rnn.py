@@ -45,7 +45,8 @@ class StackedRecurrent(nn.Module):
         dropout: on the outputs of every layer but the last, in training (between layers, Zaremba et al., 2014).
         residual: add a layer's input to its output where their shapes agree (Wu et al., 2016).
 
-    Shape: ``(N, L, F) -> (N, L, H)`` or ``(N, H)`` (the last layer's).
+    Shape: ``(N, L, F) -> (N, L, H)`` or ``(N, H)`` (the last layer's). ``forward(x, lengths)`` hands the lengths of
+    padded sequences to every layer.
 
     References:
         Graves, Mohamed & Hinton (2013), "Speech Recognition with Deep Recurrent Neural Networks", ICASSP.
@@ -60,10 +61,10 @@ class StackedRecurrent(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.residual = residual
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
-            out = layer(x)
+            out = layer(x) if lengths is None else layer(x, lengths=lengths)  # padded sequences (issue 27)
             if self.residual and out.shape == x.shape:
                 out = out + x
             x = self.dropout(out) if i < last else out
