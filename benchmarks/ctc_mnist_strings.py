@@ -8,7 +8,7 @@ Data: ``mnist_strings`` (``lamina.data.mnist_strings``): the validation and test
 training digits as the dataset's training split (``--fixed-train`` uses the dataset's ``--train-size`` strings
 instead), each digit with a small random affine distortion (``--no-augment`` turns it off).
 
-Model: optionally a small convolutional front end over the 28 x 140 picture (``--frontend conv``: two 3x3
+Model: optionally a small convolutional front end over the 28 x 140 picture (``--frontend conv``: three 3x3
 convolutions with pooling, so each of the 70 steps sees 2 columns; Shi, Bai & Yao's CRNN, 2015), then
 ``--layers`` bidirectional LSTMP layers (``--units`` cells, ``--projection`` outputs per direction), then a
 per-step linear map to 11 classes (10 digits and the blank, the last class).
@@ -87,8 +87,11 @@ class Transcriber:
                         nn.BatchNorm2d(64),
                         nn.ReLU(),
                         nn.MaxPool2d((2, 1)),  # -> 7 x W/2
+                        nn.Conv2d(64, 128, 3, padding=1),
+                        nn.BatchNorm2d(128),
+                        nn.ReLU(),
                     )
-                    features = 64 * 7
+                    features = 128 * 7
                 else:
                     self.front = None
                     features = 28
@@ -104,8 +107,8 @@ class Transcriber:
 
             def forward(self, x: torch.Tensor) -> torch.Tensor:
                 if self.front is not None:
-                    picture = self.front(x.transpose(1, 2).unsqueeze(1))  # (N, 64, 7, W/2)
-                    x = picture.flatten(1, 2).transpose(1, 2)  # (N, W/2, 448)
+                    picture = self.front(x.transpose(1, 2).unsqueeze(1))  # (N, 128, 7, W/2)
+                    x = picture.flatten(1, 2).transpose(1, 2)  # (N, W/2, 896)
                 return self.out(self.rnn(x))
 
         return Model()
@@ -191,6 +194,9 @@ def main() -> None:
     from lamina.losses.ctc import CTCLoss
 
     device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest kernels once
+        torch.set_float32_matmul_precision("high")  # TF32 matrix products
     torch.manual_seed(args.seed)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     data = MNISTStrings(train_size=args.train_size, validation_size=args.validation_size, test_size=args.test_size)
