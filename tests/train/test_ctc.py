@@ -180,3 +180,29 @@ def test_sequence_and_character_error_metrics():
     assert seq.compute() == pytest.approx(2 / 3)
     assert char.compute() == pytest.approx((0 + 1 + 1) / 8)  # one deletion, one substitution over 8 labels
     assert resolve("metric", {"type": "ctc_character_error", "blank": blank}).build().blank == blank
+
+
+def test_the_trainer_learns_a_tiny_transcription_task_with_the_ctc_loss_and_metrics():
+    import lamina
+    from lamina.data import ArrayDataset
+
+    torch.manual_seed(6)
+    g = torch.Generator().manual_seed(6)
+    labels = torch.randint(0, 3, (128, 3), generator=g)  # three labels of 0..2, each shown for 3 steps, blank between
+    frames = torch.full((128, 12), 3)
+    for k in range(3):
+        frames[:, 4 * k : 4 * k + 3] = labels[:, k : k + 1]
+    x = torch.nn.functional.one_hot(frames, 4).float() + 0.1 * torch.randn(128, 12, 4, generator=g)
+    model = lamina.build_model(
+        [
+            {"type": "lstm", "units": 16, "return_sequences": True, "bidirectional": True},
+            {"type": "time_distributed", "layer": {"type": "dense", "units": 4}},  # 3 labels + the blank
+        ],
+        input_shape=(12, 4),
+    )
+    optimizer = {"type": "adam", "lr": 0.03}
+    trainer = lamina.Trainer(model, loss="ctc", optimizer=optimizer, epochs=8, batch_size=16, verbose=0)
+    history = trainer.fit(ArrayDataset(x, labels), ArrayDataset(x[:32], labels[:32]))
+    assert {"sequence_error", "character_error", "val_sequence_error"} <= set(history.metrics())
+    assert history[-1]["loss"] < history[0]["loss"] / 4
+    assert history[-1]["val_sequence_error"] <= 0.05  # the labels are visible: a working loss learns them
