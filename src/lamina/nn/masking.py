@@ -6,7 +6,8 @@ past its last step that is not entirely ``mask_value``) and hands it to the laye
 recurrent layers run packed (their summary is taken at each sequence's own last step), ``bidirectional`` reverses each
 sequence within its length, ``stacked_rnn`` passes the lengths to every copy, and ``self_attention`` gives the padded
 positions zero weight. The outputs at padded steps are zero, so a second ``masked`` layer above finds the same
-lengths. In Python, give the lengths to those layers directly: ``layer(x, lengths=lengths)``.
+lengths. Put ``masked`` outermost (``masked`` around ``bidirectional``, not inside it: the backward copy reads the
+sequence reversed, padding first). In Python, give the lengths to those layers directly: ``layer(x, lengths=lengths)``.
 """
 
 from __future__ import annotations
