@@ -199,7 +199,9 @@ def main() -> None:
         torch.set_float32_matmul_precision("high")  # TF32 matrix products
     torch.manual_seed(args.seed)
     generator = torch.Generator(device=device).manual_seed(args.seed)
-    data = MNISTStrings(train_size=args.train_size, validation_size=args.validation_size, test_size=args.test_size)
+    data = MNISTStrings(
+        train_strings=args.train_size, validation_strings=args.validation_size, test_strings=args.test_size
+    )
     splits = data.load()
     val_x, val_y = splits.validation.x.to(device), splits.validation.y.to(device)
     test_x, test_y = splits.test.x.to(device), splits.test.y.to(device)

@@ -78,7 +78,8 @@ class DigitStrings:
     Args:
         seed: which strings are drawn.
         length: digits per string.
-        train_size, validation_size, test_size: strings in each split (``validation_size = 0``: no validation).
+        train_strings, validation_strings, test_strings: strings in each split (``validation_strings = 0``: no
+            validation).
         validation_digits: the last MNIST training images, kept for the validation strings.
     """
 
@@ -87,15 +88,15 @@ class DigitStrings:
         self,
         seed: Annotated[int, Bounds(ge=0)] = 0,
         length: Annotated[int, Bounds(ge=1)] = 5,
-        train_size: Annotated[int, Bounds(ge=1)] = 50_000,
-        validation_size: Annotated[int, Bounds(ge=0)] = 5_000,
-        test_size: Annotated[int, Bounds(ge=1)] = 10_000,
+        train_strings: Annotated[int, Bounds(ge=1)] = 50_000,
+        validation_strings: Annotated[int, Bounds(ge=0)] = 5_000,
+        test_strings: Annotated[int, Bounds(ge=1)] = 10_000,
         validation_digits: Annotated[int, Bounds(ge=0, le=MNIST_TRAIN - 1)] = 10_000,
     ) -> None:
-        if validation_size > 0 and validation_digits == 0:
-            raise DataError("mnist_strings: validation_size > 0 needs validation_digits > 0 to draw them from")
+        if validation_strings > 0 and validation_digits == 0:
+            raise DataError("mnist_strings: validation_strings > 0 needs validation_digits > 0 to draw them from")
         self.seed, self.length, self.validation_digits = seed, length, validation_digits
-        self.sizes = {"train": train_size, "validation": validation_size, "test": test_size}
+        self.sizes = {"train": train_strings, "validation": validation_strings, "test": test_strings}
 
     def arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """``{split: (pictures uint8 (n, 28, 28 * length), targets int64 (n, length))}``, for the splits of
@@ -114,7 +115,7 @@ class MNISTStrings(spec_base(DigitStrings, DatasetSpec)):  # type: ignore[misc] 
     """Strings of ``length`` MNIST digits read column by column, for CTC transcription: examples
     ``(28 * length, 28)`` in [0, 1], targets the ``length`` digits (see :mod:`lamina.data.mnist_strings`). Train,
     validation and test strings are made from disjoint MNIST images (train split, its last ``validation_digits``
-    images, test split); the same ``seed`` gives the same strings everywhere. ``seed``, ``length``, the sizes and
+    images, test split); the same ``seed`` gives the same strings everywhere. ``seed``, ``length``, the counts and
     ``validation_digits``: :class:`DigitStrings`'s.
 
     Args:
