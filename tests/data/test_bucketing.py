@@ -76,3 +76,36 @@ def test_the_data_option_reaches_the_trainers_loader():
     assert isinstance(make_loader(train, 32, shuffle=True), BucketLoader)
     assert isinstance(make_loader(spec.load().test, 32), BatchLoader)  # evaluation: plain batches
     assert not isinstance(make_loader(spec.load().test, 32), BucketLoader)
+
+
+def test_a_bucketed_run_resumed_inside_an_epoch_ends_with_the_same_weights(tmp_path):
+    import lamina
+    from lamina.data.waveforms import WaveformSet
+    from lamina.train import Callback, Trainer
+    from lamina.train.callbacks import Checkpointer
+    from lamina.train.checkpoint import load_checkpoint
+
+    (x, y, _), _ = WaveformSet(train_size=96, test_size=1, max_length=30).arrays()
+    data = ArrayDataset(torch.from_numpy(x), torch.from_numpy(y), bucketing=BucketingSpec(pool=2))
+
+    class Interrupt(Callback):
+        def on_batch_end(self, trainer, step, loss):
+            if step == 8:  # inside the second epoch (6 batches an epoch)
+                raise KeyboardInterrupt
+
+    def trainer(callbacks):
+        torch.manual_seed(0)
+        table = [{"type": "masked", "layer": {"type": "gru", "units": 8}}, {"type": "dense", "units": 4}]
+        model = lamina.build_model(table, (30, 1))
+        return Trainer(model, optimizer="adam", epochs=2, batch_size=16, seed=3, callbacks=callbacks, verbose=0)
+
+    full = trainer([])
+    full.fit(data)
+    first = trainer([Checkpointer(tmp_path, every_steps=1, monitor=None), Interrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(data)
+    second = trainer([])
+    second.load_state_dict(load_checkpoint(tmp_path / "last.pt")["state"])
+    second.fit(data)
+    for name, value in full.model.state_dict().items():
+        assert torch.equal(value, second.model.state_dict()[name]), name
