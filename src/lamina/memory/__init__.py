@@ -1,7 +1,8 @@
 """Associative memories: the Hopfield network (Hebbian, pseudo-inverse, desaturation) and its modern form.
 
 ``Hopfield`` stores bipolar patterns and recalls them from corrupted probes; ``capacity_curve`` measures how many
-it holds; ``ModernHopfield`` and the ``hopfield_attention`` layer are the continuous, softmax-retrieval network.
+it holds; ``ModernHopfield`` and the ``hopfield_attention`` layer are the continuous, softmax-retrieval network;
+``NTM`` (the ``ntm`` layer) is the Neural Turing Machine, its addressing and read/write rules in ``ntm``.
 The math lives in pure functions (``learning``, ``dynamics``, ``modern``) that the classes call.
 """
 
@@ -23,6 +24,7 @@ from lamina.memory.learning import (
     projection_update,
     projection_weights,
 )
+from lamina.memory.ntm_layer import NTM, NTMSpec
 from lamina.memory.modern import ModernHopfield, modern_energy, softmax_update
 from lamina.memory.patterns import PatternError, as_bipolar, flip_bits
 
@@ -32,6 +34,8 @@ __all__ = [
     "HopfieldAttention",
     "HopfieldAttentionSpec",
     "ModernHopfield",
+    "NTM",
+    "NTMSpec",
     "PatternError",
     "RecallResult",
     "THEORY",
