@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-sequences", type=int, default=200, help="fresh sequences per evaluated length")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument("--name", default=None, help="result name (default ntm_copy, or ntm_copy_smoke)")
     parser.add_argument("--smoke", action="store_true", help="a tiny run in seconds: small memory, 20 batches")
     add_threads_option(parser)
     args = parser.parse_args(argv)
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.smoke:
         args.memory_slots, args.memory_width, args.controller_units = 48, 8, 16
         args.max_steps, args.eval_every, args.eval_sequences = 20, 10, 8
-    name = "ntm_copy_smoke" if args.smoke else "ntm_copy"
+    name = args.name or ("ntm_copy_smoke" if args.smoke else "ntm_copy")
 
     torch.manual_seed(args.seed)
     model = CopyModel(args.memory_slots, args.memory_width, args.controller_units)
