@@ -88,13 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out-dir", type=Path, default=RESULTS, help="where the JSON goes")
     parser.add_argument("--name", default=None, help="result name (default ntm_copy, or ntm_copy_smoke)")
-    parser.add_argument("--smoke", action="store_true", help="a tiny run in seconds: small memory, 20 batches")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a tiny run in seconds: small memory, 10 batches of lengths 1-5"
+    )
     add_threads_option(parser)
     args = parser.parse_args(argv)
     limit_threads(args.threads)
     if args.smoke:
         args.memory_slots, args.memory_width, args.controller_units = 48, 8, 16
-        args.max_steps, args.eval_every, args.eval_sequences = 20, 10, 8
+        args.max_steps, args.eval_every, args.eval_sequences, args.max_length = 10, 5, 8, 5
     name = args.name or ("ntm_copy_smoke" if args.smoke else "ntm_copy")
 
     torch.manual_seed(args.seed)
