@@ -1,7 +1,8 @@
 """Hogwild!: lock-free asynchronous SGD over parameters in shared memory (Recht, Ré, Wright & Niu, NIPS 2011).
 
 :class:`HogwildTrainer` is a :class:`~lamina.train.trainer.Trainer` whose epoch is run by ``workers`` processes
-(``torch.multiprocessing``, the ``spawn`` start method) instead of the parent: the model's parameters are moved to
+(``torch.multiprocessing``, the ``spawn`` start method unless
+``start_method`` says otherwise) instead of the parent: the model's parameters are moved to
 shared memory (``model.share_memory()``) and every worker runs plain SGD steps on its own shard of the epoch's
 examples, reading and writing the shared weights without any lock, as in the paper (and in PyTorch's
 ``mnist_hogwild`` example). Everything between epochs stays the parent's: validation, the epoch's log line,
@@ -42,8 +43,8 @@ from typing import Annotated, Any
 import torch
 import torch.multiprocessing as mp
 
-from lamina.config.component import Bounds, spec_base, validated
-from lamina.config.spec import Section
+from lamina.config.component import Bounds, Choices, spec_base, validated
+from lamina.config.spec import Spec
 from lamina.errors import ConfigError
 from lamina.train.trainer import Trainer
 
@@ -65,16 +66,22 @@ class HogwildOptions:
         workers: processes that train the shared parameters at the same time (1 reproduces plain SGD).
         threads_per_worker: ``torch.set_num_threads`` in each worker; keep ``workers * threads_per_worker`` at or
             below the machine's cores.
+        start_method: how the workers are started: ``spawn`` (the default: a fresh interpreter, safe everywhere,
+            about a second or more per worker to import torch), ``fork`` (at once, Linux/macOS; PyTorch's own
+            ``mnist_hogwild`` example relies on it) or ``forkserver``.
     """
 
     @validated
     def __init__(
-        self, workers: Annotated[int, Bounds(ge=1)] = 2, threads_per_worker: Annotated[int, Bounds(ge=1)] = 1
+        self,
+        workers: Annotated[int, Bounds(ge=1)] = 2,
+        threads_per_worker: Annotated[int, Bounds(ge=1)] = 1,
+        start_method: Annotated[str, Choices("spawn", "fork", "forkserver")] = "spawn",
     ) -> None:
-        self.workers, self.threads_per_worker = workers, threads_per_worker
+        self.workers, self.threads_per_worker, self.start_method = workers, threads_per_worker, start_method
 
 
-class HogwildSpec(spec_base(HogwildOptions, Section)):  # type: ignore[misc]
+class HogwildSpec(spec_base(HogwildOptions, Spec)):  # type: ignore[misc]
     """The ``[train] hogwild = { workers = 2, threads_per_worker = 1 }`` table: train with :class:`HogwildTrainer`
     (Recht et al., 2011); the keys are :class:`HogwildOptions`' arguments, with its defaults and bounds."""
 
@@ -227,7 +234,7 @@ class HogwildTrainer(Trainer):
             targets = tuple(t.share_memory_() for t in targets)
         elif targets is not None:
             targets = targets.share_memory_()
-        context = mp.get_context("spawn")
+        context = mp.get_context(self.hogwild.start_method)
         self._results = context.Queue()
         loss_fn = None if self.uses_model_loss else self.loss_fn
         for rank in range(self.hogwild.workers):
