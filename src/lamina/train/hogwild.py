@@ -138,7 +138,7 @@ def _worker(
                 x, y = (xs[0] if len(xs) == 1 else xs), _select(targets, idx)
                 optimizer.zero_grad(set_to_none=True)
                 if loss_fn is None:
-                    loss = model.training_loss((x, y))
+                    loss = model.training_loss((x, y))  # type: ignore[operator]
                 else:
                     loss = loss_fn(model(*x) if isinstance(x, tuple) else model(x), y)
                 loss.backward()
@@ -222,7 +222,7 @@ class HogwildTrainer(Trainer):
     # -- the pool of workers ----------------------------------------------------------------------------------
 
     def _start(self, loader: Any) -> None:
-        dataset = getattr(loader, "dataset", None)
+        dataset: Any = getattr(loader, "dataset", None)
         if not hasattr(dataset, "inputs"):
             raise ConfigError("Hogwild trains on an in-memory ArrayDataset (the workers index its shared tensors)")
         if getattr(dataset, "transform", None) is not None:
@@ -234,7 +234,7 @@ class HogwildTrainer(Trainer):
             targets = tuple(t.share_memory_() for t in targets)
         elif targets is not None:
             targets = targets.share_memory_()
-        context = mp.get_context(self.hogwild.start_method)
+        context: Any = mp.get_context(self.hogwild.start_method)
         self._results = context.Queue()
         loss_fn = None if self.uses_model_loss else self.loss_fn
         for rank in range(self.hogwild.workers):
