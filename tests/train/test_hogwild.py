@@ -140,7 +140,29 @@ RAW = {
 def test_experiment_file_run_resumes_at_an_epoch_boundary_bit_for_bit(tmp_path):
     whole = lamina.train(parse_experiment(RAW), out=tmp_path / "whole", progress="none")
     assert whole.summary["status"] == "completed" and "val_accuracy" in whole.history[-1]
-    first = lamina.train(parse_experiment(RAW), out=tmp_path / "split", overrides=["train.epochs=1"], progress="none")
+    one_epoch = {**RAW, "train": {**RAW["train"], "epochs": 1}}
+    first = lamina.train(parse_experiment(one_epoch), out=tmp_path / "split", progress="none")
+    assert len(first.history) == 1
     resumed = lamina.train(resume=first.dir, overrides=["train.epochs=2"], progress="none")
+    assert len(resumed.history) == 2
     for (name, a), b in zip(whole.model.state_dict().items(), resumed.model.state_dict().values()):
         assert torch.equal(a, b), name  # the worker's momentum buffers came back from the checkpoint
+
+
+class _Failing(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def training_loss(self, batch):
+        if worker_index() == 1:
+            raise ValueError("boom in the worker")
+        return (self.w**2).sum()
+
+
+def test_a_failing_worker_is_reported_with_its_traceback():
+    trainer = HogwildTrainer(_Failing(), hogwild={"workers": 2, "start_method": "fork"}, optimizer="sgd", epochs=1,
+                             batch_size=2, verbose=0)  # fmt: skip
+    with pytest.raises(RuntimeError, match=r"(?s)worker 1:.*ValueError: boom in the worker"):
+        trainer.fit(ArrayDataset(torch.zeros(4, 1), None))
+    assert trainer._pool == []  # the workers were stopped
