@@ -12,7 +12,7 @@ import lamina
 from lamina.config.loader import parse_experiment
 from lamina.data import ArrayDataset
 from lamina.errors import ConfigError
-from lamina.train import Trainer
+from lamina.train import Callback, Trainer
 from lamina.train.hogwild import HogwildTrainer, worker_index
 
 
@@ -166,3 +166,15 @@ def test_a_failing_worker_is_reported_with_its_traceback():
     with pytest.raises(RuntimeError, match=r"(?s)worker 1:.*ValueError: boom in the worker"):
         trainer.fit(ArrayDataset(torch.zeros(4, 1), None))
     assert trainer._pool == []  # the workers were stopped
+
+
+class _PerStep(Callback):
+    def on_batch_end(self, trainer, step, loss):
+        pass
+
+
+def test_a_callback_with_batch_hooks_is_warned_about():
+    fork = {"workers": 1, "start_method": "fork"}
+    trainer = HogwildTrainer(_mlp(), hogwild=fork, optimizer="sgd", epochs=1, callbacks=[_PerStep()], verbose=0)
+    with pytest.warns(UserWarning, match="on_batch_end of _PerStep is never called"):
+        trainer.fit(_data())

@@ -26,7 +26,9 @@ What is decided here, once:
   device is refused. Not combined with ``torchrun`` either.
 * **Logs.** An epoch logs the workers' mean training loss, its optimizer steps (the sum over workers) and what the
   parent evaluates on the validation set after the epoch; training-set metrics other than the loss are not
-  computed. Checkpoints are written at epoch boundaries only (no mid-epoch checkpoint).
+  computed. Checkpoints are written at epoch boundaries only (no mid-epoch checkpoint). Callbacks run their epoch
+  hooks in the parent; their ``on_batch_end`` is never called (a warning names those that define one, such as a
+  per-step momentum ramp).
 * **Not supported** (refused): ``grad_clip``, ``l1``/``l2`` (use SGD's ``weight_decay``), ``precision`` other than
   fp32, ``compile``, max-norm constraints, step-interval schedules.
 """
@@ -37,6 +39,7 @@ import contextlib
 import pickle
 import queue
 import traceback
+import warnings
 from collections.abc import Iterable
 from typing import Annotated, Any
 
@@ -46,6 +49,7 @@ import torch.multiprocessing as mp
 from lamina.config.component import Bounds, Choices, spec_base, validated
 from lamina.config.spec import Spec
 from lamina.errors import ConfigError
+from lamina.train.callbacks import Callback, Checkpointer, MetricsLog, ProgressPrinter, TensorBoard
 from lamina.train.trainer import Trainer
 
 __all__ = ["HogwildOptions", "HogwildSpec", "HogwildTrainer", "worker_index"]
@@ -221,6 +225,22 @@ class HogwildTrainer(Trainer):
 
     # -- the pool of workers ----------------------------------------------------------------------------------
 
+    def _warn_batch_callbacks(self) -> None:
+        """The workers run the batches, so no callback's ``on_batch_end`` is called: warn about those that rely on
+        it (the run folder's own writers only lose their per-step lines and mid-epoch checkpoints)."""
+        own = (Checkpointer, MetricsLog, ProgressPrinter, TensorBoard)
+        skipped = [
+            type(cb).__name__
+            for cb in self._hooks
+            if type(cb).on_batch_end is not Callback.on_batch_end and not isinstance(cb, own)
+        ]
+        if skipped:
+            warnings.warn(
+                f"train.callbacks: Hogwild workers run the batches, so on_batch_end of {', '.join(skipped)} is never "
+                "called; only their epoch hooks run",
+                stacklevel=3,
+            )
+
     def _start(self, loader: Any) -> None:
         dataset: Any = getattr(loader, "dataset", None)
         if not hasattr(dataset, "inputs"):
@@ -276,6 +296,7 @@ class HogwildTrainer(Trainer):
         """One epoch: the permutation (from the trainer's shuffling generator) split into one shard per worker,
         the workers' SGD steps on the shared weights, and their mean loss."""
         if not self._pool:
+            self._warn_batch_callbacks()
             self._start(loader)
         self.model.train()
         n = len(loader.dataset)  # type: ignore[attr-defined]
