@@ -12,6 +12,7 @@ from lamina.config.run_name import run_name
 from lamina.config.spec import Section
 from lamina.nn.builder import ModelConfig
 from lamina.train.callbacks.early_stopping import EarlyStoppingSpec
+from lamina.train.hogwild import HogwildSpec
 
 __all__ = ["Experiment", "TrainConfig", "ModelConfig"]
 
@@ -38,6 +39,8 @@ class TrainConfig(Section):
             last checkpoint, so an interrupted long epoch loses at most that much (default 10; ``0`` turns it off).
             A run resumed from such a checkpoint continues bit for bit (same order, same dropout masks).
         tensorboard: also write TensorBoard event files into the run folder.
+        hogwild: ``{ workers = 2 }``: train with Hogwild! lock-free SGD in that many CPU processes sharing the
+            parameters (Recht et al., 2011; :mod:`lamina.train.hogwild`); needs ``optimizer = "sgd"``.
     """
 
     loss: component("loss") = Field("cross_entropy", validate_default=True)
@@ -61,6 +64,7 @@ class TrainConfig(Section):
     checkpoint_every_steps: count() | None = None
     checkpoint_every_minutes: number(0) = 10.0  # an interrupt loses at most ten minutes of a long epoch
     tensorboard: bool = False
+    hogwild: HogwildSpec | None = None  # off: one process trains
 
     @field_validator("device")
     @classmethod

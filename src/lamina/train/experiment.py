@@ -37,6 +37,7 @@ from lamina.train.callbacks import (
     read_metrics,
 )
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from lamina.train.hogwild import HogwildTrainer
 from lamina.train.lock import RunLock
 from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
 from lamina.train.rng import resolve_device, seeded  # seeded re-exported: its home was this module
@@ -62,14 +63,17 @@ def _monitor(exp: Experiment, has_val: bool) -> tuple[str, str]:
 def build_trainer(
     exp: Experiment, model: torch.nn.Module, *, callbacks: Iterable[Callback] = (), verbose: int = 1
 ) -> Trainer:
-    """A :class:`Trainer` configured by ``exp.train``, with its early stopping and callbacks (before ``callbacks``);
+    """A :class:`Trainer` (a :class:`~lamina.train.hogwild.HogwildTrainer` with ``train.hogwild``) configured by
+    ``exp.train``, with its early stopping and callbacks (before ``callbacks``);
     ``verbose`` as the trainer's, its epoch lines thinned by ``train.log_every``."""
     cfg = exp.train
     own = [c.build() for c in cfg.callbacks]
     if cfg.early_stopping is not None:
         own.append(cfg.early_stopping.build())
-    return Trainer(
+    kind, extra = (Trainer, {}) if cfg.hogwild is None else (HogwildTrainer, {"hogwild": cfg.hogwild.build()})
+    return kind(
         model,
+        **extra,
         loss=cfg.loss,
         optimizer=cfg.optimizer,
         schedule=cfg.schedule,
