@@ -46,7 +46,7 @@ from benchmarks.mnist_mlp import (
     mnist_experiment,
     plot_cells,
     prepare,
-    run_cell,
+    run_recorded_cell,
     write_json,
 )
 
@@ -166,20 +166,7 @@ def main() -> None:
             args=args,
             augment=augment,
         )
-        cell = run_cell(
-            exp,
-            args=args,
-            deadline=time.perf_counter() + share,
-            write_partial=lambda current: write(current),
-            published=published,
-        )
-        done.append(cell)
-        write()
-        print(
-            f"{name}: test error {cell['test_error_percent']}% (published {published}%), best validation "
-            f"{cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
-            f"{cell['wall_time_s']:.0f} s"
-        )
+        run_recorded_cell(exp, args=args, seconds=share, done=done, write=write, published=published, paper="published")
     figure = plot_cells(done, args.out_dir / "ciresan_mlp_curves.png", "MNIST big MLPs, affine + elastic distortions")
     print(f"{path} written ({time.perf_counter() - start:.0f} s); figure {figure}")
 

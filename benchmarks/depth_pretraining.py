@@ -18,9 +18,6 @@ Results: ``<out-dir>/depth_pretraining_<scale>.json`` (rewritten after each cell
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 from benchmarks import factors_common as fc
 from benchmarks.common import command
 
@@ -109,21 +106,7 @@ def checks(results: dict[str, dict]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    fc.add_arguments(parser)
-    args = parser.parse_args()
-    chosen = fc.select(cells(), args)
-    scale = fc.SCALES[args.scale]
-    md = Path(args.out_dir) / f"depth_pretraining_{args.scale}.md"
-
-    def update(results: dict[str, dict]) -> None:
-        md.write_text(page(results, scale))
-
-    print(f"{len(chosen)} cells at {args.scale} scale on {args.device}, {args.workers} worker(s)")
-    results, path = fc.run_cells("depth_pretraining", chosen, args, on_update=update)
-    update(results)
-    print(page(results, scale))
-    print(f"results: {path}, {md}")
+    fc.table_main("depth_pretraining", __doc__, cells(), page)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from benchmarks.mnist_mlp import (
     mnist_experiment,
     plot_cells,
     prepare,
-    run_cell,
+    run_recorded_cell,
     write_json,
 )
 
@@ -83,19 +83,14 @@ def main() -> None:
             batch_size=args.batch_size,
             args=args,
         )
-        cell = run_cell(
+        run_recorded_cell(
             exp,
             args=args,
-            deadline=time.perf_counter() + share,
-            write_partial=lambda current: write(current),
+            seconds=share,
+            done=done,
+            write=write,
             published=PUBLISHED[name],
-        )
-        done.append(cell)
-        write()
-        print(
-            f"{name}: test error {cell['test_error_percent']}% (paper, 500k iterations: {PUBLISHED[name]}%), best "
-            f"validation {cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
-            f"{cell['wall_time_s']:.0f} s"
+            paper="paper, 500k iterations:",
         )
     figure = plot_cells(done, args.out_dir / "dni_mnist_curves.png", "MNIST 784-256-256-10 ReLU: backprop vs DNI")
     print(f"{path} written ({time.perf_counter() - start:.0f} s); figure {figure}")

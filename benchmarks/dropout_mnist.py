@@ -35,7 +35,7 @@ from benchmarks.mnist_mlp import (
     mnist_experiment,
     plot_cells,
     prepare,
-    run_cell,
+    run_recorded_cell,
     write_json,
 )
 
@@ -153,19 +153,8 @@ def main() -> None:
             args=args,
             callbacks=[ramp] if args.momentum_ramp else None,
         )
-        cell = run_cell(
-            exp,
-            args=args,
-            deadline=time.perf_counter() + share,
-            write_partial=lambda current: write(current),
-            published=PUBLISHED[name],
-        )
-        done.append(cell)
-        write()
-        print(
-            f"{name}: test error {cell['test_error_percent']}% (published {PUBLISHED[name]}%), best validation "
-            f"{cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
-            f"{cell['wall_time_s']:.0f} s"
+        run_recorded_cell(
+            exp, args=args, seconds=share, done=done, write=write, published=PUBLISHED[name], paper="published"
         )
     figure = plot_cells(done, args.out_dir / "dropout_mnist_curves.png", "MNIST 784-1024x3-10 ReLU, dropout")
     print(f"{path} written ({time.perf_counter() - start:.0f} s); figure {figure}")

@@ -621,3 +621,23 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> None:
+    """A table script's command line: parse the options, run the chosen cells, and rewrite ``<name>_<scale>.md``
+    (``page(results, scale)``) after every cell and at the end."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    args = parser.parse_args()
+    chosen = select(all_cells, args)
+    scale = SCALES[args.scale]
+    md = Path(args.out_dir) / f"{name}_{args.scale}.md"
+
+    def update(results: dict[str, dict]) -> None:
+        md.write_text(page(results, scale))
+
+    print(f"{len(chosen)} cells at {args.scale} scale on {args.device}, {args.workers} worker(s)")
+    results, path = run_cells(name, chosen, args, on_update=update)
+    update(results)
+    print(page(results, scale))
+    print(f"results: {path}, {md}")

@@ -196,6 +196,29 @@ def run_cell(
     }
 
 
+def run_recorded_cell(
+    exp: lamina.Experiment,
+    *,
+    args: argparse.Namespace,
+    seconds: float,
+    done: list[dict[str, Any]],
+    write: Any,
+    published: float | None,
+    paper: str = "published",
+) -> dict[str, Any]:
+    """:func:`run_cell` with ``seconds`` of budget; the record is appended to ``done``, the JSON rewritten with
+    ``write()`` (``write(current)`` during the run) and a line printed: test error beside the ``paper``'s figure."""
+    cell = run_cell(exp, args=args, deadline=time.perf_counter() + seconds, write_partial=write, published=published)
+    done.append(cell)
+    write()
+    print(
+        f"{exp.name}: test error {cell['test_error_percent']}% ({paper} {published}%), best validation "
+        f"{cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
+        f"{cell['wall_time_s']:.0f} s"
+    )
+    return cell
+
+
 def write_json(path: Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` with the command, date and machine to ``path`` (atomically, non-finite numbers encoded)."""
     from lamina import files, jsonio
