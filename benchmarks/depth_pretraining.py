@@ -69,7 +69,7 @@ def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> s
         "(`autoencoder` here), not the denoising one. Data: lamina's generated `mnist_basic` and `mnist_rot`.",
         "",
         f"Command: `{cmd or command()}`; sample images of the eight sets: "
-        "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
+        "`factors_of_variation_samples.png` "
         "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",
         "Chosen configurations:",

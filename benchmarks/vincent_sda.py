@@ -81,7 +81,7 @@ def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> s
         + "). Data: lamina's generated sets, not the original files (see `lamina.data.factors_of_variation`).",
         "",
         f"Command: `{cmd or command()}`; sample images of the eight sets: "
-        "[factors_of_variation_samples.png](factors_of_variation_samples.png) "
+        "`factors_of_variation_samples.png` "
         "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",
         "Chosen configurations:",
