@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -47,6 +46,7 @@ from benchmarks.mnist_mlp import (
     plot_cells,
     prepare,
     run_recorded_cell,
+    settings_of,
     write_json,
 )
 
@@ -130,7 +130,7 @@ def main() -> None:
     if not args.no_distortions and (args.rotation or args.scale_range):
         augment.insert(0, {"type": "affine", "rotation": args.rotation, "scale": args.scale_range})
     path = args.out_dir / "ciresan_mlp.json"
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    settings = settings_of(args)
     device = "cuda" if args.device == "auto" and torch.cuda.is_available() else args.device
     device = "cpu" if device == "auto" else device
     elastic = check_elastic(device, args.alpha, args.sigma)

@@ -19,7 +19,6 @@ Results: ``<out-dir>/depth_pretraining_<scale>.json`` (rewritten after each cell
 from __future__ import annotations
 
 from benchmarks import factors_common as fc
-from benchmarks.common import command
 
 DATASETS = ["mnist_basic", "mnist_rot"]
 METHODS = ["none", "autoencoder", "rbm"]
@@ -68,14 +67,7 @@ def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> s
         "the depth-3 figures are those the issue quotes). Their autoassociator pretraining is the plain autoencoder "
         "(`autoencoder` here), not the denoising one. Data: lamina's generated `mnist_basic` and `mnist_rot`.",
         "",
-        f"Command: `{cmd or command()}`; sample images of the eight sets: "
-        "`factors_of_variation_samples.png` "
-        "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
-        "",
-        "Chosen configurations:",
-        "",
-        *chosen,
-        "",
+        *fc.command_lines(cmd, chosen),
     ]
     return "\n".join(lines)
 

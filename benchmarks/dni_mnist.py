@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from benchmarks.mnist_mlp import (
     add_mnist_options,
+    chosen_cells,
     hidden_layers,
     mnist_experiment,
     plot_cells,
     prepare,
     run_recorded_cell,
+    settings_of,
     write_json,
 )
 
@@ -55,13 +56,10 @@ def main() -> None:
     args.benchmark = "dni_mnist"
     deadline = prepare(args)
     hidden = [32, 32] if args.smoke else [int(n) for n in args.hidden.split(",")]
-    names = args.cells.split(",")
-    unknown = sorted(set(names) - set(PUBLISHED))
-    if unknown:
-        parser.error(f"--cells: unknown {unknown}; choose from {sorted(PUBLISHED)}")
+    names = chosen_cells(parser, args.cells, PUBLISHED)
     path = args.out_dir / "dni_mnist.json"
     done: list[dict] = []
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    settings = settings_of(args)
 
     def write(current: dict | None = None) -> None:
         cells = done + ([current] if current else [])

@@ -641,3 +641,18 @@ def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> 
     update(results)
     print(page(results, scale))
     print(f"results: {path}, {md}")
+
+
+def command_lines(cmd: str | None, chosen: list[str]) -> list[str]:
+    """The end of a table's page: the command that made it, where the sample images come from, and the chosen
+    configuration of every cell."""
+    return [
+        f"Command: `{cmd or command()}`; sample images of the eight sets: "
+        "`factors_of_variation_samples.png` "
+        "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
+        "",
+        "Chosen configurations:",
+        "",
+        *chosen,
+        "",
+    ]

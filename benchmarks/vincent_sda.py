@@ -17,7 +17,6 @@ Results: ``<out-dir>/vincent_sda_<scale>.json`` (rewritten after each cell) and 
 from __future__ import annotations
 
 from benchmarks import factors_common as fc
-from benchmarks.common import command
 
 METHODS = ["svm_rbf", "autoencoder", "rbm", "denoising_autoencoder"]
 
@@ -80,14 +79,7 @@ def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> s
         + ", ".join(f"{fc.SHORT[d]} {int(100 * v)}%" for d, v in fc.VINCENT_2008_NOISE.items())
         + "). Data: lamina's generated sets, not the original files (see `lamina.data.factors_of_variation`).",
         "",
-        f"Command: `{cmd or command()}`; sample images of the eight sets: "
-        "`factors_of_variation_samples.png` "
-        "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
-        "",
-        "Chosen configurations:",
-        "",
-        *chosen,
-        "",
+        *fc.command_lines(cmd, chosen),
     ]
     return "\n".join(lines)
 

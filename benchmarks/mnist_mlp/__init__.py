@@ -196,6 +196,20 @@ def run_cell(
     }
 
 
+def settings_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed options as JSON values (paths as strings), for a result's ``settings``."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+
+def chosen_cells(parser: argparse.ArgumentParser, cells: str, known: dict[str, Any]) -> list[str]:
+    """The ``--cells`` names in order; an unknown one ends the command with the choices (``parser.error``)."""
+    names = cells.split(",")
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"--cells: unknown {unknown}; choose from {sorted(known)}")
+    return names
+
+
 def run_recorded_cell(
     exp: lamina.Experiment,
     *,

@@ -83,6 +83,8 @@ class _Decouple(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor, None]:
+        """Nothing for the block (it is decoupled); for the predictor, the gradient of its regression loss
+        ``(1/N) sum ||M(h_n) - N g_n||^2`` onto the true gradient ``g`` arriving from above (recorded for the logs)."""
         (prediction,) = ctx.saved_tensors
         n = prediction.shape[0]
         error = prediction - n * grad

@@ -98,6 +98,7 @@ def to_dot(graph: LayerGraph, title: str = "") -> str:
     """The graph in Graphviz's DOT language, top to bottom."""
 
     def quote(text: str) -> str:
+        """``text`` as a DOT string literal."""
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
     lines = ["digraph model {", "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']

@@ -33,6 +33,7 @@ def usable_device(device: Any) -> torch.device:
 
 
 def to_cpu(value: Any) -> Any:
+    """``value`` with every tensor in it (also inside dicts, lists and tuples) detached and on the CPU."""
     if isinstance(value, torch.Tensor):
         return value.detach().cpu()
     if isinstance(value, dict):
