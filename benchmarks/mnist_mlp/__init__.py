@@ -225,8 +225,9 @@ def run_recorded_cell(
     cell = run_cell(exp, args=args, deadline=time.perf_counter() + seconds, write_partial=write, published=published)
     done.append(cell)
     write()
+    beside = f"{paper} {published}%" if published is not None else "no published figure"
     print(
-        f"{exp.name}: test error {cell['test_error_percent']}% ({paper} {published}%), best validation "
+        f"{exp.name}: test error {cell['test_error_percent']}% ({beside}), best validation "
         f"{cell['best_validation_error_percent']}% at epoch {cell['best_epoch']} of {cell['epochs']}, "
         f"{cell['wall_time_s']:.0f} s"
     )

@@ -203,3 +203,81 @@ def test_experiment_file_trains_decoupled_blocks(tmp_path):
     assert run.summary["status"] == "completed"
     rows = [json.loads(line) for line in (run.dir / "metrics.jsonl").read_text().splitlines()]
     assert any("dni_loss" in row for row in rows)
+
+
+# -- conditioned DNI (cDNI): the predictor also reads the one-hot label --------------------------------------------
+
+
+def test_conditioned_predictor_is_a_linear_map_of_activation_and_one_hot_label():
+    torch.manual_seed(0)
+    layer = SyntheticGradient(nn.Identity(), 4, classes=3, zero_init=False)
+    weight, bias = layer.predictor.net.weight, layer.predictor.net.bias
+    assert weight.shape == (4, 4 + 3)
+    h, y = torch.randn(5, 4), torch.tensor([0, 2, 1, 2, 0])
+    by_hand = h @ weight[:, :4].T + weight[:, 4:][:, y].T + bias  # A h + B onehot(y) + b
+    assert torch.allclose(layer.predictor(h, y), by_hand, atol=1e-6)
+    soft = torch.full((5, 3), 1 / 3)  # (N, K) rows are read as they are
+    assert torch.allclose(layer.predictor(h, soft), h @ weight[:, :4].T + weight[:, 4:].mean(1) + bias, atol=1e-6)
+
+
+def test_conditioned_predictor_learns_a_label_dependent_gradient_the_plain_one_cannot():
+    # the true per-example gradient is c_{y_n} (one vector per class), whatever h is: only the label predicts it
+    torch.manual_seed(0)
+    centres = torch.randn(3, 4)
+
+    def regression_loss(classes: int) -> float:
+        torch.manual_seed(1)
+        layer = SyntheticGradient(nn.Identity(), 4, classes=classes)
+        opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+        for _ in range(300):
+            h, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
+            opt.zero_grad()
+            with lamina.nn.batch_targets(y):
+                out = layer(h)
+            (out * centres[y]).sum().div(32).backward()  # dL/dout_n = c_{y_n} / N
+            opt.step()
+        layer.synthetic_loss()  # reset; score the trained predictor on a fresh batch
+        h, y = torch.randn(256, 4), torch.randint(0, 3, (256,))
+        with torch.no_grad():
+            got = layer.predictor(h, y) if classes else layer.predictor(h)
+        return float((got - centres[y]).pow(2).sum(1).mean())
+
+    floor = float((centres[torch.randint(0, 3, (4096,))] - centres.mean(0)).pow(2).sum(1).mean())
+    assert regression_loss(3) < 1e-3  # it recovers c_y exactly
+    assert regression_loss(0) > 0.5 * floor  # h carries nothing about y: at best the mean over classes
+
+
+def test_conditioned_block_without_labels_or_with_wrong_labels_is_refused_clearly():
+    layer = SyntheticGradient(nn.Linear(6, 5), 5, classes=3)
+    x = torch.randn(4, 6)
+    with pytest.raises(ConfigError, match="needs the batch's labels"):
+        layer(x)
+    with lamina.nn.batch_targets(torch.tensor([0, 1, 3, 0])), pytest.raises(ConfigError, match=r"0\.\.2"):
+        layer(x)
+    with lamina.nn.batch_targets(torch.zeros(4, 2)), pytest.raises(ConfigError, match="class indices"):
+        layer(x)
+    with lamina.nn.batch_targets(torch.tensor([0, 1])), pytest.raises(ConfigError, match="4 rows"):
+        layer(x)
+    layer.eval()
+    assert layer(x).shape == (4, 5)  # evaluation is the block alone: no labels needed
+
+
+def test_trainer_gives_the_conditioned_blocks_their_labels():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(256, 6, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0).long()
+    model = build_model(
+        [
+            {"type": "dni", "classes": 3, "layers": [{"type": "dense", "units": 16, "activation": "relu"}]},
+            {"type": "dense", "units": 3},
+        ],
+        (6,),
+    )
+    assert model[0].predictor.net.weight.shape == (16, 16 + 3)
+    history = Trainer(model, optimizer={"type": "adam", "lr": 0.01}, epochs=4, batch_size=32, verbose=0).fit(
+        ArrayDataset(x, y)
+    )
+    assert "dni_loss" in history[-1] and history[-1]["loss"] < history[0]["loss"]
+    assert lamina.nn.targets_context.current_batch_targets() is None  # nothing left set after training
+    with pytest.raises(ConfigError, match="classes"):
+        resolve("layer", {"type": "dni", "classes": -1, "layers": [{"type": "dense", "units": 5}]})

@@ -54,6 +54,7 @@ from lamina.nn.spec import LayerSpec, MergeSpec
 from lamina.nn.stacked_rnn import StackedRecurrent
 from lamina.nn.tensor_train import TTLinear, tt_svd
 from lamina.nn.synthetic_gradient import SyntheticGradient
+from lamina.nn.targets_context import batch_targets
 from lamina.nn.summary import count_parameters, format_summary, summarize
 from lamina.nn.time_distributed import TimeDistributed
 from lamina.nn.weight_norm import WeightNorm, apply_weight_norm
@@ -93,6 +94,7 @@ __all__ = [
     "WeightNorm",
     "apply_max_norm",
     "apply_weight_norm",
+    "batch_targets",
     "enforce_max_norm",
     "max_norm_",
     "build_model",

@@ -19,12 +19,17 @@ Stacked blocks bootstrap (the paper's Fig. 3): the synthetic gradient of a block
 the regression target of the block below.
 
 Limits: the block's backward runs inside ``forward``, so fp16 training with a gradient scaler (the synthetic
-gradient is not scaled; refused with an error) and multi-process data parallelism are not supported; the predictor
-is not conditioned on the label (the paper's cDNI).
+gradient is not scaled; refused with an error) and multi-process data parallelism are not supported.
+
+Conditioned DNI (cDNI, the paper's Sec. 3 and table 1): with ``classes = K`` the predictor also reads the batch's
+one-hot labels, ``M(h, y) = A h + B onehot(y) + b``. The gradient of a classifier's loss at a hidden layer depends
+mostly on the label, which ``h`` alone cannot tell; the trainer hands the labels to the layer
+(:mod:`lamina.nn.targets_context`) in every training step.
 
 ::
 
     { type = "synthetic_gradient", layers = [{ type = "dense", units = 256, activation = "relu" }] }
+    { type = "synthetic_gradient", classes = 10, layers = [{ type = "dense", units = 256, activation = "relu" }] }
 """
 
 from __future__ import annotations
@@ -40,35 +45,74 @@ from lamina.config.fields import component, raise_problems
 from lamina.errors import ConfigError
 from lamina.nn.nested import build_stack, nested_problems, stack_shapes
 from lamina.nn.spec import LayerSpec, Shape
+from lamina.nn.targets_context import current_batch_targets
 from lamina.registry import register
 
-__all__ = ["GradientPredictor", "SyntheticGradient", "SyntheticGradientSpec", "synthetic_gradient_logs"]
+__all__ = ["GradientPredictor", "SyntheticGradient", "SyntheticGradientSpec", "label_code", "synthetic_gradient_logs"]
 
 
 class GradientPredictor(nn.Module):
-    """``M(h)``: a per-example gradient estimate of the same shape as ``h`` (Jaderberg et al., 2017).
+    """``M(h)`` or, conditioned, ``M(h, y)``: a per-example gradient estimate of the same shape as ``h``
+    (Jaderberg et al., 2017).
 
     A linear map of the flattened activation (``hidden = 0``), or a ReLU network with one hidden layer of
-    ``hidden`` units; the last linear map starts at zero, so the first predictions are zero gradients.
+    ``hidden`` units; the last linear map starts at zero, so the first predictions are zero gradients. With
+    ``classes = K`` the input is the flattened activation followed by the label's one-hot code (cDNI).
 
     Args:
         features: the number of entries of one example's ``h``.
         hidden: width of the hidden layer; 0 for the linear predictor.
         zero_init: start the last linear map at zero (the paper's choice); else torch's default initialisation.
+        classes: condition on a label of this many classes (cDNI); 0 for none.
 
-    Shape: ``(N, *s) -> (N, *s)``.
+    Shape: ``h (N, *s)``, ``targets (N,)`` class indices or ``(N, K)`` (one-hot or soft labels) -> ``(N, *s)``.
     """
 
-    def __init__(self, features: int, hidden: int = 0, zero_init: bool = True) -> None:
+    def __init__(self, features: int, hidden: int = 0, zero_init: bool = True, classes: int = 0) -> None:
         super().__init__()
-        last = nn.Linear(hidden or features, features)
+        self.classes = classes
+        inputs = features + classes
+        last = nn.Linear(hidden or inputs, features)
         if zero_init:
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
-        self.net = last if hidden == 0 else nn.Sequential(nn.Linear(features, hidden), nn.ReLU(), last)
+        self.net = last if hidden == 0 else nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), last)
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.net(h.flatten(1)).view_as(h)
+    def forward(self, h: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        flat = h.flatten(1)
+        if self.classes:
+            flat = torch.cat([flat, label_code(targets, self.classes, len(h)).to(flat.dtype)], dim=1)
+        return self.net(flat).view_as(h)
+
+
+def label_code(targets: Any, classes: int, n: int) -> torch.Tensor:
+    """The ``(n, classes)`` code of a batch's labels that a conditioned predictor reads: one-hot for class indices
+    ``(n,)``, the rows themselves for ``(n, classes)`` (one-hot or soft labels).
+
+    Raises:
+        ConfigError: no labels (the forward pass ran outside the trainer's training step without
+            :func:`~lamina.nn.targets_context.batch_targets`), or labels of another shape or range.
+    """
+    where = f"synthetic_gradient (classes = {classes})"
+    if targets is None:
+        raise ConfigError(
+            f"{where}: the conditioned predictor needs the batch's labels in training; lamina's trainer gives "
+            "them, a custom loop wraps the forward pass in `with lamina.nn.batch_targets(y):`"
+        )
+    if not isinstance(targets, torch.Tensor) or len(targets) != n:
+        raise ConfigError(f"{where}: the labels must be a tensor of {n} rows (one per example), got {targets!r:.80}")
+    if targets.dim() == 2 and targets.shape[1] == classes and targets.is_floating_point():
+        return targets
+    if targets.dim() != 1 or targets.is_floating_point() or targets.is_complex():
+        raise ConfigError(
+            f"{where}: the labels must be class indices (N,) or one-hot rows (N, {classes}), "
+            f"got {targets.dtype} of shape {tuple(targets.shape)}"
+        )
+    if n and (int(targets.min()) < 0 or int(targets.max()) >= classes):
+        raise ConfigError(
+            f"{where}: class indices must be in 0..{classes - 1}, got {int(targets.min())}..{int(targets.max())}"
+        )
+    return nn.functional.one_hot(targets.long(), classes)
 
 
 class _Decouple(torch.autograd.Function):
@@ -105,6 +149,9 @@ class SyntheticGradient(nn.Module):
         features: the number of entries of one example of the block's output.
         hidden: the predictor's hidden width; 0 for a linear predictor (the paper's MNIST choice).
         zero_init: start the predictor at zero, as in the paper.
+        classes: condition the predictor on the batch's label, one-hot over this many classes (cDNI); 0 for
+            none. In training the labels come from :func:`~lamina.nn.targets_context.batch_targets`, which lamina's
+            trainer sets for every step.
 
     Shape: the block's, ``(N, *in) -> (N, *out)``.
 
@@ -127,10 +174,12 @@ class SyntheticGradient(nn.Module):
         *,
         hidden: Annotated[int, Bounds(ge=0)] = 0,
         zero_init: bool = True,
+        classes: Annotated[int, Bounds(ge=0)] = 0,
     ) -> None:
         super().__init__()
         self.block = block
-        self.predictor: nn.Module = GradientPredictor(features, hidden, zero_init)
+        self.classes = classes
+        self.predictor: nn.Module = GradientPredictor(features, hidden, zero_init, classes)
         self.register_buffer("_loss_sum", torch.zeros(()), persistent=False)
         self.register_buffer("_loss_count", torch.zeros((), dtype=torch.long), persistent=False)
 
@@ -160,7 +209,7 @@ class SyntheticGradient(nn.Module):
                 'in the forward pass is not scaled; use precision = "fp32" or "bf16"'
             )
         detached = h.detach()
-        prediction = self.predictor(detached)
+        prediction = self.predictor(detached, current_batch_targets()) if self.classes else self.predictor(detached)
         if h.requires_grad:  # the block (or something below it) learns: update it now with the synthetic gradient
             h.backward(prediction.detach() / h.shape[0])
         return _Decouple.apply(detached, prediction, self._record)
@@ -188,6 +237,7 @@ class SyntheticGradientSpec(spec_base(SyntheticGradient, LayerSpec, exclude=("bl
         layers: the decoupled block, any layer tables.
         hidden: the gradient predictor's hidden width (0: linear, the paper's MNIST predictor).
         zero_init: the predictor starts at zero, as in the paper.
+        classes: condition the predictor on the one-hot label of this many classes (cDNI); 0: unconditioned.
 
     Shape: the block's, ``(N, *in) -> (N, *out)``.
     """

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.nn.targets_context import batch_targets
+
 __all__ = ["Closure"]
 
 
@@ -54,7 +56,7 @@ class Closure:
 
     def forward(self) -> Any:
         """The model's outputs on the batch, with the autograd graph."""
-        with self.autocast():
+        with self.autocast(), batch_targets(self.targets):
             return self.model(*self.inputs) if isinstance(self.inputs, tuple) else self.model(self.inputs)
 
     def loss_of(self, outputs: Any) -> torch.Tensor:

@@ -30,6 +30,7 @@ from torch import nn
 
 from lamina.data.loader import make_loader
 from lamina.nn.max_norm import constrained_weights
+from lamina.nn.targets_context import batch_targets
 from lamina.registry import resolve
 from lamina.train import distributed, evaluation
 from lamina.train.arguments import PLATEAU, build_metrics, build_optimizer, check_arguments, resolve_schedule
@@ -196,7 +197,8 @@ class Trainer(DivergenceChecks, ResumableState):
         if self.uses_model_loss:
             loss, out = self.objective((x, y)), None
         else:
-            out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
+            with batch_targets(y):  # for layers that read the label in training (cDNI)
+                out = self.forward_model(*x) if isinstance(x, tuple) else self.forward_model(x)
             loss = self.loss_fn(out, y)
         extra = self._penalty() if penalty else None
         return (loss + extra if extra is not None else loss), out
