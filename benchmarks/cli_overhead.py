@@ -83,7 +83,7 @@ def main(argv: list[str]) -> None:
     for callback in _subclasses(Callback):
         if "on_epoch_end" in vars(callback):
             _timed(callback, "on_epoch_end", "  of which epoch-end callbacks")
-    _timed(experiment, "write_run_outputs", "plots + report")
+    _timed(importlib.import_module("lamina.train.run_outputs"), "write_run_outputs", "plots + report")
     _timed(lamina.report, "plot_learning_curves", "  of which learning curves")
     _timed(lamina.report, "plot_step_loss", "  of which step-loss plot")
     _timed(lamina.report, "write_report", "  of which report.html")

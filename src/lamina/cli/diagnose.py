@@ -33,7 +33,7 @@ def diagnose(
     import torch
 
     from lamina.diagnostics import diagnose as run_diagnostics
-    from lamina.train.experiment import write_run_outputs
+    from lamina.train.run_outputs import write_run_outputs
     from lamina.train.runs import Run
 
     if split is not None and split not in _SPLITS:

@@ -63,7 +63,7 @@ def evaluate(
 @handle_errors
 def report(run: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
     """(Re)write a run's plots and report.html from its folder."""
-    from lamina.train.experiment import write_run_outputs
+    from lamina.train.run_outputs import write_run_outputs
     from lamina.train.runs import Run
 
     opened = Run.open(run)

@@ -8,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
-import sys
 import time
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from lamina.disk import DiskFullError, disk_errors
 from lamina.errors import CheckpointError, TrainingDivergedError
 from lamina.nn.builder import build_model
 from lamina.nn.memory_estimate import check_model_memory
-from lamina.nn.summary import count_parameters, summarize
+from lamina.nn.summary import count_parameters
 from lamina.train import distributed
 from lamina.train.callbacks import (
     Callback,
@@ -34,13 +32,13 @@ from lamina.train.callbacks import (
     MetricsLog,
     TensorBoard,
     progress_callback,
-    read_metrics,
 )
 from lamina.train.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
 from lamina.train.hogwild import HogwildTrainer
 from lamina.train.lock import RunLock
 from lamina.train.resume import check_resume_overrides, record_overrides, rescale_learning_rate
 from lamina.train.rng import resolve_device, seeded  # seeded re-exported: its home was this module
+from lamina.train.run_outputs import write_outputs_last
 from lamina.train.runs import Run, new_run_dir, read_summary, write_summary
 from lamina.train.trainer import Trainer
 
@@ -110,66 +108,6 @@ def _pretrain(exp: Experiment, model: torch.nn.Module, splits: Any, run_dir: Pat
         save_checkpoint({"model": model.state_dict()}, done, pretrain_summary=summary)
     distributed.barrier()
     return summary
-
-
-def write_run_outputs(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
-    """Write the learning curves, the report and then the summary: a run killed while writing its report still says
-    ``running`` in ``summary.json``, and ``lamina train --resume`` writes them again."""
-    from lamina.report import plot_learning_curves, plot_step_loss, write_report
-
-    try:
-        lines = read_metrics(run_dir / "metrics.jsonl") if (run_dir / "metrics.jsonl").exists() else []
-        epochs = [line for line in lines if line.get("kind") == "epoch"]
-        loss_name = exp.train.loss.type_name if not hasattr(model, "training_loss") else "training objective"
-        curves = plot_learning_curves(epochs, run_dir / "plots", loss_name=loss_name, title=exp.name or "")
-        step_plot = plot_step_loss(
-            [line for line in lines if line.get("kind") == "step"],
-            run_dir / "plots" / "loss_per_step.png",
-            loss_name=loss_name,
-            title=exp.name or "",
-        )
-        curves += [step_plot] if step_plot else []
-        layers = [r.__dict__ for r in summarize(model)]
-        write_report(
-            run_dir,
-            summary=summary,
-            config_text=(run_dir / "config.toml").read_text(),
-            layers=layers,
-            curves=curves,
-            drawing=_draw_model(model, run_dir / "plots" / "model.png", exp.name or run_dir.name),
-            title=exp.name or run_dir.name,
-        )
-    finally:  # a report that fails (or a Ctrl-C in it) still leaves the run's outcome on record
-        write_summary(run_dir, summary)
-
-
-def _draw_model(model: torch.nn.Module, path: Path, title: str) -> Path | None:
-    """The model's drawing for the report; a model the drawing cannot handle costs the report its picture, not the
-    report (the failure is warned about)."""
-    from lamina.report.drawing import draw
-
-    try:
-        return draw(model, path, title=title)
-    except DiskFullError:
-        raise
-    except Exception as err:  # noqa: BLE001  (the report and summary matter more than the picture)
-        warnings.warn(f"{path}: the model drawing failed ({type(err).__name__}: {err})", stacklevel=2)
-        return None
-
-
-def _write_outputs_last(run_dir: Path, exp: Experiment, summary: dict[str, Any], model: torch.nn.Module) -> None:
-    """:func:`write_run_outputs` at the end of a run. A full disk there is recorded in ``summary.json``
-    (``status = "disk_full"``) when it still fits, and raised only if no other error is already on its way."""
-    in_flight = sys.exc_info()[1]  # called from a ``finally``: the run's own error, if it failed
-    try:
-        write_run_outputs(run_dir, exp, summary, model)
-    except DiskFullError as err:
-        if summary.get("status") != "disk_full":
-            summary.update(status="disk_full", message=str(err), previous_status=summary.get("status"))
-        with contextlib.suppress(DiskFullError):
-            write_summary(run_dir, summary)
-        if in_flight is None:
-            raise
 
 
 def _open_run(
@@ -401,5 +339,5 @@ def _train(
             report_run = getattr(exp.data, "report_run", None)  # a dataset's own figures (series: forecasts)
             if report_run is not None and "test" in summary:
                 summary.update(report_run(model, run_dir / "plots"))
-            _write_outputs_last(run_dir, exp, summary, model)
+            write_outputs_last(run_dir, exp, summary, model)
     return Run(run_dir, experiment=exp, history=trainer.history, summary=summary, model=model.eval(), splits=splits)
