@@ -133,6 +133,7 @@ class Scale:
     svm_gamma: tuple[float, ...]  # multiples of scikit-learn's gamma="scale", 1 / (n_features * x.var())
     momentum: float = 0.9
     rbm_lr: tuple[float, ...] = (0.1,)  # the RBMs' pretraining learning rate (SGD, momentum 0.5 then 0.9)
+    warmup: int = 0  # fine-tuning epochs early stopping does not monitor (a random-init net's initial plateau)
 
 
 SCALES = {
@@ -140,14 +141,16 @@ SCALES = {
     # a CPU run on a shared 2-core machine: 128 units, 2,000 training examples, one or two grid points
     "small": Scale("small", 128, 3, 40, 10, 20, 20, 2000, 1000, 2000, (0.02, 0.1), (0.05,), (0.25,), (3.0,), (1.0,)),
     # the paper's sizes (10,000 / 2,000 / 50,000; rectangles 1,000 / 200), 1,000 units; a grid of 1 to 3 points,
-    # sized for a few minutes of one GPU (the random-init network gets the most learning rates: the comparison
-    # with pretraining is then, if anything, tilted towards no pretraining)
+    # sized for minutes of one GPU per cell (the random-init network gets the most learning rates: the comparison
+    # with pretraining is then, if anything, tilted towards no pretraining). The random-init sigmoid nets sit at
+    # chance for their first epochs and were still improving at epoch 80 of the first run
+    # (results/depth_pretraining_paper_gpu.md): 200 epochs, patience 20, the first 20 not monitored.
     "paper": Scale(
         "paper",
         1000,
         15,
-        80,
-        12,
+        200,
+        20,
         32,
         64,
         None,
@@ -159,6 +162,7 @@ SCALES = {
         (10.0,),
         (1.0, 3.0),
         rbm_lr=(0.1, 0.01),  # 0.1 turns the first layer's units off on bg-rand (benchmarks/results/factors.md)
+        warmup=20,
     ),
 }
 
@@ -304,7 +308,7 @@ def fit_network(
             seed=seed,
             callbacks=[_as_callback(stop)],
         )
-    stopper = EarlyStopping("val_accuracy", patience=scale.patience, restore_best=True)
+    stopper = EarlyStopping("val_accuracy", patience=scale.patience, restore_best=True, start_from_epoch=scale.warmup)
     trainer = lamina.Trainer(
         model,
         loss="cross_entropy",
@@ -342,11 +346,12 @@ def fit_svm(data: tuple[Any, Any, Any], config: dict[str, Any]) -> dict[str, Any
     return {"model": model, "validation_error": error, "gamma": gamma, "seconds": time.perf_counter() - t0}
 
 
-def run_cell(cell: Cell, scale_name: str, device: str, deadline: float, seed: int, threads: int | None) -> dict:
+def run_cell(cell: Cell, scale: Scale | str, device: str, deadline: float, seed: int, threads: int | None) -> dict:
     """Run one cell: every grid configuration trained and scored on validation, the best one scored on the test set
-    once. Returns the cell's record (for the JSON)."""
-    scale = SCALES[scale_name]
-    record: dict[str, Any] = {"cell": cell.key, **dataclasses.asdict(cell), "scale": scale_name}
+    once. ``scale``: a :class:`Scale` or the name of one in :data:`SCALES`. Returns the cell's record (for the
+    JSON)."""
+    scale = SCALES[scale] if isinstance(scale, str) else scale
+    record: dict[str, Any] = {"cell": cell.key, **dataclasses.asdict(cell), "scale": scale.name}
     if time.time() > deadline:  # before importing torch: a cell past the budget costs its worker nothing
         return {**record, "status": "not_reached"}
     import torch
@@ -437,6 +442,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--datasets", default=None, help="comma-separated subset of the table's datasets")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the table's methods")
     parser.add_argument("--max-cells", type=int, default=None, help="run only the first N cells of the order")
+    parser.add_argument("--finetune-epochs", type=int, default=None, help="override the scale's fine-tuning epochs")
+    parser.add_argument("--patience", type=int, default=None, help="override the scale's early-stopping patience")
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="override the scale's unmonitored first fine-tuning epochs"
+    )
+    parser.add_argument(
+        "--lr-none", default=None, help="override the scale's learning rates without pretraining (comma-separated)"
+    )
+
+
+def scale_of(args: argparse.Namespace) -> Scale:
+    """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, the random-init
+    learning rates); the JSON and the page record the result."""
+    changes: dict[str, Any] = {
+        field: value
+        for field, value in (
+            ("finetune_epochs", args.finetune_epochs),
+            ("patience", args.patience),
+            ("warmup", args.warmup),
+        )
+        if value is not None
+    }
+    if args.lr_none:
+        changes["lr_none"] = tuple(float(v) for v in args.lr_none.split(","))
+    return dataclasses.replace(SCALES[args.scale], **changes)
 
 
 def select(cells: list[Cell], args: argparse.Namespace) -> list[Cell]:
@@ -490,8 +520,9 @@ def run_cells(
     print(f"{', '.join(datasets)}: ready ({time.perf_counter() - t0:.1f} s)", flush=True)
     path = Path(args.out_dir) / f"{name}_{args.scale}.json"
     results: dict[str, dict] = {}
-    settings = {"scale": dataclasses.asdict(SCALES[args.scale]), "seed": args.seed, "device": args.device}
-    jobs = [(c, args.scale, args.device, deadline, args.seed, args.threads) for c in cells]
+    scale = scale_of(args)
+    settings = {"scale": dataclasses.asdict(scale), "seed": args.seed, "device": args.device}
+    jobs = [(c, scale, args.device, deadline, args.seed, args.threads) for c in cells]
 
     def done(record: dict) -> None:
         results[record["cell"]] = record
@@ -547,7 +578,9 @@ def grid_text(scale: Scale) -> str:
         f"layer (batch {scale.pretrain_batch_size}; autoencoders: Adam 1e-3, cross-entropy reconstruction; RBM: "
         f"CD-1, SGD momentum 0.5 then 0.9, weight cost 0.0002); fine-tuning SGD momentum {scale.momentum}, batch "
         f"{scale.batch_size}, at most {scale.finetune_epochs} epochs, early stopping on validation error "
-        f"(patience {scale.patience}), the best epoch kept. Grid (validation only): fine-tuning lr "
+        f"(patience {scale.patience}"
+        + (f", not monitored in the first {scale.warmup} epochs" if scale.warmup else "")
+        + f"), the best epoch kept. Grid (validation only): fine-tuning lr "
         f"{list(scale.lr_none)} without pretraining, {list(scale.lr_pretrained)} with; RBM pretraining lr "
         f"{list(scale.rbm_lr)}; SdA masking fraction {list(scale.noise)}; SVM C {list(scale.svm_c)} x gamma "
         f"{list(scale.svm_gamma)} / (784 var(x)). Training examples: {train}; validation: {validation}; "
@@ -630,7 +663,7 @@ def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> 
     add_arguments(parser)
     args = parser.parse_args()
     chosen = select(all_cells, args)
-    scale = SCALES[args.scale]
+    scale = scale_of(args)
     md = Path(args.out_dir) / f"{name}_{args.scale}.md"
 
     def update(results: dict[str, dict]) -> None:

@@ -3,6 +3,7 @@ cells of both tables, validation-only selection with one test score per cell, th
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import time
@@ -49,6 +50,19 @@ def test_grid_sizes_and_an_unknown_method():
     assert [g["lr"] for g in fc.grid("none", paper)] == list(paper.lr_none)
     with pytest.raises(ValueError, match="unknown method 'dbn'"):
         fc.grid("dbn", paper)
+
+
+def test_command_line_overrides_of_a_scale():
+    parser = argparse.ArgumentParser()
+    fc.add_arguments(parser)
+    args = parser.parse_args(
+        ["--scale", "paper", "--finetune-epochs", "300", "--warmup", "5", "--lr-none", "0.03,0.02"]
+    )
+    scale = fc.scale_of(args)
+    assert (scale.finetune_epochs, scale.warmup, scale.lr_none) == (300, 5, (0.03, 0.02))
+    assert scale.patience == fc.SCALES["paper"].patience and scale.hidden == 1000  # the rest is the paper scale's
+    assert "not monitored in the first 5 epochs" in fc.grid_text(scale)
+    assert fc.scale_of(parser.parse_args(["--scale", "small"])) == fc.SCALES["small"]
 
 
 class _FakeTrainer:

@@ -25,6 +25,8 @@ class EarlyStopping(Callback):
         mode: ``min``, ``max``, or ``auto`` (``max`` for accuracies, else ``min``).
         min_delta: the smallest change that counts as an improvement.
         restore_best: put back the weights of the best epoch when training ends.
+        start_from_epoch: epochs of warm-up that are not monitored (Keras' ``start_from_epoch``): neither a best
+            value nor a patience count before it, for networks that sit on a plateau before they learn.
     """
 
     @validated
@@ -36,8 +38,10 @@ class EarlyStopping(Callback):
         mode: Annotated[str, Choices("auto", "min", "max")] = "auto",
         min_delta: Annotated[float, Bounds(ge=0)] = 0.0,
         restore_best: bool = True,
+        start_from_epoch: Annotated[int, Bounds(ge=0)] = 0,
     ) -> None:
         self.monitor, self.patience, self.min_delta, self.restore_best = monitor, patience, min_delta, restore_best
+        self.start_from_epoch = start_from_epoch
         self.mode = mode if mode != "auto" else ("max" if "acc" in monitor else "min")
         self.on_train_begin(None)
 
@@ -71,6 +75,8 @@ class EarlyStopping(Callback):
                 f"early_stopping.monitor: no metric {self.monitor!r};"
                 f"{did_you_mean(self.monitor, logs)} logged metrics: {', '.join(sorted(logs))}"
             )
+        if epoch < self.start_from_epoch:  # warm-up: not monitored
+            return
         improved, stop, reason = self._evaluate(logs[self.monitor])
         if improved:
             self.best, self.best_epoch, self.wait = logs[self.monitor], epoch, 0
