@@ -346,11 +346,9 @@ def fit_svm(data: tuple[Any, Any, Any], config: dict[str, Any]) -> dict[str, Any
     return {"model": model, "validation_error": error, "gamma": gamma, "seconds": time.perf_counter() - t0}
 
 
-def run_cell(cell: Cell, scale: Scale | str, device: str, deadline: float, seed: int, threads: int | None) -> dict:
+def run_cell(cell: Cell, scale: Scale, device: str, deadline: float, seed: int, threads: int | None) -> dict:
     """Run one cell: every grid configuration trained and scored on validation, the best one scored on the test set
-    once. ``scale``: a :class:`Scale` or the name of one in :data:`SCALES`. Returns the cell's record (for the
-    JSON)."""
-    scale = SCALES[scale] if isinstance(scale, str) else scale
+    once. Returns the cell's record (for the JSON)."""
     record: dict[str, Any] = {"cell": cell.key, **dataclasses.asdict(cell), "scale": scale.name}
     if time.time() > deadline:  # before importing torch: a cell past the budget costs its worker nothing
         return {**record, "status": "not_reached"}
@@ -421,7 +419,7 @@ def _run_cell_star(job: tuple) -> dict:
         return {
             "cell": cell.key,
             **dataclasses.asdict(cell),
-            "scale": job[1],
+            "scale": job[1].name,
             "status": "failed",
             "error": traceback.format_exc(),
         }

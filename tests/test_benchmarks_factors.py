@@ -78,7 +78,6 @@ class _FakeTrainer:
 
 def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
     scale = dataclasses.replace(fc.SCALES["smoke"], name="three", lr_none=(0.1, 0.2, 0.3))
-    monkeypatch.setitem(fc.SCALES, "three", scale)
     validation = {0.1: 5.0, 0.2: 3.0, 0.3: 4.0}  # the middle one is best on validation ...
     test_accuracy = {0.1: 0.99, 0.2: 0.90, 0.3: 0.95}  # ... and worst on test: only validation may decide
     calls: list = []
@@ -96,7 +95,7 @@ def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
         }
 
     monkeypatch.setattr(fc, "fit_network", fake_fit)
-    record = fc.run_cell(fc.Cell("rectangles", "none", 2), "three", "cpu", math.inf, 0, None)
+    record = fc.run_cell(fc.Cell("rectangles", "none", 2), scale, "cpu", math.inf, 0, None)
     assert calls == [(0.90, 200)]  # one test evaluation, of the validation-best configuration
     assert record["chosen"]["lr"] == 0.2 and record["validation_error"] == 3.0
     assert record["test_error"] == pytest.approx(10.0)
@@ -105,8 +104,8 @@ def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
 
 
 def test_real_cells_at_smoke_scale_train_and_score():
-    network = fc.run_cell(fc.Cell("rectangles", "rbm", 1), "smoke", "cpu", math.inf, 0, 1)
-    svm = fc.run_cell(fc.Cell("rectangles", "svm_rbf", 0), "smoke", "cpu", math.inf, 0, 1)
+    network = fc.run_cell(fc.Cell("rectangles", "rbm", 1), fc.SCALES["smoke"], "cpu", math.inf, 0, 1)
+    svm = fc.run_cell(fc.Cell("rectangles", "svm_rbf", 0), fc.SCALES["smoke"], "cpu", math.inf, 0, 1)
     for record in (network, svm):
         assert record["status"] == "done" and record["sizes"] == {"train": 300, "validation": 100, "test": 200}
         assert 0 <= record["test_error"] <= 100 and 0 <= record["validation_error"] <= 100
@@ -129,7 +128,7 @@ def test_the_budget_stops_training_and_skips_cells_not_started():
     )
     trainer.fit(ArrayDataset(x, y))
     assert trainer.epoch == 1 and stop.fired
-    record = fc.run_cell(fc.Cell("rectangles", "none", 1), "smoke", "cpu", time.time() - 1, 0, None)
+    record = fc.run_cell(fc.Cell("rectangles", "none", 1), fc.SCALES["smoke"], "cpu", time.time() - 1, 0, None)
     assert record["status"] == "not_reached" and "test_error" not in record
 
 
@@ -168,6 +167,7 @@ def test_a_failing_cell_is_recorded_and_the_run_goes_on(monkeypatch):
         raise RuntimeError("no such device")
 
     monkeypatch.setattr(fc, "run_cell", broken)
-    record = fc._run_cell_star((fc.Cell("convex", "rbm", 3), "smoke", "cuda", math.inf, 0, None))
+    record = fc._run_cell_star((fc.Cell("convex", "rbm", 3), fc.SCALES["smoke"], "cuda", math.inf, 0, None))
     assert record["status"] == "failed" and "RuntimeError: no such device" in record["error"]
+    assert record["scale"] == "smoke"  # the scale's name: the record goes into the JSON
     assert fc.measured({record["cell"]: record}, fc.Cell("convex", "rbm", 3)) is None
