@@ -134,6 +134,7 @@ class Scale:
     momentum: float = 0.9
     rbm_lr: tuple[float, ...] = (0.1,)  # the RBMs' pretraining learning rate (SGD, momentum 0.5 then 0.9)
     warmup: int = 0  # fine-tuning epochs early stopping does not monitor (a random-init net's initial plateau)
+    batch_none: tuple[int, ...] = ()  # fine-tuning batch sizes searched for the random-init network (): batch_size
 
 
 SCALES = {
@@ -169,11 +170,14 @@ SCALES = {
 
 def grid(method: str, scale: Scale) -> list[dict[str, Any]]:
     """The configurations a cell compares on validation: for the networks the fine-tuning learning rate (and the
-    denoising autoencoder's masking fraction), for the SVM C and gamma."""
+    denoising autoencoder's masking fraction, the RBM's learning rate, the random-init network's batch size when the
+    scale searches it), for the SVM C and gamma."""
     if method == "svm_rbf":
         return [{"C": c, "gamma_factor": g} for c in scale.svm_c for g in scale.svm_gamma]
     if method == "none":
-        return [{"lr": lr} for lr in scale.lr_none]
+        if not scale.batch_none:
+            return [{"lr": lr} for lr in scale.lr_none]
+        return [{"lr": lr, "batch_size": b} for b in scale.batch_none for lr in scale.lr_none]
     if method == "denoising_autoencoder":
         return [{"lr": lr, "noise": v} for v in scale.noise for lr in scale.lr_pretrained]
     if method == "rbm":
@@ -313,7 +317,7 @@ def fit_network(
         model,
         loss="cross_entropy",
         epochs=scale.finetune_epochs,
-        batch_size=scale.batch_size,
+        batch_size=config.get("batch_size", scale.batch_size),
         optimizer={"type": "sgd", "lr": config["lr"], "momentum": scale.momentum},
         device=device,
         seed=seed,
@@ -442,6 +446,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-cells", type=int, default=None, help="run only the first N cells of the order")
     parser.add_argument("--finetune-epochs", type=int, default=None, help="override the scale's fine-tuning epochs")
     parser.add_argument("--patience", type=int, default=None, help="override the scale's early-stopping patience")
+    parser.add_argument("--hidden", type=int, default=None, help="override the scale's units per hidden layer")
+    parser.add_argument(
+        "--batch-none", default=None, help="fine-tuning batch sizes searched without pretraining (comma-separated)"
+    )
     parser.add_argument(
         "--warmup", type=int, default=None, help="override the scale's unmonitored first fine-tuning epochs"
     )
@@ -451,19 +459,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def scale_of(args: argparse.Namespace) -> Scale:
-    """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, the random-init
-    learning rates); the JSON and the page record the result."""
+    """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, width, fine-tuning
+    batch sizes and learning rates without pretraining); the JSON and the page record the result."""
     changes: dict[str, Any] = {
         field: value
         for field, value in (
             ("finetune_epochs", args.finetune_epochs),
             ("patience", args.patience),
             ("warmup", args.warmup),
+            ("hidden", args.hidden),
         )
         if value is not None
     }
     if args.lr_none:
         changes["lr_none"] = tuple(float(v) for v in args.lr_none.split(","))
+    if args.batch_none:
+        changes["batch_none"] = tuple(int(v) for v in args.batch_none.split(","))
     return dataclasses.replace(SCALES[args.scale], **changes)
 
 
@@ -579,7 +590,9 @@ def grid_text(scale: Scale) -> str:
         f"(patience {scale.patience}"
         + (f", not monitored in the first {scale.warmup} epochs" if scale.warmup else "")
         + f"), the best epoch kept. Grid (validation only): fine-tuning lr "
-        f"{list(scale.lr_none)} without pretraining, {list(scale.lr_pretrained)} with; RBM pretraining lr "
+        f"{list(scale.lr_none)} without pretraining"
+        + (f" (x batch {list(scale.batch_none)})" if scale.batch_none else "")
+        + f", {list(scale.lr_pretrained)} with; RBM pretraining lr "
         f"{list(scale.rbm_lr)}; SdA masking fraction {list(scale.noise)}; SVM C {list(scale.svm_c)} x gamma "
         f"{list(scale.svm_gamma)} / (784 var(x)). Training examples: {train}; validation: {validation}; "
         f"test: {scale.test_size or PAPER_TEST_SIZE}."
@@ -602,7 +615,7 @@ def scale_note(scale: Scale) -> list[str]:
 def config_text(record: dict) -> str:
     """The chosen configuration of a finished cell, with its validation error and epochs, in one line."""
     chosen = record["chosen"]
-    keys = [k for k in ("lr", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run") if k in chosen]
+    keys = [k for k in ("lr", "batch_size", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run") if k in chosen]
     parts = [f"{k} {chosen[k]:.4g}" if isinstance(chosen[k], float) else f"{k} {chosen[k]}" for k in keys]
     return f"{', '.join(parts)}; validation error {record['validation_error']:.2f}% ({len(record['grid'])} tried)"
 

@@ -65,6 +65,24 @@ def test_command_line_overrides_of_a_scale():
     assert fc.scale_of(parser.parse_args(["--scale", "small"])) == fc.SCALES["small"]
 
 
+def test_random_init_grid_searches_batch_sizes_when_asked():
+    parser = argparse.ArgumentParser()
+    fc.add_arguments(parser)
+    scale = fc.scale_of(
+        parser.parse_args(["--scale", "paper", "--hidden", "500", "--lr-none", "0.01,0.03", "--batch-none", "8,32"])
+    )
+    assert scale.hidden == 500
+    configs = fc.grid("none", scale)
+    assert configs == [
+        {"lr": 0.01, "batch_size": 8},
+        {"lr": 0.03, "batch_size": 8},
+        {"lr": 0.01, "batch_size": 32},
+        {"lr": 0.03, "batch_size": 32},
+    ]
+    assert "x batch [8, 32]" in fc.grid_text(scale)
+    assert all("batch_size" not in c for c in fc.grid("rbm", scale))  # only the random-init grid searches it
+
+
 class _FakeTrainer:
     """Stands in for a trained network: counts the test evaluations and answers a fixed accuracy."""
 
@@ -110,6 +128,13 @@ def test_real_cells_at_smoke_scale_train_and_score():
         assert record["status"] == "done" and record["sizes"] == {"train": 300, "validation": 100, "test": 200}
         assert 0 <= record["test_error"] <= 100 and 0 <= record["validation_error"] <= 100
     assert svm["chosen"]["gamma"] > 0 and network["hidden"] == fc.SCALES["smoke"].hidden
+
+
+def test_a_searched_batch_size_reaches_the_trainer():
+    smoke = fc.SCALES["smoke"]
+    data = fc._on_device(fc.load_arrays("rectangles", smoke), torch.device("cpu"))
+    fit = fc.fit_network(data, "none", 1, {"lr": 0.05, "batch_size": 50}, smoke, device="cpu", seed=0)
+    assert fit["trainer"].batch_size == 50 != smoke.batch_size
 
 
 def test_the_budget_stops_training_and_skips_cells_not_started():
