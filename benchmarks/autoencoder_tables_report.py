@@ -100,9 +100,9 @@ def autoencoder_section(r: dict[str, Any] | None, title: str, published: list[tu
     return lines
 
 
-def martens_section(r: dict[str, Any] | None) -> list[str]:
+def martens_section(r: dict[str, Any] | None, title: str = "optimizers at equal training time") -> list[str]:
     """Martens' CURVES row: train and test error of each method at equal training time."""
-    lines = ["### Martens (2010), CURVES: optimizers at equal training time", ""]
+    lines = [f"### Martens (2010), CURVES: {title}", ""]
     if r is None:
         return [*lines, "Not run yet.", ""]
     published = r.get("published", {})
@@ -186,6 +186,9 @@ def page(folder: Path) -> str:
         [("autoencoder", "126"), ("PCA(30)", "135")],
     )
     lines += martens_section(_load(folder, "martens_hf_curves"))
+    cpu = _load(folder, "martens_hf_curves_cpu2h")
+    if cpu is not None:  # the issue's CPU target: 2 h of training per method
+        lines += martens_section(cpu, "2 hours per method on the CPU")
     notes = folder / NOTES
     if notes.is_file():  # the reading of the figures, written by hand beside the JSONs
         lines += ["### Reading the results", "", notes.read_text().strip(), ""]

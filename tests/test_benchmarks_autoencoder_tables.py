@@ -89,6 +89,12 @@ def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path
     text = page(tmp_path)
     assert "| RAND + HF | 0.432 | 0.654 | 0.11 / 0.2 |" in text
     assert text.count("Not run yet.") == 2  # the two autoencoder tables have no JSON here
+    assert "2 hours per method on the CPU" not in text  # no CPU run here: no section for it
+    cpu = {**run, "benchmark": "martens_hf_curves_cpu2h", "table": {"rand_hf": {"train": 2.5, "test": 5.25}}}
+    (tmp_path / "martens_hf_curves_cpu2h.json").write_text(json.dumps(cpu))
+    text = page(tmp_path)
+    assert "### Martens (2010), CURVES: 2 hours per method on the CPU" in text
+    assert "| RAND + HF | 2.500 | 5.250 | 0.11 / 0.2 |" in text and "martens_hf_curves_cpu2h.png" in text
 
 
 def test_hessian_free_fine_tuning_keeps_the_weights_of_its_best_validation_error():
