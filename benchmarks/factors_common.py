@@ -663,10 +663,6 @@ def main() -> None:
     print(sample_figure(args.png, args.per_set, args.seed))
 
 
-if __name__ == "__main__":
-    main()
-
-
 def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> None:
     """A table script's command line: parse the options, run the chosen cells, and rewrite ``<name>_<scale>.md``
     (``page(results, scale)``) after every cell and at the end."""
@@ -700,3 +696,7 @@ def command_lines(cmd: str | None, chosen: list[str]) -> list[str]:
         *chosen,
         "",
     ]
+
+
+if __name__ == "__main__":
+    main()
