@@ -113,9 +113,19 @@ def martens_section(r: dict[str, Any] | None, title: str = "optimizers at equal 
         _run_line(r),
         "",
         f"Each method: {_f(r.get('seconds_per_method'), 0)} s of training (evaluation excluded); HF settings "
-        f"{settings}; pretraining (shared by the PT rows) {_f(r.get('pretrain_seconds'), 0)} s, apart. "
-        f"Adam's step size chosen on validation: {r.get('adam_lr')} (validation error per rate: {probes}). Metric: "
-        f"{r.get('metric')}.",
+        f"{settings}"
+        + (
+            f"; pretraining (shared by the PT rows) {_f(r['pretrain_seconds'], 0)} s, apart"
+            if r.get("pretrain_seconds") is not None
+            else ""
+        )
+        + ". "
+        + (
+            f"Adam's step size chosen on validation: {r['adam_lr']} (validation error per rate: {probes}). "
+            if r.get("adam_lr")
+            else ""
+        )
+        + f"Metric: {r.get('metric')}.",
         "",
         "| method | train (measured) | test (measured) | train / test (published) |",
         "|---|---|---|---|",
