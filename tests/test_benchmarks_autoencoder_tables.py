@@ -95,6 +95,8 @@ def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path
     text = page(tmp_path)
     assert "### Martens (2010), CURVES: 2 hours per method on the CPU" in text
     assert "| RAND + HF | 2.500 | 5.250 | 0.11 / 0.2 |" in text and "martens_hf_curves_cpu2h.png" in text
+    cpu_section = text[text.index("2 hours per method") :]
+    assert "pretraining" not in cpu_section and "Adam" not in cpu_section  # a RAND+HF-only run has neither
 
 
 def test_hessian_free_fine_tuning_keeps_the_weights_of_its_best_validation_error():
