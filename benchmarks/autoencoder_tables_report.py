@@ -108,24 +108,21 @@ def martens_section(r: dict[str, Any] | None, title: str = "optimizers at equal 
     published = r.get("published", {})
     hf = r.get("hf_settings") or {}
     settings = ", ".join(f"{k} {'all' if k == 'hf_batch' and v >= 10**9 else v}" for k, v in hf.items())
-    probes = "; ".join(f"{m} {_errors(p)}" for m, p in (r.get("adam_probe") or {}).items())
+    training = f"Each method: {_f(r.get('seconds_per_method'), 0)} s of training (evaluation excluded); HF settings "
+    training += settings
+    if r.get("pretrain_seconds") is not None:  # only the PT methods pretrain
+        training += f"; pretraining (shared by the PT rows) {_f(r['pretrain_seconds'], 0)} s, apart"
+    sentences = [training + "."]
+    if r.get("adam_lr"):  # only the Adam methods probe a step size
+        probes = "; ".join(f"{m} {_errors(p)}" for m, p in (r.get("adam_probe") or {}).items())
+        sentences.append(
+            f"Adam's step size chosen on validation: {r['adam_lr']} (validation error per rate: {probes})."
+        )
+    sentences.append(f"Metric: {r.get('metric')}.")
     lines += [
         _run_line(r),
         "",
-        f"Each method: {_f(r.get('seconds_per_method'), 0)} s of training (evaluation excluded); HF settings "
-        f"{settings}"
-        + (
-            f"; pretraining (shared by the PT rows) {_f(r['pretrain_seconds'], 0)} s, apart"
-            if r.get("pretrain_seconds") is not None
-            else ""
-        )
-        + ". "
-        + (
-            f"Adam's step size chosen on validation: {r['adam_lr']} (validation error per rate: {probes}). "
-            if r.get("adam_lr")
-            else ""
-        )
-        + f"Metric: {r.get('metric')}.",
+        " ".join(sentences),
         "",
         "| method | train (measured) | test (measured) | train / test (published) |",
         "|---|---|---|---|",
