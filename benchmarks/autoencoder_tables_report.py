@@ -48,7 +48,27 @@ def _run_line(r: dict[str, Any]) -> str:
     machine = r.get("machine", {})
     where = machine.get("cuda") or f"CPU, {machine.get('cpus')} cores"
     status, command = r.get("status"), r.get("command")
-    return f"Run {r.get('date')} on {r.get('device')} ({where}), status `{status}`. Command: `{command}`."
+    if not r.get("runs"):
+        return f"Run {r.get('date')} on {r.get('device')} ({where}), status `{status}`. Command: `{command}`."
+    # one record merged from runs made side by side (``martens_hf_curves --merge``)
+    each = "; ".join(f"{', '.join(x['methods'])} ({x['date']}, `{x['status']}`): `{x['command']}`" for x in r["runs"])
+    return f"Runs on {r.get('device')} ({where}), each its own process: {each}. Merged by `{command}`."
+
+
+def _lowest(curve: list[dict[str, Any]]) -> str:
+    """The lowest training error along a method's curve, and when."""
+    if not curve:
+        return "no curve"
+    best = min(curve, key=lambda c: c["train"])
+    when = f"{_f(best['seconds'] / 60, 0)} min" if best["seconds"] >= 600 else f"{_f(best['seconds'], 0)} s"
+    return f"{_f(best['train'], 3)} at {when}"
+
+
+def _cpu_time(curve: list[dict[str, Any]]) -> str:
+    """CPU time the process spent training (a shared core gives less than the wall time)."""
+    if not curve or "cpu_seconds" not in curve[-1]:
+        return "not recorded"
+    return f"{_f(curve[-1]['cpu_seconds'], 0)} s of {_f(curve[-1]['seconds'], 0)} s"
 
 
 def autoencoder_section(r: dict[str, Any] | None, title: str, published: list[tuple[str, str]]) -> list[str]:
@@ -124,14 +144,17 @@ def martens_section(r: dict[str, Any] | None, title: str = "optimizers at equal 
         "",
         " ".join(sentences),
         "",
-        "| method | train (measured) | test (measured) | train / test (published) |",
-        "|---|---|---|---|",
+        "| method | train (measured) | test (measured) | lowest train on the curve | CPU time of training |"
+        " train / test (published) |",
+        "|---|---|---|---|---|---|",
     ]
+    curves = r.get("curves") or {}
     for method, row in (r.get("table") or {}).items():
         pub = published.get(PUBLISHED_ROW.get(method, ""), None)
+        curve = curves.get(method, [])
         lines.append(
-            f"| {LABELS.get(method, method)} | {_f(row['train'], 3)} | {_f(row['test'], 3)} | "
-            + (f"{pub[0]} / {pub[1]} |" if pub else "not in the paper |")
+            f"| {LABELS.get(method, method)} | {_f(row['train'], 3)} | {_f(row['test'], 3)} | {_lowest(curve)} | "
+            f"{_cpu_time(curve)} | " + (f"{pub[0]} / {pub[1]} |" if pub else "not in the paper |")
         )
     lines += [
         "",

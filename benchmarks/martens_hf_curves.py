@@ -11,6 +11,7 @@ Salakhutdinov's own 1.44 for the same network, so a 1/2 cannot be ruled out. lam
     python -m benchmarks.martens_hf_curves --smoke                          # seconds: checks the path
     python -m benchmarks.martens_hf_curves --budget-minutes 3               # CPU: 3 min of training per method
     python -m benchmarks.martens_hf_curves --device cuda --budget-minutes 1.2 --out-dir DIR
+    python -m benchmarks.martens_hf_curves --merge A.json B.json --tag T  # runs made side by side, as one record
 
 Methods, each given the same training time ``--budget-minutes`` (evaluation excluded; the shared pretraining is
 timed and reported apart, as Martens' table does):
@@ -33,8 +34,11 @@ test images are scored once per method, at the end of its budget. Results: ``<ou
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -50,6 +54,7 @@ from benchmarks.autoencoder_tables import (
     squared_error,
     start,
 )
+from benchmarks.common import write_result
 from benchmarks.hessian_free import Method, autoencoder, sparse_init_
 
 PUBLISHED = {"pt_ncg": (0.74, 0.82), "rand_hf": (0.11, 0.20), "pt_hf": (0.10, 0.21)}  # (train, test)
@@ -118,24 +123,79 @@ def make_method(name: str, net: nn.Module, x: torch.Tensor, seed: int, scale: di
 def run(method: Method, train: torch.Tensor, val: torch.Tensor, seconds: float, points: int, report) -> list[dict]:
     """Train for ``seconds`` (evaluation excluded), measuring train and validation error ``points`` times."""
     net = method.model
-    curve = [{"seconds": 0.0, "train": error_of(net, train), "val": error_of(net, val)}]
-    elapsed, next_eval = 0.0, seconds / points
+    curve = [{"seconds": 0.0, "cpu_seconds": 0.0, "train": error_of(net, train), "val": error_of(net, val)}]
+    elapsed, cpu, next_eval = 0.0, 0.0, seconds / points
     while elapsed < seconds:
         if train.is_cuda:
             torch.cuda.synchronize()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         method.work()
         if train.is_cuda:
             torch.cuda.synchronize()
         elapsed += time.perf_counter() - t0
+        cpu += time.process_time() - c0  # this process's CPU time: what a core shared with other jobs still gave it
         if elapsed >= next_eval or elapsed >= seconds:
-            curve.append({"seconds": elapsed, "train": error_of(net, train), "val": error_of(net, val)})
+            point = {"seconds": elapsed, "cpu_seconds": cpu, "train": error_of(net, train), "val": error_of(net, val)}
+            curve.append(point)
             report(curve)
             while next_eval <= elapsed:
                 next_eval += seconds / points
         if not math.isfinite(curve[-1]["train"]):
             break
     return curve
+
+
+def checks_of(table: dict[str, dict[str, float]]) -> dict[str, bool]:
+    """Issue 26's checks on the training error each method ended its budget with: RAND+HF below PT+L-BFGS and
+    below RAND+Adam (those present), and at most 0.3."""
+    train = {m: r["train"] for m, r in table.items()}
+    checks = {}
+    if "rand_hf" in train:
+        for other in ("pt_lbfgs", "rand_adam"):
+            if other in train:
+                checks[f"rand_hf_train_below_{other}"] = train["rand_hf"] < train[other]
+        checks["rand_hf_train_at_most_0.3"] = train["rand_hf"] <= 0.3
+    return checks
+
+
+def plot_methods(curves: dict[str, list[dict]], path: Path, widths: list[int], device: str) -> Path:
+    """Training error against training time, one line per method."""
+    return plot_curves(
+        {m: [(c["seconds"], c["train"]) for c in curve] for m, curve in curves.items()},
+        path,
+        xlabel="training time (s, evaluation excluded)",
+        ylabel="training squared error per image",
+        title=f"CURVES {'-'.join(map(str, widths))}: equal time per method ({device})",
+    )
+
+
+def merge(paths: list[Path], name: str, folder: Path) -> Path:
+    """One record, ``<folder>/<name>.json`` with its figure, from runs of separate methods given the same budget
+    (each its own process, run side by side): their tables, curves and settings together, the checks made across
+    them, and each run's command and date under ``runs``."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    budgets = {r["seconds_per_method"] for r in runs}
+    if len(budgets) != 1:
+        raise SystemExit(f"--merge: the runs' budgets differ ({sorted(budgets)} s per method); merge equal budgets")
+    widths = {tuple(r["widths"]) for r in runs}
+    if len(widths) != 1:
+        raise SystemExit(f"--merge: the runs' networks differ ({sorted(widths)})")
+    merged: dict[str, Any] = {}
+    for r in runs:  # later runs' settings fill in what earlier ones lack (pretraining, Adam's probe)
+        merged.update({k: v for k, v in r.items() if k not in ("benchmark", "command", "date", "machine") and v})
+    for key in ("curves", "table", "adam_lr", "adam_probe"):
+        merged[key] = {m: v for r in runs for m, v in (r.get(key) or {}).items()}
+    merged["hf_settings"] = next((r["hf_settings"] for r in runs if "rand_hf" in r.get("table", {})), None)
+    merged["runs"] = [
+        {"methods": list(r.get("table", {})), "command": r["command"], "date": r["date"], "status": r["status"]}
+        for r in runs
+    ]
+    merged["checks"] = checks_of(merged["table"])
+    merged["targets_met"] = all(merged["checks"].values()) if merged["checks"] else None
+    merged["status"] = "done" if all(r["status"] == "done" for r in runs) else "partial"
+    path = write_result(name, merged, folder=folder)
+    plot_methods(merged["curves"], folder / "autoencoders" / f"{name}.png", list(runs[0]["widths"]), merged["device"])
+    return path
 
 
 def main() -> None:
@@ -153,7 +213,14 @@ def main() -> None:
     parser.add_argument("--validation", type=int, default=2000)
     parser.add_argument("--train-subset", type=int, default=None)
     parser.add_argument("--tag", default="")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", default=None, help="JSONs of runs made side by side: write them as one"
+    )
     args = parser.parse_args()
+    if args.merge:
+        path = merge(args.merge, "martens_hf_curves" + (f"_{args.tag}" if args.tag else ""), args.out_dir)
+        print(f"{path} written from {len(args.merge)} runs")
+        return
     if args.smoke:
         args.sizes, args.pretrain_epochs, args.adam_rates, args.points = "784,32,6", 1, [1e-3, 3e-3], 2
         args.train_subset, args.validation, args.budget_minutes = args.train_subset or 400, 200, 0.03
@@ -246,26 +313,14 @@ def main() -> None:
         print(f"  {method}: train {table[method]['train']:.3f}, test {table[method]['test']:.3f}", flush=True)
         out.update(table=table)
 
-    train = {m: r["train"] for m, r in table.items()}
-    checks = {}
-    if "rand_hf" in train:
-        for other in ("pt_lbfgs", "rand_adam"):
-            if other in train:
-                checks[f"rand_hf_train_below_{other}"] = train["rand_hf"] < train[other]
-        checks["rand_hf_train_at_most_0.3"] = train["rand_hf"] <= 0.3
+    checks = checks_of(table)
     print("\ntrain / test squared error per image after the budget (published train / test):")
     for m, r in table.items():
         pub = PUBLISHED.get(m if m != "pt_lbfgs" else "pt_ncg")
         print(f"  {m:9s} {r['train']:.3f} / {r['test']:.3f}" + (f"   ({pub[0]} / {pub[1]})" if pub else ""))
     print(f"checks: {checks}")
     out.update(status="done", checks=checks, targets_met=all(checks.values()) if checks else None)
-    plot_curves(
-        {m: [(c["seconds"], c["train"]) for c in curve] for m, curve in curves.items()},
-        args.out_dir / "autoencoders" / f"{name}.png",
-        xlabel="training time (s, evaluation excluded)",
-        ylabel="training squared error per image",
-        title=f"CURVES {'-'.join(map(str, widths))}: equal time per method ({device.type})",
-    )
+    plot_methods(curves, args.out_dir / "autoencoders" / f"{name}.png", widths, device.type)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 
 from benchmarks.autoencoder_tables import PCA, Deadline, ResultFile, pretrain_stack, seeded_model, squared_error
-from benchmarks.martens_hf_curves import LBFGSMethod, error_of, logits_net
+from benchmarks.martens_hf_curves import LBFGSMethod, error_of, logits_net, merge
 
 
 def test_pca_matches_scikit_learn():
@@ -87,16 +87,71 @@ def test_report_puts_measured_beside_published_and_names_missing_tables(tmp_path
     }
     (tmp_path / "martens_hf_curves.json").write_text(json.dumps(run))
     text = page(tmp_path)
-    assert "| RAND + HF | 0.432 | 0.654 | 0.11 / 0.2 |" in text
+    assert "| RAND + HF | 0.432 | 0.654 | no curve | not recorded | 0.11 / 0.2 |" in text
     assert text.count("Not run yet.") == 2  # the two autoencoder tables have no JSON here
     assert "2 hours per method on the CPU" not in text  # no CPU run here: no section for it
     cpu = {**run, "benchmark": "martens_hf_curves_cpu2h", "table": {"rand_hf": {"train": 2.5, "test": 5.25}}}
     (tmp_path / "martens_hf_curves_cpu2h.json").write_text(json.dumps(cpu))
     text = page(tmp_path)
     assert "### Martens (2010), CURVES: 2 hours per method on the CPU" in text
-    assert "| RAND + HF | 2.500 | 5.250 | 0.11 / 0.2 |" in text and "martens_hf_curves_cpu2h.png" in text
+    assert "| RAND + HF | 2.500 | 5.250 | no curve | not recorded | 0.11 / 0.2 |" in text
+    assert "martens_hf_curves_cpu2h.png" in text
     cpu_section = text[text.index("2 hours per method") :]
     assert "pretraining" not in cpu_section and "Adam" not in cpu_section  # a RAND+HF-only run has neither
+
+
+def _martens_run(method: str, train: list[float], *, seconds: float = 120.0, **fields) -> dict:
+    """A ``martens_hf_curves`` record of one method, its curve through ``train`` at even times."""
+    curve = [{"seconds": seconds * i / (len(train) - 1), "train": t, "val": t + 1} for i, t in enumerate(train)]
+    return {
+        "benchmark": f"martens_hf_curves_{method}",
+        "command": f"python -m benchmarks.martens_hf_curves --methods {method}",
+        "date": "2026-12-05 01:00:00",
+        "widths": [4, 2],
+        "device": "cpu",
+        "seconds_per_method": seconds,
+        "hf_settings": {"hf_batch": 2000},
+        "published": {"rand_hf": [0.11, 0.20], "pt_ncg": [0.74, 0.82]},
+        "status": "done",
+        "curves": {method: curve},
+        "table": {method: {"train": train[-1], "test": train[-1] + 1, "seconds": seconds}},
+        **fields,
+    }
+
+
+def test_merge_joins_side_by_side_runs_and_checks_across_them(tmp_path):
+    from benchmarks.autoencoder_tables_report import page
+
+    runs = {
+        "rand_hf": _martens_run("rand_hf", [9.0, 1.5, 2.0]),  # ends above its lowest point
+        "pt_lbfgs": _martens_run("pt_lbfgs", [9.0, 3.0, 2.5], pretrain_seconds=19.0),
+        "rand_adam": _martens_run("rand_adam", [9.0, 1.0, 1.8], adam_lr={"rand_adam": 0.003}),
+    }
+    paths = []
+    for method, run in runs.items():
+        paths.append(tmp_path / f"{method}.json")
+        paths[-1].write_text(json.dumps(run))
+    record = json.loads(merge(paths, "martens_hf_curves_cpu2h", tmp_path).read_text())
+    assert set(record["table"]) == set(record["curves"]) == set(runs)
+    assert record["checks"] == {  # 2.0 < 2.5, 2.0 > 1.8, 2.0 > 0.3
+        "rand_hf_train_below_pt_lbfgs": True,
+        "rand_hf_train_below_rand_adam": False,
+        "rand_hf_train_at_most_0.3": False,
+    }
+    assert record["pretrain_seconds"] == 19.0 and record["adam_lr"] == {"rand_adam": 0.003}
+    assert [r["methods"] for r in record["runs"]] == [["rand_hf"], ["pt_lbfgs"], ["rand_adam"]]
+    assert (tmp_path / "autoencoders" / "martens_hf_curves_cpu2h.png").is_file()
+    text = page(tmp_path)
+    assert "each its own process" in text and "--methods pt_lbfgs" in text
+    assert "| RAND + HF | 2.000 | 3.000 | 1.500 at 60 s | not recorded | 0.11 / 0.2 |" in text
+
+
+def test_merge_refuses_runs_with_different_budgets(tmp_path):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    paths[0].write_text(json.dumps(_martens_run("rand_hf", [2.0, 1.0])))
+    paths[1].write_text(json.dumps(_martens_run("rand_adam", [2.0, 1.0], seconds=60.0)))
+    with pytest.raises(SystemExit, match="budgets differ"):
+        merge(paths, "merged", tmp_path)
 
 
 def test_hessian_free_fine_tuning_keeps_the_weights_of_its_best_validation_error():

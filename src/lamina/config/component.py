@@ -218,11 +218,13 @@ def _checker(function: Callable[..., Any]) -> tuple[Any, tuple[str, ...]]:
 
 
 @typing.overload
-def validated(init: F, /) -> F: ...
+def validated(init: F, /) -> F:
+    """``@validated``: the bare decorator."""
 
 
 @typing.overload
-def validated(*, renamed: dict[str, str]) -> Callable[[F], F]: ...
+def validated(*, renamed: dict[str, str]) -> Callable[[F], F]:
+    """``@validated(renamed=...)``: the decorator with renamed keywords."""
 
 
 def validated(init: F | None = None, /, *, renamed: dict[str, str] | None = None) -> Any:

@@ -914,6 +914,7 @@ def test_preserve_feature_names(Estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         model.fit(X, y)
+    assert list(model.feature_names_in_) == ["colname_a", "colname_b"]  # lamina: an assertion added
 
 
 @pytest.mark.parametrize("MLPEstimator", [MLPClassifier, MLPRegressor])

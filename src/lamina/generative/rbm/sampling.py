@@ -33,9 +33,15 @@ class GibbsSampling:
         n_hidden: int
         data_shape: tuple[int, ...] | None
 
-        def hidden_probabilities(self, v: torch.Tensor) -> torch.Tensor: ...
-        def visible_mean(self, h: torch.Tensor) -> torch.Tensor: ...
-        def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor: ...
+        def hidden_probabilities(self, v: torch.Tensor) -> torch.Tensor:
+            """``P(h = 1 | v)``, ``(N, n_hidden)``."""
+
+        def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+            """``E[v | h]``, ``(N, n_visible)``."""
+
+        def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+            """A draw of ``v ~ P(v | h)``."""
+
         def _rows(self, v: torch.Tensor) -> torch.Tensor: ...
         def _generator(self, device: torch.device) -> torch.Generator | None: ...
 
