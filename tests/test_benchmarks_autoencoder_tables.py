@@ -127,6 +127,8 @@ def test_merge_joins_side_by_side_runs_and_checks_across_them(tmp_path):
         "pt_lbfgs": _martens_run("pt_lbfgs", [9.0, 3.0, 2.5], pretrain_seconds=19.0),
         "rand_adam": _martens_run("rand_adam", [9.0, 1.0, 1.8], adam_lr={"rand_adam": 0.003}),
     }
+    for point in runs["rand_adam"]["curves"]["rand_adam"]:  # a shared core: 80 CPU seconds in 120 wall seconds
+        point["cpu_seconds"] = point["seconds"] * 2 / 3
     paths = []
     for method, run in runs.items():
         paths.append(tmp_path / f"{method}.json")
@@ -144,6 +146,7 @@ def test_merge_joins_side_by_side_runs_and_checks_across_them(tmp_path):
     text = page(tmp_path)
     assert "each its own process" in text and "--methods pt_lbfgs" in text
     assert "| RAND + HF | 2.000 | 3.000 | 1.500 at 60 s | not recorded | 0.11 / 0.2 |" in text
+    assert "| RAND + Adam | 1.800 | 2.800 | 1.000 at 60 s | 80 s of 120 s | not in the paper |" in text
 
 
 def test_merge_refuses_runs_with_different_budgets(tmp_path):
