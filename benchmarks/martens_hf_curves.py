@@ -217,8 +217,9 @@ def main() -> None:
         "--merge", type=Path, nargs="+", default=None, help="JSONs of runs made side by side: write them as one"
     )
     args = parser.parse_args()
+    name = "martens_hf_curves" + (f"_{args.tag}" if args.tag else "")
     if args.merge:
-        path = merge(args.merge, "martens_hf_curves" + (f"_{args.tag}" if args.tag else ""), args.out_dir)
+        path = merge(args.merge, name, args.out_dir)
         print(f"{path} written from {len(args.merge)} runs")
         return
     if args.smoke:
@@ -234,7 +235,7 @@ def main() -> None:
         parser.error(f"--methods: unknown {unknown}; choose among {', '.join(METHODS)}")
     widths = [int(s) for s in args.sizes.split(",")]
     seconds = 60 * args.budget_minutes
-    name = "martens_hf_curves" + (f"_{args.tag}" if args.tag else "") + ("_smoke" if args.smoke else "")
+    name += "_smoke" if args.smoke else ""
     out = ResultFile(name, args.out_dir)
     data = load_images("curves", device, validation=args.validation, train_subset=args.train_subset)
     print(f"CURVES {data.sizes()} on {device}; net {widths}; {seconds:.0f} s per method; HF {scale}", flush=True)
