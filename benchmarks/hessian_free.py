@@ -120,6 +120,15 @@ class Method:
         self.position += size
         return self.x[idx]
 
+    def optimizer_state(self) -> dict[str, float]:
+        """HF's last step as it stands (``damping``, ``rho``, ``cg_iterations``, ``step_size``); empty for the
+        first-order methods. Recorded beside each evaluation, it shows what the damping did when the error moved."""
+        if self.base != "hf" or not self.opt.state:
+            return {}
+        state = next(iter(self.opt.state.values()))
+        keys = ("damping", "rho", "cg_iterations", "step_size")
+        return {k: float(state[k]) for k in keys if k in state and math.isfinite(float(state[k]))}
+
     def work(self) -> None:
         if self.base == "hf":
             xb = self._next(self.batch)

@@ -136,6 +136,7 @@ def run(method: Method, train: torch.Tensor, val: torch.Tensor, seconds: float, 
         cpu += time.process_time() - c0  # this process's CPU time: what a core shared with other jobs still gave it
         if elapsed >= next_eval or elapsed >= seconds:
             point = {"seconds": elapsed, "cpu_seconds": cpu, "train": error_of(net, train), "val": error_of(net, val)}
+            point.update(method.optimizer_state())
             curve.append(point)
             report(curve)
             while next_eval <= elapsed:
@@ -302,7 +303,8 @@ def main() -> None:
         def report(curve: list[dict], method: str = method) -> None:
             curves[method] = curve
             c = curve[-1]
-            print(f"  {c['seconds']:7.1f} s  train {c['train']:.3f}  validation {c['val']:.3f}", flush=True)
+            hf = f"  damping {c['damping']:.3g}  rho {c.get('rho', math.nan):.2f}" if "damping" in c else ""
+            print(f"  {c['seconds']:7.1f} s  train {c['train']:.3f}  validation {c['val']:.3f}{hf}", flush=True)
             out.update(curves=curves)
 
         curves[method] = run(loop, data.train, data.val, seconds, args.points, report)

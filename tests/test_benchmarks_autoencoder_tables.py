@@ -6,6 +6,7 @@ starting loss, and the time-boxed pretraining against its budget."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -49,6 +50,26 @@ def test_lbfgs_schedule_lowers_the_loss_of_its_batch():
     LBFGSMethod(net, x, torch.Generator().manual_seed(3), batch=50, iterations=3).work()
     with torch.no_grad():
         assert float(F.binary_cross_entropy_with_logits(net(x), x)) < before
+
+
+def test_hf_state_beside_each_evaluation_follows_the_levenberg_marquardt_rule():
+    from benchmarks.hessian_free import Method, autoencoder
+
+    x = (torch.rand(64, 16, generator=torch.Generator().manual_seed(5)) > 0.5).float()
+    scale = {"hf_batch": 64, "curvature": 0.5, "cg_max_iter": 5}
+    hf = Method("hf", autoencoder([16, 8, 2]), x, torch.Generator().manual_seed(6), scale, 1.0)
+    assert hf.optimizer_state() == {}  # no step yet
+    hf.work()
+    state = hf.optimizer_state()
+    assert 1 <= state["cg_iterations"] <= 5 and 0 < state["step_size"] <= 1
+    # the damping started at 0.05: x 3/2 below rho 1/4 (or rho not finite, so not recorded), x 2/3 above 3/4, else
+    # kept (Martens 2010, section 4.1)
+    rho = state.get("rho", -math.inf)
+    expected = 0.05 * (1.5 if rho < 0.25 else 2 / 3 if rho > 0.75 else 1.0)
+    assert state["damping"] == pytest.approx(expected)
+    adam = Method("adam", autoencoder([16, 8, 2]), x, torch.Generator().manual_seed(6), scale, 1e-3)
+    adam.work()
+    assert adam.optimizer_state() == {}
 
 
 def test_pretraining_stops_each_layer_at_its_share_of_the_budget():
@@ -172,7 +193,7 @@ def test_hessian_free_fine_tuning_keeps_the_weights_of_its_best_validation_error
         batch=80,
         curvature=0.5,
         cg_max_iter=5,
-        deadline=Deadline(1),
+        deadline=Deadline(10),  # minutes: the 3 steps stop it; the deadline only bounds a hung run
         seed=0,
         report=seen.append,
         eval_seconds=0.0,
