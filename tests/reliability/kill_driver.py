@@ -24,6 +24,10 @@ def main() -> None:
 
     kill_step = int(os.environ.get("KILL_AT_STEP", "0"))
     interrupt_step = int(os.environ.get("INTERRUPT_AT_STEP", "0"))
+    if interrupt_step:
+        # a background job of a shell without job control starts with SIGINT ignored, and Python keeps that; a
+        # terminal's Ctrl-C reaches a foreground process with Python's own handler, so install it
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     if kill_step or interrupt_step:
         original_step = trainer.Trainer._train_step
 
