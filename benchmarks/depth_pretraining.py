@@ -30,7 +30,7 @@ def cells() -> list[fc.Cell]:
     return [fc.Cell(d, m, depth) for depth in (3, 2, 1, 4) for d in DATASETS for m in METHODS]
 
 
-def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> str:
+def page(results: dict[str, dict], scale: fc.Scale, cmd: str | list[str] | None = None) -> str:
     """The results page: per set, a depth x method table of measured beside published, then the target checks."""
     label = "" if scale.name == "paper" else f" ({scale.name} scale)"
     lines = [

@@ -443,6 +443,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--datasets", default=None, help="comma-separated subset of the table's datasets")
     parser.add_argument("--methods", default=None, help="comma-separated subset of the table's methods")
+    parser.add_argument("--depths", default=None, help="comma-separated subset of the hidden-layer counts (0: SVM)")
     parser.add_argument("--max-cells", type=int, default=None, help="run only the first N cells of the order")
     parser.add_argument("--finetune-epochs", type=int, default=None, help="override the scale's fine-tuning epochs")
     parser.add_argument("--patience", type=int, default=None, help="override the scale's early-stopping patience")
@@ -456,11 +457,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lr-none", default=None, help="override the scale's learning rates without pretraining (comma-separated)"
     )
+    parser.add_argument("--svm-c", default=None, help="override the scale's SVM C values (comma-separated)")
+    parser.add_argument(
+        "--svm-gamma", default=None, help="override the scale's SVM gamma factors, x 1/(784 var(x)) (comma-separated)"
+    )
 
 
 def scale_of(args: argparse.Namespace) -> Scale:
     """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, width, fine-tuning
-    batch sizes and learning rates without pretraining); the JSON and the page record the result."""
+    batch sizes and learning rates without pretraining, the SVM's C and gamma); the JSON and the page record the
+    result."""
     changes: dict[str, Any] = {
         field: value
         for field, value in (
@@ -475,11 +481,15 @@ def scale_of(args: argparse.Namespace) -> Scale:
         changes["lr_none"] = tuple(float(v) for v in args.lr_none.split(","))
     if args.batch_none:
         changes["batch_none"] = tuple(int(v) for v in args.batch_none.split(","))
+    if args.svm_c:
+        changes["svm_c"] = tuple(float(v) for v in args.svm_c.split(","))
+    if args.svm_gamma:
+        changes["svm_gamma"] = tuple(float(v) for v in args.svm_gamma.split(","))
     return dataclasses.replace(SCALES[args.scale], **changes)
 
 
 def select(cells: list[Cell], args: argparse.Namespace) -> list[Cell]:
-    """The cells that ``--datasets``, ``--methods`` and ``--max-cells`` keep, in priority order."""
+    """The cells that ``--datasets``, ``--methods``, ``--depths`` and ``--max-cells`` keep, in priority order."""
     if args.datasets:
         keep = set(args.datasets.split(","))
         unknown = keep - {c.dataset for c in cells}
@@ -496,6 +506,14 @@ def select(cells: list[Cell], args: argparse.Namespace) -> list[Cell]:
                 f"--methods: unknown {sorted(unknown)}; this table has {sorted({c.method for c in cells})}"
             )
         cells = [c for c in cells if c.method in keep]
+    if args.depths:
+        depths = {int(v) for v in args.depths.split(",")}
+        unknown_depths = depths - {c.depth for c in cells}
+        if unknown_depths:
+            raise SystemExit(
+                f"--depths: unknown {sorted(unknown_depths)}; this table has {sorted({c.depth for c in cells})}"
+            )
+        cells = [c for c in cells if c.depth in depths]
     return cells[: args.max_cells] if args.max_cells else cells
 
 
@@ -556,6 +574,39 @@ def run_cells(
             for record in pool.imap_unordered(_run_cell_star, jobs):
                 done(record)
     return results, path
+
+
+def merge_runs(paths: list[Path], keys: set[str]) -> tuple[dict[str, dict], list[dict]]:
+    """Join the cells of several runs' JSONs (of either table) into one table's results, for the cells in ``keys``.
+
+    A cell finished by one run keeps that run's record. A cell finished by several is a larger grid searched in
+    parts: its record is the one whose chosen configuration has the lowest validation error (that run scored the
+    test set with it, once), and its ``grid`` becomes every point any run tried, each tagged with its run (``run``,
+    the index in ``paths``). Cells no run finished are left out. Returns the results and, per run, its command, date
+    and the cells it finished."""
+    from lamina import jsonio
+
+    results: dict[str, dict] = {}
+    runs = []
+    for index, path in enumerate(paths):
+        run = jsonio.loads(Path(path).read_text())
+        if run.get("scale", {}).get("name") not in (None, "paper"):
+            raise SystemExit(f"--merge: {path} is a {run['scale']['name']}-scale run; merge paper-scale runs only")
+        finished = {
+            k: r for k, r in run.get("cells", {}).items() if k in keys and r.get("status") in ("done", "cut_short")
+        }
+        runs.append(
+            {"path": str(path), "command": run.get("command"), "date": run.get("date"), "cells": sorted(finished)}
+        )
+        for key, record in finished.items():
+            points = [{**point, "run": index} for point in record.get("grid", [])]
+            earlier = results.get(key)
+            if earlier is not None:
+                points = earlier["grid"] + points
+                if earlier["validation_error"] <= record["validation_error"]:
+                    record = earlier
+            results[key] = {**record, "grid": points}
+    return results, runs
 
 
 def measured(results: dict[str, dict], cell: Cell) -> dict | None:
@@ -665,10 +716,29 @@ def main() -> None:
 
 def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> None:
     """A table script's command line: parse the options, run the chosen cells, and rewrite ``<name>_<scale>.md``
-    (``page(results, scale)``) after every cell and at the end."""
+    (``page(results, scale)``) after every cell and at the end; with ``--merge``, join earlier runs instead."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        default=None,
+        help="join these runs' JSONs (paper scale, of either table: cells they share count for both) into "
+        "<out-dir>/<name>_paper_<tag>.json and .md instead of running cells",
+    )
+    parser.add_argument("--tag", default="merged", help="the merged files' suffix (with --merge)")
     args = parser.parse_args()
+    if args.merge:
+        results, runs = merge_runs(args.merge, {c.key for c in all_cells})
+        stem = Path(args.out_dir) / f"{name}_paper_{args.tag}"
+        write_json(
+            stem.with_suffix(".json"), {"benchmark": name, "scale": {"name": "paper"}, "runs": runs, "cells": results}
+        )
+        commands = [str(r["command"]) for r in runs if r["cells"]]
+        stem.with_suffix(".md").write_text(page(results, SCALES["paper"], commands))
+        print(f"{len(results)} cells from {len(runs)} runs: {stem}.json, {stem}.md")
+        return
     chosen = select(all_cells, args)
     scale = scale_of(args)
     md = Path(args.out_dir) / f"{name}_{args.scale}.md"
@@ -683,11 +753,18 @@ def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> 
     print(f"results: {path}, {md}")
 
 
-def command_lines(cmd: str | None, chosen: list[str]) -> list[str]:
-    """The end of a table's page: the command that made it, where the sample images come from, and the chosen
-    configuration of every cell."""
+def command_lines(cmd: str | list[str] | None, chosen: list[str]) -> list[str]:
+    """The end of a table's page: the command that made it (a list: the runs joined by ``--merge``), where the
+    sample images come from, and the chosen configuration of every cell."""
+    if isinstance(cmd, list):
+        said = (
+            "Runs joined with `--merge` (each searched the paper scale's grid with its own command-line overrides; "
+            "each cell's `grid` in the JSON lists every point it tried, with its run): `" + "`; `".join(cmd) + "`"
+        )
+    else:
+        said = f"Command: `{cmd or command()}`"
     return [
-        f"Command: `{cmd or command()}`; sample images of the eight sets: "
+        f"{said}; sample images of the eight sets: "
         "`factors_of_variation_samples.png` "
         "(`python -m benchmarks.factors_common --png benchmarks/results/factors_of_variation_samples.png`).",
         "",

@@ -41,7 +41,7 @@ def _cell_of(dataset: str, method: str) -> fc.Cell:
     return fc.Cell(dataset, method, 0 if method == "svm_rbf" else 3)
 
 
-def page(results: dict[str, dict], scale: fc.Scale, cmd: str | None = None) -> str:
+def page(results: dict[str, dict], scale: fc.Scale, cmd: str | list[str] | None = None) -> str:
     """The results page: the measured table beside the published one, then the headline checks."""
     label = "" if scale.name == "paper" else f" ({scale.name} scale)"
     head = " | ".join(f"{fc.VINCENT_COLUMNS[m]} measured | published" for m in METHODS)

@@ -83,6 +83,27 @@ def test_random_init_grid_searches_batch_sizes_when_asked():
     assert all("batch_size" not in c for c in fc.grid("rbm", scale))  # only the random-init grid searches it
 
 
+def test_svm_grid_and_depth_subset_from_the_command_line():
+    parser = argparse.ArgumentParser()
+    fc.add_arguments(parser)
+    args = parser.parse_args(["--scale", "paper", "--svm-c", "1,10", "--svm-gamma", "0.5,3", "--depths", "2,3"])
+    assert fc.grid("svm_rbf", fc.scale_of(args)) == [
+        {"C": 1.0, "gamma_factor": 0.5},
+        {"C": 1.0, "gamma_factor": 3.0},
+        {"C": 10.0, "gamma_factor": 0.5},
+        {"C": 10.0, "gamma_factor": 3.0},
+    ]
+    cells = [fc.Cell("mnist_rot", m, d) for d in (3, 2, 1) for m in ("none", "rbm")]
+    assert [(c.method, c.depth) for c in fc.select(cells, args)] == [
+        ("none", 3),
+        ("rbm", 3),
+        ("none", 2),
+        ("rbm", 2),
+    ]
+    with pytest.raises(SystemExit, match="--depths: unknown \\[5\\]"):
+        fc.select(cells, parser.parse_args(["--depths", "5"]))
+
+
 class _FakeTrainer:
     """Stands in for a trained network: counts the test evaluations and answers a fixed accuracy."""
 
@@ -196,3 +217,49 @@ def test_a_failing_cell_is_recorded_and_the_run_goes_on(monkeypatch):
     assert record["status"] == "failed" and "RuntimeError: no such device" in record["error"]
     assert record["scale"] == "smoke"  # the scale's name: the record goes into the JSON
     assert fc.measured({record["cell"]: record}, fc.Cell("convex", "rbm", 3)) is None
+
+
+def _run_json(path, cells, scale="paper"):
+    from lamina import jsonio
+
+    cells = {key: {**record, "cell": key} for key, record in cells.items()}
+    path.write_text(jsonio.dumps({"command": f"python -m x {path.name}", "scale": {"name": scale}, "cells": cells}))
+    return path
+
+
+def _cell(validation, test, lrs, status="done"):
+    grid = [{"lr": lr, "validation_error": validation + i} for i, lr in enumerate(lrs)]
+    return {
+        "status": status,
+        "validation_error": validation,
+        "test_error": test,
+        "test_interval95": fc.interval95(test, 50000),
+        "grid": grid,
+        "chosen": grid[0],
+    }
+
+
+def test_merged_runs_keep_the_lowest_validation_record_and_every_grid_point(tmp_path):
+    a = _run_json(
+        tmp_path / "a.json",
+        {
+            "mnist_rot/none/3": _cell(4.0, 14.0, [0.03, 0.01]),
+            "mnist_rot/rbm/3": _cell(3.0, 11.0, [0.05], status="not_reached"),
+            "convex/svm_rbf/0": _cell(20.0, 21.0, [0.1]),
+        },
+    )
+    b = _run_json(
+        tmp_path / "b.json", {"mnist_rot/none/3": _cell(3.5, 15.0, [0.05]), "mnist_rot/rbm/3": _cell(3.0, 9.0, [0.05])}
+    )
+    results, runs = fc.merge_runs([a, b], {c.key for c in depth_pretraining.cells()})
+    assert set(results) == {"mnist_rot/none/3", "mnist_rot/rbm/3"}  # another table's cell and unfinished ones out
+    none = results["mnist_rot/none/3"]
+    assert (none["validation_error"], none["test_error"]) == (3.5, 15.0)  # validation decides, not the lower test
+    assert [(p["lr"], p["run"]) for p in none["grid"]] == [(0.03, 0), (0.01, 0), (0.05, 1)]
+    assert results["mnist_rot/rbm/3"]["test_error"] == 9.0
+    assert [r["cells"] for r in runs] == [["mnist_rot/none/3"], ["mnist_rot/none/3", "mnist_rot/rbm/3"]]
+    page = depth_pretraining.page(results, fc.SCALES["paper"], [r["command"] for r in runs])
+    assert "Runs joined with `--merge`" in page and "python -m x b.json" in page
+    small = _run_json(tmp_path / "small.json", {}, scale="small")
+    with pytest.raises(SystemExit, match="small-scale run"):
+        fc.merge_runs([a, small], {"mnist_rot/none/3"})
