@@ -325,10 +325,13 @@ def fit_network(
         verbose=0,
     )
     trainer.fit(train, validation)
+    best, best_epoch = stopper.best, stopper.best_epoch
+    if not math.isfinite(best):  # the budget ended inside the unmonitored warm-up: the last epoch is what there is
+        best, best_epoch = trainer.history[-1]["val_accuracy"], trainer.epoch - 1
     return {
         "trainer": trainer,
-        "validation_error": 100 * (1 - stopper.best),
-        "best_epoch": stopper.best_epoch + 1,
+        "validation_error": 100 * (1 - best),
+        "best_epoch": best_epoch + 1,
         "epochs_run": trainer.epoch,
         "seconds": time.perf_counter() - t0,
         "cut_short": stop.fired,
@@ -600,6 +603,7 @@ def merge_runs(paths: list[Path], keys: set[str]) -> tuple[dict[str, dict], list
         )
         for key, record in finished.items():
             points = [{**point, "run": index} for point in record.get("grid", [])]
+            record = {**record, "chosen": {**record.get("chosen", {}), "run": index}}
             earlier = results.get(key)
             if earlier is not None:
                 points = earlier["grid"] + points
@@ -666,7 +670,8 @@ def scale_note(scale: Scale) -> list[str]:
 def config_text(record: dict) -> str:
     """The chosen configuration of a finished cell, with its validation error and epochs, in one line."""
     chosen = record["chosen"]
-    keys = [k for k in ("lr", "batch_size", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run") if k in chosen]
+    names = ("lr", "batch_size", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run", "run")
+    keys = [k for k in names if k in chosen]
     parts = [f"{k} {chosen[k]:.4g}" if isinstance(chosen[k], float) else f"{k} {chosen[k]}" for k in keys]
     return f"{', '.join(parts)}; validation error {record['validation_error']:.2f}% ({len(record['grid'])} tried)"
 
@@ -735,7 +740,7 @@ def table_main(name: str, doc: str | None, all_cells: list[Cell], page: Any) -> 
         write_json(
             stem.with_suffix(".json"), {"benchmark": name, "scale": {"name": "paper"}, "runs": runs, "cells": results}
         )
-        commands = [str(r["command"]) for r in runs if r["cells"]]
+        commands = [f"run {i}: `{r['command']}`" for i, r in enumerate(runs) if r["cells"]]
         stem.with_suffix(".md").write_text(page(results, SCALES["paper"], commands))
         print(f"{len(results)} cells from {len(runs)} runs: {stem}.json, {stem}.md")
         return
@@ -758,8 +763,9 @@ def command_lines(cmd: str | list[str] | None, chosen: list[str]) -> list[str]:
     sample images come from, and the chosen configuration of every cell."""
     if isinstance(cmd, list):
         said = (
-            "Runs joined with `--merge` (each searched the paper scale's grid with its own command-line overrides; "
-            "each cell's `grid` in the JSON lists every point it tried, with its run): `" + "`; `".join(cmd) + "`"
+            "Runs joined with `--merge` (the grid above is the paper scale's default, which each run's command "
+            "overrides in part; each cell's `grid` in the JSON lists every point it tried, with its run, and each "
+            "chosen configuration below names the run that measured it): " + "; ".join(cmd)
         )
     else:
         said = f"Command: `{cmd or command()}`"

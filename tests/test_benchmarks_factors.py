@@ -178,6 +178,18 @@ def test_the_budget_stops_training_and_skips_cells_not_started():
     assert record["status"] == "not_reached" and "test_error" not in record
 
 
+def test_a_budget_that_ends_inside_the_warm_up_still_gives_a_validation_error():
+    # the depth-4 run of 2026-12-05 lost a cell this way: early stopping had monitored nothing, so the validation
+    # error was infinite, no configuration was "best" and the cell failed
+    warm = dataclasses.replace(fc.SCALES["smoke"], finetune_epochs=5, warmup=5)
+    data = fc._on_device(fc.load_arrays("rectangles", warm), torch.device("cpu"))
+    fit = fc.fit_network(data, "none", 1, {"lr": 0.05}, warm, device="cpu", seed=0, deadline=time.time() - 1)
+    assert fit["cut_short"] and fit["epochs_run"] == 1 and fit["best_epoch"] == 1
+    assert 0 <= fit["validation_error"] <= 100
+    accuracy = fit["trainer"].evaluate(data[1])["accuracy"]
+    assert fit["validation_error"] == pytest.approx(100 * (1 - accuracy))  # the last epoch's, evaluated again
+
+
 def test_the_pages_print_measured_beside_published():
     record = {
         "cell": "mnist_basic/denoising_autoencoder/3",
@@ -258,8 +270,12 @@ def test_merged_runs_keep_the_lowest_validation_record_and_every_grid_point(tmp_
     assert [(p["lr"], p["run"]) for p in none["grid"]] == [(0.03, 0), (0.01, 0), (0.05, 1)]
     assert results["mnist_rot/rbm/3"]["test_error"] == 9.0
     assert [r["cells"] for r in runs] == [["mnist_rot/none/3"], ["mnist_rot/none/3", "mnist_rot/rbm/3"]]
-    page = depth_pretraining.page(results, fc.SCALES["paper"], [r["command"] for r in runs])
-    assert "Runs joined with `--merge`" in page and "python -m x b.json" in page
+    assert results["mnist_rot/none/3"]["chosen"]["run"] == 1  # the run that measured the chosen point
+    page = depth_pretraining.page(
+        results, fc.SCALES["paper"], [f"run {i}: `{r['command']}`" for i, r in enumerate(runs)]
+    )
+    assert "Runs joined with `--merge`" in page and "run 1: `python -m x b.json`" in page
+    assert "mnist_rot/none/3: lr 0.05, run 1; validation error 3.50% (3 tried)" in page
     small = _run_json(tmp_path / "small.json", {}, scale="small")
     with pytest.raises(SystemExit, match="small-scale run"):
         fc.merge_runs([a, small], {"mnist_rot/none/3"})
