@@ -480,43 +480,24 @@ def scale_of(args: argparse.Namespace) -> Scale:
         )
         if value is not None
     }
-    if args.lr_none:
-        changes["lr_none"] = tuple(float(v) for v in args.lr_none.split(","))
-    if args.batch_none:
-        changes["batch_none"] = tuple(int(v) for v in args.batch_none.split(","))
-    if args.svm_c:
-        changes["svm_c"] = tuple(float(v) for v in args.svm_c.split(","))
-    if args.svm_gamma:
-        changes["svm_gamma"] = tuple(float(v) for v in args.svm_gamma.split(","))
+    for field, convert in (("lr_none", float), ("batch_none", int), ("svm_c", float), ("svm_gamma", float)):
+        text = getattr(args, field)  # each comma-separated option is named after the Scale field it sets
+        if text:
+            changes[field] = tuple(convert(v) for v in text.split(","))
     return dataclasses.replace(SCALES[args.scale], **changes)
 
 
 def select(cells: list[Cell], args: argparse.Namespace) -> list[Cell]:
     """The cells that ``--datasets``, ``--methods``, ``--depths`` and ``--max-cells`` keep, in priority order."""
-    if args.datasets:
-        keep = set(args.datasets.split(","))
-        unknown = keep - {c.dataset for c in cells}
-        if unknown:
-            raise SystemExit(
-                f"--datasets: unknown {sorted(unknown)}; this table has {sorted({c.dataset for c in cells})}"
-            )
-        cells = [c for c in cells if c.dataset in keep]
-    if args.methods:
-        keep = set(args.methods.split(","))
-        unknown = keep - {c.method for c in cells}
-        if unknown:
-            raise SystemExit(
-                f"--methods: unknown {sorted(unknown)}; this table has {sorted({c.method for c in cells})}"
-            )
-        cells = [c for c in cells if c.method in keep]
-    if args.depths:
-        depths = {int(v) for v in args.depths.split(",")}
-        unknown_depths = depths - {c.depth for c in cells}
-        if unknown_depths:
-            raise SystemExit(
-                f"--depths: unknown {sorted(unknown_depths)}; this table has {sorted({c.depth for c in cells})}"
-            )
-        cells = [c for c in cells if c.depth in depths]
+    for option, field, convert in (("datasets", "dataset", str), ("methods", "method", str), ("depths", "depth", int)):
+        text = getattr(args, option)
+        if not text:
+            continue
+        keep = {convert(v) for v in text.split(",")}
+        have = {getattr(c, field) for c in cells}
+        if keep - have:
+            raise SystemExit(f"--{option}: unknown {sorted(keep - have)}; this table has {sorted(have)}")
+        cells = [c for c in cells if getattr(c, field) in keep]
     return cells[: args.max_cells] if args.max_cells else cells
 
 
