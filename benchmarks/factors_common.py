@@ -382,6 +382,8 @@ def run_cell(cell: Cell, scale: Scale, device: str, deadline: float, seed: int, 
         else:
             fit = fit_network(data, cell.method, cell.depth, config, scale, device=on, seed=seed, deadline=deadline)
         row = {**config, **{k: _plain(v) for k, v in fit.items() if k not in ("trainer", "model")}}
+        if cell.method not in ("svm_rbf", "none"):
+            row["pretrain_epochs"] = scale.pretrain_epochs  # a merged grid may join runs that set it differently
         tried.append(row)
         print(f"  {cell.key} {config}: validation error {fit['validation_error']:.2f}%", flush=True)
         if fit["validation_error"] < best:
@@ -460,6 +462,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lr-none", default=None, help="override the scale's learning rates without pretraining (comma-separated)"
     )
+    parser.add_argument(
+        "--lr-pretrained", default=None, help="override the scale's learning rates after pretraining (comma-separated)"
+    )
+    parser.add_argument("--rbm-lr", default=None, help="override the scale's RBM pretraining rates (comma-separated)")
+    parser.add_argument("--noise", default=None, help="override the scale's SdA masking fractions (comma-separated)")
+    parser.add_argument("--pretrain-epochs", type=int, default=None, help="override the scale's epochs per layer")
     parser.add_argument("--svm-c", default=None, help="override the scale's SVM C values (comma-separated)")
     parser.add_argument(
         "--svm-gamma", default=None, help="override the scale's SVM gamma factors, x 1/(784 var(x)) (comma-separated)"
@@ -467,9 +475,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def scale_of(args: argparse.Namespace) -> Scale:
-    """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, width, fine-tuning
-    batch sizes and learning rates without pretraining, the SVM's C and gamma); the JSON and the page record the
-    result."""
+    """The ``--scale`` with the command line's overrides (fine-tuning epochs, patience, warm-up, width, pretraining
+    epochs, fine-tuning batch sizes and learning rates with and without pretraining, the RBM's rates, the SdA's
+    masking fractions, the SVM's C and gamma); the JSON and the page record the result."""
     changes: dict[str, Any] = {
         field: value
         for field, value in (
@@ -477,10 +485,12 @@ def scale_of(args: argparse.Namespace) -> Scale:
             ("patience", args.patience),
             ("warmup", args.warmup),
             ("hidden", args.hidden),
+            ("pretrain_epochs", args.pretrain_epochs),
         )
         if value is not None
     }
-    for field, convert in (("lr_none", float), ("batch_none", int), ("svm_c", float), ("svm_gamma", float)):
+    lists = (("lr_none", float), ("batch_none", int), ("lr_pretrained", float), ("rbm_lr", float))
+    for field, convert in (*lists, ("noise", float), ("svm_c", float), ("svm_gamma", float)):
         text = getattr(args, field)  # each comma-separated option is named after the Scale field it sets
         if text:
             changes[field] = tuple(convert(v) for v in text.split(","))
@@ -651,7 +661,7 @@ def scale_note(scale: Scale) -> list[str]:
 def config_text(record: dict) -> str:
     """The chosen configuration of a finished cell, with its validation error and epochs, in one line."""
     chosen = record["chosen"]
-    names = ("lr", "batch_size", "noise", "rbm_lr", "C", "gamma", "best_epoch", "epochs_run", "run")
+    names = ("lr", "batch_size", "noise", "rbm_lr", "pretrain_epochs", "C", "gamma", "best_epoch", "epochs_run", "run")
     keys = [k for k in names if k in chosen]
     parts = [f"{k} {chosen[k]:.4g}" if isinstance(chosen[k], float) else f"{k} {chosen[k]}" for k in keys]
     return f"{', '.join(parts)}; validation error {record['validation_error']:.2f}% ({len(record['grid'])} tried)"

@@ -104,6 +104,17 @@ def test_svm_grid_and_depth_subset_from_the_command_line():
         fc.select(cells, parser.parse_args(["--depths", "5"]))
 
 
+def test_the_pretrained_networks_grid_from_the_command_line():
+    parser = argparse.ArgumentParser()
+    fc.add_arguments(parser)
+    options = ["--scale", "paper", "--lr-pretrained", "0.01,0.1", "--rbm-lr", "0.03", "--noise", "0.4"]
+    scale = fc.scale_of(parser.parse_args([*options, "--pretrain-epochs", "40"]))
+    assert scale.pretrain_epochs == 40 and fc.pretrain_spec("rbm", {"rbm_lr": 0.03}, scale)["epochs"] == 40
+    assert fc.grid("rbm", scale) == [{"lr": 0.01, "rbm_lr": 0.03}, {"lr": 0.1, "rbm_lr": 0.03}]
+    assert fc.grid("denoising_autoencoder", scale) == [{"lr": 0.01, "noise": 0.4}, {"lr": 0.1, "noise": 0.4}]
+    assert fc.grid("none", scale) == [{"lr": lr} for lr in fc.SCALES["paper"].lr_none]  # untouched
+
+
 class _FakeTrainer:
     """Stands in for a trained network: counts the test evaluations and answers a fixed accuracy."""
 
@@ -116,7 +127,9 @@ class _FakeTrainer:
 
 
 def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
-    scale = dataclasses.replace(fc.SCALES["smoke"], name="three", lr_none=(0.1, 0.2, 0.3))
+    scale = dataclasses.replace(
+        fc.SCALES["smoke"], name="three", lr_none=(0.1, 0.2, 0.3), lr_pretrained=(0.1, 0.2, 0.3)
+    )
     validation = {0.1: 5.0, 0.2: 3.0, 0.3: 4.0}  # the middle one is best on validation ...
     test_accuracy = {0.1: 0.99, 0.2: 0.90, 0.3: 0.95}  # ... and worst on test: only validation may decide
     calls: list = []
@@ -140,6 +153,9 @@ def test_a_cell_chooses_on_validation_and_scores_the_test_set_once(monkeypatch):
     assert record["test_error"] == pytest.approx(10.0)
     assert record["test_interval95"] == pytest.approx(100 * 1.96 * math.sqrt(0.1 * 0.9 / 200))
     assert [g["lr"] for g in record["grid"]] == [0.1, 0.2, 0.3] and record["status"] == "done"
+    assert "pretrain_epochs" not in record["grid"][0]  # no pretraining in this cell
+    pretrained = fc.run_cell(fc.Cell("rectangles", "autoencoder", 2), scale, "cpu", math.inf, 0, None)
+    assert {g["pretrain_epochs"] for g in pretrained["grid"]} == {scale.pretrain_epochs}  # merged grids tell runs apart
 
 
 def test_real_cells_at_smoke_scale_train_and_score():
