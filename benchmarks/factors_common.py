@@ -570,12 +570,19 @@ def run_cells(
     return results, path
 
 
+def _merge_rank(record: dict) -> tuple[float, bool]:
+    """Which of two runs' records of a cell a merge keeps (the lower): the validation error, then a search that
+    finished before one the budget cut short."""
+    return record["validation_error"], record["status"] == "cut_short"
+
+
 def merge_runs(paths: list[Path], keys: set[str]) -> tuple[dict[str, dict], list[dict]]:
     """Join the cells of several runs' JSONs (of either table) into one table's results, for the cells in ``keys``.
 
     A cell finished by one run keeps that run's record. A cell finished by several is a larger grid searched in
     parts: its record is the one whose chosen configuration has the lowest validation error (that run scored the
-    test set with it, once), and its ``grid`` becomes every point any run tried, each tagged with its run (``run``,
+    test set with it, once; on a tie, a finished search before one the budget cut short, then the earlier run), and
+    its ``grid`` becomes every point any run tried, each tagged with its run (``run``,
     the index in ``paths``). Cells no run finished are left out. Returns the results and, per run, its command, date
     and the cells it finished."""
     from lamina import jsonio
@@ -598,7 +605,7 @@ def merge_runs(paths: list[Path], keys: set[str]) -> tuple[dict[str, dict], list
             earlier = results.get(key)
             if earlier is not None:
                 points = earlier["grid"] + points
-                if earlier["validation_error"] <= record["validation_error"]:
+                if _merge_rank(earlier) <= _merge_rank(record):
                     record = earlier
             results[key] = {**record, "grid": points}
     return results, runs

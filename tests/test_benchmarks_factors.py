@@ -292,6 +292,10 @@ def test_merged_runs_keep_the_lowest_validation_record_and_every_grid_point(tmp_
     )
     assert "Runs joined with `--merge`" in page and "run 1: `python -m x b.json`" in page
     assert "mnist_rot/none/3: lr 0.05, run 1; validation error 3.50% (3 tried)" in page
+    cut = _run_json(tmp_path / "cut.json", {"mnist_rot/rbm/3": _cell(3.0, 9.0, [0.05], status="cut_short")})
+    whole = _run_json(tmp_path / "whole.json", {"mnist_rot/rbm/3": _cell(3.0, 9.0, [0.05, 0.01])})
+    for order in ([cut, whole], [whole, cut]):  # a tie on validation: the search that finished is the record
+        assert fc.merge_runs(order, {"mnist_rot/rbm/3"})[0]["mnist_rot/rbm/3"]["status"] == "done"
     small = _run_json(tmp_path / "small.json", {}, scale="small")
     with pytest.raises(SystemExit, match="small-scale run"):
         fc.merge_runs([a, small], {"mnist_rot/none/3"})
