@@ -120,12 +120,17 @@ def autoencoder_section(r: dict[str, Any] | None, title: str, published: list[tu
     return lines
 
 
-def martens_section(r: dict[str, Any] | None, title: str = "optimizers at equal training time") -> list[str]:
-    """Martens' CURVES row: train and test error of each method at equal training time."""
-    lines = [f"### Martens (2010), CURVES: {title}", ""]
+def martens_section(
+    r: dict[str, Any] | None,
+    title: str = "optimizers at equal training time",
+    dataset: str = "CURVES",
+    missing: str = "Not run yet.",
+) -> list[str]:
+    """A row of Martens' table (``dataset``): train and test error of each method at equal training time."""
+    lines = [f"### Martens (2010), {dataset}: {title}", ""]
     if r is None:
-        return [*lines, "Not run yet.", ""]
-    published = r.get("published", {})
+        return [*lines, missing, ""]
+    published = r.get("published") or {}  # transcribed for CURVES only
     hf = r.get("hf_settings") or {}
     settings = ", ".join(f"{k} {'all' if k == 'hf_batch' and v >= 10**9 else v}" for k, v in hf.items())
     training = f"Each method: {_f(r.get('seconds_per_method'), 0)} s of training (evaluation excluded); HF settings "
@@ -219,6 +224,12 @@ def page(folder: Path) -> str:
     cpu = _load(folder, "martens_hf_curves_cpu2h")
     if cpu is not None:  # the issue's CPU target: 2 h of training per method
         lines += martens_section(cpu, "2 hours per method on the CPU")
+    for dataset in ("mnist", "faces"):
+        command = (
+            f"python -m benchmarks.martens_hf_curves --dataset {dataset} --device cuda --scale gpu --budget-minutes 60"
+        )
+        missing = f"Not measured: no GPU lent (this row is to run on a GPU). Ready: `{command}`."
+        lines += martens_section(_load(folder, f"martens_hf_{dataset}"), dataset=dataset.upper(), missing=missing)
     notes = folder / NOTES
     if notes.is_file():  # the reading of the figures, written by hand beside the JSONs
         lines += ["### Reading the results", "", notes.read_text().strip(), ""]

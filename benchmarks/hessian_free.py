@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -87,12 +88,21 @@ class Method:
 
     ``name`` is ``hf``, ``sgd`` or ``adam``, with ``_bf16`` for the bfloat16 variant: HF's Gauss-Newton products
     under bf16 autocast (``curvature_precision="bf16"``; gradient and line search in float32), SGD's and Adam's
-    forward and backward passes under bf16 autocast (mixed-precision training; the weights stay float32)."""
+    forward and backward passes under bf16 autocast (mixed-precision training; the weights stay float32).
+    ``loss(outputs, x)`` is the reconstruction loss on the net's outputs: cross-entropy on logits (the default), or
+    ``F.mse_loss`` for linear outputs."""
 
     def __init__(
-        self, name: str, model: nn.Module, x: torch.Tensor, generator: torch.Generator, scale: dict, lr: float
+        self,
+        name: str,
+        model: nn.Module,
+        x: torch.Tensor,
+        generator: torch.Generator,
+        scale: dict,
+        lr: float,
+        loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = F.binary_cross_entropy_with_logits,
     ) -> None:
-        self.name, self.model, self.x, self.generator = name, model, x, generator
+        self.name, self.model, self.x, self.generator, self.loss = name, model, x, generator, loss
         self.base, self.bf16 = name.removesuffix("_bf16"), name.endswith("_bf16")
         if self.base == "hf":
             self.opt = HessianFree(
@@ -132,14 +142,14 @@ class Method:
     def work(self) -> None:
         if self.base == "hf":
             xb = self._next(self.batch)
-            self.opt.step(Closure(self.model, xb, xb, F.binary_cross_entropy_with_logits))
+            self.opt.step(Closure(self.model, xb, xb, self.loss))
             return
         autocast = torch.autocast(self.x.device.type, dtype=torch.bfloat16, enabled=self.bf16)
         for _ in range(20):
             xb = self._next(self.batch)
             self.opt.zero_grad(set_to_none=True)
             with autocast:
-                loss = F.binary_cross_entropy_with_logits(self.model(xb), xb)
+                loss = self.loss(self.model(xb), xb)
             loss.backward()
             self.opt.step()
 

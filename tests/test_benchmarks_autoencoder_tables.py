@@ -13,7 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from benchmarks.autoencoder_tables import PCA, Deadline, ResultFile, pretrain_stack, seeded_model, squared_error
-from benchmarks.martens_hf_curves import LBFGSMethod, error_of, logits_net, merge
+from benchmarks.martens_hf_curves import TASKS, LBFGSMethod, checks_of, error_of, logits_net, make_method, merge
 
 
 def test_pca_matches_scikit_learn():
@@ -50,6 +50,31 @@ def test_lbfgs_schedule_lowers_the_loss_of_its_batch():
     LBFGSMethod(net, x, torch.Generator().manual_seed(3), batch=50, iterations=3).work()
     with torch.no_grad():
         assert float(F.binary_cross_entropy_with_logits(net(x), x)) < before
+
+
+def test_each_row_of_martens_table_measures_and_minimises_its_own_loss():
+    from benchmarks.hessian_free import autoencoder
+
+    faces, curves = TASKS["faces"], TASKS["curves"]
+    assert (faces.bottom, faces.validation, curves.bottom) == ("gaussian_rbm", 0, "rbm")  # FACES: its own split
+    x = torch.randn(64, 16, generator=torch.Generator().manual_seed(7))  # standardised pixels, not in [0, 1]
+    net = autoencoder([16, 8, 2])
+    with torch.no_grad():
+        out = net(x)
+    # the squared error of the raw outputs (linear units) for FACES, of their logistic for CURVES: hand sums
+    assert error_of(net, x, faces) == pytest.approx(float((out - x).pow(2).sum()) / 64, rel=1e-5)
+    assert error_of(net, x, curves) == pytest.approx(float((torch.sigmoid(out) - x).pow(2).sum()) / 64, rel=1e-5)
+    scale = {"hf_batch": 64, "curvature": 0.5, "cg_max_iter": 5}
+    for name in ("rand_hf", "pt_lbfgs", "rand_adam"):  # each loop lowers the squared error it is given
+        net = autoencoder([16, 8, 2])
+        with torch.no_grad():
+            before = float(F.mse_loss(net(x), x))
+        make_method(name, net, x, 0, scale, 1e-2, faces).work()
+        with torch.no_grad():
+            assert float(F.mse_loss(net(x), x)) < before, name
+    table = {"rand_hf": {"train": 2.0}, "rand_adam": {"train": 3.0}}
+    assert checks_of(table, "faces") == {"rand_hf_train_below_rand_adam": True}  # the 0.3 target is CURVES'
+    assert checks_of(table)["rand_hf_train_at_most_0.3"] is False
 
 
 def test_hf_state_beside_each_evaluation_follows_the_levenberg_marquardt_rule():
