@@ -56,7 +56,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from benchmarks.autoencoder_tables import (
-    Images,
     ResultFile,
     add_common_options,
     load_images,
@@ -317,10 +316,8 @@ def main() -> None:
     out = ResultFile(name, args.out_dir)
     data = load_images(args.dataset, device, validation=args.validation, train_subset=args.train_subset)
     spread = None
-    if task.loss == "mse":  # Gaussian visible units: per-pixel training mean out, one overall scale (faces_autoencoder)
-        shift, spread = data.train.mean(0, keepdim=True), data.train.std()
-        train, val, test = ((x - shift) / spread for x in (data.train, data.val, data.test))
-        data = Images(train, val, test, data.shape)
+    if task.loss == "mse":  # Gaussian visible units, as faces_autoencoder
+        data, _, spread = data.standardised()
     print(
         f"{args.dataset} {data.sizes()} on {device}; net {widths}; {seconds:.0f} s per method; HF {scale}", flush=True
     )

@@ -101,6 +101,13 @@ class Images:
         """The number of images of each split."""
         return {"train": len(self.train), "validation": len(self.val), "test": len(self.test)}
 
+    def standardised(self) -> tuple[Images, torch.Tensor, torch.Tensor]:
+        """The images as Gaussian visible units need them: each pixel's training mean subtracted, then divided by
+        the training pixels' standard deviation (one number). Returns the images, that mean and that deviation."""
+        shift, spread = self.train.mean(0, keepdim=True), self.train.std()
+        train, val, test = ((x - shift) / spread for x in (self.train, self.val, self.test))
+        return Images(train, val, test, self.shape), shift, spread
+
 
 def load_images(
     name: str, device: torch.device, *, validation: int = 0, train_subset: int | None = None, **options: Any
@@ -504,8 +511,7 @@ def run_table(table: Table, args: argparse.Namespace) -> dict[str, Any]:
     )
     shift, spread = torch.zeros(1, device=device), torch.ones((), device=device)
     if table.standardise:
-        shift, spread = data.train.mean(0, keepdim=True), data.train.std()
-        data = Images(*((x - shift) / spread for x in (data.train, data.val, data.test)), data.shape)
+        data, shift, spread = data.standardised()
     k = sizes[-1]
     pcas = {c: PCA(data.train, c) for c in sorted({k, *table.pca_ks})}
     val_pca = {c: squared_error(p.reconstruct, data.val) for c, p in pcas.items()}
